@@ -1,0 +1,5 @@
+"""Allow ``python -m redif``."""
+
+from redif.cli.main import main
+
+main()

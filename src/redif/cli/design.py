@@ -1,0 +1,9 @@
+"""`redif design` commands (under construction in this development branch)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `design` commands to the root application."""

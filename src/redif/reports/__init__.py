@@ -1,0 +1,1 @@
+"""redif.reports."""
