@@ -14,7 +14,7 @@ from typing import Any
 
 from rich.console import Console
 
-__all__ = ["console", "err_console", "emit_json", "to_jsonable", "parse_float_list"]
+__all__ = ["console", "emit_json", "err_console", "parse_float_list", "to_jsonable"]
 
 console = Console()
 err_console = Console(stderr=True)

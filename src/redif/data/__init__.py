@@ -29,7 +29,7 @@ from redif.errors import InputError
 __all__ = ["Grade", "SourcedValue", "data_path", "load_yaml", "sourced_value"]
 
 
-class Grade(str, enum.Enum):
+class Grade(enum.StrEnum):
     """How far a fact was checked (see ``../shared/clinical/RULES.md``)."""
 
     PRIMARY = "primary"
