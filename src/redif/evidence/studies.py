@@ -417,8 +417,10 @@ def _check_counts(ctx: _Ctx, arm: StudyArm) -> None:
                             f"denominator ({denominator.value})", remedy="check the counts")
 
 
-def validate_studies(studies: Sequence[StudyArm]) -> None:
+def validate_studies(studies: Sequence[StudyArm], *, check_links: bool = True) -> None:
     """Cross-record checks: unique ``row_id``, ``part_of`` links, and parts adding up to their whole.
+
+    With ``check_links=False`` only the ids are checked (a user file may point at built-in records).
 
     Raises
     ------
@@ -434,6 +436,8 @@ def validate_studies(studies: Sequence[StudyArm]) -> None:
                 field=f"row {arm.row_id}, row_id", remedy="give every record a unique row_id",
             )
         by_id[arm.row_id] = arm
+    if not check_links:
+        return
     children: dict[str, list[StudyArm]] = {}
     for arm in studies:
         if arm.part_of is None:
@@ -579,7 +583,7 @@ def read_studies_file(path: str | Path) -> tuple[StudyArm, ...]:
         raise InputError("unknown file type", field="--studies", value=path.suffix,
                          remedy="use a .csv, .yaml or .yml file")
     studies = tuple(parse_study(rec, origin=org) for rec, org in zip(records, origins, strict=True))
-    validate_studies(studies)
+    validate_studies(studies, check_links=False)
     return studies
 
 
