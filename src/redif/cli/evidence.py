@@ -217,6 +217,8 @@ def _show(
             text = ", ".join(str(v) for v in value)
         elif isinstance(value, bool):
             text = "yes" if value else "no"
+        elif isinstance(value, float):
+            text = f"{value:g}"
         else:
             text = str(getattr(value, "value", value))
         grid.add_row(key, text)
@@ -360,12 +362,12 @@ def _summary(
         data["disclaimer"] = DISCLAIMER
         emit_json(data)
         return
-    console.print(f"[bold]redif evidence summary[/bold]: {len(base)} records; default analysis keeps grade "
-                  f"{summary.min_grade.value} or better; each patient counted once per analysis "
-                  "(arms of a study are used instead of its overall row when they partition it).")
-    console.print("Restored uptake means different things in different trials: the definition used by each "
-                  "row is listed; one definition per arm (go/no-go criterion first, post-therapy scan last).",
-                  style="dim")
+    console.print(f"[bold]redif evidence summary[/bold]: {len(base)} records; analyses keep grade "
+                  f"{summary.min_grade.value} or better.")
+    console.print("Each patient counts once per analysis: a study's arms replace its overall row when they "
+                  "partition it.", style="dim")
+    console.print("'Restored uptake' differs between trials: one definition per arm (go/no-go criterion "
+                  "first, post-therapy scan last); the definitions used are listed.", style="dim")
     for name, pool in summary.pools.items():
         console.print()
         console.print(_pool_table_render(pool, {

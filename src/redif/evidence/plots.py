@@ -231,7 +231,8 @@ def forest_plot(result: PoolResult | SubgroupResult, path: Path, *, title: str |
                             fontweight=weight, clip_on=False)
                 if r.note:
                     ax.text(x_label + 0.15 / plot_w, y, r.note, transform=trans, ha="left", va="center",
-                            fontsize=_FONT - 1, style="italic", clip_on=False)
+                            fontsize=_FONT - 1, style="italic", clip_on=False, zorder=4,
+                            bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
                 continue
             if r.kind == "blank":
                 continue
