@@ -119,7 +119,8 @@ def fit_glmm(events: FloatArray, totals: FloatArray) -> GlmmFit:
     x = np.asarray(events, dtype=float)
     n = np.asarray(totals, dtype=float)
     k = x.size
-    lchoose = float(np.sum(special.gammaln(n + 1.0) - special.gammaln(x + 1.0) - special.gammaln(n - x + 1.0)))
+    lchoose = float(np.sum(special.gammaln(n + 1.0) - special.gammaln(x + 1.0)
+                           - special.gammaln(n - x + 1.0)))
 
     def nll(par: FloatArray) -> float:
         return -_loglik(par, x, n, lchoose)
