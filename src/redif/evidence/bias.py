@@ -144,10 +144,7 @@ def ranktest(yi: ArrayLike, vi: ArrayLike) -> RankTest:
     ties = len(np.unique(ystar)) < n or len(np.unique(v)) < n
     if not ties:
         q = round((tau + 1.0) * n * (n - 1) / 4.0)
-        if q > n * (n - 1) / 4.0:
-            pr = 1.0 - kendall_exact_cdf(q - 1, n)
-        else:
-            pr = kendall_exact_cdf(q, n)
+        pr = 1.0 - kendall_exact_cdf(q - 1, n) if q > n * (n - 1) / 4.0 else kendall_exact_cdf(q, n)
         return RankTest(tau=tau, p=min(2.0 * pr, 1.0), exact=True)
 
     def tie_sizes(a: FloatArray) -> FloatArray:
