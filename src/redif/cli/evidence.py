@@ -268,10 +268,10 @@ def _forest(
     as_json: bool = _JsonOpt,
 ) -> None:
     """Draw a forest plot of a pooled outcome (SVG or PNG by the file suffix)."""
-    from redif.evidence.plots import _check_path, forest_plot
+    from redif.evidence.plots import check_plot_path, forest_plot
     from redif.evidence.synthesis import pool_outcome
 
-    _check_path(out)
+    check_plot_path(out)
     table = _table(outcome, genotype, definition, min_grade, studies, prefer)
     pool = pool_outcome(table, by=by, measure=measure, method=method, knha=knha, level=level)
     path = forest_plot(pool.result, out, title=title or _default_title(pool))

@@ -34,7 +34,7 @@ from matplotlib.patches import Polygon
 from redif.errors import InputError
 from redif.evidence.meta import PoolResult, StudyRow, SubgroupResult
 
-__all__ = ["forest_plot", "funnel_plot"]
+__all__ = ["check_plot_path", "forest_plot", "funnel_plot"]
 
 _SUFFIXES = (".svg", ".png")
 _PROPORTION_MEASURES = {"PR", "PLO", "PAS", "PFT"}
@@ -58,7 +58,14 @@ _SCALE_NAMES = {
 }
 
 
-def _check_path(path: Path | str) -> Path:
+def check_plot_path(path: Path | str) -> Path:
+    """Return ``path`` as a Path if it ends in ``.svg``/``.png`` and its folder exists.
+
+    Raises
+    ------
+    InputError
+        Otherwise (the CLI checks ``--out`` with it before computing anything).
+    """
     out = Path(path)
     if out.suffix.lower() not in _SUFFIXES:
         raise InputError("unknown plot file type", field="--out", value=str(out),
@@ -183,7 +190,7 @@ def forest_plot(result: PoolResult | SubgroupResult, path: Path, *, title: str |
     InputError
         If the suffix is not ``.svg``/``.png`` or the folder does not exist.
     """
-    out = _check_path(path)
+    out = check_plot_path(path)
     rows, overall = _layout(result)
     proportion = overall.measure.upper() in _PROPORTION_MEASURES
     xlo, xhi = _x_limits(rows, proportion)
@@ -295,7 +302,7 @@ def funnel_plot(result: PoolResult | SubgroupResult, path: Path, *, title: str |
     InputError
         For an unknown suffix, a missing folder, or fewer than 2 studies.
     """
-    out = _check_path(path)
+    out = check_plot_path(path)
     res = result.overall if isinstance(result, SubgroupResult) else result
     if len(res.studies) < 2:
         raise InputError("a funnel plot needs at least 2 studies", field="studies", value=len(res.studies))
