@@ -284,6 +284,28 @@ def _forest(
     _print_excluded(table)
 
 
+def _funnel(
+    out: Path = typer.Option(..., "--out", help="Output file, .svg or .png."),
+    outcome: str = _OutcomeOpt,
+    genotype: str | None = _GenotypeOpt,
+    definition: str | None = _DefinitionOpt,
+    min_grade: str = _GradeOpt,
+    studies: list[Path] | None = _StudiesOpt,
+    measure: str = _MeasureOpt,
+    method: str = _MethodOpt,
+    prefer: str = _PreferOpt,
+) -> None:
+    """Draw a funnel plot (effect on the analysis scale against its standard error)."""
+    from redif.evidence.plots import check_plot_path, funnel_plot
+    from redif.evidence.synthesis import pool_outcome
+
+    check_plot_path(out)
+    table = _table(outcome, genotype, definition, min_grade, studies, prefer)
+    pool = pool_outcome(table, measure=measure, method=method)
+    console.print(f"wrote {funnel_plot(pool.result, out, title=_default_title(pool))}", highlight=False)
+    _print_excluded(table)
+
+
 def _default_title(pool: Any) -> str:
     uptake = pool.table.outcome.value == "uptake"
     what = "Restored radioiodine uptake" if uptake else "Objective response (CR+PR)"
@@ -410,6 +432,7 @@ def register(app: typer.Typer) -> None:
     evidence_app.command("show")(_show)
     evidence_app.command("pool")(_pool)
     evidence_app.command("forest")(_forest)
+    evidence_app.command("funnel")(_funnel)
     evidence_app.command("regress")(_regress)
     evidence_app.command("summary")(_summary)
     app.add_typer(evidence_app, name="evidence")
