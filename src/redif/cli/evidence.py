@@ -27,7 +27,7 @@ console = _console if _console.is_terminal else Console(width=160)
 
 evidence_app = typer.Typer(
     name="evidence",
-    help="The redifferentiation evidence base: list, show, pool, forest, regress, summary.",
+    help="The redifferentiation evidence base: list, show, pool, forest, funnel, regress, summary.",
     no_args_is_help=True,
 )
 
@@ -110,7 +110,8 @@ def _pool_table_render(pool: Any, title: str) -> Table:
     columns = [("group", "left"), ("k", "right"), ("events/total", "right"), ("estimate", "right"),
                ("95% CI", "right"), ("95% PI", "right"), ("I²", "right")]
     if show_defs:
-        columns.append(("definitions (rows)", "left"))
+        uptake = pool.table.outcome.value == "uptake"
+        columns.append(("uptake definitions (rows)" if uptake else "outcome", "left"))
     for col, just in columns:
         grid.add_column(col, justify=just)  # type: ignore[arg-type]
     if pool.overall.level != 95.0:
@@ -200,7 +201,7 @@ def _show(
     grid.add_column("value", overflow="fold")
     for key in arm.__dataclass_fields__:
         value = getattr(arm, key)
-        if value in (None, "", (), {}) or key in ("row_id", "label", "extra"):
+        if value in (None, "", (), {}) or key in ("row_id", "label"):
             continue
         if key == "uptake":
             text = "\n".join(
