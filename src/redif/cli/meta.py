@@ -170,7 +170,8 @@ def _render(result: dict[str, Any], measure: str) -> None:
         for col in ("Group", "k", f"{scale.capitalize()} [CI]", "Prediction interval", "tau2", "I2 %"):
             st.add_column(col, justify="left" if col == "Group" else "right")
         for g, r in result["subgroups"].items():
-            st.add_row(g, str(r["k"]), f"{_fmt(r['estimate'])} [{_fmt(r['ci_lower'])}, {_fmt(r['ci_upper'])}]",
+            ci = f"{_fmt(r['estimate'])} [{_fmt(r['ci_lower'])}, {_fmt(r['ci_upper'])}]"
+            st.add_row(g, str(r["k"]), ci,
                        f"[{_fmt(r['pi_lower'])}, {_fmt(r['pi_upper'])}]", _fmt(r["tau2"]), _fmt(r["i2"], 1))
         console.print(st)
         tb = result["test_between"]
@@ -238,6 +239,8 @@ def pool_command(
         if method.strip().upper() == "GLMM":
             raise InputError("--mods is not available with --method GLMM", field="--mods",
                              remedy="use --method REML for meta-regression")
+        yi: Any
+        vi: Any
         if prop:
             yi, vi = engine.escalc(str(ms), table.events or [], table.totals or [])
         else:
