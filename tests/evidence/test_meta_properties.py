@@ -36,7 +36,9 @@ def effects(draw: st.DrawFn) -> tuple[list[float], list[float]]:
 
 @settings(max_examples=40, deadline=None)
 @given(data=effects(), method=st.sampled_from(METHODS), perm_seed=st.integers(0, 2**31 - 1))
-def test_order_invariance_and_bounds(data: tuple[list[float], list[float]], method: str, perm_seed: int) -> None:
+def test_order_invariance_and_bounds(
+    data: tuple[list[float], list[float]], method: str, perm_seed: int
+) -> None:
     """Permuting the studies changes nothing; tau^2 >= 0, 0 <= I^2 < 100, H^2 >= 1; mu within range."""
     y, v = data
     perm = np.random.default_rng(perm_seed).permutation(len(y))
@@ -55,7 +57,9 @@ def test_order_invariance_and_bounds(data: tuple[list[float], list[float]], meth
 @settings(max_examples=40, deadline=None)
 @given(data=counts(), measure=st.sampled_from(["PR", "PLO", "PAS", "PFT"]),
        method=st.sampled_from(["DL", "REML", "PM", "EE"]))
-def test_back_transformed_in_unit_interval(data: tuple[list[int], list[int]], measure: str, method: str) -> None:
+def test_back_transformed_in_unit_interval(
+    data: tuple[list[int], list[int]], measure: str, method: str
+) -> None:
     """Estimate, CI and PI on the proportion scale lie in [0, 1] and are ordered; study CIs too."""
     x, n = data
     r = pool_proportions(x, n, measure=measure, method=method)
