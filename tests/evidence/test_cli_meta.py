@@ -165,3 +165,22 @@ def test_missing_file(tmp_path: Path) -> None:
     """A path that does not exist is a one-line error with exit status 2."""
     proc = _subprocess(str(tmp_path / "nope.csv"))
     assert proc.returncode == 2 and "file not found" in proc.stderr
+
+
+def test_forest_option_writes_svg_and_png(debruin_csv: Path, tmp_path: Path) -> None:
+    """--forest draws through redif.evidence.plots.forest_plot (pooled and subgroup results)."""
+    svg = tmp_path / "forest.svg"
+    proc = _run(str(debruin_csv), "--forest", str(svg), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert svg.read_text().lstrip().startswith(("<?xml", "<svg"))
+    assert json.loads(proc.stdout)["forest"] == str(svg)
+    png = tmp_path / "forest.png"
+    proc = _run(str(debruin_csv), "--by", "ethnicity", "--forest", str(png))
+    assert proc.returncode == 0, proc.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_forest_bad_suffix(debruin_csv: Path, tmp_path: Path) -> None:
+    """An unsupported plot format is a one-line error with exit status 2."""
+    proc = _run(str(debruin_csv), "--forest", str(tmp_path / "f.pdf"))
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1

@@ -267,7 +267,7 @@ def _forest(result: Any, path: Path) -> None:
     if path.suffix.lower() not in (".svg", ".png"):
         raise InputError("forest plot must be .svg or .png", field="--forest", value=str(path))
     try:
-        from redif.evidence.plots import forest_plot  # type: ignore[attr-defined]
+        from redif.evidence.plots import forest_plot
     except ImportError:
         raise InputError("forest plots are not available in this build", field="--forest",
                          remedy="omit --forest") from None
