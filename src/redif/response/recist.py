@@ -1,0 +1,543 @@
+"""RECIST 1.1 engine: baseline selection checks and time-point response with exact arithmetic.
+
+Public API (used by ``redif recist timepoint`` and by the patient pathway):
+
+- :func:`check_baseline` -> list of :class:`Finding` (selection rules broken, each naming the lesion);
+- :func:`target_response`, :func:`non_target_response`, :func:`overall_response` (RECIST 1.1 Tables 1-2);
+- :func:`assess` -> :class:`RecistResult` (every time point: target / non-target / new / overall response,
+  sum of diameters, change from baseline and from the nadir);
+- the lesion model (:class:`Lesion`, :class:`Assessment`, :class:`RecistCase`, :func:`case_from_dict`)
+  and the best-overall-response engine (:func:`best_overall_response`, :class:`BorParameters`) are
+  re-exported here.
+
+Rules (RECIST 1.1 §4.3, numbers from ``data/recist.yaml``):
+
+- **CR (target)**: every non-nodal target is 0 mm and every target node has a short axis < 10 mm.
+  Checked first: nodes that stay below 10 mm never make PD.
+- **PD (target)**: sum - nadir >= 20 % of the nadir **and** sum - nadir >= 5 mm, where the nadir is the
+  smallest complete sum at any *earlier* time point, the baseline included.
+- **PR (target)**: sum <= (1 - 30 %) x baseline sum, i.e. a decrease of at least 30 % from baseline.
+- **SD (target)**: none of the above.
+- **NE (target)**: one or more targets not evaluated, unless the sum of those measured already meets
+  the PD rule (the missing ones could only add to the sum), then PD.
+- **Non-target**: PD if any lesion shows unequivocal progression; else NE if any was not evaluated;
+  else CR if all are absent (nodes normal); else NON-CR/NON-PD.
+- **New lesions**: an unequivocal new lesion makes PD. An equivocal one does not; if the same lesion id
+  is later recorded unequivocally, PD is dated back to the first time point that showed it
+  (RECIST 1.1 §4.3.2; this back-dating rule is not transcribed in shared/clinical/RULES.md: grade
+  unverified).
+
+All comparisons use exact rationals built from the decimal mm values as written, so 100 -> 70 mm is
+exactly a 30 % decrease (PR) and 100 -> 120 mm is exactly a 20 % (and 20 mm) increase (PD).
+
+References
+----------
+Eisenhauer EA, Therasse P, Bogaerts J, et al. New response evaluation criteria in solid tumours:
+revised RECIST guideline (version 1.1). Eur J Cancer 2009;45(2):228-247. doi:10.1016/j.ejca.2008.10.026
+(§3 baseline, §4.3 response criteria, Table 1 target +/- non-target, Table 2 non-target only).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from redif.response.bor import (
+    BestOverallResponse,
+    BorParameters,
+    ResponseRecord,
+    SubjectResponses,
+    best_overall_response,
+)
+from redif.response.codes import (
+    BestResponse,
+    LesionKind,
+    NewLesionStatus,
+    NonTargetResponse,
+    NonTargetStatus,
+    OverallResponse,
+    TargetResponse,
+)
+from redif.response.criteria import RecistCriteria, recist_criteria
+from redif.response.lesions import Assessment, Lesion, NewLesion, RecistCase, case_from_dict, validate_case
+
+__all__ = [
+    "Assessment",
+    "BestOverallResponse",
+    "BestResponse",
+    "BorParameters",
+    "Finding",
+    "Lesion",
+    "LesionKind",
+    "NewLesion",
+    "NewLesionStatus",
+    "NonTargetResponse",
+    "NonTargetStatus",
+    "OverallResponse",
+    "RecistCase",
+    "RecistResult",
+    "ResponseRecord",
+    "SubjectResponses",
+    "TargetResponse",
+    "TimepointResponse",
+    "assess",
+    "best_overall_response",
+    "case_from_dict",
+    "check_baseline",
+    "non_target_response",
+    "overall_response",
+    "target_response",
+    "validate_case",
+]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A RECIST selection rule broken at baseline (reported, not fatal).
+
+    Attributes
+    ----------
+    code
+        Stable identifier: ``target_not_measurable``, ``node_target_too_small``, ``too_many_targets``,
+        ``too_many_targets_in_organ``, ``no_target_lesions``.
+    lesion_ids
+        The lesions concerned.
+    message
+        One line for a human.
+    source
+        Rule citation and grade.
+    """
+
+    code: str
+    lesion_ids: tuple[str, ...]
+    message: str
+    source: str
+
+
+def _frac(value: Decimal) -> Fraction:
+    return Fraction(value)
+
+
+def check_baseline(case: RecistCase, criteria: RecistCriteria | None = None) -> list[Finding]:
+    """Check the baseline target selection against RECIST 1.1 §3.
+
+    Rules: a non-nodal target must measure >= 10 mm (longest diameter); a target node >= 15 mm short
+    axis (nodes 10 to < 15 mm are pathological but non-measurable: non-target); at most 5 targets and at
+    most 2 per organ (same ``organ`` text).
+
+    Parameters
+    ----------
+    case
+        The patient's lesions and baseline measurements.
+    criteria
+        Thresholds (default: ``data/recist.yaml``).
+
+    Returns
+    -------
+    list of Finding
+        Empty when the selection follows RECIST 1.1.
+
+    References
+    ----------
+    Eisenhauer 2009, RECIST 1.1 §3.1.1 (measurability), §3.3.2 (target selection).
+    """
+    c = criteria or recist_criteria()
+    findings: list[Finding] = []
+    for les in case.targets:
+        val = case.baseline.target_mm.get(les.id)
+        if val is None:
+            continue
+        if les.is_node and _frac(val) < c.node_measurable_min_mm:
+            findings.append(Finding(
+                "node_target_too_small", (les.id,),
+                f"target node {les.id} short axis {val} mm < {c.node_measurable_min_mm} mm: not measurable; "
+                f"record it as non-target (pathological if >= {c.node_normal_below_mm} mm)",
+                c.source("node_measurable_min_short_axis_mm"),
+            ))
+        elif not les.is_node and _frac(val) < c.measurable_min_mm:
+            findings.append(Finding(
+                "target_not_measurable", (les.id,),
+                f"target lesion {les.id} longest diameter {val} mm < {c.measurable_min_mm} mm: not measurable; "
+                "record it as non-target",
+                c.source("measurable_min_longest_diameter_mm"),
+            ))
+    targets = case.targets
+    if not targets:
+        findings.append(Finding(
+            "no_target_lesions", (),
+            "no target lesion: only non-target response (RECIST 1.1 Table 2) can be assessed",
+            c.source("max_target_lesions"),
+        ))
+    if len(targets) > c.max_targets:
+        extra = tuple(t.id for t in targets[c.max_targets:])
+        findings.append(Finding(
+            "too_many_targets", extra,
+            f"{len(targets)} target lesions > {c.max_targets}: {', '.join(extra)} should be non-target",
+            c.source("max_target_lesions"),
+        ))
+    by_organ: dict[str, list[str]] = defaultdict(list)
+    for t in targets:
+        by_organ[t.organ.strip().lower()].append(t.id)
+    for organ, ids in by_organ.items():
+        if len(ids) > c.max_targets_per_organ:
+            findings.append(Finding(
+                "too_many_targets_in_organ", tuple(ids),
+                f"{len(ids)} target lesions in {organ} ({', '.join(ids)}) > {c.max_targets_per_organ} per organ",
+                c.source("max_target_lesions_per_organ"),
+            ))
+    return findings
+
+
+def _meets_pd(total: Fraction, nadir: Fraction, c: RecistCriteria) -> bool:
+    increase = total - nadir
+    return increase >= c.pd_absolute_mm and increase >= c.pd_increase * nadir
+
+
+def target_response(
+    targets: tuple[Lesion, ...],
+    measurements: dict[str, Decimal | None] | Any,
+    baseline_sum_mm: Decimal,
+    nadir_mm: Decimal,
+    criteria: RecistCriteria | None = None,
+) -> TargetResponse:
+    """Target-lesion response at one follow-up time point (RECIST 1.1 §4.3.1).
+
+    Parameters
+    ----------
+    targets
+        The baseline target lesions.
+    measurements
+        Lesion id -> diameter in mm (nodes: short axis); a missing id or ``None`` = not evaluated.
+    baseline_sum_mm
+        Sum of the target diameters at baseline, mm.
+    nadir_mm
+        Smallest complete sum at any earlier time point (baseline included), mm.
+    criteria
+        Thresholds (default: ``data/recist.yaml``).
+
+    Returns
+    -------
+    TargetResponse
+        CR, PR, SD, PD or NE (``NA`` when there is no target lesion).
+
+    References
+    ----------
+    Eisenhauer 2009, RECIST 1.1 §4.3.1 and Table 1 footnotes.
+    """
+    c = criteria or recist_criteria()
+    if not targets:
+        return TargetResponse.NA
+    values = {t.id: measurements.get(t.id) for t in targets}
+    measured = [v for v in values.values() if v is not None]
+    total = sum((_frac(v) for v in measured), Fraction(0))
+    nadir = _frac(nadir_mm)
+    if len(measured) < len(targets):
+        return TargetResponse.PD if _meets_pd(total, nadir, c) else TargetResponse.NE
+    complete = True
+    for t in targets:
+        v = _frac(values[t.id] or Decimal(0))
+        if t.is_node:
+            complete = complete and v < c.node_normal_below_mm
+        else:
+            complete = complete and v == 0
+    if complete:
+        return TargetResponse.CR
+    if _meets_pd(total, nadir, c):
+        return TargetResponse.PD
+    if total <= (1 - c.pr_decrease) * _frac(baseline_sum_mm):
+        return TargetResponse.PR
+    return TargetResponse.SD
+
+
+def non_target_response(
+    non_targets: tuple[Lesion, ...], statuses: dict[str, NonTargetStatus] | Any
+) -> NonTargetResponse:
+    """Non-target response at one time point (RECIST 1.1 §4.3.2).
+
+    PD if any lesion shows unequivocal progression; NE if any lesion was not evaluated (missing from
+    ``statuses`` or ``not-evaluated``); CR if every lesion is absent (nodes: normal size); otherwise
+    NON-CR/NON-PD. ``NA`` when there was no non-target lesion at baseline.
+
+    References
+    ----------
+    Eisenhauer 2009, RECIST 1.1 §4.3.2.
+    """
+    if not non_targets:
+        return NonTargetResponse.NA
+    found = [statuses.get(les.id, NonTargetStatus.NOT_EVALUATED) for les in non_targets]
+    if NonTargetStatus.PROGRESSION in found:
+        return NonTargetResponse.PD
+    if NonTargetStatus.NOT_EVALUATED in found:
+        return NonTargetResponse.NE
+    if all(s is NonTargetStatus.ABSENT for s in found):
+        return NonTargetResponse.CR
+    return NonTargetResponse.NON_CR_NON_PD
+
+
+def overall_response(target: TargetResponse, non_target: NonTargetResponse, new_lesion: bool) -> OverallResponse:
+    """Combine target, non-target and new-lesion results (RECIST 1.1 Tables 1 and 2).
+
+    Table 1 (target lesions present): PD if target PD, non-target PD or a new lesion; CR if target CR
+    and non-target CR (or none); PR if target CR with non-target NON-CR/NON-PD or NE, or target PR with
+    non-target not PD; SD if target SD with non-target not PD; NE if targets not all evaluated.
+    Table 2 (non-target only, ``target`` = NA): PD / CR / NON-CR/NON-PD / NE from the non-target result.
+
+    References
+    ----------
+    Eisenhauer 2009, RECIST 1.1 Table 1 and Table 2.
+    """
+    if new_lesion or target is TargetResponse.PD or non_target is NonTargetResponse.PD:
+        return OverallResponse.PD
+    if target is TargetResponse.NA:
+        return {
+            NonTargetResponse.CR: OverallResponse.CR,
+            NonTargetResponse.NON_CR_NON_PD: OverallResponse.NON_CR_NON_PD,
+            NonTargetResponse.NE: OverallResponse.NE,
+            NonTargetResponse.NA: OverallResponse.NE,
+        }[non_target]
+    if target is TargetResponse.CR:
+        if non_target in (NonTargetResponse.CR, NonTargetResponse.NA):
+            return OverallResponse.CR
+        return OverallResponse.PR
+    return {
+        TargetResponse.PR: OverallResponse.PR,
+        TargetResponse.SD: OverallResponse.SD,
+        TargetResponse.NE: OverallResponse.NE,
+    }[target]
+
+
+@dataclass(frozen=True)
+class TimepointResponse:
+    """Result at one follow-up time point.
+
+    Attributes
+    ----------
+    date
+        Scan date.
+    target, non_target, overall
+        RECIST 1.1 responses.
+    new_lesions
+        ``"yes"`` (unequivocal), ``"equivocal"`` or ``"no"``.
+    sum_mm
+        Sum of target diameters, mm (``None`` when a target was not evaluated).
+    measured_sum_mm
+        Sum over the targets that were measured, mm.
+    change_from_baseline_mm, change_from_baseline_pct
+        ``sum_mm`` minus the baseline sum, in mm and % of the baseline sum.
+    nadir_mm
+        The reference for PD at this time point: the smallest complete sum before it (baseline included).
+    change_from_nadir_mm, change_from_nadir_pct
+        ``sum_mm`` (or the measured sum when incomplete and PD) minus the nadir.
+    notes
+        Why the response is what it is where that is not obvious (missing targets, back-dated PD...).
+    """
+
+    date: date
+    target: TargetResponse
+    non_target: NonTargetResponse
+    new_lesions: NewLesionStatus
+    overall: OverallResponse
+    sum_mm: Decimal | None
+    measured_sum_mm: Decimal
+    change_from_baseline_mm: Decimal | None
+    change_from_baseline_pct: Fraction | None
+    nadir_mm: Decimal | None
+    change_from_nadir_mm: Decimal | None
+    change_from_nadir_pct: Fraction | None
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: mm as floats, percentages as floats rounded to 0.01 %, codes as strings."""
+        return {
+            "date": self.date.isoformat(),
+            "target": self.target.value,
+            "non_target": self.non_target.value,
+            "new_lesions": self.new_lesions.value,
+            "overall": self.overall.value,
+            "sum_mm": _f(self.sum_mm),
+            "measured_sum_mm": _f(self.measured_sum_mm),
+            "change_from_baseline_mm": _f(self.change_from_baseline_mm),
+            "change_from_baseline_pct": _pct(self.change_from_baseline_pct),
+            "nadir_mm": _f(self.nadir_mm),
+            "change_from_nadir_mm": _f(self.change_from_nadir_mm),
+            "change_from_nadir_pct": _pct(self.change_from_nadir_pct),
+            "notes": list(self.notes),
+        }
+
+
+def _f(x: Decimal | None) -> float | None:
+    return None if x is None else float(x)
+
+
+def _pct(x: Fraction | None) -> float | None:
+    return None if x is None else round(float(x), 2)
+
+
+@dataclass(frozen=True)
+class RecistResult:
+    """RECIST 1.1 assessment of one case.
+
+    Attributes
+    ----------
+    subject
+        The case's label, if any.
+    baseline_date, baseline_sum_mm
+        Baseline scan date and sum of target diameters (mm; 0 when no target).
+    findings
+        Baseline selection problems (:func:`check_baseline`).
+    timepoints
+        One :class:`TimepointResponse` per follow-up assessment, in date order.
+    best_response, best_response_confirmed
+        Unconfirmed / confirmed best overall response (:func:`best_overall_response` with default
+        parameters) when the case gives ``treatment_start``; else ``None``.
+    """
+
+    subject: str | None
+    baseline_date: date
+    baseline_sum_mm: Decimal
+    findings: tuple[Finding, ...]
+    timepoints: tuple[TimepointResponse, ...]
+    best_response: BestOverallResponse | None = None
+    best_response_confirmed: BestOverallResponse | None = None
+
+    @property
+    def best_change_from_baseline_pct(self) -> Fraction | None:
+        """Most negative (best) % change of the complete sum from baseline, for a waterfall plot."""
+        vals = [t.change_from_baseline_pct for t in self.timepoints if t.change_from_baseline_pct is not None]
+        return min(vals) if vals else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (stable keys: ``subject``, ``baseline``, ``findings``, ``timepoints``)."""
+        best = self.best_change_from_baseline_pct
+        return {
+            "subject": self.subject,
+            "baseline": {"date": self.baseline_date.isoformat(), "sum_mm": float(self.baseline_sum_mm)},
+            "findings": [
+                {"code": f.code, "lesions": list(f.lesion_ids), "message": f.message, "source": f.source}
+                for f in self.findings
+            ],
+            "timepoints": [t.to_dict() for t in self.timepoints],
+            "best_change_from_baseline_pct": _pct(best),
+            "best_overall_response": None if self.best_response is None else self.best_response.to_dict(),
+            "best_overall_response_confirmed": (
+                None if self.best_response_confirmed is None else self.best_response_confirmed.to_dict()
+            ),
+        }
+
+
+def assess(case: RecistCase, criteria: RecistCriteria | None = None) -> RecistResult:
+    """Assess every follow-up time point of ``case`` with RECIST 1.1.
+
+    Parameters
+    ----------
+    case
+        Lesions, baseline and follow-up measurements (validated by :func:`validate_case`).
+    criteria
+        Thresholds (default: ``data/recist.yaml``).
+
+    Returns
+    -------
+    RecistResult
+        Baseline findings, one :class:`TimepointResponse` per follow-up, and the best overall response
+        (unconfirmed and confirmed, default parameters) when ``case.treatment_start`` is given.
+
+    Raises
+    ------
+    InputError
+        If the case is structurally invalid (see :func:`validate_case`).
+
+    References
+    ----------
+    Eisenhauer 2009, RECIST 1.1 §4.3, Tables 1-2.
+    """
+    c = criteria or recist_criteria()
+    validate_case(case)
+    targets = case.targets
+    non_targets = case.non_targets
+    base_sum = sum((case.baseline.target_mm[t.id] or Decimal(0) for t in targets), Decimal(0))
+    nadir = base_sum
+    # first time point at which each new-lesion id was seen (for back-dating equivocal -> unequivocal)
+    first_seen: dict[str, int] = {}
+    unequivocal_ids: set[str] = set()
+    raw: list[dict[str, Any]] = []
+    for i, a in enumerate(case.follow_up):
+        values = {t.id: a.target_mm.get(t.id) for t in targets}
+        complete = all(v is not None for v in values.values())
+        measured = sum((v for v in values.values() if v is not None), Decimal(0))
+        tr = target_response(targets, values, base_sum, nadir, c)
+        ntr = non_target_response(non_targets, dict(a.non_target))
+        unequivocal = [n for n in a.new_lesions if not n.equivocal]
+        equivocal = [n for n in a.new_lesions if n.equivocal]
+        for n in a.new_lesions:
+            first_seen.setdefault(n.id, i)
+        unequivocal_ids.update(n.id for n in unequivocal)
+        notes: list[str] = []
+        if targets and not complete:
+            missing = [k for k, v in values.items() if v is None]
+            notes.append(
+                f"target(s) not evaluated: {', '.join(missing)}"
+                + ("; PD already established by the measured lesions" if tr is TargetResponse.PD else "")
+            )
+        if equivocal:
+            notes.append(
+                f"equivocal new lesion(s) {', '.join(n.id for n in equivocal)}: not PD unless confirmed later"
+            )
+        status = (NewLesionStatus.YES if unequivocal
+                  else NewLesionStatus.EQUIVOCAL if equivocal else NewLesionStatus.NO)
+        ov = overall_response(tr, ntr, bool(unequivocal))
+        shown = measured if (complete or tr is TargetResponse.PD) else None
+        raw.append({
+            "date": a.date, "target": tr, "non_target": ntr, "new": status, "overall": ov,
+            "sum": measured if complete else None, "measured": measured,
+            "cfb": (measured - base_sum) if complete and targets else None,
+            "cfb_pct": (Fraction(measured - base_sum) * 100 / Fraction(base_sum))
+            if complete and targets else None,
+            "nadir": nadir if targets else None,
+            "cfn": (shown - nadir) if shown is not None and targets else None,
+            "cfn_pct": (Fraction(shown - nadir) * 100 / Fraction(nadir))
+            if shown is not None and targets and nadir > 0 else None,
+            "notes": notes,
+        })
+        if complete and targets:
+            nadir = min(nadir, measured)
+    # back-date PD for new lesions first seen equivocal and later confirmed
+    for lid in unequivocal_ids:
+        i0 = first_seen[lid]
+        row = raw[i0]
+        if row["new"] is NewLesionStatus.EQUIVOCAL:
+            row["overall"] = OverallResponse.PD
+            row["new"] = NewLesionStatus.YES
+            row["notes"].append(
+                f"new lesion {lid} equivocal here, confirmed later: PD dated to this scan (RECIST 1.1 §4.3.2)"
+            )
+    timepoints = tuple(
+        TimepointResponse(
+            date=r["date"], target=r["target"], non_target=r["non_target"], new_lesions=r["new"],
+            overall=r["overall"], sum_mm=r["sum"], measured_sum_mm=r["measured"],
+            change_from_baseline_mm=r["cfb"], change_from_baseline_pct=r["cfb_pct"], nadir_mm=r["nadir"],
+            change_from_nadir_mm=r["cfn"], change_from_nadir_pct=r["cfn_pct"], notes=tuple(r["notes"]),
+        )
+        for r in raw
+    )
+    best = best_conf = None
+    if case.treatment_start is not None:
+        subj = SubjectResponses(
+            subject=case.subject or "subject",
+            treatment_start=case.treatment_start,
+            assessments=tuple(ResponseRecord(t.date, t.overall) for t in timepoints),
+        )
+        best = best_overall_response(subj, BorParameters(confirm=False))
+        best_conf = best_overall_response(subj, BorParameters(confirm=True))
+    return RecistResult(
+        subject=case.subject,
+        baseline_date=case.baseline.date,
+        baseline_sum_mm=base_sum,
+        findings=tuple(check_baseline(case, c)),
+        timepoints=timepoints,
+        best_response=best,
+        best_response_confirmed=best_conf,
+    )
