@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from redif import DISCLAIMER
@@ -129,7 +130,8 @@ def timepoint_cmd(
         return
     for f in result.findings:
         console.print(f"[yellow]finding[/yellow] {f.message} ({f.source})")
-    table = Table(title=f"RECIST 1.1 time points{' - ' + result.subject if result.subject else ''}")
+    table = Table(title=f"RECIST 1.1 time points{' - ' + result.subject if result.subject else ''}",
+                  box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False)
     for col in ("date", "target", "non-target", "new", "overall", "sum mm", "vs base", "nadir", "vs nadir"):
         table.add_column(col, no_wrap=True)
     table.add_row(result.baseline_date.isoformat(), "baseline", "", "", "", f"{result.baseline_sum_mm}",

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import ScalarFormatter
 
 from redif.errors import InputError
 from redif.response.criteria import recist_criteria
@@ -21,6 +22,9 @@ __all__ = ["save", "sum_of_diameters_figure", "tg_figure", "waterfall_figure"]
 
 _COLOURS = {"CR": "#1a9850", "PR": "#91cf60", "SD": "#fee08b", "NON-CR/NON-PD": "#d9ef8b",
             "PD": "#d73027", "NE": "#999999"}
+
+_TEXT = {"CR": "#1a7837", "PR": "#4d9221", "SD": "#8c6d00", "NON-CR/NON-PD": "#4d9221", "PD": "#b2182b",
+         "NE": "#555555"}
 
 
 def sum_of_diameters_figure(result: RecistResult) -> Figure:
@@ -39,17 +43,19 @@ def sum_of_diameters_figure(result: RecistResult) -> Figure:
     base = float(result.baseline_sum_mm)
     ax.axhline(base * float(1 - c.pr_decrease), color="#1a9850", ls="--", lw=1,
                label=f"PR: -{float(c.pr_decrease) * 100:.0f}% from baseline")
-    nd = [result.baseline_date] + [t.date for t in result.timepoints if t.nadir_mm is not None]
-    nadirs = [base] + [float(t.nadir_mm) for t in result.timepoints if t.nadir_mm is not None]
-    pd_levels = [max(n * float(1 + c.pd_increase), n + float(c.pd_absolute_mm)) for n in nadirs]
-    if result.timepoints:
-        ax.step(nd[1:], nadirs[1:], where="mid", color="#555555", lw=1, label="nadir (reference for PD)")
-        ax.step(nd[1:], pd_levels[1:], where="mid", color="#d73027", ls="--", lw=1,
-                label=f"PD: +{float(c.pd_increase) * 100:.0f}% and +{float(c.pd_absolute_mm):g} mm over nadir")
+    if result.timepoints and all(t.nadir_mm is not None for t in result.timepoints):
+        # the reference used at scan i holds over the interval (scan i-1, scan i]: a 'pre' step
+        nd = [result.baseline_date] + [t.date for t in result.timepoints]
+        refs = [float(t.nadir_mm) for t in result.timepoints if t.nadir_mm is not None]
+        nadirs = [refs[0], *refs]
+        pd_levels = [max(n * float(1 + c.pd_increase), n + float(c.pd_absolute_mm)) for n in nadirs]
+        ax.step(nd, nadirs, where="pre", color="#555555", lw=1, label="nadir before each scan")
+        ax.step(nd, pd_levels, where="pre", color="#d73027", ls="--", lw=1,
+                label=f"PD level: +{float(c.pd_increase) * 100:.0f}% and +{float(c.pd_absolute_mm):g} mm over nadir")
     for t in result.timepoints:
         y = float(t.sum_mm) if t.sum_mm is not None else float(t.measured_sum_mm)
         ax.annotate(t.overall.value, (t.date, y), textcoords="offset points", xytext=(0, 8), ha="center",
-                    fontsize=8, color=_COLOURS.get(t.overall.value, "black"), fontweight="bold")
+                    fontsize=8, color=_TEXT.get(t.overall.value, "black"), fontweight="bold")
     ax.set_ylabel("sum of target diameters (mm)")
     ax.set_ylim(bottom=0)
     ax.set_title(f"RECIST 1.1{' - ' + result.subject if result.subject else ''}")
@@ -107,6 +113,9 @@ def tg_figure(kin: TgKinetics) -> Figure:
     r2 = "n/a" if kin.r2 is None else f"{kin.r2:.3f}"
     ax.set_title(f"Thyroglobulin: {text}, r\u00b2 = {r2}, n = {kin.n}", fontsize=9)
     ax.set_ylabel("Tg (ng/mL, log scale)")
+    ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.yaxis.set_minor_formatter(ScalarFormatter())
+    ax.tick_params(axis="y", which="minor", labelsize=7)
     if kin.flags:
         ax.text(0.01, 0.02, "flags: " + ", ".join(kin.flags), transform=ax.transAxes, fontsize=7, color="#b2182b")
     ax.legend(fontsize=8)
