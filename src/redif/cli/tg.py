@@ -62,8 +62,8 @@ def doubling_time_cmd(
         lo, hi = kin.doubling_rate_ci95_per_year or (0.0, 0.0)
         console.print(f"doubling rate 95% CI: {lo:.3f} to {hi:.3f} per year")
     console.print(f"change from first sample: {kin.percent_change_from_baseline:+.1f}%")
-    for note in kin.notes:
-        console.print(f"[yellow]flag[/yellow] {note}")
+    for flag, note in zip(kin.flags, kin.notes, strict=True):
+        console.print(f"[yellow]flag {flag}[/yellow]: {note}")
     console.print("Method: least squares of ln(Tg) on time, DT = ln 2 / slope (Miyauchi et al., Thyroid "
                   "2011;21:707-716).", style="dim")
     console.print(DISCLAIMER, style="italic")

@@ -403,6 +403,7 @@ class RecistResult:
     timepoints: tuple[TimepointResponse, ...]
     best_response: BestOverallResponse | None = None
     best_response_confirmed: BestOverallResponse | None = None
+    has_targets: bool = True
 
     @property
     def best_change_from_baseline_pct(self) -> Fraction | None:
@@ -415,7 +416,8 @@ class RecistResult:
         best = self.best_change_from_baseline_pct
         return {
             "subject": self.subject,
-            "baseline": {"date": self.baseline_date.isoformat(), "sum_mm": float(self.baseline_sum_mm)},
+            "baseline": {"date": self.baseline_date.isoformat(),
+                         "sum_mm": float(self.baseline_sum_mm) if self.has_targets else None},
             "findings": [
                 {"code": f.code, "lesions": list(f.lesion_ids), "message": f.message, "source": f.source}
                 for f in self.findings
@@ -492,7 +494,7 @@ def assess(case: RecistCase, criteria: RecistCriteria | None = None) -> RecistRe
         shown = measured if (complete or tr is TargetResponse.PD) else None
         raw.append({
             "date": a.date, "target": tr, "non_target": ntr, "new": status, "overall": ov,
-            "sum": measured if complete else None, "measured": measured,
+            "sum": measured if complete and targets else None, "measured": measured,
             "cfb": (measured - base_sum) if complete and targets else None,
             "cfb_pct": (Fraction(measured - base_sum) * 100 / Fraction(base_sum))
             if complete and targets else None,
@@ -540,4 +542,5 @@ def assess(case: RecistCase, criteria: RecistCriteria | None = None) -> RecistRe
         timepoints=timepoints,
         best_response=best,
         best_response_confirmed=best_conf,
+        has_targets=bool(targets),
     )
