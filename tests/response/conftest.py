@@ -15,19 +15,31 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def make_case(targets: dict[str, Any], follow: Sequence[dict[str, Any]], *, nodes: Sequence[str] = (),
-              non_targets: Sequence[str] = (), organ: str | None = None, start: str | None = None) -> dict[str, Any]:
+def make_case(
+    targets: dict[str, Any],
+    follow: Sequence[dict[str, Any]],
+    *,
+    nodes: Sequence[str] = (),
+    non_targets: Sequence[str] = (),
+    organ: str | None = None,
+    start: str | None = None,
+) -> dict[str, Any]:
     """A RECIST case dict: each target in its own organ unless ``organ`` is given; baseline 2025-01-01,
     follow-ups on the first of each following month unless they carry a date."""
-    lesions = [{"id": k, "organ": organ or f"organ-{k}", "kind": "target", "is_node": k in nodes} for k in targets]
+    lesions = [
+        {"id": k, "organ": organ or f"organ-{k}", "kind": "target", "is_node": k in nodes} for k in targets
+    ]
     lesions += [{"id": k, "organ": f"organ-{k}", "kind": "non-target"} for k in non_targets]
     fu = []
     for i, f in enumerate(follow):
         entry = dict(f)
         entry.setdefault("date", f"2025-{i + 2:02d}-01")
         fu.append(entry)
-    case: dict[str, Any] = {"lesions": lesions, "baseline": {"date": "2025-01-01", "target_mm": targets},
-                            "follow_up": fu}
+    case: dict[str, Any] = {
+        "lesions": lesions,
+        "baseline": {"date": "2025-01-01", "target_mm": targets},
+        "follow_up": fu,
+    }
     if start:
         case["treatment_start"] = start
     return case
@@ -38,8 +50,9 @@ def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run ``python -m redif ARGS`` (src on PYTHONPATH via tests/conftest.py) and return the result."""
 
     def _run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "redif", *args], capture_output=True, text=True,
-                              timeout=120, cwd=tmp_path)
+        return subprocess.run(
+            [sys.executable, "-m", "redif", *args], capture_output=True, text=True, timeout=120, cwd=tmp_path
+        )
 
     return _run
 

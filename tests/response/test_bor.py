@@ -30,8 +30,17 @@ from redif.response.bor import (
 from redif.response.codes import OverallResponse
 from redif.response.tables import subjects_from_rows
 
-TRTSDT = {"1": "2020-01-01", "2": "2019-12-12", "3": "2019-11-11", "4": "2019-12-30", "5": "2020-01-01",
-          "6": "2020-02-02", "7": "2020-02-02", "8": "2020-04-01", "9": "2020-02-01"}
+TRTSDT = {
+    "1": "2020-01-01",
+    "2": "2019-12-12",
+    "3": "2019-11-11",
+    "4": "2019-12-30",
+    "5": "2020-01-01",
+    "6": "2020-02-02",
+    "7": "2020-02-02",
+    "8": "2020-04-01",
+    "9": "2020-02-01",
+}
 
 ADRS = """\
 1,2020-01-01,PR
@@ -73,8 +82,15 @@ def _subjects(text: str = ADRS, pd_dates: dict[str, str] | None = None, drop: tu
         subj, when, resp = line.split(",")
         if subj in drop:
             continue
-        rows.append({"subject": subj, "treatment_start": TRTSDT[subj], "date": when, "response": resp,
-                     "pd_date": (pd_dates or {}).get(subj, "")})
+        rows.append(
+            {
+                "subject": subj,
+                "treatment_start": TRTSDT[subj],
+                "date": when,
+                "response": resp,
+                "pd_date": (pd_dates or {}).get(subj, ""),
+            }
+        )
     return subjects_from_rows(rows, ["subject", "treatment_start", "date", "response", "pd_date"])
 
 
@@ -88,9 +104,14 @@ def test_unconfirmed_admiralonco_test1():
     5 PR 01-01, 6 CR 02-16, 7 CR 02-16, 8 MISSING (no date). (Subject 9 is not in that test's data.)"""
     res = _table(best_overall_responses(_subjects(drop=("9",)), BorParameters(start_window_days=28)))
     assert res == {
-        "1": ("CR", "2020-02-01"), "2": ("CR", "2020-03-13"), "3": ("CR", "2019-11-12"),
-        "4": ("PR", "2020-01-01"), "5": ("PR", "2020-01-01"), "6": ("CR", "2020-02-16"),
-        "7": ("CR", "2020-02-16"), "8": ("MISSING", None),
+        "1": ("CR", "2020-02-01"),
+        "2": ("CR", "2020-03-13"),
+        "3": ("CR", "2019-11-12"),
+        "4": ("PR", "2020-01-01"),
+        "5": ("PR", "2020-01-01"),
+        "6": ("CR", "2020-02-16"),
+        "7": ("CR", "2020-02-16"),
+        "8": ("MISSING", None),
     }
 
 
@@ -100,8 +121,11 @@ def test_unconfirmed_admiralonco_early_records():
     set to SD they all fall before start + 28 d and become NE: BOR NE dated 2020-01-01."""
     start = date(2020, 2, 2)
     dates = [date(2020, 1, 1), date(2020, 1, 2), date(2020, 1, 3)]
-    s1 = SubjectResponses("7", start, tuple(ResponseRecord(d, OverallResponse(c))
-                                            for d, c in zip(dates, ("PR", "CR", "NE"), strict=True)))
+    s1 = SubjectResponses(
+        "7",
+        start,
+        tuple(ResponseRecord(d, OverallResponse(c)) for d, c in zip(dates, ("PR", "CR", "NE"), strict=True)),
+    )
     r1 = best_overall_response(s1, BorParameters(start_window_days=28))
     assert (r1.bor.value, r1.date) == ("CR", date(2020, 1, 2))
     s2 = SubjectResponses("7", start, tuple(ResponseRecord(d, OverallResponse.SD) for d in dates))
@@ -112,8 +136,11 @@ def test_unconfirmed_admiralonco_early_records():
 def test_unconfirmed_admiralonco_test2_source_pd():
     """derive_param_bor Test 2: a PD date of 2020-03-01 for subject 2 keeps records up to that date
     (inclusive): BOR PR 2020-02-01; a PD date of 2020-02-05 for subject 6 removes every record: MISSING."""
-    res = _table(best_overall_responses(
-        _subjects(pd_dates={"2": "2020-03-01", "6": "2020-02-05"}, drop=("9",)), BorParameters()))
+    res = _table(
+        best_overall_responses(
+            _subjects(pd_dates={"2": "2020-03-01", "6": "2020-02-05"}, drop=("9",)), BorParameters()
+        )
+    )
     assert res["2"] == ("PR", "2020-02-01")
     assert res["6"] == ("MISSING", None)
     assert res["1"] == ("CR", "2020-02-01")
@@ -122,19 +149,29 @@ def test_unconfirmed_admiralonco_test2_source_pd():
 def test_confirmed_admiralonco_test4_no_source_pd():
     """derive_param_confirmed_bor Test 4 (ref_start_window 28, ref_confirm 28, max_nr_ne 1, no source_pd).
 
-    By hand: 1: CR 02-01 confirmed by CR 03-01 (>= 28 d, one NE between) -> CR 02-01. 2 (start 12-12,
-    window from 2020-01-09): the confirming candidate of PR 02-01 is CR 03-13 with SD 03-01 between
-    (SD not accepted) -> unconfirmed; PR 02-01, SD 03-01, CR 03-13 are after the window -> SD 02-01. 3: CRs 20 d
-    apart, not confirmed; CR 12-02 is before the window (12-09) -> SD 2020-01-01. 4: PR 01-01 and 05-01
-    unconfirmed; PR 01-01 before the window (01-27) -> SD 03-01. 5: PR 01-01 / 01-20 only 19 d apart ->
-    NON-CR/NON-PD 05-15 is best (SD 01-10, PRs before the window 01-29). 6: PR 02-06 -> PR 03-30 has a CR
-    between (PR after CR) -> SD 03-30. 7: all before the window (03-01) or NE -> NE 02-06. 8: MISSING.
-    9: PD 02-16 then SD 03-06 (window 02-29) -> SD 03-06."""
+    By hand (window = treatment start + 28 d):
+
+    1. CR 02-01 confirmed by CR 03-01 (>= 28 d, one NE between) -> CR 02-01.
+    2. Window from 2020-01-09. The confirming candidate of PR 02-01 is CR 03-13 with SD 03-01 between
+       (SD not accepted) -> unconfirmed; PR 02-01, SD 03-01, CR 03-13 are in the window -> SD 02-01.
+    3. CRs 20 d apart, not confirmed; CR 12-02 is before the window (12-09) -> SD 2020-01-01.
+    4. PR 01-01 and 05-01 unconfirmed; PR 01-01 is before the window (01-27) -> SD 03-01.
+    5. PR 01-01 / 01-20 only 19 d apart; PR, SD, PR all before the window (01-29) ->
+       NON-CR/NON-PD 05-15.
+    6. PR 02-06 -> PR 03-30 has a CR between (PR after CR) -> SD 03-30.
+    7. All before the window (03-01) or NE -> NE 02-06.  8. MISSING.
+    9. PD 02-16 then SD 03-06 (window from 02-29) -> SD 03-06."""
     res = _table(best_overall_responses(_subjects(), BorParameters(confirm=True)))
     assert res == {
-        "1": ("CR", "2020-02-01"), "2": ("SD", "2020-02-01"), "3": ("SD", "2020-01-01"),
-        "4": ("SD", "2020-03-01"), "5": ("NON-CR/NON-PD", "2020-05-15"), "6": ("SD", "2020-03-30"),
-        "7": ("NE", "2020-02-06"), "8": ("MISSING", None), "9": ("SD", "2020-03-06"),
+        "1": ("CR", "2020-02-01"),
+        "2": ("SD", "2020-02-01"),
+        "3": ("SD", "2020-01-01"),
+        "4": ("SD", "2020-03-01"),
+        "5": ("NON-CR/NON-PD", "2020-05-15"),
+        "6": ("SD", "2020-03-30"),
+        "7": ("NE", "2020-02-06"),
+        "8": ("MISSING", None),
+        "9": ("SD", "2020-03-06"),
     }
 
 
@@ -156,27 +193,40 @@ def test_confirmed_admiralonco_test2_accept_sd():
     CR 12-02 (20 d >= 14) -> CR 11-12. 4: PR 01-01 -> PR 05-01 has two SDs between -> SD 03-01.
     5: PR 01-01 -> PR 01-20 (19 d) with one SD -> PR 01-01. 6: PR after CR -> SD 03-30. 8: NE.
     9: PD 02-16."""
-    params = BorParameters(confirm=True, confirm_days=14, max_ne=0, accept_sd=True, missing_as_ne=True,
-                           stop_at_pd=True)
+    params = BorParameters(
+        confirm=True, confirm_days=14, max_ne=0, accept_sd=True, missing_as_ne=True, stop_at_pd=True
+    )
     res = _table(best_overall_responses(_subjects(drop=("7",)), params))
     assert res == {
-        "1": ("PR", "2020-01-01"), "2": ("PR", "2020-02-01"), "3": ("CR", "2019-11-12"),
-        "4": ("SD", "2020-03-01"), "5": ("PR", "2020-01-01"), "6": ("SD", "2020-03-30"),
-        "8": ("NE", None), "9": ("PD", "2020-02-16"),
+        "1": ("PR", "2020-01-01"),
+        "2": ("PR", "2020-02-01"),
+        "3": ("CR", "2019-11-12"),
+        "4": ("SD", "2020-03-01"),
+        "5": ("PR", "2020-01-01"),
+        "6": ("SD", "2020-03-30"),
+        "8": ("NE", None),
+        "9": ("PD", "2020-02-16"),
     }
 
 
 def _subject(*pairs: tuple[str, str], start: str = "2025-01-01") -> SubjectResponses:
-    return SubjectResponses("S", date.fromisoformat(start),
-                            tuple(ResponseRecord(date.fromisoformat(d), OverallResponse(c)) for d, c in pairs))
+    return SubjectResponses(
+        "S",
+        date.fromisoformat(start),
+        tuple(ResponseRecord(date.fromisoformat(d), OverallResponse(c)) for d, c in pairs),
+    )
 
 
 def test_confirmation_interval_boundary():
     """RECIST 1.1 §4.6: confirmation >= 4 weeks. PR 03-01 then PR 03-29 (exactly 28 d): confirmed; PR
     03-28 (27 d): not (then SD, the PRs being after the start window)."""
-    ok = best_overall_response(_subject(("2025-03-01", "PR"), ("2025-03-29", "PR")), BorParameters(confirm=True))
+    ok = best_overall_response(
+        _subject(("2025-03-01", "PR"), ("2025-03-29", "PR")), BorParameters(confirm=True)
+    )
     assert (ok.bor.value, ok.date, ok.confirmed_by) == ("PR", date(2025, 3, 1), date(2025, 3, 29))
-    no = best_overall_response(_subject(("2025-03-01", "PR"), ("2025-03-28", "PR")), BorParameters(confirm=True))
+    no = best_overall_response(
+        _subject(("2025-03-01", "PR"), ("2025-03-28", "PR")), BorParameters(confirm=True)
+    )
     assert (no.bor.value, no.date) == ("SD", date(2025, 3, 1))
 
 

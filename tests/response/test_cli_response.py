@@ -19,9 +19,15 @@ def test_bor_json_contract(cli):
     out = json.loads(r.stdout)
     got = {s["subject"]: (s["bor"], s["date"]) for s in out["subjects"]}
     assert got == {
-        "1": ("CR", "2020-02-01"), "2": ("SD", "2020-02-01"), "3": ("SD", "2020-01-01"),
-        "4": ("SD", "2020-03-01"), "5": ("NON-CR/NON-PD", "2020-05-15"), "6": ("SD", "2020-03-30"),
-        "7": ("NE", "2020-02-06"), "8": ("MISSING", None), "9": ("SD", "2020-03-06"),
+        "1": ("CR", "2020-02-01"),
+        "2": ("SD", "2020-02-01"),
+        "3": ("SD", "2020-01-01"),
+        "4": ("SD", "2020-03-01"),
+        "5": ("NON-CR/NON-PD", "2020-05-15"),
+        "6": ("SD", "2020-03-30"),
+        "7": ("NE", "2020-02-06"),
+        "8": ("MISSING", None),
+        "9": ("SD", "2020-03-06"),
     }
     assert all(set(s) == {"subject", "bor", "date"} for s in out["subjects"])
 
@@ -29,11 +35,27 @@ def test_bor_json_contract(cli):
 def test_bor_options(cli):
     """admiralonco Test 2 options (confirm 14 d, no NE, accept SD) through the CLI: subject 2 becomes PR
     (one SD accepted between PR 02-01 and CR 03-13), subject 1 PR (its CR confirmation has an NE)."""
-    r = cli("recist", "bor", str(EXAMPLES / "recist" / "bor.csv"), "--confirm", "--confirm-days", "14",
-                "--start-window-days", "28", "--max-ne", "0", "--accept-sd", "--json")
+    r = cli(
+        "recist",
+        "bor",
+        str(EXAMPLES / "recist" / "bor.csv"),
+        "--confirm",
+        "--confirm-days",
+        "14",
+        "--start-window-days",
+        "28",
+        "--max-ne",
+        "0",
+        "--accept-sd",
+        "--json",
+    )
     assert r.returncode == 0, r.stderr
     got = {s["subject"]: (s["bor"], s["date"]) for s in json.loads(r.stdout)["subjects"]}
-    assert got["1"] == ("PR", "2020-01-01") and got["2"] == ("PR", "2020-02-01") and got["3"] == ("CR", "2019-11-12")
+    assert (
+        got["1"] == ("PR", "2020-01-01")
+        and got["2"] == ("PR", "2020-02-01")
+        and got["3"] == ("CR", "2019-11-12")
+    )
 
 
 def test_bor_unconfirmed_human_output(cli):
@@ -46,8 +68,10 @@ def test_bor_unconfirmed_human_output(cli):
     ("csv", "needle"),
     [
         ("subject,treatment_start,date,response\nA,2025-01-01,2025-02-01,XX\n", "row 2, response"),
-        ("subject,treatment_start,date,response\nA,2025-01-01,2025-03-01,PR\nA,2025-01-01,2025-02-01,SD\n",
-         "out of order"),
+        (
+            "subject,treatment_start,date,response\nA,2025-01-01,2025-03-01,PR\nA,2025-01-01,2025-02-01,SD\n",
+            "out of order",
+        ),
         ("subject,treatment_start,date\nA,2025-01-01,2025-02-01\n", "missing column 'response'"),
         ("subject,treatment_start,date,response\nA,2025-01-01,2025-02-31,PR\n", "row 2, date"),
         ("subject,treatment_start,date,response\nA,,2025-02-01,PR\n", "treatment_start"),
@@ -94,9 +118,11 @@ def test_timepoint_json(cli, tmp_path):
 
 
 def test_timepoint_bad_input(cli, write):
-    case = {"lesions": [{"id": "T1", "organ": "lung", "kind": "target"}],
-            "baseline": {"date": "2025-01-01", "target_mm": {"T1": 20}},
-            "follow_up": [{"date": "2025-03-01", "target_mm": {"T1": 18, "T7": 4}, "non_target": {"X": "gone"}}]}
+    case = {
+        "lesions": [{"id": "T1", "organ": "lung", "kind": "target"}],
+        "baseline": {"date": "2025-01-01", "target_mm": {"T1": 20}},
+        "follow_up": [{"date": "2025-03-01", "target_mm": {"T1": 18, "T7": 4}, "non_target": {"X": "gone"}}],
+    }
     r = cli("recist", "timepoint", str(write("c.json", case)), "--json")
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
@@ -130,8 +156,15 @@ def test_tg_json_contract(cli, tmp_path):
     r = cli("tg", "doubling-time", str(EXAMPLES / "tg" / "tg_rising.csv"), "--json", "--plot", str(png))
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    for key in ("doubling_time_days", "doubling_time_years", "doubling_rate_per_year", "slope_per_year", "r2",
-                "n", "flags"):
+    for key in (
+        "doubling_time_days",
+        "doubling_time_years",
+        "doubling_rate_per_year",
+        "slope_per_year",
+        "r2",
+        "n",
+        "flags",
+    ):
         assert key in out
     assert out["doubling_time_days"] == pytest.approx(276.075154384922, rel=1e-9)
     assert out["doubling_time_years"] == pytest.approx(276.075154384922 / 365.25, rel=1e-9)
@@ -170,8 +203,10 @@ def test_tg_bad_input(cli, write, csv, needle):
 
 
 def test_tg_human_output_and_tsh_filter(cli, write):
-    csv = ("date,tg,tgab,tsh_state\n2024-01-01,1,negative,suppressed\n2024-02-01,20,negative,stimulated\n"
-           "2024-04-10,2,negative,suppressed\n2024-07-19,4,negative,suppressed\n")
+    csv = (
+        "date,tg,tgab,tsh_state\n2024-01-01,1,negative,suppressed\n2024-02-01,20,negative,stimulated\n"
+        "2024-04-10,2,negative,suppressed\n2024-07-19,4,negative,suppressed\n"
+    )
     path = write("mixed.csv", csv)
     r = cli("tg", "doubling-time", str(path))
     assert r.returncode == 0 and "mixed_tsh_states" in r.stdout
@@ -185,7 +220,11 @@ def test_tg_human_output_and_tsh_filter(cli, write):
 def test_console_script_end_to_end(run_cli, write):
     """One real subprocess per command family: exit status 2 and exactly one line on stderr for bad
     input, JSON on stdout for good input."""
-    r = run_cli("recist", "bor", str(write("bad.csv", "subject,treatment_start,date,response\nA,2025-01-01,2025-02-01,XX\n")))
+    r = run_cli(
+        "recist",
+        "bor",
+        str(write("bad.csv", "subject,treatment_start,date,response\nA,2025-01-01,2025-02-01,XX\n")),
+    )
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
     r = run_cli("tg", "doubling-time", str(EXAMPLES / "tg" / "tg_rising.csv"), "--json")
     assert r.returncode == 0 and json.loads(r.stdout)["n"] == 5

@@ -85,7 +85,9 @@ def test_float_trap_30_percent(mk):
     fb = sum([34.9, 11.4, 55.7])
     ff = sum([39.9, 22.1, 9.4])
     assert (fb - ff) / fb * 100 < 30  # the trap is real in floats
-    tp = _one(mk, {"T1": "34.9", "T2": "11.4", "T3": "55.7"}, [{"target_mm": {"T1": 39.9, "T2": 22.1, "T3": 9.4}}])[0]
+    tp = _one(
+        mk, {"T1": "34.9", "T2": "11.4", "T3": "55.7"}, [{"target_mm": {"T1": 39.9, "T2": 22.1, "T3": 9.4}}]
+    )[0]
     assert tp.target is TargetResponse.PR
     assert tp.change_from_baseline_pct == Fraction(-30)
 
@@ -96,7 +98,9 @@ def test_float_trap_20_percent(mk):
     fb = sum([47.9, 36.2, 51.4])
     ff = sum([26.4, 106.2, 30.0])
     assert (ff - fb) / fb * 100 < 20
-    tp = _one(mk, {"T1": 47.9, "T2": 36.2, "T3": 51.4}, [{"target_mm": {"T1": 26.4, "T2": 106.2, "T3": 30.0}}])[0]
+    tp = _one(
+        mk, {"T1": 47.9, "T2": 36.2, "T3": 51.4}, [{"target_mm": {"T1": 26.4, "T2": 106.2, "T3": 30.0}}]
+    )[0]
     assert tp.target is TargetResponse.PD
 
 
@@ -122,7 +126,9 @@ def test_baseline_is_the_nadir_when_smallest(mk):
 def test_incomplete_sum_does_not_set_the_nadir(mk):
     """A time point with a missing target (NE) does not lower the nadir: 100 -> (T2 missing, T1 30) ->
     T1 60 + T2 40 = 100: SD against the nadir 100, not PD against 30."""
-    tps = _one(mk, {"T1": 60, "T2": 40}, [{"target_mm": {"T1": 30, "T2": None}}, {"target_mm": {"T1": 60, "T2": 40}}])
+    tps = _one(
+        mk, {"T1": 60, "T2": 40}, [{"target_mm": {"T1": 30, "T2": None}}, {"target_mm": {"T1": 60, "T2": 40}}]
+    )
     assert [t.target for t in tps] == [TargetResponse.NE, TargetResponse.SD]
     assert tps[1].nadir_mm == Decimal(100)
 
@@ -211,10 +217,18 @@ def test_non_target_statuses(mk):
         {"target_mm": {"T1": 10}, "non_target": {"NT1": "progression", "NT2": "present"}},
     ]
     tps = _one(mk, {"T1": 30}, follow, non_targets=["NT1", "NT2"])
-    assert [t.non_target for t in tps] == [NonTargetResponse.CR, NonTargetResponse.NON_CR_NON_PD,
-                                           NonTargetResponse.NE, NonTargetResponse.PD]
-    assert [t.overall for t in tps] == [OverallResponse.CR, OverallResponse.PR, OverallResponse.PR,
-                                        OverallResponse.PD]
+    assert [t.non_target for t in tps] == [
+        NonTargetResponse.CR,
+        NonTargetResponse.NON_CR_NON_PD,
+        NonTargetResponse.NE,
+        NonTargetResponse.PD,
+    ]
+    assert [t.overall for t in tps] == [
+        OverallResponse.CR,
+        OverallResponse.PR,
+        OverallResponse.PR,
+        OverallResponse.PD,
+    ]
 
 
 def test_new_lesion_is_pd(mk):
@@ -246,12 +260,16 @@ def test_equivocal_new_lesion_not_confirmed(mk):
 
 def test_non_target_only_disease(mk):
     """No target lesion: RECIST 1.1 Table 2; a finding says only non-target response can be assessed."""
-    case = case_from_dict({
-        "lesions": [{"id": "NT1", "organ": "bone", "kind": "non-target"}],
-        "baseline": {"date": "2025-01-01"},
-        "follow_up": [{"date": "2025-04-01", "non_target": {"NT1": "present"}},
-                      {"date": "2025-07-01", "non_target": {"NT1": "absent"}}],
-    })
+    case = case_from_dict(
+        {
+            "lesions": [{"id": "NT1", "organ": "bone", "kind": "non-target"}],
+            "baseline": {"date": "2025-01-01"},
+            "follow_up": [
+                {"date": "2025-04-01", "non_target": {"NT1": "present"}},
+                {"date": "2025-07-01", "non_target": {"NT1": "absent"}},
+            ],
+        }
+    )
     res = assess(case)
     assert [t.overall for t in res.timepoints] == [OverallResponse.NON_CR_NON_PD, OverallResponse.CR]
     assert [f.code for f in res.findings] == ["no_target_lesions"]
@@ -283,7 +301,7 @@ def test_boundary_sizes_are_measurable(mk):
     assert check_baseline(case_from_dict(mk({"T1": 10, "N1": 15}, [], nodes=["N1"]))) == []
 
 
-# --- structural errors ---------------------------------------------------------------------------------------
+# --- structural errors ----------------------------------------------------------------------------
 
 
 def test_measurement_without_lesion_is_an_error(mk):
@@ -293,8 +311,10 @@ def test_measurement_without_lesion_is_an_error(mk):
 
 
 def test_dates_out_of_order_is_an_error(mk):
-    case = mk({"T1": 20}, [{"date": "2025-05-01", "target_mm": {"T1": 20}},
-                           {"date": "2025-03-01", "target_mm": {"T1": 20}}])
+    case = mk(
+        {"T1": 20},
+        [{"date": "2025-05-01", "target_mm": {"T1": 20}}, {"date": "2025-03-01", "target_mm": {"T1": 20}}],
+    )
     with pytest.raises(InputError, match=r"follow_up\[1\]\.date.*out of order"):
         case_from_dict(case)
 
@@ -321,16 +341,20 @@ _mm = st.decimals(min_value=0, max_value=300, places=1, allow_nan=False, allow_i
 
 
 @settings(max_examples=150, deadline=None)
-@given(base=st.lists(st.decimals(min_value=10, max_value=150, places=1), min_size=1, max_size=5),
-       follow=st.lists(_mm, min_size=5, max_size=5))
+@given(
+    base=st.lists(st.decimals(min_value=10, max_value=150, places=1), min_size=1, max_size=5),
+    follow=st.lists(_mm, min_size=5, max_size=5),
+)
 def test_property_target_response_agrees_with_exact_rule(base, follow):
     """For any non-nodal targets: the engine's target response equals the rule evaluated directly on
     integers of tenths of a millimetre (PR iff 10 x sum <= 7 x baseline; PD iff increase >= 50 tenths
     and 5 x increase >= baseline), CR iff all 0."""
     ids = [f"T{i}" for i in range(len(base))]
-    case = {"lesions": [{"id": k, "organ": k, "kind": "target"} for k in ids],
-            "baseline": {"date": "2025-01-01", "target_mm": dict(zip(ids, base, strict=True))},
-            "follow_up": [{"date": "2025-03-01", "target_mm": dict(zip(ids, follow, strict=False))}]}
+    case = {
+        "lesions": [{"id": k, "organ": k, "kind": "target"} for k in ids],
+        "baseline": {"date": "2025-01-01", "target_mm": dict(zip(ids, base, strict=True))},
+        "follow_up": [{"date": "2025-03-01", "target_mm": dict(zip(ids, follow, strict=False))}],
+    }
     tp = assess(case_from_dict(case)).timepoints[0]
     b = int(sum(base) * 10)
     f = int(sum(follow[: len(base)]) * 10)
@@ -350,9 +374,13 @@ def test_property_target_response_agrees_with_exact_rule(base, follow):
 def test_property_scale_invariance_at_30_percent(scale):
     """A 30 % decrease is PR at every scale (sum 10k -> 7k tenths of a mm)."""
     base = Decimal(scale)
-    tp = assess(case_from_dict({
-        "lesions": [{"id": "T1", "organ": "lung", "kind": "target"}],
-        "baseline": {"date": "2025-01-01", "target_mm": {"T1": str(base + 10)}},
-        "follow_up": [{"date": "2025-03-01", "target_mm": {"T1": str((base + 10) * Decimal("0.7"))}}],
-    })).timepoints[0]
+    tp = assess(
+        case_from_dict(
+            {
+                "lesions": [{"id": "T1", "organ": "lung", "kind": "target"}],
+                "baseline": {"date": "2025-01-01", "target_mm": {"T1": str(base + 10)}},
+                "follow_up": [{"date": "2025-03-01", "target_mm": {"T1": str((base + 10) * Decimal("0.7"))}}],
+            }
+        )
+    ).timepoints[0]
     assert tp.target is TargetResponse.PR

@@ -126,7 +126,11 @@ def test_rows_parsing_and_errors():
         {"date": "2024-06-01", "tg": "3", "tgab": "", "tsh_state": ""},
     ]
     ms = measurements_from_rows(rows, ["date", "tg", "tgab", "tsh_state"])
-    assert ms[0].tsh_state is TshState.STIMULATED and ms[0].tgab_positive is False and ms[1].tgab_positive is None
+    assert (
+        ms[0].tsh_state is TshState.STIMULATED
+        and ms[0].tgab_positive is False
+        and ms[1].tgab_positive is None
+    )
     bad = [
         {"date": "2024-01-01", "tg": "abc", "tgab": "12 IU/mL", "tsh_state": "low"},
         {"date": "2023-12-01", "tg": "2", "tgab": "", "tsh_state": ""},
@@ -140,8 +144,11 @@ def test_rows_parsing_and_errors():
 
 
 @settings(max_examples=100, deadline=None)
-@given(dt=st.floats(min_value=20, max_value=5000), tg0=st.floats(min_value=0.05, max_value=5000),
-       gaps=st.lists(st.integers(min_value=1, max_value=400), min_size=2, max_size=8))
+@given(
+    dt=st.floats(min_value=20, max_value=5000),
+    tg0=st.floats(min_value=0.05, max_value=5000),
+    gaps=st.lists(st.integers(min_value=1, max_value=400), min_size=2, max_size=8),
+)
 def test_property_exact_exponential_recovers_dt(dt, tg0, gaps):
     """For Tg = tg0 x 2^(t / DT) sampled at any increasing days, the fit returns DT (closed form)."""
     days = [0]

@@ -19,8 +19,9 @@ from redif import DISCLAIMER
 from redif.cli._common import console, emit_json
 from redif.errors import InputError
 
-recist_app = typer.Typer(help="RECIST 1.1: time-point response, best overall response, waterfall.",
-                         no_args_is_help=True)
+recist_app = typer.Typer(
+    help="RECIST 1.1: time-point response, best overall response, waterfall.", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -51,33 +52,50 @@ def _read_case_json(path: Path) -> Any:
     try:
         return json.loads(_read_text(path), parse_float=Decimal)
     except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
-                         field="FILE", value=str(path)) from None
+        raise InputError(
+            f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", field="FILE", value=str(path)
+        ) from None
 
 
 @recist_app.command("bor")
 def bor_cmd(
-    file: Path = typer.Argument(..., help="CSV with columns subject,treatment_start,date,response [,pd_date]."),
+    file: Path = typer.Argument(
+        ..., help="CSV with columns subject,treatment_start,date,response [,pd_date]."
+    ),
     confirm: bool = typer.Option(False, "--confirm", help="Require confirmation of CR/PR."),
     confirm_days: int | None = typer.Option(
-        None, "--confirm-days", help="Minimum days to the confirming assessment [default: 28, recist.yaml]."),
+        None, "--confirm-days", help="Minimum days to the confirming assessment [default: 28, recist.yaml]."
+    ),
     start_window_days: int | None = typer.Option(
-        None, "--start-window-days", help="SD counts only this many days after treatment start [default: 28]."),
+        None, "--start-window-days", help="SD counts only this many days after treatment start [default: 28]."
+    ),
     max_ne: int | None = typer.Option(
-        None, "--max-ne", help="NE assessments allowed between a response and its confirmation [default: 1]."),
-    accept_sd: bool = typer.Option(False, "--accept-sd", help="Accept one SD between a PR and its confirmation."),
-    missing_as_ne: bool = typer.Option(False, "--missing-as-ne", help="Subjects without assessment: NE, not MISSING."),
+        None, "--max-ne", help="NE assessments allowed between a response and its confirmation [default: 1]."
+    ),
+    accept_sd: bool = typer.Option(
+        False, "--accept-sd", help="Accept one SD between a PR and its confirmation."
+    ),
+    missing_as_ne: bool = typer.Option(
+        False, "--missing-as-ne", help="Subjects without assessment: NE, not MISSING."
+    ),
     stop_at_pd: bool = typer.Option(False, "--stop-at-pd", help="Ignore assessments after the first PD."),
-    as_json: bool = typer.Option(False, "--json", help="JSON output: {\"subjects\": [{subject, bor, date}]}."),
+    as_json: bool = typer.Option(False, "--json", help='JSON output: {"subjects": [{subject, bor, date}]}.'),
 ) -> None:
     """Best overall response per subject (admiralonco semantics; see docs/response.md)."""
     from redif.response.bor import BorParameters, best_overall_responses
     from redif.response.tables import subjects_from_rows
 
-    kwargs: dict[str, Any] = {"confirm": confirm, "accept_sd": accept_sd, "missing_as_ne": missing_as_ne,
-                              "stop_at_pd": stop_at_pd}
-    for name, value in (("confirm_days", confirm_days), ("start_window_days", start_window_days),
-                        ("max_ne", max_ne)):
+    kwargs: dict[str, Any] = {
+        "confirm": confirm,
+        "accept_sd": accept_sd,
+        "missing_as_ne": missing_as_ne,
+        "stop_at_pd": stop_at_pd,
+    }
+    for name, value in (
+        ("confirm_days", confirm_days),
+        ("start_window_days", start_window_days),
+        ("max_ne", max_ne),
+    ):
         if value is not None:
             kwargs[name] = value
     params = BorParameters(**kwargs)
@@ -85,16 +103,21 @@ def bor_cmd(
     subjects = subjects_from_rows(rows, columns)
     results = best_overall_responses(subjects, params)
     if as_json:
-        emit_json({
-            "subjects": [r.to_dict() for r in results],
-            "parameters": {
-                "confirm": params.confirm, "confirm_days": params.confirm_days,
-                "start_window_days": params.start_window_days, "max_ne": params.max_ne,
-                "accept_sd": params.accept_sd, "missing_as_ne": params.missing_as_ne,
-                "stop_at_pd": params.stop_at_pd,
-            },
-            "disclaimer": DISCLAIMER,
-        })
+        emit_json(
+            {
+                "subjects": [r.to_dict() for r in results],
+                "parameters": {
+                    "confirm": params.confirm,
+                    "confirm_days": params.confirm_days,
+                    "start_window_days": params.start_window_days,
+                    "max_ne": params.max_ne,
+                    "accept_sd": params.accept_sd,
+                    "missing_as_ne": params.missing_as_ne,
+                    "stop_at_pd": params.stop_at_pd,
+                },
+                "disclaimer": DISCLAIMER,
+            }
+        )
         return
     title = "Confirmed best overall response" if confirm else "Best overall response (unconfirmed)"
     table = Table(title=title)
@@ -104,8 +127,11 @@ def bor_cmd(
         table.add_row(r.subject, r.bor.value, "" if r.date is None else r.date.isoformat(), r.reason)
     console.print(table)
     console.print(
-        f"confirm-days {params.confirm_days}, start-window-days {params.start_window_days}, max-ne {params.max_ne}, "
-        f"accept-sd {params.accept_sd} (RECIST 1.1 §4.4-4.6; admiralonco semantics)", style="dim")
+        f"confirm-days {params.confirm_days}, start-window-days {params.start_window_days}, "
+        f"max-ne {params.max_ne}, "
+        f"accept-sd {params.accept_sd} (RECIST 1.1 §4.4-4.6; admiralonco semantics)",
+        style="dim",
+    )
     console.print(DISCLAIMER, style="italic")
 
 
@@ -130,17 +156,27 @@ def timepoint_cmd(
         return
     for f in result.findings:
         console.print(f"[yellow]finding[/yellow] {f.message} ({f.source})")
-    table = Table(title=f"RECIST 1.1 time points{' - ' + result.subject if result.subject else ''}",
-                  box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False)
+    table = Table(
+        title=f"RECIST 1.1 time points{' - ' + result.subject if result.subject else ''}",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        collapse_padding=True,
+        pad_edge=False,
+    )
     for col in ("date", "target", "non-target", "new", "overall", "sum mm", "vs base", "nadir", "vs nadir"):
         table.add_column(col, no_wrap=True)
-    table.add_row(result.baseline_date.isoformat(), "baseline", "", "", "", f"{result.baseline_sum_mm}",
-                  "", "", "")
+    table.add_row(
+        result.baseline_date.isoformat(), "baseline", "", "", "", f"{result.baseline_sum_mm}", "", "", ""
+    )
     notes: list[str] = []
     for t in result.timepoints:
         d = t.to_dict()
         table.add_row(
-            d["date"], d["target"], d["non_target"], d["new_lesions"], f"[bold]{d['overall']}[/bold]",
+            d["date"],
+            d["target"],
+            d["non_target"],
+            d["new_lesions"],
+            f"[bold]{d['overall']}[/bold]",
             "" if t.sum_mm is None else str(t.sum_mm),
             "" if d["change_from_baseline_pct"] is None else f"{d['change_from_baseline_pct']:+.1f}%",
             "" if t.nadir_mm is None else str(t.nadir_mm),
@@ -152,10 +188,13 @@ def timepoint_cmd(
         console.print(f"note {note}")
     for label, best in (("unconfirmed", result.best_response), ("confirmed", result.best_response_confirmed)):
         if best is not None:
-            console.print(f"best overall response ({label}): [bold]{best.bor.value}[/bold] "
-                          f"{'' if best.date is None else best.date.isoformat()} - {best.reason}")
-    console.print("Rules: RECIST 1.1 (Eisenhauer 2009) §4.3, Tables 1-2; thresholds in data/recist.yaml.",
-                  style="dim")
+            console.print(
+                f"best overall response ({label}): [bold]{best.bor.value}[/bold] "
+                f"{'' if best.date is None else best.date.isoformat()} - {best.reason}"
+            )
+    console.print(
+        "Rules: RECIST 1.1 (Eisenhauer 2009) §4.3, Tables 1-2; thresholds in data/recist.yaml.", style="dim"
+    )
     console.print(DISCLAIMER, style="italic")
 
 
@@ -180,12 +219,21 @@ def waterfall_cmd(
         labels.append(result.subject or path.stem)
         changes.append(float(best))
         bor = result.best_response_confirmed or result.best_response
-        responses.append(bor.bor.value if bor is not None else max(
-            (t.overall.value for t in result.timepoints), key=lambda v: -len(v)))
+        responses.append(
+            bor.bor.value
+            if bor is not None
+            else max((t.overall.value for t in result.timepoints), key=lambda v: -len(v))
+        )
     save(waterfall_figure(labels, changes, responses), out)
     if as_json:
-        emit_json({"subjects": [{"subject": s, "best_change_from_baseline_pct": round(c, 2), "bor": r}
-                                for s, c, r in zip(labels, changes, responses, strict=True)],
-                   "plot": str(out)})
+        emit_json(
+            {
+                "subjects": [
+                    {"subject": s, "best_change_from_baseline_pct": round(c, 2), "bor": r}
+                    for s, c, r in zip(labels, changes, responses, strict=True)
+                ],
+                "plot": str(out),
+            }
+        )
     else:
         console.print(f"wrote {out} ({len(labels)} subjects)")

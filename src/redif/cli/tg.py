@@ -10,7 +10,9 @@ from redif import DISCLAIMER
 from redif.cli._common import console, emit_json
 from redif.cli.recist import read_csv
 
-tg_app = typer.Typer(help="Thyroglobulin kinetics: doubling time, doubling rate, % change.", no_args_is_help=True)
+tg_app = typer.Typer(
+    help="Thyroglobulin kinetics: doubling time, doubling rate, % change.", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -22,9 +24,12 @@ def register(app: typer.Typer) -> None:
 def doubling_time_cmd(
     file: Path = typer.Argument(..., help="CSV with columns date,tg (ng/mL) and optionally tgab, tsh_state."),
     as_json: bool = typer.Option(False, "--json", help="JSON output."),
-    plot: Path | None = typer.Option(None, "--plot", help="Write Tg on a log axis with the fit (.png/.svg/.pdf)."),
-    tsh_state: str | None = typer.Option(None, "--tsh-state", help="Fit only samples in this TSH state "
-                                         "(suppressed or stimulated)."),
+    plot: Path | None = typer.Option(
+        None, "--plot", help="Write Tg on a log axis with the fit (.png/.svg/.pdf)."
+    ),
+    tsh_state: str | None = typer.Option(
+        None, "--tsh-state", help="Fit only samples in this TSH state (suppressed or stimulated)."
+    ),
 ) -> None:
     """Tg doubling time by least squares of ln(Tg) on time (Miyauchi 2011)."""
     from redif.errors import InputError
@@ -35,8 +40,12 @@ def doubling_time_cmd(
         try:
             state = TshState(tsh_state.strip().lower())
         except ValueError:
-            raise InputError("unknown TSH state", field="--tsh-state", value=tsh_state,
-                             remedy="use suppressed or stimulated") from None
+            raise InputError(
+                "unknown TSH state",
+                field="--tsh-state",
+                value=tsh_state,
+                remedy="use suppressed or stimulated",
+            ) from None
     columns, rows = read_csv(file)
     kin = doubling_time(measurements_from_rows(rows, columns), tsh_state=state)
     if plot is not None:
@@ -52,18 +61,27 @@ def doubling_time_cmd(
     if kin.doubling_time_days is None:
         console.print("doubling time: undefined (slope 0)")
     else:
-        console.print(f"doubling time: [bold]{kin.doubling_time_days:.1f} days[/bold] "
-                      f"({kin.doubling_time_years:.3f} years)")
-    console.print(f"doubling rate: {kin.doubling_rate_per_year:.3f} per year; slope of ln Tg "
-                  f"{kin.slope_per_year:.4f} per year")
+        console.print(
+            f"doubling time: [bold]{kin.doubling_time_days:.1f} days[/bold] "
+            f"({kin.doubling_time_years:.3f} years)"
+        )
+    console.print(
+        f"doubling rate: {kin.doubling_rate_per_year:.3f} per year; slope of ln Tg "
+        f"{kin.slope_per_year:.4f} per year"
+    )
     r2 = "n/a" if kin.r2 is None else f"{kin.r2:.4f}"
-    console.print(f"fit: n = {kin.n}, span {kin.span_days} days ({kin.first_date} to {kin.last_date}), r2 = {r2}")
+    console.print(
+        f"fit: n = {kin.n}, span {kin.span_days} days ({kin.first_date} to {kin.last_date}), r2 = {r2}"
+    )
     if kin.slope_ci95_per_year is not None:
         lo, hi = kin.doubling_rate_ci95_per_year or (0.0, 0.0)
         console.print(f"doubling rate 95% CI: {lo:.3f} to {hi:.3f} per year")
     console.print(f"change from first sample: {kin.percent_change_from_baseline:+.1f}%")
     for flag, note in zip(kin.flags, kin.notes, strict=True):
         console.print(f"[yellow]flag {flag}[/yellow]: {note}")
-    console.print("Method: least squares of ln(Tg) on time, DT = ln 2 / slope (Miyauchi et al., Thyroid "
-                  "2011;21:707-716).", style="dim")
+    console.print(
+        "Method: least squares of ln(Tg) on time, DT = ln 2 / slope (Miyauchi et al., Thyroid "
+        "2011;21:707-716).",
+        style="dim",
+    )
     console.print(DISCLAIMER, style="italic")

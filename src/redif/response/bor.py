@@ -65,6 +65,9 @@ __all__ = [
 ]
 
 
+_Date = date
+
+
 def _default_confirm_days() -> int:
     return recist_criteria().confirmation_min_days
 
@@ -112,8 +115,9 @@ class BorParameters:
         for name in ("confirm_days", "start_window_days", "max_ne"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InputError("must be a non-negative whole number", field=name.replace("_", "-"),
-                                 value=value)
+                raise InputError(
+                    "must be a non-negative whole number", field=name.replace("_", "-"), value=value
+                )
 
 
 @dataclass(frozen=True)
@@ -150,12 +154,16 @@ class SubjectResponses:
             if cur.date <= prev.date:
                 raise InputError(
                     f"subject {self.subject}: dates out of order or repeated ({prev.date} then {cur.date})",
-                    field="date", value=cur.date.isoformat(),
+                    field="date",
+                    value=cur.date.isoformat(),
                     remedy="give one assessment per date, in increasing date order",
                 )
         if self.assessments and self.treatment_start is None:
-            raise InputError(f"subject {self.subject}: treatment start is missing", field="treatment_start",
-                             remedy="give the treatment start date (YYYY-MM-DD)")
+            raise InputError(
+                f"subject {self.subject}: treatment start is missing",
+                field="treatment_start",
+                remedy="give the treatment start date (YYYY-MM-DD)",
+            )
 
 
 @dataclass(frozen=True)
@@ -181,7 +189,7 @@ class BestOverallResponse:
     subject: str
     bor: BestResponse
     date: date | None
-    confirmed_by: date | None = None
+    confirmed_by: _Date | None = None
     confirmed: bool = False
     reason: str = ""
 
@@ -202,11 +210,12 @@ def _confirmation(recs: Sequence[ResponseRecord], i: int, p: BorParameters) -> R
     cur = recs[i]
     wanted = {_R.CR} if cur.response is _R.CR else {_R.CR, _R.PR}
     earliest = cur.date + timedelta(days=p.confirm_days)
-    end = next((j for j in range(i + 1, len(recs)) if recs[j].response in wanted and recs[j].date >= earliest),
-               None)
+    end = next(
+        (j for j in range(i + 1, len(recs)) if recs[j].response in wanted and recs[j].date >= earliest), None
+    )
     if end is None:
         return None
-    window = [r.response for r in recs[i + 1:end + 1]]
+    window = [r.response for r in recs[i + 1 : end + 1]]
     if window.count(_R.NE) > p.max_ne:
         return None
     if cur.response is _R.CR:
@@ -224,7 +233,9 @@ def _confirmation(recs: Sequence[ResponseRecord], i: int, p: BorParameters) -> R
     return recs[end]
 
 
-def best_overall_response(subject: SubjectResponses, params: BorParameters | None = None) -> BestOverallResponse:
+def best_overall_response(
+    subject: SubjectResponses, params: BorParameters | None = None
+) -> BestOverallResponse:
     """Best overall response of one subject (see the module docstring for every rule).
 
     Parameters
@@ -257,8 +268,13 @@ def best_overall_response(subject: SubjectResponses, params: BorParameters | Non
         recs = [r for r in recs if r.date <= cutoff]
     if not recs:
         code = BestResponse.NE if p.missing_as_ne else BestResponse.MISSING
-        return BestOverallResponse(subject.subject, code, None, confirmed=p.confirm,
-                                   reason="no assessment" + (" (counted as NE)" if p.missing_as_ne else ""))
+        return BestOverallResponse(
+            subject.subject,
+            code,
+            None,
+            confirmed=p.confirm,
+            reason="no assessment" + (" (counted as NE)" if p.missing_as_ne else ""),
+        )
     assert subject.treatment_start is not None
     window_start = subject.treatment_start + timedelta(days=p.start_window_days)
     # candidates: (rank, date, code, confirming date, reason)
@@ -271,34 +287,65 @@ def best_overall_response(subject: SubjectResponses, params: BorParameters | Non
                 conf = _confirmation(recs, i, p)
                 if conf is not None:
                     code = BestResponse(r.response.value)
-                    cands.append((code.rank, r.date, code, conf.date,
-                                  f"{r.response} on {r.date} confirmed by {conf.response} on {conf.date}"))
+                    cands.append(
+                        (
+                            code.rank,
+                            r.date,
+                            code,
+                            conf.date,
+                            f"{r.response} on {r.date} confirmed by {conf.response} on {conf.date}",
+                        )
+                    )
             if r.response in (_R.CR, _R.PR, _R.SD):
                 if in_window:
-                    cands.append((BestResponse.SD.rank, r.date, BestResponse.SD, None,
-                                  f"{r.response} on {r.date} (unconfirmed CR/PR count as SD)"
-                                  if r.response is not _R.SD else f"SD on {r.date}"))
+                    cands.append(
+                        (
+                            BestResponse.SD.rank,
+                            r.date,
+                            BestResponse.SD,
+                            None,
+                            f"{r.response} on {r.date} (unconfirmed CR/PR count as SD)"
+                            if r.response is not _R.SD
+                            else f"SD on {r.date}",
+                        )
+                    )
                 else:
-                    cands.append((BestResponse.NE.rank, r.date, BestResponse.NE, None,
-                                  f"{r.response} on {r.date} {early}"))
+                    cands.append(
+                        (
+                            BestResponse.NE.rank,
+                            r.date,
+                            BestResponse.NE,
+                            None,
+                            f"{r.response} on {r.date} {early}",
+                        )
+                    )
         elif r.response in (_R.CR, _R.PR):
             code = BestResponse(r.response.value)
             cands.append((code.rank, r.date, code, None, f"{r.response} on {r.date}"))
         elif r.response is _R.SD:
             code = BestResponse.SD if in_window else BestResponse.NE
-            cands.append((code.rank, r.date, code, None,
-                          f"SD on {r.date}" if in_window else f"SD on {r.date} {early}"))
+            cands.append(
+                (code.rank, r.date, code, None, f"SD on {r.date}" if in_window else f"SD on {r.date} {early}")
+            )
         if r.response is _R.NON_CR_NON_PD:
             code = BestResponse.NON_CR_NON_PD if in_window else BestResponse.NE
-            cands.append((code.rank, r.date, code, None,
-                          f"NON-CR/NON-PD on {r.date}" if in_window else f"NON-CR/NON-PD on {r.date} {early}"))
+            cands.append(
+                (
+                    code.rank,
+                    r.date,
+                    code,
+                    None,
+                    f"NON-CR/NON-PD on {r.date}" if in_window else f"NON-CR/NON-PD on {r.date} {early}",
+                )
+            )
         elif r.response is _R.PD:
             cands.append((BestResponse.PD.rank, r.date, BestResponse.PD, None, f"PD on {r.date}"))
         elif r.response is _R.NE:
             cands.append((BestResponse.NE.rank, r.date, BestResponse.NE, None, f"NE on {r.date}"))
-    rank, when, code, conf_date, reason = min(cands, key=lambda c: (c[0], c[1]))
-    return BestOverallResponse(subject.subject, code, when, confirmed_by=conf_date, confirmed=p.confirm,
-                               reason=reason)
+    _, when, code, conf_date, reason = min(cands, key=lambda c: (c[0], c[1]))
+    return BestOverallResponse(
+        subject.subject, code, when, confirmed_by=conf_date, confirmed=p.confirm, reason=reason
+    )
 
 
 def best_overall_responses(

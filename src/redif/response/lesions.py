@@ -118,13 +118,21 @@ class RecistCase:
         return tuple(les for les in self.lesions if les.kind is LesionKind.NON_TARGET)
 
 
-_KINDS = {"target": LesionKind.TARGET, "non-target": LesionKind.NON_TARGET, "nontarget": LesionKind.NON_TARGET,
-          "non_target": LesionKind.NON_TARGET}
+_KINDS = {
+    "target": LesionKind.TARGET,
+    "non-target": LesionKind.NON_TARGET,
+    "nontarget": LesionKind.NON_TARGET,
+    "non_target": LesionKind.NON_TARGET,
+}
 _STATUS_ALIASES = {
-    "present": NonTargetStatus.PRESENT, "non-cr/non-pd": NonTargetStatus.PRESENT,
-    "absent": NonTargetStatus.ABSENT, "cr": NonTargetStatus.ABSENT,
-    "progression": NonTargetStatus.PROGRESSION, "pd": NonTargetStatus.PROGRESSION,
-    "not-evaluated": NonTargetStatus.NOT_EVALUATED, "ne": NonTargetStatus.NOT_EVALUATED,
+    "present": NonTargetStatus.PRESENT,
+    "non-cr/non-pd": NonTargetStatus.PRESENT,
+    "absent": NonTargetStatus.ABSENT,
+    "cr": NonTargetStatus.ABSENT,
+    "progression": NonTargetStatus.PROGRESSION,
+    "pd": NonTargetStatus.PROGRESSION,
+    "not-evaluated": NonTargetStatus.NOT_EVALUATED,
+    "ne": NonTargetStatus.NOT_EVALUATED,
 }
 
 
@@ -146,20 +154,31 @@ def _parse_lesion(i: int, raw: object, problems: Problems) -> Lesion | None:
         return None
     organ = raw.get("organ")
     if not isinstance(organ, str) or not organ.strip():
-        problems.add(f"lesion {lid!r} has no organ", field=f"{fld}.organ", value=organ,
-                     remedy="give the organ or site, e.g. \"lung\"")
+        problems.add(
+            f"lesion {lid!r} has no organ",
+            field=f"{fld}.organ",
+            value=organ,
+            remedy='give the organ or site, e.g. "lung"',
+        )
         organ = ""
     kind_raw = raw.get("kind")
     kind = _KINDS.get(str(kind_raw).strip().lower()) if isinstance(kind_raw, str) else None
     if kind is None:
-        problems.add(f"lesion {lid!r}: unknown kind", field=f"{fld}.kind", value=kind_raw,
-                     remedy="use \"target\" or \"non-target\"")
+        problems.add(
+            f"lesion {lid!r}: unknown kind",
+            field=f"{fld}.kind",
+            value=kind_raw,
+            remedy='use "target" or "non-target"',
+        )
         return None
     is_node = _as_bool(raw.get("is_node", False), fld=f"{fld}.is_node", problems=problems)
     unknown = set(raw) - {"id", "organ", "kind", "is_node", "note"}
     if unknown:
-        problems.add(f"lesion {lid!r}: unknown keys {sorted(unknown)}", field=fld,
-                     remedy="allowed keys: id, organ, kind, is_node, note")
+        problems.add(
+            f"lesion {lid!r}: unknown keys {sorted(unknown)}",
+            field=fld,
+            remedy="allowed keys: id, organ, kind, is_node, note",
+        )
     return Lesion(id=lid.strip(), organ=organ.strip(), kind=kind, is_node=is_node)
 
 
@@ -177,19 +196,24 @@ def _parse_new(fld: str, raw: object, problems: Problems) -> tuple[NewLesion, ..
             out.append(NewLesion(id=item.strip()))
             continue
         if not isinstance(item, Mapping) or not isinstance(item.get("id"), str):
-            problems.add("each new lesion needs an \"id\"", field=f"{fld}[{j}]", value=item)
+            problems.add('each new lesion needs an "id"', field=f"{fld}[{j}]", value=item)
             continue
         organ = item.get("organ")
-        out.append(NewLesion(
-            id=str(item["id"]).strip(),
-            organ=str(organ) if organ is not None else None,
-            equivocal=_as_bool(item.get("equivocal", False), fld=f"{fld}[{j}].equivocal", problems=problems),
-        ))
+        out.append(
+            NewLesion(
+                id=str(item["id"]).strip(),
+                organ=str(organ) if organ is not None else None,
+                equivocal=_as_bool(
+                    item.get("equivocal", False), fld=f"{fld}[{j}].equivocal", problems=problems
+                ),
+            )
+        )
     return tuple(out)
 
 
-def _parse_assessment(fld: str, raw: object, lesions: Mapping[str, Lesion], problems: Problems,
-                      *, baseline: bool) -> Assessment | None:
+def _parse_assessment(
+    fld: str, raw: object, lesions: Mapping[str, Lesion], problems: Problems, *, baseline: bool
+) -> Assessment | None:
     if not isinstance(raw, Mapping):
         problems.add("must be an object with date and target_mm", field=fld, value=raw)
         return None
@@ -203,11 +227,16 @@ def _parse_assessment(fld: str, raw: object, lesions: Mapping[str, Lesion], prob
         lf = f"{fld}.target_mm.{lid}"
         les = lesions.get(lid)
         if les is None:
-            problems.add(f"measurement for lesion {lid!r}, which is not in \"lesions\"", field=lf,
-                         remedy="declare every lesion in \"lesions\" (new lesions go in \"new_lesions\")")
+            problems.add(
+                f'measurement for lesion {lid!r}, which is not in "lesions"',
+                field=lf,
+                remedy='declare every lesion in "lesions" (new lesions go in "new_lesions")',
+            )
             continue
         if les.kind is not LesionKind.TARGET:
-            problems.add(f"lesion {lid!r} is non-target: give its status in \"non_target\"", field=lf, value=val)
+            problems.add(
+                f'lesion {lid!r} is non-target: give its status in "non_target"', field=lf, value=val
+            )
             continue
         if val is None:
             target_mm[lid] = None
@@ -227,25 +256,35 @@ def _parse_assessment(fld: str, raw: object, lesions: Mapping[str, Lesion], prob
         lf = f"{fld}.non_target.{lid}"
         les = lesions.get(lid)
         if les is None:
-            problems.add(f"status for lesion {lid!r}, which is not in \"lesions\"", field=lf)
+            problems.add(f'status for lesion {lid!r}, which is not in "lesions"', field=lf)
             continue
         if les.kind is not LesionKind.NON_TARGET:
-            problems.add(f"lesion {lid!r} is a target: give its diameter in \"target_mm\"", field=lf, value=val)
+            problems.add(f'lesion {lid!r} is a target: give its diameter in "target_mm"', field=lf, value=val)
             continue
         status = _STATUS_ALIASES.get(val.strip().lower()) if isinstance(val, str) else None
         if status is None:
-            problems.add("unknown non-target status", field=lf, value=val,
-                         remedy="use present, absent, progression or not-evaluated")
+            problems.add(
+                "unknown non-target status",
+                field=lf,
+                value=val,
+                remedy="use present, absent, progression or not-evaluated",
+            )
             continue
         non_target[lid] = status
     new = _parse_new(f"{fld}.new_lesions", raw.get("new_lesions"), problems)
     if baseline and new:
-        problems.add("new lesions cannot be recorded at baseline", field=f"{fld}.new_lesions",
-                     remedy="declare baseline lesions in \"lesions\"")
+        problems.add(
+            "new lesions cannot be recorded at baseline",
+            field=f"{fld}.new_lesions",
+            remedy='declare baseline lesions in "lesions"',
+        )
     unknown = set(raw) - {"date", "target_mm", "non_target", "new_lesions", "note"}
     if unknown:
-        problems.add(f"unknown keys {sorted(unknown)}", field=fld,
-                     remedy="allowed keys: date, target_mm, non_target, new_lesions, note")
+        problems.add(
+            f"unknown keys {sorted(unknown)}",
+            field=fld,
+            remedy="allowed keys: date, target_mm, non_target, new_lesions, note",
+        )
     if when is None:
         return None
     return Assessment(date=when, target_mm=target_mm, non_target=non_target, new_lesions=new)
@@ -266,8 +305,9 @@ def case_from_dict(data: Mapping[str, Any]) -> RecistCase:
         problems.raise_if_any()
     for key in ("lesions", "baseline"):
         if key not in data:
-            problems.add(f"missing required key {key!r}", field=key,
-                         remedy="see docs/response.md for the case format")
+            problems.add(
+                f"missing required key {key!r}", field=key, remedy="see docs/response.md for the case format"
+            )
     problems.raise_if_any()
     raw_lesions = data["lesions"]
     lesions: dict[str, Lesion] = {}
@@ -279,8 +319,12 @@ def case_from_dict(data: Mapping[str, Any]) -> RecistCase:
         if les is None:
             continue
         if les.id in lesions:
-            problems.add(f"duplicate lesion id {les.id!r}", field=f"lesions[{i}].id", value=les.id,
-                         remedy="give every lesion its own id")
+            problems.add(
+                f"duplicate lesion id {les.id!r}",
+                field=f"lesions[{i}].id",
+                value=les.id,
+                remedy="give every lesion its own id",
+            )
             continue
         lesions[les.id] = les
     base = _parse_assessment("baseline", data["baseline"], lesions, problems, baseline=True)
@@ -288,16 +332,21 @@ def case_from_dict(data: Mapping[str, Any]) -> RecistCase:
     if not isinstance(raw_fu, list):
         problems.add("must be a list of assessments", field="follow_up", value=raw_fu)
         raw_fu = []
-    follow = [_parse_assessment(f"follow_up[{i}]", raw, lesions, problems, baseline=False)
-              for i, raw in enumerate(raw_fu)]
+    follow = [
+        _parse_assessment(f"follow_up[{i}]", raw, lesions, problems, baseline=False)
+        for i, raw in enumerate(raw_fu)
+    ]
     start = None
     if data.get("treatment_start") is not None:
         start = parse_date(data["treatment_start"], field="treatment_start", problems=problems)
     subject = data.get("subject")
     unknown = set(data) - {"subject", "treatment_start", "lesions", "baseline", "follow_up", "note"}
     if unknown:
-        problems.add(f"unknown keys {sorted(unknown)}", field="(top level)",
-                     remedy="allowed keys: subject, treatment_start, lesions, baseline, follow_up, note")
+        problems.add(
+            f"unknown keys {sorted(unknown)}",
+            field="(top level)",
+            remedy="allowed keys: subject, treatment_start, lesions, baseline, follow_up, note",
+        )
     problems.raise_if_any()
     assert base is not None
     case = RecistCase(
@@ -330,30 +379,48 @@ def validate_case(case: RecistCase) -> None:
     for les in case.targets:
         val = case.baseline.target_mm.get(les.id)
         if val is None:
-            problems.add(f"target lesion {les.id!r} has no baseline diameter", field=f"baseline.target_mm.{les.id}",
-                         remedy="measure every target lesion at baseline (or make it non-target)")
-    if case.targets and all(case.baseline.target_mm.get(t.id) is not None for t in case.targets) and sum(
-        (case.baseline.target_mm[t.id] or Decimal(0)) for t in case.targets
-    ) == 0:
-        problems.add("baseline sum of target diameters is 0 mm", field="baseline.target_mm",
-                     remedy="target lesions must be measurable (> 0 mm) at baseline")
+            problems.add(
+                f"target lesion {les.id!r} has no baseline diameter",
+                field=f"baseline.target_mm.{les.id}",
+                remedy="measure every target lesion at baseline (or make it non-target)",
+            )
+    if (
+        case.targets
+        and all(case.baseline.target_mm.get(t.id) is not None for t in case.targets)
+        and sum((case.baseline.target_mm[t.id] or Decimal(0)) for t in case.targets) == 0
+    ):
+        problems.add(
+            "baseline sum of target diameters is 0 mm",
+            field="baseline.target_mm",
+            remedy="target lesions must be measurable (> 0 mm) at baseline",
+        )
     previous = case.baseline.date
     for i, a in enumerate(case.follow_up):
         if a.date <= previous:
             what = "the baseline" if i == 0 else f"follow_up[{i - 1}]"
-            problems.add(f"dates out of order: {a.date.isoformat()} is not after {what} ({previous.isoformat()})",
-                         field=f"follow_up[{i}].date", value=a.date.isoformat(),
-                         remedy="list follow-up assessments in increasing date order, after the baseline")
+            problems.add(
+                f"dates out of order: {a.date.isoformat()} is not after {what} ({previous.isoformat()})",
+                field=f"follow_up[{i}].date",
+                value=a.date.isoformat(),
+                remedy="list follow-up assessments in increasing date order, after the baseline",
+            )
         previous = max(previous, a.date)
-    for label, a in (("baseline", case.baseline), *((f"follow_up[{i}]", x) for i, x in enumerate(case.follow_up))):
+    for label, a in (
+        ("baseline", case.baseline),
+        *((f"follow_up[{i}]", x) for i, x in enumerate(case.follow_up)),
+    ):
         for lid in a.target_mm:
-            les = ids.get(lid)
-            if les is None or les.kind is not LesionKind.TARGET:
-                problems.add(f"measurement for {lid!r}, which is not a declared target lesion",
-                             field=f"{label}.target_mm.{lid}")
+            declared = ids.get(lid)
+            if declared is None or declared.kind is not LesionKind.TARGET:
+                problems.add(
+                    f"measurement for {lid!r}, which is not a declared target lesion",
+                    field=f"{label}.target_mm.{lid}",
+                )
         for lid in a.non_target:
-            les = ids.get(lid)
-            if les is None or les.kind is not LesionKind.NON_TARGET:
-                problems.add(f"status for {lid!r}, which is not a declared non-target lesion",
-                             field=f"{label}.non_target.{lid}")
+            declared = ids.get(lid)
+            if declared is None or declared.kind is not LesionKind.NON_TARGET:
+                problems.add(
+                    f"status for {lid!r}, which is not a declared non-target lesion",
+                    field=f"{label}.non_target.{lid}",
+                )
     problems.raise_if_any()

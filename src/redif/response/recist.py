@@ -152,43 +152,61 @@ def check_baseline(case: RecistCase, criteria: RecistCriteria | None = None) -> 
         if val is None:
             continue
         if les.is_node and _frac(val) < c.node_measurable_min_mm:
-            findings.append(Finding(
-                "node_target_too_small", (les.id,),
-                f"target node {les.id} short axis {val} mm < {c.node_measurable_min_mm} mm: not measurable; "
-                f"record it as non-target (pathological if >= {c.node_normal_below_mm} mm)",
-                c.source("node_measurable_min_short_axis_mm"),
-            ))
+            findings.append(
+                Finding(
+                    "node_target_too_small",
+                    (les.id,),
+                    f"target node {les.id} short axis {val} mm < {c.node_measurable_min_mm} mm: "
+                    "not measurable; "
+                    f"record it as non-target (pathological if >= {c.node_normal_below_mm} mm)",
+                    c.source("node_measurable_min_short_axis_mm"),
+                )
+            )
         elif not les.is_node and _frac(val) < c.measurable_min_mm:
-            findings.append(Finding(
-                "target_not_measurable", (les.id,),
-                f"target lesion {les.id} longest diameter {val} mm < {c.measurable_min_mm} mm: not measurable; "
-                "record it as non-target",
-                c.source("measurable_min_longest_diameter_mm"),
-            ))
+            findings.append(
+                Finding(
+                    "target_not_measurable",
+                    (les.id,),
+                    f"target lesion {les.id} longest diameter {val} mm < {c.measurable_min_mm} mm: "
+                    "not measurable; "
+                    "record it as non-target",
+                    c.source("measurable_min_longest_diameter_mm"),
+                )
+            )
     targets = case.targets
     if not targets:
-        findings.append(Finding(
-            "no_target_lesions", (),
-            "no target lesion: only non-target response (RECIST 1.1 Table 2) can be assessed",
-            c.source("max_target_lesions"),
-        ))
+        findings.append(
+            Finding(
+                "no_target_lesions",
+                (),
+                "no target lesion: only non-target response (RECIST 1.1 Table 2) can be assessed",
+                c.source("max_target_lesions"),
+            )
+        )
     if len(targets) > c.max_targets:
-        extra = tuple(t.id for t in targets[c.max_targets:])
-        findings.append(Finding(
-            "too_many_targets", extra,
-            f"{len(targets)} target lesions > {c.max_targets}: {', '.join(extra)} should be non-target",
-            c.source("max_target_lesions"),
-        ))
+        extra = tuple(t.id for t in targets[c.max_targets :])
+        findings.append(
+            Finding(
+                "too_many_targets",
+                extra,
+                f"{len(targets)} target lesions > {c.max_targets}: {', '.join(extra)} should be non-target",
+                c.source("max_target_lesions"),
+            )
+        )
     by_organ: dict[str, list[str]] = defaultdict(list)
     for t in targets:
         by_organ[t.organ.strip().lower()].append(t.id)
     for organ, ids in by_organ.items():
         if len(ids) > c.max_targets_per_organ:
-            findings.append(Finding(
-                "too_many_targets_in_organ", tuple(ids),
-                f"{len(ids)} target lesions in {organ} ({', '.join(ids)}) > {c.max_targets_per_organ} per organ",
-                c.source("max_target_lesions_per_organ"),
-            ))
+            findings.append(
+                Finding(
+                    "too_many_targets_in_organ",
+                    tuple(ids),
+                    f"{len(ids)} target lesions in {organ} ({', '.join(ids)}) > "
+                    f"{c.max_targets_per_organ} per organ",
+                    c.source("max_target_lesions_per_organ"),
+                )
+            )
     return findings
 
 
@@ -240,10 +258,8 @@ def target_response(
     complete = True
     for t in targets:
         v = _frac(values[t.id] or Decimal(0))
-        if t.is_node:
-            complete = complete and v < c.node_normal_below_mm
-        else:
-            complete = complete and v == 0
+        gone = v < c.node_normal_below_mm if t.is_node else v == 0
+        complete = complete and gone
     if complete:
         return TargetResponse.CR
     if _meets_pd(total, nadir, c):
@@ -278,7 +294,9 @@ def non_target_response(
     return NonTargetResponse.NON_CR_NON_PD
 
 
-def overall_response(target: TargetResponse, non_target: NonTargetResponse, new_lesion: bool) -> OverallResponse:
+def overall_response(
+    target: TargetResponse, non_target: NonTargetResponse, new_lesion: bool
+) -> OverallResponse:
     """Combine target, non-target and new-lesion results (RECIST 1.1 Tables 1 and 2).
 
     Table 1 (target lesions present): PD if target PD, non-target PD or a new lesion; CR if target CR
@@ -416,8 +434,10 @@ class RecistResult:
         best = self.best_change_from_baseline_pct
         return {
             "subject": self.subject,
-            "baseline": {"date": self.baseline_date.isoformat(),
-                         "sum_mm": float(self.baseline_sum_mm) if self.has_targets else None},
+            "baseline": {
+                "date": self.baseline_date.isoformat(),
+                "sum_mm": float(self.baseline_sum_mm) if self.has_targets else None,
+            },
             "findings": [
                 {"code": f.code, "lesions": list(f.lesion_ids), "message": f.message, "source": f.source}
                 for f in self.findings
@@ -488,22 +508,36 @@ def assess(case: RecistCase, criteria: RecistCriteria | None = None) -> RecistRe
             notes.append(
                 f"equivocal new lesion(s) {', '.join(n.id for n in equivocal)}: not PD unless confirmed later"
             )
-        status = (NewLesionStatus.YES if unequivocal
-                  else NewLesionStatus.EQUIVOCAL if equivocal else NewLesionStatus.NO)
+        status = (
+            NewLesionStatus.YES
+            if unequivocal
+            else NewLesionStatus.EQUIVOCAL
+            if equivocal
+            else NewLesionStatus.NO
+        )
         ov = overall_response(tr, ntr, bool(unequivocal))
         shown = measured if (complete or tr is TargetResponse.PD) else None
-        raw.append({
-            "date": a.date, "target": tr, "non_target": ntr, "new": status, "overall": ov,
-            "sum": measured if complete and targets else None, "measured": measured,
-            "cfb": (measured - base_sum) if complete and targets else None,
-            "cfb_pct": (Fraction(measured - base_sum) * 100 / Fraction(base_sum))
-            if complete and targets else None,
-            "nadir": nadir if targets else None,
-            "cfn": (shown - nadir) if shown is not None and targets else None,
-            "cfn_pct": (Fraction(shown - nadir) * 100 / Fraction(nadir))
-            if shown is not None and targets and nadir > 0 else None,
-            "notes": notes,
-        })
+        raw.append(
+            {
+                "date": a.date,
+                "target": tr,
+                "non_target": ntr,
+                "new": status,
+                "overall": ov,
+                "sum": measured if complete and targets else None,
+                "measured": measured,
+                "cfb": (measured - base_sum) if complete and targets else None,
+                "cfb_pct": (Fraction(measured - base_sum) * 100 / Fraction(base_sum))
+                if complete and targets
+                else None,
+                "nadir": nadir if targets else None,
+                "cfn": (shown - nadir) if shown is not None and targets else None,
+                "cfn_pct": (Fraction(shown - nadir) * 100 / Fraction(nadir))
+                if shown is not None and targets and nadir > 0
+                else None,
+                "notes": notes,
+            }
+        )
         if complete and targets:
             nadir = min(nadir, measured)
     # back-date PD for new lesions first seen equivocal and later confirmed
@@ -518,10 +552,19 @@ def assess(case: RecistCase, criteria: RecistCriteria | None = None) -> RecistRe
             )
     timepoints = tuple(
         TimepointResponse(
-            date=r["date"], target=r["target"], non_target=r["non_target"], new_lesions=r["new"],
-            overall=r["overall"], sum_mm=r["sum"], measured_sum_mm=r["measured"],
-            change_from_baseline_mm=r["cfb"], change_from_baseline_pct=r["cfb_pct"], nadir_mm=r["nadir"],
-            change_from_nadir_mm=r["cfn"], change_from_nadir_pct=r["cfn_pct"], notes=tuple(r["notes"]),
+            date=r["date"],
+            target=r["target"],
+            non_target=r["non_target"],
+            new_lesions=r["new"],
+            overall=r["overall"],
+            sum_mm=r["sum"],
+            measured_sum_mm=r["measured"],
+            change_from_baseline_mm=r["cfb"],
+            change_from_baseline_pct=r["cfb_pct"],
+            nadir_mm=r["nadir"],
+            change_from_nadir_mm=r["cfn"],
+            change_from_nadir_pct=r["cfn_pct"],
+            notes=tuple(r["notes"]),
         )
         for r in raw
     )

@@ -58,8 +58,12 @@ class TshState(enum.StrEnum):
 
 
 _TSH_ALIASES = {
-    "suppressed": TshState.SUPPRESSED, "suppression": TshState.SUPPRESSED, "levothyroxine": TshState.SUPPRESSED,
-    "stimulated": TshState.STIMULATED, "rhtsh": TshState.STIMULATED, "withdrawal": TshState.STIMULATED,
+    "suppressed": TshState.SUPPRESSED,
+    "suppression": TshState.SUPPRESSED,
+    "levothyroxine": TshState.SUPPRESSED,
+    "stimulated": TshState.STIMULATED,
+    "rhtsh": TshState.STIMULATED,
+    "withdrawal": TshState.STIMULATED,
 }
 _POS = {"positive", "pos", "+", "yes", "y", "true", "1"}
 _NEG = {"negative", "neg", "-", "no", "n", "false", "0"}
@@ -167,7 +171,9 @@ class TgKinetics:
             "flags": list(self.flags),
             "halving_time_days": self.halving_time_days,
             "slope_per_day": self.slope_per_day,
-            "slope_ci95_per_year": None if self.slope_ci95_per_year is None else list(self.slope_ci95_per_year),
+            "slope_ci95_per_year": None
+            if self.slope_ci95_per_year is None
+            else list(self.slope_ci95_per_year),
             "doubling_rate_ci95_per_year": (
                 None if self.doubling_rate_ci95_per_year is None else list(self.doubling_rate_ci95_per_year)
             ),
@@ -176,9 +182,13 @@ class TgKinetics:
             "span_days": self.span_days,
             "percent_change_from_baseline": self.percent_change_from_baseline,
             "points": [
-                {"date": p.date.isoformat(), "day": p.day, "tg_ng_ml": p.tg_ng_ml,
-                 "percent_change_from_baseline": p.percent_change_from_baseline,
-                 "fitted_tg_ng_ml": p.fitted_tg_ng_ml}
+                {
+                    "date": p.date.isoformat(),
+                    "day": p.day,
+                    "tg_ng_ml": p.tg_ng_ml,
+                    "percent_change_from_baseline": p.percent_change_from_baseline,
+                    "fitted_tg_ng_ml": p.fitted_tg_ng_ml,
+                }
                 for p in self.points
             ],
             "tsh_state": None if self.tsh_state is None else self.tsh_state.value,
@@ -190,22 +200,37 @@ def _check_series(series: Sequence[TgMeasurement], min_points: int) -> None:
     problems = Problems()
     for i, m in enumerate(series):
         if not (isinstance(m.tg_ng_ml, int | float) and math.isfinite(m.tg_ng_ml) and m.tg_ng_ml > 0):
-            problems.add(f"Tg on {m.date} must be a number > 0 ng/mL (its logarithm is fitted)",
-                         field=f"tg[{i}]", value=m.tg_ng_ml,
-                         remedy="remove undetectable values or enter them deliberately (e.g. the assay's "
-                                "functional sensitivity) and say so in the report")
+            problems.add(
+                f"Tg on {m.date} must be a number > 0 ng/mL (its logarithm is fitted)",
+                field=f"tg[{i}]",
+                value=m.tg_ng_ml,
+                remedy="remove undetectable values or enter them deliberately (e.g. the assay's "
+                "functional sensitivity) and say so in the report",
+            )
     for i in range(1, len(series)):
         prev, cur = series[i - 1].date, series[i].date
         if cur == prev:
-            problems.add(f"duplicate date {cur}", field=f"date[{i}]", value=cur.isoformat(),
-                         remedy="keep one Tg value per date")
+            problems.add(
+                f"duplicate date {cur}",
+                field=f"date[{i}]",
+                value=cur.isoformat(),
+                remedy="keep one Tg value per date",
+            )
         elif cur < prev:
-            problems.add(f"dates out of order: {cur} after {prev}", field=f"date[{i}]", value=cur.isoformat(),
-                         remedy="list samples in increasing date order")
+            problems.add(
+                f"dates out of order: {cur} after {prev}",
+                field=f"date[{i}]",
+                value=cur.isoformat(),
+                remedy="list samples in increasing date order",
+            )
     problems.raise_if_any()
     if len(series) < min_points:
-        raise InputError(f"{len(series)} Tg value(s): at least {min_points} are needed to fit a doubling time",
-                         field="tg", value=len(series), remedy="add measurements at other dates")
+        raise InputError(
+            f"{len(series)} Tg value(s): at least {min_points} are needed to fit a doubling time",
+            field="tg",
+            value=len(series),
+            remedy="add measurements at other dates",
+        )
 
 
 def doubling_time(series: Sequence[TgMeasurement], *, tsh_state: TshState | None = None) -> TgKinetics:
@@ -243,9 +268,12 @@ def doubling_time(series: Sequence[TgMeasurement], *, tsh_state: TshState | None
     _check_series(all_points, 1)
     points = [m for m in all_points if tsh_state is None or m.tsh_state is tsh_state]
     if tsh_state is not None and len(points) < min_points:
-        raise InputError(f"{len(points)} sample(s) with TSH {tsh_state.value}: at least {min_points} needed",
-                         field="tsh_state", value=tsh_state.value,
-                         remedy="fit another TSH state or all samples")
+        raise InputError(
+            f"{len(points)} sample(s) with TSH {tsh_state.value}: at least {min_points} needed",
+            field="tsh_state",
+            value=tsh_state.value,
+            remedy="fit another TSH state or all samples",
+        )
     _check_series(points, min_points)
     t0 = points[0].date
     x = [float((m.date - t0).days) for m in points]
@@ -276,14 +304,21 @@ def doubling_time(series: Sequence[TgMeasurement], *, tsh_state: TshState | None
     notes: list[str] = []
     if any(m.tgab_positive for m in all_points):
         flags.append("tgab_positive")
-        notes.append("TgAb positive in at least one sample: Tg may be falsely low; the series is uninterpretable "
-                     "(follow TgAb instead)")
+        notes.append(
+            "TgAb positive in at least one sample: Tg may be falsely low; the series is uninterpretable "
+            "(follow TgAb instead)"
+        )
     states = {m.tsh_state for m in all_points if m.tsh_state is not None}
     if len(states) > 1:
         flags.append("mixed_tsh_states")
-        notes.append("suppressed and stimulated TSH samples in one series: values are not comparable"
-                     + (f"; fitted only the {tsh_state.value} samples" if tsh_state else
-                        "; fit one state (--tsh-state)"))
+        notes.append(
+            "suppressed and stimulated TSH samples in one series: values are not comparable"
+            + (
+                f"; fitted only the {tsh_state.value} samples"
+                if tsh_state
+                else "; fit one state (--tsh-state)"
+            )
+        )
     if slope < 0:
         flags.append("halving")
         notes.append(f"Tg falls: negative doubling time, halving time {-ln2 / slope:.1f} days")
@@ -295,24 +330,37 @@ def doubling_time(series: Sequence[TgMeasurement], *, tsh_state: TshState | None
         notes.append("only 2 samples: the line passes through both, r2 = 1 says nothing about the fit")
     base = points[0].tg_ng_ml
     pts = tuple(
-        TgPoint(m.date, int(xi), m.tg_ng_ml, (m.tg_ng_ml - base) / base * 100.0,
-                math.exp(intercept + slope * xi))
+        TgPoint(
+            m.date, int(xi), m.tg_ng_ml, (m.tg_ng_ml - base) / base * 100.0, math.exp(intercept + slope * xi)
+        )
         for m, xi in zip(points, x, strict=True)
     )
     return TgKinetics(
-        n=n, first_date=t0, last_date=points[-1].date, span_days=int(x[-1]),
-        slope_per_day=slope, slope_per_year=slope_year, intercept_ln_tg=intercept,
+        n=n,
+        first_date=t0,
+        last_date=points[-1].date,
+        span_days=int(x[-1]),
+        slope_per_day=slope,
+        slope_per_year=slope_year,
+        intercept_ln_tg=intercept,
         doubling_time_days=dt_days,
         doubling_time_years=None if dt_days is None else dt_days / days_per_year,
         halving_time_days=None if slope >= 0 else -ln2 / slope,
         doubling_rate_per_year=slope_year / ln2,
-        r2=r2, slope_ci95_per_year=ci, doubling_rate_ci95_per_year=rate_ci,
+        r2=r2,
+        slope_ci95_per_year=ci,
+        doubling_rate_ci95_per_year=rate_ci,
         percent_change_from_baseline=pts[-1].percent_change_from_baseline,
-        points=pts, flags=tuple(flags), notes=tuple(notes), tsh_state=tsh_state,
+        points=pts,
+        flags=tuple(flags),
+        notes=tuple(notes),
+        tsh_state=tsh_state,
     )
 
 
-def measurements_from_rows(rows: Iterable[Mapping[str, str | None]], columns: Sequence[str]) -> list[TgMeasurement]:
+def measurements_from_rows(
+    rows: Iterable[Mapping[str, str | None]], columns: Sequence[str]
+) -> list[TgMeasurement]:
     """Read Tg samples from CSV rows with columns ``date,tg`` and optionally ``tgab``, ``tsh_state``.
 
     ``tgab``: positive/negative (also pos/neg, yes/no, true/false, 1/0, +/-), blank = not reported.
@@ -329,8 +377,12 @@ def measurements_from_rows(rows: Iterable[Mapping[str, str | None]], columns: Se
     cols = [c.strip().lower() for c in columns]
     missing = [c for c in ("date", "tg") if c not in cols]
     for c in missing:
-        problems.add(f"missing column {c!r}", field=c, value=",".join(columns),
-                     remedy="the CSV needs columns date,tg (optionally tgab,tsh_state)")
+        problems.add(
+            f"missing column {c!r}",
+            field=c,
+            value=",".join(columns),
+            remedy="the CSV needs columns date,tg (optionally tgab,tsh_state)",
+        )
     problems.raise_if_any()
     out: list[TgMeasurement] = []
     for line, row in enumerate(rows, start=2):
@@ -343,11 +395,19 @@ def measurements_from_rows(rows: Iterable[Mapping[str, str | None]], columns: Se
         try:
             tg = float(tg_raw)
         except ValueError:
-            problems.add("Tg is not a number", field=f"row {line}, tg", value=tg_raw,
-                         remedy="give Tg in ng/mL, e.g. 3.2")
+            problems.add(
+                "Tg is not a number",
+                field=f"row {line}, tg",
+                value=tg_raw,
+                remedy="give Tg in ng/mL, e.g. 3.2",
+            )
         if tg is not None and not (math.isfinite(tg) and tg > 0):
-            problems.add("Tg must be > 0 ng/mL (its logarithm is fitted)", field=f"row {line}, tg", value=tg_raw,
-                         remedy="remove undetectable values or enter them deliberately")
+            problems.add(
+                "Tg must be > 0 ng/mL (its logarithm is fitted)",
+                field=f"row {line}, tg",
+                value=tg_raw,
+                remedy="remove undetectable values or enter them deliberately",
+            )
             tg = None
         ab_raw = r.get("tgab", "").lower()
         ab: bool | None = None
@@ -356,18 +416,30 @@ def measurements_from_rows(rows: Iterable[Mapping[str, str | None]], columns: Se
         elif ab_raw in _NEG:
             ab = False
         elif ab_raw:
-            problems.add("unknown TgAb value", field=f"row {line}, tgab", value=r.get("tgab"),
-                         remedy="write positive or negative (the cut-off is assay-specific)")
+            problems.add(
+                "unknown TgAb value",
+                field=f"row {line}, tgab",
+                value=r.get("tgab"),
+                remedy="write positive or negative (the cut-off is assay-specific)",
+            )
         tsh_raw = r.get("tsh_state", "").lower()
         tsh = _TSH_ALIASES.get(tsh_raw) if tsh_raw else None
         if tsh_raw and tsh is None:
-            problems.add("unknown TSH state", field=f"row {line}, tsh_state", value=r.get("tsh_state"),
-                         remedy="write suppressed or stimulated")
+            problems.add(
+                "unknown TSH state",
+                field=f"row {line}, tsh_state",
+                value=r.get("tsh_state"),
+                remedy="write suppressed or stimulated",
+            )
         if when is not None and tg is not None:
             if out and when <= out[-1].date:
                 problems.add(
-                    "duplicate date" if when == out[-1].date else f"dates out of order ({when} after {out[-1].date})",
-                    field=f"row {line}, date", value=r.get("date"), remedy="one sample per date, in date order",
+                    "duplicate date"
+                    if when == out[-1].date
+                    else f"dates out of order ({when} after {out[-1].date})",
+                    field=f"row {line}, date",
+                    value=r.get("date"),
+                    remedy="one sample per date, in date order",
                 )
             out.append(TgMeasurement(when, tg, ab, tsh))
     problems.raise_if_any()
