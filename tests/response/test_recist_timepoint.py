@@ -384,3 +384,19 @@ def test_property_scale_invariance_at_30_percent(scale):
         )
     ).timepoints[0]
     assert tp.target is TargetResponse.PR
+
+
+def test_equivocal_twice_then_confirmed(mk):
+    """Equivocal at scans 1 and 2, unequivocal at scan 3: all three are PD (the progression dates from
+    scan 1, RECIST 1.1 §4.3.2); an unrelated equivocal lesion never confirmed changes nothing."""
+    follow = [
+        {"target_mm": {"T1": 25}, "new_lesions": [{"id": "N1", "equivocal": True}]},
+        {
+            "target_mm": {"T1": 25},
+            "new_lesions": [{"id": "N1", "equivocal": True}, {"id": "N2", "equivocal": True}],
+        },
+        {"target_mm": {"T1": 25}, "new_lesions": [{"id": "N1"}]},
+        {"target_mm": {"T1": 25}, "new_lesions": [{"id": "N3", "equivocal": True}]},
+    ]
+    tps = _one(mk, {"T1": 30}, follow)
+    assert [t.overall for t in tps] == [OverallResponse.PD] * 3 + [OverallResponse.SD]

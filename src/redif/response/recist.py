@@ -482,11 +482,8 @@ def assess(case: RecistCase, criteria: RecistCriteria | None = None) -> RecistRe
     non_targets = case.non_targets
     base_sum = sum((case.baseline.target_mm[t.id] or Decimal(0) for t in targets), Decimal(0))
     nadir = base_sum
-    # first time point at which each new-lesion id was seen (for back-dating equivocal -> unequivocal)
-    first_seen: dict[str, int] = {}
-    unequivocal_ids: set[str] = set()
     raw: list[dict[str, Any]] = []
-    for i, a in enumerate(case.follow_up):
+    for a in case.follow_up:
         values = {t.id: a.target_mm.get(t.id) for t in targets}
         complete = all(v is not None for v in values.values())
         measured = sum((v for v in values.values() if v is not None), Decimal(0))
@@ -494,9 +491,6 @@ def assess(case: RecistCase, criteria: RecistCriteria | None = None) -> RecistRe
         ntr = non_target_response(non_targets, dict(a.non_target))
         unequivocal = [n for n in a.new_lesions if not n.equivocal]
         equivocal = [n for n in a.new_lesions if n.equivocal]
-        for n in a.new_lesions:
-            first_seen.setdefault(n.id, i)
-        unequivocal_ids.update(n.id for n in unequivocal)
         notes: list[str] = []
         if targets and not complete:
             missing = [k for k, v in values.items() if v is None]
@@ -540,16 +534,25 @@ def assess(case: RecistCase, criteria: RecistCriteria | None = None) -> RecistRe
         )
         if complete and targets:
             nadir = min(nadir, measured)
-    # back-date PD for new lesions first seen equivocal and later confirmed
-    for lid in unequivocal_ids:
-        i0 = first_seen[lid]
-        row = raw[i0]
-        if row["new"] is NewLesionStatus.EQUIVOCAL:
-            row["overall"] = OverallResponse.PD
-            row["new"] = NewLesionStatus.YES
-            row["notes"].append(
-                f"new lesion {lid} equivocal here, confirmed later: PD dated to this scan (RECIST 1.1 §4.3.2)"
-            )
+    # back-date PD: a new lesion seen as equivocal and later recorded unequivocally makes every earlier
+    # time point that showed it PD (PD dated to the first of them)
+    confirmed_at: dict[str, int] = {}
+    for idx, a in enumerate(case.follow_up):
+        for n in a.new_lesions:
+            if not n.equivocal:
+                confirmed_at.setdefault(n.id, idx)
+    for idx, a in enumerate(case.follow_up):
+        backdated = [n.id for n in a.new_lesions if n.equivocal and confirmed_at.get(n.id, -1) > idx]
+        if not backdated:
+            continue
+        row = raw[idx]
+        row["overall"] = OverallResponse.PD
+        row["new"] = NewLesionStatus.YES
+        row["notes"] = [n for n in row["notes"] if not n.startswith("equivocal new lesion")]
+        row["notes"].append(
+            f"new lesion(s) {', '.join(backdated)} equivocal here, confirmed on a later scan: "
+            "PD dated to the first scan that showed them (RECIST 1.1 §4.3.2)"
+        )
     timepoints = tuple(
         TimepointResponse(
             date=r["date"],
