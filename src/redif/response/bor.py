@@ -203,6 +203,7 @@ class BestOverallResponse:
 
 
 _R = OverallResponse
+_SD, _NON, _PD, _NE = BestResponse.SD, BestResponse.NON_CR_NON_PD, BestResponse.PD, BestResponse.NE
 
 
 def _confirmation(recs: Sequence[ResponseRecord], i: int, p: BorParameters) -> ResponseRecord | None:
@@ -277,74 +278,53 @@ def best_overall_response(
         )
     assert subject.treatment_start is not None
     window_start = subject.treatment_start + timedelta(days=p.start_window_days)
-    # candidates: (rank, date, code, confirming date, reason)
-    cands: list[tuple[int, date, BestResponse, date | None, str]] = []
+    # candidates: (rank, date, code, record, confirming record, why); the reason text is built only for
+    # the one selected. why: "" = as recorded, "sd" = counted as SD, "early" = before the start window
+    cands: list[tuple[int, date, BestResponse, ResponseRecord, ResponseRecord | None, str]] = []
+    add = cands.append
     for i, r in enumerate(recs):
+        resp = r.response
         in_window = r.date >= window_start
-        early = f"before the {p.start_window_days}-day start window ({window_start})"
-        if p.confirm:
-            if r.response in (_R.CR, _R.PR):
+        if resp is _R.PD:
+            add((_PD.rank, r.date, _PD, r, None, ""))
+        elif resp is _R.NE:
+            add((_NE.rank, r.date, _NE, r, None, ""))
+        elif resp is _R.NON_CR_NON_PD:
+            if in_window:
+                add((_NON.rank, r.date, _NON, r, None, ""))
+            else:
+                add((_NE.rank, r.date, _NE, r, None, "early"))
+        elif not p.confirm:
+            if resp is _R.SD and not in_window:
+                add((_NE.rank, r.date, _NE, r, None, "early"))
+            else:
+                code = BestResponse(resp.value)
+                add((code.rank, r.date, code, r, None, ""))
+        else:
+            if resp is not _R.SD:
                 conf = _confirmation(recs, i, p)
                 if conf is not None:
-                    code = BestResponse(r.response.value)
-                    cands.append(
-                        (
-                            code.rank,
-                            r.date,
-                            code,
-                            conf.date,
-                            f"{r.response} on {r.date} confirmed by {conf.response} on {conf.date}",
-                        )
-                    )
-            if r.response in (_R.CR, _R.PR, _R.SD):
-                if in_window:
-                    cands.append(
-                        (
-                            BestResponse.SD.rank,
-                            r.date,
-                            BestResponse.SD,
-                            None,
-                            f"{r.response} on {r.date} (unconfirmed CR/PR count as SD)"
-                            if r.response is not _R.SD
-                            else f"SD on {r.date}",
-                        )
-                    )
-                else:
-                    cands.append(
-                        (
-                            BestResponse.NE.rank,
-                            r.date,
-                            BestResponse.NE,
-                            None,
-                            f"{r.response} on {r.date} {early}",
-                        )
-                    )
-        elif r.response in (_R.CR, _R.PR):
-            code = BestResponse(r.response.value)
-            cands.append((code.rank, r.date, code, None, f"{r.response} on {r.date}"))
-        elif r.response is _R.SD:
-            code = BestResponse.SD if in_window else BestResponse.NE
-            cands.append(
-                (code.rank, r.date, code, None, f"SD on {r.date}" if in_window else f"SD on {r.date} {early}")
-            )
-        if r.response is _R.NON_CR_NON_PD:
-            code = BestResponse.NON_CR_NON_PD if in_window else BestResponse.NE
-            cands.append(
-                (
-                    code.rank,
-                    r.date,
-                    code,
-                    None,
-                    f"NON-CR/NON-PD on {r.date}" if in_window else f"NON-CR/NON-PD on {r.date} {early}",
-                )
-            )
-        elif r.response is _R.PD:
-            cands.append((BestResponse.PD.rank, r.date, BestResponse.PD, None, f"PD on {r.date}"))
-        elif r.response is _R.NE:
-            cands.append((BestResponse.NE.rank, r.date, BestResponse.NE, None, f"NE on {r.date}"))
-    _, when, code, conf_date, reason = min(cands, key=lambda c: (c[0], c[1]))
+                    code = BestResponse(resp.value)
+                    add((code.rank, r.date, code, r, conf, ""))
+            if in_window:
+                add((_SD.rank, r.date, _SD, r, None, "" if resp is _R.SD else "sd"))
+            else:
+                add((_NE.rank, r.date, _NE, r, None, "early"))
+    _, when, code, rec, conf, why = min(cands, key=lambda c: (c[0], c[1]))
+    reason = f"{rec.response} on {rec.date}"
+    if conf is not None:
+        reason += f" confirmed by {conf.response} on {conf.date}"
+    elif why == "sd":
+        reason += " (unconfirmed CR/PR count as SD)"
+    elif why == "early":
+        reason += f" before the {p.start_window_days}-day start window ({window_start})"
     return BestOverallResponse(
-        subject.subject, code, when, confirmed_by=conf_date, confirmed=p.confirm, reason=reason
+        subject.subject,
+        code,
+        when,
+        confirmed_by=None if conf is None else conf.date,
+        confirmed=p.confirm,
+        reason=reason,
     )
 
 

@@ -42,7 +42,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, localcontext
 from fractions import Fraction
 from typing import Any
 
@@ -118,8 +118,10 @@ class Finding:
     source: str
 
 
-def _frac(value: Decimal) -> Fraction:
-    return Fraction(value)
+# Decimal arithmetic on mm values is exact here: additions and products by small integers of numbers
+# written with a few digits. The context traps Inexact, so a value that would need rounding raises
+# instead of silently rounding.
+_EXACT = Context(prec=60, traps=[Inexact, InvalidOperation, DivisionByZero, Overflow])
 
 
 def check_baseline(case: RecistCase, criteria: RecistCriteria | None = None) -> list[Finding]:
@@ -151,7 +153,7 @@ def check_baseline(case: RecistCase, criteria: RecistCriteria | None = None) -> 
         val = case.baseline.target_mm.get(les.id)
         if val is None:
             continue
-        if les.is_node and _frac(val) < c.node_measurable_min_mm:
+        if les.is_node and _lt_mm(val, c.node_measurable_min_mm):
             findings.append(
                 Finding(
                     "node_target_too_small",
@@ -162,7 +164,7 @@ def check_baseline(case: RecistCase, criteria: RecistCriteria | None = None) -> 
                     c.source("node_measurable_min_short_axis_mm"),
                 )
             )
-        elif not les.is_node and _frac(val) < c.measurable_min_mm:
+        elif not les.is_node and _lt_mm(val, c.measurable_min_mm):
             findings.append(
                 Finding(
                     "target_not_measurable",
@@ -210,9 +212,22 @@ def check_baseline(case: RecistCase, criteria: RecistCriteria | None = None) -> 
     return findings
 
 
-def _meets_pd(total: Fraction, nadir: Fraction, c: RecistCriteria) -> bool:
-    increase = total - nadir
-    return increase >= c.pd_absolute_mm and increase >= c.pd_increase * nadir
+def _ge(a: Decimal, b: Decimal, ratio: Fraction) -> bool:
+    """Exactly ``a >= ratio * b`` by integer cross-multiplication (``a``, ``b`` exact decimals)."""
+    with localcontext(_EXACT):
+        return a * ratio.denominator >= b * ratio.numerator
+
+
+def _lt_mm(a: Decimal, threshold: Fraction) -> bool:
+    """Exactly ``a < threshold``."""
+    with localcontext(_EXACT):
+        return a * threshold.denominator < threshold.numerator
+
+
+def _meets_pd(total: Decimal, nadir: Decimal, c: RecistCriteria) -> bool:
+    with localcontext(_EXACT):
+        increase = total - nadir
+    return not _lt_mm(increase, c.pd_absolute_mm) and _ge(increase, nadir, c.pd_increase)
 
 
 def target_response(
@@ -251,20 +266,21 @@ def target_response(
         return TargetResponse.NA
     values = {t.id: measurements.get(t.id) for t in targets}
     measured = [v for v in values.values() if v is not None]
-    total = sum((_frac(v) for v in measured), Fraction(0))
-    nadir = _frac(nadir_mm)
+    with localcontext(_EXACT):
+        total = sum(measured, Decimal(0))
+    nadir = nadir_mm
     if len(measured) < len(targets):
         return TargetResponse.PD if _meets_pd(total, nadir, c) else TargetResponse.NE
     complete = True
     for t in targets:
-        v = _frac(values[t.id] or Decimal(0))
-        gone = v < c.node_normal_below_mm if t.is_node else v == 0
+        v = values[t.id] or Decimal(0)
+        gone = _lt_mm(v, c.node_normal_below_mm) if t.is_node else v == 0
         complete = complete and gone
     if complete:
         return TargetResponse.CR
     if _meets_pd(total, nadir, c):
         return TargetResponse.PD
-    if total <= (1 - c.pr_decrease) * _frac(baseline_sum_mm):
+    if _ge(baseline_sum_mm, total, 1 / (1 - c.pr_decrease)):
         return TargetResponse.PR
     return TargetResponse.SD
 

@@ -32,6 +32,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from redif.data import sourced_value
@@ -196,6 +197,23 @@ class TgKinetics:
         }
 
 
+@lru_cache(maxsize=1)
+def _constants() -> tuple[int, float]:
+    """(min_points, days_per_year) from ``data/thyroglobulin.yaml``."""
+    return (
+        int(sourced_value(_FILE, "min_points").value),
+        float(sourced_value(_FILE, "days_per_year").value),
+    )
+
+
+@lru_cache(maxsize=256)
+def _t975(df: int) -> float:
+    """97.5 % quantile of Student's t with ``df`` degrees of freedom (two-sided 95 % interval)."""
+    from scipy.special import stdtrit  # inverse Student t CDF; far lighter to import than scipy.stats
+
+    return float(stdtrit(df, 0.975))
+
+
 def _check_series(series: Sequence[TgMeasurement], min_points: int) -> None:
     problems = Problems()
     for i, m in enumerate(series):
@@ -262,8 +280,7 @@ def doubling_time(series: Sequence[TgMeasurement], *, tsh_state: TshState | None
     ----------
     Miyauchi A et al. Thyroid 2011;21:707-716 (Tg-DT by least squares of ln Tg on time, rate = 1/DT).
     """
-    min_points = int(sourced_value(_FILE, "min_points").value)
-    days_per_year = float(sourced_value(_FILE, "days_per_year").value)
+    min_points, days_per_year = _constants()
     all_points = list(series)
     _check_series(all_points, 1)
     points = [m for m in all_points if tsh_state is None or m.tsh_state is tsh_state]
@@ -294,10 +311,8 @@ def doubling_time(series: Sequence[TgMeasurement], *, tsh_state: TshState | None
     dt_days = None if slope == 0 else ln2 / slope
     ci = rate_ci = None
     if n >= 3:
-        from scipy import stats
-
         se = math.sqrt(sse / (n - 2) / sxx) * days_per_year
-        q = float(stats.t.ppf(0.975, n - 2))
+        q = _t975(n - 2)
         ci = (slope_year - q * se, slope_year + q * se)
         rate_ci = (ci[0] / ln2, ci[1] / ln2)
     flags: list[str] = []
