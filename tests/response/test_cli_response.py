@@ -228,3 +228,51 @@ def test_console_script_end_to_end(run_cli, write):
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
     r = run_cli("tg", "doubling-time", str(EXAMPLES / "tg" / "tg_rising.csv"), "--json")
     assert r.returncode == 0 and json.loads(r.stdout)["n"] == 5
+
+
+@pytest.mark.parametrize(
+    ("csv", "needle"),
+    [
+        (
+            "subject,treatment_start,date,response\nA,2025-01-01,2025-02-01,PR\nA,2025-01-05,2025-03-01,PR\n",
+            "treatment start differs",
+        ),
+        ("subject,treatment_start,date,response\n,2025-01-01,2025-02-01,PR\n", "row 2, subject"),
+        (
+            "subject,treatment_start,date,response\nA,2025-01-01,2025-02-01,PR\nA,2025-01-01,2025-02-01,SD\n",
+            "repeated date",
+        ),
+        ("subject,treatment_start,date,response\nA,2025-01-01,2025-02-01,\n", "without a response"),
+    ],
+)
+def test_bor_more_bad_input(cli, write, csv, needle):
+    r = cli("recist", "bor", str(write("bad.csv", csv)), "--json")
+    assert r.returncode == 2 and needle in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_bor_negative_option(cli):
+    r = cli("recist", "bor", str(EXAMPLES / "recist" / "bor.csv"), "--confirm-days", "-1", "--json")
+    assert r.returncode == 2 and "confirm-days" in r.stderr
+
+
+def test_bor_lowercase_codes_and_placeholder_row(cli, write):
+    """Codes are case-insensitive; an empty date/response row only declares the subject."""
+    csv = "subject,treatment_start,date,response\nA,2025-01-01,2025-03-01,non-cr/non-pd\nB,,,\n"
+    r = cli("recist", "bor", str(write("ok.csv", csv)), "--json")
+    got = json.loads(r.stdout)["subjects"]
+    assert got == [
+        {"subject": "A", "bor": "NON-CR/NON-PD", "date": "2025-03-01"},
+        {"subject": "B", "bor": "MISSING", "date": None},
+    ]
+
+
+def test_timepoint_unknown_keys_and_kinds(cli, write):
+    case = {
+        "lesions": [{"id": "T1", "organ": "lung", "kind": "measurable"}],
+        "baseline": {"date": "2025-01-01", "target_mm": {}},
+        "followup": [],
+    }
+    r = cli("recist", "timepoint", str(write("c.json", case)))
+    assert r.returncode == 2
+    assert "lesions[0].kind" in r.stderr and "followup" in r.stderr
