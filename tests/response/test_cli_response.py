@@ -276,3 +276,11 @@ def test_timepoint_unknown_keys_and_kinds(cli, write):
     r = cli("recist", "timepoint", str(write("c.json", case)))
     assert r.returncode == 2
     assert "lesions[0].kind" in r.stderr and "followup" in r.stderr
+
+
+def test_tg_numeric_tgab_cutoff(cli, write):
+    path = write("ab.csv", "date,tg,tgab\n2024-01-01,1,20\n2024-06-01,2,300\n2024-12-01,4,20\n")
+    r = cli("tg", "doubling-time", str(path), "--tgab-cutoff", "115", "--json")
+    assert r.returncode == 0 and "tgab_positive" in json.loads(r.stdout)["flags"]
+    r2 = cli("tg", "doubling-time", str(path), "--json")
+    assert r2.returncode == 2 and "--tgab-cutoff" in r2.stderr

@@ -169,3 +169,17 @@ def test_property_scale_invariance(factor):
     b = doubling_time(_series(days, [v * factor for v in tg]))
     assert b.doubling_time_days == pytest.approx(a.doubling_time_days, rel=1e-9)
     assert b.r2 == pytest.approx(a.r2, rel=1e-9)
+
+
+def test_numeric_tgab_needs_a_cutoff():
+    """Numeric TgAb titres: positive when >= the assay cut-off given; without a cut-off, an error (the
+    positivity threshold is assay-specific, so redif does not guess one). ``unknown`` TSH = not reported."""
+    rows = [
+        {"date": "2024-01-01", "tg": "1.5", "tgab": "12", "tsh_state": "unknown"},
+        {"date": "2024-06-01", "tg": "3", "tgab": "180", "tsh_state": ""},
+    ]
+    ms = measurements_from_rows(rows, ["date", "tg", "tgab", "tsh_state"], tgab_cutoff=115)
+    assert [m.tgab_positive for m in ms] == [False, True]
+    assert ms[0].tsh_state is None
+    with pytest.raises(InputError, match="row 2, tgab"):
+        measurements_from_rows(rows, ["date", "tg", "tgab", "tsh_state"])

@@ -27,6 +27,11 @@ def doubling_time_cmd(
     plot: Path | None = typer.Option(
         None, "--plot", help="Write Tg on a log axis with the fit (.png/.svg/.pdf)."
     ),
+    tgab_cutoff: float | None = typer.Option(
+        None,
+        "--tgab-cutoff",
+        help="Positivity cut-off of the TgAb assay (IU/mL) when tgab holds numeric titres.",
+    ),
     tsh_state: str | None = typer.Option(
         None, "--tsh-state", help="Fit only samples in this TSH state (suppressed or stimulated)."
     ),
@@ -47,7 +52,9 @@ def doubling_time_cmd(
                 remedy="use suppressed or stimulated",
             ) from None
     columns, rows = read_csv(file)
-    kin = doubling_time(measurements_from_rows(rows, columns), tsh_state=state)
+    if tgab_cutoff is not None and not tgab_cutoff > 0:
+        raise InputError("must be > 0", field="--tgab-cutoff", value=tgab_cutoff)
+    kin = doubling_time(measurements_from_rows(rows, columns, tgab_cutoff=tgab_cutoff), tsh_state=state)
     if plot is not None:
         from redif.response.plots import save, tg_figure
 

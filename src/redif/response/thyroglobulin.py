@@ -66,6 +66,7 @@ _TSH_ALIASES = {
     "rhtsh": TshState.STIMULATED,
     "withdrawal": TshState.STIMULATED,
 }
+_UNKNOWN = {"unknown", "na", "n/a", "not reported"}
 _POS = {"positive", "pos", "+", "yes", "y", "true", "1"}
 _NEG = {"negative", "neg", "-", "no", "n", "false", "0"}
 
@@ -195,6 +196,14 @@ class TgKinetics:
             "tsh_state": None if self.tsh_state is None else self.tsh_state.value,
             "notes": list(self.notes),
         }
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 @lru_cache(maxsize=1)
@@ -374,12 +383,18 @@ def doubling_time(series: Sequence[TgMeasurement], *, tsh_state: TshState | None
 
 
 def measurements_from_rows(
-    rows: Iterable[Mapping[str, str | None]], columns: Sequence[str]
+    rows: Iterable[Mapping[str, str | None]],
+    columns: Sequence[str],
+    *,
+    tgab_cutoff: float | None = None,
 ) -> list[TgMeasurement]:
     """Read Tg samples from CSV rows with columns ``date,tg`` and optionally ``tgab``, ``tsh_state``.
 
-    ``tgab``: positive/negative (also pos/neg, yes/no, true/false, 1/0, +/-), blank = not reported.
-    ``tsh_state``: suppressed or stimulated (rhtsh and withdrawal mean stimulated), blank = not reported.
+    ``tgab``: positive/negative (also pos/neg, yes/no, true/false, 1/0, +/-), blank = not reported; or,
+    with ``tgab_cutoff`` (the assay's positivity cut-off, IU/mL), numeric titres: positive when >= the
+    cut-off. Numeric titres without a cut-off are an error (positivity is assay-specific).
+    ``tsh_state``: suppressed or stimulated (rhtsh and withdrawal mean stimulated); blank or ``unknown``
+    = not reported.
     Row numbers in messages are file lines (the header is line 1).
 
     Raises
@@ -426,7 +441,10 @@ def measurements_from_rows(
             tg = None
         ab_raw = r.get("tgab", "").lower()
         ab: bool | None = None
-        if ab_raw in _POS:
+        titre = _number(ab_raw) if tgab_cutoff is not None else None
+        if titre is not None and tgab_cutoff is not None:
+            ab = titre >= tgab_cutoff
+        elif ab_raw in _POS:
             ab = True
         elif ab_raw in _NEG:
             ab = False
@@ -435,16 +453,17 @@ def measurements_from_rows(
                 "unknown TgAb value",
                 field=f"row {line}, tgab",
                 value=r.get("tgab"),
-                remedy="write positive or negative (the cut-off is assay-specific)",
+                remedy="write positive or negative, or give numeric titres with the assay's cut-off "
+                "(--tgab-cutoff)",
             )
         tsh_raw = r.get("tsh_state", "").lower()
         tsh = _TSH_ALIASES.get(tsh_raw) if tsh_raw else None
-        if tsh_raw and tsh is None:
+        if tsh_raw and tsh is None and tsh_raw not in _UNKNOWN:
             problems.add(
                 "unknown TSH state",
                 field=f"row {line}, tsh_state",
                 value=r.get("tsh_state"),
-                remedy="write suppressed or stimulated",
+                remedy="write suppressed, stimulated or unknown",
             )
         if when is not None and tg is not None:
             if out and when <= out[-1].date:
