@@ -400,3 +400,41 @@ def test_equivocal_twice_then_confirmed(mk):
     ]
     tps = _one(mk, {"T1": 30}, follow)
     assert [t.overall for t in tps] == [OverallResponse.PD] * 3 + [OverallResponse.SD]
+
+
+def test_keep_pr_eortc_faq(mk):
+    """EORTC RECIST FAQ "Managing PR when TP measurements change slightly over time"
+    (http://recist.eortc.org/faq/managing-pr-when-tp-measurements-change-slightly-over-time/): target sums
+    100 (baseline), 70, 70, 80, 80, 80 with non-targets unchanged -> PR at all five time points. By the
+    numbers alone (the default), 80 mm is only -20 % from baseline and +14 % over the nadir: SD."""
+    from redif.response.recist import KeepPr
+
+    follow = [{"target_mm": {"T1": v}, "non_target": {"NT1": "present"}} for v in (70, 70, 80, 80, 80)]
+    case = case_from_dict(mk({"T1": 100}, follow, non_targets=["NT1"]))
+    plain = [t.overall.value for t in assess(case).timepoints]
+    assert plain == ["PR", "PR", "SD", "SD", "SD"]
+    kept = assess(case, keep_pr=KeepPr.AFTER_PR).timepoints
+    assert [t.overall.value for t in kept] == ["PR"] * 5
+    assert "EORTC" in kept[2].notes[0]
+    # monthly scans: the PR of 02-01 is confirmed by the PR of 03-01 (28 d), so PR is kept from 04-01 on
+    conf = [t.overall.value for t in assess(case, keep_pr=KeepPr.AFTER_CONFIRMED_PR).timepoints]
+    assert conf == ["PR"] * 5
+
+
+def test_keep_pr_needs_confirmation_when_asked(mk):
+    """PR on 02-01 then SD on 02-15 (14 d, no confirming PR): kept with after-pr, not with
+    after-confirmed-pr; PD is never overridden."""
+    from redif.response.recist import KeepPr
+
+    follow = [
+        {"date": "2025-02-01", "target_mm": {"T1": 70}},
+        {"date": "2025-02-15", "target_mm": {"T1": 80}},
+        {"date": "2025-03-20", "target_mm": {"T1": 84}},
+    ]
+    case = case_from_dict(mk({"T1": 100}, follow))
+    assert [t.target.value for t in assess(case, keep_pr=KeepPr.AFTER_PR).timepoints] == ["PR", "PR", "PD"]
+    assert [t.target.value for t in assess(case, keep_pr=KeepPr.AFTER_CONFIRMED_PR).timepoints] == [
+        "PR",
+        "SD",
+        "PD",
+    ]

@@ -140,11 +140,26 @@ def timepoint_cmd(
     file: Path = typer.Argument(..., help="JSON case: lesions, baseline, follow_up (see docs/response.md)."),
     as_json: bool = typer.Option(False, "--json", help="JSON output."),
     plot: Path | None = typer.Option(None, "--plot", help="Write a sum-of-diameters plot (.png/.svg/.pdf)."),
+    keep_pr: str = typer.Option(
+        "off",
+        "--keep-pr",
+        help="Keep a target PR when later sums are SD by the numbers: off, after-pr, after-confirmed-pr "
+        "(EORTC RECIST FAQ).",
+    ),
 ) -> None:
     """RECIST 1.1 response at each time point from lesion measurements."""
-    from redif.response.recist import assess, case_from_dict
+    from redif.response.recist import KeepPr, assess, case_from_dict
 
-    result = assess(case_from_dict(_read_case_json(file)))
+    try:
+        keep = KeepPr(keep_pr.strip().lower())
+    except ValueError:
+        raise InputError(
+            "unknown value",
+            field="--keep-pr",
+            value=keep_pr,
+            remedy="use off, after-pr or after-confirmed-pr",
+        ) from None
+    result = assess(case_from_dict(_read_case_json(file)), keep_pr=keep)
     if plot is not None:
         from redif.response.plots import save, sum_of_diameters_figure
 

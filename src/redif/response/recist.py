@@ -39,9 +39,10 @@ revised RECIST guideline (version 1.1). Eur J Cancer 2009;45(2):228-247. doi:10.
 
 from __future__ import annotations
 
+import enum
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, localcontext
 from fractions import Fraction
 from typing import Any
@@ -71,6 +72,7 @@ __all__ = [
     "BestResponse",
     "BorParameters",
     "Finding",
+    "KeepPr",
     "Lesion",
     "LesionKind",
     "NewLesion",
@@ -344,6 +346,14 @@ def overall_response(
     }[target]
 
 
+class KeepPr(enum.StrEnum):
+    """Whether a target PR is kept when later sums no longer quite meet the PR criterion."""
+
+    OFF = "off"
+    AFTER_PR = "after-pr"
+    AFTER_CONFIRMED_PR = "after-confirmed-pr"
+
+
 @dataclass(frozen=True)
 class TimepointResponse:
     """Result at one follow-up time point.
@@ -467,7 +477,9 @@ class RecistResult:
         }
 
 
-def assess(case: RecistCase, criteria: RecistCriteria | None = None) -> RecistResult:
+def assess(
+    case: RecistCase, criteria: RecistCriteria | None = None, *, keep_pr: KeepPr = KeepPr.OFF
+) -> RecistResult:
     """Assess every follow-up time point of ``case`` with RECIST 1.1.
 
     Parameters
@@ -476,6 +488,13 @@ def assess(case: RecistCase, criteria: RecistCriteria | None = None) -> RecistRe
         Lesions, baseline and follow-up measurements (validated by :func:`validate_case`).
     criteria
         Thresholds (default: ``data/recist.yaml``).
+    keep_pr
+        Off by default (each time point judged on its own, RECIST 1.1 Table 1). With
+        :attr:`KeepPr.AFTER_PR` / :attr:`KeepPr.AFTER_CONFIRMED_PR`, a target SD after a response (a target
+        PR or CR; confirmed by a second one at least ``confirmation_min_days`` later for the latter) is
+        reported as PR while the PD criteria are not met, following the EORTC RECIST working group FAQ
+        "Managing PR when TP measurements change slightly over time" (recist.eortc.org/faq: baseline 100,
+        then 70, 70, 80, 80, 80 mm -> PR at every time point).
 
     Returns
     -------
@@ -490,10 +509,13 @@ def assess(case: RecistCase, criteria: RecistCriteria | None = None) -> RecistRe
 
     References
     ----------
-    Eisenhauer 2009, RECIST 1.1 §4.3, Tables 1-2.
+    Eisenhauer 2009, RECIST 1.1 §4.3, Tables 1-2. EORTC RECIST FAQ, "Managing PR when TP measurements change
+    slightly over time", http://recist.eortc.org/faq/ (for ``keep_pr``).
     """
     c = criteria or recist_criteria()
     validate_case(case)
+    responded: list[date] = []  # dates of genuine (not carried) target CR/PR
+    confirm_gap = timedelta(days=c.confirmation_min_days)
     targets = case.targets
     non_targets = case.non_targets
     base_sum = sum((case.baseline.target_mm[t.id] or Decimal(0) for t in targets), Decimal(0))
@@ -508,6 +530,16 @@ def assess(case: RecistCase, criteria: RecistCriteria | None = None) -> RecistRe
         unequivocal = [n for n in a.new_lesions if not n.equivocal]
         equivocal = [n for n in a.new_lesions if n.equivocal]
         notes: list[str] = []
+        if tr in (TargetResponse.PR, TargetResponse.CR):
+            responded.append(a.date)
+        elif tr is TargetResponse.SD and keep_pr is not KeepPr.OFF and responded:
+            confirmed = any(later - first >= confirm_gap for first in responded for later in responded)
+            if keep_pr is KeepPr.AFTER_PR or confirmed:
+                tr = TargetResponse.PR
+                notes.append(
+                    "target PR kept: SD by the numbers after an earlier response, PD criteria not met "
+                    "(EORTC RECIST FAQ)"
+                )
         if targets and not complete:
             missing = [k for k, v in values.items() if v is None]
             notes.append(
