@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, localcontext
 from fractions import Fraction
@@ -520,10 +520,10 @@ def assess(
     non_targets = case.non_targets
     base_sum = sum((case.baseline.target_mm[t.id] or Decimal(0) for t in targets), Decimal(0))
     nadir = base_sum
-    raw: list[dict[str, Any]] = []
+    timepoints: list[TimepointResponse] = []
     for a in case.follow_up:
         values = {t.id: a.target_mm.get(t.id) for t in targets}
-        complete = all(v is not None for v in values.values())
+        complete = bool(targets) and all(v is not None for v in values.values())
         measured = sum((v for v in values.values() if v is not None), Decimal(0))
         tr = target_response(targets, values, base_sum, nadir, c)
         ntr = non_target_response(non_targets, dict(a.non_target))
@@ -533,7 +533,8 @@ def assess(
         if tr in (TargetResponse.PR, TargetResponse.CR):
             responded.append(a.date)
         elif tr is TargetResponse.SD and keep_pr is not KeepPr.OFF and responded:
-            confirmed = any(later - first >= confirm_gap for first in responded for later in responded)
+            # dates increase, so a confirming pair exists iff the last response is far enough from the first
+            confirmed = responded[-1] - responded[0] >= confirm_gap
             if keep_pr is KeepPr.AFTER_PR or confirmed:
                 tr = TargetResponse.PR
                 notes.append(
@@ -550,37 +551,33 @@ def assess(
             notes.append(
                 f"equivocal new lesion(s) {', '.join(n.id for n in equivocal)}: not PD unless confirmed later"
             )
-        status = (
-            NewLesionStatus.YES
-            if unequivocal
-            else NewLesionStatus.EQUIVOCAL
-            if equivocal
-            else NewLesionStatus.NO
-        )
-        ov = overall_response(tr, ntr, bool(unequivocal))
-        shown = measured if (complete or tr is TargetResponse.PD) else None
-        raw.append(
-            {
-                "date": a.date,
-                "target": tr,
-                "non_target": ntr,
-                "new": status,
-                "overall": ov,
-                "sum": measured if complete and targets else None,
-                "measured": measured,
-                "cfb": (measured - base_sum) if complete and targets else None,
-                "cfb_pct": (Fraction(measured - base_sum) * 100 / Fraction(base_sum))
-                if complete and targets
+        if unequivocal:
+            status = NewLesionStatus.YES
+        else:
+            status = NewLesionStatus.EQUIVOCAL if equivocal else NewLesionStatus.NO
+        shown = measured if (complete or (targets and tr is TargetResponse.PD)) else None
+        timepoints.append(
+            TimepointResponse(
+                date=a.date,
+                target=tr,
+                non_target=ntr,
+                new_lesions=status,
+                overall=overall_response(tr, ntr, bool(unequivocal)),
+                sum_mm=measured if complete else None,
+                measured_sum_mm=measured,
+                change_from_baseline_mm=(measured - base_sum) if complete else None,
+                change_from_baseline_pct=(Fraction(measured - base_sum) * 100 / Fraction(base_sum))
+                if complete
                 else None,
-                "nadir": nadir if targets else None,
-                "cfn": (shown - nadir) if shown is not None and targets else None,
-                "cfn_pct": (Fraction(shown - nadir) * 100 / Fraction(nadir))
-                if shown is not None and targets and nadir > 0
+                nadir_mm=nadir if targets else None,
+                change_from_nadir_mm=(shown - nadir) if shown is not None else None,
+                change_from_nadir_pct=(Fraction(shown - nadir) * 100 / Fraction(nadir))
+                if shown is not None and nadir > 0
                 else None,
-                "notes": notes,
-            }
+                notes=tuple(notes),
+            )
         )
-        if complete and targets:
+        if complete:
             nadir = min(nadir, measured)
     # back-date PD: a new lesion seen as equivocal and later recorded unequivocally makes every earlier
     # time point that showed it PD (PD dated to the first of them)
@@ -591,34 +588,18 @@ def assess(
                 confirmed_at.setdefault(n.id, idx)
     for idx, a in enumerate(case.follow_up):
         backdated = [n.id for n in a.new_lesions if n.equivocal and confirmed_at.get(n.id, -1) > idx]
-        if not backdated:
-            continue
-        row = raw[idx]
-        row["overall"] = OverallResponse.PD
-        row["new"] = NewLesionStatus.YES
-        row["notes"] = [n for n in row["notes"] if not n.startswith("equivocal new lesion")]
-        row["notes"].append(
-            f"new lesion(s) {', '.join(backdated)} equivocal here, confirmed on a later scan: "
-            "PD dated to the first scan that showed them (RECIST 1.1 §4.3.2)"
-        )
-    timepoints = tuple(
-        TimepointResponse(
-            date=r["date"],
-            target=r["target"],
-            non_target=r["non_target"],
-            new_lesions=r["new"],
-            overall=r["overall"],
-            sum_mm=r["sum"],
-            measured_sum_mm=r["measured"],
-            change_from_baseline_mm=r["cfb"],
-            change_from_baseline_pct=r["cfb_pct"],
-            nadir_mm=r["nadir"],
-            change_from_nadir_mm=r["cfn"],
-            change_from_nadir_pct=r["cfn_pct"],
-            notes=tuple(r["notes"]),
-        )
-        for r in raw
-    )
+        if backdated:
+            tp = timepoints[idx]
+            timepoints[idx] = replace(
+                tp,
+                overall=OverallResponse.PD,
+                new_lesions=NewLesionStatus.YES,
+                notes=(
+                    *(n for n in tp.notes if not n.startswith("equivocal new lesion")),
+                    f"new lesion(s) {', '.join(backdated)} equivocal here, confirmed on a later scan: "
+                    "PD dated to the first scan that showed them (RECIST 1.1 §4.3.2)",
+                ),
+            )
     best = best_conf = None
     if case.treatment_start is not None:
         subj = SubjectResponses(
@@ -633,7 +614,7 @@ def assess(
         baseline_date=case.baseline.date,
         baseline_sum_mm=base_sum,
         findings=tuple(check_baseline(case, c)),
-        timepoints=timepoints,
+        timepoints=tuple(timepoints),
         best_response=best,
         best_response_confirmed=best_conf,
         has_targets=bool(targets),
