@@ -291,16 +291,16 @@ def doubling_time(series: Sequence[TgMeasurement], *, tsh_state: TshState | None
     """
     min_points, days_per_year = _constants()
     all_points = list(series)
-    _check_series(all_points, 1)
+    _check_series(all_points, 1 if tsh_state is not None else min_points)
     points = [m for m in all_points if tsh_state is None or m.tsh_state is tsh_state]
-    if tsh_state is not None and len(points) < min_points:
+    if len(points) < min_points:
+        assert tsh_state is not None
         raise InputError(
             f"{len(points)} sample(s) with TSH {tsh_state.value}: at least {min_points} needed",
             field="tsh_state",
             value=tsh_state.value,
             remedy="fit another TSH state or all samples",
         )
-    _check_series(points, min_points)
     t0 = points[0].date
     x = [float((m.date - t0).days) for m in points]
     y = [math.log(m.tg_ng_ml) for m in points]
