@@ -52,3 +52,12 @@ def test_bad_plot_inputs(tmp_path):
         save(waterfall_figure(["a"], [1.0]), tmp_path / "x.jpg")
     with pytest.raises(InputError):
         waterfall_figure([], [])
+
+
+def test_waterfall_colour_without_treatment_start(mk):
+    """Without treatment start there is no BOR: the bar takes the best time-point response by rank."""
+    res = assess(case_from_dict(mk({"T1": 100}, [{"target_mm": {"T1": 90}}, {"target_mm": {"T1": 60}}])))
+    assert res.best_response_confirmed is None
+    assert res.waterfall_response.value == "PR"
+    with_start = assess(case_from_dict(mk({"T1": 100}, [{"target_mm": {"T1": 60}}], start="2025-01-01")))
+    assert with_start.waterfall_response.value == "SD"  # one PR, never confirmed -> SD

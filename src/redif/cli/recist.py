@@ -233,12 +233,7 @@ def waterfall_cmd(
             continue
         labels.append(result.subject or path.stem)
         changes.append(float(best))
-        bor = result.best_response_confirmed or result.best_response
-        responses.append(
-            bor.bor.value
-            if bor is not None
-            else max((t.overall.value for t in result.timepoints), key=lambda v: -len(v))
-        )
+        responses.append(result.waterfall_response.value)
     save(waterfall_figure(labels, changes, responses), out)
     if as_json:
         emit_json(

@@ -455,6 +455,16 @@ class RecistResult:
         vals = [t.change_from_baseline_pct for t in self.timepoints if t.change_from_baseline_pct is not None]
         return min(vals) if vals else None
 
+    @property
+    def waterfall_response(self) -> BestResponse:
+        """Response that colours this case's waterfall bar: the confirmed BOR when the case gives a
+        treatment start, else the best time-point response (CR > PR > SD > NON-CR/NON-PD > PD > NE;
+        MISSING without follow-up)."""
+        if self.best_response_confirmed is not None:
+            return self.best_response_confirmed.bor
+        codes = [BestResponse(t.overall.value) for t in self.timepoints]
+        return min(codes, key=lambda b: b.rank) if codes else BestResponse.MISSING
+
     def to_dict(self) -> dict[str, Any]:
         """JSON form (stable keys: ``subject``, ``baseline``, ``findings``, ``timepoints``)."""
         best = self.best_change_from_baseline_pct
