@@ -284,3 +284,18 @@ def test_tg_numeric_tgab_cutoff(cli, write):
     assert r.returncode == 0 and "tgab_positive" in json.loads(r.stdout)["flags"]
     r2 = cli("tg", "doubling-time", str(path), "--json")
     assert r2.returncode == 2 and "--tgab-cutoff" in r2.stderr
+
+
+def test_timepoint_yaml_case(cli, write):
+    """The same case in YAML: 20.2 + 9.8 = 30.0 -> 14.7 + 6.3 = 21.0 mm is exactly -30 % (PR)."""
+    text = (
+        "lesions:\n  - {id: T1, organ: lung, kind: target}\n  - {id: T2, organ: liver, kind: target}\n"
+        "baseline: {date: 2025-01-01, target_mm: {T1: 20.2, T2: 9.8}}\n"
+        "follow_up:\n  - {date: 2025-03-01, target_mm: {T1: 14.7, T2: 6.3}}\n"
+    )
+    r = cli("recist", "timepoint", str(write("case.yaml", text)), "--json")
+    assert r.returncode == 0, r.stderr
+    tp = json.loads(r.stdout)["timepoints"][0]
+    assert tp["target"] == "PR" and tp["change_from_baseline_pct"] == -30.0
+    bad = cli("recist", "timepoint", str(write("bad.yaml", "lesions: [\n")))
+    assert bad.returncode == 2 and "invalid YAML" in bad.stderr

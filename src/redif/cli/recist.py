@@ -49,6 +49,16 @@ def read_csv(path: Path) -> tuple[list[str], list[dict[str, str | None]]]:
 
 
 def _read_case_json(path: Path) -> Any:
+    """Read a RECIST case: JSON (numbers kept as exact decimals) or, for .yaml/.yml, YAML."""
+    if path.suffix.lower() in {".yaml", ".yml"}:
+        import yaml
+
+        try:
+            return yaml.safe_load(_read_text(path))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            raise InputError(f"invalid YAML{where}", field="FILE", value=str(path)) from None
     try:
         return json.loads(_read_text(path), parse_float=Decimal)
     except json.JSONDecodeError as exc:
@@ -137,7 +147,9 @@ def bor_cmd(
 
 @recist_app.command("timepoint")
 def timepoint_cmd(
-    file: Path = typer.Argument(..., help="JSON case: lesions, baseline, follow_up (see docs/response.md)."),
+    file: Path = typer.Argument(
+        ..., help="JSON (or YAML) case: lesions, baseline, follow_up (see docs/response.md)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="JSON output."),
     plot: Path | None = typer.Option(None, "--plot", help="Write a sum-of-diameters plot (.png/.svg/.pdf)."),
     keep_pr: str = typer.Option(
