@@ -148,7 +148,15 @@ def electron_phi_voxel(mass_g: float, ke: np.ndarray, size_mm: float, delta_e: f
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="print diagnostics, do not write the CSV")
+    ap.add_argument("--out", type=Path, default=OUT, help="output CSV (default: the package data file)")
+    ap.add_argument("--quiet", action="store_true", help="print only the output path")
     args = ap.parse_args()
+    if args.quiet:
+        import builtins
+        import functools
+        import io
+
+        builtins.print = functools.partial(builtins.print, file=io.StringIO())  # type: ignore[assignment]
     i131, i124 = get_nuclide("I-131"), get_nuclide("I-124")
     assert i131.electron_energy_mev and i131.photon_energy_mev
     assert i124.electron_energy_mev and i124.photon_energy_mev
@@ -223,13 +231,13 @@ def main() -> None:
         "# Energies: ICRP-107 via redif/data/nuclides.yaml. Grade: unverified (not checked against OLINDA).",
         "# Columns: phi = absorbed fractions (I-131); s_i131_electron/photon = components of s_i131.",
     ]
-    with OUT.open("w", encoding="utf-8") as fh:
+    with args.out.open("w", encoding="utf-8") as fh:
         fh.write("\n".join(header) + "\n")
         fh.write("mass_g,phi_electron,phi_photon,s_i131_mgy_per_mbq_s,s_i131_electron,s_i131_photon,"
                  "s_i124_mgy_per_mbq_s\n")
         for r in rows:
             fh.write(f"{r[0]:.6g},{r[1]:.6f},{r[2]:.6f},{r[3]:.6e},{r[4]:.6e},{r[5]:.6e},{r[6]:.6e}\n")
-    print(f"wrote {OUT}")
+    sys.stdout.write(f"wrote {args.out}\n")
 
 
 if __name__ == "__main__":

@@ -51,37 +51,40 @@ def levenberg_marquardt(
     """
     u = np.clip(np.array(u0, dtype=float, copy=True), _U_MIN, _U_MAX)
     s, p = u.shape
-    yb = np.broadcast_to(y, (s, y.shape[-1]))
+    yb = np.ascontiguousarray(np.broadcast_to(y, (s, y.shape[-1])))
     f, jac = fn(u)
     r = f - yb
     cost = 0.5 * np.einsum("sn,sn->s", r, r)
     mu = np.full(s, 1e-3)
     eye = np.eye(p)
-    active = np.ones(s, dtype=bool)
+    active = np.isfinite(cost)
     for _ in range(max_iter):
-        if not active.any():
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
             break
-        jtj = np.einsum("snp,snq->spq", jac, jac)
-        g = np.einsum("snp,sn->sp", jac, r)
+        ja, ra, ua, ma = jac[idx], r[idx], u[idx], mu[idx]
+        jtj = np.einsum("snp,snq->spq", ja, ja)
+        g = np.einsum("snp,sn->sp", ja, ra)
         diag = np.einsum("spp->sp", jtj)
-        a = jtj + (mu[:, None, None] * (diag[:, :, None] * eye + 1e-12 * eye))
+        a = jtj + ma[:, None, None] * (diag[:, :, None] * eye + 1e-12 * eye)
         try:
             step = -np.linalg.solve(a, g[:, :, None])[:, :, 0]
         except np.linalg.LinAlgError:
-            step = -np.linalg.lstsq(a[0], g[0], rcond=None)[0][None, :] if s == 1 else np.zeros_like(u)
+            step = -np.einsum("spq,sq->sp", np.linalg.pinv(a), g)
         step = np.where(np.isfinite(step), step, 0.0)
-        u_new = np.clip(u + step, _U_MIN, _U_MAX)
+        u_new = np.clip(ua + step, _U_MIN, _U_MAX)
         f_new, jac_new = fn(u_new)
-        r_new = f_new - yb
+        r_new = f_new - yb[idx]
         cost_new = 0.5 * np.einsum("sn,sn->s", r_new, r_new)
-        better = np.isfinite(cost_new) & (cost_new < cost) & active
-        rel = np.where(cost > 0, (cost - cost_new) / np.maximum(cost, 1e-300), 0.0)
-        converged = better & (rel < tol)
-        u = np.where(better[:, None], u_new, u)
-        f = np.where(better[:, None], f_new, f)
-        jac = np.where(better[:, None, None], jac_new, jac)
-        r = np.where(better[:, None], r_new, r)
-        cost = np.where(better, cost_new, cost)
-        mu = np.where(better, mu / 3.0, mu * 4.0)
-        active &= ~converged & (mu < 1e12)
+        old = cost[idx]
+        better = np.isfinite(cost_new) & (cost_new < old)
+        rel = (old - cost_new) / np.maximum(old, 1e-300)
+        small_step = np.max(np.abs(u_new - ua), axis=1) < 1e-9
+        done = (better & (rel < tol)) | small_step | (old <= 1e-300)
+        bi = idx[better]
+        u[bi], f[bi], jac[bi], r[bi], cost[bi] = u_new[better], f_new[better], jac_new[better], \
+            r_new[better], cost_new[better]
+        mu[idx] = np.where(better, ma / 3.0, ma * 4.0)
+        active[idx[done]] = False
+        active[idx[mu[idx] > 1e10]] = False
     return u, cost

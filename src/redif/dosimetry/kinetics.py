@@ -315,7 +315,7 @@ def _fit_exp(data: TimeActivity, model: ExpModel) -> KineticFit:
     def fn(u: FloatArray) -> tuple[FloatArray, FloatArray]:
         return model.value_and_jacobian(u, t, c)
 
-    u, cost = levenberg_marquardt(fn, starts, ys, max_iter=400)
+    u, cost = levenberg_marquardt(fn, starts, ys, max_iter=150, tol=1e-10)
     best = int(np.nanargmin(cost))
     ub = u[best:best + 1]
     if not np.all(np.isfinite(ub)):
