@@ -400,5 +400,16 @@ def plan(inp: DosimetryPlanInput) -> PlanResult:
 
 
 def plan_from_mapping(data: Mapping[str, Any], *, prefix: str = "") -> PlanResult:
-    """Validate ``data`` as :class:`DosimetryPlanInput` and :func:`plan` it."""
-    return plan(DosimetryPlanInput.from_mapping(data, prefix=prefix))
+    """Validate ``data`` as :class:`DosimetryPlanInput` and :func:`plan` it.
+
+    ``prefix`` (e.g. ``"dosimetry"`` inside a patient case file) is put in front of the field path of
+    every :class:`InputError`, from validation or from the engines.
+    """
+    inp = DosimetryPlanInput.from_mapping(data, prefix=prefix)
+    try:
+        return plan(inp)
+    except InputError as exc:
+        if not prefix:
+            raise
+        raise InputError(exc.message, field=".".join(p for p in (prefix, exc.field) if p), value=exc.value,
+                         remedy=exc.remedy) from None
