@@ -80,7 +80,7 @@ def fit_photon_kernel() -> tuple[np.ndarray, float, int]:
         k = load_kernel(size)[5:, 5:, 5:]
         idx = np.indices(k.shape)
         r = np.sqrt((idx**2).sum(axis=0)) * size / 10.0
-        sel = (r >= max(1.0, 2.5 * size / 10.0))
+        sel = r >= max(1.0, 2.5 * size / 10.0)
         rr.append(r[sel])
         kk.append(k[sel])
     r = np.concatenate(rr)
@@ -122,7 +122,7 @@ def photon_s(mass_g: float, p: np.ndarray) -> float:
 
 
 def sphere_occupancy(R_vox: float, sub: int = 4) -> np.ndarray:
-    n = int(math.ceil(R_vox)) + 1
+    n = math.ceil(R_vox) + 1
     offs = (np.arange(sub) + 0.5) / sub - 0.5
     ax = np.arange(-n, n + 1)
     occ = np.zeros((ax.size,) * 3)
@@ -130,7 +130,7 @@ def sphere_occupancy(R_vox: float, sub: int = 4) -> np.ndarray:
         for dy in offs:
             for dz in offs:
                 X, Y, Z = np.meshgrid(ax + dx, ax + dy, ax + dz, indexing="ij", sparse=True)
-                occ += (X * X + Y * Y + Z * Z) <= R_vox * R_vox
+                occ += R_vox * R_vox >= (X * X + Y * Y + Z * Z)
     return occ / sub**3
 
 
@@ -164,8 +164,10 @@ def main() -> None:
     de124, dp124 = mev_to_mgy_g(i124.electron_energy_mev), mev_to_mgy_g(i124.photon_energy_mev)
 
     p, rms, npts = fit_photon_kernel()
-    print(f"photon kernel fit on {npts} voxels: A={math.exp(p[0]):.4e} mGy cm^2/(MBq s), "
-          f"b={p[1]:.4f}/cm, c={p[2]:.4f}/cm, rms log residual {rms:.4f}")
+    print(
+        f"photon kernel fit on {npts} voxels: A={math.exp(p[0]):.4e} mGy cm^2/(MBq s), "
+        f"b={p[1]:.4f}/cm, c={p[2]:.4f}/cm, rms log residual {rms:.4f}"
+    )
 
     # electron kernels and cube self-absorbed fractions
     cube_m, cube_phi, norms = [], [], []
@@ -184,16 +186,21 @@ def main() -> None:
         if ke_fine is None:
             ke_fine = ke
             fine_size = size
-        print(f"  {size:5.2f} mm: raw electron sum {raw:.5e} mGy g (Delta_e {de131:.5e}), norm {norm:.4f}, "
-              f"cube phi_e {cube_phi[-1]:.4f} at {m_vox:.4g} g")
+        print(
+            f"  {size:5.2f} mm: raw electron sum {raw:.5e} mGy g (Delta_e {de131:.5e}), norm {norm:.4f}, "
+            f"cube phi_e {cube_phi[-1]:.4f} at {m_vox:.4g} g"
+        )
     assert ke_fine is not None
     # escape fraction of short-range emitters scales with S/V: 1 - phi = k / (g + g0), g = mean chord
     cube_chord = np.array([2.0 * (m / RHO) ** (1 / 3) / 3.0 for m in cube_m])  # cm, 2L/3
-    (k_esc, g0), _ = curve_fit(lambda g, k, g0: k / (g + g0), cube_chord, 1.0 - np.array(cube_phi),
-                               p0=[0.05, 0.05])
+    (k_esc, g0), _ = curve_fit(
+        lambda g, k, g0: k / (g + g0), cube_chord, 1.0 - np.array(cube_phi), p0=[0.05, 0.05]
+    )
     fit_res = (1.0 - k_esc / (cube_chord + g0)) - np.array(cube_phi)
-    print(f"electron escape fit 1-phi = {k_esc:.5f} cm / (g + {g0:.5f} cm); max |residual| on the 13 cubes "
-          f"{np.abs(fit_res).max():.4f}")
+    print(
+        f"electron escape fit 1-phi = {k_esc:.5f} cm / (g + {g0:.5f} cm); max |residual| on the 13 cubes "
+        f"{np.abs(fit_res).max():.4f}"
+    )
 
     def phi_e_of(m: float) -> float:
         R = (3 * m / (4 * math.pi * RHO)) ** (1 / 3)
@@ -203,24 +210,29 @@ def main() -> None:
     rows = []
     for m in masses:
         R_vox = (3 * m / (4 * math.pi * RHO)) ** (1 / 3) / (fine_size / 10.0)
-        phi_vox = electron_phi_voxel(m, ke_fine, fine_size, de131) if R_vox >= 2.0 and args.check \
-            else float("nan")
+        phi_vox = (
+            electron_phi_voxel(m, ke_fine, fine_size, de131) if R_vox >= 2.0 and args.check else float("nan")
+        )
         phi_e = phi_e_of(m)
         sp = photon_s(m, p)
         phi_p = sp * m / dp131
         s131 = (phi_e * de131 + phi_p * dp131) / m
         s124 = (phi_e * de124 + phi_p * dp124) / m
         rows.append((m, phi_e, phi_p, s131, phi_e * de131 / m, phi_p * dp131 / m, s124))
-        print(f"m={m:9.4g} g  phi_e={phi_e:.4f} (voxelised {fine_size} mm: {phi_vox:.4f})  "
-              f"phi_p={phi_p:.4f}  S131={s131:.4e}  S124={s124:.4e}  S131*m={s131 * m:.4e}")
+        print(
+            f"m={m:9.4g} g  phi_e={phi_e:.4f} (voxelised {fine_size} mm: {phi_vox:.4f})  "
+            f"phi_p={phi_p:.4f}  S131={s131:.4e}  S124={s124:.4e}  S131*m={s131 * m:.4e}"
+        )
     if args.check:
         return
     today = _dt.date.today().isoformat()
     header = [
         "# Unit-density (1 g/mL) sphere self-dose S-values, S in mGy/(MBq*s) (x3600 -> Gy/(GBq*h)).",
         f"# Generated {today} by scripts/make_sphere_svalues.py (see its docstring for the method).",
-        "# I-131: electron absorbed fraction from the central-voxel (cube) self-doses of the 13 Lanconelli 2012",
-        f"#   soft-tissue kernels, mapped to spheres by equal mean chord, 1-phi_e = {k_esc:.5f} cm/(g + {g0:.5f} cm),",
+        "# I-131: electron absorbed fraction from the central-voxel (cube) self-doses of the 13 Lanconelli "
+        "2012",
+        "#   soft-tissue kernels, mapped to spheres by equal mean chord, "
+        f"1-phi_e = {k_esc:.5f} cm/(g + {g0:.5f} cm),",
         "#   g = 4R/3 (electron kernel = kernel - voxel-averaged photon kernel, normalised to",
         f"#   Delta_e (factors {min(norms):.4f}-{max(norms):.4f}); photon part from a point kernel "
         f"A*exp(-b r)(1+c r)/r^2 fitted to",
@@ -233,8 +245,10 @@ def main() -> None:
     ]
     with args.out.open("w", encoding="utf-8") as fh:
         fh.write("\n".join(header) + "\n")
-        fh.write("mass_g,phi_electron,phi_photon,s_i131_mgy_per_mbq_s,s_i131_electron,s_i131_photon,"
-                 "s_i124_mgy_per_mbq_s\n")
+        fh.write(
+            "mass_g,phi_electron,phi_photon,s_i131_mgy_per_mbq_s,s_i131_electron,s_i131_photon,"
+            "s_i124_mgy_per_mbq_s\n"
+        )
         for r in rows:
             fh.write(f"{r[0]:.6g},{r[1]:.6f},{r[2]:.6f},{r[3]:.6e},{r[4]:.6e},{r[5]:.6e},{r[6]:.6e}\n")
     sys.stdout.write(f"wrote {args.out}\n")

@@ -23,8 +23,13 @@ from redif.errors import InputError
 
 
 def test_formula_arithmetic_with_overrides() -> None:
-    res = blood_dose_per_activity(weight_kg=70, wholebody_tia_h=30, blood_tia_h_per_ml=0.002,
-                                  beta_coefficient=100.0, gamma_coefficient=0.02)
+    res = blood_dose_per_activity(
+        weight_kg=70,
+        wholebody_tia_h=30,
+        blood_tia_h_per_ml=0.002,
+        beta_coefficient=100.0,
+        gamma_coefficient=0.02,
+    )
     expected = 100 * 0.002 + 0.02 / 70 ** (2 / 3) * 30
     assert res.dose_per_activity_gy_per_gbq == pytest.approx(expected, rel=1e-12)
     assert expected == pytest.approx(0.235325, rel=1e-5)
@@ -44,7 +49,8 @@ def test_defaults_come_from_the_data_file_with_grades() -> None:
     cg = sourced_value("dosimetry_thresholds.yaml", "blood_formula_gamma_coefficient")
     assert cb.grade.value == "unverified" and cg.grade.value == "unverified"
     assert res.dose_per_activity_gy_per_gbq == pytest.approx(
-        float(cb.value) * 0.002 + float(cg.value) / 70 ** (2 / 3) * 30)
+        float(cb.value) * 0.002 + float(cg.value) / 70 ** (2 / 3) * 30
+    )
     assert res.limit_gy == float(sourced_value("dosimetry_thresholds.yaml", "blood_dose_limit").value)
     assert "unverified" in res.rule
 
@@ -67,10 +73,12 @@ def test_rmblr() -> None:
 
 @pytest.mark.parametrize(
     ("kw", "field"),
-    [({"weight_kg": 0, "wholebody_tia_h": 30, "blood_tia_h_per_ml": 0.002}, "weight_kg"),
-     ({"weight_kg": 70, "wholebody_tia_h": -1, "blood_tia_h_per_ml": 0.002}, "wb_tia_h"),
-     ({"weight_kg": 70, "wholebody_tia_h": 30, "blood_tia_h_per_ml": math.nan}, "blood_tia_h_per_ml"),
-     ({"weight_kg": 70, "wholebody_tia_h": 0, "blood_tia_h_per_ml": 0}, "blood_tia_h_per_ml")],
+    [
+        ({"weight_kg": 0, "wholebody_tia_h": 30, "blood_tia_h_per_ml": 0.002}, "weight_kg"),
+        ({"weight_kg": 70, "wholebody_tia_h": -1, "blood_tia_h_per_ml": 0.002}, "wb_tia_h"),
+        ({"weight_kg": 70, "wholebody_tia_h": 30, "blood_tia_h_per_ml": math.nan}, "blood_tia_h_per_ml"),
+        ({"weight_kg": 70, "wholebody_tia_h": 0, "blood_tia_h_per_ml": 0}, "blood_tia_h_per_ml"),
+    ],
 )
 def test_bad_input(kw: dict[str, float], field: str) -> None:
     with pytest.raises(InputError) as info:

@@ -42,16 +42,26 @@ def test_tia_keys_and_closed_form(capsys: pytest.CaptureFixture[str]) -> None:
     times = [4, 24, 48, 96]
     vals = ",".join(f"{0.3 * math.exp(-(0.01 + lam) * t):.12g}" for t in times)
     d = _json(capsys, "dose", "tia", "--times-h", "4,24,48,96", "--values", vals, "--model", "mono")
-    for key in ("tia_h", "model", "parameters", "aic", "effective_half_life_h", "ci_lower", "ci_upper",
-                "decay_corrected", "r2"):
+    for key in (
+        "tia_h",
+        "model",
+        "parameters",
+        "aic",
+        "effective_half_life_h",
+        "ci_lower",
+        "ci_upper",
+        "decay_corrected",
+        "r2",
+    ):
         assert key in d
     assert d["tia_h"] == pytest.approx(0.3 / (0.01 + lam), rel=1e-6)
     assert d["decay_corrected"] is False and d["model"] == "mono"
 
 
 def test_tia_auto_with_ci(capsys: pytest.CaptureFixture[str]) -> None:
-    d = _json(capsys, "dose", "tia", "--times-h", "4,24,48,96", "--values", "0.3,0.25,0.2,0.12",
-              "--decay-corrected")
+    d = _json(
+        capsys, "dose", "tia", "--times-h", "4,24,48,96", "--values", "0.3,0.25,0.2,0.12", "--decay-corrected"
+    )
     assert d["decay_corrected"] is True
     assert d["ci_lower"] < d["tia_h"] < d["ci_upper"]
 
@@ -64,10 +74,24 @@ def test_stp(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_convert_keys_and_values(capsys: pytest.CaptureFixture[str]) -> None:
     l124, l131 = get_nuclide("I-124").decay_constant_per_h, get_nuclide("I-131").decay_constant_per_h
-    d = _json(capsys, "dose", "convert", "--from", "I-124", "--to", "I-131", "--times-h", "24,48,96",
-              "--values", "0.01,0.008,0.005", "--samples", "0")
-    assert d["values"] == pytest.approx([v * math.exp((l124 - l131) * t) for t, v in
-                                         [(24, 0.01), (48, 0.008), (96, 0.005)]])
+    d = _json(
+        capsys,
+        "dose",
+        "convert",
+        "--from",
+        "I-124",
+        "--to",
+        "I-131",
+        "--times-h",
+        "24,48,96",
+        "--values",
+        "0.01,0.008,0.005",
+        "--samples",
+        "0",
+    )
+    assert d["values"] == pytest.approx(
+        [v * math.exp((l124 - l131) * t) for t, v in [(24, 0.01), (48, 0.008), (96, 0.005)]]
+    )
     assert d["tia_h"] > 0
 
 
@@ -79,8 +103,20 @@ def test_lesion_keys(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_blood_keys(capsys: pytest.CaptureFixture[str]) -> None:
-    d = _json(capsys, "dose", "blood", "--weight-kg", "70", "--wb-tia-h", "30", "--blood-tia-h-per-ml", "0.002",
-              "--retention-48h", "0.25", "--lung-metastases")
+    d = _json(
+        capsys,
+        "dose",
+        "blood",
+        "--weight-kg",
+        "70",
+        "--wb-tia-h",
+        "30",
+        "--blood-tia-h-per-ml",
+        "0.002",
+        "--retention-48h",
+        "0.25",
+        "--lung-metastases",
+    )
     assert d["mta_gbq"] == pytest.approx(2.0 / d["dose_per_activity_gy_per_gbq"])
     assert d["retention_limited_activity_gbq"] == pytest.approx(3.0 / 0.25)
 
@@ -116,7 +152,7 @@ def test_plan_human_output(capsys: pytest.CaptureFixture[str]) -> None:
     ],
 )
 def test_bad_input_exit_2_one_line(capsys: pytest.CaptureFixture[str], args: list[str], needle: str) -> None:
-    code, out, err = _run(capsys, "dose", *args, "--json")
+    code, _, err = _run(capsys, "dose", *args, "--json")
     assert code == 2
     assert needle in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
@@ -124,7 +160,9 @@ def test_bad_input_exit_2_one_line(capsys: pytest.CaptureFixture[str], args: lis
 
 def test_plan_bad_field(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     case = tmp_path / "c.yaml"
-    case.write_text("weight_kg: 70\nlesions:\n  - name: a\n    volume_ml: -2\n    tia_h: 0.5\n", encoding="utf-8")
+    case.write_text(
+        "weight_kg: 70\nlesions:\n  - name: a\n    volume_ml: -2\n    tia_h: 0.5\n", encoding="utf-8"
+    )
     code, _, err = _run(capsys, "dose", "plan", str(case), "--json")
     assert code == 2 and "lesions.0.volume_ml" in err
     case.write_text("weight_kg: [\n", encoding="utf-8")
@@ -133,7 +171,22 @@ def test_plan_bad_field(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
 
 
 def test_subprocess_exit_status() -> None:
-    out = subprocess.run([sys.executable, "-m", "redif", "dose", "tia", "--times-h", "4,24,12", "--values",
-                          "0.3,0.2,0.1", "--json"], capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "redif",
+            "dose",
+            "tia",
+            "--times-h",
+            "4,24,12",
+            "--values",
+            "0.3,0.2,0.1",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert out.returncode == 2
     assert out.stderr.startswith("error: times_h:") and out.stdout == ""

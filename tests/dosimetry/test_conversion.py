@@ -31,8 +31,9 @@ def test_values_follow_the_decay_ratio(lam124: float, lam131: float) -> None:
 def test_mono_tia_closed_form(lam124: float, lam131: float) -> None:
     """U = 0.01, λ_bio = 0.01/h: ã₁₃₁ = 0.01/(0.01 + λ131) = 0.73525 h."""
     a124 = 0.01 * np.exp(-(0.01 + lam124) * T)
-    res = convert_time_activity(TimeActivity.create(T, a124, decay_corrected=False, nuclide="I-124"),
-                                model="mono", n_samples=0)
+    res = convert_time_activity(
+        TimeActivity.create(T, a124, decay_corrected=False, nuclide="I-124"), model="mono", n_samples=0
+    )
     assert res.tia_h == pytest.approx(0.01 / (0.01 + lam131), rel=1e-6)
     assert res.fit.tia_h == pytest.approx(0.01 / (0.01 + lam124), rel=1e-6)  # the 124I TIA itself
     d = res.to_dict()
@@ -44,16 +45,23 @@ def test_uptake_washout_tia_closed_form(lam124: float, lam131: float) -> None:
     """f = U(e^(−0.02t) − e^(−0.5t)): ã₁₃₁ = U(1/(0.02+λ131) − 1/(0.5+λ131))."""
     t = np.array([1.0, 4.0, 24.0, 48.0, 72.0, 96.0])
     f = 0.004 * (np.exp(-0.02 * t) - np.exp(-0.5 * t))
-    res = convert_time_activity(TimeActivity.create(t, f * np.exp(-lam124 * t), decay_corrected=False,
-                                                    nuclide="I-124"), model="uptake", n_samples=0)
+    res = convert_time_activity(
+        TimeActivity.create(t, f * np.exp(-lam124 * t), decay_corrected=False, nuclide="I-124"),
+        model="uptake",
+        n_samples=0,
+    )
     assert res.tia_h == pytest.approx(0.004 * (1 / (0.02 + lam131) - 1 / (0.5 + lam131)), rel=1e-6)
 
 
 def test_monte_carlo_ci_brackets(lam124: float) -> None:
     rng = np.random.default_rng(4)
     a124 = 0.01 * np.exp(-(0.01 + lam124) * T) * (1 + 0.05 * rng.standard_normal(T.size))
-    res = convert_time_activity(TimeActivity.create(T, a124, decay_corrected=False, nuclide="I-124"),
-                                model="mono", measurement_cv=0.05, seed=3)
+    res = convert_time_activity(
+        TimeActivity.create(T, a124, decay_corrected=False, nuclide="I-124"),
+        model="mono",
+        measurement_cv=0.05,
+        seed=3,
+    )
     assert res.uncertainty is not None
     assert res.uncertainty.ci_lower < res.tia_h < res.uncertainty.ci_upper
 
@@ -75,8 +83,9 @@ def test_recovery_correction_scales_tia(lam124: float) -> None:
     a124 = 0.01 * np.exp(-(0.01 + lam124) * T)
     data = TimeActivity.create(T, a124, decay_corrected=False, nuclide="I-124")
     plain = convert_time_activity(data, model="mono", n_samples=0)
-    corr = convert_time_activity(data, model="mono", n_samples=0,
-                                 recovery_curve=RecoveryCurve((1.0, 4.0), (0.4, 0.6)), volume_ml=2.0)
+    corr = convert_time_activity(
+        data, model="mono", n_samples=0, recovery_curve=RecoveryCurve((1.0, 4.0), (0.4, 0.6)), volume_ml=2.0
+    )
     assert corr.recovery_coefficient == pytest.approx(0.5)
     assert corr.tia_h == pytest.approx(plain.tia_h / 0.5, rel=1e-6)
 

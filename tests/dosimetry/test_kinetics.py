@@ -152,7 +152,8 @@ def test_madsen_exact_for_mono_exponential(t: float) -> None:
 def test_stp_decay_corrected_input_is_converted(lam131: float) -> None:
     """Decay-corrected f(t) -> physical f·e^(−λ131 t) before applying the formula."""
     assert hanscheid_tia_h(0.5, 48, decay_corrected=True) == pytest.approx(
-        hanscheid_tia_h(0.5 * math.exp(-lam131 * 48), 48))
+        hanscheid_tia_h(0.5 * math.exp(-lam131 * 48), 48)
+    )
 
 
 def test_monte_carlo_is_reproducible_and_brackets_the_estimate(lam131: float) -> None:
@@ -186,8 +187,9 @@ def test_monte_carlo_coverage(lam131: float) -> None:
 
 
 def test_trapezoid_monte_carlo_needs_cv() -> None:
-    fit = fit_kinetics(TimeActivity.create([2.0, 4.0, 8.0], [0.5, 0.3, 0.2], decay_corrected=False),
-                       "trapezoid")
+    fit = fit_kinetics(
+        TimeActivity.create([2.0, 4.0, 8.0], [0.5, 0.3, 0.2], decay_corrected=False), "trapezoid"
+    )
     assert monte_carlo_tia(fit).n_samples == 0
     unc = monte_carlo_tia(fit, measurement_cv=0.1, seed=1)
     assert unc.ci_lower < fit.tia_h < unc.ci_upper

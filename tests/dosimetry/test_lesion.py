@@ -25,8 +25,16 @@ def test_dose_per_activity_and_activity_for_target() -> None:
     assert res.dose_gy(3.0) == pytest.approx(3.0 * 0.5 * s * 3600.0)
 
 
-@pytest.mark.parametrize(("ldpa", "cls"), [(0.1, DoseClass.LOW), (5.0, DoseClass.LOW), (5.01, DoseClass.MEDIUM),
-                                           (10.0, DoseClass.MEDIUM), (10.01, DoseClass.HIGH)])
+@pytest.mark.parametrize(
+    ("ldpa", "cls"),
+    [
+        (0.1, DoseClass.LOW),
+        (5.0, DoseClass.LOW),
+        (5.01, DoseClass.MEDIUM),
+        (10.0, DoseClass.MEDIUM),
+        (10.01, DoseClass.HIGH),
+    ],
+)
 def test_jentzen_classes(ldpa: float, cls: DoseClass) -> None:
     assert classify_dose_per_activity(ldpa) is cls
 
@@ -45,9 +53,14 @@ def test_ci_from_tia_samples() -> None:
     assert res.ci_upper_gy_per_gbq == pytest.approx(np.quantile(smp, 0.975) * s)
 
 
-@pytest.mark.parametrize(("kw", "field"), [({"mass_g": 2.0, "tia_h": -1.0}, "tia_h"),
-                                           ({"mass_g": 0.001, "tia_h": 1.0}, "mass_g"),
-                                           ({"mass_g": 2.0, "tia_h": 1.0, "target_gy": 0.0}, "target_gy")])
+@pytest.mark.parametrize(
+    ("kw", "field"),
+    [
+        ({"mass_g": 2.0, "tia_h": -1.0}, "tia_h"),
+        ({"mass_g": 0.001, "tia_h": 1.0}, "mass_g"),
+        ({"mass_g": 2.0, "tia_h": 1.0, "target_gy": 0.0}, "target_gy"),
+    ],
+)
 def test_bad_input(kw: dict[str, float], field: str) -> None:
     with pytest.raises(InputError) as info:
         lesion_dose(**kw)  # type: ignore[arg-type]
@@ -69,4 +82,6 @@ def test_target_activity_gives_target_dose(m: float, tia: float, target: float) 
     res = lesion_dose(mass_g=m, tia_h=tia, target_gy=target)
     assert res.activity_for_target_gbq is not None
     assert res.dose_gy(res.activity_for_target_gbq) == pytest.approx(target)
-    assert lesion_dose(mass_g=m * 1.1, tia_h=tia).dose_per_activity_gy_per_gbq < res.dose_per_activity_gy_per_gbq
+    assert (
+        lesion_dose(mass_g=m * 1.1, tia_h=tia).dose_per_activity_gy_per_gbq < res.dose_per_activity_gy_per_gbq
+    )

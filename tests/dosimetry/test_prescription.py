@@ -63,8 +63,11 @@ def test_options_give_lesion_doses() -> None:
 
 def test_blood_limit_binds() -> None:
     """Lesion b needs far more than the MTA: the blood limit binds, lesion a still reaches 20 Gy."""
-    res = plan_from_mapping(_case(lesions=[{"name": "a", "mass_g": 2.0, "tia_h": 0.5},
-                                           {"name": "b", "mass_g": 50.0, "tia_h": 0.05}]))
+    res = plan_from_mapping(
+        _case(
+            lesions=[{"name": "a", "mass_g": 2.0, "tia_h": 0.5}, {"name": "b", "mass_g": 50.0, "tia_h": 0.05}]
+        )
+    )
     mta = blood_dose_per_activity(weight_kg=70, wholebody_tia_h=20.0, blood_tia_h_per_ml=0.002).mta_gbq
     assert res.recommended_activity_gbq == pytest.approx(mta)
     assert res.binding_constraint == "blood dose limit"
@@ -74,8 +77,13 @@ def test_blood_limit_binds() -> None:
 
 def test_retention_limit_binds_with_lung_metastases() -> None:
     """r48 = 0.8 -> 3.0/0.8 = 3.75 GBq with diffuse lung metastases, below the MTA."""
-    res = plan_from_mapping(_case(lung_metastases=True, whole_body={"tia_h": 20.0, "retention_fraction_48h": 0.8},
-                                  lesions=[{"name": "b", "mass_g": 50.0, "tia_h": 0.05}]))
+    res = plan_from_mapping(
+        _case(
+            lung_metastases=True,
+            whole_body={"tia_h": 20.0, "retention_fraction_48h": 0.8},
+            lesions=[{"name": "b", "mass_g": 50.0, "tia_h": 0.05}],
+        )
+    )
     assert res.recommended_activity_gbq == pytest.approx(3.0 / 0.8)
     assert res.binding_constraint == "48-h whole-body retention limit"
 
@@ -107,7 +115,9 @@ def test_example_file_plans_with_cis() -> None:
             assert d.ci_lower_gy is not None and d.ci_lower_gy < d.dose_gy < (d.ci_upper_gy or 0)
     assert all(les.recovery_coefficient is not None for les in res.lesions)
     out = res.to_dict()
-    assert {"recommended_activity_gbq", "binding_constraint", "options", "constraints", "disclaimer"} <= set(out)
+    assert {"recommended_activity_gbq", "binding_constraint", "options", "constraints", "disclaimer"} <= set(
+        out
+    )
 
 
 @pytest.mark.parametrize(
@@ -132,16 +142,34 @@ def test_schema_errors_name_the_field(mutate: Any, field: str) -> None:
 
 
 def test_measurement_errors_name_the_lesion() -> None:
-    case = _case(lesions=[{"name": "a", "mass_g": 2.0, "measurements": {
-        "decay_corrected": False, "times_h": [4, 24, 12], "values": [0.01, 0.008, 0.006]}}])
+    case = _case(
+        lesions=[
+            {
+                "name": "a",
+                "mass_g": 2.0,
+                "measurements": {
+                    "decay_corrected": False,
+                    "times_h": [4, 24, 12],
+                    "values": [0.01, 0.008, 0.006],
+                },
+            }
+        ]
+    )
     with pytest.raises(InputError) as info:
         plan_from_mapping(case)
     assert info.value.field == "lesions.0.measurements.times_h"
 
 
 def test_decay_correction_flag_is_required() -> None:
-    case = _case(lesions=[{"name": "a", "mass_g": 2.0, "measurements": {
-        "times_h": [4, 24, 48], "values": [0.01, 0.008, 0.006]}}])
+    case = _case(
+        lesions=[
+            {
+                "name": "a",
+                "mass_g": 2.0,
+                "measurements": {"times_h": [4, 24, 48], "values": [0.01, 0.008, 0.006]},
+            }
+        ]
+    )
     with pytest.raises(InputError) as info:
         plan_from_mapping(case)
     assert info.value.field == "lesions.0.measurements.decay_corrected"

@@ -37,8 +37,9 @@ def test_electron_only_constant() -> None:
     assert _delta("I-131")[0] == pytest.approx(3.0737e-2, rel=1e-4)
 
 
-@pytest.mark.parametrize(("nuclide", "column"), [("I-131", "s_i131_mgy_per_mbq_s"),
-                                                  ("I-124", "s_i124_mgy_per_mbq_s")])
+@pytest.mark.parametrize(
+    ("nuclide", "column"), [("I-131", "s_i131_mgy_per_mbq_s"), ("I-124", "s_i124_mgy_per_mbq_s")]
+)
 def test_upper_bound_total_energy(nuclide: str, column: str) -> None:
     de, dp = _delta(nuclide)
     tab = sphere_table()
@@ -106,8 +107,11 @@ def test_header_states_method_date_grade() -> None:
 def test_table_is_reproduced_by_the_script(tmp_path: Path) -> None:
     """Regenerate with scripts/make_sphere_svalues.py and compare every number (not the date line)."""
     out = tmp_path / "s.csv"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_sphere_svalues.py"), "--quiet", "--out",
-                    str(out)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "make_sphere_svalues.py"), "--quiet", "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
     from redif.data import data_path
 
     def rows(p: Path) -> list[str]:

@@ -19,14 +19,22 @@ dose_app = typer.Typer(help="Dosimetry: kinetics, lesion, blood, voxel, prescrip
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable keys.")]
 TimesOpt = Annotated[str, typer.Option("--times-h", help="Comma-separated times after administration, h.")]
 ValuesOpt = Annotated[str, typer.Option("--values", help="Comma-separated activities (fractions or MBq).")]
-DecayOpt = Annotated[bool, typer.Option(
-    "--decay-corrected/--not-decay-corrected",
-    help="Whether the values are decay-corrected to the administration time (default: not).")]
+DecayOpt = Annotated[
+    bool,
+    typer.Option(
+        "--decay-corrected/--not-decay-corrected",
+        help="Whether the values are decay-corrected to the administration time (default: not).",
+    ),
+]
 ModelOpt = Annotated[str, typer.Option("--model", help="auto, mono, bi, uptake or trapezoid.")]
 SamplesOpt = Annotated[int, typer.Option("--samples", help="Monte Carlo samples for the CI (0: none).")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed of the Monte Carlo.")]
-CvOpt = Annotated[float | None, typer.Option(
-    "--measurement-cv", help="Relative SD of each measurement (default: the fit's residual SD).")]
+CvOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--measurement-cv", help="Relative SD of each measurement (default: the fit's residual SD)."
+    ),
+]
 
 
 def _disclaimer() -> str:
@@ -54,7 +62,9 @@ def tia_cmd(
     model: ModelOpt = "auto",
     decay_corrected: DecayOpt = False,
     nuclide: Annotated[str, typer.Option("--nuclide", help="Measured nuclide.")] = "I-131",
-    unit: Annotated[str, typer.Option("--unit", help="fraction (of administered activity) or MBq.")] = "fraction",
+    unit: Annotated[
+        str, typer.Option("--unit", help="fraction (of administered activity) or MBq.")
+    ] = "fraction",
     samples: SamplesOpt = 1000,
     seed: SeedOpt = 0,
     measurement_cv: CvOpt = None,
@@ -68,9 +78,13 @@ def tia_cmd(
         vunit = ValueUnit(unit)
     except ValueError:
         raise InputError("unknown unit", field="--unit", value=unit, remedy="use fraction or MBq") from None
-    data = TimeActivity.create(parse_float_list(times_h, option="--times-h"),
-                               parse_float_list(values, option="--values"),
-                               decay_corrected=decay_corrected, nuclide=nuclide, unit=vunit)
+    data = TimeActivity.create(
+        parse_float_list(times_h, option="--times-h"),
+        parse_float_list(values, option="--values"),
+        decay_corrected=decay_corrected,
+        nuclide=nuclide,
+        unit=vunit,
+    )
     fit = fit_kinetics(data, model)
     out = fit.to_dict()
     out["ci_lower"] = out["ci_upper"] = None
@@ -81,13 +95,20 @@ def tia_cmd(
     if json_out:
         emit_json(out)
         return
-    _kv_table("Time-integrated activity", [
-        ("model", out["model"]), ("decay_corrected", out["decay_corrected"]),
-        (f"tia_h ({'h' if vunit is ValueUnit.FRACTION else 'MBq*h'})", out["tia_h"]),
-        ("95% CI", "-" if out["ci_lower"] is None else f"{out['ci_lower']:.5g} - {out['ci_upper']:.5g}"),
-        ("effective_half_life_h", out["effective_half_life_h"]), ("AICc", out["aicc"]), ("R2", out["r2"]),
-        *[(k, v) for k, v in out["parameters"].items()], ("selection", out["selection_rule"] or "-"),
-    ])
+    _kv_table(
+        "Time-integrated activity",
+        [
+            ("model", out["model"]),
+            ("decay_corrected", out["decay_corrected"]),
+            (f"tia_h ({'h' if vunit is ValueUnit.FRACTION else 'MBq*h'})", out["tia_h"]),
+            ("95% CI", "-" if out["ci_lower"] is None else f"{out['ci_lower']:.5g} - {out['ci_upper']:.5g}"),
+            ("effective_half_life_h", out["effective_half_life_h"]),
+            ("AICc", out["aicc"]),
+            ("R2", out["r2"]),
+            *[(k, v) for k, v in out["parameters"].items()],
+            ("selection", out["selection_rule"] or "-"),
+        ],
+    )
 
 
 @dose_app.command("stp")
@@ -95,8 +116,9 @@ def stp_cmd(
     time_h: Annotated[float, typer.Option("--time-h", help="Measurement time after administration, h.")],
     value: Annotated[float, typer.Option("--value", help="Activity at that time (fraction or MBq).")],
     method: Annotated[str, typer.Option("--method", help="hanscheid or madsen.")] = "hanscheid",
-    effective_half_life_h: Annotated[float | None, typer.Option(
-        "--effective-half-life-h", help="Prior effective half-life (madsen).")] = None,
+    effective_half_life_h: Annotated[
+        float | None, typer.Option("--effective-half-life-h", help="Prior effective half-life (madsen).")
+    ] = None,
     decay_corrected: DecayOpt = False,
     nuclide: Annotated[str, typer.Option("--nuclide")] = "I-131",
     json_out: JsonOpt = False,
@@ -111,8 +133,9 @@ def stp_cmd(
     elif method == "madsen":
         if effective_half_life_h is None:
             raise InputError("madsen needs a prior effective half-life", field="--effective-half-life-h")
-        tia = madsen_tia_h(value, time_h, effective_half_life_h, decay_corrected=decay_corrected,
-                           nuclide=nuclide)
+        tia = madsen_tia_h(
+            value, time_h, effective_half_life_h, decay_corrected=decay_corrected, nuclide=nuclide
+        )
         rule = "Madsen 2018: A(t)*exp(lambda_eff t)/lambda_eff"
     else:
         raise InputError("unknown method", field="--method", value=method, remedy="use hanscheid or madsen")
@@ -132,8 +155,9 @@ def convert_cmd(
     decay_corrected: DecayOpt = False,
     model: ModelOpt = "auto",
     volume_ml: Annotated[float | None, typer.Option("--volume-ml", help="Lesion volume for the RC.")] = None,
-    rc_volumes_ml: Annotated[str | None, typer.Option(
-        "--rc-volumes-ml", help="Recovery curve volumes (mL), comma-separated.")] = None,
+    rc_volumes_ml: Annotated[
+        str | None, typer.Option("--rc-volumes-ml", help="Recovery curve volumes (mL), comma-separated.")
+    ] = None,
     rc_values: Annotated[str | None, typer.Option("--rc-values", help="Recovery coefficients.")] = None,
     samples: SamplesOpt = 1000,
     seed: SeedOpt = 0,
@@ -149,13 +173,26 @@ def convert_cmd(
     if (rc_volumes_ml is None) != (rc_values is None):
         raise InputError("give both --rc-volumes-ml and --rc-values", field="--rc-values")
     if rc_volumes_ml is not None and rc_values is not None:
-        curve = RecoveryCurve(tuple(parse_float_list(rc_volumes_ml, option="--rc-volumes-ml")),
-                              tuple(parse_float_list(rc_values, option="--rc-values")))
-    data = TimeActivity.create(parse_float_list(times_h, option="--times-h"),
-                               parse_float_list(values, option="--values"),
-                               decay_corrected=decay_corrected, nuclide=from_nuclide)
-    res = convert_time_activity(data, to_nuclide=to_nuclide, model=model, recovery_curve=curve,
-                                volume_ml=volume_ml, n_samples=samples, seed=seed, measurement_cv=measurement_cv)
+        curve = RecoveryCurve(
+            tuple(parse_float_list(rc_volumes_ml, option="--rc-volumes-ml")),
+            tuple(parse_float_list(rc_values, option="--rc-values")),
+        )
+    data = TimeActivity.create(
+        parse_float_list(times_h, option="--times-h"),
+        parse_float_list(values, option="--values"),
+        decay_corrected=decay_corrected,
+        nuclide=from_nuclide,
+    )
+    res = convert_time_activity(
+        data,
+        to_nuclide=to_nuclide,
+        model=model,
+        recovery_curve=curve,
+        volume_ml=volume_ml,
+        n_samples=samples,
+        seed=seed,
+        measurement_cv=measurement_cv,
+    )
     out = res.to_dict()
     if json_out:
         emit_json(out)
@@ -167,15 +204,19 @@ def convert_cmd(
     for t, a, b in zip(out["times_h"], data.values, out["values"], strict=True):
         table.add_row(f"{t:g}", f"{a:.5g}", f"{b:.5g}")
     console.print(table)
-    console.print(f"{out['to']} tia_h = {out['tia_h']:.5g} (CI {to_jsonable(out['ci_lower'])} - "
-                  f"{to_jsonable(out['ci_upper'])}), model {out['model']}")
+    console.print(
+        f"{out['to']} tia_h = {out['tia_h']:.5g} (CI {to_jsonable(out['ci_lower'])} - "
+        f"{to_jsonable(out['ci_upper'])}), model {out['model']}"
+    )
 
 
 @dose_app.command("lesion")
 def lesion_cmd(
     tia_h: Annotated[float, typer.Option("--tia-h", help="Lesion TIA coefficient of the nuclide, h.")],
     mass_g: Annotated[float | None, typer.Option("--mass-g", help="Lesion mass, g.")] = None,
-    volume_ml: Annotated[float | None, typer.Option("--volume-ml", help="Lesion volume, mL (x density).")] = None,
+    volume_ml: Annotated[
+        float | None, typer.Option("--volume-ml", help="Lesion volume, mL (x density).")
+    ] = None,
     density: Annotated[float | None, typer.Option("--density-g-per-ml", help="Default 1.04 g/mL.")] = None,
     nuclide: Annotated[str, typer.Option("--nuclide")] = "I-131",
     target_gy: Annotated[float | None, typer.Option("--target-gy", help="Target lesion dose, Gy.")] = None,
@@ -193,12 +234,17 @@ def lesion_cmd(
     if json_out:
         emit_json(out)
         return
-    _kv_table("Lesion dosimetry (sphere self-dose)", [
-        ("mass_g", out["mass_g"]), ("s_mgy_per_mbq_s", out["s_mgy_per_mbq_s"]),
-        ("dose_per_activity_gy_per_gbq", out["dose_per_activity_gy_per_gbq"]),
-        ("class (Jentzen 2008)", out["dose_class"]), ("activity_for_target_gbq", out["activity_for_target_gbq"]),
-        ("S-value", f"{out['s_value_grade']}: {out['s_value_source']}"),
-    ])
+    _kv_table(
+        "Lesion dosimetry (sphere self-dose)",
+        [
+            ("mass_g", out["mass_g"]),
+            ("s_mgy_per_mbq_s", out["s_mgy_per_mbq_s"]),
+            ("dose_per_activity_gy_per_gbq", out["dose_per_activity_gy_per_gbq"]),
+            ("class (Jentzen 2008)", out["dose_class"]),
+            ("activity_for_target_gbq", out["activity_for_target_gbq"]),
+            ("S-value", f"{out['s_value_grade']}: {out['s_value_source']}"),
+        ],
+    )
     console.print(out["disclaimer"])
 
 
@@ -206,18 +252,32 @@ def lesion_cmd(
 def blood_cmd(
     weight_kg: Annotated[float, typer.Option("--weight-kg", help="Patient weight, kg.")],
     wb_tia_h: Annotated[float, typer.Option("--wb-tia-h", help="Whole-body 131I residence time, h.")],
-    blood_tia_h_per_ml: Annotated[float, typer.Option("--blood-tia-h-per-ml", help="Blood TIA per mL, h/mL.")],
-    limit_gy: Annotated[float | None, typer.Option("--limit-gy", help="Blood dose limit (default 2 Gy).")] = None,
-    retention_48h: Annotated[float | None, typer.Option(
-        "--retention-48h", help="Fraction of 131I retained at 48 h -> retention-limited activity.")] = None,
-    lung_metastases: Annotated[bool, typer.Option("--lung-metastases", help="Diffuse lung metastases.")] = False,
+    blood_tia_h_per_ml: Annotated[
+        float, typer.Option("--blood-tia-h-per-ml", help="Blood TIA per mL, h/mL.")
+    ],
+    limit_gy: Annotated[
+        float | None, typer.Option("--limit-gy", help="Blood dose limit (default 2 Gy).")
+    ] = None,
+    retention_48h: Annotated[
+        float | None,
+        typer.Option(
+            "--retention-48h", help="Fraction of 131I retained at 48 h -> retention-limited activity."
+        ),
+    ] = None,
+    lung_metastases: Annotated[
+        bool, typer.Option("--lung-metastases", help="Diffuse lung metastases.")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """EANM SOP blood dose per activity, maximum tolerable activity, 48-h retention limit."""
     from redif.dosimetry.blood import blood_dose_per_activity, retention_limited_activity
 
-    res = blood_dose_per_activity(weight_kg=weight_kg, wholebody_tia_h=wb_tia_h,
-                                  blood_tia_h_per_ml=blood_tia_h_per_ml, limit_gy=limit_gy)
+    res = blood_dose_per_activity(
+        weight_kg=weight_kg,
+        wholebody_tia_h=wb_tia_h,
+        blood_tia_h_per_ml=blood_tia_h_per_ml,
+        limit_gy=limit_gy,
+    )
     out = res.to_dict()
     if retention_48h is not None:
         rl = retention_limited_activity(retention_48h, lung_metastases=lung_metastases)
@@ -228,11 +288,15 @@ def blood_cmd(
         emit_json(out)
         return
     rows: list[tuple[str, Any]] = [
-        ("dose_per_activity_gy_per_gbq", out["dose_per_activity_gy_per_gbq"]), ("mta_gbq", out["mta_gbq"]),
-        ("rule", out["rule"])]
+        ("dose_per_activity_gy_per_gbq", out["dose_per_activity_gy_per_gbq"]),
+        ("mta_gbq", out["mta_gbq"]),
+        ("rule", out["rule"]),
+    ]
     if retention_48h is not None:
-        rows += [("retention_limited_activity_gbq", out["retention_limited_activity_gbq"]),
-                 ("retention rule", out["retention_limit"]["rule"])]
+        rows += [
+            ("retention_limited_activity_gbq", out["retention_limited_activity_gbq"]),
+            ("retention rule", out["retention_limit"]["rule"]),
+        ]
     rows += [(c["name"], f"{c['value']} {c['unit']} [{c['grade']}] {c['source']}") for c in out["constants"]]
     _kv_table("Blood dosimetry (EANM SOP)", rows)
     console.print(out["disclaimer"])
@@ -261,15 +325,19 @@ def plan_cmd(
         emit_json(out)
         return
     rec = out["recommended_activity_gbq"]
-    console.print(f"[bold]Recommended 131I activity: {'-' if rec is None else f'{rec:.2f} GBq'}[/bold]  "
-                  f"(binding: {out['binding_constraint']})")
+    console.print(
+        f"[bold]Recommended 131I activity: {'-' if rec is None else f'{rec:.2f} GBq'}[/bold]  "
+        f"(binding: {out['binding_constraint']})"
+    )
     console.print(out["reason"])
     ct = Table(title="Constraints")
     for col in ("#", "constraint", "kind", "activity (GBq)", "95% CI", "binding"):
         ct.add_column(col)
     for i, c in enumerate(out["constraints"], 1):
         ci = "-" if c["ci_lower_gbq"] is None else f"{c['ci_lower_gbq']:.2f}-{c['ci_upper_gbq']:.2f}"
-        ct.add_row(str(i), c["name"], c["kind"], f"{c['activity_gbq']:.2f}", ci, "yes" if c["binding"] else "")
+        ct.add_row(
+            str(i), c["name"], c["kind"], f"{c['activity_gbq']:.2f}", ci, "yes" if c["binding"] else ""
+        )
     console.print(ct)
     for i, c in enumerate(out["constraints"], 1):
         console.print(f"  [{i}] {c['rule']} — {c['source']} [{c['grade']}]")

@@ -82,8 +82,13 @@ def levenberg_marquardt(
         small_step = np.max(np.abs(u_new - ua), axis=1) < 1e-9
         done = (better & (rel < tol)) | small_step | (old <= 1e-300)
         bi = idx[better]
-        u[bi], f[bi], jac[bi], r[bi], cost[bi] = u_new[better], f_new[better], jac_new[better], \
-            r_new[better], cost_new[better]
+        u[bi], f[bi], jac[bi], r[bi], cost[bi] = (
+            u_new[better],
+            f_new[better],
+            jac_new[better],
+            r_new[better],
+            cost_new[better],
+        )
         mu[idx] = np.where(better, ma / 3.0, ma * 4.0)
         active[idx[done]] = False
         active[idx[mu[idx] > 1e10]] = False

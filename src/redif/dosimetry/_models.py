@@ -48,10 +48,10 @@ class ExpModel:
         if self.key == "mono":
             return np.log(np.maximum(nat, floor))
         if self.key == "bi":
-            return np.log(np.maximum(np.stack(
-                [nat[:, 0], nat[:, 1] - nat[:, 3], nat[:, 2], nat[:, 3]], axis=1), floor))
-        return np.log(np.maximum(np.stack(
-            [nat[:, 0], nat[:, 1], nat[:, 2] - nat[:, 1]], axis=1), floor))
+            return np.log(
+                np.maximum(np.stack([nat[:, 0], nat[:, 1] - nat[:, 3], nat[:, 2], nat[:, 3]], axis=1), floor)
+            )
+        return np.log(np.maximum(np.stack([nat[:, 0], nat[:, 1], nat[:, 2] - nat[:, 1]], axis=1), floor))
 
     def natural_jacobian(self, u: FloatArray) -> FloatArray:
         """d natural / d u, shape (S, p, p)."""
@@ -81,9 +81,8 @@ class ExpModel:
         if self.key == "mono":
             return nat[:, 0:1] * np.exp(-(nat[:, 1:2] + c) * t)
         if self.key == "bi":
-            return (nat[:, 0:1] * np.exp(-(nat[:, 1:2] + c) * t)
-                    + nat[:, 2:3] * np.exp(-(nat[:, 3:4] + c) * t))
-        return nat[:, 0:1] * (np.exp(-(nat[:, 1:2] + c) * t) - np.exp(-(nat[:, 2:3] + c) * t))
+            return nat[:, 0:1] * np.exp(-(nat[:, 1:2] + c) * t) + nat[:, 2:3] * np.exp(-(nat[:, 3:4] + c) * t)
+        return np.asarray(nat[:, 0:1] * (np.exp(-(nat[:, 1:2] + c) * t) - np.exp(-(nat[:, 2:3] + c) * t)))
 
     def value_and_jacobian(self, u: FloatArray, t: FloatArray, c: float) -> tuple[FloatArray, FloatArray]:
         """Curve (S, n) and d curve / d u (S, n, p)."""

@@ -106,11 +106,16 @@ def blood_dose_per_activity(
     w = _positive("weight_kg", weight_kg)
     twb = _positive("wb_tia_h", wholebody_tia_h, allow_zero=True)
     tbl = _positive("blood_tia_h_per_ml", blood_tia_h_per_ml, allow_zero=True)
-    cb_sv, cg_sv, lim_sv = _sv("blood_formula_beta_coefficient"), _sv("blood_formula_gamma_coefficient"), \
-        _sv("blood_dose_limit")
+    cb_sv, cg_sv, lim_sv = (
+        _sv("blood_formula_beta_coefficient"),
+        _sv("blood_formula_gamma_coefficient"),
+        _sv("blood_dose_limit"),
+    )
     consts: list[SourcedValue] = []
     cb = float(cb_sv.value) if beta_coefficient is None else _positive("beta_coefficient", beta_coefficient)
-    cg = float(cg_sv.value) if gamma_coefficient is None else _positive("gamma_coefficient", gamma_coefficient)
+    cg = (
+        float(cg_sv.value) if gamma_coefficient is None else _positive("gamma_coefficient", gamma_coefficient)
+    )
     lim = float(lim_sv.value) if limit_gy is None else _positive("limit_gy", limit_gy)
     consts.append(cb_sv if beta_coefficient is None else _override(cb_sv, cb))
     consts.append(cg_sv if gamma_coefficient is None else _override(cg_sv, cg))
@@ -119,16 +124,23 @@ def blood_dose_per_activity(
     gamma = cg / w ** (2.0 / 3.0) * twb
     d = beta + gamma
     if d <= 0:
-        raise InputError("blood dose per activity is zero: no activity retained", field="blood_tia_h_per_ml",
-                         value=blood_tia_h_per_ml, remedy="give the measured blood and whole-body TIAs")
-    rule = (f"D_blood/A0 = {cb:g}*blood_tia_h_per_ml + {cg:g}/W^(2/3)*wb_tia_h (EANM SOP, Lassmann 2008; "
-            f"constants {cb_sv.grade.value}); MTA = {lim:g} Gy / (D_blood/A0)")
+        raise InputError(
+            "blood dose per activity is zero: no activity retained",
+            field="blood_tia_h_per_ml",
+            value=blood_tia_h_per_ml,
+            remedy="give the measured blood and whole-body TIAs",
+        )
+    rule = (
+        f"D_blood/A0 = {cb:g}*blood_tia_h_per_ml + {cg:g}/W^(2/3)*wb_tia_h (EANM SOP, Lassmann 2008; "
+        f"constants {cb_sv.grade.value}); MTA = {lim:g} Gy / (D_blood/A0)"
+    )
     return BloodDose(d, beta, gamma, lim, lim / d, tuple(consts), rule)
 
 
 def _override(sv: SourcedValue, value: float) -> SourcedValue:
-    return SourcedValue(sv.name, value, sv.unit, f"user override (default {sv.value} from {sv.source})",
-                        sv.grade)
+    return SourcedValue(
+        sv.name, value, sv.unit, f"user override (default {sv.value} from {sv.source})", sv.grade
+    )
 
 
 @dataclass(frozen=True)
@@ -143,12 +155,19 @@ class RetentionLimit:
     rule: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"activity_gbq": self.activity_gbq, "retention_fraction_48h": self.retention_fraction_48h,
-                "limit_gbq": self.limit_gbq, "lung_metastases": self.lung_metastases, "rule": self.rule,
-                "constants": [c.to_dict() for c in self.constants]}
+        return {
+            "activity_gbq": self.activity_gbq,
+            "retention_fraction_48h": self.retention_fraction_48h,
+            "limit_gbq": self.limit_gbq,
+            "lung_metastases": self.lung_metastases,
+            "rule": self.rule,
+            "constants": [c.to_dict() for c in self.constants],
+        }
 
 
-def retention_limited_activity(retention_fraction_48h: float, *, lung_metastases: bool = False) -> RetentionLimit:
+def retention_limited_activity(
+    retention_fraction_48h: float, *, lung_metastases: bool = False
+) -> RetentionLimit:
     """A_max = L / r₄₈ with L = 4.44 GBq (3.0 GBq with diffuse lung metastases).
 
     ``retention_fraction_48h`` is the fraction of administered 131I still in the body at 48 h (not
@@ -162,21 +181,37 @@ def retention_limited_activity(retention_fraction_48h: float, *, lung_metastases
     r = _positive("retention_fraction_48h", retention_fraction_48h)
     if r > 1.0:
         raise InputError("retention fraction cannot exceed 1", field="retention_fraction_48h", value=r)
-    key = "wholebody_retention_48h_limit_lung_metastases" if lung_metastases else "wholebody_retention_48h_limit"
+    key = (
+        "wholebody_retention_48h_limit_lung_metastases"
+        if lung_metastases
+        else "wholebody_retention_48h_limit"
+    )
     lim = _sv(key)
-    rule = (f"48-h whole-body retention <= {lim.value} GBq"
-            f"{' (diffuse lung metastases)' if lung_metastases else ''} (Benua 1962, {lim.grade.value}); "
-            f"A_max = {lim.value} / {r:.4g}")
-    return RetentionLimit(float(lim.value) / r, r, float(lim.value), lung_metastases,
-                          (lim, _sv("wholebody_retention_time")), rule)
+    rule = (
+        f"48-h whole-body retention <= {lim.value} GBq"
+        f"{' (diffuse lung metastases)' if lung_metastases else ''} (Benua 1962, {lim.grade.value}); "
+        f"A_max = {lim.value} / {r:.4g}"
+    )
+    return RetentionLimit(
+        float(lim.value) / r,
+        r,
+        float(lim.value),
+        lung_metastases,
+        (lim, _sv("wholebody_retention_time")),
+        rule,
+    )
 
 
 def red_marrow_blood_ratio(haematocrit: float) -> float:
     """Red-marrow-to-blood activity concentration ratio RMBLR = 0.19/(1 − Hct) (Sgouros 1993, unverified)."""
     h = float(haematocrit)
     if not (math.isfinite(h) and 0 < h < 1):
-        raise InputError("haematocrit must be a fraction between 0 and 1", field="haematocrit", value=haematocrit,
-                         remedy="give e.g. 0.42, not 42")
+        raise InputError(
+            "haematocrit must be a fraction between 0 and 1",
+            field="haematocrit",
+            value=haematocrit,
+            remedy="give e.g. 0.42, not 42",
+        )
     return float(_sv("rmblr_numerator").value) / (1.0 - h)
 
 

@@ -52,22 +52,34 @@ class RecoveryCurve:
         v = np.asarray(self.volumes_ml, dtype=float)
         rc = np.asarray(self.recovery, dtype=float)
         if v.ndim != 1 or v.size < 2 or v.size != rc.size:
-            raise InputError("need at least two (volume, RC) pairs of equal length", field="recovery_curve",
-                             value=(self.volumes_ml, self.recovery))
+            raise InputError(
+                "need at least two (volume, RC) pairs of equal length",
+                field="recovery_curve",
+                value=(self.volumes_ml, self.recovery),
+            )
         if not (np.all(np.isfinite(v)) and np.all(v > 0) and np.all(np.diff(v) > 0)):
-            raise InputError("volumes must be positive and strictly increasing", field="recovery_curve.volumes_ml",
-                             value=self.volumes_ml)
+            raise InputError(
+                "volumes must be positive and strictly increasing",
+                field="recovery_curve.volumes_ml",
+                value=self.volumes_ml,
+            )
         if not (np.all(np.isfinite(rc)) and np.all(rc > 0) and np.all(rc <= 1.5)):
-            raise InputError("recovery coefficients must lie in (0, 1.5]", field="recovery_curve.recovery",
-                             value=self.recovery)
+            raise InputError(
+                "recovery coefficients must lie in (0, 1.5]",
+                field="recovery_curve.recovery",
+                value=self.recovery,
+            )
 
     def rc(self, volume_ml: float) -> float:
         """RC at ``volume_ml`` (log-volume interpolation)."""
         v = np.asarray(self.volumes_ml, dtype=float)
         if not (math.isfinite(volume_ml) and v[0] <= volume_ml <= v[-1]):
             raise InputError(
-                f"lesion volume outside the recovery curve ({v[0]:g}-{v[-1]:g} mL)", field="volume_ml",
-                value=volume_ml, remedy="extend the phantom calibration; RC is not extrapolated")
+                f"lesion volume outside the recovery curve ({v[0]:g}-{v[-1]:g} mL)",
+                field="volume_ml",
+                value=volume_ml,
+                remedy="extend the phantom calibration; RC is not extrapolated",
+            )
         return float(np.interp(math.log(volume_ml), np.log(v), np.asarray(self.recovery, dtype=float)))
 
 
@@ -86,13 +98,19 @@ class ConversionResult:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "from": self.from_nuclide, "to": self.to_nuclide, "times_h": list(self.times_h),
-            "values": list(self.values), "values_decay_corrected": False, "tia_h": self.tia_h,
-            "model": self.fit.model.value, "parameters": self.fit.parameters,
+            "from": self.from_nuclide,
+            "to": self.to_nuclide,
+            "times_h": list(self.times_h),
+            "values": list(self.values),
+            "values_decay_corrected": False,
+            "tia_h": self.tia_h,
+            "model": self.fit.model.value,
+            "parameters": self.fit.parameters,
             "effective_half_life_h": math.log(2.0) / (self._terminal_k() + _lam(self.to_nuclide)),
             "source_decay_corrected": self.fit.decay_corrected,
             "recovery_coefficient": self.recovery_coefficient,
-            "ci_lower": None, "ci_upper": None,
+            "ci_lower": None,
+            "ci_upper": None,
         }
         if self.uncertainty is not None:
             out["ci_lower"] = self.uncertainty.ci_lower
@@ -112,8 +130,14 @@ def _lam(nuclide: str) -> float:
     return get_nuclide(nuclide).decay_constant_per_h
 
 
-def convert_activity(times_h: ArrayLike, values: ArrayLike, *, from_nuclide: str = "I-124",
-                     to_nuclide: str = "I-131", decay_corrected: bool = False) -> FloatArray:
+def convert_activity(
+    times_h: ArrayLike,
+    values: ArrayLike,
+    *,
+    from_nuclide: str = "I-124",
+    to_nuclide: str = "I-131",
+    decay_corrected: bool = False,
+) -> FloatArray:
     """Predicted ``to_nuclide`` activity (not decay-corrected) at the same times.
 
     a_to(t) = a_from(t)·e^((λ_from − λ_to)t) for not-decay-corrected input; a_to = f(t)·e^(−λ_to t)
@@ -147,11 +171,15 @@ def convert_time_activity(
     rc: float | None = None
     if recovery_curve is not None:
         if volume_ml is None:
-            raise InputError("a recovery curve needs the lesion volume", field="volume_ml",
-                             remedy="give the lesion volume in mL")
+            raise InputError(
+                "a recovery curve needs the lesion volume",
+                field="volume_ml",
+                remedy="give the lesion volume in mL",
+            )
         rc = recovery_curve.rc(volume_ml)
-        data = TimeActivity(data.times_h, tuple(v / rc for v in data.values), data.decay_correction,
-                            data.nuclide, data.unit)
+        data = TimeActivity(
+            data.times_h, tuple(v / rc for v in data.values), data.decay_correction, data.nuclide, data.unit
+        )
     fit = fit_kinetics(data, model)
     to = get_nuclide(to_nuclide).name
     values = data.retention() * np.exp(-_lam(to) * data.t)
@@ -160,8 +188,12 @@ def convert_time_activity(
         u = monte_carlo_tia(fit, n_samples=n_samples, seed=seed, measurement_cv=measurement_cv, nuclide=to)
         unc = u if u.n_samples > 0 else None
     return ConversionResult(
-        from_nuclide=data.nuclide, to_nuclide=to, times_h=data.times_h,
-        values=tuple(float(v) for v in values), tia_h=fit.tia_for(to), fit=fit,
-        recovery_coefficient=rc, uncertainty=unc,
+        from_nuclide=data.nuclide,
+        to_nuclide=to,
+        times_h=data.times_h,
+        values=tuple(float(v) for v in values),
+        tia_h=fit.tia_for(to),
+        fit=fit,
+        recovery_coefficient=rc,
+        uncertainty=unc,
     )
-

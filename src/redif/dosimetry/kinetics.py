@@ -115,29 +115,51 @@ class TimeActivity:
         t = np.asarray(self.times_h, dtype=float)
         y = np.asarray(self.values, dtype=float)
         if t.ndim != 1 or y.ndim != 1 or t.size == 0:
-            raise InputError("need one-dimensional, non-empty lists", field="times_h",
-                             value=self.times_h, remedy="give times and values as lists of numbers")
+            raise InputError(
+                "need one-dimensional, non-empty lists",
+                field="times_h",
+                value=self.times_h,
+                remedy="give times and values as lists of numbers",
+            )
         if t.size != y.size:
-            raise InputError(f"{t.size} times but {y.size} values", field="values", value=self.values,
-                             remedy="give one value per time point")
+            raise InputError(
+                f"{t.size} times but {y.size} values",
+                field="values",
+                value=self.values,
+                remedy="give one value per time point",
+            )
         if not np.all(np.isfinite(t)):
             raise InputError("times must be finite numbers (no NaN)", field="times_h", value=self.times_h)
         if not np.all(np.isfinite(y)):
-            raise InputError("values must be finite numbers (no NaN)", field="values", value=self.values,
-                             remedy="remove or re-measure the missing time point")
+            raise InputError(
+                "values must be finite numbers (no NaN)",
+                field="values",
+                value=self.values,
+                remedy="remove or re-measure the missing time point",
+            )
         if np.any(t < 0):
-            raise InputError("times must be >= 0 h after administration", field="times_h",
-                             value=self.times_h)
+            raise InputError("times must be >= 0 h after administration", field="times_h", value=self.times_h)
         if np.any(np.diff(t) <= 0):
-            raise InputError("times must be strictly increasing (non-monotonic or repeated time)",
-                             field="times_h", value=self.times_h,
-                             remedy="sort the measurements by time and merge duplicates")
+            raise InputError(
+                "times must be strictly increasing (non-monotonic or repeated time)",
+                field="times_h",
+                value=self.times_h,
+                remedy="sort the measurements by time and merge duplicates",
+            )
         if np.any(y < 0):
-            raise InputError("activities must be >= 0 (negative activity)", field="values",
-                             value=self.values, remedy="check background subtraction")
+            raise InputError(
+                "activities must be >= 0 (negative activity)",
+                field="values",
+                value=self.values,
+                remedy="check background subtraction",
+            )
         if self.unit is ValueUnit.FRACTION and np.any(y > 1.0 + 1e-9):
-            raise InputError("a fraction of the administered activity cannot exceed 1", field="values",
-                             value=self.values, remedy="give fractions (0-1) or use unit MBq")
+            raise InputError(
+                "a fraction of the administered activity cannot exceed 1",
+                field="values",
+                value=self.values,
+                remedy="give fractions (0-1) or use unit MBq",
+            )
         object.__setattr__(self, "decay_correction", DecayCorrection(self.decay_correction))
         object.__setattr__(self, "unit", ValueUnit(self.unit))
         object.__setattr__(self, "nuclide", get_nuclide(self.nuclide).name)
@@ -145,12 +167,23 @@ class TimeActivity:
         object.__setattr__(self, "values", tuple(float(v) for v in y))
 
     @classmethod
-    def create(cls, times_h: ArrayLike, values: ArrayLike, *, decay_corrected: bool,
-               nuclide: str = "I-131", unit: ValueUnit | str = ValueUnit.FRACTION) -> TimeActivity:
+    def create(
+        cls,
+        times_h: ArrayLike,
+        values: ArrayLike,
+        *,
+        decay_corrected: bool,
+        nuclide: str = "I-131",
+        unit: ValueUnit | str = ValueUnit.FRACTION,
+    ) -> TimeActivity:
         """Build from arrays with a boolean decay-correction flag."""
-        return cls(tuple(np.atleast_1d(np.asarray(times_h, dtype=float)).tolist()),
-                   tuple(np.atleast_1d(np.asarray(values, dtype=float)).tolist()),
-                   DecayCorrection.from_bool(decay_corrected), nuclide, ValueUnit(unit))
+        return cls(
+            tuple(np.atleast_1d(np.asarray(times_h, dtype=float)).tolist()),
+            tuple(np.atleast_1d(np.asarray(values, dtype=float)).tolist()),
+            DecayCorrection.from_bool(decay_corrected),
+            nuclide,
+            ValueUnit(unit),
+        )
 
     @property
     def t(self) -> FloatArray:
@@ -235,7 +268,7 @@ class KineticFit:
         lam = get_nuclide(nuclide or self.nuclide).decay_constant_per_h
         if self.model is KineticModel.TRAPEZOID:
             assert self._data is not None
-            return np.interp(t, self._data.t, self._data.retention()) * np.exp(-lam * t)
+            return np.asarray(np.interp(t, self._data.t, self._data.retention()) * np.exp(-lam * t))
         nat = np.array([[self.parameters[n] for n in MODELS[self.model.value].param_names]])
         return np.asarray(MODELS[self.model.value].curve(nat, t, lam)[0])
 
@@ -278,9 +311,15 @@ class TiaUncertainty:
     noise_model: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ci_lower": self.ci_lower, "ci_upper": self.ci_upper, "median": self.median,
-                "ci_level": self.ci_level, "n_samples": self.n_samples, "seed": self.seed,
-                "noise_model": self.noise_model}
+        return {
+            "ci_lower": self.ci_lower,
+            "ci_upper": self.ci_upper,
+            "median": self.median,
+            "ci_level": self.ci_level,
+            "n_samples": self.n_samples,
+            "seed": self.seed,
+            "noise_model": self.noise_model,
+        }
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -304,7 +343,8 @@ def _fit_exp(data: TimeActivity, model: ExpModel) -> KineticFit:
     if n < p:
         raise InputError(
             f"too few points for the {model.key} model: {n} time points, {p} parameters",
-            field="times_h", value=data.times_h,
+            field="times_h",
+            value=data.times_h,
             remedy=f"give at least {p} (better {p + 2}) time points or choose a simpler model",
         )
     c = data.fit_decay_per_h
@@ -317,7 +357,7 @@ def _fit_exp(data: TimeActivity, model: ExpModel) -> KineticFit:
 
     u, cost = levenberg_marquardt(fn, starts, ys, max_iter=150, tol=1e-10)
     best = int(np.nanargmin(cost))
-    ub = u[best:best + 1]
+    ub = u[best : best + 1]
     if not np.all(np.isfinite(ub)):
         raise ConvergenceError(f"{model.key} fit did not converge")
     nat = model.to_natural(ub)
@@ -358,14 +398,26 @@ def _fit_exp(data: TimeActivity, model: ExpModel) -> KineticFit:
     if k_term < 1e-8:
         notes.append("no biological clearance detected: the effective half-life equals the physical one")
     return KineticFit(
-        model=KineticModel(model.key), nuclide=data.nuclide, decay_correction=data.decay_correction,
+        model=KineticModel(model.key),
+        nuclide=data.nuclide,
+        decay_correction=data.decay_correction,
         unit=data.unit,
         parameters={name: float(nat_out[i]) for i, name in enumerate(model.param_names)},
-        parameter_se=se, covariance=cov, tia_h=tia, effective_half_life_h=teff,
-        aic=aic, aicc=aicc, r2=r2, rss=rss,
+        parameter_se=se,
+        covariance=cov,
+        tia_h=tia,
+        effective_half_life_h=teff,
+        aic=aic,
+        aicc=aicc,
+        r2=r2,
+        rss=rss,
         residuals=tuple(float(v) for v in resid_s * scale),
         fitted=tuple(float(v) for v in fitted_s[0] * scale),
-        n_points=n, n_params=p, notes=tuple(notes), _u=ub[0].copy(), _data=data,
+        n_points=n,
+        n_params=p,
+        notes=tuple(notes),
+        _u=ub[0].copy(),
+        _data=data,
     )
 
 
@@ -392,27 +444,49 @@ def _trapezoid_tail(t: FloatArray, f: FloatArray, lam: float) -> tuple[FloatArra
 def _fit_trapezoid(data: TimeActivity) -> KineticFit:
     lam = get_nuclide(data.nuclide).decay_constant_per_h
     if data.t.size < 2:
-        raise InputError("too few points for the trapezoid model: need at least 2", field="times_h",
-                         value=data.times_h)
+        raise InputError(
+            "too few points for the trapezoid model: need at least 2", field="times_h", value=data.times_h
+        )
     tia, rate = _trapezoid_tail(data.t, data.retention()[None, :], lam)
     tail_start = float(data.retention()[-1] * math.exp(-lam * data.t[-1]))
-    params = {"tail_rate_eff_per_h": float(rate[0]), "tail_k_bio_per_h": float(rate[0] - lam),
-              "tail_area": tail_start / float(rate[0]),
-              "trapezoid_area": float(tia[0]) - tail_start / float(rate[0])}
+    params = {
+        "tail_rate_eff_per_h": float(rate[0]),
+        "tail_k_bio_per_h": float(rate[0] - lam),
+        "tail_area": tail_start / float(rate[0]),
+        "trapezoid_area": float(tia[0]) - tail_start / float(rate[0]),
+    }
     return KineticFit(
-        model=KineticModel.TRAPEZOID, nuclide=data.nuclide, decay_correction=data.decay_correction,
-        unit=data.unit, parameters=params, parameter_se={}, covariance=None, tia_h=float(tia[0]),
-        effective_half_life_h=math.log(2.0) / float(rate[0]), aic=None, aicc=None, r2=None, rss=0.0,
-        residuals=tuple(0.0 for _ in data.times_h), fitted=data.values, n_points=data.t.size,
+        model=KineticModel.TRAPEZOID,
+        nuclide=data.nuclide,
+        decay_correction=data.decay_correction,
+        unit=data.unit,
+        parameters=params,
+        parameter_se={},
+        covariance=None,
+        tia_h=float(tia[0]),
+        effective_half_life_h=math.log(2.0) / float(rate[0]),
+        aic=None,
+        aicc=None,
+        r2=None,
+        rss=0.0,
+        residuals=tuple(0.0 for _ in data.times_h),
+        fitted=data.values,
+        n_points=data.t.size,
         n_params=0,
-        notes=("trapezoid from (0 h, 0) through the points, exponential tail from the last two points "
-               "with effective rate >= lambda_phys",),
+        notes=(
+            "trapezoid from (0 h, 0) through the points, exponential tail from the last two points "
+            "with effective rate >= lambda_phys",
+        ),
         _data=data,
     )
 
 
-def fit_kinetics(data: TimeActivity, model: KineticModel | str = KineticModel.AUTO,
-                 *, parsimony_delta_aic: float | None = None) -> KineticFit:
+def fit_kinetics(
+    data: TimeActivity,
+    model: KineticModel | str = KineticModel.AUTO,
+    *,
+    parsimony_delta_aic: float | None = None,
+) -> KineticFit:
     """Fit a time-activity curve and integrate it.
 
     Parameters
@@ -442,14 +516,21 @@ def fit_kinetics(data: TimeActivity, model: KineticModel | str = KineticModel.AU
     try:
         km = KineticModel(model)
     except ValueError:
-        raise InputError("unknown kinetic model", field="model", value=model,
-                         remedy="use auto, mono, bi, uptake or trapezoid") from None
+        raise InputError(
+            "unknown kinetic model",
+            field="model",
+            value=model,
+            remedy="use auto, mono, bi, uptake or trapezoid",
+        ) from None
     if km is KineticModel.TRAPEZOID:
         return _fit_trapezoid(data)
     if km is not KineticModel.AUTO:
         return _fit_exp(data, MODELS[km.value])
-    delta = (float(sourced_value(_THRESHOLDS, "kinetics_parsimony_delta_aic").value)
-             if parsimony_delta_aic is None else parsimony_delta_aic)
+    delta = (
+        float(sourced_value(_THRESHOLDS, "kinetics_parsimony_delta_aic").value)
+        if parsimony_delta_aic is None
+        else parsimony_delta_aic
+    )
     n = data.t.size
     fits: list[KineticFit] = []
     for key in ("mono", "uptake", "bi"):
@@ -461,15 +542,20 @@ def fit_kinetics(data: TimeActivity, model: KineticModel | str = KineticModel.AU
     scored = [f for f in fits if f.aicc is not None]
     if not scored:
         fit = _fit_exp(data, MODELS["mono"])
-        return _replace(fit, selection_rule=f"only {n} points: AICc undefined for every model, "
-                        "mono-exponential used")
+        return _replace(
+            fit, selection_rule=f"only {n} points: AICc undefined for every model, mono-exponential used"
+        )
     best = min(f.aicc for f in scored if f.aicc is not None)
-    eligible = sorted((f for f in scored if f.aicc is not None and f.aicc <= best + delta),
-                      key=lambda f: (f.n_params, f.aicc))
+    eligible = sorted(
+        (f for f in scored if f.aicc is not None and f.aicc <= best + delta),
+        key=lambda f: (f.n_params, f.aicc),
+    )
     chosen = eligible[0]
     cands = tuple(ModelScore(f.model, f.n_params, f.aic, f.aicc, f.rss, f.tia_h) for f in fits)
-    rule = (f"lowest AICc {best:.3f}; parsimony: fewest parameters within ΔAICc <= {delta:g} "
-            f"-> {chosen.model.value} (AICc {chosen.aicc:.3f})")
+    rule = (
+        f"lowest AICc {best:.3f}; parsimony: fewest parameters within ΔAICc <= {delta:g} "
+        f"-> {chosen.model.value} (AICc {chosen.aicc:.3f})"
+    )
     return _replace(chosen, candidates=cands, selection_rule=rule)
 
 
@@ -532,8 +618,16 @@ def monte_carlo_tia(
         noise_model = "residual SD of the fit (RSS/(n-p))"
     else:
         nan = float("nan")
-        return TiaUncertainty(np.full(0, nan), nan, nan, nan, ci_level, 0, seed,
-                              "none: give measurement_cv (no residual degrees of freedom)")
+        return TiaUncertainty(
+            np.full(0, nan),
+            nan,
+            nan,
+            nan,
+            ci_level,
+            0,
+            seed,
+            "none: give measurement_cv (no residual degrees of freedom)",
+        )
     y_star = fitted[None, :] + rng.standard_normal((n_samples, n)) * sigma[None, :]
     if fit.model is KineticModel.TRAPEZOID:
         f_star = np.maximum(y_star, 0.0) * np.exp(data.fit_decay_per_h * t)[None, :]
@@ -556,8 +650,9 @@ def monte_carlo_tia(
     samples = samples[np.isfinite(samples)]
     alpha = (1.0 - ci_level) / 2.0
     lo, med, hi = np.quantile(samples, [alpha, 0.5, 1.0 - alpha])
-    return TiaUncertainty(samples, float(lo), float(hi), float(med), ci_level, int(samples.size), seed,
-                          noise_model)
+    return TiaUncertainty(
+        samples, float(lo), float(hi), float(med), ci_level, int(samples.size), seed, noise_model
+    )
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -573,8 +668,9 @@ def _physical_value(value: float, time_h: float, decay_corrected: bool, nuclide:
     return value
 
 
-def hanscheid_tia_h(value: float, time_h: float, *, decay_corrected: bool = False,
-                    nuclide: str = "I-131") -> float:
+def hanscheid_tia_h(
+    value: float, time_h: float, *, decay_corrected: bool = False, nuclide: str = "I-131"
+) -> float:
     """Single-time-point TIA after Hänscheid et al. 2018: Ã ≈ A(t)·2t/ln 2.
 
     Exact for mono-exponential kinetics when the measurement is taken at t = T_eff; the physical
@@ -588,8 +684,14 @@ def hanscheid_tia_h(value: float, time_h: float, *, decay_corrected: bool = Fals
     return a * 2.0 * time_h / math.log(2.0)
 
 
-def madsen_tia_h(value: float, time_h: float, effective_half_life_h: float, *,
-                 decay_corrected: bool = False, nuclide: str = "I-131") -> float:
+def madsen_tia_h(
+    value: float,
+    time_h: float,
+    effective_half_life_h: float,
+    *,
+    decay_corrected: bool = False,
+    nuclide: str = "I-131",
+) -> float:
     """Single-time-point TIA after Madsen et al. 2018: Ã = A(t)·e^(λ_eff t)/λ_eff.
 
     ``effective_half_life_h`` is a prior (population) effective half-life; exact for mono-exponential
@@ -600,8 +702,9 @@ def madsen_tia_h(value: float, time_h: float, effective_half_life_h: float, *,
     Madsen MT et al. Med Phys 2018;45:2318-2324.
     """
     if not (math.isfinite(effective_half_life_h) and effective_half_life_h > 0):
-        raise InputError("effective half-life must be > 0 h", field="effective_half_life_h",
-                         value=effective_half_life_h)
+        raise InputError(
+            "effective half-life must be > 0 h", field="effective_half_life_h", value=effective_half_life_h
+        )
     a = _physical_value(value, time_h, decay_corrected, nuclide)
     lam = math.log(2.0) / effective_half_life_h
     return a * math.exp(lam * time_h) / lam

@@ -55,8 +55,11 @@ def lesion_mass_g(volume_ml: float, density_g_per_ml: float | None = None) -> fl
     """Mass (g) = volume (mL) × density (default 1.04 g/mL from the data file)."""
     if not (math.isfinite(volume_ml) and volume_ml > 0):
         raise InputError("lesion volume must be > 0 mL", field="volume_ml", value=volume_ml)
-    rho = float(sourced_value(_FILE, "soft_tissue_density").value) if density_g_per_ml is None \
+    rho = (
+        float(sourced_value(_FILE, "soft_tissue_density").value)
+        if density_g_per_ml is None
         else density_g_per_ml
+    )
     if not (math.isfinite(rho) and 0.5 <= rho <= 3.0):
         raise InputError("density must lie in 0.5-3 g/mL", field="density_g_per_ml", value=density_g_per_ml)
     return volume_ml * rho
@@ -85,13 +88,18 @@ class LesionDose:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "mass_g": self.mass_g, "nuclide": self.nuclide, "tia_h": self.tia_h,
+            "mass_g": self.mass_g,
+            "nuclide": self.nuclide,
+            "tia_h": self.tia_h,
             "s_mgy_per_mbq_s": self.s_mgy_per_mbq_s,
             "dose_per_activity_gy_per_gbq": self.dose_per_activity_gy_per_gbq,
-            "dose_class": self.dose_class.value, "target_gy": self.target_gy,
+            "dose_class": self.dose_class.value,
+            "target_gy": self.target_gy,
             "activity_for_target_gbq": self.activity_for_target_gbq,
-            "ci_lower": self.ci_lower_gy_per_gbq, "ci_upper": self.ci_upper_gy_per_gbq,
-            "s_value_source": self.s_value.source, "s_value_grade": self.s_value.grade.value,
+            "ci_lower": self.ci_lower_gy_per_gbq,
+            "ci_upper": self.ci_upper_gy_per_gbq,
+            "s_value_source": self.s_value.source,
+            "s_value_grade": self.s_value.grade.value,
             "rules": [r.to_dict() for r in self.rules],
         }
 
@@ -140,7 +148,21 @@ def lesion_dose(
             a = (1 - ci_level) / 2
             qlo, qhi = np.quantile(smp * s_gy_gbq_h, [a, 1 - a])
             lo, hi = float(qlo), float(qhi)
-    rules = (sourced_value(_FILE, "lesion_dose_class_low_max"),
-             sourced_value(_FILE, "lesion_dose_class_medium_max"))
-    return LesionDose(mass_g, sv.nuclide, tia_h, sv.s_mgy_per_mbq_s, ldpa, classify_dose_per_activity(ldpa),
-                      target_gy, act, lo, hi, sv, rules)
+    rules = (
+        sourced_value(_FILE, "lesion_dose_class_low_max"),
+        sourced_value(_FILE, "lesion_dose_class_medium_max"),
+    )
+    return LesionDose(
+        mass_g,
+        sv.nuclide,
+        tia_h,
+        sv.s_mgy_per_mbq_s,
+        ldpa,
+        classify_dose_per_activity(ldpa),
+        target_gy,
+        act,
+        lo,
+        hi,
+        sv,
+        rules,
+    )

@@ -178,8 +178,11 @@ class DosimetryPlanInput(_Model):
             Naming the first invalid field path, the bad value and what is expected.
         """
         if not isinstance(data, Mapping):
-            raise InputError("expected a mapping of dosimetry plan fields", field=prefix or "case",
-                             value=type(data).__name__)
+            raise InputError(
+                "expected a mapping of dosimetry plan fields",
+                field=prefix or "case",
+                value=type(data).__name__,
+            )
         try:
             return cls.model_validate(dict(data))
         except ValidationError as exc:
@@ -189,6 +192,9 @@ class DosimetryPlanInput(_Model):
             value = err.get("input")
             if isinstance(value, Mapping):
                 value = None
-            raise InputError(str(err.get("msg", "invalid value")), field=path, value=value,
-                             remedy="see the schema in redif.dosimetry.plan_input "
-                                    "(example: examples/dosimetry_plan.yaml)") from None
+            raise InputError(
+                str(err.get("msg", "invalid value")),
+                field=path,
+                value=value,
+                remedy="see the schema in redif.dosimetry.plan_input (example: examples/dosimetry_plan.yaml)",
+            ) from None

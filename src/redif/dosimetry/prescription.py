@@ -102,9 +102,14 @@ class LesionPlan:
 
     def to_dict(self) -> dict[str, Any]:
         d = self.dose.to_dict()
-        d.update({"name": self.name, "target_gy": self.target_gy,
-                  "recovery_coefficient": self.recovery_coefficient,
-                  "kinetics": None if self.fit is None else self.fit.to_dict()})
+        d.update(
+            {
+                "name": self.name,
+                "target_gy": self.target_gy,
+                "recovery_coefficient": self.recovery_coefficient,
+                "kinetics": None if self.fit is None else self.fit.to_dict(),
+            }
+        )
         return d
 
 
@@ -156,8 +161,11 @@ class PlanResult:
             "treat_by_lesion_threshold": self.treat_by_lesion_threshold,
             "constraints": [c.__dict__ for c in self.constraints],
             "options": [
-                {**{k: v for k, v in o.__dict__.items() if k != "lesion_doses"},
-                 "lesion_doses": [ld.__dict__ for ld in o.lesion_doses]} for o in self.options
+                {
+                    **{k: v for k, v in o.__dict__.items() if k != "lesion_doses"},
+                    "lesion_doses": [ld.__dict__ for ld in o.lesion_doses],
+                }
+                for o in self.options
             ],
             "lesions": [les.to_dict() for les in self.lesions],
             "blood": self.blood,
@@ -169,25 +177,37 @@ class PlanResult:
 
 def _fit(meas: MeasurementsInput, field_name: str) -> KineticFit:
     try:
-        data = TimeActivity.create(meas.times_h, meas.values, decay_corrected=meas.decay_corrected,
-                                   nuclide=meas.nuclide)
+        data = TimeActivity.create(
+            meas.times_h, meas.values, decay_corrected=meas.decay_corrected, nuclide=meas.nuclide
+        )
         return fit_kinetics(data, meas.model)
     except InputError as exc:
-        raise InputError(exc.message, field=f"{field_name}.{exc.field or 'measurements'}", value=exc.value,
-                         remedy=exc.remedy) from None
+        raise InputError(
+            exc.message,
+            field=f"{field_name}.{exc.field or 'measurements'}",
+            value=exc.value,
+            remedy=exc.remedy,
+        ) from None
 
 
 def _samples(fit: KineticFit, inp: DosimetryPlanInput) -> FloatArray | None:
     mc = inp.monte_carlo
     if mc.n_samples == 0:
         return None
-    unc = monte_carlo_tia(fit, n_samples=mc.n_samples, seed=mc.seed, measurement_cv=mc.measurement_cv,
-                          nuclide=_THERAPY, ci_level=mc.ci_level)
+    unc = monte_carlo_tia(
+        fit,
+        n_samples=mc.n_samples,
+        seed=mc.seed,
+        measurement_cv=mc.measurement_cv,
+        nuclide=_THERAPY,
+        ci_level=mc.ci_level,
+    )
     return unc.samples_h if unc.n_samples else None
 
 
-def _lesion(les: LesionInput, i: int, inp: DosimetryPlanInput, target_default: float,
-            rc_curve: RecoveryCurve | None) -> LesionPlan:
+def _lesion(
+    les: LesionInput, i: int, inp: DosimetryPlanInput, target_default: float, rc_curve: RecoveryCurve | None
+) -> LesionPlan:
     where = f"lesions.{i}"
     mass = les.mass_g if les.mass_g is not None else lesion_mass_g(les.volume_ml or 0.0, les.density_g_per_ml)
     fit = None
@@ -200,7 +220,9 @@ def _lesion(les: LesionInput, i: int, inp: DosimetryPlanInput, target_default: f
             try:
                 rc = rc_curve.rc(vol)
             except InputError as exc:
-                raise InputError(exc.message, field=f"{where}.volume_ml", value=vol, remedy=exc.remedy) from None
+                raise InputError(
+                    exc.message, field=f"{where}.volume_ml", value=vol, remedy=exc.remedy
+                ) from None
             meas = meas.model_copy(update={"values": [v / rc for v in meas.values]})
         fit = _fit(meas, f"{where}.measurements")
         tia = fit.tia_for(_THERAPY)
@@ -209,10 +231,13 @@ def _lesion(les: LesionInput, i: int, inp: DosimetryPlanInput, target_default: f
         tia = float(les.tia_h or 0.0)
     target = les.target_gy if les.target_gy is not None else target_default
     try:
-        dose = lesion_dose(mass_g=mass, tia_h=tia, target_gy=target, tia_samples_h=samples,
-                           ci_level=inp.monte_carlo.ci_level)
+        dose = lesion_dose(
+            mass_g=mass, tia_h=tia, target_gy=target, tia_samples_h=samples, ci_level=inp.monte_carlo.ci_level
+        )
     except InputError as exc:
-        raise InputError(exc.message, field=f"{where}.{exc.field}", value=exc.value, remedy=exc.remedy) from None
+        raise InputError(
+            exc.message, field=f"{where}.{exc.field}", value=exc.value, remedy=exc.remedy
+        ) from None
     return LesionPlan(les.name, mass, tia, target, dose, fit, rc, samples)
 
 
@@ -253,12 +278,20 @@ def plan(inp: DosimetryPlanInput) -> PlanResult:
             ldpa = les.tia_samples_h * les.dose.s_mgy_per_mbq_s * 3600.0
             with np.errstate(divide="ignore"):
                 lo, hi = _ci(les.target_gy / ldpa[ldpa > 0], level)
-        constraints.append(Constraint(
-            name=f"lesion target: {les.name}", kind=ConstraintKind.MINIMUM,
-            activity_gbq=math.inf if a is None else a,
-            rule=f"lesion dose >= {les.target_gy:g} Gy: A = {les.target_gy:g} Gy / "
-                 f"{les.dose.dose_per_activity_gy_per_gbq:.4g} Gy/GBq (sphere model, S {les.dose.s_value.grade})",
-            source=target_sv.source, grade=target_sv.grade.value, ci_lower_gbq=lo, ci_upper_gbq=hi))
+        constraints.append(
+            Constraint(
+                name=f"lesion target: {les.name}",
+                kind=ConstraintKind.MINIMUM,
+                activity_gbq=math.inf if a is None else a,
+                rule=f"lesion dose >= {les.target_gy:g} Gy: A = {les.target_gy:g} Gy / "
+                f"{les.dose.dose_per_activity_gy_per_gbq:.4g} Gy/GBq "
+                f"(sphere model, S {les.dose.s_value.grade})",
+                source=target_sv.source,
+                grade=target_sv.grade.value,
+                ci_lower_gbq=lo,
+                ci_upper_gbq=hi,
+            )
+        )
 
     # --- blood limit -------------------------------------------------------------------------------
     wb_tia: float | None = None
@@ -277,8 +310,11 @@ def plan(inp: DosimetryPlanInput) -> PlanResult:
     d_blood_per_a: float | None = None
     if inp.blood is not None:
         if wb_tia is None:
-            raise InputError("the blood dose needs the whole-body TIA too", field="whole_body",
-                             remedy="add whole_body.tia_h or whole_body.measurements")
+            raise InputError(
+                "the blood dose needs the whole-body TIA too",
+                field="whole_body",
+                remedy="add whole_body.tia_h or whole_body.measurements",
+            )
         b_fit = None
         b_samples = None
         if inp.blood.measurements is not None:
@@ -287,8 +323,12 @@ def plan(inp: DosimetryPlanInput) -> PlanResult:
             b_samples = _samples(b_fit, inp)
         else:
             b_tia = float(inp.blood.tia_h_per_ml or 0.0)
-        bd = blood_dose_per_activity(weight_kg=inp.weight_kg, wholebody_tia_h=wb_tia, blood_tia_h_per_ml=b_tia,
-                                     limit_gy=inp.blood_limit_gy)
+        bd = blood_dose_per_activity(
+            weight_kg=inp.weight_kg,
+            wholebody_tia_h=wb_tia,
+            blood_tia_h_per_ml=b_tia,
+            limit_gy=inp.blood_limit_gy,
+        )
         d_blood_per_a = bd.dose_per_activity_gy_per_gbq
         lo = hi = None
         if b_samples is not None or wb_samples is not None:
@@ -299,17 +339,28 @@ def plan(inp: DosimetryPlanInput) -> PlanResult:
             cg = float(bd.constants[1].value)
             dpa = cb * bs + cg / inp.weight_kg ** (2 / 3) * ws
             lo, hi = _ci(bd.limit_gy / dpa[dpa > 0], level)
-        blood_info = {**bd.to_dict(), "blood_tia_h_per_ml": b_tia,
-                      "kinetics": None if b_fit is None else b_fit.to_dict()}
+        blood_info = {
+            **bd.to_dict(),
+            "blood_tia_h_per_ml": b_tia,
+            "kinetics": None if b_fit is None else b_fit.to_dict(),
+        }
         lim_sv = sourced_value(_FILE, "blood_dose_limit")
-        constraints.append(Constraint(
-            name="blood dose limit", kind=ConstraintKind.MAXIMUM, activity_gbq=bd.mta_gbq, rule=bd.rule,
-            source=lim_sv.source, grade=f"limit {lim_sv.grade.value}; formula constants "
-                                         f"{bd.constants[0].grade.value}",
-            ci_lower_gbq=lo, ci_upper_gbq=hi))
+        constraints.append(
+            Constraint(
+                name="blood dose limit",
+                kind=ConstraintKind.MAXIMUM,
+                activity_gbq=bd.mta_gbq,
+                rule=bd.rule,
+                source=lim_sv.source,
+                grade=f"limit {lim_sv.grade.value}; formula constants {bd.constants[0].grade.value}",
+                ci_lower_gbq=lo,
+                ci_upper_gbq=hi,
+            )
+        )
     else:
-        warnings.append("blood dose limit not evaluated: no blood data (EANM SOP needs blood and whole-body "
-                        "TIAs)")
+        warnings.append(
+            "blood dose limit not evaluated: no blood data (EANM SOP needs blood and whole-body TIAs)"
+        )
 
     # --- 48-h whole-body retention -----------------------------------------------------------------
     r48: float | None = None
@@ -320,14 +371,22 @@ def plan(inp: DosimetryPlanInput) -> PlanResult:
             r48 = float(wb_fit.predict([48.0], _THERAPY)[0])
     if r48 is not None and r48 > 0:
         rl = retention_limited_activity(min(r48, 1.0), lung_metastases=inp.lung_metastases)
-        constraints.append(Constraint(
-            name="48-h whole-body retention limit", kind=ConstraintKind.MAXIMUM, activity_gbq=rl.activity_gbq,
-            rule=rl.rule, source=rl.constants[0].source, grade=rl.constants[0].grade.value))
+        constraints.append(
+            Constraint(
+                name="48-h whole-body retention limit",
+                kind=ConstraintKind.MAXIMUM,
+                activity_gbq=rl.activity_gbq,
+                rule=rl.rule,
+                source=rl.constants[0].source,
+                grade=rl.constants[0].grade.value,
+            )
+        )
         if wb_info is not None:
             wb_info["retention_fraction_48h"] = r48
     else:
-        warnings.append("48-h whole-body retention limit not evaluated: no whole-body kinetics or 48-h "
-                        "retention given")
+        warnings.append(
+            "48-h whole-body retention limit not evaluated: no whole-body kinetics or 48-h retention given"
+        )
 
     # --- combine -----------------------------------------------------------------------------------
     mins = [c for c in constraints if c.kind is ConstraintKind.MINIMUM]
@@ -346,57 +405,92 @@ def plan(inp: DosimetryPlanInput) -> PlanResult:
     if required is not None and math.isfinite(required):
         if safety_max is None or required <= safety_max:
             recommended, binding = required, req_c.name if req_c else None
-            reason = (f"the lesion target ({inp.target_rule.value} lesions) needs {required:.3g} GBq, within "
-                      + ("every evaluated safety limit" if safety_max is not None else
-                         "the targets (no safety limit evaluated)"))
+            reason = (
+                f"the lesion target ({inp.target_rule.value} lesions) needs {required:.3g} GBq, within "
+                + (
+                    "every evaluated safety limit"
+                    if safety_max is not None
+                    else "the targets (no safety limit evaluated)"
+                )
+            )
             if safety_max is None:
                 warnings.append("no safety limit evaluated: the recommendation is not capped")
         else:
             assert limiting_max is not None
             recommended, binding = safety_max, limiting_max.name
-            reason = (f"the lesion target needs {required:.3g} GBq, above the {limiting_max.name} "
-                      f"({safety_max:.3g} GBq): the safety limit binds")
-        if safety_max is not None:
-            treat = any(min_c.activity_gbq <= safety_max for min_c in mins)
-        else:
-            treat = True
+            reason = (
+                f"the lesion target needs {required:.3g} GBq, above the {limiting_max.name} "
+                f"({safety_max:.3g} GBq): the safety limit binds"
+            )
+        treat = True if safety_max is None else any(c.activity_gbq <= safety_max for c in mins)
     elif safety_max is not None and limiting_max is not None:
         recommended, binding = safety_max, limiting_max.name
-        reason = "no lesion target evaluated: maximum safe activity given by the most restrictive safety limit"
+        reason = (
+            "no lesion target evaluated: maximum safe activity given by the most restrictive safety limit"
+        )
     else:
         recommended, binding = None, None
         reason = "no constraint could be evaluated: give lesions and/or blood and whole-body data"
     if treat is False:
-        warnings.append(f"no lesion is predicted to reach its target within the safety limits "
-                        f"(Ho 2013 treated only if >= {target_default:g} Gy was predicted)")
+        warnings.append(
+            f"no lesion is predicted to reach its target within the safety limits "
+            f"(Ho 2013 treated only if >= {target_default:g} Gy was predicted)"
+        )
     constraints = [Constraint(**{**c.__dict__, "binding": c.name == binding}) for c in constraints]
 
     # --- options -------------------------------------------------------------------------------------
     def option(name: str, act: float, rule: str) -> Option:
         outs = []
         for les in lesions:
-            lo, hi = _ci(None if les.tia_samples_h is None else
-                         les.tia_samples_h * les.dose.s_mgy_per_mbq_s * 3600.0 * act, level)
+            lo, hi = _ci(
+                None
+                if les.tia_samples_h is None
+                else les.tia_samples_h * les.dose.s_mgy_per_mbq_s * 3600.0 * act,
+                level,
+            )
             d = les.dose.dose_gy(act)
             outs.append(LesionOutcome(les.name, d, lo, hi, d >= les.target_gy * (1 - 1e-9)))
         within = None if safety_max is None else act <= safety_max * (1 + 1e-9)
-        return Option(name, act, tuple(outs),
-                      None if d_blood_per_a is None else d_blood_per_a * act,
-                      None if r48 is None else r48 * act, within, rule)
+        return Option(
+            name,
+            act,
+            tuple(outs),
+            None if d_blood_per_a is None else d_blood_per_a * act,
+            None if r48 is None else r48 * act,
+            within,
+            rule,
+        )
 
     options = []
     if recommended is not None:
         options.append(option("dosimetric", recommended, f"binding constraint: {binding}"))
     options.append(option("empiric", empiric, f"fixed activity ({emp_sv.source}; {emp_sv.grade.value})"))
     if safety_max is not None and (recommended is None or abs(safety_max - recommended) > 1e-9):
-        options.append(option("maximum safe", safety_max, f"most restrictive safety limit: "
-                              f"{limiting_max.name if limiting_max else ''}"))
+        options.append(
+            option(
+                "maximum safe",
+                safety_max,
+                f"most restrictive safety limit: {limiting_max.name if limiting_max else ''}",
+            )
+        )
     for les in lesions:
         if les.fit is not None and les.fit.model.value != "trapezoid" and les.tia_samples_h is None:
-            warnings.append(f"lesion {les.name}: no confidence interval (no residual degrees of freedom); "
-                            "set monte_carlo.measurement_cv")
-    return PlanResult(recommended, binding, reason, treat, tuple(constraints), tuple(options), lesions,
-                      blood_info, wb_info, tuple(warnings))
+            warnings.append(
+                f"lesion {les.name}: no confidence interval (no residual degrees of freedom); "
+                "set monte_carlo.measurement_cv"
+            )
+    return PlanResult(
+        recommended,
+        binding,
+        reason,
+        treat,
+        tuple(constraints),
+        tuple(options),
+        lesions,
+        blood_info,
+        wb_info,
+        tuple(warnings),
+    )
 
 
 def plan_from_mapping(data: Mapping[str, Any], *, prefix: str = "") -> PlanResult:
@@ -411,5 +505,9 @@ def plan_from_mapping(data: Mapping[str, Any], *, prefix: str = "") -> PlanResul
     except InputError as exc:
         if not prefix:
             raise
-        raise InputError(exc.message, field=".".join(p for p in (prefix, exc.field) if p), value=exc.value,
-                         remedy=exc.remedy) from None
+        raise InputError(
+            exc.message,
+            field=".".join(p for p in (prefix, exc.field) if p),
+            value=exc.value,
+            remedy=exc.remedy,
+        ) from None

@@ -29,8 +29,10 @@ __all__ = ["SphereSValue", "sphere_s_value", "sphere_table"]
 
 _FILE = "sphere_svalues.csv"
 _COLUMNS = {"I-131": "s_i131_mgy_per_mbq_s", "I-124": "s_i124_mgy_per_mbq_s"}
-SOURCE = ("redif sphere table (scripts/make_sphere_svalues.py) from Lanconelli 2012 I-131 voxel S-values "
-          "and ICRP-107 energies; unit-density spheres")
+SOURCE = (
+    "redif sphere table (scripts/make_sphere_svalues.py) from Lanconelli 2012 I-131 voxel S-values "
+    "and ICRP-107 energies; unit-density spheres"
+)
 
 
 @dataclass(frozen=True)
@@ -73,13 +75,21 @@ def sphere_s_value(mass_g: float, nuclide: str = "I-131") -> SphereSValue:
     """
     name = get_nuclide(nuclide).name
     if name not in _COLUMNS:
-        raise InputError("no sphere S-values for this nuclide", field="nuclide", value=nuclide,
-                         remedy=f"use one of {', '.join(_COLUMNS)}")
+        raise InputError(
+            "no sphere S-values for this nuclide",
+            field="nuclide",
+            value=nuclide,
+            remedy=f"use one of {', '.join(_COLUMNS)}",
+        )
     tab = sphere_table()
     m = tab["mass_g"]
     if not (math.isfinite(mass_g) and m[0] * (1 - 1e-9) <= mass_g <= m[-1] * (1 + 1e-9)):
-        raise InputError(f"lesion mass outside the sphere table ({m[0]:g}-{m[-1]:g} g)", field="mass_g",
-                         value=mass_g, remedy="check the volume/density; S is not extrapolated")
+        raise InputError(
+            f"lesion mass outside the sphere table ({m[0]:g}-{m[-1]:g} g)",
+            field="mass_g",
+            value=mass_g,
+            remedy="check the volume/density; S is not extrapolated",
+        )
     mm = min(max(mass_g, m[0]), m[-1])
     s = float(np.exp(np.interp(math.log(mm), np.log(m), np.log(tab[_COLUMNS[name]]))))
     return SphereSValue(float(mass_g), name, s, SOURCE, Grade.UNVERIFIED)
