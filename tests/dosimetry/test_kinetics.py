@@ -228,3 +228,19 @@ def test_tia_scales_linearly_with_values(scale: float, k: float, a: float) -> No
     base = fit_kinetics(TimeActivity.create(T, y, decay_corrected=True, unit="MBq"), "mono")
     scaled = fit_kinetics(TimeActivity.create(T, y * scale, decay_corrected=True, unit="MBq"), "mono")
     assert scaled.tia_h == pytest.approx(base.tia_h * scale, rel=1e-5)
+
+
+def test_extrapolated_fraction_closed_form(lam131: float) -> None:
+    """Mono-exponential: the share of Ã after the last time point t_n is e^(−(k+λ)t_n)."""
+    y = 0.3 * np.exp(-(0.01 + lam131) * T)
+    fit = fit_kinetics(TimeActivity.create(T, y, decay_corrected=False), "mono")
+    assert fit.extrapolated_fraction == pytest.approx(math.exp(-(0.01 + lam131) * T[-1]), rel=1e-6)
+
+
+def test_quality_notes_are_shown() -> None:
+    """Rising data: notes say so and flag the extrapolated share; an impossible t = 0 extrapolation too."""
+    rising = fit_kinetics(TimeActivity.create([4, 24, 48, 96], [0.01, 0.02, 0.05, 0.1], decay_corrected=False))
+    assert any("still rising" in n for n in rising.notes)
+    assert any("after the last measurement" in n for n in rising.notes)
+    steep = fit_kinetics(TimeActivity.create([24, 48], [0.3, 0.001], decay_corrected=False), "mono")
+    assert any("extrapolates to" in n for n in steep.notes)

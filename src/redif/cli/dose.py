@@ -107,8 +107,11 @@ def tia_cmd(
             ("R2", out["r2"]),
             *[(k, v) for k, v in out["parameters"].items()],
             ("selection", out["selection_rule"] or "-"),
+            ("extrapolated_fraction", out["extrapolated_fraction"]),
         ],
     )
+    for note in out["notes"]:
+        console.print(f"[yellow]note:[/yellow] {note}")
 
 
 @dose_app.command("stp")

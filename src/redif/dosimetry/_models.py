@@ -114,6 +114,17 @@ class ExpModel:
             return np.asarray(nat[:, 0] / (nat[:, 1] + lam) + nat[:, 2] / (nat[:, 3] + lam))
         return np.asarray(nat[:, 0] * (1.0 / (nat[:, 1] + lam) - 1.0 / (nat[:, 2] + lam)))
 
+    def integral_from(self, nat: FloatArray, lam: float, t0: float) -> FloatArray:
+        """∫_t0^∞ f(t)·e^(−λt) dt for each row (S,): the part of the TIA after time t0."""
+        if self.key == "mono":
+            r = nat[:, 1] + lam
+            return np.asarray(nat[:, 0] * np.exp(-r * t0) / r)
+        if self.key == "bi":
+            r1, r2 = nat[:, 1] + lam, nat[:, 3] + lam
+            return np.asarray(nat[:, 0] * np.exp(-r1 * t0) / r1 + nat[:, 2] * np.exp(-r2 * t0) / r2)
+        rw, ru = nat[:, 1] + lam, nat[:, 2] + lam
+        return np.asarray(nat[:, 0] * (np.exp(-rw * t0) / rw - np.exp(-ru * t0) / ru))
+
     def terminal_rate(self, nat: FloatArray) -> FloatArray:
         """Slowest biological rate (1/h) of each row."""
         if self.key == "bi":

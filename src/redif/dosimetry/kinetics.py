@@ -246,6 +246,7 @@ class KineticFit:
     candidates: tuple[ModelScore, ...] = ()
     selection_rule: str = ""
     notes: tuple[str, ...] = ()
+    extrapolated_fraction: float | None = None
     _u: FloatArray | None = field(default=None, repr=False, compare=False)
     _data: TimeActivity | None = field(default=None, repr=False, compare=False)
 
@@ -294,6 +295,7 @@ class KineticFit:
             "candidates": [c.__dict__ for c in self.candidates],
             "selection_rule": self.selection_rule,
             "notes": list(self.notes),
+            "extrapolated_fraction": self.extrapolated_fraction,
         }
 
 
@@ -397,6 +399,16 @@ def _fit_exp(data: TimeActivity, model: ExpModel) -> KineticFit:
     teff = math.log(2.0) / (k_term + lam)
     if k_term < 1e-8:
         notes.append("no biological clearance detected: the effective half-life equals the physical one")
+    tail = float(model.integral_from(nat_out[None, :], lam, float(t[-1]))[0])
+    extrap = tail / tia if tia > 0 else None
+    notes.extend(_qa_notes(data, extrap))
+    if data.unit is ValueUnit.FRACTION and model.key != "uptake":
+        at0 = float(model.curve(nat_out[None, :], np.zeros(1), 0.0)[0, 0])
+        if at0 > 1.0:
+            notes.append(
+                f"the fitted curve extrapolates to {at0:.3g} of the administered activity at t = 0 "
+                "(> 1): early kinetics are not captured; add an early time point or another model"
+            )
     return KineticFit(
         model=KineticModel(model.key),
         nuclide=data.nuclide,
@@ -416,9 +428,27 @@ def _fit_exp(data: TimeActivity, model: ExpModel) -> KineticFit:
         n_points=n,
         n_params=p,
         notes=tuple(notes),
+        extrapolated_fraction=extrap,
         _u=ub[0].copy(),
         _data=data,
     )
+
+
+def _qa_notes(data: TimeActivity, extrapolated_fraction: float | None) -> list[str]:
+    """Quality notes shown with every fit (never silent)."""
+    out: list[str] = []
+    y = data.retention()
+    if y.size >= 2 and y[-1] > y[-2]:
+        out.append(
+            "retention still rising at the last time point: the TIA rests on extrapolation; "
+            "add a later measurement"
+        )
+    if extrapolated_fraction is not None and extrapolated_fraction > 0.5:
+        out.append(
+            f"{100 * extrapolated_fraction:.0f} % of the TIA lies after the last measurement: "
+            "add a later time point"
+        )
+    return out
 
 
 def _trapezoid_tail(t: FloatArray, f: FloatArray, lam: float) -> tuple[FloatArray, FloatArray]:
@@ -455,6 +485,7 @@ def _fit_trapezoid(data: TimeActivity) -> KineticFit:
         "tail_area": tail_start / float(rate[0]),
         "trapezoid_area": float(tia[0]) - tail_start / float(rate[0]),
     }
+    extrap = params["tail_area"] / float(tia[0]) if tia[0] > 0 else None
     return KineticFit(
         model=KineticModel.TRAPEZOID,
         nuclide=data.nuclide,
@@ -476,7 +507,9 @@ def _fit_trapezoid(data: TimeActivity) -> KineticFit:
         notes=(
             "trapezoid from (0 h, 0) through the points, exponential tail from the last two points "
             "with effective rate >= lambda_phys",
+            *_qa_notes(data, extrap),
         ),
+        extrapolated_fraction=extrap,
         _data=data,
     )
 

@@ -307,6 +307,7 @@ def plan(inp: DosimetryPlanInput) -> PlanResult:
             wb_tia = float(inp.whole_body.tia_h or 0.0)
         wb_info = {"tia_h": wb_tia, "kinetics": None if wb_fit is None else wb_fit.to_dict()}
     blood_info: dict[str, Any] | None = None
+    blood_fit: KineticFit | None = None
     d_blood_per_a: float | None = None
     if inp.blood is not None:
         if wb_tia is None:
@@ -318,7 +319,7 @@ def plan(inp: DosimetryPlanInput) -> PlanResult:
         b_fit = None
         b_samples = None
         if inp.blood.measurements is not None:
-            b_fit = _fit(inp.blood.measurements, "blood.measurements")
+            b_fit = blood_fit = _fit(inp.blood.measurements, "blood.measurements")
             b_tia = b_fit.tia_for(_THERAPY)
             b_samples = _samples(b_fit, inp)
         else:
@@ -473,6 +474,11 @@ def plan(inp: DosimetryPlanInput) -> PlanResult:
                 f"most restrictive safety limit: {limiting_max.name if limiting_max else ''}",
             )
         )
+    fits = [(f"lesion {les.name}", les.fit) for les in lesions]
+    fits += [("whole body", wb_fit), ("blood", blood_fit)]
+    for region, fit in fits:
+        if fit is not None:
+            warnings.extend(f"{region}: {note}" for note in fit.notes)
     for les in lesions:
         if les.fit is not None and les.fit.model.value != "trapezoid" and les.tia_samples_h is None:
             warnings.append(
