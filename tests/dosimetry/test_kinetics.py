@@ -239,8 +239,39 @@ def test_extrapolated_fraction_closed_form(lam131: float) -> None:
 
 def test_quality_notes_are_shown() -> None:
     """Rising data: notes say so and flag the extrapolated share; an impossible t = 0 extrapolation too."""
-    rising = fit_kinetics(TimeActivity.create([4, 24, 48, 96], [0.01, 0.02, 0.05, 0.1], decay_corrected=False))
+    rising = fit_kinetics(
+        TimeActivity.create([4, 24, 48, 96], [0.01, 0.02, 0.05, 0.1], decay_corrected=False)
+    )
     assert any("still rising" in n for n in rising.notes)
     assert any("after the last measurement" in n for n in rising.notes)
     steep = fit_kinetics(TimeActivity.create([24, 48], [0.3, 0.001], decay_corrected=False), "mono")
     assert any("extrapolates to" in n for n in steep.notes)
+
+
+def test_single_time_point_fit_matches_formulas_and_converts(lam124: float, lam131: float) -> None:
+    """A single 124I measurement at 48 h with a prior T_eff = 40 h (Madsen): Ã₁₂₄ = A·e^(λt)/λ; the implied
+    biology k_bio = ln2/40 − λ124 integrates for 131I to U/(k_bio + λ131) with U = A·e^((k_bio+λ124)·48)."""
+    from redif.dosimetry.kinetics import single_time_point_fit
+
+    data = TimeActivity.create([48.0], [0.002], decay_corrected=False, nuclide="I-124")
+    fit = single_time_point_fit(data, "madsen", effective_half_life_h=40.0)
+    lam = math.log(2) / 40.0
+    assert fit.tia_h == pytest.approx(0.002 * math.exp(lam * 48) / lam, rel=1e-12)
+    k_bio = lam - lam124
+    u = 0.002 * math.exp((k_bio + lam124) * 48)
+    assert fit.tia_for("I-131") == pytest.approx(u / (k_bio + lam131), rel=1e-12)
+    h = single_time_point_fit(TimeActivity.create([48.0], [0.2], decay_corrected=False))
+    assert h.tia_h == pytest.approx(0.2 * 96 / math.log(2), rel=1e-12)
+    unc = monte_carlo_tia(h, measurement_cv=0.1, seed=1)
+    assert unc.ci_lower < h.tia_h < unc.ci_upper
+
+
+def test_single_time_point_errors() -> None:
+    from redif.dosimetry.kinetics import single_time_point_fit
+
+    with pytest.raises(InputError, match="effective_half_life_h"):
+        single_time_point_fit(TimeActivity.create([48.0], [0.2], decay_corrected=False), "madsen")
+    with pytest.raises(InputError, match="times_h"):
+        single_time_point_fit(TimeActivity.create([4.0, 48.0], [0.3, 0.2], decay_corrected=False))
+    with pytest.raises(InputError, match="method"):
+        single_time_point_fit(TimeActivity.create([48.0], [0.2], decay_corrected=False), "guess")

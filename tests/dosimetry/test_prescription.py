@@ -6,6 +6,7 @@ MTA = 2 Gy / (c_β·ã_blood + c_γ/W^(2/3)·ã_WB); A_retention = L / r48 (RULE
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +174,18 @@ def test_decay_correction_flag_is_required() -> None:
     with pytest.raises(InputError) as info:
         plan_from_mapping(case)
     assert info.value.field == "lesions.0.measurements.decay_corrected"
+
+
+def test_single_whole_body_measurement_gives_retention_limit(lam131: float) -> None:
+    """One whole-body 131I measurement at 48 h (fraction 0.25, not decay-corrected): Hänscheid's curve passes
+    through it, so r48 = 0.25 and the retention limit is 4.44/0.25 = 17.76 GBq."""
+    case = _case(
+        whole_body={
+            "measurements": {"nuclide": "I-131", "decay_corrected": False, "times_h": [48], "values": [0.25]}
+        }
+    )
+    res = plan_from_mapping(case)
+    ret = next(c for c in res.constraints if c.name == "48-h whole-body retention limit")
+    assert ret.activity_gbq == pytest.approx(4.44 / 0.25)
+    assert res.whole_body is not None
+    assert res.whole_body["tia_h"] == pytest.approx(0.25 * 96 / math.log(2))

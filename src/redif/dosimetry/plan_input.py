@@ -14,6 +14,8 @@ YAML schema (units in every name)::
     empiric_activity_gbq: 5.5          # default 5.5 GBq (MERAIODE / SEL-I-METRY)
     monte_carlo: {n_samples: 1000, seed: 0, measurement_cv: 0.1}
     recovery_curve: {volumes_ml: [0.5, 1, 2.6, 5.6, 11.5, 26.5], recovery: [0.3, ...]}   # optional
+    # A `measurements` block with ONE time point is a single-time-point estimate (Hänscheid 2018 by
+    # default; `single_time_point_method: madsen` with `effective_half_life_h` as the prior).
     whole_body:                        # either tia_h (131I residence time, h) ...
       measurements:                    # ... or serial measurements (fractions of administered activity)
         nuclide: I-124
@@ -73,6 +75,8 @@ class MeasurementsInput(_Model):
     times_h: list[float] = Field(min_length=1)
     values: list[float] = Field(min_length=1)
     model: str = "auto"
+    single_time_point_method: str = "hanscheid"  # used when there is exactly one measurement
+    effective_half_life_h: float | None = Field(default=None, gt=0)  # prior for madsen
 
 
 class MonteCarloInput(_Model):

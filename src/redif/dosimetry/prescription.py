@@ -39,6 +39,7 @@ from redif.dosimetry.kinetics import (
     TimeActivity,
     fit_kinetics,
     monte_carlo_tia,
+    single_time_point_fit,
 )
 from redif.dosimetry.lesion import LesionDose, lesion_dose, lesion_mass_g
 from redif.dosimetry.plan_input import (
@@ -180,6 +181,10 @@ def _fit(meas: MeasurementsInput, field_name: str) -> KineticFit:
         data = TimeActivity.create(
             meas.times_h, meas.values, decay_corrected=meas.decay_corrected, nuclide=meas.nuclide
         )
+        if len(meas.times_h) == 1:
+            return single_time_point_fit(
+                data, meas.single_time_point_method, effective_half_life_h=meas.effective_half_life_h
+            )
         return fit_kinetics(data, meas.model)
     except InputError as exc:
         raise InputError(
