@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from redif.dosimetry.phantoms import Phantom, PhantomSpec, make_phantom
+from redif.io.dicom_write import SeriesContext, write_pet_series
 from redif.io.phantom_files import PhantomFiles, write_phantom
 from redif.io.volume import DecayCorrection
 
@@ -28,9 +29,13 @@ def phantom_files(small_phantom: Phantom, tmp_path_factory: pytest.TempPathFacto
 
 
 @pytest.fixture(scope="session")
-def phantom_files_admin(small_phantom: Phantom, tmp_path_factory: pytest.TempPathFactory) -> PhantomFiles:
-    return write_phantom(small_phantom, tmp_path_factory.mktemp("phantom_admin"),
-                         decay_correction=DecayCorrection.ADMIN, with_ct=False)
+def admin_series(small_phantom: Phantom, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The last time point written with Decay Correction ADMIN (values corrected to the injection)."""
+    folder = tmp_path_factory.mktemp("admin") / "pet_96h"
+    write_pet_series(folder, small_phantom.activity_bqml[-1], small_phantom.affine, ctx=SeriesContext.new(),
+                     time_h=small_phantom.spec.time_points_h[-1], injected_activity_mbq=37.0,
+                     decay_correction=DecayCorrection.ADMIN)
+    return folder
 
 
 def copy_series(src: Path, dst: Path) -> Path:

@@ -46,11 +46,10 @@ def test_round_trip_values_geometry_and_timing(small_phantom: Phantom, phantom_f
     assert len(set(_slopes(phantom_files.pet_dirs[0]))) >= 5
 
 
-def test_admin_decay_correction_is_undone(phantom_files: PhantomFiles,
-                                          phantom_files_admin: PhantomFiles) -> None:
+def test_admin_decay_correction_is_undone(phantom_files: PhantomFiles, admin_series: Path) -> None:
     """ADMIN values are A*exp(lambda t); activity_at_acquisition must return A (closed form)."""
     start = read_pet_series(phantom_files.pet_dirs[-1])
-    admin = read_pet_series(phantom_files_admin.pet_dirs[-1])
+    admin = read_pet_series(admin_series)
     assert admin.decay_correction is DecayCorrection.ADMIN
     lam = math.log(2) / admin.half_life_s  # type: ignore[operator]
     ratio = float(admin.array.max() / start.array.max())
