@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import typer
+from rich import box
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -73,14 +74,15 @@ def voxel(
     if as_json:
         emit_json(summary)
         return
-    table = Table(title=summary.dose_refers_to, title_justify="left")
-    for col in ("lesion", "vol mL", "mass g", "TIA MBq·h", "mean Gy", "D50 Gy", "D90 Gy", "min Gy",
-                "max Gy", "mean Gy/GBq"):
-        table.add_column(col, justify="left" if col == "lesion" else "right")
+    table = Table(title=summary.dose_refers_to + ". Doses in Gy; TIA in MBq·h.", title_justify="left",
+                  box=box.SIMPLE_HEAD)
+    table.add_column("lesion", no_wrap=True)
+    for col in ("mL", "g", "TIA", "mean", "D50", "D90", "max", "Gy/GBq"):
+        table.add_column(col, justify="right", no_wrap=True)
     for les in summary.lesions:
-        table.add_row(str(les["name"]), _fmt(les["volume_ml"]), _fmt(les["mass_g"]), _fmt(les["tia_mbq_h"]),
-                      _fmt(les["mean_gy"]), _fmt(les["d50_gy"]), _fmt(les["d90_gy"]), _fmt(les["min_gy"]),
-                      _fmt(les["max_gy"]), _fmt(les["mean_gy_per_gbq"]))
+        table.add_row(str(les["name"]), _fmt(les["volume_ml"], 1), _fmt(les["mass_g"], 1),
+                      _fmt(les["tia_mbq_h"], 1), _fmt(les["mean_gy"], 1), _fmt(les["d50_gy"], 1),
+                      _fmt(les["d90_gy"], 1), _fmt(les["max_gy"], 1), _fmt(les["mean_gy_per_gbq"], 2))
     console.print(table)
     console.print(f"method: {summary.method} TIA; kernel: Lanconelli I-131 {summary.tissue} "
                   f"{summary.kernel_voxel_mm} mm{' (TIA resampled conservatively)' if summary.resampled else ''};"
