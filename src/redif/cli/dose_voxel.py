@@ -20,7 +20,7 @@ __all__ = ["progress_bar", "register"]
 @contextmanager
 def progress_bar(description: str, *, enabled: bool = True) -> Iterator[Callable[[int, int, str], None]]:
     """Yield ``update(done, total, label)`` drawing a transient bar on standard error."""
-    if not enabled:
+    if not enabled or not err_console.is_terminal:
         yield lambda done, total, label: None
         return
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[step]}"),

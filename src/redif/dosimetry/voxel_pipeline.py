@@ -130,6 +130,16 @@ def compute_voxel_dose(
     method
         ``fit`` or ``region`` (:func:`redif.dosimetry.voxel_tia.tia_map`).
     """
+    try:
+        method = TiaMethod(method)
+    except ValueError:
+        raise InputError("unknown TIA method", field="--method", value=method,
+                         remedy="use fit or region") from None
+    try:
+        tissue = Tissue(tissue)
+    except ValueError:
+        raise InputError("unknown kernel tissue", field="--tissue", value=tissue,
+                         remedy="use soft or bone") from None
     timings: dict[str, float] = {}
     rho = soft_tissue_density() if density_g_per_ml is None else float(density_g_per_ml)
     if activity_gbq is not None and not activity_gbq > 0:
