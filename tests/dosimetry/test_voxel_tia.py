@@ -151,3 +151,16 @@ def test_tia_map_units_mbq_h() -> None:
         tia_map(s, method="region")
     with pytest.raises(InputError, match="unknown TIA method"):
         tia_map(s, method="bogus")
+
+
+@pytest.mark.parametrize("method", ["fit", "region"])
+def test_on_the_fly_swap_equals_explicit_swap(method: str) -> None:
+    rng = np.random.default_rng(9)
+    lam = rng.uniform(0.01, 0.05, (3, 4, 5))
+    arrays = [(1e4 * np.exp(-lam * t)).astype(np.float32) for t in T]
+    s = check_time_series(_volumes(arrays))
+    labels = np.zeros((3, 4, 5), dtype=np.uint8)
+    labels[1] = 1
+    a = tia_map(s, method=method, labels=labels, to_nuclide="I-131")
+    b = tia_map(swap_physical_decay(s, "I-131"), method=method, labels=labels)
+    np.testing.assert_allclose(a, b, rtol=1e-5)

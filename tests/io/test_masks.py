@@ -141,3 +141,16 @@ def test_not_a_mask(phantom_files: PhantomFiles, tmp_path: Path) -> None:
     bad.write_text("hello")
     with pytest.raises(InputError, match="not a NIfTI or DICOM"):
         read_mask(bad, ref)
+
+
+def test_seg_fast_path_equals_highdicom(phantom_files: PhantomFiles) -> None:
+    """The direct pydicom reading of a BINARY SEG agrees with highdicom's reading."""
+    import pydicom
+
+    from redif.io.masks import _read_seg
+
+    ref = read_pet_series(phantom_files.pet_dirs[0])
+    fast = _read_seg(phantom_files.seg_path, ref, pydicom.dcmread(phantom_files.seg_path))
+    slow = _read_seg(phantom_files.seg_path, ref, None)
+    np.testing.assert_array_equal(fast.array, slow.array)
+    assert fast.names == slow.names

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -55,6 +56,8 @@ def voxel(
     times_h: str | None = typer.Option(None, "--times-h", help="NIfTI input: hours after administration."),
     nuclide: str | None = typer.Option(None, "--nuclide", help="NIfTI input: imaged nuclide (I-124/I-131)."),
     injected_mbq: float | None = typer.Option(None, "--injected-mbq", help="NIfTI input: imaged activity."),
+    read_workers: int = typer.Option(0, "--read-workers", help="Processes reading the time points "
+                                     "(0 = number of CPUs)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Voxel dosimetry: per-voxel TIA, 131I dose by kernel convolution, per-lesion statistics."""
@@ -69,7 +72,8 @@ def voxel(
     with progress_bar("voxel dosimetry", enabled=not as_json) as update:
         summary = run_voxel_case(pets, mask, out=out, rtdose=rtdose, activity_gbq=activity_gbq,
                                  method=method, tissue=tissue, calibration_bqml_per_count=calibration,
-                                 nifti_inputs=nifti, progress=update)
+                                 nifti_inputs=nifti, progress=update,
+                                 read_workers=read_workers or (os.cpu_count() or 1))
     assert isinstance(summary, VoxelDoseSummary)
     if as_json:
         emit_json(summary)

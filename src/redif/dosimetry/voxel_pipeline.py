@@ -32,7 +32,6 @@ from redif.dosimetry.voxel_tia import (
     TiaMethod,
     TimeSeries,
     check_time_series,
-    swap_physical_decay,
     tia_map,
     voxel_fit_tia,
 )
@@ -163,12 +162,11 @@ def compute_voxel_dose(
             raise InputError(f"the {imaged} series does not record the administered activity",
                              field="RadionuclideTotalDose",
                              remedy="the prediction needs the imaged activity (RadionuclideTotalDose)")
-        swapped = swap_physical_decay(series, _DOSE_NUCLIDE)
-        tia131 = tia_map(swapped, method=method, labels=labels, n_late=n_late)
+        tia131 = tia_map(series, method=method, labels=labels, n_late=n_late, to_nuclide=_DOSE_NUCLIDE)
         activity_gbq = 1.0 if activity_gbq is None else float(activity_gbq)
         scale = activity_gbq * 1000.0 / series.injected_activity_mbq
         tia = tia131 * np.float32(scale)
-        del tia131, swapped
+        del tia131
         refers = (f"131I absorbed dose PREDICTED from {imaged} PET (same biological kinetics, "
                   f"physical decay swapped) for an administered 131I activity of {activity_gbq:g} GBq")
     timings["tia_s"] = time.perf_counter() - t0
@@ -223,11 +221,14 @@ def run_voxel_case(
     nifti_inputs: dict[str, object] | None = None,
     progress: Progress | None = None,
     keep_arrays: bool = False,
+    read_workers: int = 1,
 ) -> VoxelDoseOutput | VoxelDoseSummary:
     """Read inputs, compute, write outputs. Returns the summary (or the full output with ``keep_arrays``).
 
     ``nifti_inputs`` (for NIfTI time points) holds ``units``, ``times_h``, ``nuclide`` and
-    ``injected_activity_mbq`` (see :func:`redif.io.nifti.read_nifti_volume`).
+    ``injected_activity_mbq`` (see :func:`redif.io.nifti.read_nifti_volume`). ``read_workers`` > 1
+    reads the DICOM time points in that many worker processes (the CLI uses the CPU count; batch
+    runs keep 1, their cases already run in parallel).
     """
     from redif.io.dicom import read_pet_series
     from redif.io.masks import read_mask
@@ -236,7 +237,8 @@ def run_voxel_case(
     t0 = time.perf_counter()
     paths = [Path(p) for p in pet]
     n_steps = len(paths) + 3
-    volumes: list[Volume] = []
+    volumes: list[Volume | None] = [None] * len(paths)
+    dicom_idx = []
     for i, p in enumerate(paths):
         if p.name.endswith((".nii", ".nii.gz")):
             if not nifti_inputs:
@@ -245,16 +247,38 @@ def run_voxel_case(
             times = list(nifti_inputs["times_h"])  # type: ignore[call-overload]
             if len(times) != len(paths):
                 raise InputError("one time per NIfTI file needed", field="--times-h", value=times)
-            volumes.append(read_nifti_volume(
+            volumes[i] = read_nifti_volume(
                 p, units=str(nifti_inputs["units"]), time_h=float(times[i]),
                 nuclide=str(nifti_inputs["nuclide"]),
                 injected_activity_mbq=nifti_inputs.get("injected_activity_mbq"),  # type: ignore[arg-type]
-            ))
+            )
         else:
-            volumes.append(read_pet_series(p, calibration_bqml_per_count=calibration_bqml_per_count))
-        if progress:
-            progress(i + 1, n_steps, f"read {p.name}")
-    series = check_time_series(volumes)
+            dicom_idx.append(i)
+    done = len(paths) - len(dicom_idx)
+    workers = max(1, min(read_workers, len(dicom_idx)))
+    if workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
+                                          else None)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futs = {pool.submit(read_pet_series, paths[i],
+                                calibration_bqml_per_count=calibration_bqml_per_count): i
+                    for i in dicom_idx}
+            for fut in as_completed(futs):
+                volumes[futs[fut]] = fut.result()
+                done += 1
+                if progress:
+                    progress(done, n_steps, f"read {paths[futs[fut]].name}")
+    else:
+        for i in dicom_idx:
+            volumes[i] = read_pet_series(paths[i], calibration_bqml_per_count=calibration_bqml_per_count)
+            done += 1
+            if progress:
+                progress(done, n_steps, f"read {paths[i].name}")
+    volumes = [v for v in volumes if v is not None]
+    series = check_time_series(volumes)  # type: ignore[arg-type]
     labelmap = read_mask(mask, volumes[0])
     reference = volumes[0]
     del volumes

@@ -162,6 +162,7 @@ def voxel_fit_tia(
     lambda_phys_per_h: float,
     *,
     n_late: int = 3,
+    time_factors: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float32]:
     """Integral over 0..inf of each voxel's time-activity curve (unit: input unit x h).
 
@@ -172,55 +173,81 @@ def voxel_fit_tia(
     activity
         ``[n, ...]`` activity (not decay corrected), any spatial shape.
     lambda_phys_per_h
-        Physical decay constant of the nuclide in the data (lower bound of lambda_eff).
+        Physical decay constant of the nuclide whose curve is integrated (lower bound of lambda_eff).
     n_late
         Number of last points fitted (2 <= n_late <= n).
+    time_factors
+        Optional factor per time point applied on the fly (e.g. ``exp((lam124 - lam131) t)`` for the
+        131I prediction, see :func:`swap_physical_decay`) without copying the 4-D stack.
 
     Notes
     -----
     Voxels with fewer than two positive late points get lambda_eff = lambda_phys from their last
     positive point (physical decay only, the conservative tail); all-zero voxels integrate to 0.
+    The arithmetic is float32 with the fit times centred, frame by frame (few full-size temporaries).
     """
     n = len(times_h)
     k = min(max(n_late, 2), n)
     first_late = n - k
-    acc = np.zeros(activity.shape[1:], dtype=np.float32)
+    f = np.ones(n) if time_factors is None else np.asarray(time_factors, dtype=np.float64)
+    shape = activity.shape[1:]
+    acc = np.zeros(shape, dtype=np.float32)
     w = _trapezoid_weights(times_h, first_late)
-    for i in range(first_late + 1):
+    for i in range(first_late):
         if w[i]:
-            acc += np.float32(w[i]) * activity[i]
-    late_t = times_h[first_late:]
-    tc = late_t - late_t.mean()
-    late = activity[first_late:]
-    pos = late > 0
-    wts = np.where(pos, late, np.float32(0))
-    logs = np.log(np.where(pos, late, np.float32(1)))
-    s = wts.sum(axis=0)
-    safe_s = np.where(s > 0, s, np.float32(1))
-    tbar = np.tensordot(tc.astype(np.float32), wts, axes=(0, 0)) / safe_s
-    ybar = (wts * logs).sum(axis=0) / safe_s
-    num = np.zeros_like(s)
-    den = np.zeros_like(s)
-    for i in range(k):
-        dt = np.float32(tc[i]) - tbar
-        num += wts[i] * dt * (logs[i] - ybar)
-        den += wts[i] * dt * dt
-    npos = pos.sum(axis=0)
+            acc += np.float32(w[i] * f[i]) * activity[i]
+    tc = (times_h[first_late:] - times_h[first_late:].mean()).astype(np.float32)
+    s = np.zeros(shape, dtype=np.float32)
+    st = np.zeros(shape, dtype=np.float32)
+    sy = np.zeros(shape, dtype=np.float32)
+    npos = np.zeros(shape, dtype=np.int8)
+    wts, logs = [], []
+    for j in range(k):
+        wj = activity[first_late + j] * np.float32(f[first_late + j])
+        if j == 0 and w[first_late]:
+            acc += np.float32(w[first_late]) * wj
+        np.maximum(wj, np.float32(0), out=wj)
+        pos = wj > 0
+        yj = np.log(wj, where=pos, out=np.zeros(shape, dtype=np.float32))
+        s += wj
+        st += tc[j] * wj
+        sy += wj * yj
+        npos += pos
+        wts.append(wj)
+        logs.append(yj)
+    has = s > 0
+    safe_s = np.where(has, s, np.float32(1))
+    tbar = st / safe_s
+    ybar = sy / safe_s
+    del st, sy
+    num = np.zeros(shape, dtype=np.float32)
+    den = np.zeros(shape, dtype=np.float32)
+    for j in range(k):
+        dt = tc[j] - tbar
+        wdt = wts[j] * dt
+        den += wdt * dt
+        wdt *= logs[j] - ybar
+        num += wdt
     ok = (npos >= 2) & (den > 0)
-    slope = np.where(ok, num / np.where(den > 0, den, np.float32(1)), np.float32(-lambda_phys_per_h))
-    lam = np.maximum(-slope, np.float32(lambda_phys_per_h))
-    # voxels without a fit: tail from the last positive point with physical decay only
-    if not np.all(ok):
-        last_idx = (k - 1) - np.argmax(pos[::-1], axis=0)
-        last_val = np.take_along_axis(late, last_idx[None], axis=0)[0]
-        last_t = tc.astype(np.float32)[last_idx]
-        fallback_y = np.log(np.where(last_val > 0, last_val, np.float32(1)))
-        ybar = np.where(ok, ybar, fallback_y)
-        tbar = np.where(ok, tbar, last_t)
-    t_first = np.float32(tc[0])
-    tail = np.exp(ybar - lam * (t_first - tbar)) / lam
-    tail = np.where(s > 0, tail, np.float32(0))
-    return (acc + tail).astype(np.float32)
+    lam = np.full(shape, np.float32(lambda_phys_per_h), dtype=np.float32)
+    np.divide(-num, den, out=lam, where=ok)
+    np.maximum(lam, np.float32(lambda_phys_per_h), out=lam)
+    if not np.all(ok | ~has):
+        # voxels without a fit: tail from the last positive point with physical decay only
+        fix = has & ~ok
+        last_idx = np.full(shape, -1, dtype=np.int8)
+        for j in range(k):
+            last_idx[wts[j] > 0] = j
+        sel = np.flatnonzero(fix)
+        li = last_idx.ravel()[sel]
+        vals = np.stack([x.ravel()[sel] for x in wts])[li, np.arange(sel.size)]
+        ybar.ravel()[sel] = np.log(vals)
+        tbar.ravel()[sel] = tc[li]
+    tail = np.exp(ybar - lam * (tc[0] - tbar))
+    tail /= lam
+    tail[~has] = 0
+    acc += tail
+    return acc
 
 
 def region_tia(
@@ -230,21 +257,24 @@ def region_tia(
     lambda_phys_per_h: float,
     *,
     n_late: int = 3,
+    time_factors: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float32]:
     """Region kinetics scaled per voxel (see module docstring); unit: input unit x h per voxel.
 
     ``labels`` has the spatial shape of ``activity[0]``; label 0 (outside every lesion) is a region too.
+    ``time_factors`` as in :func:`voxel_fit_tia`.
     """
     n = len(times_h)
+    f = np.ones(n) if time_factors is None else np.asarray(time_factors, dtype=np.float64)
     flat_labels = labels.ravel().astype(np.intp)
     nlab = int(flat_labels.max()) + 1
-    curves = np.stack([np.bincount(flat_labels, weights=activity[i].ravel(), minlength=nlab)
+    curves = np.stack([f[i] * np.bincount(flat_labels, weights=activity[i].ravel(), minlength=nlab)
                        for i in range(n)])  # [n, nlab] float64
     region = voxel_fit_tia(times_h, curves.astype(np.float32), lambda_phys_per_h, n_late=n_late)
     w = _trapezoid_weights(times_h, n - 1)
     q = np.zeros(activity.shape[1:], dtype=np.float32)
     for i in range(n):
-        q += np.float32(w[i]) * activity[i]
+        q += np.float32(w[i] * f[i]) * activity[i]
     qsum = np.bincount(flat_labels, weights=q.ravel(), minlength=nlab)
     scale = np.where(qsum > 0, region.astype(np.float64) / np.where(qsum > 0, qsum, 1.0), 0.0)
     return (q * scale.astype(np.float32)[labels]).astype(np.float32)
@@ -256,8 +286,13 @@ def tia_map(
     method: TiaMethod | str = TiaMethod.FIT,
     labels: NDArray[np.integer] | None = None,
     n_late: int = 3,
+    to_nuclide: str | None = None,
 ) -> NDArray[np.float32]:
     """Time-integrated activity per voxel in **MBq*h** for the nuclide of ``series``.
+
+    With ``to_nuclide`` (e.g. ``"I-131"``) the result is the predicted TIA of that nuclide for the same
+    administered activity and biological kinetics (the decay swap of :func:`swap_physical_decay`,
+    applied frame by frame without copying the stack).
 
     Parameters
     ----------
@@ -276,12 +311,19 @@ def tia_map(
         raise InputError("unknown TIA method", field="--method", value=method,
                          remedy="use fit or region") from None
     lam = get_nuclide(series.nuclide).decay_constant_per_h
+    factors = None
+    if to_nuclide is not None:
+        lam_to = get_nuclide(to_nuclide).decay_constant_per_h
+        factors = np.exp((lam - lam_to) * series.times_h)
+        lam = lam_to
     if m is TiaMethod.FIT:
-        conc = voxel_fit_tia(series.times_h, series.activity_bqml, lam, n_late=n_late)
+        conc = voxel_fit_tia(series.times_h, series.activity_bqml, lam, n_late=n_late,
+                             time_factors=factors)
     else:
         if labels is None:
             raise InputError("the region method needs a label map", field="--method", value="region")
-        conc = region_tia(series.times_h, series.activity_bqml, labels, lam, n_late=n_late)
+        conc = region_tia(series.times_h, series.activity_bqml, labels, lam, n_late=n_late,
+                          time_factors=factors)
     conc *= np.float32(series.voxel_volume_ml / 1e6)  # Bq*h/mL -> MBq*h per voxel
     return conc
 

@@ -84,16 +84,29 @@ def _files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.rglob("*") if p.is_file() and not p.name.startswith("."))
 
 
-def _read_slices(directory: Path) -> list[_Slice]:
+# Per-slice attributes; every other attribute is read once, from the first slice (parsing only these
+# keeps reading fast: most of the cost of pydicom is building elements nobody uses).
+_SLICE_TAGS = [
+    "Modality", "SeriesInstanceUID", "SOPInstanceUID", "ImagePositionPatient", "ImageOrientationPatient",
+    "PixelSpacing", "Rows", "Columns", "RescaleSlope", "RescaleIntercept", "BitsAllocated",
+    "PixelRepresentation", "SamplesPerPixel", "AcquisitionDate", "AcquisitionTime",
+    "AcquisitionDateTime", "NumberOfFrames", "SliceThickness", "PixelData",
+]
+
+
+def _read_slices(directory: Path) -> tuple[list[_Slice], Dataset]:
     slices: list[_Slice] = []
     series: set[str] = set()
     for path in _files(directory):
         try:
-            ds = pydicom.dcmread(path)
+            ds = pydicom.dcmread(path, specific_tags=_SLICE_TAGS)
         except (InvalidDicomError, OSError):
             continue
-        if "PixelData" not in ds or getattr(ds, "Modality", "") not in _QUANT_MODALITIES:
+        if "PixelData" not in ds or str(ds.get("Modality", "")) not in _QUANT_MODALITIES:
             continue
+        if int(ds.get("NumberOfFrames", 1) or 1) > 1:
+            raise _fail(path, "multi-frame image (e.g. NM/SPECT or enhanced PET) not supported",
+                        "export the reconstruction as single-slice PET/NM images or as NIfTI")
         series.add(str(ds.get("SeriesInstanceUID", "")))
         if "ImagePositionPatient" not in ds or "ImageOrientationPatient" not in ds:
             raise _fail(path, "slice lacks ImagePositionPatient/ImageOrientationPatient")
@@ -103,7 +116,8 @@ def _read_slices(directory: Path) -> list[_Slice]:
     if len(series) > 1:
         raise _fail(directory, f"{len(series)} series in one folder",
                     "give one folder per series (one time point each)")
-    return slices
+    header = pydicom.dcmread(slices[0].path, stop_before_pixels=True)
+    return slices, header
 
 
 def _pixels(ds: Dataset) -> NDArray[np.float32]:
@@ -124,15 +138,19 @@ def _geometry(slices: list[_Slice], directory: Path) -> tuple[list[_Slice], NDAr
     iop = np.asarray(first.ImageOrientationPatient, dtype=np.float64)
     spacing = tuple(float(v) for v in first.PixelSpacing)
     shape = (int(first.Rows), int(first.Columns))
-    for s in slices:
-        if not np.allclose(np.asarray(s.ds.ImageOrientationPatient, dtype=np.float64), iop,
-                           atol=_ORIENT_TOL):
-            raise _fail(s.path, "slice orientation differs from the rest of the series",
-                        "the series must be one 3-D volume (no oblique or mixed stacks)")
-        if (int(s.ds.Rows), int(s.ds.Columns)) != shape or not np.allclose(
-            [float(v) for v in s.ds.PixelSpacing], spacing, rtol=_SPACING_RTOL
-        ):
-            raise _fail(s.path, "slice matrix or pixel spacing differs from the rest of the series")
+    iops = np.array([[float(v) for v in s.ds.ImageOrientationPatient] for s in slices])
+    bad_orient = np.flatnonzero(np.any(np.abs(iops - iop) > _ORIENT_TOL, axis=1))
+    if bad_orient.size:
+        raise _fail(slices[int(bad_orient[0])].path, "slice orientation differs from the rest of the series",
+                    "the series must be one 3-D volume (no oblique or mixed stacks)")
+    geo = np.array([[int(s.ds.Rows), int(s.ds.Columns), *(float(v) for v in s.ds.PixelSpacing)]
+                    for s in slices])
+    bad_geo = np.flatnonzero((geo[:, 0] != shape[0]) | (geo[:, 1] != shape[1])
+                             | np.any(np.abs(geo[:, 2:] - spacing) > _SPACING_RTOL * np.asarray(spacing),
+                                      axis=1))
+    if bad_geo.size:
+        raise _fail(slices[int(bad_geo[0])].path,
+                    "slice matrix or pixel spacing differs from the rest of the series")
     normal = np.cross(iop[:3], iop[3:6])
     order = sorted(slices, key=lambda s: float(s.position @ normal))
     dist = np.array([float(s.position @ normal) for s in order])
@@ -166,7 +184,7 @@ def _nuclide_from_half_life(half_life_s: float | None) -> str | None:
     return None
 
 
-def _radiopharmaceutical(ds: Dataset, path: Path) -> tuple[datetime | None, float | None, float | None]:
+def _radiopharmaceutical(ds: Dataset) -> tuple[datetime | None, float | None, float | None]:
     seq = ds.get("RadiopharmaceuticalInformationSequence")
     if not seq:
         return None, None, None
@@ -181,8 +199,7 @@ def _radiopharmaceutical(ds: Dataset, path: Path) -> tuple[datetime | None, floa
         float(hl) if hl not in (None, "") else None)
 
 
-def _acquisition_time(slices: list[_Slice]) -> datetime | None:
-    ds = slices[0].ds
+def _acquisition_time(slices: list[_Slice], ds: Dataset) -> datetime | None:
     series = parse_dicom_datetime(ds.get("SeriesDate"), ds.get("SeriesTime"))
     acq: list[datetime] = []
     for s in slices:
@@ -226,9 +243,8 @@ def read_pet_series(
         unsupported units, missing decay or timing information.
     """
     folder = Path(directory)
-    slices = _read_slices(folder)
+    slices, first = _read_slices(folder)
     order, affine = _geometry(slices, folder)
-    first = order[0].ds
     units = str(first.get("Units", "")).strip().upper()
     if units == "CNTS":
         if calibration_bqml_per_count is None:
@@ -246,8 +262,8 @@ def read_pet_series(
             raise _fail(order[0].path, f"DecayCorrection (0054,1102) is {decay_text or 'missing'!r}",
                         "the series must state START, ADMIN or NONE")
         decay_text = "NONE"
-    start, total, half_life = _radiopharmaceutical(first, order[0].path)
-    acq = _acquisition_time(order)
+    start, total, half_life = _radiopharmaceutical(first)
+    acq = _acquisition_time(order, first)
     if require_timing:
         if start is None:
             raise _fail(order[0].path, "no RadiopharmaceuticalStartDateTime/StartTime",

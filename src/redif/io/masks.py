@@ -137,9 +137,45 @@ def _read_nifti(path: Path, ref: Volume, names: Mapping[int, str] | None) -> Lab
     return _finish(aligned, dict(names or _names_sidecar(path)), str(path))
 
 
-def _read_seg(path: Path, ref: Volume) -> LabelMap:
+def _read_seg_direct(ds: Dataset, ref: Volume, path: Path) -> LabelMap | None:
+    """Fast path for the common case: a BINARY SEG whose frames reference the PET slices one to one.
+
+    Returns ``None`` (and the caller uses highdicom) for anything else.
+    """
+    if str(ds.get("SegmentationType", "")) != "BINARY" or not ref.sop_instance_uids:
+        return None
+    if (int(ds.Rows), int(ds.Columns)) != ref.shape[1:]:
+        return None
+    index = {uid: k for k, uid in enumerate(ref.sop_instance_uids)}
+    frames = []
+    try:
+        for item in ds.PerFrameFunctionalGroupsSequence:
+            src = item.DerivationImageSequence[0].SourceImageSequence
+            if len(src) != 1:
+                return None
+            k = index.get(str(src[0].ReferencedSOPInstanceUID))
+            if k is None:
+                return None
+            frames.append((k, int(item.SegmentIdentificationSequence[0].ReferencedSegmentNumber)))
+    except (AttributeError, IndexError):
+        return None
+    pixels = np.asarray(ds.pixel_array)
+    if pixels.ndim == 2:
+        pixels = pixels[None]
+    out = np.zeros(ref.shape, dtype=np.uint16)
+    for (k, number), frame in zip(frames, pixels, strict=True):
+        out[k][frame > 0] = number
+    names = {int(item.SegmentNumber): str(item.SegmentLabel) for item in ds.SegmentSequence}
+    return _finish(out, names, str(path))
+
+
+def _read_seg(path: Path, ref: Volume, ds: Dataset | None = None) -> LabelMap:
     import highdicom as hd
 
+    if ds is not None:
+        fast = _read_seg_direct(ds, ref, path)
+        if fast is not None:
+            return fast
     seg = hd.seg.segread(str(path))
     names = {int(n): str(seg.get_segment_description(n).segment_label) for n in seg.segment_numbers}
     referenced: set[str] = set()
@@ -227,7 +263,7 @@ def read_mask(path: str | Path, reference: Volume, *, names: Mapping[int, str] |
                          remedy="give a DICOM SEG, RTSTRUCT or a NIfTI label map") from None
     modality = str(ds.get("Modality", ""))
     if modality == "SEG":
-        return _read_seg(p, reference)
+        return _read_seg(p, reference, ds)
     if modality == "RTSTRUCT":
         return _rasterise_rtstruct(ds, reference, p)
     raise DicomInputError(f"DICOM modality {modality!r} is not a mask", field=str(p),
