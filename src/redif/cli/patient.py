@@ -43,8 +43,10 @@ def validate(case_file: Path = typer.Argument(..., help="Case file (YAML or JSON
     from redif.pathway.case import load_case
 
     case = load_case(case_file)
-    typer.echo(f"{case_file}: valid case {case.case_id} ({len(case.lesions)} lesions, "
-               f"{len(case.rai_courses)} 131I courses)")
+    typer.echo(
+        f"{case_file}: valid case {case.case_id} ({len(case.lesions)} lesions, "
+        f"{len(case.rai_courses)} 131I courses)"
+    )
 
 
 @patient_app.command("schema")
@@ -62,8 +64,11 @@ def assess(
     markdown: Path | None = typer.Option(None, "--markdown", help="Also write a Markdown report here."),
     start_date: str | None = typer.Option(None, "--start-date", help="Day 0 of the protocol, YYYY-MM-DD."),
     protocol: str | None = typer.Option(
-        None, "--protocol", help="Protocol template name (meraiode, ho2013, erriti, sel-i-metry, "
-        "rothenberg) or a template .yaml path."),
+        None,
+        "--protocol",
+        help="Protocol template name (meraiode, ho2013, erriti, sel-i-metry, "
+        "rothenberg) or a template .yaml path.",
+    ),
     ics: Path | None = typer.Option(None, "--ics", help="Also write the dated protocol as iCalendar."),
 ) -> None:
     """Whole chain for one case, every recommendation with its rule and source."""
@@ -79,8 +84,11 @@ def assess(
     doc = result.to_dict()
     if ics is not None:
         if result.protocol is None:
-            raise InputError("no protocol to export", field="--ics",
-                             remedy="give --protocol NAME (the case has no candidate regimen)")
+            raise InputError(
+                "no protocol to export",
+                field="--ics",
+                remedy="give --protocol NAME (the case has no candidate regimen)",
+            )
         _write(ics, plan_to_ics(result.protocol, case_id=case.case_id), "--ics")
     blocks = report_blocks(doc)
     if markdown is not None:
@@ -109,9 +117,18 @@ def protocol_cmd(
     if ics is not None:
         _write(ics, plan_to_ics(plan), "--ics")
     if as_json:
-        emit_json({"protocol": plan.protocol, "title": plan.title, "source": plan.source,
-                   "grade": plan.grade.value, "start_date": plan.start_date, "events": plan.table(),
-                   "decision_rules": list(plan.decision_rules), "notes": list(plan.notes)})
+        emit_json(
+            {
+                "protocol": plan.protocol,
+                "title": plan.title,
+                "source": plan.source,
+                "grade": plan.grade.value,
+                "start_date": plan.start_date,
+                "events": plan.table(),
+                "decision_rules": list(plan.decision_rules),
+                "notes": list(plan.notes),
+            }
+        )
         return
     t = Table(title=f"{plan.title}\n{plan.source} [grade {plan.grade.value}]", show_lines=False)
     for h in ("day", "date", "event", "source", "grade"):
@@ -127,8 +144,10 @@ def protocols_cmd(as_json: bool = typer.Option(False, "--json", help="Print as J
     from redif.cli._common import console, emit_json
     from redif.pathway.protocol import available_protocols
 
-    rows = [{"name": t.name, "title": t.title, "source": t.source, "grade": t.grade.value}
-            for t in available_protocols().values()]
+    rows = [
+        {"name": t.name, "title": t.title, "source": t.source, "grade": t.grade.value}
+        for t in available_protocols().values()
+    ]
     if as_json:
         emit_json(rows)
         return

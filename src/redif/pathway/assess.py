@@ -56,15 +56,28 @@ class Assessment:
                 "reason": r.reason,
                 "rule": _rule(r.rule),
                 "criteria_met": [
-                    {"id": m.id, "framework": m.framework, "strength": m.strength, "text": m.text,
-                     "source": m.source, "grade": m.grade.value, "evidence": list(m.evidence)}
+                    {
+                        "id": m.id,
+                        "framework": m.framework,
+                        "strength": m.strength,
+                        "text": m.text,
+                        "source": m.source,
+                        "grade": m.grade.value,
+                        "evidence": list(m.evidence),
+                    }
                     for m in r.criteria_met
                 ],
                 "missing_data": list(r.missing_data),
                 "frameworks": dict(r.frameworks),
                 "non_criteria": [
-                    {"id": n.id, "text": n.text, "applies": n.applies, "detail": n.detail,
-                     "source": n.source, "grade": n.grade.value}
+                    {
+                        "id": n.id,
+                        "text": n.text,
+                        "applies": n.applies,
+                        "detail": n.detail,
+                        "source": n.source,
+                        "grade": n.grade.value,
+                    }
                     for n in r.non_criteria
                 ],
                 "cumulative_activity_gbq": r.cumulative_activity_gbq,
@@ -75,33 +88,61 @@ class Assessment:
                 "reason": self.eligibility.reason,
                 "as_of": self.eligibility.as_of.isoformat() if self.eligibility.as_of else None,
                 "genotype": [
-                    {"group": g.group, "alteration": g.alteration, "targetable": g.targetable,
-                     "source": g.source, "grade": g.grade.value}
+                    {
+                        "group": g.group,
+                        "alteration": g.alteration,
+                        "targetable": g.targetable,
+                        "source": g.source,
+                        "grade": g.grade.value,
+                    }
                     for g in self.genotype
                 ],
                 "checks": [
-                    {"id": c.id, "kind": c.kind, "label": c.label, "text": c.text, "status": c.status.value,
-                     "detail": c.detail, "source": c.source, "grade": c.grade.value}
+                    {
+                        "id": c.id,
+                        "kind": c.kind,
+                        "label": c.label,
+                        "text": c.text,
+                        "status": c.status.value,
+                        "detail": c.detail,
+                        "source": c.source,
+                        "grade": c.grade.value,
+                    }
                     for c in self.eligibility.checks
                 ],
                 "trial_context": self.eligibility.trial_context,
             },
             "regimens": [
-                {"id": o.regimen.id, "drug": o.regimen.drug, "drugs": list(o.regimen.drugs),
-                 "dose": o.regimen.dose, "duration_days": o.regimen.duration_days,
-                 "duration_text": o.regimen.duration_text, "genotype_group": o.regimen.genotype_group,
-                 "matched_by": o.matched_by, "evidence_level": o.regimen.evidence_level,
-                 "default_protocol": o.regimen.default_protocol, "source": o.regimen.source,
-                 "grade": o.regimen.grade.value, "evidence": dict(o.evidence)}
+                {
+                    "id": o.regimen.id,
+                    "drug": o.regimen.drug,
+                    "drugs": list(o.regimen.drugs),
+                    "dose": o.regimen.dose,
+                    "duration_days": o.regimen.duration_days,
+                    "duration_text": o.regimen.duration_text,
+                    "genotype_group": o.regimen.genotype_group,
+                    "matched_by": o.matched_by,
+                    "evidence_level": o.regimen.evidence_level,
+                    "default_protocol": o.regimen.default_protocol,
+                    "source": o.regimen.source,
+                    "grade": o.regimen.grade.value,
+                    "evidence": dict(o.evidence),
+                }
                 for o in self.regimens
             ],
             "protocol": self.protocol.table() if self.protocol else [],
-            "protocol_info": None if self.protocol is None else {
-                "name": self.protocol.protocol, "title": self.protocol.title, "source": self.protocol.source,
-                "grade": self.protocol.grade.value, "chosen_by": self.protocol_chosen_by,
+            "protocol_info": None
+            if self.protocol is None
+            else {
+                "name": self.protocol.protocol,
+                "title": self.protocol.title,
+                "source": self.protocol.source,
+                "grade": self.protocol.grade.value,
+                "chosen_by": self.protocol_chosen_by,
                 "start_date": self.protocol.start_date.isoformat() if self.protocol.start_date else None,
                 "decision_rules": list(self.protocol.decision_rules),
-                "decision_policy": self.protocol.decision_policy, "notes": list(self.protocol.notes),
+                "decision_policy": self.protocol.decision_policy,
+                "notes": list(self.protocol.notes),
             },
             "notes": list(self.notes),
             "disclaimer": self.disclaimer,
@@ -109,17 +150,32 @@ class Assessment:
         if self.decision is not None:
             d = self.decision
             out["decision"] = {
-                "go": d.go, "status": d.status.value, "rule": d.rule, "source": d.source,
-                "grade": d.grade.value if d.grade else None, "reason": d.reason, "policy": d.policy,
+                "go": d.go,
+                "status": d.status.value,
+                "rule": d.rule,
+                "source": d.source,
+                "grade": d.grade.value if d.grade else None,
+                "reason": d.reason,
+                "policy": d.policy,
                 "max_tolerable_activity_gbq": d.max_tolerable_activity_gbq,
                 "lesion_doses": [
-                    {"lesion_id": ld.lesion_id, "dose_per_activity_gy_per_gbq": ld.dose_per_activity_gy_per_gbq,
-                     "dose_at_mta_gy": ld.dose_at_mta_gy, "activity_for_threshold_gbq": ld.activity_for_threshold_gbq}
+                    {
+                        "lesion_id": ld.lesion_id,
+                        "dose_per_activity_gy_per_gbq": ld.dose_per_activity_gy_per_gbq,
+                        "dose_at_mta_gy": ld.dose_at_mta_gy,
+                        "activity_for_threshold_gbq": ld.activity_for_threshold_gbq,
+                    }
                     for ld in d.lesion_doses
                 ],
                 "rules": [
-                    {"id": o.id, "outcome": o.outcome.value, "text": o.text, "source": o.source,
-                     "grade": o.grade.value, "evidence": list(o.evidence)}
+                    {
+                        "id": o.id,
+                        "outcome": o.outcome.value,
+                        "text": o.text,
+                        "source": o.source,
+                        "grade": o.grade.value,
+                        "evidence": list(o.evidence),
+                    }
                     for o in d.rules
                 ],
             }
@@ -137,8 +193,11 @@ def _rule(ref: Any) -> dict[str, Any] | None:
 
 
 def _choose_protocol(
-    case: Case, options: tuple[RegimenOption, ...], protocol: str | ProtocolTemplate | None,
-    *, not_candidate: bool,
+    case: Case,
+    options: tuple[RegimenOption, ...],
+    protocol: str | ProtocolTemplate | None,
+    *,
+    not_candidate: bool,
 ) -> tuple[ProtocolTemplate | None, str]:
     if isinstance(protocol, ProtocolTemplate):
         return protocol, "given (user template)"
@@ -148,7 +207,10 @@ def _choose_protocol(
     if rc and rc.protocol:
         return get_protocol(rc.protocol), "case file (redifferentiation_course.protocol)"
     if options and not_candidate:
-        return None, "none: not a candidate for redifferentiation (see eligibility); give --protocol to plan anyway"
+        return (
+            None,
+            "none: not a candidate for redifferentiation (see eligibility); give --protocol to plan anyway",
+        )
     if options:
         first = options[0].regimen
         return get_protocol(first.default_protocol), f"default of the first regimen ({first.id})"
@@ -177,13 +239,16 @@ def assess_case(
     genotype, options = candidate_regimens(case)
     eligibility = assess_eligibility(case, refractory, genotype)
     notes: list[str] = []
-    template, chosen_by = _choose_protocol(case, options, protocol,
-                                           not_candidate=eligibility.eligible is False)
+    template, chosen_by = _choose_protocol(
+        case, options, protocol, not_candidate=eligibility.eligible is False
+    )
     rc = case.redifferentiation_course
     start = start_date or (rc.start_date if rc else None)
     plan = schedule(template, start) if template else None
     if plan is not None and start is None:
-        notes.append("protocol has day offsets only: give --start-date (or redifferentiation_course.start_date)")
+        notes.append(
+            "protocol has day offsets only: give --start-date (or redifferentiation_course.start_date)"
+        )
     dosimetry, dos_results = dosimetry_section(case)
     decision = decide(
         case,
@@ -193,8 +258,18 @@ def assess_case(
     )
     response = response_section(case)
     return Assessment(
-        case_id=case.case_id, synthetic=case.synthetic, description=case.description, as_of=case.as_of(),
-        refractory=refractory, eligibility=eligibility, genotype=genotype, regimens=options,
-        protocol=plan, protocol_chosen_by=chosen_by, decision=decision, dosimetry=dosimetry,
-        response=response, notes=tuple(notes),
+        case_id=case.case_id,
+        synthetic=case.synthetic,
+        description=case.description,
+        as_of=case.as_of(),
+        refractory=refractory,
+        eligibility=eligibility,
+        genotype=genotype,
+        regimens=options,
+        protocol=plan,
+        protocol_chosen_by=chosen_by,
+        decision=decision,
+        dosimetry=dosimetry,
+        response=response,
+        notes=tuple(notes),
     )

@@ -17,10 +17,10 @@ Lancet Diabetes Endocrinol 2025;13:516-527, PMID 40318680).
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import re
 from collections.abc import Iterable, Mapping
-import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -70,10 +70,33 @@ Ident = Annotated[str, Field(pattern=_ID_PATTERN, description="Identifier: lette
 _IDENTIFYING_KEYS = frozenset(
     k.replace("_", "")
     for k in (
-        "name", "patient_name", "first_name", "last_name", "given_name", "family_name", "surname",
-        "full_name", "initials", "mrn", "medical_record_number", "record_number", "hospital_number",
-        "nhs_number", "insurance_number", "ssn", "social_security_number", "national_id", "birth_date",
-        "date_of_birth", "dob", "birthdate", "address", "postcode", "zip_code", "phone", "telephone",
+        "name",
+        "patient_name",
+        "first_name",
+        "last_name",
+        "given_name",
+        "family_name",
+        "surname",
+        "full_name",
+        "initials",
+        "mrn",
+        "medical_record_number",
+        "record_number",
+        "hospital_number",
+        "nhs_number",
+        "insurance_number",
+        "ssn",
+        "social_security_number",
+        "national_id",
+        "birth_date",
+        "date_of_birth",
+        "dob",
+        "birthdate",
+        "address",
+        "postcode",
+        "zip_code",
+        "phone",
+        "telephone",
         "email",
     )
 )
@@ -342,7 +365,9 @@ class Case(_Model):
     description: str | None = None
     year_of_birth: int | None = Field(None, ge=1900, le=2100)
     age_years: int | None = Field(None, ge=0, le=120)
-    assessment_date: dt.date | None = Field(None, description="'As of' date; default: latest date in the case")
+    assessment_date: dt.date | None = Field(
+        None, description="'As of' date; default: latest date in the case"
+    )
     setting: Setting = Setting.RECURRENT_OR_METASTATIC
     histology: Histology
     genotype: list[GenomicAlteration] = Field(default_factory=list)
@@ -364,8 +389,11 @@ class Case(_Model):
         """Latest date recorded anywhere in the case (the default 'as of' date)."""
         dates: list[dt.date] = []
         dates += [c.date for c in self.rai_courses]
-        dates += [c.post_therapy_scan.date for c in self.rai_courses
-                  if c.post_therapy_scan and c.post_therapy_scan.date]
+        dates += [
+            c.post_therapy_scan.date
+            for c in self.rai_courses
+            if c.post_therapy_scan and c.post_therapy_scan.date
+        ]
         dates += [s.date for s in self.diagnostic_scans]
         dates += [p.date for p in self.progression_events]
         dates += [lab.date for lab in self.labs]
@@ -517,7 +545,9 @@ def parse_case(data: Any, *, source: str = "case") -> Case:
         Listing every problem, one line each, naming the field path (e.g. ``lesions[2].size_mm``).
     """
     if not isinstance(data, Mapping):
-        raise CaseValidationError(source, [f"(root): expected a mapping of fields, got {type(data).__name__}"])
+        raise CaseValidationError(
+            source, [f"(root): expected a mapping of fields, got {type(data).__name__}"]
+        )
     problems = _identifying_keys(data)
     try:
         case = Case.model_validate(_strip_identifying(data))
@@ -549,8 +579,9 @@ def load_case(path: str | Path) -> Case:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise InputError(f"not valid YAML/JSON{where}", field=str(p),
-                         remedy="fix the syntax (indentation, quotes, colons)") from None
+        raise InputError(
+            f"not valid YAML/JSON{where}", field=str(p), remedy="fix the syntax (indentation, quotes, colons)"
+        ) from None
     return parse_case(data, source=str(p))
 
 

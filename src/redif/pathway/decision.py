@@ -126,8 +126,14 @@ def _dec(x: float) -> Decimal:
 
 
 def _outcome(ref: RuleRef, outcome: Outcome, evidence: Sequence[str]) -> RuleOutcome:
-    return RuleOutcome(id=ref.id, text=ref.text, source=ref.source, grade=ref.grade, outcome=outcome,
-                       evidence=tuple(evidence))
+    return RuleOutcome(
+        id=ref.id,
+        text=ref.text,
+        source=ref.source,
+        grade=ref.grade,
+        outcome=outcome,
+        evidence=tuple(evidence),
+    )
 
 
 def _rule_new_uptake(ref: RuleRef, ua: UptakeAssessment | None) -> RuleOutcome:
@@ -148,8 +154,11 @@ def _rule_new_uptake(ref: RuleRef, ua: UptakeAssessment | None) -> RuleOutcome:
     if new:
         return _outcome(ref, Outcome.MET, [f"{where}: new uptake in {', '.join(new)}"])
     if unknown:
-        return _outcome(ref, Outcome.INSUFFICIENT,
-                        [f"{where}: new uptake not recorded for {', '.join(unknown)} (lesions[].new_uptake)"])
+        return _outcome(
+            ref,
+            Outcome.INSUFFICIENT,
+            [f"{where}: new uptake not recorded for {', '.join(unknown)} (lesions[].new_uptake)"],
+        )
     return _outcome(ref, Outcome.NOT_MET, [f"{where}: no new uptake in {', '.join(none)}"])
 
 
@@ -157,7 +166,9 @@ def _rule_increase(ref: RuleRef, ua: UptakeAssessment | None, pct: Decimal) -> R
     if ua is None:
         return _outcome(ref, Outcome.INSUFFICIENT, ["no uptake assessment in the case"])
     unit = f" {ua.unit}" if ua.unit else ""
-    met, not_met, unknown = [], [], []
+    met: list[str] = []
+    not_met: list[str] = []
+    unknown: list[str] = []
     for lu in ua.lesions:
         b, o = lu.baseline_uptake, lu.on_drug_uptake
         if b is None or o is None:
@@ -174,8 +185,11 @@ def _rule_increase(ref: RuleRef, ua: UptakeAssessment | None, pct: Decimal) -> R
     if met:
         return _outcome(ref, Outcome.MET, [f">= {pct}% increase: " + "; ".join(met)])
     if unknown:
-        return _outcome(ref, Outcome.INSUFFICIENT,
-                        [f"baseline or on-drug uptake missing for {', '.join(unknown)}"] + not_met)
+        return _outcome(
+            ref,
+            Outcome.INSUFFICIENT,
+            [f"baseline or on-drug uptake missing for {', '.join(unknown)}", *not_met],
+        )
     return _outcome(ref, Outcome.NOT_MET, [f"no lesion with a >= {pct}% increase: " + "; ".join(not_met)])
 
 
@@ -183,26 +197,36 @@ def _rule_dose(
     ref: RuleRef, dos: DosimetryResults | None, threshold: Decimal
 ) -> tuple[RuleOutcome, tuple[LesionDose, ...]]:
     if dos is None:
-        return _outcome(ref, Outcome.INSUFFICIENT,
-                        ["no lesion dosimetry (dosimetry.results or dosimetry.plan) in the case"]), ()
+        return _outcome(
+            ref,
+            Outcome.INSUFFICIENT,
+            ["no lesion dosimetry (dosimetry.results or dosimetry.plan) in the case"],
+        ), ()
     mta = _dec(dos.max_tolerable_activity_gbq)
     doses = []
-    met, not_met = [], []
+    met: list[str] = []
+    not_met: list[str] = []
     for ld in dos.lesions:
         d = _dec(ld.dose_per_activity_gy_per_gbq)
         at_mta = d * mta
         need = threshold / d
         doses.append(LesionDose(ld.lesion_id, ld.dose_per_activity_gy_per_gbq, float(at_mta), float(need)))
-        text = (f"{ld.lesion_id}: {ld.dose_per_activity_gy_per_gbq:g} Gy/GBq x MTA {dos.max_tolerable_activity_gbq:g}"
-                f" GBq = {float(at_mta):.1f} Gy (threshold reached at {float(need):.2f} GBq)")
+        text = (
+            f"{ld.lesion_id}: {ld.dose_per_activity_gy_per_gbq:g} Gy/GBq"
+            f" x MTA {dos.max_tolerable_activity_gbq:g} GBq = {float(at_mta):.1f} Gy"
+            f" (threshold reached at {float(need):.2f} GBq)"
+        )
         (met if at_mta >= threshold else not_met).append(text)
     constraint = f"; MTA limited by {dos.mta_constraint}" if dos.mta_constraint else ""
     if met:
-        return _outcome(ref, Outcome.MET, [f">= {threshold} Gy within the MTA{constraint}: " + "; ".join(met)]), \
-            tuple(doses)
-    return _outcome(ref, Outcome.NOT_MET,
-                    [f"no lesion reaches {threshold} Gy within the MTA{constraint}: " + "; ".join(not_met)]), \
-        tuple(doses)
+        return _outcome(
+            ref, Outcome.MET, [f">= {threshold} Gy within the MTA{constraint}: " + "; ".join(met)]
+        ), tuple(doses)
+    return _outcome(
+        ref,
+        Outcome.NOT_MET,
+        [f"no lesion reaches {threshold} Gy within the MTA{constraint}: " + "; ".join(not_met)],
+    ), tuple(doses)
 
 
 def decide(
@@ -235,8 +259,10 @@ def decide(
     ua = case.uptake_assessment
     if ua is None and dos is None:
         return None
-    applied = tuple(rules) if rules else (
-        table.default_with_dosimetry if dos is not None else table.default_without_dosimetry
+    applied = (
+        tuple(rules)
+        if rules
+        else (table.default_with_dosimetry if dos is not None else table.default_without_dosimetry)
     )
     outcomes: list[RuleOutcome] = []
     lesion_doses: tuple[LesionDose, ...] = ()
@@ -283,9 +309,16 @@ def decide(
         grade = None
         reason = "cannot decide: " + " | ".join("; ".join(o.evidence) for o in missing)
     return Decision(
-        status=status, go=go, rule=rule, source=source, grade=grade, reason=reason,
-        rules=tuple(outcomes + context), lesion_doses=lesion_doses,
-        max_tolerable_activity_gbq=dos.max_tolerable_activity_gbq if dos else None, policy=policy,
+        status=status,
+        go=go,
+        rule=rule,
+        source=source,
+        grade=grade,
+        reason=reason,
+        rules=tuple(outcomes + context),
+        lesion_doses=lesion_doses,
+        max_tolerable_activity_gbq=dos.max_tolerable_activity_gbq if dos else None,
+        policy=policy,
     )
 
 
@@ -296,5 +329,7 @@ def _weakest(grades: Sequence[Grade]) -> Grade:
 
 def rule_table() -> list[dict[str, Any]]:
     """The decision rules as rows (for documentation and the CLI)."""
-    return [{"id": r.id, "text": r.text, "source": r.source, "grade": r.grade.value}
-            for r in decision_rules().rules.values()]
+    return [
+        {"id": r.id, "text": r.text, "source": r.source, "grade": r.grade.value}
+        for r in decision_rules().rules.values()
+    ]

@@ -95,8 +95,15 @@ def _criteria() -> _Criteria:
 
 
 def _check(rule: RuleRef, kind: str, status: CheckStatus, detail: str) -> Check:
-    return Check(id=rule.id, kind=kind, text=rule.text, status=status, detail=detail, source=rule.source,
-                 grade=rule.grade)
+    return Check(
+        id=rule.id,
+        kind=kind,
+        text=rule.text,
+        status=status,
+        detail=detail,
+        source=rule.source,
+        grade=rule.grade,
+    )
 
 
 def _recent_recist(case: Case, as_of: dt.date | None, months: int) -> tuple[CheckStatus, str]:
@@ -149,15 +156,26 @@ def _non_avid_measurable(case: Case, c: _Criteria) -> tuple[CheckStatus, str]:
                 continue
             for lid in p.lesion_ids:
                 les = case.lesion(lid)
-                if (les is not None and course.post_therapy_scan.uptake.get(lid) is Uptake.PRESENT
-                        and _measurable(les, c)):
-                    found.append(f"{lid} progressing on {p.date} within {window} months of 131I on "
-                                 f"{course.date} despite uptake")
+                if (
+                    les is not None
+                    and course.post_therapy_scan.uptake.get(lid) is Uptake.PRESENT
+                    and _measurable(les, c)
+                ):
+                    found.append(
+                        f"{lid} progressing on {p.date} within {window} months of 131I on "
+                        f"{course.date} despite uptake"
+                    )
     if found:
         return CheckStatus.MET, "; ".join(found)
     if unknown:
-        return CheckStatus.UNKNOWN, f"size missing for non-avid lesion(s) {', '.join(unknown)} (lesions[].size_mm)"
-    return CheckStatus.NOT_MET, "no measurable lesion without uptake on a previous scan or progressing despite avidity"
+        return (
+            CheckStatus.UNKNOWN,
+            f"size missing for non-avid lesion(s) {', '.join(unknown)} (lesions[].size_mm)",
+        )
+    return (
+        CheckStatus.NOT_MET,
+        "no measurable lesion without uptake on a previous scan or progressing despite avidity",
+    )
 
 
 def _lesion_size(case: Case, c: _Criteria) -> tuple[CheckStatus, str]:
@@ -200,10 +218,17 @@ def assess_eligibility(
     # --- ATA 2025 Rec 74A: progressive + RAI-R + targetable ---------------------------------------------
     parts: list[tuple[str, CheckStatus, str]] = []
     st = refractoriness.status
-    parts.append(("RAI-refractory",
-                  CheckStatus.MET if st is RefractoryStatus.REFRACTORY else
-                  CheckStatus.NOT_MET if st is RefractoryStatus.NOT_REFRACTORY else CheckStatus.UNKNOWN,
-                  f"refractoriness: {st.value}"))
+    parts.append(
+        (
+            "RAI-refractory",
+            CheckStatus.MET
+            if st is RefractoryStatus.REFRACTORY
+            else CheckStatus.NOT_MET
+            if st is RefractoryStatus.NOT_REFRACTORY
+            else CheckStatus.UNKNOWN,
+            f"refractoriness: {st.value}",
+        )
+    )
     if case.progression_events:
         last = max(p.date for p in case.progression_events)
         parts.append(("progressive", CheckStatus.MET, f"progression recorded (latest {last})"))
@@ -213,22 +238,37 @@ def assess_eligibility(
     if targetable:
         parts.append(("targetable alteration", CheckStatus.MET, ", ".join(m.alteration for m in targetable)))
     elif case.genotype:
-        parts.append(("targetable alteration", CheckStatus.NOT_MET,
-                      "no BRAF V600E, RAS, RET or NTRK fusion among " +
-                      ", ".join(f"{a.gene} {a.variant or a.fusion_partner or ''}".strip() for a in case.genotype)))
+        parts.append(
+            (
+                "targetable alteration",
+                CheckStatus.NOT_MET,
+                "no BRAF V600E, RAS, RET or NTRK fusion among "
+                + ", ".join(f"{a.gene} {a.variant or a.fusion_partner or ''}".strip() for a in case.genotype),
+            )
+        )
     else:
         parts.append(("targetable alteration", CheckStatus.UNKNOWN, "no genotype recorded"))
     statuses = [p[1] for p in parts]
-    s74a = (CheckStatus.NOT_MET if CheckStatus.NOT_MET in statuses else
-            CheckStatus.UNKNOWN if CheckStatus.UNKNOWN in statuses else CheckStatus.MET)
+    s74a = (
+        CheckStatus.NOT_MET
+        if CheckStatus.NOT_MET in statuses
+        else CheckStatus.UNKNOWN
+        if CheckStatus.UNKNOWN in statuses
+        else CheckStatus.MET
+    )
     checks.append(_check(g74a, "guideline", s74a, "; ".join(f"{n}: {s.value} ({d})" for n, s, d in parts)))
 
     adjuvant = case.setting is Setting.ADJUVANT
-    checks.append(_check(
-        g74b, "guideline", CheckStatus.MET if adjuvant else CheckStatus.NOT_APPLICABLE,
-        "adjuvant setting: redifferentiation not recommended" if adjuvant else
-        f"setting is {case.setting.value}, not adjuvant",
-    ))
+    checks.append(
+        _check(
+            g74b,
+            "guideline",
+            CheckStatus.MET if adjuvant else CheckStatus.NOT_APPLICABLE,
+            "adjuvant setting: redifferentiation not recommended"
+            if adjuvant
+            else f"setting is {case.setting.value}, not adjuvant",
+        )
+    )
 
     # --- trial-style criteria ---------------------------------------------------------------------------
     sp, dp = _recent_recist(case, as_of, int(c.values["selimetry_progression"]))
@@ -247,19 +287,32 @@ def assess_eligibility(
         reason = "adjuvant setting: ATA 2025 Rec 74B recommends against redifferentiation"
     elif s74a is CheckStatus.MET:
         status, eligible = "candidate", True
-        reason = "ATA 2025 Rec 74A context met: progressive RAI-refractory disease with a targetable alteration"
+        reason = (
+            "ATA 2025 Rec 74A context met: progressive RAI-refractory disease with a targetable alteration"
+        )
     elif s74a is CheckStatus.NOT_MET:
         status, eligible = "not a candidate", False
         reason = "ATA 2025 Rec 74A context not met: " + "; ".join(
-            f"{n} ({d})" for n, s, d in parts if s is CheckStatus.NOT_MET)
+            f"{n} ({d})" for n, s, d in parts if s is CheckStatus.NOT_MET
+        )
     else:
         status, eligible = "indeterminate", None
         reason = "ATA 2025 Rec 74A context unknown: " + "; ".join(
-            f"{n} ({d})" for n, s, d in parts if s is CheckStatus.UNKNOWN)
-    return Eligibility(status=status, eligible=eligible, reason=reason, checks=tuple(checks),
-                       genotype=genotype, as_of=as_of, trial_context=trial_context)
+            f"{n} ({d})" for n, s, d in parts if s is CheckStatus.UNKNOWN
+        )
+    return Eligibility(
+        status=status,
+        eligible=eligible,
+        reason=reason,
+        checks=tuple(checks),
+        genotype=genotype,
+        as_of=as_of,
+        trial_context=trial_context,
+    )
 
 
 def eligibility_rules() -> dict[str, Any]:
     """The guideline and trial criteria as shown to users (id -> text, source, grade)."""
-    return {k: {"text": r.text, "source": r.source, "grade": r.grade.value} for k, r in _criteria().rules.items()}
+    return {
+        k: {"text": r.text, "source": r.source, "grade": r.grade.value} for k, r in _criteria().rules.items()
+    }

@@ -31,6 +31,8 @@ def response_section(case: Case) -> dict[str, Any] | None:
     if not case.response_assessments:
         return None
     if not engine_available("redif.response.recist"):
-        return {"status": "not available: response engine (redif.response.recist) not installed",
-                "time_points": len(case.response_assessments)}
+        return {
+            "status": "not available: response engine (redif.response.recist) not installed",
+            "time_points": len(case.response_assessments),
+        }
     return {"status": "not available: response engine interface not wired yet"}

@@ -155,8 +155,14 @@ class ProtocolPlan:
     def table(self) -> list[dict[str, Any]]:
         """Rows ``day, date, event, kind, source, grade`` (the JSON ``protocol`` list)."""
         return [
-            {"day": e.day, "date": e.date.isoformat() if e.date else None, "event": e.event,
-             "kind": e.kind.value, "source": e.source, "grade": e.grade.value}
+            {
+                "day": e.day,
+                "date": e.date.isoformat() if e.date else None,
+                "event": e.event,
+                "kind": e.kind.value,
+                "source": e.source,
+                "grade": e.grade.value,
+            }
             for e in self.events
         ]
 
@@ -241,7 +247,9 @@ def get_protocol(name_or_path: str) -> ProtocolTemplate:
     key = name_or_path.strip().lower()
     if key not in table:
         raise InputError(
-            "unknown protocol", field="--protocol", value=name_or_path,
+            "unknown protocol",
+            field="--protocol",
+            value=name_or_path,
             remedy=f"use one of {', '.join(sorted(table))} or a path to a template .yaml",
         )
     return table[key]
@@ -291,16 +299,28 @@ def schedule(template: ProtocolTemplate, start_date: dt.date | None = None) -> P
     dates = _resolve_days(template, ref)
     events = [
         ScheduledEvent(
-            id=e.id, day=(dates[e.id] - ref).days, date=dates[e.id] if start_date else None,
-            event=e.event, kind=e.kind, source=e.source, grade=e.grade, note=e.note,
+            id=e.id,
+            day=(dates[e.id] - ref).days,
+            date=dates[e.id] if start_date else None,
+            event=e.event,
+            kind=e.kind,
+            source=e.source,
+            grade=e.grade,
+            note=e.note,
         )
         for e in template.events
     ]
     events.sort(key=lambda s: s.day)  # stable: ties keep template order
     return ProtocolPlan(
-        protocol=template.name, title=template.title, source=template.source, grade=template.grade,
-        start_date=start_date, events=tuple(events), decision_rules=tuple(template.decision_rules),
-        decision_policy=template.decision_policy, notes=tuple(template.notes),
+        protocol=template.name,
+        title=template.title,
+        source=template.source,
+        grade=template.grade,
+        start_date=start_date,
+        events=tuple(events),
+        decision_rules=tuple(template.decision_rules),
+        decision_policy=template.decision_policy,
+        notes=tuple(template.notes),
     )
 
 
@@ -317,8 +337,11 @@ def plan_to_ics(plan: ProtocolPlan, *, case_id: str | None = None) -> bytes:
     from icalendar import Calendar, Event
 
     if plan.start_date is None:
-        raise InputError("a calendar needs dated events", field="--start-date",
-                         remedy="give --start-date YYYY-MM-DD (day 0 = drug start)")
+        raise InputError(
+            "a calendar needs dated events",
+            field="--start-date",
+            remedy="give --start-date YYYY-MM-DD (day 0 = drug start)",
+        )
     cal = Calendar()
     cal.add("prodid", "-//redif//pathway protocol//EN")
     cal.add("version", "2.0")
@@ -334,8 +357,11 @@ def plan_to_ics(plan: ProtocolPlan, *, case_id: str | None = None) -> bytes:
         ev.add("dtend", e.date + dt.timedelta(days=1))
         ev.add("summary", f"D{e.day}: {e.event}")
         ev.add("categories", [e.kind.value])
-        ev.add("description", f"Source: {e.source} [grade: {e.grade.value}]"
-               + (f"\nNote: {e.note}" if e.note else "")
-               + f"\nProtocol: {plan.title}\nDecision support only; verify before acting.")
+        ev.add(
+            "description",
+            f"Source: {e.source} [grade: {e.grade.value}]"
+            + (f"\nNote: {e.note}" if e.note else "")
+            + f"\nProtocol: {plan.title}\nDecision support only; verify before acting.",
+        )
         cal.add_component(ev)
     return bytes(cal.to_ical())

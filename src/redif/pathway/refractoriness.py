@@ -193,7 +193,9 @@ def assess_refractoriness(case: Case) -> RefractorinessResult:
         missing.append("lesions with the structural or FDG imaging that shows them (lesions[].detected_by)")
     for les in case.lesions:
         if not les.detected_by:
-            missing.append(f"imaging that shows lesion {les.id} (lesions[].detected_by: ct, mri, us, fdg_pet)")
+            missing.append(
+                f"imaging that shows lesion {les.id} (lesions[].detected_by: ct, mri, us, fdg_pet)"
+            )
 
     # --- post-therapy scans: strong (i), supplemental (B), ATA 2015 (i), (iii) --------------------------
     strong_i: list[str] = []
@@ -210,7 +212,9 @@ def assess_refractoriness(case: Case) -> RefractorinessResult:
         post_scans += 1
         present, absent, unclear = _partition(pts.uptake)
         for lid in unclear:
-            missing.append(f"a definite uptake reading of lesion {lid} on the post-therapy scan after {label}")
+            missing.append(
+                f"a definite uptake reading of lesion {lid} on the post-therapy scan after {label}"
+            )
         when = f"post-therapy scan {pts.date or 'after'} {label}"
         if present:
             any_post_therapy_uptake = True
@@ -245,7 +249,9 @@ def assess_refractoriness(case: Case) -> RefractorinessResult:
         next_course = courses[n + 1][1].date if n + 1 < len(courses) else None
         label = _course_label(i, c)
         limit = add_months(c.date, rules.window_months)
-        after = [p for p in progressions if p.date > c.date and (next_course is None or p.date <= next_course)]
+        after = [
+            p for p in progressions if p.date > c.date and (next_course is None or p.date <= next_course)
+        ]
         for p in after:
             months = months_between(c.date, p.date)
             text = (
@@ -255,8 +261,11 @@ def assess_refractoriness(case: Case) -> RefractorinessResult:
             cat_iv.append(text)
             if c.intent is RaiIntent.TREATMENT and p.date < limit:
                 strong_ii.append(text)
-        if (c.intent is RaiIntent.TREATMENT and not any(p.date < limit for p in after)
-                and (as_of is None or as_of < limit)):
+        if (
+            c.intent is RaiIntent.TREATMENT
+            and not any(p.date < limit for p in after)
+            and (as_of is None or as_of < limit)
+        ):
             missing.append(
                 f"follow-up to {limit} ({rules.window_months} months after {label}): "
                 "progression status after the treatment activity"
@@ -289,22 +298,33 @@ def assess_refractoriness(case: Case) -> RefractorinessResult:
         _partition(s.uptake)[0] for s in case.diagnostic_scans if not s.on_redifferentiation_drug
     )
     if post_scans and strong_i and not any_post_therapy_uptake and not off_drug_dx_uptake:
-        met.append(_met(rules, "ata2015.never_concentrates", [
-            f"no lesion uptake on any of {post_scans} post-therapy scan(s) or on any diagnostic scan"
-        ]))
+        met.append(
+            _met(
+                rules,
+                "ata2015.never_concentrates",
+                [f"no lesion uptake on any of {post_scans} post-therapy scan(s) or on any diagnostic scan"],
+            )
+        )
     lost: list[str] = []
     scans: list[tuple[dt.date, str, dict[str, Uptake], bool]] = []
     for i, c in courses:
         if c.post_therapy_scan:
-            scans.append((c.post_therapy_scan.date or c.date, f"post-therapy scan after {_course_label(i, c)}",
-                          c.post_therapy_scan.uptake, True))
+            scans.append(
+                (
+                    c.post_therapy_scan.date or c.date,
+                    f"post-therapy scan after {_course_label(i, c)}",
+                    c.post_therapy_scan.uptake,
+                    True,
+                )
+            )
     for i, s in enumerate(case.diagnostic_scans):
         if not s.on_redifferentiation_drug:
-            scans.append((s.date, f"diagnostic {s.tracer} scan {s.id or f'diagnostic_scans[{i}]'}",
-                          s.uptake, False))
+            scans.append(
+                (s.date, f"diagnostic {s.tracer} scan {s.id or f'diagnostic_scans[{i}]'}", s.uptake, False)
+            )
     scans.sort(key=lambda t: t[0])
     for a, (d1, name1, up1, _) in enumerate(scans):
-        for d2, name2, up2, is_post in scans[a + 1:]:
+        for d2, name2, up2, is_post in scans[a + 1 :]:
             if not is_post or d2 <= d1:
                 continue
             for lid, u in up1.items():
@@ -324,24 +344,39 @@ def assess_refractoriness(case: Case) -> RefractorinessResult:
     cum = rules.non_criteria["cumulative_activity_alone"]
     notes = (
         NonCriterionNote(
-            id=neg.id, text=neg.text, source=neg.source, grade=neg.grade,
+            id=neg.id,
+            text=neg.text,
+            source=neg.source,
+            grade=neg.grade,
             applies=bool(negative_scans) and not strong,
-            detail=(f"negative scan(s): {'; '.join(negative_scans)}" if negative_scans
-                    else "no negative scan recorded"),
+            detail=(
+                f"negative scan(s): {'; '.join(negative_scans)}"
+                if negative_scans
+                else "no negative scan recorded"
+            ),
         ),
         NonCriterionNote(
-            id=cum.id, text=cum.text, source=cum.source, grade=cum.grade,
+            id=cum.id,
+            text=cum.text,
+            source=cum.source,
+            grade=cum.grade,
             applies=cumulative >= rules.cumulative_gbq,
-            detail=(f"cumulative 131I activity {cumulative:g} GBq over {len(case.rai_courses)} course(s) "
-                    f"({'at or above' if cumulative >= rules.cumulative_gbq else 'below'} the "
-                    f"{rules.cumulative_gbq:g} GBq discussed by ATA 2015; not a criterion)"),
+            detail=(
+                f"cumulative 131I activity {cumulative:g} GBq over {len(case.rai_courses)} course(s) "
+                f"({'at or above' if cumulative >= rules.cumulative_gbq else 'below'} the "
+                f"{rules.cumulative_gbq:g} GBq discussed by ATA 2015; not a criterion)"
+            ),
         ),
     )
 
     frameworks = {
-        "ata2025": ("refractory" if strong else
-                    "reduced RAI sensitivity" if any(m.strength == "supplemental" for m in met) else
-                    "no criterion met"),
+        "ata2025": (
+            "refractory"
+            if strong
+            else "reduced RAI sensitivity"
+            if any(m.strength == "supplemental" for m in met)
+            else "no criterion met"
+        ),
         "ata2015": "refractory" if any(m.framework == "ata2015" for m in met) else "no category met",
     }
     missing = list(dict.fromkeys(missing))
@@ -351,16 +386,22 @@ def assess_refractoriness(case: Case) -> RefractorinessResult:
         return RefractorinessResult(
             status=RefractoryStatus.NOT_REFRACTORY,
             reason="no prior ablative/treatment 131I activity: RAI-refractoriness cannot be diagnosed",
-            rule=prior, criteria_met=tuple(met), missing_data=(),
-            frameworks=frameworks, non_criteria=notes, cumulative_activity_gbq=cumulative,
+            rule=prior,
+            criteria_met=tuple(met),
+            missing_data=(),
+            frameworks=frameworks,
+            non_criteria=notes,
+            cumulative_activity_gbq=cumulative,
         )
     if strong:
         status = RefractoryStatus.REFRACTORY
         reason = "ATA 2025 strong criterion met: " + "; ".join(m.id for m in strong)
     elif met:
         status = RefractoryStatus.INDETERMINATE
-        reason = ("only supplemental (reduced RAI sensitivity) or ATA 2015 criteria met; no ATA 2025 "
-                  "strong criterion")
+        reason = (
+            "only supplemental (reduced RAI sensitivity) or ATA 2015 criteria met; no ATA 2025 "
+            "strong criterion"
+        )
         missing.append(
             "an ATA 2025 strong criterion: a post-therapy scan without uptake while disease is visible "
             f"on structural/FDG imaging, or progression < {rules.window_months} months after a "
@@ -373,7 +414,12 @@ def assess_refractoriness(case: Case) -> RefractorinessResult:
         status = RefractoryStatus.NOT_REFRACTORY
         reason = "no ATA 2025 strong criterion met and no data missing to judge them"
     return RefractorinessResult(
-        status=status, reason=reason, rule=None, criteria_met=tuple(met),
+        status=status,
+        reason=reason,
+        rule=None,
+        criteria_met=tuple(met),
         missing_data=tuple(missing) if status is RefractoryStatus.INDETERMINATE else (),
-        frameworks=frameworks, non_criteria=notes, cumulative_activity_gbq=cumulative,
+        frameworks=frameworks,
+        non_criteria=notes,
+        cumulative_activity_gbq=cumulative,
     )

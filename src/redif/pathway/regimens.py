@@ -98,17 +98,28 @@ def _table() -> _Table:
         require_sourced(r, file=_FILE, key=r["id"])
         if r["genotype_group"] not in groups:
             raise ValueError(f"{_FILE}: regimen {r['id']} names unknown group {r['genotype_group']!r}")
-        regimens.append(Regimen(
-            id=r["id"], genotype_group=r["genotype_group"], drugs=tuple(r["drugs"]), dose=r.get("dose"),
-            duration_days=r.get("duration_days"), duration_text=r.get("duration_text"),
-            evidence_level=r["evidence_level"], evidence_rows=tuple(r.get("evidence_rows", ())),
-            default_protocol=r["default_protocol"], source=r["source"], grade=Grade(r["grade"]),
-        ))
+        regimens.append(
+            Regimen(
+                id=r["id"],
+                genotype_group=r["genotype_group"],
+                drugs=tuple(r["drugs"]),
+                dose=r.get("dose"),
+                duration_days=r.get("duration_days"),
+                duration_text=r.get("duration_text"),
+                evidence_level=r["evidence_level"],
+                evidence_rows=tuple(r.get("evidence_rows", ())),
+                default_protocol=r["default_protocol"],
+                source=r["source"],
+                grade=Grade(r["grade"]),
+            )
+        )
     ut = raw["untargeted_trial_context"]
     return _Table(
-        groups=groups, regimens=tuple(regimens),
+        groups=groups,
+        regimens=tuple(regimens),
         untargeted=RuleRef.from_entry(ut, file=_FILE, key="untargeted_trial_context"),
-        untargeted_rows=tuple(ut.get("evidence_rows", ())), raw=raw,
+        untargeted_rows=tuple(ut.get("evidence_rows", ())),
+        raw=raw,
     )
 
 
@@ -153,8 +164,15 @@ def classify_genotype(case: Case) -> tuple[GenotypeMatch, ...]:
     for a in case.genotype:
         for name, g in t.groups.items():
             if _matches(a, g["match"]):
-                out.append(GenotypeMatch(group=name, alteration=_describe(a), targetable=bool(g["targetable"]),
-                                         source=str(g["source"]), grade=Grade(g["grade"])))
+                out.append(
+                    GenotypeMatch(
+                        group=name,
+                        alteration=_describe(a),
+                        targetable=bool(g["targetable"]),
+                        source=str(g["source"]),
+                        grade=Grade(g["grade"]),
+                    )
+                )
                 break
     return tuple(out)
 

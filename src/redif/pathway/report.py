@@ -27,9 +27,14 @@ class Block:
 
 
 _STATUS_STYLE = {
-    "refractory": "bold red", "not refractory": "bold green", "indeterminate": "bold yellow",
-    "candidate": "bold green", "not a candidate": "bold red",
-    "go": "bold green", "no-go": "bold red", "insufficient data": "bold yellow",
+    "refractory": "bold red",
+    "not refractory": "bold green",
+    "indeterminate": "bold yellow",
+    "candidate": "bold green",
+    "not a candidate": "bold red",
+    "go": "bold green",
+    "no-go": "bold red",
+    "insufficient data": "bold yellow",
 }
 
 
@@ -47,16 +52,23 @@ def _evidence_summary(ev: dict[str, Any]) -> str:
         pooled = ev.get(key)
         if isinstance(pooled, dict) and pooled.get("estimate") is not None:
             parts.append(
-                f"{label} {pooled['estimate']:.0%} (95% CI {pooled['ci_lower']:.0%}–{pooled['ci_upper']:.0%}, "
+                f"{label} {pooled['estimate']:.0%} "
+                f"(95% CI {pooled['ci_lower']:.0%}–{pooled['ci_upper']:.0%}, "
                 f"k={pooled['k']}, n={pooled.get('n_total', '?')}"
-                + (f"; {pooled['definition']}" if pooled.get("definition") else "") + ")"
+                + (f"; {pooled['definition']}" if pooled.get("definition") else "")
+                + ")"
             )
         elif isinstance(pooled, str):
             parts.append(f"{label}: {pooled}")
     arms = ev.get("arms")
     if isinstance(arms, list) and arms:
-        parts.append("arms: " + "; ".join(
-            f"{a.get('study', a.get('row_id'))} {a.get('events', '?')}/{a.get('total', '?')}" for a in arms))
+        parts.append(
+            "arms: "
+            + "; ".join(
+                f"{a.get('study', a.get('row_id'))} {a.get('events', '?')}/{a.get('total', '?')}"
+                for a in arms
+            )
+        )
     if ev.get("status"):
         parts.append(str(ev["status"]))
     return " · ".join(parts) or "—"
@@ -74,51 +86,113 @@ def report_blocks(doc: dict[str, Any]) -> list[Block]:
 
     r = doc["refractory"]
     b.append(Block("h2", f"1. RAI-refractoriness: {r['status']}", style=_STATUS_STYLE.get(r["status"])))
-    b.append(Block("p", r["reason"] + (f" — rule: {r['rule']['text']} ({r['rule']['source']}; grade "
-                                         f"{r['rule']['grade']})" if r.get("rule") else "")))
+    b.append(
+        Block(
+            "p",
+            r["reason"]
+            + (
+                f" — rule: {r['rule']['text']} ({r['rule']['source']}; grade {r['rule']['grade']})"
+                if r.get("rule")
+                else ""
+            ),
+        )
+    )
     if r["criteria_met"]:
-        b.append(Block("table", header=("criterion met", "evidence from the case", "source", "grade"),
-                       rows=tuple((f"{m['id']}: {m['text']}", "; ".join(m["evidence"]), m["source"], m["grade"])
-                                  for m in r["criteria_met"])))
+        b.append(
+            Block(
+                "table",
+                header=("criterion met", "evidence from the case", "source", "grade"),
+                rows=tuple(
+                    (f"{m['id']}: {m['text']}", "; ".join(m["evidence"]), m["source"], m["grade"])
+                    for m in r["criteria_met"]
+                ),
+            )
+        )
     b.append(Block("p", "Frameworks: " + ", ".join(f"{k}: {v}" for k, v in r["frameworks"].items())))
     if r["missing_data"]:
         b.append(Block("p", "Data that would decide it:"))
         b.append(Block("bullets", items=tuple(r["missing_data"])))
     b.append(Block("p", "Not criteria on their own:"))
-    b.append(Block("bullets", items=tuple(
-        f"{n['text']} ({n['source']}; grade {n['grade']}) — {n['detail']}" for n in r["non_criteria"])))
+    b.append(
+        Block(
+            "bullets",
+            items=tuple(
+                f"{n['text']} ({n['source']}; grade {n['grade']}) — {n['detail']}" for n in r["non_criteria"]
+            ),
+        )
+    )
 
     e = doc["eligibility"]
     b.append(Block("h2", f"2. Eligibility: {e['status']}", style=_STATUS_STYLE.get(e["status"])))
     b.append(Block("p", e["reason"]))
     if e["genotype"]:
-        b.append(Block("p", "Genotype: " + "; ".join(
-            f"{g['alteration']} → {g['group']} ({g['source']}; grade {g['grade']})" for g in e["genotype"])))
-    b.append(Block("table", header=("check", "status", "detail", "source", "grade"),
-                   rows=tuple((f"{c['kind']} {c['id']}: {c['text']}", c["status"], c["detail"], c["source"],
-                               c["grade"]) for c in e["checks"])))
+        b.append(
+            Block(
+                "p",
+                "Genotype: "
+                + "; ".join(
+                    f"{g['alteration']} → {g['group']} ({g['source']}; grade {g['grade']})"
+                    for g in e["genotype"]
+                ),
+            )
+        )
+    b.append(
+        Block(
+            "table",
+            header=("check", "status", "detail", "source", "grade"),
+            rows=tuple(
+                (f"{c['kind']} {c['id']}: {c['text']}", c["status"], c["detail"], c["source"], c["grade"])
+                for c in e["checks"]
+            ),
+        )
+    )
     b.append(Block("p", "Trial criteria are reported as such, never as hard rules."))
     if e.get("trial_context"):
         b.append(Block("p", "Trial context: " + e["trial_context"]))
 
     b.append(Block("h2", f"3. Candidate regimens ({len(doc['regimens'])})"))
     if doc["regimens"]:
-        b.append(Block("table", header=("drug", "dose", "duration", "evidence level", "evidence", "source", "grade"),
-                       rows=tuple((g["drug"], _s(g["dose"]) if g["dose"] else "not stated in the sources read",
-                                   _s(g["duration_text"] or g["duration_days"]), g["evidence_level"],
-                                   _evidence_summary(g["evidence"]), g["source"], g["grade"])
-                                  for g in doc["regimens"])))
+        b.append(
+            Block(
+                "table",
+                header=("drug", "dose", "duration", "evidence level", "evidence", "source", "grade"),
+                rows=tuple(
+                    (
+                        g["drug"],
+                        _s(g["dose"]) if g["dose"] else "not stated in the sources read",
+                        _s(g["duration_text"] or g["duration_days"]),
+                        g["evidence_level"],
+                        _evidence_summary(g["evidence"]),
+                        g["source"],
+                        g["grade"],
+                    )
+                    for g in doc["regimens"]
+                ),
+            )
+        )
     else:
         b.append(Block("p", "No regimen: no targetable alteration matched the regimen table."))
 
     info = doc.get("protocol_info")
     if info:
         b.append(Block("h2", f"4. Protocol: {info['name']}"))
-        b.append(Block("p", f"{info['title']} ({info['source']}; grade {info['grade']}). Chosen by: "
-                            f"{info['chosen_by']}. Start date: {_s(info['start_date'])}."))
-        b.append(Block("table", header=("day", "date", "event", "source", "grade"),
-                       rows=tuple((str(p["day"]), _s(p["date"]), p["event"], p["source"], p["grade"])
-                                  for p in doc["protocol"])))
+        b.append(
+            Block(
+                "p",
+                f"{info['title']} ({info['source']}; grade {info['grade']}). Chosen by: "
+                f"{info['chosen_by']}. Start date: {_s(info['start_date'])}.",
+            )
+        )
+        b.append(
+            Block(
+                "table",
+                header=("day", "date", "event", "source", "grade"),
+                rows=tuple(
+                    (str(p["day"]), _s(p["date"]), p["event"], p["source"], p["grade"])
+                    for p in doc["protocol"]
+                ),
+            )
+        )
         items = list(info["notes"])
         if info.get("decision_policy"):
             items.insert(0, f"Decision policy: {info['decision_policy']}")
@@ -132,13 +206,30 @@ def report_blocks(doc: dict[str, Any]) -> list[Block]:
     d = doc.get("decision")
     if d:
         b.append(Block("h2", f"5. Go / no-go: {d['status']}", style=_STATUS_STYLE.get(d["status"])))
-        b.append(Block("p", f"Rule: {d['rule']} — {d['source']}" + (f" (grade {d['grade']})" if d["grade"] else "")))
+        b.append(
+            Block(
+                "p", f"Rule: {d['rule']} — {d['source']}" + (f" (grade {d['grade']})" if d["grade"] else "")
+            )
+        )
         b.append(Block("p", d["reason"]))
         if d.get("policy"):
             b.append(Block("p", f"Protocol policy: {d['policy']}"))
-        b.append(Block("table", header=("rule", "outcome", "evidence", "source", "grade"),
-                       rows=tuple((f"{o['id']}: {o['text']}", o["outcome"], "; ".join(o["evidence"]),
-                                   o["source"], o["grade"]) for o in d["rules"])))
+        b.append(
+            Block(
+                "table",
+                header=("rule", "outcome", "evidence", "source", "grade"),
+                rows=tuple(
+                    (
+                        f"{o['id']}: {o['text']}",
+                        o["outcome"],
+                        "; ".join(o["evidence"]),
+                        o["source"],
+                        o["grade"],
+                    )
+                    for o in d["rules"]
+                ),
+            )
+        )
     dos = doc.get("dosimetry")
     if dos:
         b.append(Block("h2", "6. Dosimetry"))
@@ -155,9 +246,11 @@ def _dosimetry_lines(dos: dict[str, Any]) -> list[str]:
     lines = []
     res = dos.get("results")
     if isinstance(res, dict):
-        lines.append(f"Maximum tolerable activity {res['max_tolerable_activity_gbq']:g} GBq"
-                     + (f" ({res['mta_constraint']})" if res.get("mta_constraint") else "")
-                     + f" — {dos.get('results_source', '')}")
+        lines.append(
+            f"Maximum tolerable activity {res['max_tolerable_activity_gbq']:g} GBq"
+            + (f" ({res['mta_constraint']})" if res.get("mta_constraint") else "")
+            + f" — {dos.get('results_source', '')}"
+        )
         for ld in res["lesions"]:
             lines.append(f"{ld['lesion_id']}: {ld['dose_per_activity_gy_per_gbq']:g} Gy/GBq")
     plan = dos.get("plan")
@@ -175,14 +268,18 @@ def _response_lines(resp: dict[str, Any]) -> list[str]:
     if isinstance(resp.get("status"), str):
         lines.append(resp["status"])
     for tp in resp.get("time_points", []) if isinstance(resp.get("time_points"), list) else []:
-        lines.append(f"{tp.get('date')}: {tp.get('response')}"
-                     + (f" (sum {tp['sum_mm']:g} mm)" if tp.get("sum_mm") is not None else ""))
+        lines.append(
+            f"{tp.get('date')}: {tp.get('response')}"
+            + (f" (sum {tp['sum_mm']:g} mm)" if tp.get("sum_mm") is not None else "")
+        )
     for key in ("best_overall_response", "best_overall_response_confirmed"):
         if resp.get(key):
             lines.append(f"{key.replace('_', ' ')}: {resp[key]}")
     tg = resp.get("thyroglobulin")
     if isinstance(tg, dict):
-        lines.append("Tg: " + ", ".join(f"{k} {_s(v)}" for k, v in tg.items() if not isinstance(v, dict | list)))
+        lines.append(
+            "Tg: " + ", ".join(f"{k} {_s(v)}" for k, v in tg.items() if not isinstance(v, dict | list))
+        )
     if resp.get("source"):
         lines.append(f"Source: {resp['source']}")
     return lines
