@@ -75,8 +75,8 @@ def test_cross_references(make_case: Any) -> None:
             }
         ],
         response_assessments=[
-            {"date": "2024-06-01", "measurements": [{"lesion_id": "L1", "diameter_mm": 10}]},
-            {"date": "2024-01-01", "measurements": [{"lesion_id": "X", "diameter_mm": 10}]},
+            {"date": "2024-06-01", "target_mm": {"L1": 10}},
+            {"date": "2024-01-01", "target_mm": {"X": 10, "L1": 9}},
         ],
     )
     data["lesions"].append(dict(data["lesions"][0]))
@@ -86,10 +86,15 @@ def test_cross_references(make_case: Any) -> None:
         p.startswith("rai_courses[0].post_therapy_scan.uptake.L9: unknown lesion id 'L9'") for p in problems
     )
     assert any(p.startswith("rai_courses[0].post_therapy_scan.date: before the 131I") for p in problems)
-    assert any(
-        p.startswith("response_assessments[1].measurements[0].lesion_id: unknown lesion id") for p in problems
-    )
+    assert any(p.startswith("response_assessments[1].target_mm.X: unknown lesion id") for p in problems)
     assert any(p.startswith("response_assessments[1].date: dates out of order") for p in problems)
+
+
+def test_negative_diameter_path(make_case: Any) -> None:
+    data = make_case(response_assessments=[{"date": "2024-06-01", "target_mm": {"L1": -2}}])
+    assert _problems(data) == [
+        "response_assessments[0].target_mm.L1: Input should be greater than or equal to 0 (got -2)"
+    ]
 
 
 def test_error_message_is_one_line_per_problem(make_case: Any) -> None:

@@ -42,7 +42,6 @@ __all__ = [
     "LabResult",
     "Lesion",
     "LesionDosimetry",
-    "LesionMeasurement",
     "LesionUptake",
     "Modality",
     "NonTargetStatus",
@@ -189,12 +188,12 @@ class ProgressionCriterion(enum.StrEnum):
 
 
 class NonTargetStatus(enum.StrEnum):
-    """RECIST 1.1 non-target assessment at one time point."""
+    """What the reader recorded for one non-target lesion at one time point (RECIST 1.1)."""
 
-    CR = "CR"
-    NON_CR_NON_PD = "NON-CR/NON-PD"
-    PD = "PD"
-    NE = "NE"
+    PRESENT = "present"
+    ABSENT = "absent"
+    PROGRESSION = "progression"
+    NOT_EVALUATED = "not-evaluated"
 
 
 class GenomicAlteration(_Model):
@@ -254,7 +253,6 @@ class Lesion(_Model):
     )
     lymph_node: bool = False
     detected_by: list[Modality] = Field(default_factory=list, description="Modalities that show it")
-    target: bool | None = Field(None, description="RECIST 1.1 target lesion at baseline")
 
 
 class ProgressionEvent(_Model):
@@ -338,20 +336,20 @@ class DosimetrySection(_Model):
     )
 
 
-class LesionMeasurement(_Model):
-    """One lesion's diameter at one response time point (RECIST 1.1)."""
-
-    lesion_id: str
-    diameter_mm: float | None = Field(None, ge=0, description="Longest (node: short-axis) diameter, mm")
-
-
 class ResponseAssessment(_Model):
-    """One RECIST 1.1 time point."""
+    """One RECIST 1.1 time point; the first one is the baseline (it defines target / non-target lesions)."""
 
     date: dt.date
-    measurements: list[LesionMeasurement] = Field(default_factory=list)
-    non_target: NonTargetStatus | None = None
+    target_mm: dict[str, Annotated[float, Field(ge=0, le=1000)] | None] = Field(
+        default_factory=dict,
+        description="Target lesion id -> longest diameter (node: short axis), mm; null = not evaluated",
+    )
+    non_target: dict[str, NonTargetStatus] = Field(
+        default_factory=dict,
+        description="Non-target lesion id -> present | absent | progression | not-evaluated",
+    )
     new_lesions: bool = False
+    note: str | None = None
 
 
 class Case(_Model):
@@ -436,12 +434,19 @@ def _norm_key(key: object) -> str:
     return re.sub(r"[\s_-]", "", str(key)).lower()
 
 
+def _identifying(loc: tuple[int | str, ...], key: object) -> bool:
+    """Whether ``key`` at ``loc`` names a person (a dosimetry lesion's ``name`` is a lesion id)."""
+    if len(loc) == 4 and loc[:3] == ("dosimetry", "plan", "lesions") and key == "name":
+        return False
+    return _norm_key(key) in _IDENTIFYING_KEYS
+
+
 def _identifying_keys(obj: Any, loc: tuple[int | str, ...] = ()) -> list[str]:
     problems: list[str] = []
     if isinstance(obj, Mapping):
         for key, value in obj.items():
             here = (*loc, str(key))
-            if _norm_key(key) in _IDENTIFYING_KEYS:
+            if _identifying(loc, key):
                 problems.append(
                     f"{_path(here)}: identifying field not allowed; a case is pseudonymous: use case_id "
                     "(a code) and year_of_birth or age_years only"
@@ -454,11 +459,11 @@ def _identifying_keys(obj: Any, loc: tuple[int | str, ...] = ()) -> list[str]:
     return problems
 
 
-def _strip_identifying(obj: Any) -> Any:
+def _strip_identifying(obj: Any, loc: tuple[int | str, ...] = ()) -> Any:
     if isinstance(obj, Mapping):
-        return {k: _strip_identifying(v) for k, v in obj.items() if _norm_key(k) not in _IDENTIFYING_KEYS}
+        return {k: _strip_identifying(v, (*loc, str(k))) for k, v in obj.items() if not _identifying(loc, k)}
     if isinstance(obj, list):
-        return [_strip_identifying(v) for v in obj]
+        return [_strip_identifying(v, (*loc, i)) for i, v in enumerate(obj)]
     return obj
 
 
@@ -517,14 +522,36 @@ def _cross_check(case: Case) -> list[str]:
     if case.dosimetry and case.dosimetry.results:
         for i, ld in enumerate(case.dosimetry.results.lesions):
             ref(f"dosimetry.results.lesions[{i}].lesion_id", ld.lesion_id)
+    baseline = case.response_assessments[0] if case.response_assessments else None
     for i, ra in enumerate(case.response_assessments):
-        for j, m in enumerate(ra.measurements):
-            ref(f"response_assessments[{i}].measurements[{j}].lesion_id", m.lesion_id)
+        for lid in ra.target_mm:
+            ref(f"response_assessments[{i}].target_mm.{lid}", lid)
+            if baseline is not None and i and lid not in baseline.target_mm and lid in known:
+                problems.append(
+                    f"response_assessments[{i}].target_mm.{lid}: not a target lesion at baseline "
+                    "(response_assessments[0].target_mm)"
+                )
+        for lid in ra.non_target:
+            ref(f"response_assessments[{i}].non_target.{lid}", lid)
+            if baseline is not None and i and lid not in baseline.non_target and lid in known:
+                problems.append(
+                    f"response_assessments[{i}].non_target.{lid}: not a non-target lesion at "
+                    "baseline (response_assessments[0].non_target)"
+                )
+        both = set(ra.target_mm) & set(ra.non_target)
+        if both:
+            problems.append(
+                f"response_assessments[{i}]: lesion(s) {', '.join(sorted(both))} both target and non-target"
+            )
         if i and ra.date <= case.response_assessments[i - 1].date:
             problems.append(
                 f"response_assessments[{i}].date: dates out of order "
                 f"({ra.date} after {case.response_assessments[i - 1].date}); list time points in date order"
             )
+    if case.dosimetry and case.dosimetry.plan is not None:
+        from redif.pathway.engines import plan_input_problems
+
+        problems += plan_input_problems(case.dosimetry.plan, known)
     rc = case.redifferentiation_course
     if rc and rc.start_date and rc.stop_date and rc.stop_date < rc.start_date:
         problems.append(

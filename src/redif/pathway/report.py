@@ -46,32 +46,30 @@ def _s(x: Any) -> str:
     return str(x)
 
 
+def _pct(x: Any) -> str:
+    return "—" if x is None else f"{100 * float(x):.0f}%"
+
+
 def _evidence_summary(ev: dict[str, Any]) -> str:
     parts = []
-    for key, label in (("uptake", "uptake restored"), ("response", "response")):
+    for key, label in (("uptake", "uptake restored"), ("response", "response (CR+PR)")):
         pooled = ev.get(key)
-        if isinstance(pooled, dict) and pooled.get("estimate") is not None:
-            parts.append(
-                f"{label} {pooled['estimate']:.0%} "
-                f"(95% CI {pooled['ci_lower']:.0%}–{pooled['ci_upper']:.0%}, "
-                f"k={pooled['k']}, n={pooled.get('n_total', '?')}"
-                + (f"; {pooled['definition']}" if pooled.get("definition") else "")
-                + ")"
-            )
+        if isinstance(pooled, list):
+            for p in pooled:
+                what = f"{label}" + (f" [{p['definition']}]" if p.get("definition") else "")
+                parts.append(
+                    f"{what}: {p['events']}/{p['n_total']}, {_pct(p['estimate'])} "
+                    f"(95% CI {_pct(p['ci_lower'])}–{_pct(p['ci_upper'])}; "
+                    f"k={p['k']}, {p['measure']} {p['method']})"
+                )
         elif isinstance(pooled, str):
             parts.append(f"{label}: {pooled}")
     arms = ev.get("arms")
     if isinstance(arms, list) and arms:
-        parts.append(
-            "arms: "
-            + "; ".join(
-                f"{a.get('study', a.get('row_id'))} {a.get('events', '?')}/{a.get('total', '?')}"
-                for a in arms
-            )
-        )
+        parts.append("arms: " + ", ".join(f"{a['row_id']} ({a['grade']})" for a in arms))
     if ev.get("status"):
         parts.append(str(ev["status"]))
-    return " · ".join(parts) or "—"
+    return "; ".join(parts) or "—"
 
 
 def report_blocks(doc: dict[str, Any]) -> list[Block]:
