@@ -83,7 +83,7 @@ def report_blocks(doc: dict[str, Any]) -> list[Block]:
     b.append(Block("p", f"As of {_s(doc.get('as_of'))}."))
 
     r = doc["refractory"]
-    b.append(Block("h2", f"1. RAI-refractoriness: {r['status']}", style=_STATUS_STYLE.get(r["status"])))
+    b.append(Block("h2", f"RAI-refractoriness: {r['status']}", style=_STATUS_STYLE.get(r["status"])))
     b.append(
         Block(
             "p",
@@ -121,7 +121,7 @@ def report_blocks(doc: dict[str, Any]) -> list[Block]:
     )
 
     e = doc["eligibility"]
-    b.append(Block("h2", f"2. Eligibility: {e['status']}", style=_STATUS_STYLE.get(e["status"])))
+    b.append(Block("h2", f"Eligibility: {e['status']}", style=_STATUS_STYLE.get(e["status"])))
     b.append(Block("p", e["reason"]))
     if e["genotype"]:
         b.append(
@@ -148,7 +148,7 @@ def report_blocks(doc: dict[str, Any]) -> list[Block]:
     if e.get("trial_context"):
         b.append(Block("p", "Trial context: " + e["trial_context"]))
 
-    b.append(Block("h2", f"3. Candidate regimens ({len(doc['regimens'])})"))
+    b.append(Block("h2", f"Candidate regimens ({len(doc['regimens'])})"))
     if doc["regimens"]:
         b.append(
             Block(
@@ -172,8 +172,8 @@ def report_blocks(doc: dict[str, Any]) -> list[Block]:
         b.append(Block("p", "No regimen: no targetable alteration matched the regimen table."))
 
     info = doc.get("protocol_info")
-    if info:
-        b.append(Block("h2", f"4. Protocol: {info['name']}"))
+    if info and info.get("name"):
+        b.append(Block("h2", f"Protocol: {info['name']}"))
         b.append(
             Block(
                 "p",
@@ -197,13 +197,15 @@ def report_blocks(doc: dict[str, Any]) -> list[Block]:
         if items:
             b.append(Block("bullets", items=tuple(items)))
     else:
-        b.append(Block("h2", "4. Protocol: none"))
+        b.append(Block("h2", "Protocol: none"))
+        if info:
+            b.append(Block("p", str(info.get("chosen_by", ""))))
     if doc.get("notes"):
         b.append(Block("bullets", items=tuple(doc["notes"])))
 
     d = doc.get("decision")
     if d:
-        b.append(Block("h2", f"5. Go / no-go: {d['status']}", style=_STATUS_STYLE.get(d["status"])))
+        b.append(Block("h2", f"Go / no-go: {d['status']}", style=_STATUS_STYLE.get(d["status"])))
         b.append(
             Block(
                 "p", f"Rule: {d['rule']} — {d['source']}" + (f" (grade {d['grade']})" if d["grade"] else "")
@@ -230,11 +232,11 @@ def report_blocks(doc: dict[str, Any]) -> list[Block]:
         )
     dos = doc.get("dosimetry")
     if dos:
-        b.append(Block("h2", "6. Dosimetry"))
+        b.append(Block("h2", "Dosimetry"))
         b.append(Block("bullets", items=tuple(_dosimetry_lines(dos))))
     resp = doc.get("response")
     if resp:
-        b.append(Block("h2", "7. Response"))
+        b.append(Block("h2", "Response"))
         b.append(Block("bullets", items=tuple(_response_lines(resp))))
     b.append(Block("quote", doc["disclaimer"]))
     return b
@@ -255,9 +257,22 @@ def _dosimetry_lines(dos: dict[str, Any]) -> list[str]:
     if isinstance(plan, str):
         lines.append(f"Plan: {plan}")
     elif isinstance(plan, dict):
-        for k, v in plan.items():
-            if not isinstance(v, dict | list):
-                lines.append(f"{k}: {_s(v)}")
+        act = plan.get("recommended_activity_gbq")
+        lines.append(
+            f"Recommended activity: {_s(None if act is None else round(act, 2))} GBq; binding constraint: "
+            f"{_s(plan.get('binding_constraint'))} ({plan.get('reason', '')}) — {plan.get('engine', '')}"
+        )
+        for c in plan.get("constraints", []):
+            a = c.get("activity_gbq")
+            lines.append(
+                f"{c['kind']} {c['name']}: {_s(None if a is None else round(a, 2))} GBq"
+                + (" [binding]" if c.get("binding") else "")
+                + f" — {c['rule']} ({c['source']}; grade {c['grade']})"
+            )
+        for o in plan.get("options", []):
+            doses = ", ".join(f"{d['lesion_id']} {d['dose_gy']:.1f} Gy" for d in o.get("lesion_doses", []))
+            lines.append(f"option {o['name']} {o['activity_gbq']:.2f} GBq: {doses} ({o['rule']})")
+        lines.extend(f"warning: {w}" for w in plan.get("warnings", []))
     return lines
 
 
