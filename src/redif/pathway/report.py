@@ -290,9 +290,25 @@ def _response_lines(resp: dict[str, Any]) -> list[str]:
             lines.append(f"{key.replace('_', ' ')}: {resp[key]}")
     tg = resp.get("thyroglobulin")
     if isinstance(tg, dict):
-        lines.append(
-            "Tg: " + ", ".join(f"{k} {_s(v)}" for k, v in tg.items() if not isinstance(v, dict | list))
+        dt_days, ht_days = tg.get("doubling_time_days"), tg.get("halving_time_days")
+        kin = (
+            f"doubling time {dt_days:.0f} days ({tg['doubling_time_years']:.2f} years)"
+            if dt_days
+            else f"halving time {ht_days:.0f} days"
+            if ht_days
+            else "no doubling or halving"
         )
+        r2 = tg.get("r2")
+        lines.append(
+            f"Thyroglobulin: {kin}; doubling rate {tg['doubling_rate_per_year']:.2f}/year; "
+            f"r² {'—' if r2 is None else f'{r2:.3f}'}; "
+            f"n {tg['n']} ({tg['first_date']} to {tg['last_date']}); "
+            f"change from first value {tg['percent_change_from_baseline']:+.1f}%"
+            + (f"; flags: {', '.join(tg['flags'])}" if tg.get("flags") else "")
+            + f" — {tg.get('engine', '')} (Miyauchi A et al., Thyroid 2011)"
+        )
+    elif isinstance(tg, str):
+        lines.append(f"Thyroglobulin: {tg}")
     if resp.get("source"):
         lines.append(f"Source: {resp['source']}")
     return lines
