@@ -37,6 +37,7 @@ class Assessment:
     regimens: tuple[RegimenOption, ...]
     protocol: ProtocolPlan | None
     protocol_chosen_by: str
+    drug: str | None
     decision: Decision | None
     dosimetry: dict[str, Any] | None
     response: dict[str, Any] | None
@@ -257,6 +258,13 @@ def assess_case(
         policy=template.decision_policy if template else None,
     )
     response = response_section(case)
+    if rc is not None:
+        drug = " + ".join(f"{d.drug} {d.dose}" if d.dose else d.drug for d in rc.drugs) + " (case file)"
+    elif options:
+        r = options[0].regimen
+        drug = f"{r.drug} {r.dose or '(dose not stated in the sources read)'} (regimen {r.id})"
+    else:
+        drug = None
     return Assessment(
         case_id=case.case_id,
         synthetic=case.synthetic,
@@ -268,6 +276,7 @@ def assess_case(
         regimens=options,
         protocol=plan,
         protocol_chosen_by=chosen_by,
+        drug=drug,
         decision=decision,
         dosimetry=dosimetry,
         response=response,

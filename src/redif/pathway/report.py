@@ -178,7 +178,7 @@ def report_blocks(doc: dict[str, Any]) -> list[Block]:
             Block(
                 "p",
                 f"{info['title']} ({info['source']}; grade {info['grade']}). Chosen by: "
-                f"{info['chosen_by']}. Start date: {_s(info['start_date'])}.",
+                f"{info['chosen_by']}. Drug: {_s(info.get('drug'))}. Start date: {_s(info['start_date'])}.",
             )
         )
         b.append(
