@@ -617,4 +617,25 @@ def case_json_schema() -> dict[str, Any]:
     schema = Case.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "redif case"
+    _embed_plan_schema(schema)
     return schema
+
+
+def _embed_plan_schema(schema: dict[str, Any]) -> None:
+    """Put the dosimetry engine's input schema under ``dosimetry.plan`` (when that engine is installed)."""
+    try:
+        from redif.dosimetry.plan_input import DosimetryPlanInput
+    except ImportError:
+        return
+    plan = DosimetryPlanInput.model_json_schema()
+    defs = schema.setdefault("$defs", {})
+    extra = plan.pop("$defs", {})
+    if set(extra) & set(defs) or "DosimetryPlanInput" in defs:
+        return  # name clash: keep the generic object schema rather than a wrong reference
+    defs.update(extra)
+    defs["DosimetryPlanInput"] = plan
+    defs["DosimetrySection"]["properties"]["plan"] = {
+        "anyOf": [{"$ref": "#/$defs/DosimetryPlanInput"}, {"type": "null"}],
+        "default": None,
+        "description": "Input of redif.dosimetry.prescription; lesion names are the case's lesion ids",
+    }
