@@ -9,9 +9,12 @@ Boundaries are checked with values whose float products fall on the wrong side (
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from redif.pathway.case import parse_case
 from redif.pathway.decision import DecisionStatus, decide
@@ -130,3 +133,24 @@ def test_protocol_rules_override_default(make_case: Any) -> None:
     )
     d = decide(parse_case(data), rules=["new_uptake", "uptake_increase"])
     assert d is not None and d.go is True and d.rule == "uptake_increase"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(min_value=1, max_value=10_000), st.integers(min_value=0, max_value=20_000))
+def test_property_thirty_percent_exact(b_hundredths: int, o_hundredths: int) -> None:
+    """For values with two decimals the rule agrees with rational arithmetic: o >= 1.3 b."""
+    from redif.pathway.case import parse_case as _parse
+
+    b, o = b_hundredths / 100, o_hundredths / 100
+    data = {
+        "case_id": "H-1",
+        "histology": "papillary",
+        "lesions": [{"id": "L1", "site": "lung", "organ": "lung"}],
+        "uptake_assessment": {
+            "lesions": [{"lesion_id": "L1", "baseline_uptake": b, "on_drug_uptake": o, "new_uptake": False}]
+        },
+    }
+    d = decide(_parse(data), rules=["uptake_increase"])
+    assert d is not None
+    expected = Fraction(o_hundredths, 100) >= Fraction(13, 10) * Fraction(b_hundredths, 100)
+    assert d.go is expected

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from icalendar import Calendar
 
 from redif.errors import InputError
@@ -198,3 +200,17 @@ def test_user_template_cycle() -> None:
 def test_unknown_protocol_name() -> None:
     with pytest.raises(InputError, match="meraiode"):
         get_protocol("nope")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2090, 12, 31)),
+    st.sampled_from(["meraiode", "ho2013", "erriti", "sel-i-metry", "rothenberg"]),
+)
+def test_property_dates_match_days(start: dt.date, name: str) -> None:
+    """For any start date: date = start + day for every event, and the plan is in date order."""
+    plan = schedule(get_protocol(name), start)
+    for e in plan.events:
+        assert e.date == start + dt.timedelta(days=e.day)
+    assert [e.date for e in plan.events] == sorted(e.date for e in plan.events)
+    assert plan.events[0].kind is EventKind.DRUG_START and plan.events[0].day == 0
