@@ -182,3 +182,18 @@ def test_property_avid_courses_never_refractory(activities: list[float]) -> None
     r = _assess(data)
     assert r.status is RefractoryStatus.NOT_REFRACTORY
     assert r.cumulative_activity_gbq == pytest.approx(sum(activities))
+
+
+def test_later_avid_scan_supersedes_earlier_negative(make_case: Any) -> None:
+    """Strong (i) reads the most recent post-therapy scan: negative in 2020, avid in 2022 -> not (i)."""
+    data = make_case(
+        rai_courses=[
+            _course("2020-01-10", 5.5, "treatment", {"L1": "absent"}),
+            _course("2022-01-10", 7.4, "treatment", {"L1": "present"}),
+        ],
+    )
+    r = _assess(data)
+    assert "ata2025.strong.no_uptake_post_therapy" not in {m.id for m in r.criteria_met}
+    assert r.status is RefractoryStatus.NOT_REFRACTORY
+    neg = next(n for n in r.non_criteria if n.id == "negative_scan_alone")
+    assert "2020-01-10" in neg.detail

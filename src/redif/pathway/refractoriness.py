@@ -198,29 +198,36 @@ def assess_refractoriness(case: Case) -> RefractorinessResult:
             )
 
     # --- post-therapy scans: strong (i), supplemental (B), ATA 2015 (i), (iii) --------------------------
+    # Strong (i) and supplemental (B) read the most recent post-therapy scan: a later avid scan supersedes
+    # an earlier negative one. Earlier scans feed the ATA 2015 categories and the negative-scan note.
     strong_i: list[str] = []
     supp_b: list[str] = []
     negative_scans: list[str] = []
-    any_post_therapy_uptake = False
-    post_scans = 0
+    scanned = [(i, c) for i, c in courses if c.post_therapy_scan is not None and c.post_therapy_scan.uptake]
+    post_scans = len(scanned)
+    any_post_therapy_uptake = any(
+        _partition(c.post_therapy_scan.uptake)[0] for _, c in scanned if c.post_therapy_scan is not None
+    )
+    latest = scanned[-1] if scanned else None
     for i, c in courses:
-        label = _course_label(i, c)
+        if latest is None or c.date > latest[1].date:
+            missing.append(f"post-therapy scan result (uptake per lesion) after {_course_label(i, c)}")
+    for i, c in scanned:
         pts = c.post_therapy_scan
-        if pts is None or not pts.uptake:
-            missing.append(f"post-therapy scan result (uptake per lesion) after {label}")
-            continue
-        post_scans += 1
+        assert pts is not None
+        label = _course_label(i, c)
         present, absent, unclear = _partition(pts.uptake)
+        when = f"post-therapy scan {pts.date or 'after'} {label}"
+        if absent and not present and not unclear:
+            negative_scans.append(when)
+        if (i, c) != latest:
+            continue
         for lid in unclear:
             missing.append(
                 f"a definite uptake reading of lesion {lid} on the post-therapy scan after {label}"
             )
-        when = f"post-therapy scan {pts.date or 'after'} {label}"
-        if present:
-            any_post_therapy_uptake = True
         if absent and not present and not unclear:
             visible = [lid for lid in absent if _visible(case.lesion(lid))]
-            negative_scans.append(when)
             if visible:
                 strong_i.append(
                     f"{when}: no uptake in {', '.join(_lesion_desc(case, lid) for lid in absent)}; "
@@ -240,10 +247,9 @@ def assess_refractoriness(case: Case) -> RefractorinessResult:
     cat_iv: list[str] = []
     progressions = sorted(case.progression_events, key=lambda p: p.date)
     for n, (i, c) in enumerate(courses):
-        pts = c.post_therapy_scan
-        if pts is None:
+        if c.post_therapy_scan is None:
             continue
-        present, _, _ = _partition(pts.uptake)
+        present, _, _ = _partition(c.post_therapy_scan.uptake)
         if not present:
             continue
         next_course = courses[n + 1][1].date if n + 1 < len(courses) else None
