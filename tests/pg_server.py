@@ -115,3 +115,32 @@ def pg_server() -> Iterator[PgServer | str]:
     finally:
         server.stop()
         _ = t0
+
+
+_SHARED: PgServer | str | None = None
+
+
+def shared_server() -> PgServer | str:
+    """One server per test process (started on first use, stopped at exit), or why there is none."""
+    global _SHARED
+    if _SHARED is None:
+        import atexit
+
+        bindir = find_pg_bin()
+        if bindir is None:
+            _SHARED = ("PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin/initdb); install "
+                       "them with scripts/install-system-deps.sh")
+        elif os.geteuid() == 0 and shutil.which("runuser") is None:
+            _SHARED = "running as root without runuser: cannot start PostgreSQL as the postgres user"
+        else:
+            server = PgServer(bindir)
+            try:
+                server.start()
+            except (subprocess.SubprocessError, OSError, KeyError) as exc:
+                server.stop()
+                detail = getattr(exc, "stderr", "") or str(exc)
+                _SHARED = f"could not start PostgreSQL from {bindir}: {str(detail).strip()[:300]}"
+            else:
+                atexit.register(server.stop)
+                _SHARED = server
+    return _SHARED
