@@ -211,6 +211,10 @@ def _process(ds: Dataset, ctx: _Ctx) -> None:
                 elem.value = _shift_value(elem.value, vr, ctx.shift_days)
             continue
         action = effective_action(rule)
+        if vr == "SQ" and action in ("U", "K", "C"):
+            for item in elem.value or []:
+                _process(item, ctx)
+            continue
         if action == "X":
             del ds[tag]
         elif action == "Z":
