@@ -38,6 +38,7 @@ __all__ = [
     "current_principal",
     "enforce",
     "requires",
+    "iter_routes",
     "route_permissions",
 ]
 
@@ -69,15 +70,43 @@ def permission_of(endpoint: Any) -> Permission | None:
     return perm if isinstance(perm, Permission) else None
 
 
+@dataclass(frozen=True)
+class RouteInfo:
+    """A route as the permission registry sees it."""
+
+    methods: frozenset[str]
+    path: str
+    endpoint: Any
+    is_mount: bool = False
+
+
+def iter_routes(app: FastAPI) -> list[RouteInfo]:
+    """Every route of the app, flattened (included routers expanded, on any FastAPI version)."""
+    out: list[RouteInfo] = []
+
+    def visit(route: Any) -> None:
+        if isinstance(route, Mount):
+            out.append(RouteInfo(frozenset({"*"}), route.path, None, is_mount=True))
+        elif hasattr(route, "effective_route_contexts"):  # lazily included routers (newer FastAPI)
+            for ctx in route.effective_route_contexts():
+                visit(ctx)
+        else:
+            out.append(RouteInfo(frozenset(getattr(route, "methods", None) or {"*"}),
+                                 str(getattr(route, "path", "?")), getattr(route, "endpoint", None)))
+
+    for r in app.routes:
+        visit(r)
+    return out
+
+
 def route_permissions(app: FastAPI) -> list[tuple[str, str, Permission | None]]:
     """Every route as ``(methods, path, permission)``; public static mounts count as ``PUBLIC``."""
     out: list[tuple[str, str, Permission | None]] = []
-    for route in app.routes:
-        if isinstance(route, Mount):
-            out.append(("*", route.path, Permission.PUBLIC if route.path in PUBLIC_MOUNTS else None))
-            continue
-        methods = ",".join(sorted(getattr(route, "methods", None) or ["*"]))
-        out.append((methods, getattr(route, "path", "?"), permission_of(getattr(route, "endpoint", None))))
+    for r in iter_routes(app):
+        if r.is_mount:
+            out.append(("*", r.path, Permission.PUBLIC if r.path in PUBLIC_MOUNTS else None))
+        else:
+            out.append((",".join(sorted(r.methods)), r.path, permission_of(r.endpoint)))
     return out
 
 
@@ -124,6 +153,22 @@ def _resolve(request: Request) -> Caller:
     return Caller(None, "anonymous", None, None)
 
 
+def _check_record_scope(request: Request, principal: Principal) -> None:
+    from redif.registry.access import get_patient
+
+    raw = request.path_params.get("patient_id")
+    if raw is None:
+        return
+    try:
+        pid = int(raw)
+    except (TypeError, ValueError):
+        return
+    if not 1 <= pid <= 2_147_483_647:
+        return
+    with request.app.state.db.session() as s:
+        get_patient(s, principal, pid)
+
+
 async def _csrf_supplied(request: Request) -> str | None:
     header = request.headers.get(CSRF_HEADER)
     if header:
@@ -153,6 +198,8 @@ async def enforce(request: Request) -> None:
         if caller.principal is None:
             raise NotAuthenticated()
         if not caller.principal.can(permission):
+            # a record outside the caller's scope is "not found" even when the action is forbidden
+            await run_in_threadpool(_check_record_scope, request, caller.principal)
             raise PermissionMissing(permission)
     if request.method not in _SAFE_METHODS and caller.via != "token":
         expected = caller.csrf if caller.via == "session" else request.cookies.get(CSRF_COOKIE)
