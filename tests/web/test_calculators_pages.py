@@ -80,7 +80,7 @@ def test_page_errors_are_shown_next_to_the_field(env: Any, path: str, params: di
 
 def test_htmx_partial(env: Any) -> None:
     r = env.client().get("/calc/lesion", params={"mass_g": "2", "tia_h": "20"},
-                         headers={"HX-Request": "true", "HX-Target": "calc-result"})
+                         headers={"HX-Request": "true", "HX-Target": "div#calc-result"})
     assert r.status_code == 200 and "<html" not in r.text and "Gy/GBq" in r.text
 
 

@@ -252,3 +252,12 @@ def voxel_dosimetry(pet_dirs: list[Path], seg_path: Path, activity_gbq: float) -
     summary.pop("outputs", None)
     png = dose_map_png(np.asarray(out.dose_gy), labels_for_map)
     return VoxelRun(summary=summary, lesions=lesions, dvh=dvh, dose_map_png=png)
+
+
+def is_partial(headers: Any, target_id: str) -> bool:
+    """True for an htmx request whose target is the element ``target_id`` (htmx 1/2 send the id in
+    ``HX-Target``, htmx 4 ``tag#id``)."""
+    if not headers.get("hx-request"):
+        return False
+    target = str(headers.get("hx-target") or "")
+    return target == target_id or target.endswith("#" + target_id)

@@ -16,6 +16,7 @@ from redif.cli._common import to_jsonable
 from redif.errors import InputError
 from redif.registry.access import Permission
 from redif.web.deps import render
+from redif.web.engines import is_partial
 from redif.web.nav import add_nav_item
 from redif.web.security import requires
 
@@ -166,7 +167,7 @@ def _page(request: Request, kind: str) -> Response:
             error = exc
     ctx = {"kind": kind, "title": title, "values": params, "result": result, "error": error,
            "error_field": error.field if error else None}
-    partial = request.headers.get("hx-request") and request.headers.get("hx-target") == "calc-result"
+    partial = is_partial(request.headers, "calc-result")
     template = "_calc_result.html" if partial else f"calc_{kind}.html"
     return render(request, template, ctx, status_code=422 if error and not partial else 200)
 

@@ -15,6 +15,7 @@ from redif.cli._common import to_jsonable
 from redif.errors import InputError
 from redif.registry.access import Permission
 from redif.web.deps import render
+from redif.web.engines import is_partial
 from redif.web.nav import add_nav_item
 from redif.web.routes.calculators import number
 from redif.web.security import requires
@@ -85,7 +86,7 @@ def design_page(request: Request) -> Response:
             ctx["single"] = single(params)
         except InputError as exc:
             ctx["error"] = exc
-    partial = request.headers.get("hx-request") and request.headers.get("hx-target") == "design-result"
+    partial = is_partial(request.headers, "design-result")
     status = 422 if ctx["error"] is not None and not partial else 200
     return render(request, "_design_result.html" if partial else "design.html", ctx, status_code=status)
 

@@ -19,6 +19,7 @@ from redif.cli._common import to_jsonable
 from redif.errors import InputError
 from redif.registry.access import Permission
 from redif.web.deps import render
+from redif.web.engines import is_partial
 from redif.web.nav import add_nav_item
 from redif.web.security import requires
 
@@ -119,7 +120,7 @@ def evidence_page(request: Request) -> Response:
                    forest=data_uri(_forest_svg(result, title), "image/svg+xml"))
     except InputError as exc:
         ctx["error"] = exc
-    partial = request.headers.get("hx-request") and request.headers.get("hx-target") == "evidence-result"
+    partial = is_partial(request.headers, "evidence-result")
     status = 422 if ctx["error"] is not None and not partial else 200
     return render(request, "_evidence_result.html" if partial else "evidence.html", ctx, status_code=status)
 
