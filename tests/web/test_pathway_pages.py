@@ -38,7 +38,7 @@ def test_case_document_stored_and_assessed(env: Any) -> None:
     ref = assess_case(load_case(EXAMPLE)).to_dict()
     assert f"Go / no-go: {ref['decision']['status']}" in page
     assert "RAI-refractoriness: refractory" in page and "PMID 40844370" in page
-    assert "protocol.ics" in page and "Decision support" in page
+    assert "protocol.ics" in page and "Decision support" in page and 'id="decision-status"' in page
     ics = c.get(f"/patients/{pid}/protocol.ics")
     assert ics.status_code == 200 and ics.text.startswith("BEGIN:VCALENDAR")
     assert ics.headers["content-type"].startswith("text/calendar")

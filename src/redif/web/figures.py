@@ -73,7 +73,12 @@ def series_svg(dates: Sequence[str], values: Sequence[float], *, ylabel: str, ti
     ax = fig.add_subplot()
     ax.plot(x, list(values), marker="o", color=_COLOURS[0])
     if log:
+        from matplotlib.ticker import FormatStrFormatter, LogLocator
+
         ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(FormatStrFormatter(""))
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3, which="both")
