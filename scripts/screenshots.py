@@ -76,9 +76,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
     ap.add_argument("--chromium", default="/usr/bin/chromium")
     a = ap.parse_args()
+    from _phantom_zip import write_small_phantom
     from playwright.sync_api import expect, sync_playwright
 
-    from _phantom_zip import write_small_phantom
     from redif.registry.demo import DEMO_PASSWORD
 
     a.out.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _phantom_zip import write_small_phantom  # noqa: E402
+from _phantom_zip import write_small_phantom
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
@@ -47,7 +47,8 @@ def start_server(d: Path) -> tuple[subprocess.Popen[str], str]:
     make_world(db)
     db.dispose()
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "redif", "serve", "--port", str(port), "--data-dir", str(d)],
+    cmd = [sys.executable, "-m", "redif", "serve", "--port", str(port), "--data-dir", str(d)]
+    proc = subprocess.Popen(cmd,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90

@@ -71,7 +71,8 @@ def test_blood_closed_form(env: Any) -> None:
     ("/calc/lesion", {"mass_g": "2", "tia_h": "abc"}, "tia_h"),
     ("/calc/blood", {"weight_kg": "70", "wb_tia_h": "30", "blood_tia_h_per_ml": "0"}, "blood_tia_h_per_ml"),
 ])
-def test_page_errors_are_shown_next_to_the_field(env: Any, path: str, params: dict[str, str], field: str) -> None:
+def test_page_errors_are_shown_next_to_the_field(env: Any, path: str, params: dict[str, str],
+                                                  field: str) -> None:
     r = env.client().get(path, params=params)
     assert r.status_code == 422
     assert f'id="err-{field}"' in r.text and f'id="f-{field}"' in r.text
@@ -91,7 +92,8 @@ def test_htmx_partial(env: Any) -> None:
     ("/api/v1/calc/lesion", {"tia_h": 2}, "mass_g"),
     ("/api/v1/calc/blood", {"weight_kg": "x", "wb_tia_h": 1, "blood_tia_h_per_ml": 1}, "weight_kg"),
 ])
-def test_api_bad_input_is_4xx_naming_the_field(env: Any, path: str, params: dict[str, Any], field: str) -> None:
+def test_api_bad_input_is_4xx_naming_the_field(env: Any, path: str, params: dict[str, Any],
+                                               field: str) -> None:
     r = env.client().get(path, params=params)
     assert 400 <= r.status_code < 500
     assert field in (r.json()["field"] or "")

@@ -7,7 +7,7 @@ from typing import Any
 
 
 def test_charts_from_records(env: Any) -> None:
-    c, csrf = env.login("clin_a")
+    c, _ = env.login("clin_a")
     pid = env.patient_a
     empty = c.get(f"/patients/{pid}/response")
     assert empty.status_code == 200 and 'id="no-response"' in empty.text

@@ -93,7 +93,8 @@ def case_from_registry(patient: dict[str, Any]) -> dict[str, Any]:
         for g in rec.get("genotypes", [])
     ]
     case["rai_courses"] = [
-        {"date": r["treatment_date"], "activity_gbq": r["activity_gbq"], "intent": _intent(r.get("indication"))}
+        {"date": r["treatment_date"], "activity_gbq": r["activity_gbq"],
+         "intent": _intent(r.get("indication"))}
         for r in rec.get("rai-history", []) if r.get("treatment_date") and r.get("activity_gbq")
     ]
     labs: dict[str, dict[str, Any]] = defaultdict(dict)
@@ -238,10 +239,8 @@ def voxel_dosimetry(pet_dirs: list[Path], seg_path: Path, activity_gbq: float) -
     out = run_voxel_case(pet_dirs, seg_path, activity_gbq=activity_gbq, keep_arrays=True)
     assert isinstance(out, VoxelDoseOutput)
     labels = read_mask(seg_path, read_pet_series(pet_dirs[0])).array
-    if labels.shape != out.dose_gy.shape:  # resampled to the kernel grid: no outlines
-        labels_for_map = None
-    else:
-        labels_for_map = labels
+    # resampled to the kernel grid: no outlines, no DVH
+    labels_for_map = None if labels.shape != out.dose_gy.shape else labels
     dvh: dict[str, tuple[list[float], list[float]]] = {}
     if labels_for_map is not None:
         for les in out.lesions:

@@ -71,7 +71,7 @@ def series_svg(dates: Sequence[str], values: Sequence[float], *, ylabel: str, ti
     x = [dt.date.fromisoformat(d) for d in dates]
     fig = Figure(figsize=(5.2, 3.0))
     ax = fig.add_subplot()
-    ax.plot(x, list(values), marker="o", color=_COLOURS[0])
+    ax.plot(x, list(values), marker="o", color=_COLOURS[0])  # type: ignore[arg-type]
     if log:
         from matplotlib.ticker import FormatStrFormatter, LogLocator
 

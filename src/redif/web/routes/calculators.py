@@ -210,14 +210,15 @@ _Pos = Annotated[float, Query(gt=0, le=1e9)]
 @api_router.get("/tia", summary="Time-integrated activity (fit + Monte Carlo CI)")
 @requires(Permission.PUBLIC)
 def api_tia(
-    times_h: Annotated[str, Query(max_length=2000, description="Comma-separated times after administration, h")],
-    values: Annotated[str, Query(max_length=2000, description="Comma-separated values (fraction of activity)")],
+    times_h: Annotated[str, Query(max_length=2000, description="Comma-separated times after intake, h")],
+    values: Annotated[str, Query(max_length=2000, description="Comma-separated fractions of activity")],
     model: Annotated[str, Query(max_length=16, description="auto, mono, bi, uptake, trapezoid")] = "auto",
     decay_corrected: Annotated[bool, Query(description="Values are decay-corrected")] = False,
-    samples: Annotated[int, Query(ge=0, le=_MAX_SAMPLES, description="Monte Carlo samples (0: no CI)")] = 1000,
+    samples: Annotated[int, Query(ge=0, le=_MAX_SAMPLES, description="Monte Carlo samples (0: none)")] = 1000,
 ) -> dict[str, Any]:
     """Same keys as ``redif dose tia --json`` plus ``constants`` and ``disclaimer``."""
-    return to_jsonable(tia({"times_h": times_h, "values": values, "model": model,
+    return to_jsonable(  # type: ignore[no-any-return]
+        tia({"times_h": times_h, "values": values, "model": model,
                 "decay_corrected": "true" if decay_corrected else "", "samples": samples}))
 
 
@@ -229,7 +230,8 @@ def api_lesion(
     target_gy: Annotated[float | None, Query(gt=0, le=1e5, description="Target lesion dose, Gy")] = None,
 ) -> dict[str, Any]:
     """Same keys as ``redif dose lesion --json``."""
-    return to_jsonable(lesion({"mass_g": mass_g, "tia_h": tia_h, "target_gy": target_gy}))
+    return to_jsonable(  # type: ignore[no-any-return]
+        lesion({"mass_g": mass_g, "tia_h": tia_h, "target_gy": target_gy}))
 
 
 @api_router.get("/blood", summary="Blood dose per activity and maximum tolerable activity")
@@ -241,8 +243,9 @@ def api_blood(
     limit_gy: Annotated[float | None, Query(gt=0, le=100, description="Blood dose limit, Gy")] = None,
 ) -> dict[str, Any]:
     """Same keys as ``redif dose blood --json``."""
-    return to_jsonable(blood({"weight_kg": weight_kg, "wb_tia_h": wb_tia_h, "blood_tia_h_per_ml": blood_tia_h_per_ml,
-                  "limit_gy": limit_gy}))
+    return to_jsonable(  # type: ignore[no-any-return]
+        blood({"weight_kg": weight_kg, "wb_tia_h": wb_tia_h, "blood_tia_h_per_ml": blood_tia_h_per_ml,
+               "limit_gy": limit_gy}))
 
 
 _ = _Pos

@@ -45,7 +45,8 @@ def _base() -> Any:
 def _choice(params: Mapping[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
     value = str(params.get(name) or default).strip()
     if value not in allowed:
-        raise InputError("unknown value", field=name, value=value, remedy="one of " + ", ".join(a or "(none)" for a in allowed))
+        raise InputError("unknown value", field=name, value=value,
+                         remedy="one of " + ", ".join(a or "(none)" for a in allowed))
     return value
 
 
@@ -54,7 +55,7 @@ def pool(params: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
     from redif.evidence.synthesis import pool_outcome
     from redif.evidence.tables import outcome_table
 
-    f = {
+    f: dict[str, Any] = {
         "outcome": _choice(params, "outcome", ("uptake", "response"), "uptake"),
         "genotype": str(params.get("genotype") or "").strip() or None,
         "definition": str(params.get("definition") or "").strip() or None,

@@ -39,7 +39,7 @@ def _assess(request: Request, patient: dict[str, Any]) -> dict[str, Any]:
     from redif.web.engines import assessment_for
 
     try:
-        result, case, basis = assessment_for(patient, request.app.state.settings.data_dir)
+        result, _case, basis = assessment_for(patient, request.app.state.settings.data_dir)
     except InputError as exc:
         return {"error": exc, "blocks": [], "basis": None, "has_protocol": False}
     doc = result.to_dict()
@@ -105,7 +105,8 @@ def protocol_ics(request: Request, patient_id: PatientId) -> Response:
                          remedy="record a redifferentiation course or a case document with a protocol")
     body = plan_to_ics(result.protocol, case_id=case.case_id)
     return Response(body, media_type="text/calendar",
-                    headers={"Content-Disposition": f'attachment; filename="redif-{case.case_id}-protocol.ics"'})
+                    headers={"Content-Disposition":
+                             f'attachment; filename="redif-{case.case_id}-protocol.ics"'})
 
 
 @api_router.get("/{patient_id}/assessment", summary="Pathway assessment of a patient")
