@@ -71,7 +71,8 @@ def tia_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Fit a time-activity curve; time-integrated activity with a Monte Carlo CI."""
-    from redif.dosimetry.kinetics import TimeActivity, ValueUnit, fit_kinetics, monte_carlo_tia
+    from redif.dosimetry.kinetics import TimeActivity, ValueUnit, fit_kinetics
+    from redif.dosimetry.uncertainty import monte_carlo_tia
     from redif.errors import InputError
 
     try:
@@ -127,7 +128,7 @@ def stp_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Single-time-point TIA (Hänscheid 2018 or Madsen 2018)."""
-    from redif.dosimetry.kinetics import hanscheid_tia_h, madsen_tia_h
+    from redif.dosimetry.single_time_point import hanscheid_tia_h, madsen_tia_h
     from redif.errors import InputError
 
     if method == "hanscheid":

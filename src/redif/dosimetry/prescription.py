@@ -34,13 +34,7 @@ from redif import DISCLAIMER
 from redif.data import sourced_value
 from redif.dosimetry.blood import blood_dose_per_activity, retention_limited_activity
 from redif.dosimetry.conversion import RecoveryCurve
-from redif.dosimetry.kinetics import (
-    KineticFit,
-    TimeActivity,
-    fit_kinetics,
-    monte_carlo_tia,
-    single_time_point_fit,
-)
+from redif.dosimetry.kinetics import KineticFit, TimeActivity, fit_kinetics
 from redif.dosimetry.lesion import LesionDose, lesion_dose, lesion_mass_g
 from redif.dosimetry.plan_input import (
     DosimetryPlanInput,
@@ -48,6 +42,8 @@ from redif.dosimetry.plan_input import (
     MeasurementsInput,
     TargetRule,
 )
+from redif.dosimetry.single_time_point import single_time_point_fit
+from redif.dosimetry.uncertainty import monte_carlo_tia
 from redif.errors import InputError
 
 __all__ = [
