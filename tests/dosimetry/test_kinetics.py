@@ -269,3 +269,24 @@ def test_single_time_point_errors() -> None:
         single_time_point_fit(TimeActivity.create([4.0, 48.0], [0.3, 0.2], decay_corrected=False))
     with pytest.raises(InputError, match="method"):
         single_time_point_fit(TimeActivity.create([48.0], [0.2], decay_corrected=False), "guess")
+
+
+def test_relative_weighting_recovers_exact_data_and_is_scale_free(lam131: float) -> None:
+    """Noise-free bi-exponential data are recovered with either weighting (closed form Σ A_i/λ_i); with
+    relative weighting the AICc does not change when every value is multiplied by 1000 (MBq instead of
+    a fraction), because the weighted residuals are relative."""
+    t = np.array([1.0, 4.0, 8.0, 24.0, 48.0, 96.0, 144.0])
+    y = 0.2 * np.exp(-(0.1 + lam131) * t) + 0.1 * np.exp(-(0.005 + lam131) * t)
+    fit = fit_kinetics(TimeActivity.create(t, y, decay_corrected=False), "bi", weighting="relative")
+    assert fit.tia_h == pytest.approx(0.2 / (0.1 + lam131) + 0.1 / (0.005 + lam131), rel=1e-6)
+    rng = np.random.default_rng(9)
+    noisy = y * (1 + 0.05 * rng.standard_normal(t.size))
+    a = fit_kinetics(TimeActivity.create(t, noisy, decay_corrected=False), "mono", weighting="relative")
+    b = fit_kinetics(
+        TimeActivity.create(t, noisy * 1000, decay_corrected=False, unit="MBq"), "mono", weighting="relative"
+    )
+    assert a.aicc == pytest.approx(b.aicc, abs=1e-6)
+    assert b.tia_h == pytest.approx(1000 * a.tia_h, rel=1e-6)
+    assert a.weighting.value == "relative"
+    with pytest.raises(InputError, match="weighting"):
+        fit_kinetics(TimeActivity.create(t, noisy, decay_corrected=False), "mono", weighting="inverse")

@@ -68,6 +68,9 @@ def tia_cmd(
     samples: SamplesOpt = 1000,
     seed: SeedOpt = 0,
     measurement_cv: CvOpt = None,
+    weighting: Annotated[
+        str, typer.Option("--weighting", help="uniform (least squares) or relative (residual/value).")
+    ] = "uniform",
     json_out: JsonOpt = False,
 ) -> None:
     """Fit a time-activity curve; time-integrated activity with a Monte Carlo CI."""
@@ -86,7 +89,7 @@ def tia_cmd(
         nuclide=nuclide,
         unit=vunit,
     )
-    fit = fit_kinetics(data, model)
+    fit = fit_kinetics(data, model, weighting=weighting)
     out = fit.to_dict()
     out["ci_lower"] = out["ci_upper"] = None
     if samples > 0:

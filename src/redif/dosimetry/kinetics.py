@@ -45,6 +45,7 @@ __all__ = [
     "ModelScore",
     "TimeActivity",
     "ValueUnit",
+    "Weighting",
     "fit_kinetics",
 ]
 
@@ -69,6 +70,20 @@ class ValueUnit(enum.StrEnum):
 
     FRACTION = "fraction"  # of administered activity -> tia in h (residence time)
     MBQ = "MBq"  # -> tia in MBq*h
+
+
+class Weighting(enum.StrEnum):
+    """Least-squares weighting: uniform (absolute residuals) or relative (residual / value)."""
+
+    UNIFORM = "uniform"
+    RELATIVE = "relative"
+
+
+def _weights(ys: FloatArray, weighting: Weighting) -> FloatArray:
+    """Weights of the scaled values ``ys`` (max 1): 1, or 1/max(y, 1 % of the maximum)."""
+    if weighting is Weighting.RELATIVE:
+        return np.asarray(1.0 / np.maximum(ys, 0.01))
+    return np.ones_like(ys)
 
 
 class KineticModel(enum.StrEnum):
@@ -243,6 +258,7 @@ class KineticFit:
     extrapolated_fraction: float | None = None
     _u: FloatArray | None = field(default=None, repr=False, compare=False)
     stp_method: str | None = None
+    weighting: Weighting = Weighting.UNIFORM
     _data: TimeActivity | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -292,6 +308,7 @@ class KineticFit:
             "notes": list(self.notes),
             "extrapolated_fraction": self.extrapolated_fraction,
             "single_time_point_method": self.stp_method,
+            "weighting": self.weighting.value,
         }
 
 
@@ -310,7 +327,7 @@ def _aic(rss: float, n: int, p: int) -> tuple[float | None, float | None]:
 # ----------------------------------------------------------------------------------------------------
 # fitting
 # ----------------------------------------------------------------------------------------------------
-def _fit_exp(data: TimeActivity, model: ExpModel) -> KineticFit:
+def _fit_exp(data: TimeActivity, model: ExpModel, weighting: Weighting = Weighting.UNIFORM) -> KineticFit:
     t, y = data.t, data.y
     n, p = t.size, model.n_params
     if n < p:
@@ -324,19 +341,22 @@ def _fit_exp(data: TimeActivity, model: ExpModel) -> KineticFit:
     scale = float(y.max()) if y.max() > 0 else 1.0
     ys = y / scale
     starts = model.to_unconstrained(model.start_points(t, ys, c))
+    w = _weights(ys, weighting)
 
     def fn(u: FloatArray) -> tuple[FloatArray, FloatArray]:
-        return model.value_and_jacobian(u, t, c)
+        f, j = model.value_and_jacobian(u, t, c)
+        return f * w[None, :], j * w[None, :, None]
 
-    u, cost = levenberg_marquardt(fn, starts, ys, max_iter=150, tol=1e-10)
+    u, cost = levenberg_marquardt(fn, starts, ys * w, max_iter=150, tol=1e-10)
     best = int(np.nanargmin(cost))
     ub = u[best : best + 1]
     if not np.all(np.isfinite(ub)):
         raise ConvergenceError(f"{model.key} fit did not converge")
     nat = model.to_natural(ub)
-    fitted_s, jac = model.value_and_jacobian(ub, t, c)
+    fitted_s, jac = fn(ub)
+    fitted_s = fitted_s / w[None, :]
     resid_s = ys - fitted_s[0]
-    rss_s = float(resid_s @ resid_s)
+    wrss_s = float((resid_s * w) @ (resid_s * w))
     nat_scaled = nat[0].copy()
     amp_idx = [i for i, name in enumerate(model.param_names) if name.startswith("a")]
     nat_out = nat_scaled.copy()
@@ -346,7 +366,7 @@ def _fit_exp(data: TimeActivity, model: ExpModel) -> KineticFit:
     se = dict.fromkeys(model.param_names, float("nan"))
     notes: list[str] = []
     if n > p:
-        s2 = rss_s / (n - p)
+        s2 = wrss_s / (n - p)
         jtj = jac[0].T @ jac[0]
         try:
             cov_u = s2 * np.linalg.pinv(jtj)
@@ -360,10 +380,10 @@ def _fit_exp(data: TimeActivity, model: ExpModel) -> KineticFit:
             notes.append("parameter covariance could not be computed (singular Jacobian)")
     else:
         notes.append("as many parameters as points: exact interpolation, no residual, no covariance")
-    rss = rss_s * scale**2
+    rss = float(resid_s @ resid_s) * scale**2
     tss = float(((y - y.mean()) ** 2).sum())
     r2 = 1.0 - rss / tss if tss > 0 and n > p else None
-    aic, aicc = _aic(rss, n, p)
+    aic, aicc = _aic(rss if weighting is Weighting.UNIFORM else wrss_s, n, p)
     lam = get_nuclide(data.nuclide).decay_constant_per_h
     tia = float(model.integral(nat_out[None, :], lam)[0])
     k_term = float(model.terminal_rate(nat_out[None, :])[0])
@@ -400,6 +420,7 @@ def _fit_exp(data: TimeActivity, model: ExpModel) -> KineticFit:
         n_params=p,
         notes=tuple(notes),
         extrapolated_fraction=extrap,
+        weighting=weighting,
         _u=ub[0].copy(),
         _data=data,
     )
@@ -490,6 +511,7 @@ def fit_kinetics(
     model: KineticModel | str = KineticModel.AUTO,
     *,
     parsimony_delta_aic: float | None = None,
+    weighting: Weighting | str = Weighting.UNIFORM,
 ) -> KineticFit:
     """Fit a time-activity curve and integrate it.
 
@@ -503,6 +525,10 @@ def fit_kinetics(
         the model with the fewest parameters within ``parsimony_delta_aic`` (default 2, from
         ``dosimetry_thresholds.yaml``) of the best wins. With fewer points it falls back to the
         mono-exponential fit.
+    weighting
+        ``uniform`` (ordinary least squares, the default) or ``relative`` (residuals divided by the
+        value, floor 1 % of the maximum: constant relative error, e.g. counting statistics). AIC uses
+        the weighted residual sum of squares.
 
     Returns
     -------
@@ -526,10 +552,16 @@ def fit_kinetics(
             value=model,
             remedy="use auto, mono, bi, uptake or trapezoid",
         ) from None
+    try:
+        wt = Weighting(weighting)
+    except ValueError:
+        raise InputError(
+            "unknown weighting", field="weighting", value=weighting, remedy="use uniform or relative"
+        ) from None
     if km is KineticModel.TRAPEZOID:
         return _fit_trapezoid(data)
     if km is not KineticModel.AUTO:
-        return _fit_exp(data, MODELS[km.value])
+        return _fit_exp(data, MODELS[km.value], wt)
     delta = (
         float(sourced_value(_THRESHOLDS, "kinetics_parsimony_delta_aic").value)
         if parsimony_delta_aic is None
@@ -540,12 +572,12 @@ def fit_kinetics(
     for key in ("mono", "uptake", "bi"):
         if n >= MODELS[key].n_params + 2:
             try:
-                fits.append(_fit_exp(data, MODELS[key]))
+                fits.append(_fit_exp(data, MODELS[key], wt))
             except ConvergenceError:
                 continue
     scored = [f for f in fits if f.aicc is not None]
     if not scored:
-        fit = _fit_exp(data, MODELS["mono"])
+        fit = _fit_exp(data, MODELS["mono"], wt)
         return _replace(
             fit, selection_rule=f"only {n} points: AICc undefined for every model, mono-exponential used"
         )

@@ -75,6 +75,7 @@ class MeasurementsInput(_Model):
     times_h: list[float] = Field(min_length=1)
     values: list[float] = Field(min_length=1)
     model: str = "auto"
+    weighting: str = "uniform"  # or "relative"
     single_time_point_method: str = "hanscheid"  # used when there is exactly one measurement
     effective_half_life_h: float | None = Field(default=None, gt=0)  # prior for madsen
 

@@ -181,7 +181,7 @@ def _fit(meas: MeasurementsInput, field_name: str) -> KineticFit:
             return single_time_point_fit(
                 data, meas.single_time_point_method, effective_half_life_h=meas.effective_half_life_h
             )
-        return fit_kinetics(data, meas.model)
+        return fit_kinetics(data, meas.model, weighting=meas.weighting)
     except InputError as exc:
         raise InputError(
             exc.message,

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from redif.dosimetry._lm import levenberg_marquardt
 from redif.dosimetry._models import MODELS
-from redif.dosimetry.kinetics import KineticFit, KineticModel, _trapezoid_tail
+from redif.dosimetry.kinetics import KineticFit, KineticModel, _trapezoid_tail, _weights
 from redif.dosimetry.nuclides import get_nuclide
 from redif.errors import InputError
 
@@ -97,12 +97,15 @@ def monte_carlo_tia(
     t = data.t
     fitted = np.asarray(fit.fitted)
     n, p = t.size, fit.n_params
+    scale = float(data.y.max()) if data.y.max() > 0 else 1.0
+    w = _weights(data.y / scale, fit.weighting)
     if measurement_cv is not None:
         sigma = measurement_cv * np.abs(fitted)
         noise_model = f"relative SD {measurement_cv:g} per measurement"
-    elif fit.model is not KineticModel.TRAPEZOID and n > p:
-        sigma = np.full(n, math.sqrt(fit.rss / (n - p)))
-        noise_model = "residual SD of the fit (RSS/(n-p))"
+    elif fit.model is not KineticModel.TRAPEZOID and fit.stp_method is None and n > p:
+        wres = np.asarray(fit.residuals) * w
+        sigma = math.sqrt(float(wres @ wres) / (n - p)) / w
+        noise_model = f"residual SD of the fit (RSS/(n-p), {fit.weighting.value} weighting)"
     else:
         nan = float("nan")
         return TiaUncertainty(
@@ -125,14 +128,15 @@ def monte_carlo_tia(
     else:
         model = MODELS[fit.model.value]
         c = data.fit_decay_per_h
-        scale = float(data.y.max()) if data.y.max() > 0 else 1.0
         assert fit._u is not None
         u0 = np.repeat(fit._u[None, :], n_samples, axis=0)
+        ws = w / scale
 
         def fn(u: FloatArray) -> tuple[FloatArray, FloatArray]:
-            return model.value_and_jacobian(u, t, c)
+            f, j = model.value_and_jacobian(u, t, c)
+            return f * w[None, :], j * w[None, :, None]
 
-        u, _ = levenberg_marquardt(fn, u0, y_star / scale, max_iter=60, tol=1e-10)
+        u, _ = levenberg_marquardt(fn, u0, y_star * ws[None, :], max_iter=60, tol=1e-10)
         nat = model.to_natural(u)
         amp_idx = [i for i, name in enumerate(model.param_names) if name.startswith("a")]
         nat[:, amp_idx] *= scale
