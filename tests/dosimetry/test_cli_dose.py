@@ -190,3 +190,60 @@ def test_subprocess_exit_status() -> None:
     )
     assert out.returncode == 2
     assert out.stderr.startswith("error: times_h:") and out.stdout == ""
+
+
+def test_lesion_from_measurements_has_ci(capsys: pytest.CaptureFixture[str]) -> None:
+    """124I series -> 131I TIA (same as `dose convert`) -> dose with a Monte Carlo CI."""
+    conv = _json(
+        capsys,
+        "dose",
+        "convert",
+        "--times-h",
+        "4,24,48,72,96",
+        "--values",
+        "0.003669,0.002703,0.001765,0.001149,0.0007815",
+        "--samples",
+        "0",
+    )
+    d = _json(
+        capsys,
+        "dose",
+        "lesion",
+        "--volume-ml",
+        "2",
+        "--times-h",
+        "4,24,48,72,96",
+        "--values",
+        "0.003669,0.002703,0.001765,0.001149,0.0007815",
+        "--measurement-cv",
+        "0.1",
+        "--target-gy",
+        "20",
+    )
+    assert d["tia_h"] == pytest.approx(conv["tia_h"])
+    assert d["ci_lower"] < d["dose_per_activity_gy_per_gbq"] < d["ci_upper"]
+    assert d["activity_ci_lower_gbq"] < d["activity_for_target_gbq"] < d["activity_ci_upper_gbq"]
+
+
+def test_other_units_and_nuclides(capsys: pytest.CaptureFixture[str]) -> None:
+    """MBq values and I-123 (half-life only) work for kinetics; I-123 has no S-values (exit 2)."""
+    d = _json(
+        capsys,
+        "dose",
+        "tia",
+        "--times-h",
+        "2,6,24",
+        "--values",
+        "40,30,10",
+        "--unit",
+        "MBq",
+        "--nuclide",
+        "I-123",
+        "--samples",
+        "0",
+    )
+    assert d["unit"] == "MBq" and d["nuclide"] == "I-123"
+    code, _, err = _run(capsys, "dose", "lesion", "--mass-g", "2", "--tia-h", "1", "--nuclide", "I-123")
+    assert code == 2 and "nuclide" in err
+    code, _, err = _run(capsys, "dose", "stp", "--time-h", "24", "--value", "0.1", "--method", "madsen")
+    assert code == 2 and "--effective-half-life-h" in err

@@ -219,36 +219,85 @@ def convert_cmd(
 
 @dose_app.command("lesion")
 def lesion_cmd(
-    tia_h: Annotated[float, typer.Option("--tia-h", help="Lesion TIA coefficient of the nuclide, h.")],
+    tia_h: Annotated[
+        float | None, typer.Option("--tia-h", help="Lesion TIA coefficient of the dose nuclide, h.")
+    ] = None,
     mass_g: Annotated[float | None, typer.Option("--mass-g", help="Lesion mass, g.")] = None,
     volume_ml: Annotated[
         float | None, typer.Option("--volume-ml", help="Lesion volume, mL (x density).")
     ] = None,
     density: Annotated[float | None, typer.Option("--density-g-per-ml", help="Default 1.04 g/mL.")] = None,
-    nuclide: Annotated[str, typer.Option("--nuclide")] = "I-131",
+    nuclide: Annotated[str, typer.Option("--nuclide", help="Nuclide of the dose (therapy).")] = "I-131",
     target_gy: Annotated[float | None, typer.Option("--target-gy", help="Target lesion dose, Gy.")] = None,
+    times_h: Annotated[
+        str | None, typer.Option("--times-h", help="Instead of --tia-h: measurement times, h.")
+    ] = None,
+    values: Annotated[
+        str | None, typer.Option("--values", help="Instead of --tia-h: fractions of administered activity.")
+    ] = None,
+    measured: Annotated[str, typer.Option("--measured", help="Nuclide of the measurements.")] = "I-124",
+    decay_corrected: DecayOpt = False,
+    model: ModelOpt = "auto",
+    samples: SamplesOpt = 1000,
+    seed: SeedOpt = 0,
+    measurement_cv: CvOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Lesion dose per administered activity (sphere model) and the activity for a target dose."""
+    """Lesion dose per administered activity (sphere model) and the activity for a target dose.
+
+    Give the lesion TIA (--tia-h), or the serial measurements (--times-h/--values, e.g. 124I PET) to
+    fit, convert to the dose nuclide and propagate by Monte Carlo into a CI on the dose.
+    """
+    from redif.dosimetry.conversion import convert_time_activity
+    from redif.dosimetry.kinetics import TimeActivity
     from redif.dosimetry.lesion import lesion_dose, lesion_mass_g
     from redif.errors import InputError
 
     if (mass_g is None) == (volume_ml is None):
         raise InputError("give exactly one of --mass-g or --volume-ml", field="--mass-g")
+    if (tia_h is None) == (times_h is None):
+        raise InputError("give exactly one of --tia-h or --times-h/--values", field="--tia-h")
     mass = mass_g if mass_g is not None else lesion_mass_g(volume_ml or 0.0, density)
-    res = lesion_dose(mass_g=mass, tia_h=tia_h, nuclide=nuclide, target_gy=target_gy)
-    out = {**res.to_dict(), "disclaimer": _disclaimer()}
+    samples_h = None
+    kinetics = None
+    if times_h is not None:
+        if values is None:
+            raise InputError("--times-h needs --values", field="--values")
+        data = TimeActivity.create(
+            parse_float_list(times_h, option="--times-h"),
+            parse_float_list(values, option="--values"),
+            decay_corrected=decay_corrected,
+            nuclide=measured,
+        )
+        conv = convert_time_activity(
+            data, to_nuclide=nuclide, model=model, n_samples=samples, seed=seed, measurement_cv=measurement_cv
+        )
+        tia_h = conv.tia_h
+        samples_h = None if conv.uncertainty is None else conv.uncertainty.samples_h
+        kinetics = conv.to_dict()
+    assert tia_h is not None
+    res = lesion_dose(mass_g=mass, tia_h=tia_h, nuclide=nuclide, target_gy=target_gy, tia_samples_h=samples_h)
+    out = {**res.to_dict(), "kinetics": kinetics, "disclaimer": _disclaimer()}
     if json_out:
         emit_json(out)
         return
+    ci = "-" if out["ci_lower"] is None else f"{out['ci_lower']:.4g} - {out['ci_upper']:.4g}"
     _kv_table(
         "Lesion dosimetry (sphere self-dose)",
         [
             ("mass_g", out["mass_g"]),
+            ("tia_h", out["tia_h"]),
             ("s_mgy_per_mbq_s", out["s_mgy_per_mbq_s"]),
             ("dose_per_activity_gy_per_gbq", out["dose_per_activity_gy_per_gbq"]),
+            ("95% CI (Gy/GBq)", ci),
             ("class (Jentzen 2008)", out["dose_class"]),
             ("activity_for_target_gbq", out["activity_for_target_gbq"]),
+            (
+                "95% CI (GBq)",
+                "-"
+                if out["activity_ci_lower_gbq"] is None
+                else f"{out['activity_ci_lower_gbq']:.4g} - {out['activity_ci_upper_gbq']:.4g}",
+            ),
             ("S-value", f"{out['s_value_grade']}: {out['s_value_source']}"),
         ],
     )

@@ -81,6 +81,8 @@ class LesionDose:
     ci_upper_gy_per_gbq: float | None
     s_value: SphereSValue
     rules: tuple[SourcedValue, ...]
+    activity_ci_lower_gbq: float | None = None
+    activity_ci_upper_gbq: float | None = None
 
     def dose_gy(self, activity_gbq: float) -> float:
         """Lesion dose (Gy) for an administered activity (GBq)."""
@@ -98,6 +100,8 @@ class LesionDose:
             "activity_for_target_gbq": self.activity_for_target_gbq,
             "ci_lower": self.ci_lower_gy_per_gbq,
             "ci_upper": self.ci_upper_gy_per_gbq,
+            "activity_ci_lower_gbq": self.activity_ci_lower_gbq,
+            "activity_ci_upper_gbq": self.activity_ci_upper_gbq,
             "s_value_source": self.s_value.source,
             "s_value_grade": self.s_value.grade.value,
             "rules": [r.to_dict() for r in self.rules],
@@ -141,6 +145,7 @@ def lesion_dose(
     if target_gy is not None:
         act = target_gy / ldpa if ldpa > 0 else math.inf
     lo = hi = None
+    act_lo = act_hi = None
     if tia_samples_h is not None:
         smp = np.asarray(tia_samples_h, dtype=float)
         smp = smp[np.isfinite(smp)]
@@ -148,6 +153,9 @@ def lesion_dose(
             a = (1 - ci_level) / 2
             qlo, qhi = np.quantile(smp * s_gy_gbq_h, [a, 1 - a])
             lo, hi = float(qlo), float(qhi)
+            if target_gy is not None and lo > 0:
+                # A = D/LDpA is monotone decreasing in LDpA: the CI bounds swap
+                act_lo, act_hi = target_gy / hi, target_gy / lo
     rules = (
         sourced_value(_FILE, "lesion_dose_class_low_max"),
         sourced_value(_FILE, "lesion_dose_class_medium_max"),
@@ -165,4 +173,6 @@ def lesion_dose(
         hi,
         sv,
         rules,
+        act_lo,
+        act_hi,
     )
