@@ -14,7 +14,8 @@ YAML schema (units in every name)::
     empiric_activity_gbq: 5.5          # default 5.5 GBq (MERAIODE / SEL-I-METRY)
     monte_carlo: {n_samples: 1000, seed: 0, measurement_cv: 0.1}
     recovery_curve: {volumes_ml: [0.5, 1, 2.6, 5.6, 11.5, 26.5], recovery: [0.3, ...]}   # optional
-    # A `measurements` block with ONE time point is a single-time-point estimate (Hänscheid 2018 by
+    # Every `measurements` block may set `model` (auto/mono/bi/uptake/trapezoid) and `weighting`
+    # (uniform/relative). A `measurements` block with ONE time point is a single-time-point estimate (Hänscheid 2018 by
     # default; `single_time_point_method: madsen` with `effective_half_life_h` as the prior).
     whole_body:                        # either tia_h (131I residence time, h) ...
       measurements:                    # ... or serial measurements (fractions of administered activity)
