@@ -247,3 +247,20 @@ def test_other_units_and_nuclides(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2 and "nuclide" in err
     code, _, err = _run(capsys, "dose", "stp", "--time-h", "24", "--value", "0.1", "--method", "madsen")
     assert code == 2 and "--effective-half-life-h" in err
+
+
+def test_plan_with_voxel_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """`redif dose plan CASE --voxel-json V`: the voxel lesions' mean Gy/GBq set the lesion targets
+    (A = 20/8 = 2.5 GBq here); the chain phantom -> voxel -> plan is exercised with the voxel CLI's keys."""
+    case = tmp_path / "c.yaml"
+    case.write_text("weight_kg: 70\nwhole_body: {tia_h: 20, retention_fraction_48h: 0.2}\n", encoding="utf-8")
+    vox = tmp_path / "v.json"
+    vox.write_text(
+        json.dumps({"lesions": [{"name": "a", "mass_g": 3.0, "mean_gy_per_gbq": 8.0}]}), encoding="utf-8"
+    )
+    d = _json(capsys, "dose", "plan", str(case), "--voxel-json", str(vox))
+    assert d["recommended_activity_gbq"] == pytest.approx(2.5)
+    assert d["binding_constraint"] == "lesion target: a"
+    vox.write_text("{not json", encoding="utf-8")
+    code, _, err = _run(capsys, "dose", "plan", str(case), "--voxel-json", str(vox))
+    assert code == 2 and "not valid JSON" in err

@@ -189,3 +189,35 @@ def test_single_whole_body_measurement_gives_retention_limit(lam131: float) -> N
     assert ret.activity_gbq == pytest.approx(4.44 / 0.25)
     assert res.whole_body is not None
     assert res.whole_body["tia_h"] == pytest.approx(0.25 * 96 / math.log(2))
+
+
+def test_supplied_dose_per_activity_lesion() -> None:
+    """A lesion with a supplied mean Gy/GBq (voxel dosimetry): A = 20/12.5 = 1.6 GBq, no S-value used."""
+    res = plan_from_mapping(_case(lesions=[{"name": "v", "dose_per_activity_gy_per_gbq": 12.5}]))
+    assert res.recommended_activity_gbq == pytest.approx(1.6)
+    les = res.lesions[0]
+    assert les.dose.s_value is None and les.mass_g is None
+    assert "voxel" in res.constraints[0].rule
+    emp = next(o for o in res.options if o.name == "empiric")
+    assert emp.lesion_doses[0].dose_gy == pytest.approx(12.5 * 5.5)
+
+
+def test_merge_voxel_summary() -> None:
+    from redif.dosimetry.prescription import merge_voxel_summary
+
+    summary = {
+        "lesions": [
+            {"name": "n1", "mass_g": 7.5, "mean_gy_per_gbq": 10.0},
+            {"name": "n2", "mass_g": 1.8, "mean_gy_per_gbq": 4.0},
+        ]
+    }
+    merged = merge_voxel_summary({"weight_kg": 70}, summary)
+    assert [les["name"] for les in merged["lesions"]] == ["n1", "n2"]
+    res = plan_from_mapping(merged)
+    assert res.recommended_activity_gbq == pytest.approx(20 / 4.0)
+    with pytest.raises(InputError, match="both in the case"):
+        merge_voxel_summary(_case(lesions=[{"name": "n1", "mass_g": 2.0, "tia_h": 0.5}]), summary)
+    with pytest.raises(InputError, match="voxel_json"):
+        merge_voxel_summary({"weight_kg": 70}, {"lesions": [{"name": "x"}]})
+    with pytest.raises(InputError, match="voxel_json"):
+        merge_voxel_summary({"weight_kg": 70}, {"cases": []})

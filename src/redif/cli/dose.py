@@ -361,6 +361,12 @@ def blood_cmd(
 @dose_app.command("plan")
 def plan_cmd(
     case: Annotated[Path, typer.Argument(help="Dosimetry plan YAML (schema: redif.dosimetry.plan_input).")],
+    voxel_json: Annotated[
+        Path | None,
+        typer.Option(
+            "--voxel-json", help="Add the lesions of a `redif dose voxel --json` result (mean Gy/GBq)."
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Recommend a 131I activity: lesion targets vs blood/retention limits, beside the empiric option."""
@@ -375,7 +381,22 @@ def plan_cmd(
         data = yaml.safe_load(case.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise InputError(f"not valid YAML ({str(exc).splitlines()[0]})", field=str(case)) from None
-    res = plan_from_mapping(data if data is not None else {})
+    if data is not None and not isinstance(data, dict):
+        raise InputError("expected a mapping of plan fields", field=str(case), value=type(data).__name__)
+    data = data or {}
+    if voxel_json is not None:
+        import json
+
+        from redif.dosimetry.prescription import merge_voxel_summary
+
+        if not voxel_json.is_file():
+            raise InputError("voxel result not found", field=str(voxel_json))
+        try:
+            summary = json.loads(voxel_json.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON ({exc.msg})", field=str(voxel_json)) from None
+        data = merge_voxel_summary(data, summary)
+    res = plan_from_mapping(data)
     out = res.to_dict()
     if json_out:
         emit_json(out)
