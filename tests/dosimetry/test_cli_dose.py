@@ -264,3 +264,38 @@ def test_plan_with_voxel_json(capsys: pytest.CaptureFixture[str], tmp_path: Path
     vox.write_text("{not json", encoding="utf-8")
     code, _, err = _run(capsys, "dose", "plan", str(case), "--voxel-json", str(vox))
     assert code == 2 and "not valid JSON" in err
+
+
+def test_blood_red_marrow(capsys: pytest.CaptureFixture[str]) -> None:
+    """RMBLR = 0.19/(1 − 0.4); ã_RM = RMBLR·1170 g·0.002 h/mL (METHODS.md §6, arithmetic)."""
+    d = _json(
+        capsys,
+        "dose",
+        "blood",
+        "--weight-kg",
+        "70",
+        "--wb-tia-h",
+        "30",
+        "--blood-tia-h-per-ml",
+        "0.002",
+        "--haematocrit",
+        "0.4",
+        "--red-marrow-mass-g",
+        "1170",
+    )
+    assert d["rmblr"] == pytest.approx(0.19 / 0.6)
+    assert d["red_marrow_tia_h"] == pytest.approx(0.19 / 0.6 * 1170 * 0.002)
+    code, _, err = _run(
+        capsys,
+        "dose",
+        "blood",
+        "--weight-kg",
+        "70",
+        "--wb-tia-h",
+        "30",
+        "--blood-tia-h-per-ml",
+        "0.002",
+        "--red-marrow-mass-g",
+        "1170",
+    )
+    assert code == 2 and "--haematocrit" in err

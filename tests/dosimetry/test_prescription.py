@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from redif import DISCLAIMER
 from redif.dosimetry.blood import blood_dose_per_activity
@@ -221,3 +223,31 @@ def test_merge_voxel_summary() -> None:
         merge_voxel_summary({"weight_kg": 70}, {"lesions": [{"name": "x"}]})
     with pytest.raises(InputError, match="voxel_json"):
         merge_voxel_summary({"weight_kg": 70}, {"cases": []})
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    ldpas=st.lists(st.floats(0.5, 60.0), min_size=1, max_size=4),
+    blood_tia=st.floats(0.0005, 0.01),
+    r48=st.floats(0.05, 0.9),
+    lung=st.booleans(),
+    rule=st.sampled_from(["all", "any"]),
+)
+def test_plan_invariants(ldpas: list[float], blood_tia: float, r48: float, lung: bool, rule: str) -> None:
+    """Properties: the recommendation never exceeds the most restrictive safety limit; below it, the
+    lesion targets are met (every lesion for `all`, at least one for `any`); exactly one constraint binds."""
+    case = _case(
+        lesions=[{"name": f"l{i}", "dose_per_activity_gy_per_gbq": v} for i, v in enumerate(ldpas)],
+        blood={"tia_h_per_ml": blood_tia},
+        whole_body={"tia_h": 20.0, "retention_fraction_48h": r48},
+        lung_metastases=lung,
+        target_rule=rule,
+    )
+    res = plan_from_mapping(case)
+    assert res.recommended_activity_gbq is not None
+    safety = min(c.activity_gbq for c in res.constraints if c.kind.value == "maximum")
+    assert res.recommended_activity_gbq <= safety * (1 + 1e-12)
+    assert sum(c.binding for c in res.constraints) == 1
+    reached = [v * res.recommended_activity_gbq >= 20 * (1 - 1e-9) for v in ldpas]
+    if res.recommended_activity_gbq < safety * (1 - 1e-12):
+        assert all(reached) if rule == "all" else any(reached)

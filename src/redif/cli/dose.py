@@ -323,10 +323,22 @@ def blood_cmd(
     lung_metastases: Annotated[
         bool, typer.Option("--lung-metastases", help="Diffuse lung metastases.")
     ] = False,
+    haematocrit: Annotated[
+        float | None, typer.Option("--haematocrit", help="Fraction (e.g. 0.42) -> red-marrow/blood ratio.")
+    ] = None,
+    red_marrow_mass_g: Annotated[
+        float | None, typer.Option("--red-marrow-mass-g", help="With --haematocrit: red-marrow TIA.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """EANM SOP blood dose per activity, maximum tolerable activity, 48-h retention limit."""
-    from redif.dosimetry.blood import blood_dose_per_activity, retention_limited_activity
+    from redif.dosimetry.blood import (
+        blood_dose_per_activity,
+        red_marrow_blood_ratio,
+        red_marrow_tia_h,
+        retention_limited_activity,
+    )
+    from redif.errors import InputError
 
     res = blood_dose_per_activity(
         weight_kg=weight_kg,
@@ -339,6 +351,13 @@ def blood_cmd(
         rl = retention_limited_activity(retention_48h, lung_metastases=lung_metastases)
         out["retention_limited_activity_gbq"] = rl.activity_gbq
         out["retention_limit"] = rl.to_dict()
+    if red_marrow_mass_g is not None and haematocrit is None:
+        raise InputError("the red-marrow TIA needs the haematocrit", field="--haematocrit")
+    if haematocrit is not None:
+        out["rmblr"] = red_marrow_blood_ratio(haematocrit)
+        out["rmblr_rule"] = "RMBLR = 0.19 / (1 - haematocrit) (Sgouros 1993; unverified)"
+        if red_marrow_mass_g is not None:
+            out["red_marrow_tia_h"] = red_marrow_tia_h(blood_tia_h_per_ml, red_marrow_mass_g, haematocrit)
     out["disclaimer"] = _disclaimer()
     if json_out:
         emit_json(out)
@@ -353,6 +372,8 @@ def blood_cmd(
             ("retention_limited_activity_gbq", out["retention_limited_activity_gbq"]),
             ("retention rule", out["retention_limit"]["rule"]),
         ]
+    if "rmblr" in out:
+        rows += [("rmblr", out["rmblr"]), ("red_marrow_tia_h", out.get("red_marrow_tia_h"))]
     rows += [(c["name"], f"{c['value']} {c['unit']} [{c['grade']}] {c['source']}") for c in out["constants"]]
     _kv_table("Blood dosimetry (EANM SOP)", rows)
     console.print(out["disclaimer"])
