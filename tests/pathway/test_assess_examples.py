@@ -212,3 +212,31 @@ def test_subprocess_entry_point(redif_subprocess: Run, tmp_path: Path) -> None:
     out = redif_subprocess("patient", "validate", str(bad))
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert out.stderr.splitlines()[1].strip().startswith("histology: Input should be")
+
+
+def test_protocol_command_user_template_and_errors(redif: Run, tmp_path: Path) -> None:
+    tpl = tmp_path / "t.yaml"
+    tpl.write_text(
+        "name: local\ntitle: Local\nsource: SOP\ngrade: unverified\nevents:\n"
+        "  - {id: s, kind: drug_start, day: 0, event: Start, source: SOP, grade: unverified}\n"
+        "  - {id: r, kind: rai_administration, after: s, days: 30, event: 131I,"
+        " source: SOP, grade: unverified}\n"
+    )
+    ics = tmp_path / "p.ics"
+    out = redif("patient", "protocol", str(tpl), "--start-date", "2025-01-01", "--ics", str(ics))
+    assert out.returncode == 0, out.stderr
+    assert len(Calendar.from_ical(ics.read_bytes()).walk("VEVENT")) == 2
+    out = redif("patient", "protocol", "meraiode", "--ics", str(ics))
+    assert out.returncode == 2 and "--start-date" in out.stderr
+    tpl.write_text("name: local\ntitle: Local\nsource: SOP\ngrade: gold\nevents: []\n")
+    out = redif("patient", "protocol", str(tpl))
+    assert out.returncode == 2
+    assert [ln.strip().split(":")[0] for ln in out.stderr.splitlines()[1:]] == ["grade", "events"]
+    out = redif("patient", "protocols", "--json")
+    assert {p["name"] for p in json.loads(out.stdout)} == {
+        "meraiode",
+        "ho2013",
+        "erriti",
+        "sel-i-metry",
+        "rothenberg",
+    }

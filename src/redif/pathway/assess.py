@@ -8,7 +8,9 @@ engines. Every recommendation in the result carries its rule and source; the res
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from redif import DISCLAIMER
@@ -16,6 +18,7 @@ from redif.pathway.case import Case
 from redif.pathway.decision import Decision, decide
 from redif.pathway.eligibility import Eligibility, assess_eligibility
 from redif.pathway.engines import dosimetry_section, response_section
+from redif.pathway.evidence_link import regimen_evidence
 from redif.pathway.protocol import ProtocolPlan, ProtocolTemplate, get_protocol, schedule
 from redif.pathway.refractoriness import RefractorinessResult, assess_refractoriness
 from redif.pathway.regimens import GenotypeMatch, RegimenOption, candidate_regimens
@@ -223,6 +226,7 @@ def assess_case(
     *,
     start_date: dt.date | None = None,
     protocol: str | ProtocolTemplate | None = None,
+    studies: Sequence[str | Path] = (),
 ) -> Assessment:
     """Run the whole pathway for one case.
 
@@ -235,9 +239,12 @@ def assess_case(
     protocol
         A packaged template name, a template path, or a :class:`ProtocolTemplate`; default the case's
         ``redifferentiation_course.protocol`` or the first candidate regimen's default protocol.
+    studies
+        Extra study files merged into the evidence base (a living review).
     """
     refractory = assess_refractoriness(case)
-    genotype, options = candidate_regimens(case)
+    extra = tuple(str(p) for p in studies)
+    genotype, options = candidate_regimens(case, evidence=lambda r: regimen_evidence(r, studies=extra))
     eligibility = assess_eligibility(case, refractory, genotype)
     notes: list[str] = []
     template, chosen_by = _choose_protocol(
