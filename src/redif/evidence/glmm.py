@@ -6,8 +6,8 @@ Model: ``x_i ~ Binomial(n_i, expit(beta + theta u_i))`` with ``u_i ~ N(0, 1)``, 
 7-point Gauss-Hermite rule centred at the conditional mode of ``u_i`` and scaled by the curvature
 there (adaptive quadrature, Pinheiro and Bates 1995), which is how ``lme4::glmer(nAGQ = 7)`` and
 therefore ``metafor::rma.glmm(measure = "PLO", method = "ML")`` evaluate it. The modes are found
-by a vectorised Newton iteration over all studies at once; the two parameters are estimated by a
-bounded quasi-Newton search followed by Newton polishing, and the standard error of ``beta`` comes
+by a vectorised Newton iteration over all studies at once; the two parameters are estimated by
+Newton's method with central-difference derivatives, and the standard error of ``beta`` comes
 from the inverse of the numerical Hessian of the deviance in ``(theta, beta)`` (as ``lme4``'s
 ``vcov``). No continuity correction is used.
 
@@ -32,9 +32,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import optimize, special, stats
+from scipy import special
 
 from redif.errors import ConvergenceError, InputError
+from redif.evidence._dist import chi2_sf, norm_isf, norm_sf
 from redif.evidence.measures import Measure, escalc
 from redif.evidence.results import PoolResult
 from redif.evidence.rma import RmaFit, build_pool_result
@@ -62,54 +63,76 @@ class GlmmFit:
     q_lrt: float
 
 
-def _modes(beta: float, theta: float, x: FloatArray, n: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Conditional modes of u_i and the curvature there (vectorised Newton)."""
-    u = np.zeros_like(x)
-    if theta == 0.0:
-        return u, np.ones_like(x)
-    for _ in range(100):
+def _logsumexp_rows(a: FloatArray) -> FloatArray:
+    m = a.max(axis=1)
+    return np.asarray(m + np.log(np.exp(a - m[:, None]).sum(axis=1)), dtype=float)
+
+
+class _Objective:
+    """-log L(beta, theta) under 7-point adaptive Gauss-Hermite quadrature.
+
+    Keeps the last conditional modes to warm-start the next Newton solve (local to one fit).
+    """
+
+    def __init__(self, x: FloatArray, n: FloatArray) -> None:
+        self.x = x
+        self.n = n
+        self.u = np.zeros_like(x)
+        self.lchoose = float(np.sum(special.gammaln(n + 1.0) - special.gammaln(x + 1.0)
+                                    - special.gammaln(n - x + 1.0)))
+        self.evaluations = 0
+
+    def modes(self, beta: float, theta: float) -> tuple[FloatArray, FloatArray]:
+        """Conditional modes of u_i and the curvature -l''(u_i) there (vectorised Newton)."""
+        x, n = self.x, self.n
+        if theta == 0.0:
+            return np.zeros_like(x), np.ones_like(x)
+        u = self.u.copy()
+        for _ in range(100):
+            p = special.expit(beta + theta * u)
+            g = theta * (x - n * p) - u
+            h = theta * theta * n * p * (1.0 - p) + 1.0
+            step = np.clip(g / h, -10.0, 10.0)
+            u += step
+            if float(np.max(np.abs(step))) < 1e-13:
+                break
+        else:
+            raise ConvergenceError("GLMM: conditional modes did not converge")
+        self.u = u
         p = special.expit(beta + theta * u)
-        g = theta * (x - n * p) - u
-        h = theta * theta * n * p * (1.0 - p) + 1.0
-        step = np.clip(g / h, -10.0, 10.0)
-        u = u + step
-        if np.max(np.abs(step)) < 1e-12:
-            break
-    p = special.expit(beta + theta * u)
-    return u, theta * theta * n * p * (1.0 - p) + 1.0
+        return u, theta * theta * n * p * (1.0 - p) + 1.0
+
+    def __call__(self, beta: float, theta: float) -> float:
+        self.evaluations += 1
+        theta = abs(theta)  # the likelihood is even in theta
+        u, h = self.modes(beta, theta)
+        s = 1.0 / np.sqrt(h)
+        uu = u[:, None] + s[:, None] * _Z[None, :]
+        eta = beta + theta * uu
+        logp = self.x[:, None] * eta - self.n[:, None] * np.logaddexp(0.0, eta)
+        terms = _LOGW[None, :] + logp - 0.5 * uu * uu + _HALF_Z2[None, :]
+        return -float(np.sum(np.log(s) + _logsumexp_rows(terms)) + self.lchoose)
 
 
-def _loglik(params: FloatArray, x: FloatArray, n: FloatArray, lchoose: float) -> float:
-    beta, theta = float(params[0]), abs(float(params[1]))
-    u, h = _modes(beta, theta, x, n)
-    s = 1.0 / np.sqrt(h)
-    uu = u[:, None] + s[:, None] * _Z[None, :]
-    eta = beta + theta * uu
-    logp = x[:, None] * eta - n[:, None] * np.logaddexp(0.0, eta)
-    terms = _LOGW[None, :] + logp - 0.5 * uu * uu + _HALF_Z2[None, :]
-    return float(np.sum(np.log(s) + special.logsumexp(terms, axis=1)) + lchoose)
-
-
-def _hessian(f: object, x0: FloatArray, h: float = 1e-4) -> FloatArray:
-    fn = f  # callable
-    d = x0.size
-    H = np.zeros((d, d))
-    f0 = fn(x0)  # type: ignore[operator]
-    for i in range(d):
-        ei = np.zeros(d)
-        ei[i] = h
-        H[i, i] = (fn(x0 + ei) - 2.0 * f0 + fn(x0 - ei)) / h**2  # type: ignore[operator]
-        for j in range(i + 1, d):
-            ej = np.zeros(d)
-            ej[j] = h
-            H[i, j] = H[j, i] = (
-                fn(x0 + ei + ej) - fn(x0 + ei - ej) - fn(x0 - ei + ej) + fn(x0 - ei - ej)  # type: ignore[operator]
-            ) / (4.0 * h * h)
-    return H
+def _derivatives(f: _Objective, b: float, t: float, h: float = 1e-4) -> tuple[float, FloatArray, FloatArray]:
+    """Value, central-difference gradient and Hessian of f at (b, t) (9 evaluations)."""
+    f0 = f(b, t)
+    fbp, fbm = f(b + h, t), f(b - h, t)
+    ftp, ftm = f(b, t + h), f(b, t - h)
+    fpp, fpm, fmp, fmm = f(b + h, t + h), f(b + h, t - h), f(b - h, t + h), f(b - h, t - h)
+    g = np.array([(fbp - fbm) / (2 * h), (ftp - ftm) / (2 * h)])
+    hbb = (fbp - 2 * f0 + fbm) / h**2
+    htt = (ftp - 2 * f0 + ftm) / h**2
+    hbt = (fpp - fpm - fmp + fmm) / (4 * h * h)
+    return f0, g, np.array([[hbb, hbt], [hbt, htt]])
 
 
 def fit_glmm(events: FloatArray, totals: FloatArray) -> GlmmFit:
     """Fit the random-intercept logistic model by ML (adaptive Gauss-Hermite, 7 nodes).
+
+    Newton's method on (beta, theta) with central-difference derivatives of the quadrature
+    log-likelihood (a Levenberg shift keeps the Hessian positive definite, a backtracking line search
+    keeps every step downhill), started from the DerSimonian-Laird fit of the logits.
 
     Parameters
     ----------
@@ -119,58 +142,46 @@ def fit_glmm(events: FloatArray, totals: FloatArray) -> GlmmFit:
     x = np.asarray(events, dtype=float)
     n = np.asarray(totals, dtype=float)
     k = x.size
-    lchoose = float(np.sum(special.gammaln(n + 1.0) - special.gammaln(x + 1.0)
-                           - special.gammaln(n - x + 1.0)))
-
-    def nll(par: FloatArray) -> float:
-        return -_loglik(par, x, n, lchoose)
-
-    # start: logit of the pooled proportion; theta from DL on continuity-corrected logits
+    f = _Objective(x, n)
     y, v = escalc("PLO", x, n)
-    fe = weighted_fit(y, np.ones((k, 1)), 1.0 / v)
-    p0 = float(np.clip(x.sum() / n.sum(), 1e-6, 1 - 1e-6))
-    trp = fe.trace_p(np.ones((k, 1)))
+    X1 = np.ones((k, 1))
+    fe = weighted_fit(y, X1, 1.0 / v)
+    trp = fe.trace_p(X1)
     tau0 = max(0.0, (fe.rss - (k - 1)) / trp) if trp > 0 else 0.0
-    start = np.array([float(special.logit(p0)), max(np.sqrt(tau0), 0.1)])
-    res = optimize.minimize(nll, start, method="L-BFGS-B", bounds=[(None, None), (0.0, None)],
-                            options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 500})
-    par = np.asarray(res.x, dtype=float)
-    if not np.all(np.isfinite(par)):
-        raise ConvergenceError("GLMM fit did not converge; try method='REML' with measure PLO")
-    # Newton polishing on the interior; boundary theta = 0 keeps theta fixed
-    at_boundary = par[1] < 1e-6
-    if at_boundary:
-        par[1] = 0.0
-
-        def nll_b(b: FloatArray) -> float:
-            return nll(np.array([float(b[0]), 0.0]))
-
-        rb = optimize.minimize(nll_b, par[:1], method="BFGS", options={"gtol": 1e-10})
-        par[0] = float(rb.x[0])
+    b = float(weighted_fit(y, X1, 1.0 / (v + tau0)).beta[0])
+    t = max(float(np.sqrt(tau0)), 0.2)
+    converged = False
+    for _ in range(200):
+        f0, g, H = _derivatives(f, b, t)
+        lam_min = float(np.linalg.eigvalsh(H)[0])
+        Hm = H + (max(0.0, -lam_min) + 1e-6 * (1.0 + abs(lam_min))) * np.eye(2) if lam_min <= 0 else H
+        step = -np.linalg.solve(Hm, g)
+        alpha = 1.0
+        while alpha > 1e-10:
+            nb, nt = b + alpha * step[0], t + alpha * step[1]
+            if f(nb, nt) <= f0 + 1e-12 * abs(f0):
+                break
+            alpha /= 2.0
+        else:
+            nb, nt = b, t
+        moved = max(abs(nb - b), abs(nt - t))
+        b, t = nb, nt
+        if moved < 1e-9 and lam_min > 0:
+            converged = True
+            break
+    if not converged or not (np.isfinite(b) and np.isfinite(t)):
+        raise ConvergenceError("GLMM fit did not converge; try --method REML with --measure PLO")
+    t = abs(t)
+    if t < 1e-5:  # boundary: tau2 = 0, SE from the beta-only curvature
+        t = 0.0
+        h = 1e-4
+        hbb = (f(b + h, 0.0) - 2 * f(b, 0.0) + f(b - h, 0.0)) / h**2
+        se = float(np.sqrt(1.0 / hbb))
     else:
-        for _ in range(20):
-            H = _hessian(nll, par, 1e-4)
-            g = np.array([(nll(par + e) - nll(par - e)) / 2e-5 for e in np.eye(2) * 1e-5])
-            try:
-                step = np.linalg.solve(H, g)
-            except np.linalg.LinAlgError:
-                break
-            if not np.all(np.isfinite(step)) or np.any(np.linalg.eigvalsh(H) <= 0):
-                break
-            new = par - step
-            if new[1] < 0 or nll(new) > nll(par) + 1e-12:
-                break
-            par = new
-            if np.max(np.abs(step)) < 1e-9:
-                break
-    # standard error of beta: inverse Hessian of -loglik in (beta, theta) (lme4 vcov)
-    if at_boundary:
-        hb = _hessian(lambda b: nll(np.array([float(b[0]), 0.0])), par[:1], 1e-4)
-        se = float(np.sqrt(1.0 / hb[0, 0]))
-    else:
-        H = _hessian(nll, par, 1e-4)
+        _, _, H = _derivatives(f, b, t)
         se = float(np.sqrt(np.linalg.inv(H)[0, 0]))
     # heterogeneity tests
+    p0 = float(x.sum() / n.sum())
     ll_fe = float(np.sum(special.xlogy(x, p0) + special.xlogy(n - x, 1.0 - p0)))
     ll_sat = float(np.sum(special.xlogy(x, x / n) + special.xlogy(n - x, 1.0 - x / n)))
     q_lrt = max(0.0, 2.0 * (ll_sat - ll_fe))
@@ -178,9 +189,8 @@ def fit_glmm(events: FloatArray, totals: FloatArray) -> GlmmFit:
     if np.all((x > 0) & (x < n)):
         yl = np.log(x / (n - x))
         vl = 1.0 / x + 1.0 / (n - x)
-        q_wald = max(0.0, weighted_fit(yl, np.ones((k, 1)), 1.0 / vl).rss)
-    return GlmmFit(beta=float(par[0]), se=se, tau2=float(par[1] ** 2), loglik=-nll(par), q_wald=q_wald,
-                   q_lrt=q_lrt)
+        q_wald = max(0.0, weighted_fit(yl, X1, 1.0 / vl).rss)
+    return GlmmFit(beta=float(b), se=se, tau2=float(t * t), loglik=-f(b, t), q_wald=q_wald, q_lrt=q_lrt)
 
 
 def pool_glmm(
@@ -203,16 +213,16 @@ def pool_glmm(
     fe = weighted_fit(y, np.ones((k, 1)), 1.0 / v)
     vt = (k - 1) / fe.trace_p(np.ones((k, 1)))
     alpha = 1.0 - level / 100.0
-    crit = float(stats.norm.isf(alpha / 2.0))
+    crit = norm_isf(alpha / 2.0)
     q = gf.q_wald if gf.q_wald is not None else gf.q_lrt
     q_type = "wald" if gf.q_wald is not None else "lrt"
     beta = np.array([gf.beta])
     se = np.array([gf.se])
     fit = RmaFit(
         k=k, p=1, method=Method.GLMM, knha=False, level=level, beta=beta, vb=se[:, None] ** 2, se=se,
-        stat=beta / se, pval=2.0 * stats.norm.sf(np.abs(beta / se)), ci_lower=beta - crit * se,
+        stat=beta / se, pval=2.0 * norm_sf(np.abs(beta / se)), ci_lower=beta - crit * se,
         ci_upper=beta + crit * se, crit=crit, ddf=None, tau2=gf.tau2, tau2_se=float("nan"), qe=q,
-        qe_df=k - 1, qe_p=float(stats.chi2.sf(q, k - 1)), i2=100.0 * gf.tau2 / (vt + gf.tau2),
+        qe_df=k - 1, qe_p=chi2_sf(q, k - 1), i2=100.0 * gf.tau2 / (vt + gf.tau2),
         h2=1.0 + gf.tau2 / vt, vt=vt, weights=1.0 / (v + gf.tau2), s2w=1.0,
     )
     notes: tuple[str, ...] = ()

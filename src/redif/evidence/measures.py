@@ -29,7 +29,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special, stats
+from scipy import special
 
 from redif.errors import InputError
 
@@ -234,10 +234,11 @@ def study_intervals(
     p = x / n
     if how is StudyCI.CLOPPER_PEARSON:
         with np.errstate(invalid="ignore"):
-            lo = np.where(x > 0, stats.beta.ppf(alpha / 2.0, x, n - x + 1.0), 0.0)
-            hi = np.where(x < n, stats.beta.ppf(1.0 - alpha / 2.0, x + 1.0, n - x), 1.0)
+            lo = np.where(x > 0, special.betaincinv(np.maximum(x, 1e-300), n - x + 1.0, alpha / 2.0), 0.0)
+            hi = np.where(x < n, special.betaincinv(x + 1.0, np.maximum(n - x, 1e-300), 1.0 - alpha / 2.0),
+                          1.0)
         return p, np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
-    z = float(stats.norm.ppf(1.0 - alpha / 2.0))
+    z = float(-special.ndtri(alpha / 2.0))
     centre = (p + z * z / (2.0 * n)) / (1.0 + z * z / n)
     half = z * np.sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n)) / (1.0 + z * z / n)
     lo_w = np.asarray(np.clip(centre - half, 0.0, 1.0), dtype=float)

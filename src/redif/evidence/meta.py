@@ -10,6 +10,9 @@ Example
 
 from __future__ import annotations
 
+from redif.evidence.bias import RankTest, RegTest, TrimFill, ranktest, regtest, trimfill
+from redif.evidence.glmm import GlmmFit, fit_glmm
+from redif.evidence.influence import InfluenceResult, LeaveOneOutRow, influence, leave_one_out
 from redif.evidence.measures import (
     PROPORTION_MEASURES,
     Measure,
@@ -35,24 +38,36 @@ __all__ = [
     "PROPORTION_MEASURES",
     "BetweenTest",
     "Coefficient",
+    "GlmmFit",
+    "InfluenceResult",
+    "LeaveOneOutRow",
     "Measure",
     "Method",
     "PoolResult",
+    "RankTest",
+    "RegTest",
     "RegressionResult",
     "RmaFit",
     "StudyCI",
     "StudyRow",
     "SubgroupResult",
+    "TrimFill",
     "back_transform",
     "between_test",
     "escalc",
     "estimate_tau2",
+    "fit_glmm",
     "fit_rma",
+    "influence",
+    "leave_one_out",
     "meta_regression",
     "pool_generic",
     "pool_proportions",
     "pool_subgroups",
     "pool_subgroups_generic",
     "qprofile_tau2",
+    "ranktest",
+    "regtest",
     "study_intervals",
+    "trimfill",
 ]

@@ -24,9 +24,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
 from redif.errors import InputError
+from redif.evidence._dist import chi2_sf, f_sf
 from redif.evidence.results import Coefficient, RegressionResult
 from redif.evidence.rma import check_generic, check_level, fit_rma
 from redif.evidence.tau2 import Method, estimate_tau2, parse_method
@@ -124,10 +124,10 @@ def meta_regression(
     qm = float(b @ np.linalg.solve(vb, b))
     if knha:
         qm = qm / mm
-        qm_p = float(stats.f.sf(qm, mm, k - p))
+        qm_p = f_sf(qm, mm, k - p)
         df2: int | None = k - p
     else:
-        qm_p = float(stats.chi2.sf(qm, mm))
+        qm_p = chi2_sf(qm, mm)
         df2 = None
     r2: float | None
     if m is Method.EE:

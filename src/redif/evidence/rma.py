@@ -31,9 +31,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, stats
+from scipy import optimize
 
 from redif.errors import InputError
+from redif.evidence._dist import chi2_isf, chi2_ppf, chi2_sf, norm_isf, norm_sf, t_isf, t_sf
 from redif.evidence.measures import (
     PROPORTION_MEASURES,
     Measure,
@@ -186,17 +187,17 @@ def fit_rma(
     ddf: int | None
     if knha:
         ddf = k - p
-        pval = 2.0 * stats.t.sf(np.abs(stat), ddf)
-        crit = float(stats.t.isf(alpha / 2.0, ddf))
+        pval = 2.0 * t_sf(np.abs(stat), ddf)
+        crit = t_isf(alpha / 2.0, ddf)
     else:
         ddf = None
-        pval = 2.0 * stats.norm.sf(np.abs(stat))
-        crit = float(stats.norm.isf(alpha / 2.0))
+        pval = 2.0 * norm_sf(np.abs(stat))
+        crit = norm_isf(alpha / 2.0)
     # heterogeneity
     if k > p:
         fe = weighted_fit(y, Xm, 1.0 / v)
         qe = max(0.0, fe.rss)
-        qe_p = float(stats.chi2.sf(qe, k - p))
+        qe_p = chi2_sf(qe, k - p)
         vt = (k - p) / fe.trace_p(Xm)
         if m is Method.EE:
             i2 = max(0.0, 100.0 * (qe - (k - p)) / qe) if qe > 0 else 0.0
@@ -233,8 +234,8 @@ def qprofile_tau2(
     Xm = np.ones((k, 1)) if X is None else X
     p = Xm.shape[1]
     alpha = 1.0 - level / 100.0
-    crit_u = float(stats.chi2.isf(alpha / 2.0, k - p))
-    crit_l = float(stats.chi2.ppf(alpha / 2.0, k - p))
+    crit_u = chi2_isf(alpha / 2.0, k - p)
+    crit_l = chi2_ppf(alpha / 2.0, k - p)
     t_max = max(100.0, 10.0 * tau2_hat)
 
     def q(t: float) -> float:
@@ -298,7 +299,7 @@ def build_pool_result(
             rows.append(StudyRow(labels[i], int(events[i]), int(totals[i]), float(y[i]), float(v[i]),
                                  float(pr[i]), float(plo[i]), float(phi[i]), float(wp[i])))
     else:
-        z = float(stats.norm.isf((1.0 - fit.level / 100.0) / 2.0))
+        z = norm_isf((1.0 - fit.level / 100.0) / 2.0)
         for i in range(y.size):
             h = z * float(np.sqrt(v[i]))
             rows.append(StudyRow(labels[i], None, None, float(y[i]), float(v[i]), float(y[i]),

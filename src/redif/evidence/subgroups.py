@@ -21,9 +21,9 @@ from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from redif.errors import InputError
+from redif.evidence._dist import chi2_sf
 from redif.evidence.measures import PROPORTION_MEASURES, check_counts, escalc, parse_measure
 from redif.evidence.results import BetweenTest, PoolResult, SubgroupResult
 from redif.evidence.rma import build_pool_result, check_generic, check_level, fit_rma, pool_generic
@@ -54,7 +54,7 @@ def between_test(results: Sequence[PoolResult]) -> BetweenTest:
     mbar = float((w * mu).sum() / w.sum())
     q = float((w * (mu - mbar) ** 2).sum())
     df = len(results) - 1
-    return BetweenTest(q=q, df=df, p=float(stats.chi2.sf(q, df)) if df > 0 else float("nan"))
+    return BetweenTest(q=q, df=df, p=chi2_sf(q, df) if df > 0 else float("nan"))
 
 
 def pool_subgroups(

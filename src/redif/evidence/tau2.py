@@ -33,7 +33,8 @@ from scipy import optimize
 
 from redif.errors import ConvergenceError, InputError
 
-__all__ = ["Method", "WeightedFit", "estimate_tau2", "parse_method", "q_generalised", "weighted_fit"]
+__all__ = ["Method", "WeightedFit", "estimate_tau2", "is_intercept_only", "parse_method", "q_generalised",
+           "weighted_fit"]
 
 FloatArray = NDArray[np.float64]
 
@@ -95,6 +96,13 @@ class WeightedFit:
 
 def weighted_fit(y: FloatArray, X: FloatArray, w: FloatArray) -> WeightedFit:
     """Weighted least squares fit of ``y`` on ``X`` with weights ``w``."""
+    if X.shape[1] == 1 and X[0, 0] == 1.0 and bool(np.all(X == 1.0)):  # intercept only: scalar algebra
+        sw = float(w.sum())
+        inv = np.array([[1.0 / sw]])
+        beta = np.array([float(w @ y) / sw])
+        resid = y - beta[0]
+        py = w * resid
+        return WeightedFit(w=w, beta=beta, xtwx_inv=inv, resid=resid, py=py, rss=float(resid @ py))
     xtw = X.T * w
     xtwx = xtw @ X
     try:
@@ -108,12 +116,44 @@ def weighted_fit(y: FloatArray, X: FloatArray, w: FloatArray) -> WeightedFit:
     return WeightedFit(w=w, beta=beta, xtwx_inv=inv, resid=resid, py=py, rss=float(resid @ py))
 
 
+def is_intercept_only(X: FloatArray) -> bool:
+    """True when ``X`` is a single column of ones (the intercept-only model)."""
+    return X.shape[1] == 1 and bool(np.all(X == 1.0))
+
+
+def _q_int(tau2: float, y: FloatArray, v: FloatArray) -> float:
+    w = 1.0 / (v + tau2)
+    r = y - float(w @ y) / float(w.sum())
+    return float(w @ (r * r))
+
+
 def q_generalised(tau2: float, y: FloatArray, v: FloatArray, X: FloatArray) -> float:
     """Generalised Q statistic ``y' P(tau2) y`` with weights ``1/(v + tau2)``."""
+    if is_intercept_only(X):
+        return _q_int(tau2, y, v)
     return weighted_fit(y, X, 1.0 / (v + tau2)).rss
 
 
+def _fisher_step_int(tau2: float, y: FloatArray, v: FloatArray, reml: bool) -> float:
+    w = 1.0 / (v + tau2)
+    sw = float(w.sum())
+    w2 = w * w
+    sw2 = float(w2.sum())
+    r = y - float(w @ y) / sw
+    py = w * r
+    ppy = float(py @ py)
+    if not reml:
+        return (ppy - sw) / sw2
+    trp = sw - sw2 / sw
+    trpp = sw2 - 2.0 * float(w2 @ w) / sw + (sw2 / sw) ** 2
+    return (ppy - trp) / trpp
+
+
 def _loglik(tau2: float, y: FloatArray, v: FloatArray, X: FloatArray, reml: bool) -> float:
+    if is_intercept_only(X):
+        w = 1.0 / (v + tau2)
+        ll = 0.5 * float(np.log(w).sum()) - 0.5 * _q_int(tau2, y, v)
+        return ll - 0.5 * float(np.log(w.sum())) if reml else ll
     fit = weighted_fit(y, X, 1.0 / (v + tau2))
     ll = -0.5 * float(np.log(v + tau2).sum()) - 0.5 * fit.rss
     if reml:  # -1/2 log|X'WX|
@@ -146,13 +186,17 @@ def _pm(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
 def _fisher(y: FloatArray, v: FloatArray, X: FloatArray, reml: bool, *, tol: float = 1e-12,
             maxiter: int = 1000) -> float:
     tau2 = max(0.0, _he(y, v, X))
+    intercept = is_intercept_only(X)
     for _ in range(maxiter):
-        fit = weighted_fit(y, X, 1.0 / (v + tau2))
-        ppy = float(fit.py @ fit.py)  # y'PPy
-        if reml:
-            adj = (ppy - fit.trace_p(X)) / fit.trace_pp(X)
+        if intercept:
+            adj = _fisher_step_int(tau2, y, v, reml)
         else:
-            adj = (ppy - float(fit.w.sum())) / float((fit.w**2).sum())
+            fit = weighted_fit(y, X, 1.0 / (v + tau2))
+            ppy = float(fit.py @ fit.py)  # y'PPy
+            if reml:
+                adj = (ppy - fit.trace_p(X)) / fit.trace_pp(X)
+            else:
+                adj = (ppy - float(fit.w.sum())) / float((fit.w**2).sum())
         if not np.isfinite(adj):
             adj = 0.0
         while tau2 + adj < 0.0:
