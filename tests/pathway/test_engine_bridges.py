@@ -95,3 +95,24 @@ def test_dosimetry_plan_validation(make_case: Any) -> None:
     assert info.value.problems == [
         "dosimetry.plan.lesions[0].name: 'L9' is not a lesion id of the case; use one of L1"
     ]
+
+
+@needs_dosimetry
+def test_dosimetry_engine_error_names_the_case_field(make_case: Any, redif: Any, tmp_path: Any) -> None:
+    """An engine-level error (blood data without whole-body data) is reported with its case-file path."""
+    import yaml
+
+    data = make_case(
+        dosimetry={
+            "plan": {
+                "weight_kg": 70,
+                "blood": {"tia_h_per_ml": 0.002},
+                "lesions": [{"name": "L1", "volume_ml": 2, "tia_h": 0.05}],
+            }
+        }
+    )
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(data))
+    out = redif("patient", "assess", str(path), "--json")
+    assert out.returncode == 2
+    assert out.stderr.startswith("error: dosimetry.plan.whole_body:")
