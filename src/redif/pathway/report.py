@@ -115,7 +115,9 @@ def report_blocks(doc: dict[str, Any]) -> list[Block]:
         Block(
             "bullets",
             items=tuple(
-                f"{n['text']} ({n['source']}; grade {n['grade']}) — {n['detail']}" for n in r["non_criteria"]
+                f"{n['text']} ({n['source']}; grade {n['grade']}) — {n['detail']}"
+                + (" — present here and NOT used as a reason" if n["applies"] else "")
+                for n in r["non_criteria"]
             ),
         )
     )
