@@ -56,6 +56,7 @@ def test_braf_v600e(redif: Run) -> None:
         "selumetinib",
     ]
     assert doc["regimens"][0]["dose"] is None  # not in the sources read: stays blank
+    assert [r["matches_course"] for r in doc["regimens"]] == [True, False, False, False]
     assert doc["regimens"][1]["dose"] == "150 mg BID"
     rows = {(p["day"], p["event"].split(" (")[0]): p["date"] for p in doc["protocol"]}
     assert rows[(28, "rhTSH diagnostic WBS")] == "2024-04-01"

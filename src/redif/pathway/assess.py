@@ -46,6 +46,7 @@ class Assessment:
     response: dict[str, Any] | None
     disclaimer: str = DISCLAIMER
     notes: tuple[str, ...] = field(default_factory=tuple)
+    course_drugs: frozenset[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of ``redif patient assess --json`` (stable keys)."""
@@ -126,6 +127,8 @@ class Assessment:
                     "duration_text": o.regimen.duration_text,
                     "genotype_group": o.regimen.genotype_group,
                     "matched_by": o.matched_by,
+                    "matches_course": self.course_drugs is not None
+                    and {d.lower() for d in o.regimen.drugs} == self.course_drugs,
                     "evidence_level": o.regimen.evidence_level,
                     "default_protocol": o.regimen.default_protocol,
                     "source": o.regimen.source,
@@ -288,4 +291,5 @@ def assess_case(
         dosimetry=dosimetry,
         response=response,
         notes=tuple(notes),
+        course_drugs=None if rc is None else frozenset(d.drug.lower() for d in rc.drugs),
     )

@@ -158,7 +158,7 @@ def report_blocks(doc: dict[str, Any]) -> list[Block]:
                 header=("drug", "dose", "duration", "evidence level", "evidence", "source", "grade"),
                 rows=tuple(
                     (
-                        g["drug"],
+                        g["drug"] + (" (the case's course)" if g.get("matches_course") else ""),
                         _s(g["dose"]) if g["dose"] else "not stated in the sources read",
                         _s(g["duration_text"] or g["duration_days"]),
                         g["evidence_level"],
