@@ -586,6 +586,16 @@ def parse_case(data: Any, *, source: str = "case") -> Case:
     return case
 
 
+class _CaseLoader(yaml.SafeLoader):
+    """Safe YAML loader that keeps dates as text, so that pydantic reports a bad date with its field path."""
+
+
+_CaseLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def load_case(path: str | Path) -> Case:
     """Read and validate a YAML or JSON case file.
 
@@ -602,7 +612,7 @@ def load_case(path: str | Path) -> Case:
     except OSError as exc:
         raise InputError(f"cannot read case file: {exc.strerror}", field=str(p)) from None
     try:
-        data = yaml.safe_load(text)  # YAML is a superset of JSON
+        data = yaml.load(text, Loader=_CaseLoader)  # a SafeLoader subclass; YAML covers JSON
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
