@@ -106,6 +106,11 @@ def test_ntrk_fusion(redif: Run) -> None:
     doc = _assess(redif, "case_ntrk_fusion.yaml")
     assert doc["refractory"]["status"] == "refractory"
     assert "ata2015.loses_ability" in _ids(doc)
+    l1 = next(les for les in doc["lesions"] if les["id"] == "L1")
+    assert [(a["date"], a["uptake"]) for a in l1["avidity"]] == [
+        ("2021-09-08", "present"),
+        ("2023-05-09", "absent"),
+    ]
     assert [(r["drug"], r["dose"]) for r in doc["regimens"]] == [("larotrectinib", "100 mg BID")]
     assert doc["regimens"][0]["evidence_level"] == "case reports only"
     assert "decision" not in doc

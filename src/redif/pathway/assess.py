@@ -46,6 +46,7 @@ class Assessment:
     response: dict[str, Any] | None
     disclaimer: str = DISCLAIMER
     notes: tuple[str, ...] = field(default_factory=tuple)
+    lesions: tuple[dict[str, Any], ...] = ()
     course_drugs: frozenset[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -151,6 +152,7 @@ class Assessment:
                 "decision_policy": self.protocol.decision_policy,
                 "notes": list(self.protocol.notes),
             },
+            "lesions": [dict(les) for les in self.lesions],
             "notes": list(self.notes),
             "disclaimer": self.disclaimer,
         }
@@ -291,5 +293,20 @@ def assess_case(
         dosimetry=dosimetry,
         response=response,
         notes=tuple(notes),
+        lesions=tuple(
+            {
+                "id": les.id,
+                "site": les.site,
+                "organ": les.organ,
+                "size_mm": les.size_mm,
+                "lymph_node": les.lymph_node,
+                "detected_by": [m.value for m in les.detected_by],
+                "avidity": [
+                    {"date": d.isoformat() if d else None, "scan": scan, "uptake": u.value}
+                    for d, scan, u in case.avidity(les.id)
+                ],
+            }
+            for les in case.lesions
+        ),
         course_drugs=None if rc is None else frozenset(d.drug.lower() for d in rc.drugs),
     )

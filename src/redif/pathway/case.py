@@ -383,6 +383,31 @@ class Case(_Model):
         """Return the lesion with this id, or ``None``."""
         return next((les for les in self.lesions if les.id == lesion_id), None)
 
+    def avidity(self, lesion_id: str) -> list[tuple[dt.date | None, str, Uptake]]:
+        """Uptake of one lesion on every scan, in date order: ``(date, scan, uptake)``."""
+        out: list[tuple[dt.date | None, str, Uptake]] = []
+        for i, c in enumerate(self.rai_courses):
+            pts = c.post_therapy_scan
+            if pts is not None and lesion_id in pts.uptake:
+                out.append(
+                    (
+                        pts.date or c.date,
+                        f"post-therapy scan after {c.id or f'rai_courses[{i}]'}",
+                        pts.uptake[lesion_id],
+                    )
+                )
+        for i, s in enumerate(self.diagnostic_scans):
+            if lesion_id in s.uptake:
+                kind = "on-drug" if s.on_redifferentiation_drug else "diagnostic"
+                out.append(
+                    (
+                        s.date,
+                        f"{kind} {s.tracer} scan {s.id or f'diagnostic_scans[{i}]'}",
+                        s.uptake[lesion_id],
+                    )
+                )
+        return sorted(out, key=lambda t: (t[0] is None, t[0] or dt.date.min))
+
     def latest_date(self) -> dt.date | None:
         """Latest date recorded anywhere in the case (the default 'as of' date)."""
         dates: list[dt.date] = []

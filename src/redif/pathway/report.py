@@ -82,6 +82,25 @@ def report_blocks(doc: dict[str, Any]) -> list[Block]:
         b.append(Block("p", doc["description"]))
     b.append(Block("p", f"As of {_s(doc.get('as_of'))}."))
 
+    if doc.get("lesions"):
+        b.append(Block("h2", "Lesions"))
+        b.append(
+            Block(
+                "table",
+                header=("lesion", "organ / site", "size", "imaging", "radioiodine uptake on each scan"),
+                rows=tuple(
+                    (
+                        les["id"] + (" (node)" if les["lymph_node"] else ""),
+                        f"{les['organ']} / {les['site']}",
+                        "—" if les["size_mm"] is None else f"{les['size_mm']:g} mm",
+                        ", ".join(les["detected_by"]) or "—",
+                        "; ".join(f"{a['date']} {a['scan']}: {a['uptake']}" for a in les["avidity"]) or "—",
+                    )
+                    for les in doc["lesions"]
+                ),
+            )
+        )
+
     r = doc["refractory"]
     b.append(Block("h2", f"RAI-refractoriness: {r['status']}", style=_STATUS_STYLE.get(r["status"])))
     b.append(
