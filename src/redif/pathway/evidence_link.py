@@ -50,7 +50,8 @@ def load_base(extra_files: tuple[str, ...] = ()) -> Any:
 
 
 def _count(c: Any) -> int | None:
-    return None if c is None else int(c.value)
+    """A count's value, or None when it is missing or unverified (never shown as a number)."""
+    return None if c is None or c.unverified else int(c.value)
 
 
 def _arm_dict(arm: Any) -> dict[str, Any]:
@@ -65,8 +66,9 @@ def _arm_dict(arm: Any) -> dict[str, Any]:
     ]
     cr, pr, den = _count(arm.recist_cr), _count(arm.recist_pr), _count(arm.response_denominator)
     response = None
-    if pr is not None and den is not None:
-        response = {"cr_pr": (cr or 0) + pr, "denominator": den}
+    # CR + PR only when both are reported (or derived) and verified: a blank CR is not zero
+    if cr is not None and pr is not None and den is not None:
+        response = {"cr_pr": cr + pr, "denominator": den}
     return {
         "row_id": arm.row_id,
         "label": arm.label,
