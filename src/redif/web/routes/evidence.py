@@ -78,6 +78,8 @@ def pool(params: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
 
 def _named(exc: InputError) -> InputError:
     field = (exc.field or "").lstrip("-").replace("-", "_") or None
+    if field == "k":  # too few records for the model: the estimator is what the user can change
+        field = "method"
     return InputError(exc.message, field=field, value=exc.value, remedy=exc.remedy)
 
 
