@@ -237,13 +237,16 @@ def ess_elir(mix: BetaMixture) -> float:
 
     ``ESS = E_pi[ i_pi(theta) / i_F(theta) ]`` with ``i_pi = -d2 log pi / d theta2`` and the binomial
     Fisher information per patient ``i_F = 1 / (theta (1 - theta))``; equals ``a + b`` for one
-    Beta(a, b) with a, b > 1. Integrated on the logit scale ``u`` (d theta = theta (1 - theta) du) with
+    Beta(a, b) with a, b > 1. The expectation diverges (to minus infinity) when a component with
+    positive weight has a < 1 or b < 1; NaN is returned then. Integrated on the logit scale ``u`` (d theta = theta (1 - theta) du) with
     the trapezoidal rule on 28,001 nodes over [-35, 35] (spacing 0.0025).
 
     References
     ----------
     Neuenschwander B, Weber S, Schmidli H, O'Hagan A. Biometrics 2020;76:578-587.
     """
+    if np.any((mix._w > 0) & ((mix._a < 1.0) | (mix._b < 1.0))):
+        return float("nan")
     u = _ELIR_U
     t = special.expit(u)
     s = special.expit(-u)
@@ -322,6 +325,27 @@ def _beta_mle(
     return np.exp(la), np.exp(lb)
 
 
+def _constrain(
+    a: NDArray[np.float64], b: NDArray[np.float64], mlog: NDArray[np.float64], mlog1m: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Weighted beta MLE restricted to a >= 1, b >= 1. With a = 1 the likelihood equation for b is
+    digamma(b) - digamma(b + 1) = -1/b = mean log(1 - t), so b = -1/mean log(1 - t) (and symmetrically)."""
+    a = a.copy()
+    b = b.copy()
+    low_a = a < 1.0
+    low_b = b < 1.0
+    both = low_a & low_b
+    only_a = low_a & ~low_b
+    only_b = low_b & ~low_a
+    a[only_a] = 1.0
+    b[only_a] = np.maximum(-1.0 / np.minimum(mlog1m[only_a], -1e-12), 1.0)
+    b[only_b] = 1.0
+    a[only_b] = np.maximum(-1.0 / np.minimum(mlog[only_b], -1e-12), 1.0)
+    a[both] = 1.0
+    b[both] = 1.0
+    return a, b
+
+
 def _moment_ab(m: float, v: float) -> tuple[float, float]:
     s = max(m * (1 - m) / max(v, 1e-12) - 1.0, 1e-3)
     return max(m * s, 1e-3), max((1 - m) * s, 1e-3)
@@ -340,13 +364,15 @@ class MixtureFit:
 def fit_beta_mixture(
     log_t: NDArray[np.float64], log_1mt: NDArray[np.float64], weights: NDArray[np.float64],
     n_components: int, *, n_pseudo: float = 10_000.0, penalty: float = 6.0,
-    max_iter: int = 600, tol: float = 1e-9,
+    max_iter: int = 600, tol: float = 1e-9, constrain_gt1: bool = True,
 ) -> MixtureFit:
     """Fit a ``n_components`` beta mixture by EM to weighted points given as (log t, log(1 - t)).
 
     The M-step solves the weighted beta maximum-likelihood equations exactly (Newton on the digamma
     equations). AIC is ``-2 N loglik + penalty * (3K - 1)`` with ``N = n_pseudo`` pseudo-draws
-    (RBesT's ``automixfit`` uses ``penalty = 6`` on an MCMC sample).
+    (RBesT's ``automixfit`` uses ``penalty = 6`` on an MCMC sample). With ``constrain_gt1`` (default)
+    every component keeps a >= 1 and b >= 1, so that the ELIR effective sample size is finite (it
+    diverges to minus infinity when a component has a < 1 or b < 1).
     """
     w = np.asarray(weights, dtype=float)
     w = w / w.sum()
@@ -381,6 +407,8 @@ def fit_beta_mixture(
             a = np.array([x[0] for x in a0b0])
             b = np.array([x[1] for x in a0b0])
         a, b = _beta_mle(mlog, mlog1m, a, b, steps=50 if it == 1 else 4)
+        if constrain_gt1:
+            a, b = _constrain(a, b, mlog, mlog1m)
         # E-step
         logf = ((a - 1) * log_t[:, None] + (b - 1) * log_1mt[:, None] - special.betaln(a, b)
                 + np.log(np.where(pi > 0, pi, 1e-300)))
