@@ -53,7 +53,7 @@ __all__ = ["MAPPrior", "MAPPosterior", "defaults", "map_posterior", "map_prior"]
 _GH_INNER = 7     # Gauss-Hermite nodes for each arm's random effect (adaptive)
 _GH_PRED = 16     # Gauss-Hermite nodes for logit(theta_new) given (mu, tau)
 _N_TAU = 40       # Gauss-Legendre nodes for tau
-_N_MU_COARSE = 81   # uniform mu grid over the prior range (pass 1)
+_N_MU_COARSE = 161  # uniform mu grid over the prior range (pass 1)
 _N_MU = 121       # uniform mu grid where the posterior lives (pass 2)
 _N_BINS = 400     # bins of logit(theta_new) for the EM fit
 
@@ -224,8 +224,14 @@ def map_posterior(
         wgt = np.exp(lp)
         return np.asarray(wgt / wgt.sum(), dtype=float)
 
-    # pass 1: coarse grid over the prior range; pass 2: fine grid where the posterior of mu lives
-    lo, hi = m0 - 8.0 * s0, m0 + 8.0 * s0
+    # pass 1: coarse grid over the prior range, intersected with where mu can matter given the data
+    # (mu lies within a few tau of the arms' logits); pass 2: fine grid where the posterior lives
+    lt = special.logit((rv + 0.5) / (nv + 1.0))
+    reach = 3.0 * float(tau.max()) + 4.0
+    lo = max(m0 - 8.0 * s0, float(lt.min()) - reach)
+    hi = min(m0 + 8.0 * s0, float(lt.max()) + reach)
+    if hi <= lo:
+        lo, hi = m0 - 8.0 * s0, m0 + 8.0 * s0
     mu1 = np.linspace(lo, hi, _N_MU_COARSE)
     marg = weights_on(mu1).sum(axis=1)
     idx = np.nonzero(marg > 1e-12 * marg.max())[0]
