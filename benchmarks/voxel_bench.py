@@ -113,13 +113,19 @@ def _run(code: str, payload: dict[str, object]) -> dict[str, object]:
     env = dict(os.environ)
     src = str(Path(__file__).resolve().parents[1] / "src")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
-    out = subprocess.run([sys.executable, "-c", code, json.dumps(payload)], capture_output=True, text=True,
-                         env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(payload)], capture_output=True, text=True, env=env, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def _write_phantom(root: Path, shape: tuple[int, int, int], voxel_mm: float, seed: int = 0,
-                   times: tuple[float, ...] = (4.0, 24.0, 48.0, 96.0)) -> dict[str, object]:
+def _write_phantom(
+    root: Path,
+    shape: tuple[int, int, int],
+    voxel_mm: float,
+    seed: int = 0,
+    times: tuple[float, ...] = (4.0, 24.0, 48.0, 96.0),
+) -> dict[str, object]:
     from redif.dosimetry.phantoms import PhantomSpec, make_phantom
     from redif.io.phantom_files import write_phantom
 
@@ -134,18 +140,26 @@ def main() -> None:
     ap.add_argument("--voxel-mm", type=float, default=4.0)
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--skip-batch", action="store_true")
-    ap.add_argument("--read-workers", type=int, default=os.cpu_count() or 1,
-                    help="processes reading the time points in the redif variant (default: CPUs)")
+    ap.add_argument(
+        "--read-workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes reading the time points in the redif variant (default: CPUs)",
+    )
     args = ap.parse_args()
     cols, rows, slices = (int(v) for v in args.shape.split(","))
-    print(f"machine: {os.cpu_count()} CPUs; python {sys.version.split()[0]}; load average "
-          f"{os.getloadavg()[0]:.1f}")
+    print(
+        f"machine: {os.cpu_count()} CPUs; python {sys.version.split()[0]}; load average "
+        f"{os.getloadavg()[0]:.1f}"
+    )
     with tempfile.TemporaryDirectory(prefix="redif-bench-") as tmp:
         t0 = time.perf_counter()
         payload = _write_phantom(Path(tmp) / "ph", (slices, rows, cols), args.voxel_mm)
         payload["read_workers"] = args.read_workers
-        print(f"phantom {cols}x{rows}x{slices} voxels of {args.voxel_mm} mm, 4 time points, written to "
-              f"DICOM in {time.perf_counter() - t0:.1f} s (not timed below)")
+        print(
+            f"phantom {cols}x{rows}x{slices} voxels of {args.voxel_mm} mm, 4 time points, written to "
+            f"DICOM in {time.perf_counter() - t0:.1f} s (not timed below)"
+        )
         results: dict[str, list[dict[str, object]]] = {"redif": [], "baseline": []}
         for _ in range(args.repeats):
             results["baseline"].append(_run(_BASELINE, payload))
@@ -156,14 +170,18 @@ def main() -> None:
             r = min(runs, key=lambda x: float(x["wall_s"]))  # type: ignore[arg-type]
             best[name] = r
             st = r["steps"]
-            print(f"{name:<10}{r['wall_s']:>9.2f}{st['load_s']:>8.2f}{st['tia_s']:>8.2f}"  # type: ignore[index]
-                  f"{st['dose_s']:>8.2f}{st['stats_s']:>8.2f}{r['peak_mb']:>10.0f}")  # type: ignore[index]
+            print(
+                f"{name:<10}{r['wall_s']:>9.2f}{st['load_s']:>8.2f}{st['tia_s']:>8.2f}"  # type: ignore[index]
+                f"{st['dose_s']:>8.2f}{st['stats_s']:>8.2f}{r['peak_mb']:>10.0f}"
+            )  # type: ignore[index]
         speed = float(best["baseline"]["wall_s"]) / float(best["redif"]["wall_s"])  # type: ignore[arg-type]
         mem = float(best["baseline"]["peak_mb"]) / float(best["redif"]["peak_mb"])  # type: ignore[arg-type]
         a, b = best["redif"]["mean_gy"], best["baseline"]["mean_gy"]
         diff = max(abs(x - y) / abs(y) for x, y in zip(a, b, strict=True))  # type: ignore[call-overload]
-        print(f"\nredif vs baseline: {speed:.2f}x faster, {mem:.2f}x less peak memory; "
-              f"largest relative difference of lesion mean doses {diff:.2%} (weighted vs unweighted fit)")
+        print(
+            f"\nredif vs baseline: {speed:.2f}x faster, {mem:.2f}x less peak memory; "
+            f"largest relative difference of lesion mean doses {diff:.2%} (weighted vs unweighted fit)"
+        )
         print("goal: >= 2x faster than baseline, < 5 s, < 4096 MB")
         if not args.skip_batch:
             _batch(Path(tmp))
@@ -178,8 +196,10 @@ def _batch(tmp: Path) -> None:
         cases.append(BatchCase(f"case{i}", tuple(p["pet"]), str(p["seg"]), 1.0))  # type: ignore[arg-type]
     print(f"\ndose batch: {len(cases)} phantoms of 64x64x60, 4 time points each")
     ref = None
-    for label, kind, workers in (("1 worker (sequential)", "sequential", 1), ("2 workers (process)",
-                                                                               "process", 2)):
+    for label, kind, workers in (
+        ("1 worker (sequential)", "sequential", 1),
+        ("2 workers (process)", "process", 2),
+    ):
         t0 = time.perf_counter()
         res = run_batch(cases, executor=kind, workers=workers)
         wall = time.perf_counter() - t0

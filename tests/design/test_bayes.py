@@ -109,8 +109,9 @@ def test_em_recovers_known_mixture() -> None:
     assert np.asarray(fit.mixture.b)[order] == pytest.approx([12.0, 10.0], rel=2e-2)
 
 
-def _brute_force_map(r: list[int], n: list[int], tau_sd: float, s0: float) -> tuple[
-        np.ndarray, np.ndarray, np.ndarray]:
+def _brute_force_map(
+    r: list[int], n: list[int], tau_sd: float, s0: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Posterior weights on uniform (mu, tau) grids by plain trapezoid sums over eta (no adaptive
     quadrature): returns mu grid, tau grid, weights."""
     eta = np.linspace(-12, 12, 1601)
@@ -123,7 +124,9 @@ def _brute_force_map(r: list[int], n: list[int], tau_sd: float, s0: float) -> tu
         if tj == 0.0:
             f = np.prod([np.exp(np.interp(mu, eta, li)) for li in logl], axis=0)
         else:
-            kern = np.exp(-0.5 * ((eta[None, :] - mu[:, None]) / tj) ** 2) / (tj * math.sqrt(2 * math.pi)) * de
+            kern = (
+                np.exp(-0.5 * ((eta[None, :] - mu[:, None]) / tj) ** 2) / (tj * math.sqrt(2 * math.pi)) * de
+            )
             f = np.prod([kern @ np.exp(li) for li in logl], axis=0)
         wts[:, j] = f * stats.norm.pdf(mu / s0) * stats.halfnorm.pdf(tj / tau_sd)
     wts[:, 0] *= 0.5
@@ -148,8 +151,9 @@ def test_map_predictive_matches_brute_force() -> None:
     assert m == pytest.approx(m_ref, abs=2e-3)
     assert sd == pytest.approx(sd_ref, abs=2e-3)
     for t in (0.1, 0.25, 0.5):
-        ref = float(np.sum(w * stats.norm.cdf((special.logit(t) - mu[:, None]) /
-                                              np.maximum(tau[None, :], 1e-12))))
+        ref = float(
+            np.sum(w * stats.norm.cdf((special.logit(t) - mu[:, None]) / np.maximum(tau[None, :], 1e-12)))
+        )
         assert float(post.predictive_cdf(t)[0]) == pytest.approx(ref, abs=3e-3)
     # the beta-mixture approximation keeps the mean and sd
     prior = map_prior(r, n, robust_weight=0.0)

@@ -38,10 +38,25 @@ def test_simon_table_and_plot(redif_cli: Any, tmp_path: Path) -> None:
 
 
 def test_single_and_inference_json(redif_cli: Any) -> None:
-    d = _json(redif_cli, "design", "single", "--p0", "0.2", "--p1", "0.4", "--beta", "0.1", "--solutions", "3")
+    d = _json(
+        redif_cli, "design", "single", "--p0", "0.2", "--p1", "0.4", "--beta", "0.1", "--solutions", "3"
+    )
     assert [(x["n"], x["r"]) for x in d["designs"]] == [(47, 14), (48, 14), (50, 15)]
-    i = _json(redif_cli, "design", "simon-inference", "--x", "8", "--r1", "4", "--n1", "19", "--n", "54",
-              "--p0", "0.2")
+    i = _json(
+        redif_cli,
+        "design",
+        "simon-inference",
+        "--x",
+        "8",
+        "--r1",
+        "4",
+        "--n1",
+        "19",
+        "--n",
+        "54",
+        "--p0",
+        "0.2",
+    )
     assert set(i) >= {"umvue", "p_value", "ci_lower", "ci_upper"}
     assert i["umvue"] == pytest.approx(0.27428826654785, abs=1e-10)
     assert i["p_value"] == pytest.approx(0.323200411054976, abs=1e-10)
@@ -55,8 +70,18 @@ def test_map_from_csv_and_evidence(redif_cli: Any, tmp_path: Path) -> None:
     assert set(d["ess"]) == {"elir", "moment", "morita"}
     assert sum(c["w"] for c in d["mixture"]) == pytest.approx(1.0)
     assert d["mixture"][-1] == {"w": pytest.approx(0.3), "a": 1.0, "b": 1.0}
-    e = _json(redif_cli, "design", "map", "--from-evidence", "--outcome", "uptake", "--genotype", "BRAF",
-              "--definition", "post-therapy")
+    e = _json(
+        redif_cli,
+        "design",
+        "map",
+        "--from-evidence",
+        "--outcome",
+        "uptake",
+        "--genotype",
+        "BRAF",
+        "--definition",
+        "post-therapy",
+    )
     assert [a["n"] for a in e["historical"]["arms"]] and e["historical"]["selection"]
     assert 0 < e["mean"] < 1
 

@@ -31,10 +31,15 @@ from redif.errors import InputError
 
 @pytest.mark.parametrize(
     ("p1", "p2", "alpha", "power", "n_ref"),
-    [(0.2, 0.4, 0.05, 0.8, 81.2242411518), (0.3, 0.5, 0.05, 0.9, 123.9986138486),
-     (0.1, 0.25, 0.01, 0.8, 148.4312253319)],
+    [
+        (0.2, 0.4, 0.05, 0.8, 81.2242411518),
+        (0.3, 0.5, 0.05, 0.9, 123.9986138486),
+        (0.1, 0.25, 0.01, 0.8, 148.4312253319),
+    ],
 )
-def test_two_arm_matches_r_power_prop_test(p1: float, p2: float, alpha: float, power: float, n_ref: float) -> None:
+def test_two_arm_matches_r_power_prop_test(
+    p1: float, p2: float, alpha: float, power: float, n_ref: float
+) -> None:
     """R finds n with uniroot at tol = .Machine$double.eps^0.25, so agreement is to ~1e-4."""
     d = two_arm_binary(p1, p2, alpha, power)
     assert d.n1_exact == pytest.approx(n_ref, abs=1e-4)
@@ -73,7 +78,9 @@ def test_schoenfeld_closed_form() -> None:
     """d = (z_{0.975} + z_{0.8})^2 / (0.25 ln(0.6)^2) = 120.32 (1:1); 2:1 multiplies by 0.25/(2/9)."""
     z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
     assert schoenfeld_events(0.6) == pytest.approx(z**2 / (0.25 * math.log(0.6) ** 2), rel=1e-12)
-    assert schoenfeld_events(0.6, ratio=2.0) == pytest.approx(z**2 / ((2 / 9) * math.log(0.6) ** 2), rel=1e-12)
+    assert schoenfeld_events(0.6, ratio=2.0) == pytest.approx(
+        z**2 / ((2 / 9) * math.log(0.6) ** 2), rel=1e-12
+    )
     assert survival_design(0.6).events == 121
     # symmetric in HR <-> 1/HR
     assert schoenfeld_events(0.6) == pytest.approx(schoenfeld_events(1 / 0.6), rel=1e-12)
@@ -97,10 +104,14 @@ def test_survival_sample_size() -> None:
 
 @pytest.mark.parametrize(
     ("call", "field"),
-    [(lambda: schoenfeld_events(1.0), "hr"), (lambda: schoenfeld_events(-1.0), "hr"),
-     (lambda: schoenfeld_events(0.7, alpha=1.5), "alpha"), (lambda: two_arm_binary(0.3, 0.3), "p2"),
-     (lambda: survival_design(0.7, accrual_months=12), "accrual_months"),
-     (lambda: event_probability(0.1, 12, -1), "followup_months")],
+    [
+        (lambda: schoenfeld_events(1.0), "hr"),
+        (lambda: schoenfeld_events(-1.0), "hr"),
+        (lambda: schoenfeld_events(0.7, alpha=1.5), "alpha"),
+        (lambda: two_arm_binary(0.3, 0.3), "p2"),
+        (lambda: survival_design(0.7, accrual_months=12), "accrual_months"),
+        (lambda: event_probability(0.1, 12, -1), "followup_months"),
+    ],
 )
 def test_bad_input(call, field: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InputError) as exc:

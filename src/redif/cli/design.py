@@ -19,8 +19,11 @@ from redif.errors import InputError
 
 __all__ = ["read_arms_csv", "register"]
 
-design_app = typer.Typer(help="Trial design: Simon two-stage, exact single-stage, Bayesian MAP priors, "
-                              "operating characteristics, randomised sizing.", no_args_is_help=True)
+design_app = typer.Typer(
+    help="Trial design: Simon two-stage, exact single-stage, Bayesian MAP priors, "
+    "operating characteristics, randomised sizing.",
+    no_args_is_help=True,
+)
 
 _R_COLUMNS = ("r", "responders", "events", "x")
 _N_COLUMNS = ("n", "patients", "total", "totals")
@@ -32,7 +35,9 @@ def read_arms_csv(path: Path) -> Any:
     from redif.design.historical import HistoricalArms
 
     if not path.is_file():
-        raise InputError("file not found", field="--data", value=str(path), remedy="give an existing CSV file")
+        raise InputError(
+            "file not found", field="--data", value=str(path), remedy="give an existing CSV file"
+        )
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -43,9 +48,15 @@ def read_arms_csv(path: Path) -> Any:
     nc = next((cols[c] for c in _N_COLUMNS if c in cols), None)
     lc = cols.get("label") or cols.get("study")
     if rc is None or nc is None:
-        raise InputError(f"{path}: needs columns r and n (responders and patients per arm)", field="--data",
-                         value=list(cols), remedy="add a header line such as: label,r,n")
-    labels, rs, ns = [], [], []
+        raise InputError(
+            f"{path}: needs columns r and n (responders and patients per arm)",
+            field="--data",
+            value=list(cols),
+            remedy="add a header line such as: label,r,n",
+        )
+    labels: list[str] = []
+    rs: list[int] = []
+    ns: list[int] = []
     for i, row in enumerate(reader, start=2):
         vals = []
         for col in (rc, nc):
@@ -53,15 +64,20 @@ def read_arms_csv(path: Path) -> Any:
             try:
                 v = float(t)
             except ValueError:
-                raise InputError(f"{path} line {i}: not a number", field=col, value=t,
-                                 remedy="give whole-number counts") from None
+                raise InputError(
+                    f"{path} line {i}: not a number", field=col, value=t, remedy="give whole-number counts"
+                ) from None
             if not math.isfinite(v) or v != int(v) or v < 0:
                 raise InputError(f"{path} line {i}: not a non-negative whole number", field=col, value=t)
             vals.append(int(v))
         r, n = vals
         if n < 1 or r > n:
-            raise InputError(f"{path} line {i}: need 1 <= n and r <= n", field=rc, value=(r, n),
-                             remedy="check the responders and patients of that arm")
+            raise InputError(
+                f"{path} line {i}: need 1 <= n and r <= n",
+                field=rc,
+                value=(r, n),
+                remedy="check the responders and patients of that arm",
+            )
         labels.append((row.get(lc) or "").strip() if lc else f"arm {len(labels) + 1}")
         rs.append(r)
         ns.append(n)
@@ -70,17 +86,28 @@ def read_arms_csv(path: Path) -> Any:
     return HistoricalArms(labels=tuple(labels), r=tuple(rs), n=tuple(ns), selection=f"file {path}")
 
 
-def _arms(data: Path | None, from_evidence: bool, outcome: str | None, genotype: str | None,
-          definition: str | None, min_grade: str) -> Any:
+def _arms(
+    data: Path | None,
+    from_evidence: bool,
+    outcome: str | None,
+    genotype: str | None,
+    definition: str | None,
+    min_grade: str,
+) -> Any:
     from redif.design.historical import arms_from_evidence
 
     if (data is None) == (not from_evidence):
-        raise InputError("give either --data FILE.csv or --from-evidence", field="--data",
-                         remedy="e.g. --from-evidence --outcome uptake --genotype BRAF")
+        raise InputError(
+            "give either --data FILE.csv or --from-evidence",
+            field="--data",
+            remedy="e.g. --from-evidence --outcome uptake --genotype BRAF",
+        )
     if data is not None:
         return read_arms_csv(data)
     if outcome is None:
-        raise InputError("--from-evidence needs --outcome", field="--outcome", remedy="use uptake or response")
+        raise InputError(
+            "--from-evidence needs --outcome", field="--outcome", remedy="use uptake or response"
+        )
     return arms_from_evidence(outcome, genotype=genotype, definition=definition, min_grade=min_grade)
 
 
@@ -114,26 +141,41 @@ def simon_cmd(
         from redif.design.oc import oc_table
         from redif.design.plots import oc_figure
 
-        tab = oc_table(np.linspace(0, 1, 201), simon={
-            f"{k} {d.r1}/{d.n1}, {d.r}/{d.n}": (d.r1, d.n1, d.r, d.n)
-            for k, d in (("optimal", res.optimal), ("minimax", res.minimax))})
+        tab = oc_table(
+            np.linspace(0, 1, 201),
+            simon={
+                f"{k} {d.r1}/{d.n1}, {d.r}/{d.n}": (d.r1, d.n1, d.r, d.n)
+                for k, d in (("optimal", res.optimal), ("minimax", res.minimax))
+            },
+        )
         _save(oc_figure(tab, p0=p0, p1=p1, alpha=alpha, title="Simon two-stage designs"), plot)
     if as_json:
         emit_json(res.to_dict())
         return
-    t = Table(title=f"Simon two-stage designs: p0={p0:g}, p1={p1:g}, alpha<{alpha:g}, beta<{beta:g}, "
-                    f"nmax={nmax}")
+    t = Table(
+        title=f"Simon two-stage designs: p0={p0:g}, p1={p1:g}, alpha<{alpha:g}, beta<{beta:g}, nmax={nmax}"
+    )
     for c in ("design", "r1/n1", "r/n", "EN(p0)", "PET(p0)", "alpha", "power", "q range"):
         t.add_column(c, justify="right" if c != "design" else "left")
     for i, d in enumerate(res.admissible):
         name = "minimax" if i == 0 else ("optimal" if i == len(res.admissible) - 1 else "admissible")
         if len(res.admissible) == 1:
             name = "optimal = minimax"
-        t.add_row(name, f"{d.r1}/{d.n1}", f"{d.r}/{d.n}", f"{d.en0:.2f}", f"{d.pet0:.4f}", f"{d.alpha:.4f}",
-                  f"{d.power:.4f}", f"[{d.q_lo:.3f}, {d.q_hi:.3f}]")
+        t.add_row(
+            name,
+            f"{d.r1}/{d.n1}",
+            f"{d.r}/{d.n}",
+            f"{d.en0:.2f}",
+            f"{d.pet0:.4f}",
+            f"{d.alpha:.4f}",
+            f"{d.power:.4f}",
+            f"[{d.q_lo:.3f}, {d.q_hi:.3f}]",
+        )
     console.print(t)
-    console.print("Stop after stage 1 if <= r1 responses among n1; declare promising if > r among n. "
-                  "Rule: Simon, Control Clin Trials 1989;10:1-10; admissible: Jung et al., Stat Med 2004.")
+    console.print(
+        "Stop after stage 1 if <= r1 responses among n1; declare promising if > r among n. "
+        "Rule: Simon, Control Clin Trials 1989;10:1-10; admissible: Jung et al., Stat Med 2004."
+    )
     if plot is not None:
         console.print(f"OC curves written to {plot}")
 
@@ -141,8 +183,10 @@ def simon_cmd(
 # -------------------------------------------------------------------------------------------- single
 @design_app.command("single")
 def single_cmd(
-    p0: float = typer.Option(..., "--p0"), p1: float = typer.Option(..., "--p1"),
-    alpha: float = typer.Option(0.05, "--alpha"), beta: float = typer.Option(0.2, "--beta"),
+    p0: float = typer.Option(..., "--p0"),
+    p1: float = typer.Option(..., "--p1"),
+    alpha: float = typer.Option(0.05, "--alpha"),
+    beta: float = typer.Option(0.2, "--beta"),
     solutions: int = typer.Option(5, "--solutions", help="How many designs to list."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -151,8 +195,15 @@ def single_cmd(
 
     ds = single_stage_designs(p0, p1, alpha, beta, solutions=solutions)
     if as_json:
-        emit_json({"p0": p0, "p1": p1, "alpha_target": alpha, "beta_target": beta,
-                   "designs": [{"n": d.n, "r": d.r, "alpha": d.alpha, "power": d.power} for d in ds]})
+        emit_json(
+            {
+                "p0": p0,
+                "p1": p1,
+                "alpha_target": alpha,
+                "beta_target": beta,
+                "designs": [{"n": d.n, "r": d.r, "alpha": d.alpha, "power": d.power} for d in ds],
+            }
+        )
         return
     t = Table(title=f"Exact single-stage designs: p0={p0:g}, p1={p1:g}, alpha<={alpha:g}, beta<={beta:g}")
     for c in ("n", "r (reject if > r)", "alpha", "power"):
@@ -166,7 +217,9 @@ def single_cmd(
 @design_app.command("simon-inference")
 def simon_inference_cmd(
     x: int = typer.Option(..., "--x", help="Responses (stage-1 count if the trial stopped, else total)."),
-    r1: int = typer.Option(..., "--r1"), n1: int = typer.Option(..., "--n1"), n: int = typer.Option(..., "--n"),
+    r1: int = typer.Option(..., "--r1"),
+    n1: int = typer.Option(..., "--n1"),
+    n: int = typer.Option(..., "--n"),
     p0: float = typer.Option(..., "--p0"),
     alpha: float = typer.Option(0.05, "--alpha", help="One-sided error of each confidence limit."),
     ci_method: str = typer.Option("exact", "--ci-method", help="exact (default) or clinfun."),
@@ -177,12 +230,20 @@ def simon_inference_cmd(
 
     res = simon_inference(x, r1, n1, n, p0, alpha=alpha, ci_method=ci_method)
     if as_json:
-        emit_json({"umvue": res.umvue, "p_value": res.p_value, "ci_lower": res.ci_lower,
-                   "ci_upper": res.ci_upper, "confidence": res.confidence, "stopped_early": res.stopped_early,
-                   "ci_method": ci_method})
+        emit_json(
+            {
+                "umvue": res.umvue,
+                "p_value": res.p_value,
+                "ci_lower": res.ci_lower,
+                "ci_upper": res.ci_upper,
+                "confidence": res.confidence,
+                "stopped_early": res.stopped_early,
+                "ci_method": ci_method,
+            }
+        )
         return
     t = Table(title=f"Inference after the two-stage trial {r1}/{n1}, n={n}: x={x}")
-    for c in ("UMVUE", "p-value (H0: p<=%g)" % p0, f"{100 * res.confidence:g}% CI"):
+    for c in ("UMVUE", f"p-value (H0: p<={p0:g})", f"{100 * res.confidence:g}% CI"):
         t.add_column(c, justify="right")
     t.add_row(f"{res.umvue:.4f}", f"{res.p_value:.4g}", f"[{res.ci_lower:.4f}, {res.ci_upper:.4f}]")
     console.print(t)
@@ -193,15 +254,24 @@ def simon_inference_cmd(
 @design_app.command("map")
 def map_cmd(
     data: Path | None = typer.Option(None, "--data", help="CSV of historical arms: label,r,n."),
-    from_evidence: bool = typer.Option(False, "--from-evidence", help="Take the arms from the evidence base."),
+    from_evidence: bool = typer.Option(
+        False, "--from-evidence", help="Take the arms from the evidence base."
+    ),
     outcome: str | None = typer.Option(None, "--outcome", help="uptake or response (with --from-evidence)."),
     genotype: str | None = typer.Option(None, "--genotype", help="e.g. BRAF, RAS (with --from-evidence)."),
-    definition: str | None = typer.Option(None, "--definition",
-                                          help="Uptake definition, e.g. post-therapy, diagnostic, 124I."),
+    definition: str | None = typer.Option(
+        None, "--definition", help="Uptake definition, e.g. post-therapy, diagnostic, 124I."
+    ),
     min_grade: str = typer.Option("secondary", "--min-grade", help="Lowest evidence grade kept."),
-    tau_prior_sd: float | None = typer.Option(None, "--tau-prior-sd", help="Half-normal scale of tau (default 1)."),
-    mu_prior_sd: float | None = typer.Option(None, "--mu-prior-sd", help="sd of the normal prior on mu (default 2)."),
-    robust_weight: float | None = typer.Option(None, "--robust-weight", help="Weight of the vague component (0.2)."),
+    tau_prior_sd: float | None = typer.Option(
+        None, "--tau-prior-sd", help="Half-normal scale of tau (default 1)."
+    ),
+    mu_prior_sd: float | None = typer.Option(
+        None, "--mu-prior-sd", help="sd of the normal prior on mu (default 2)."
+    ),
+    robust_weight: float | None = typer.Option(
+        None, "--robust-weight", help="Weight of the vague component (0.2)."
+    ),
     vague: str = typer.Option("uniform", "--vague", help="uniform (Beta(1,1)) or unit (mean-matched)."),
     plot: Path | None = typer.Option(None, "--plot", help="Write the prior densities to this PNG."),
     as_json: bool = typer.Option(False, "--json"),
@@ -211,17 +281,34 @@ def map_cmd(
 
     arms = _arms(data, from_evidence, outcome, genotype, definition, min_grade)
     if as_json:
-        res = map_prior(arms.r, arms.n, tau_prior_sd=tau_prior_sd, mu_prior_sd=mu_prior_sd,
-                        robust_weight=robust_weight, vague=vague)
+        res = map_prior(
+            arms.r,
+            arms.n,
+            tau_prior_sd=tau_prior_sd,
+            mu_prior_sd=mu_prior_sd,
+            robust_weight=robust_weight,
+            vague=vague,
+        )
     else:
         with console.status("integrating the hierarchical model and fitting the beta mixture..."):
-            res = map_prior(arms.r, arms.n, tau_prior_sd=tau_prior_sd, mu_prior_sd=mu_prior_sd,
-                            robust_weight=robust_weight, vague=vague)
+            res = map_prior(
+                arms.r,
+                arms.n,
+                tau_prior_sd=tau_prior_sd,
+                mu_prior_sd=mu_prior_sd,
+                robust_weight=robust_weight,
+                vague=vague,
+            )
     if plot is not None:
         from redif.design.plots import prior_posterior_figure
 
-        _save(prior_posterior_figure({"MAP prior": res.map_mixture, "robust MAP prior": res.mixture},
-                                     title=f"MAP prior from {len(arms.r)} arms"), plot)
+        _save(
+            prior_posterior_figure(
+                {"MAP prior": res.map_mixture, "robust MAP prior": res.mixture},
+                title=f"MAP prior from {len(arms.r)} arms",
+            ),
+            plot,
+        )
     if as_json:
         out = res.to_dict()
         out["historical"] = arms.to_dict()
@@ -234,20 +321,26 @@ def map_cmd(
     for lab, r, n in zip(arms.labels, arms.r, arms.n, strict=True):
         ta.add_row(lab, str(r), str(n), f"{r / n:.2f}")
     console.print(ta)
-    t = Table(title=f"Robust MAP prior (weight {res.robust_weight:g} on Beta({res.vague.a[0]:g}, "
-                    f"{res.vague.b[0]:g}))")
+    t = Table(
+        title=f"Robust MAP prior (weight {res.robust_weight:g} on Beta({res.vague.a[0]:g}, "
+        f"{res.vague.b[0]:g}))"
+    )
     for c in ("component", "w", "a", "b", "mean"):
         t.add_column(c, justify="right")
     for i, (w, a, b) in enumerate(zip(res.mixture.w, res.mixture.a, res.mixture.b, strict=True)):
         t.add_row(str(i + 1), f"{w:.3f}", f"{a:.3f}", f"{b:.3f}", f"{a / (a + b):.3f}")
     console.print(t)
-    console.print(f"mean {res.mixture.mean:.4f}, sd {res.mixture.sd:.4f}; ESS: ELIR {_fmt(res.ess.elir, 1)}, "
-                  f"moment {_fmt(res.ess.moment, 1)}, Morita {_fmt(res.ess.morita, 1)} patients "
-                  f"(MAP before robustification: ELIR {_fmt(res.ess_map.elir, 1)}); posterior mean tau "
-                  f"{res.tau_mean:.3f} (logit scale)")
-    console.print(f"Model: logit(theta_i) ~ N(mu, tau^2), tau ~ HalfNormal({res.tau_prior_sd:g}), "
-                  f"mu ~ N({res.mu_prior_mean:g}, {res.mu_prior_sd:g}^2); deterministic quadrature. "
-                  "Neuenschwander et al. 2010; Schmidli et al. 2014.")
+    console.print(
+        f"mean {res.mixture.mean:.4f}, sd {res.mixture.sd:.4f}; ESS: ELIR {_fmt(res.ess.elir, 1)}, "
+        f"moment {_fmt(res.ess.moment, 1)}, Morita {_fmt(res.ess.morita, 1)} patients "
+        f"(MAP before robustification: ELIR {_fmt(res.ess_map.elir, 1)}); posterior mean tau "
+        f"{res.tau_mean:.3f} (logit scale)"
+    )
+    console.print(
+        f"Model: logit(theta_i) ~ N(mu, tau^2), tau ~ HalfNormal({res.tau_prior_sd:g}), "
+        f"mu ~ N({res.mu_prior_mean:g}, {res.mu_prior_sd:g}^2); deterministic quadrature. "
+        "Neuenschwander et al. 2010; Schmidli et al. 2014."
+    )
     console.print(DISCLAIMER)
 
 
@@ -261,24 +354,35 @@ def _ints(text: str, option: str, k: int) -> tuple[int, ...]:
 
 @design_app.command("oc")
 def oc_cmd(
-    p0: float = typer.Option(..., "--p0"), p1: float = typer.Option(..., "--p1"),
-    alpha: float = typer.Option(0.05, "--alpha"), beta: float = typer.Option(0.2, "--beta"),
+    p0: float = typer.Option(..., "--p0"),
+    p1: float = typer.Option(..., "--p1"),
+    alpha: float = typer.Option(0.05, "--alpha"),
+    beta: float = typer.Option(0.2, "--beta"),
     nmax: int = typer.Option(100, "--nmax"),
-    simon: str | None = typer.Option(None, "--simon", help="A Simon design r1,n1,r,n (default: optimal and "
-                                                            "minimax for p0/p1/alpha/beta)."),
-    single: str | None = typer.Option(None, "--single", help="A single-stage design n,r (default: smallest)."),
-    bayes_n: int | None = typer.Option(None, "--bayes-n", help="Sample size of a Bayesian single-arm design."),
+    simon: str | None = typer.Option(
+        None, "--simon", help="A Simon design r1,n1,r,n (default: optimal and minimax for p0/p1/alpha/beta)."
+    ),
+    single: str | None = typer.Option(
+        None, "--single", help="A single-stage design n,r (default: smallest)."
+    ),
+    bayes_n: int | None = typer.Option(
+        None, "--bayes-n", help="Sample size of a Bayesian single-arm design."
+    ),
     c: float = typer.Option(0.95, "--c", help="Success if P(theta > theta0 | data) > c."),
     theta0: float | None = typer.Option(None, "--theta0", help="Threshold rate (default p0)."),
     data: Path | None = typer.Option(None, "--data", help="CSV of historical arms for a MAP prior."),
     from_evidence: bool = typer.Option(False, "--from-evidence"),
-    outcome: str | None = typer.Option(None, "--outcome"), genotype: str | None = typer.Option(None, "--genotype"),
+    outcome: str | None = typer.Option(None, "--outcome"),
+    genotype: str | None = typer.Option(None, "--genotype"),
     definition: str | None = typer.Option(None, "--definition"),
     min_grade: str = typer.Option("secondary", "--min-grade"),
     robust_weight: float | None = typer.Option(None, "--robust-weight"),
-    prior_beta: str | None = typer.Option(None, "--prior-beta", help="Beta prior a,b instead of a MAP prior "
-                                                                     "(default Beta(1,1))."),
-    grid: str | None = typer.Option(None, "--grid", help="Comma-separated true rates (default 0, 0.05, ..., 1)."),
+    prior_beta: str | None = typer.Option(
+        None, "--prior-beta", help="Beta prior a,b instead of a MAP prior (default Beta(1,1))."
+    ),
+    grid: str | None = typer.Option(
+        None, "--grid", help="Comma-separated true rates (default 0, 0.05, ..., 1)."
+    ),
     plot: Path | None = typer.Option(None, "--plot", help="Write the OC curves to this PNG."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -347,8 +451,10 @@ def oc_cmd(
         t.add_row(f"{pi:.2f}", *[f"{tab.curves[k][i]:.3f} [{tab.expected_n[k][i]:.1f}]" for k in tab.curves])
     console.print(t)
     if prior_info:
-        console.print(f"Bayesian rule: {prior_info['rule']} (critical y = {prior_info['y_crit']}); prior "
-                      f"{prior_info['kind']} mean {prior_info['mean']:.3f}, sd {prior_info['sd']:.3f}.")
+        console.print(
+            f"Bayesian rule: {prior_info['rule']} (critical y = {prior_info['y_crit']}); prior "
+            f"{prior_info['kind']} mean {prior_info['mean']:.3f}, sd {prior_info['sd']:.3f}."
+        )
     console.print("Exact binomial enumeration, no simulation.")
 
 
@@ -371,12 +477,16 @@ def survival_cmd(
     if as_json:
         emit_json(res)
         return
-    console.print(f"Events required: [bold]{res.events}[/bold] ({res.events_exact:.2f}) for HR {hr:g}, "
-                  f"two-sided alpha {alpha:g}, power {power:g}, ratio {ratio:g}:1 (Schoenfeld, Biometrics 1983).")
+    console.print(
+        f"Events required: [bold]{res.events}[/bold] ({res.events_exact:.2f}) for HR {hr:g}, "
+        f"two-sided alpha {alpha:g}, power {power:g}, ratio {ratio:g}:1 (Schoenfeld, Biometrics 1983)."
+    )
     if res.n_total is not None:
-        console.print(f"P(event) control {res.p_event_control:.3f}, experimental {res.p_event_experimental:.3f}; "
-                      f"total patients [bold]{res.n_total}[/bold] ({res.n_control} control, "
-                      f"{res.n_experimental} experimental); exponential survival, uniform accrual.")
+        console.print(
+            f"P(event) control {res.p_event_control:.3f}, experimental {res.p_event_experimental:.3f}; "
+            f"total patients [bold]{res.n_total}[/bold] ({res.n_control} control, "
+            f"{res.n_experimental} experimental); exponential survival, uniform accrual."
+        )
 
 
 # ------------------------------------------------------------------------------------------- two-arm
@@ -397,10 +507,12 @@ def two_arm_cmd(
     if as_json:
         emit_json(res)
         return
-    console.print(f"n1 = [bold]{res.n1}[/bold], n2 = [bold]{res.n2}[/bold] (total {res.n_total}); "
-                  f"formula {res.n1_exact:.2f} per control arm"
-                  f"{' with continuity correction' if cc else ''}; exact power of the pooled z-test "
-                  f"{_fmt(res.exact_power)} (Fleiss, Levin & Paik 2003).")
+    console.print(
+        f"n1 = [bold]{res.n1}[/bold], n2 = [bold]{res.n2}[/bold] (total {res.n_total}); "
+        f"formula {res.n1_exact:.2f} per control arm"
+        f"{' with continuity correction' if cc else ''}; exact power of the pooled z-test "
+        f"{_fmt(res.exact_power)} (Fleiss, Levin & Paik 2003)."
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -48,14 +48,14 @@ from redif.design.mixture import (
 )
 from redif.errors import InputError
 
-__all__ = ["MAPPrior", "MAPPosterior", "defaults", "map_posterior", "map_prior"]
+__all__ = ["MAPPosterior", "MAPPrior", "defaults", "map_posterior", "map_prior"]
 
-_GH_INNER = 7     # Gauss-Hermite nodes for each arm's random effect (adaptive)
-_GH_PRED = 16     # Gauss-Hermite nodes for logit(theta_new) given (mu, tau)
-_N_TAU = 40       # Gauss-Legendre nodes for tau
+_GH_INNER = 7  # Gauss-Hermite nodes for each arm's random effect (adaptive)
+_GH_PRED = 16  # Gauss-Hermite nodes for logit(theta_new) given (mu, tau)
+_N_TAU = 40  # Gauss-Legendre nodes for tau
 _N_MU_COARSE = 161  # uniform mu grid over the prior range (pass 1)
-_N_MU = 121       # uniform mu grid where the posterior lives (pass 2)
-_N_BINS = 400     # bins of logit(theta_new) for the EM fit
+_N_MU = 121  # uniform mu grid where the posterior lives (pass 2)
+_N_BINS = 400  # bins of logit(theta_new) for the EM fit
 
 
 def defaults() -> dict[str, float]:
@@ -127,15 +127,21 @@ def _check_data(r: ArrayLike, n: ArrayLike) -> tuple[NDArray[np.float64], NDArra
     rv = np.atleast_1d(np.asarray(r, dtype=float))
     nv = np.atleast_1d(np.asarray(n, dtype=float))
     if rv.shape != nv.shape or rv.ndim != 1 or rv.size == 0:
-        raise InputError("responders and sample sizes must be equal-length, non-empty lists", field="data",
-                         value={"r": rv.tolist(), "n": nv.tolist()})
+        raise InputError(
+            "responders and sample sizes must be equal-length, non-empty lists",
+            field="data",
+            value={"r": rv.tolist(), "n": nv.tolist()},
+        )
     for i, (ri, ni) in enumerate(zip(rv, nv, strict=True)):
         if not (np.isfinite(ri) and np.isfinite(ni)) or ri != int(ri) or ni != int(ni):
-            raise InputError(f"arm {i + 1}: counts must be whole numbers", field="data",
-                             value=(ri, ni))
+            raise InputError(f"arm {i + 1}: counts must be whole numbers", field="data", value=(ri, ni))
         if ni < 1 or ri < 0 or ri > ni:
-            raise InputError(f"arm {i + 1}: need 0 <= r <= n and n >= 1", field="data", value=(ri, ni),
-                             remedy="check the responders (r) and patients (n) of that arm")
+            raise InputError(
+                f"arm {i + 1}: need 0 <= r <= n and n >= 1",
+                field="data",
+                value=(ri, ni),
+                remedy="check the responders (r) and patients (n) of that arm",
+            )
     return rv, nv
 
 
@@ -169,7 +175,7 @@ def _log_marginal(
     p = special.expit(eta)
     s = 1.0 / np.sqrt(N * p * (1 - p) + 1.0 / T2)
     nodes = eta[..., None] + math.sqrt(2.0) * s[..., None] * x
-    log_p = -np.logaddexp(0.0, -nodes)                         # log expit(eta); log(1 - p) = log_p - eta
+    log_p = -np.logaddexp(0.0, -nodes)  # log expit(eta); log(1 - p) = log_p - eta
     z = (nodes - M[..., None]) / T[..., None]
     ll = N[..., None] * log_p - (N - R)[..., None] * nodes - 0.5 * z * z
     li = special.logsumexp(ll + log_node, axis=-1) + np.log(math.sqrt(2.0) * s / T)
@@ -188,8 +194,13 @@ def _tau_grid(tau_sd: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
 
 
 def map_posterior(
-    r: ArrayLike, n: ArrayLike, *, tau_prior_sd: float | None = None, mu_prior_mean: float | None = None,
-    mu_prior_sd: float | None = None, tau_fixed: float | None = None,
+    r: ArrayLike,
+    n: ArrayLike,
+    *,
+    tau_prior_sd: float | None = None,
+    mu_prior_mean: float | None = None,
+    mu_prior_sd: float | None = None,
+    tau_fixed: float | None = None,
 ) -> MAPPosterior:
     """Posterior of (mu, tau) for the binomial-normal hierarchical model on a quadrature grid.
 
@@ -218,8 +229,7 @@ def map_posterior(
         log_prior_tau = np.log(wt) - 0.5 * (tau / tau_sd) ** 2  # half-normal density up to a constant
 
     def weights_on(mu: NDArray[np.float64]) -> NDArray[np.float64]:
-        lp = (_log_marginal(rv, nv, mu, tau) + log_prior_tau[None, :]
-              - 0.5 * ((mu[:, None] - m0) / s0) ** 2)
+        lp = _log_marginal(rv, nv, mu, tau) + log_prior_tau[None, :] - 0.5 * ((mu[:, None] - m0) / s0) ** 2
         lp -= lp.max()
         wgt = np.exp(lp)
         return np.asarray(wgt / wgt.sum(), dtype=float)
@@ -243,13 +253,15 @@ def map_posterior(
     return MAPPosterior(mu=mu2, tau=tau, weight=w2, mu_step=float(mu2[1] - mu2[0]))
 
 
-def _binned(eta: NDArray[np.float64], w: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _binned(
+    eta: NDArray[np.float64], w: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Linear binning of weighted points onto ``_N_BINS`` equally spaced nodes (keeps the total
     weight and the mean exactly; the EM fit then works on a few hundred points)."""
     order = np.argsort(eta)
     cw = np.cumsum(w[order])
     lo = float(eta[order][np.searchsorted(cw, 1e-9)])
-    hi = float(eta[order][min(np.searchsorted(cw, 1 - 1e-9), eta.size - 1)])
+    hi = float(eta[order][min(int(np.searchsorted(cw, 1 - 1e-9)), eta.size - 1)])
     eta = np.clip(eta, lo, hi)
     if hi - lo < 1e-9:
         return np.array([lo]), np.array([1.0])
@@ -257,8 +269,9 @@ def _binned(eta: NDArray[np.float64], w: NDArray[np.float64]) -> tuple[NDArray[n
     pos = (eta - lo) / (grid[1] - grid[0])
     i0 = np.clip(np.floor(pos).astype(int), 0, _N_BINS - 2)
     frac = pos - i0
-    out = np.bincount(i0, w * (1 - frac), minlength=_N_BINS) + np.bincount(i0 + 1, w * frac,
-                                                                             minlength=_N_BINS)
+    out = np.bincount(i0, w * (1 - frac), minlength=_N_BINS) + np.bincount(
+        i0 + 1, w * frac, minlength=_N_BINS
+    )
     keep = out > 0
     return grid[keep], out[keep] / out[keep].sum()
 
@@ -309,18 +322,29 @@ class MAPPrior:
     def to_dict(self) -> dict[str, object]:
         """JSON form with the stable keys of ``design map``."""
         return {
-            "mixture": [{"w": w, "a": a, "b": b}
-                        for w, a, b in zip(self.mixture.w, self.mixture.a, self.mixture.b, strict=True)],
+            "mixture": [
+                {"w": w, "a": a, "b": b}
+                for w, a, b in zip(self.mixture.w, self.mixture.a, self.mixture.b, strict=True)
+            ],
             "mean": self.mixture.mean,
             "sd": self.mixture.sd,
             "ess": {"elir": self.ess.elir, "moment": self.ess.moment, "morita": self.ess.morita},
             "map": {
-                "mixture": [{"w": w, "a": a, "b": b} for w, a, b in
-                            zip(self.map_mixture.w, self.map_mixture.a, self.map_mixture.b, strict=True)],
-                "mean": self.map_mixture.mean, "sd": self.map_mixture.sd,
-                "ess": {"elir": self.ess_map.elir, "moment": self.ess_map.moment,
-                        "morita": self.ess_map.morita},
-                "predictive_mean": self.predictive_mean, "predictive_sd": self.predictive_sd,
+                "mixture": [
+                    {"w": w, "a": a, "b": b}
+                    for w, a, b in zip(
+                        self.map_mixture.w, self.map_mixture.a, self.map_mixture.b, strict=True
+                    )
+                ],
+                "mean": self.map_mixture.mean,
+                "sd": self.map_mixture.sd,
+                "ess": {
+                    "elir": self.ess_map.elir,
+                    "moment": self.ess_map.moment,
+                    "morita": self.ess_map.morita,
+                },
+                "predictive_mean": self.predictive_mean,
+                "predictive_sd": self.predictive_sd,
                 "tau_mean": self.tau_mean,
             },
             "robust_weight": self.robust_weight,
@@ -330,15 +354,22 @@ class MAPPrior:
                 "tau_prior": f"HalfNormal({self.tau_prior_sd:g})",
                 "mu_prior": f"Normal({self.mu_prior_mean:g}, {self.mu_prior_sd:g}^2)",
                 "computation": "deterministic quadrature (adaptive Gauss-Hermite per arm, Gauss-Legendre "
-                               "in tau, grid in mu); beta-mixture EM, components by AIC (penalty 6)",
+                "in tau, grid in mu); beta-mixture EM, components by AIC (penalty 6)",
             },
         }
 
 
 def map_prior(
-    r: ArrayLike, n: ArrayLike, *, tau_prior_sd: float | None = None, mu_prior_mean: float | None = None,
-    mu_prior_sd: float | None = None, robust_weight: float | None = None, vague: str = "uniform",
-    max_components: int = 4, tau_fixed: float | None = None,
+    r: ArrayLike,
+    n: ArrayLike,
+    *,
+    tau_prior_sd: float | None = None,
+    mu_prior_mean: float | None = None,
+    mu_prior_sd: float | None = None,
+    robust_weight: float | None = None,
+    vague: str = "uniform",
+    max_components: int = 4,
+    tau_fixed: float | None = None,
 ) -> MAPPrior:
     """MAP prior from historical arms, approximated by a beta mixture and robustified.
 
@@ -361,8 +392,14 @@ def map_prior(
     Neuenschwander B et al. Clin Trials 2010;7:5-18. Schmidli H et al. Biometrics 2014;70:1023-1032.
     """
     d = defaults()
-    post = map_posterior(r, n, tau_prior_sd=tau_prior_sd, mu_prior_mean=mu_prior_mean,
-                         mu_prior_sd=mu_prior_sd, tau_fixed=tau_fixed)
+    post = map_posterior(
+        r,
+        n,
+        tau_prior_sd=tau_prior_sd,
+        mu_prior_mean=mu_prior_mean,
+        mu_prior_sd=mu_prior_sd,
+        tau_fixed=tau_fixed,
+    )
     eta, w = _binned(*post.predictive_points())
     log_t = -np.logaddexp(0.0, -eta)
     log_1mt = -np.logaddexp(0.0, eta)
@@ -373,15 +410,25 @@ def map_prior(
     elif vague == "unit":
         vag = unit_information_beta(fit.mixture.mean)
     else:
-        raise InputError("unknown vague component", field="vague", value=vague, remedy="use 'uniform' or 'unit'")
+        raise InputError(
+            "unknown vague component", field="vague", value=vague, remedy="use 'uniform' or 'unit'"
+        )
     robust = fit.mixture.robustify(rw, vag)
     pm, psd = post.predictive_moments()
     rv, _ = _check_data(r, n)
     return MAPPrior(
-        map_mixture=fit.mixture, mixture=robust, ess=effective_sample_size(robust),
-        ess_map=effective_sample_size(fit.mixture), robust_weight=rw, vague=vag, n_arms=int(rv.size),
+        map_mixture=fit.mixture,
+        mixture=robust,
+        ess=effective_sample_size(robust),
+        ess_map=effective_sample_size(fit.mixture),
+        robust_weight=rw,
+        vague=vag,
+        n_arms=int(rv.size),
         tau_prior_sd=float(d["tau_prior_sd"] if tau_prior_sd is None else tau_prior_sd),
         mu_prior_mean=float(d["mu_prior_mean"] if mu_prior_mean is None else mu_prior_mean),
         mu_prior_sd=float(d["mu_prior_sd"] if mu_prior_sd is None else mu_prior_sd),
-        tau_mean=post.tau_mean, predictive_mean=pm, predictive_sd=psd, fit=fit,
+        tau_mean=post.tau_mean,
+        predictive_mean=pm,
+        predictive_sd=psd,
+        fit=fit,
     )

@@ -29,8 +29,11 @@ class HistoricalArms:
         if not (len(self.labels) == len(self.r) == len(self.n)):
             raise InputError("labels, responders and sizes differ in length", field="data")
         if not self.r:
-            raise InputError("no historical arm", field="data",
-                             remedy="give at least one arm (check the genotype/definition filters)")
+            raise InputError(
+                "no historical arm",
+                field="data",
+                remedy="give at least one arm (check the genotype/definition filters)",
+            )
 
     def to_dict(self) -> dict[str, object]:
         """JSON form: one entry per arm."""
@@ -44,7 +47,10 @@ class HistoricalArms:
 
 
 def arms_from_evidence(
-    outcome: str, genotype: str | None = None, definition: str | None = None, min_grade: str = "secondary",
+    outcome: str,
+    genotype: str | None = None,
+    definition: str | None = None,
+    min_grade: str = "secondary",
 ) -> HistoricalArms:
     """Arms of the curated evidence base for ``outcome`` (``uptake`` or ``response``), filtered by
     genotype and (uptake only) definition of restored uptake, using the evidence engine's rules (one
@@ -53,14 +59,21 @@ def arms_from_evidence(
     from redif.evidence.studies import load_evidence
     from redif.evidence.tables import outcome_table
 
-    table = outcome_table(load_evidence(), outcome, genotype=genotype, definition=definition,
-                          min_grade=min_grade)
+    table = outcome_table(
+        load_evidence(), outcome, genotype=genotype, definition=definition, min_grade=min_grade
+    )
     if not table.rows:
-        raise InputError("no arm of the evidence base matches", field="--genotype",
-                         value={"outcome": outcome, "genotype": genotype, "definition": definition},
-                         remedy="relax --definition or --min-grade, or choose another genotype")
+        raise InputError(
+            "no arm of the evidence base matches",
+            field="--genotype",
+            value={"outcome": outcome, "genotype": genotype, "definition": definition},
+            remedy="relax --definition or --min-grade, or choose another genotype",
+        )
     sel = ", ".join(f"{k}={v}" for k, v in table.filters.items())
     return HistoricalArms(
-        labels=tuple(r.label for r in table.rows), r=tuple(r.events for r in table.rows),
-        n=tuple(r.total for r in table.rows), sources=tuple(r.source for r in table.rows), selection=sel,
+        labels=tuple(r.label for r in table.rows),
+        r=tuple(r.events for r in table.rows),
+        n=tuple(r.total for r in table.rows),
+        sources=tuple(r.source for r in table.rows),
+        selection=sel,
     )

@@ -31,11 +31,11 @@ from redif.errors import ConvergenceError, InputError
 __all__ = [
     "BetaMixture",
     "EffectiveSampleSize",
+    "automixfit",
     "ess_elir",
     "ess_moment",
     "ess_morita",
     "fit_beta_mixture",
-    "automixfit",
 ]
 
 
@@ -62,16 +62,20 @@ class BetaMixture:
         for name in ("a", "b"):
             v = np.asarray(getattr(self, name), dtype=float)
             if np.any(~np.isfinite(v)) or np.any(v <= 0):
-                raise InputError("beta shape parameters must be > 0", field=name,
-                                 value=list(getattr(self, name)))
+                raise InputError(
+                    "beta shape parameters must be > 0", field=name, value=list(getattr(self, name))
+                )
 
     @classmethod
     def from_arrays(cls, w: ArrayLike, a: ArrayLike, b: ArrayLike) -> BetaMixture:
         """Build from arrays, renormalising the weights."""
         wv = np.asarray(w, dtype=float)
         wv = wv / wv.sum()
-        return cls(tuple(float(x) for x in wv), tuple(float(x) for x in np.asarray(a, dtype=float)),
-                   tuple(float(x) for x in np.asarray(b, dtype=float)))
+        return cls(
+            tuple(float(x) for x in wv),
+            tuple(float(x) for x in np.asarray(a, dtype=float)),
+            tuple(float(x) for x in np.asarray(b, dtype=float)),
+        )
 
     @classmethod
     def beta(cls, a: float, b: float) -> BetaMixture:
@@ -157,8 +161,13 @@ class BetaMixture:
         n = check_count(n, "n", minimum=0)
         y = np.arange(n + 1)[:, None]
         a, b = self._a, self._b
-        logp = (special.gammaln(n + 1) - special.gammaln(y + 1) - special.gammaln(n - y + 1)
-                + special.betaln(a + y, b + n - y) - special.betaln(a, b))
+        logp = (
+            special.gammaln(n + 1)
+            - special.gammaln(y + 1)
+            - special.gammaln(n - y + 1)
+            + special.betaln(a + y, b + n - y)
+            - special.betaln(a, b)
+        )
         return np.asarray(np.sum(self._w * np.exp(logp), axis=1), dtype=float)
 
     def robustify(self, weight: float, vague: BetaMixture | None = None) -> BetaMixture:
@@ -181,7 +190,8 @@ class BetaMixture:
         """JSON form: ``mixture`` list of ``w``, ``a``, ``b`` plus mean and sd."""
         return {
             "mixture": [{"w": w, "a": a, "b": b} for w, a, b in zip(self.w, self.a, self.b, strict=True)],
-            "mean": self.mean, "sd": self.sd,
+            "mean": self.mean,
+            "sd": self.sd,
         }
 
 
@@ -218,19 +228,23 @@ def _dlog_derivs(
     a, b, w = mix._a, mix._b, mix._w
     tt = t[..., None]
     ss = (1.0 - t if s is None else s)[..., None]
-    logf = ((a - 1) * np.log(tt) + (b - 1) * np.log(ss) - special.betaln(a, b)
-            + np.log(np.where(w > 0, w, 1e-300)))
+    logf = (
+        (a - 1) * np.log(tt)
+        + (b - 1) * np.log(ss)
+        - special.betaln(a, b)
+        + np.log(np.where(w > 0, w, 1e-300))
+    )
     lse = special.logsumexp(logf, axis=-1, keepdims=True)
-    resp = np.exp(logf - lse)                                  # posterior component probabilities
-    g = (a - 1) / tt - (b - 1) / ss                            # d/dt log f_k
-    gp = -(a - 1) / tt**2 - (b - 1) / ss**2                    # d2/dt2 log f_k
+    resp = np.exp(logf - lse)  # posterior component probabilities
+    g = (a - 1) / tt - (b - 1) / ss  # d/dt log f_k
+    gp = -(a - 1) / tt**2 - (b - 1) / ss**2  # d2/dt2 log f_k
     d1 = np.sum(resp * g, axis=-1)
-    d2 = np.sum(resp * (g**2 + gp), axis=-1) - d1**2           # pi''/pi - (pi'/pi)^2
+    d2 = np.sum(resp * (g**2 + gp), axis=-1) - d1**2  # pi''/pi - (pi'/pi)^2
     return lse[..., 0], d1, d2
 
 
 _ELIR_V = np.linspace(-5.0, 5.0, 40001)
-_ELIR_U = 4.0 * np.sinh(_ELIR_V)          # logit nodes: spacing 0.0011 near 0, reaching |u| = 297
+_ELIR_U = 4.0 * np.sinh(_ELIR_V)  # logit nodes: spacing 0.0011 near 0, reaching |u| = 297
 _ELIR_DU = 4.0 * np.cosh(_ELIR_V)
 
 
@@ -240,9 +254,10 @@ def ess_elir(mix: BetaMixture) -> float:
     ``ESS = E_pi[ i_pi(theta) / i_F(theta) ]`` with ``i_pi = -d2 log pi / d theta2`` and the binomial
     Fisher information per patient ``i_F = 1 / (theta (1 - theta))``; equals ``a + b`` for one
     Beta(a, b) with a, b > 1. The expectation diverges (to minus infinity) when a component with
-    positive weight has a < 1 or b < 1; NaN is returned then. Integrated on the logit scale ``u`` (d theta = theta (1 - theta) du) with
-    the trapezoidal rule in ``v`` with ``u = 4 sinh(v)`` (40,001 nodes; fine near the centre, reaching
-    |u| = 297 so that slowly decaying tails of components with a or b near 1 are kept).
+    positive weight has a < 1 or b < 1; NaN is returned then. Integrated on the logit scale ``u``
+    (d theta = theta (1 - theta) du) with the trapezoidal rule in ``v``, ``u = 4 sinh(v)``
+    (40,001 nodes; fine near the centre, reaching |u| = 297 so that slowly decaying tails of
+    components with a or b near 1 are kept).
 
     References
     ----------
@@ -267,8 +282,9 @@ def _mode(mix: BetaMixture) -> float:
     lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
     if i in (0, grid.size - 1):
         return float(grid[i])
-    res = optimize.minimize_scalar(lambda t: -float(mix.logpdf(t)), bounds=(lo, hi), method="bounded",
-                                   options={"xatol": 1e-12})
+    res = optimize.minimize_scalar(
+        lambda t: -float(mix.logpdf(t)), bounds=(lo, hi), method="bounded", options={"xatol": 1e-12}
+    )
     return float(res.x)
 
 
@@ -303,7 +319,10 @@ def effective_sample_size(mix: BetaMixture) -> EffectiveSampleSize:
 
 # -- EM fitting -----------------------------------------------------------------------------------
 def _beta_mle(
-    mlog: NDArray[np.float64], mlog1m: NDArray[np.float64], a0: NDArray[np.float64], b0: NDArray[np.float64],
+    mlog: NDArray[np.float64],
+    mlog1m: NDArray[np.float64],
+    a0: NDArray[np.float64],
+    b0: NDArray[np.float64],
     steps: int = 50,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Solve digamma(a) - digamma(a+b) = mlog, digamma(b) - digamma(a+b) = mlog1m for every
@@ -314,7 +333,7 @@ def _beta_mle(
         ps = special.digamma(a + b)
         g1 = special.digamma(a) - ps - mlog
         g2 = special.digamma(b) - ps - mlog1m
-        t = special.zeta(2.0, a + b)                   # trigamma
+        t = special.zeta(2.0, a + b)  # trigamma
         j11 = (special.zeta(2.0, a) - t) * a
         j12 = -t * b
         j21 = -t * a
@@ -361,15 +380,22 @@ class MixtureFit:
     """Result of fitting a beta mixture to weighted points."""
 
     mixture: BetaMixture
-    loglik: float        # weighted mean log density per point
+    loglik: float  # weighted mean log density per point
     aic: float
     iterations: int
 
 
 def fit_beta_mixture(
-    log_t: NDArray[np.float64], log_1mt: NDArray[np.float64], weights: NDArray[np.float64],
-    n_components: int, *, n_pseudo: float = 10_000.0, penalty: float = 6.0,
-    max_iter: int = 600, tol: float = 1e-9, constrain_gt1: bool = True,
+    log_t: NDArray[np.float64],
+    log_1mt: NDArray[np.float64],
+    weights: NDArray[np.float64],
+    n_components: int,
+    *,
+    n_pseudo: float = 10_000.0,
+    penalty: float = 6.0,
+    max_iter: int = 600,
+    tol: float = 1e-9,
+    constrain_gt1: bool = True,
 ) -> MixtureFit:
     """Fit a ``n_components`` beta mixture by EM to weighted points given as (log t, log(1 - t)).
 
@@ -395,7 +421,7 @@ def fit_beta_mixture(
     pi = np.full(K, 1.0 / K)
     it = 0
     ll = -np.inf
-    for it in range(1, max_iter + 1):  # noqa: B007
+    for it in range(1, max_iter + 1):
         # M-step: weights and exact weighted beta MLE per component (vectorised, warm-started)
         rk = w[:, None] * resp
         sk = rk.sum(axis=0)
@@ -415,8 +441,12 @@ def fit_beta_mixture(
         if constrain_gt1:
             a, b = _constrain(a, b, mlog, mlog1m)
         # E-step
-        logf = ((a - 1) * log_t[:, None] + (b - 1) * log_1mt[:, None] - special.betaln(a, b)
-                + np.log(np.where(pi > 0, pi, 1e-300)))
+        logf = (
+            (a - 1) * log_t[:, None]
+            + (b - 1) * log_1mt[:, None]
+            - special.betaln(a, b)
+            + np.log(np.where(pi > 0, pi, 1e-300))
+        )
         mx = logf.max(axis=1, keepdims=True)
         ex = np.exp(logf - mx)
         tot = ex.sum(axis=1, keepdims=True)
@@ -434,12 +464,19 @@ def fit_beta_mixture(
 
 
 def automixfit(
-    log_t: NDArray[np.float64], log_1mt: NDArray[np.float64], weights: NDArray[np.float64],
-    max_components: int = 4, *, n_pseudo: float = 10_000.0, penalty: float = 6.0,
+    log_t: NDArray[np.float64],
+    log_1mt: NDArray[np.float64],
+    weights: NDArray[np.float64],
+    max_components: int = 4,
+    *,
+    n_pseudo: float = 10_000.0,
+    penalty: float = 6.0,
 ) -> MixtureFit:
     """Fit 1..``max_components`` beta mixtures and keep the one with the lowest AIC (RBesT's
     ``automixfit`` rule, penalty 6 per parameter)."""
     max_components = check_count(max_components, "max_components", minimum=1, maximum=8)
-    fits = [fit_beta_mixture(log_t, log_1mt, weights, k, n_pseudo=n_pseudo, penalty=penalty)
-            for k in range(1, max_components + 1)]
+    fits = [
+        fit_beta_mixture(log_t, log_1mt, weights, k, n_pseudo=n_pseudo, penalty=penalty)
+        for k in range(1, max_components + 1)
+    ]
     return min(fits, key=lambda f: f.aic)

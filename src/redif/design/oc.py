@@ -146,5 +146,7 @@ def oc_table(
         curves[label] = bayes_oc(dec, pv)
         en[label] = np.full(pv.shape, float(dec.n))
     if not curves:
-        raise InputError("no design given", field="design", remedy="give a Simon, single-stage or Bayes design")
+        raise InputError(
+            "no design given", field="design", remedy="give a Simon, single-stage or Bayes design"
+        )
     return OCTable(p=pv, curves=curves, expected_n=en)

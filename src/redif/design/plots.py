@@ -18,7 +18,11 @@ __all__ = ["oc_figure", "prior_posterior_figure"]
 
 
 def oc_figure(
-    table: OCTable, *, p0: float | None = None, p1: float | None = None, alpha: float | None = None,
+    table: OCTable,
+    *,
+    p0: float | None = None,
+    p1: float | None = None,
+    alpha: float | None = None,
     title: str = "Operating characteristics",
 ) -> Figure:
     """P(declare promising) against the true response rate for each design, with EN on a second panel."""
@@ -45,7 +49,10 @@ def oc_figure(
 
 
 def prior_posterior_figure(
-    densities: Mapping[str, BetaMixture], *, title: str = "Prior and posterior", theta0: float | None = None,
+    densities: Mapping[str, BetaMixture],
+    *,
+    title: str = "Prior and posterior",
+    theta0: float | None = None,
     points: int = 801,
 ) -> Figure:
     """Densities of beta mixtures (e.g. MAP prior, robust prior, posterior) on one axis."""

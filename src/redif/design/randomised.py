@@ -102,8 +102,14 @@ def two_arm_exact_power(p1: float, p2: float, n1: int, n2: int, alpha: float) ->
 
 
 def two_arm_binary(
-    p1: float, p2: float, alpha: float = 0.05, power: float = 0.8, ratio: float = 1.0,
-    continuity_correction: bool = False, exact: bool = True, exact_limit: int = 2000,
+    p1: float,
+    p2: float,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    ratio: float = 1.0,
+    continuity_correction: bool = False,
+    exact: bool = True,
+    exact_limit: int = 2000,
 ) -> TwoArmDesign:
     """Patients per arm to detect ``p1`` vs ``p2`` with a two-sided test.
 
@@ -137,8 +143,9 @@ def two_arm_binary(
     zb = stats.norm.ppf(power)
     pbar = (p1 + k * p2) / (1 + k)
     d = abs(p1 - p2)
-    n1 = (za * math.sqrt((1 + 1 / k) * pbar * (1 - pbar))
-          + zb * math.sqrt(p1 * (1 - p1) + p2 * (1 - p2) / k)) ** 2 / d**2
+    n1 = (
+        za * math.sqrt((1 + 1 / k) * pbar * (1 - pbar)) + zb * math.sqrt(p1 * (1 - p1) + p2 * (1 - p2) / k)
+    ) ** 2 / d**2
     if continuity_correction:
         n1 = n1 / 4 * (1 + math.sqrt(1 + 2 * (k + 1) / (k * n1 * d))) ** 2
     n1_int = math.ceil(n1 - 1e-9)
@@ -146,9 +153,19 @@ def two_arm_binary(
     ep = None
     if exact and max(n1_int, n2_int) <= exact_limit:
         ep = two_arm_exact_power(p1, p2, n1_int, n2_int, alpha)
-    return TwoArmDesign(p1=p1, p2=p2, alpha=alpha, power=power, ratio=k, n1=n1_int, n2=n2_int,
-                        n1_exact=n1, n_total=n1_int + n2_int, continuity_correction=continuity_correction,
-                        exact_power=ep)
+    return TwoArmDesign(
+        p1=p1,
+        p2=p2,
+        alpha=alpha,
+        power=power,
+        ratio=k,
+        n1=n1_int,
+        n2=n2_int,
+        n1_exact=n1,
+        n_total=n1_int + n2_int,
+        continuity_correction=continuity_correction,
+        exact_power=ep,
+    )
 
 
 def schoenfeld_events(hr: float, alpha: float = 0.05, power: float = 0.8, ratio: float = 1.0) -> float:
@@ -159,8 +176,12 @@ def schoenfeld_events(hr: float, alpha: float = 0.05, power: float = 0.8, ratio:
     """
     hr = check_positive(hr, "hr")
     if hr == 1.0:
-        raise InputError("a hazard ratio of 1 cannot be detected", field="hr", value=hr,
-                         remedy="give the hazard ratio to detect, e.g. 0.6")
+        raise InputError(
+            "a hazard ratio of 1 cannot be detected",
+            field="hr",
+            value=hr,
+            remedy="give the hazard ratio to detect, e.g. 0.6",
+        )
     alpha = check_open_unit(alpha, "alpha")
     power = check_open_unit(power, "power")
     r = check_positive(ratio, "ratio")
@@ -215,8 +236,12 @@ class SurvivalDesign:
 
 
 def survival_design(
-    hr: float, alpha: float = 0.05, power: float = 0.8, ratio: float = 1.0,
-    accrual_months: float | None = None, followup_months: float | None = None,
+    hr: float,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    ratio: float = 1.0,
+    accrual_months: float | None = None,
+    followup_months: float | None = None,
     median_control_months: float | None = None,
 ) -> SurvivalDesign:
     """Schoenfeld events and, given accrual, follow-up and the control median, the sample size.
@@ -233,8 +258,11 @@ def survival_design(
     if all(v is None for v in given):
         return SurvivalDesign(hr=hr, alpha=alpha, power=power, ratio=ratio, events=events, events_exact=d)
     if any(v is None for v in given):
-        raise InputError("give accrual, follow-up and the control median together", field="accrual_months",
-                         remedy="add --accrual-months, --followup-months and --median-control-months")
+        raise InputError(
+            "give accrual, follow-up and the control median together",
+            field="accrual_months",
+            remedy="add --accrual-months, --followup-months and --median-control-months",
+        )
     assert accrual_months is not None and followup_months is not None and median_control_months is not None
     med = check_positive(median_control_months, "median_control_months")
     lam_c = math.log(2) / med
@@ -246,8 +274,19 @@ def survival_design(
     n_total = math.ceil(d / p - 1e-9)
     n_e = math.ceil(n_total * pi - 1e-9)
     return SurvivalDesign(
-        hr=hr, alpha=alpha, power=power, ratio=ratio, events=events, events_exact=d,
-        accrual_months=float(accrual_months), followup_months=float(followup_months),
-        median_control_months=med, p_event_control=pc, p_event_experimental=pe, p_event=p,
-        n_total=n_total, n_control=n_total - n_e, n_experimental=n_e,
+        hr=hr,
+        alpha=alpha,
+        power=power,
+        ratio=ratio,
+        events=events,
+        events_exact=d,
+        accrual_months=float(accrual_months),
+        followup_months=float(followup_months),
+        median_control_months=med,
+        p_event_control=pc,
+        p_event_experimental=pe,
+        p_event=p,
+        n_total=n_total,
+        n_control=n_total - n_e,
+        n_experimental=n_e,
     )
