@@ -169,7 +169,7 @@ def simon_cmd(
             f"{d.pet0:.4f}",
             f"{d.alpha:.4f}",
             f"{d.power:.4f}",
-            f"[{d.q_lo:.3f}, {d.q_hi:.3f}]",
+            f"{d.q_lo:.3f}-{d.q_hi:.3f}",
         )
     console.print(t)
     console.print(
