@@ -31,11 +31,14 @@ from redif.errors import ConvergenceError, InputError
 __all__ = [
     "BetaMixture",
     "EffectiveSampleSize",
+    "MixtureFit",
     "automixfit",
+    "effective_sample_size",
     "ess_elir",
     "ess_moment",
     "ess_morita",
     "fit_beta_mixture",
+    "unit_information_beta",
 ]
 
 
