@@ -23,8 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from redif.design.bayes import map_prior  # noqa: E402
-from redif.design.simon import simon_design  # noqa: E402
+from redif.design.bayes import map_prior
+from redif.design.simon import simon_design
 
 P0, P1, ALPHA, BETA = 0.2, 0.4, 0.05, 0.1
 
@@ -78,7 +78,8 @@ def main() -> None:
     t50, res50 = timed(lambda: simon_design(P0, P1, ALPHA, BETA, nmax=50))
     same = {d.n: (d.r1, d.n1, d.r, d.n) for d in res50.by_n} == naive
     print(f"  naive pure-Python loop, nmax=50 : {t_naive:8.3f} s")
-    print(f"  redif vectorised,       nmax=50 : {t50:8.3f} s   (x{t_naive / t50:,.0f} faster; same designs: {same})")
+    print(f"  redif vectorised,       nmax=50 : {t50:8.3f} s   "
+          f"(x{t_naive / t50:,.0f} faster; same designs: {same})")
     for nmax in (100, 200):
         t, res = timed(lambda nmax=nmax: simon_design(P0, P1, ALPHA, BETA, nmax=nmax), repeats=2)
         o = res.optimal
