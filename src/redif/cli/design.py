@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from redif import DISCLAIMER
@@ -120,6 +121,23 @@ def _fmt(x: float | None, d: int = 4) -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{d}f}"
 
 
+def _simon_with_progress(p0: float, p1: float, alpha: float, beta: float, nmax: int, *, show: bool) -> Any:
+    """Run the Simon search, with a progress bar on the terminal for large nmax."""
+    from redif.design.simon import simon_design
+
+    if not show or nmax <= 150:
+        return simon_design(p0, p1, alpha, beta, nmax=nmax)
+    from rich.progress import Progress
+
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task(f"Simon search up to n = {nmax}", total=1)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return simon_design(p0, p1, alpha, beta, nmax=nmax, progress=tick)
+
+
 # --------------------------------------------------------------------------------------------- simon
 @design_app.command("simon")
 def simon_cmd(
@@ -132,9 +150,8 @@ def simon_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Optimal, minimax and admissible Simon two-stage designs (clinfun ph2simon conventions)."""
-    from redif.design.simon import simon_design
 
-    res = simon_design(p0, p1, alpha, beta, nmax=nmax)
+    res = _simon_with_progress(p0, p1, alpha, beta, nmax, show=not as_json)
     if plot is not None:
         import numpy as np
 
@@ -153,10 +170,14 @@ def simon_cmd(
         emit_json(res.to_dict())
         return
     t = Table(
-        title=f"Simon two-stage designs: p0={p0:g}, p1={p1:g}, alpha<{alpha:g}, beta<{beta:g}, nmax={nmax}"
+        title=f"Simon two-stage designs: p0={p0:g}, p1={p1:g}, alpha<{alpha:g}, beta<{beta:g}, nmax={nmax}",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
     )
-    for c in ("design", "r1/n1", "r/n", "EN(p0)", "PET(p0)", "alpha", "power", "q range"):
-        t.add_column(c, justify="right" if c != "design" else "left")
+    for c in ("design", "r1/n1", "r/n", "EN(p0)", "PET(p0)", "alpha", "power", "qLo", "qHi"):
+        t.add_column(c, justify="left" if c == "design" else "right", no_wrap=True,
+                     min_width=10 if c == "design" else None)
     for i, d in enumerate(res.admissible):
         name = "minimax" if i == 0 else ("optimal" if i == len(res.admissible) - 1 else "admissible")
         if len(res.admissible) == 1:
@@ -169,7 +190,8 @@ def simon_cmd(
             f"{d.pet0:.4f}",
             f"{d.alpha:.4f}",
             f"{d.power:.4f}",
-            f"{d.q_lo:.3f}-{d.q_hi:.3f}",
+            f"{d.q_lo:.3f}",
+            f"{d.q_hi:.3f}",
         )
     console.print(t)
     console.print(

@@ -30,6 +30,7 @@ Seshan VE. clinfun: Clinical Trial Design and Data Analysis Functions, R package
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -334,7 +335,14 @@ def _with_q(d: SimonDesign, q_lo: float, q_hi: float) -> SimonDesign:
     return SimonDesign(d.r1, d.n1, d.r, d.n, d.en0, d.pet0, d.alpha, d.power, q_lo=q_lo, q_hi=q_hi)
 
 
-def simon_design(p0: float, p1: float, alpha: float, beta: float, nmax: int = 100) -> SimonResult:
+def simon_design(
+    p0: float,
+    p1: float,
+    alpha: float,
+    beta: float,
+    nmax: int = 100,
+    progress: Callable[[int, int], None] | None = None,
+) -> SimonResult:
     """Optimal, minimax and admissible Simon two-stage designs by exhaustive exact search.
 
     Parameters
@@ -348,7 +356,10 @@ def simon_design(p0: float, p1: float, alpha: float, beta: float, nmax: int = 10
     beta
         Upper bound on the type II error, P(accept H0 | p1) < beta.
     nmax
-        Largest total sample size searched (at most 1000).
+        Largest total sample size searched (at most 1000; the cost grows about as nmax**4).
+    progress
+        Optional callback ``progress(done, total)`` called after each total size ``n`` (the CLI
+        draws a progress bar with it).
 
     Returns
     -------
@@ -382,7 +393,10 @@ def simon_design(p0: float, p1: float, alpha: float, beta: float, nmax: int = 10
     # largest r with single-stage power P1(X > r) > 1 - beta bounds the two-stage r from above
     r_hi_all = np.array([int(np.sum(sf1[m, 1 : m + 2] > 1.0 - beta)) - 1 for m in ns_all])
     by_n: list[SimonDesign] = []
-    for n in range(max(n_lb, 2), nmax + 1):
+    first = max(n_lb, 2)
+    for n in range(first, nmax + 1):
+        if progress is not None:
+            progress(n - first, nmax + 1 - first)
         r_hi = int(r_hi_all[n])
         if r_hi < 0:
             continue
