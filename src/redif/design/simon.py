@@ -256,17 +256,19 @@ def _best_for_n(
 
     def reject(pmf: NDArray[np.float64], sf: NDArray[np.float64]) -> NDArray[np.float64]:
         # Only r1 + 1 <= r + 1 <= r_hi + 1 matters, and for x1 > r_hi >= r the second stage is
-        # irrelevant (X > r already), so counts x1 >= nx enter as one tail term P(X1 >= nx).
+        # irrelevant (X > r already): counts x1 >= nx - 1 enter as one term P(X1 >= nx - 1), placed
+        # at x1 = nx - 1 (where S2 = 1 whenever mass beyond it exists).
         # S2(r - x1) = Q[n2, (nx - 1 - x1) + r] with Q[m, u] = P(Bin(m, p) > u - (nx - 1)): a Hankel
         # structure read through a sliding-window view. Rows n2 = n-1 .. 1 are a reversed slice.
         lo = -(nx - 1)
         cols = np.clip(np.arange(lo, lo + nx + width - 1), -1, sf.shape[1] - 2) + 1
         q = sf[1:n][::-1][:, cols]
         win = np.lib.stride_tricks.sliding_window_view(q, width, axis=1)[:, ::-1, :]  # [i, x1, r]
-        terms = pmf[1:n, :nx][:, :, None] * win  # b(x1; n1) * S2(r - x1)
-        tail = sf[1:n, nx]  # P(X1 > nx - 1) = P(X1 >= nx)
-        # rej[i, j, r] = P(X1 >= j, X > r), i.e. r1 = j - 1
-        return np.cumsum(terms[:, ::-1, :], axis=1)[:, ::-1, :] + tail[:, None, None]
+        first = pmf[1:n, :nx].copy()
+        first[:, nx - 1] = sf[1:n, nx - 1]  # P(X1 > nx - 2) = P(X1 >= nx - 1)
+        terms = first[:, :, None] * win  # b(x1; n1) * S2(r - x1)
+        # rej[i, j, r] = P(X1 >= j, X > r), i.e. r1 = j - 1 (suffix sums over x1)
+        return np.cumsum(terms[:, ::-1, :], axis=1)[:, ::-1, :]
 
     rej1 = reject(pmf1, sf1)
     # largest r with type II error < beta (power is non-increasing in r)
