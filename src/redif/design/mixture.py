@@ -397,7 +397,7 @@ def fit_beta_mixture(
     n_pseudo: float = 10_000.0,
     penalty: float = 6.0,
     max_iter: int = 600,
-    tol: float = 1e-9,
+    tol: float = 1e-8,
     constrain_gt1: bool = True,
 ) -> MixtureFit:
     """Fit a ``n_components`` beta mixture by EM to weighted points given as (log t, log(1 - t)).
@@ -440,7 +440,7 @@ def fit_beta_mixture(
             a0b0 = [_moment_ab(float(mi), float(vi)) for mi, vi in zip(m, v, strict=True)]
             a = np.array([x[0] for x in a0b0])
             b = np.array([x[1] for x in a0b0])
-        a, b = _beta_mle(mlog, mlog1m, a, b, steps=50 if it == 1 else 4)
+        a, b = _beta_mle(mlog, mlog1m, a, b, steps=50 if it == 1 else 2)
         if constrain_gt1:
             a, b = _constrain(a, b, mlog, mlog1m)
         # E-step
