@@ -292,18 +292,16 @@ def build_pool_result(
     # per-study rows
     w = fit.weights
     wp = 100.0 * w / w.sum()
-    rows: list[StudyRow] = []
+    yl, vl, wl = y.tolist(), v.tolist(), wp.tolist()
     if events is not None and totals is not None:
         pr, plo, phi = study_intervals(events, totals, fit.level, study_ci)
-        for i in range(y.size):
-            rows.append(StudyRow(labels[i], int(events[i]), int(totals[i]), float(y[i]), float(v[i]),
-                                 float(pr[i]), float(plo[i]), float(phi[i]), float(wp[i])))
+        xl, nl = events.astype(int).tolist(), totals.astype(int).tolist()
+        rows = list(map(StudyRow, labels, xl, nl, yl, vl, pr.tolist(), plo.tolist(), phi.tolist(), wl))
     else:
         z = norm_isf((1.0 - fit.level / 100.0) / 2.0)
-        for i in range(y.size):
-            h = z * float(np.sqrt(v[i]))
-            rows.append(StudyRow(labels[i], None, None, float(y[i]), float(v[i]), float(y[i]),
-                                 float(y[i] - h), float(y[i] + h), float(wp[i])))
+        half = z * np.sqrt(v)
+        rows = list(map(StudyRow, labels, [None] * y.size, [None] * y.size, yl, vl, yl,
+                        (y - half).tolist(), (y + half).tolist(), wl))
     t2lo = t2hi = i2lo = i2hi = h2lo = h2hi = None
     if qprofile and fit.method is not Method.EE and fit.k > fit.p and fit.vt > 0:
         t2lo, t2hi = qprofile_tau2(y, v, None, level=fit.level, tau2_hat=fit.tau2)
