@@ -22,7 +22,8 @@ def test_pool_result_dict_starts_with_contract_keys() -> None:
     assert list(d)[: len(CONTRACT)] == CONTRACT
     assert list(d)[-1] == "studies"
     assert [s["label"] for s in d["studies"]] == ["a", "b", "c"]
-    assert set(d["studies"][0]) == {"label", "events", "total", "yi", "vi", "estimate", "ci_lower", "ci_upper",
+    assert set(d["studies"][0]) == {"label", "events", "total", "yi", "vi", "estimate", "ci_lower",
+                                    "ci_upper",
                                     "weight_percent"}
     json.dumps(to_jsonable(d), allow_nan=False)
 
