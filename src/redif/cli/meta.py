@@ -130,6 +130,12 @@ def _fmt(x: float | None, digits: int = 4) -> str:
     return f"{x:.{digits}f}"
 
 
+def _fmt_p(p: float | None) -> str:
+    if p is None or not math.isfinite(p):
+        return "-"
+    return "< 0.0001" if p < 1e-4 else f"= {p:.4f}"
+
+
 def _render(result: dict[str, Any], measure: str) -> None:
     prop = measure in PROPORTION
     scale = "proportion" if prop else "effect"
@@ -155,7 +161,7 @@ def _render(result: dict[str, Any], measure: str) -> None:
     console.print(t)
     console.print(
         f"tau2 = {_fmt(result['tau2'])}, I2 = {_fmt(result['i2'], 1)}%, H2 = {_fmt(result['h2'], 2)}, "
-        f"Q = {_fmt(result['q'], 2)} (df = {result['q_df']}, p = {_fmt(result['q_p'])}); "
+        f"Q = {_fmt(result['q'], 2)} (df = {result['q_df']}, p {_fmt_p(result['q_p'])}); "
         f"mu = {_fmt(result['mu'])} (SE {_fmt(result['se'])}) on the {measure} scale; "
         f"PI uses {result['pi_convention']}."
     )
@@ -176,7 +182,7 @@ def _render(result: dict[str, Any], measure: str) -> None:
         console.print(st)
         tb = result["test_between"]
         console.print(f"Test of subgroup differences: Q = {_fmt(tb['q'], 2)}, df = {tb['df']}, "
-                      f"p = {_fmt(tb['p'])}")
+                      f"p {_fmt_p(tb['p'])}")
     if "coefficients" in result:
         ct = Table(title=f"Meta-regression ({measure} scale)")
         for col in ("Term", "Estimate", "SE", "z/t", "p", "CI"):
@@ -186,8 +192,8 @@ def _render(result: dict[str, Any], measure: str) -> None:
                        f"[{_fmt(c['ci_lower'])}, {_fmt(c['ci_upper'])}]")
         console.print(ct)
         r2 = result["r2"]
-        console.print(f"QM = {_fmt(result['qm'], 3)} (p = {_fmt(result['qm_p'])}), "
-                      f"QE = {_fmt(result['qe'], 2)} (p = {_fmt(result['qe_p'])}), "
+        console.print(f"QM = {_fmt(result['qm'], 3)} (p {_fmt_p(result['qm_p'])}), "
+                      f"QE = {_fmt(result['qe'], 2)} (p {_fmt_p(result['qe_p'])}), "
                       f"R2 = {_fmt(r2, 1) if r2 is not None else '-'}%, residual tau2 = "
                       f"{_fmt(result['residual_tau2'])}")
     console.print(f"[dim]{DISCLAIMER}[/dim]")
