@@ -208,6 +208,11 @@ def pool_glmm(
     if k < 2:
         raise InputError(f"k = {k}: the GLMM needs at least 2 studies", field="k", value=k,
                          remedy="add studies or use --method EE")
+    if events.sum() == 0 or events.sum() == totals.sum():
+        raise InputError(
+            "the GLMM has no finite estimate when no study has an event (or every participant has one)",
+            field="events", value=int(events.sum()), remedy="use --method REML (continuity-corrected logits)",
+        )
     gf = fit_glmm(events, totals)
     y, v = escalc("PLO", events, totals)
     fe = weighted_fit(y, np.ones((k, 1)), 1.0 / v)
