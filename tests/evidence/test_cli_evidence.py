@@ -115,13 +115,31 @@ def test_forest_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert str(out) in stdout
 
 
+def test_funnel_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "funnel.png"
+    code, stdout, err = _run(capsys, "evidence", "funnel", "--outcome", "uptake", "--out", str(out))
+    assert code == 0, err
+    assert out.read_bytes().startswith(b"\x89PNG") and "Left out: 4 record(s)" in stdout
+
+
+def test_pool_by_drug_and_glmm(capsys: pytest.CaptureFixture[str]) -> None:
+    """Drug regimens of the default uptake rows (evidence.csv 'drugs'): selumetinib P01a-c and P08,
+    dabrafenib + trametinib P05 and P06, trametinib P05b and P07, vemurafenib P03, larotrectinib C01."""
+    data = _json(capsys, "evidence", "pool", "--by", "drug")
+    ks = {g: v["k"] for g, v in data["subgroups"].items()}
+    assert ks == {"selumetinib": 4, "dabrafenib + trametinib": 2, "trametinib": 2, "vemurafenib": 1,
+                  "larotrectinib": 1}
+    glmm = _json(capsys, "evidence", "pool", "--method", "GLMM", "--outcome", "response")
+    assert glmm["method"] == "GLMM" and glmm["k"] == 4
+
+
 def test_summary_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    data = _json(capsys, "evidence", "summary", "--out-dir", str(tmp_path))
+    data = _json(capsys, "evidence", "summary", "--out-dir", str(tmp_path), "--formats", "svg")
     assert set(data) >= {"uptake", "response", "uptake_by_definition", "plots", "disclaimer", "excluded_ids"}
     assert set(data["uptake"]) >= POOL_KEYS and "subgroups" in data["response"]
     for p in data["plots"]:
         assert Path(p).exists()
-    assert len(data["plots"]) == 6
+    assert len(data["plots"]) == 3 and all(p.endswith(".svg") for p in data["plots"])
 
 
 @pytest.mark.parametrize(
@@ -139,6 +157,7 @@ def test_summary_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
         (("evidence", "regress", "--mods", "colour"), "unknown moderator"),
         (("evidence", "forest", "--out", "plot.pdf"), "unknown plot file type"),
         (("evidence", "pool", "--prefer", "neither"), "--prefer"),
+        (("evidence", "summary", "--formats", "gif"), "--formats"),
     ],
 )
 def test_bad_input_one_line_exit_2(capsys: pytest.CaptureFixture[str], args: tuple[str, ...],

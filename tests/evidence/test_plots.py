@@ -101,3 +101,43 @@ def test_funnel_needs_two(tmp_path: Path) -> None:
     res = pool_proportions([3], [10], ["only"], method="EE")
     with pytest.raises(InputError, match="at least 2"):
         funnel_plot(res, tmp_path / "f.svg")
+
+
+def _text_boxes(fig: object) -> list[tuple[str, object]]:
+    from matplotlib.text import Text
+
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    boxes = []
+    for t in fig.findobj(Text):  # type: ignore[attr-defined]
+        if t.get_text().strip() and t.get_visible():
+            boxes.append((t.get_text(), t.get_window_extent(renderer)))
+    return boxes
+
+
+@pytest.mark.parametrize("subgroups", [False, True])
+def test_forest_text_does_not_overlap(subgroups: bool) -> None:
+    """Rendered text boxes (Agg renderer) never overlap one another, and the label/count columns end left
+    of the plotting area while the estimate/weight columns start right of it -- with a long label too."""
+    import matplotlib.pyplot as plt
+
+    from redif.evidence import plots
+
+    labels = [*LABELS[:-1], "An unusually long study label for a trial arm 2024 (BRAF V600E cohort)"]
+    res = (pool_subgroups(EVENTS, TOTALS, GROUPS, labels) if subgroups
+           else pool_proportions(EVENTS, TOTALS, labels))
+    with plt.rc_context(plots._STYLE):
+        fig = plots._forest_figure(res, "A title")
+        fig.canvas.draw()
+        boxes = _text_boxes(fig)
+        axes_box = fig.axes[0].get_window_extent()
+        for i, (text_a, a) in enumerate(boxes):
+            for text_b, b in boxes[i + 1:]:
+                assert not a.overlaps(b), (text_a, text_b)
+        for text, box in boxes:
+            if box.y0 < axes_box.y0 - 1:  # tick labels and the axis label, below the plot
+                continue
+            inside = box.x1 > axes_box.x0 + 1 and box.x0 < axes_box.x1 - 1
+            if inside:
+                # only the heterogeneity / subgroup-test notes (on a white box) and the title may cross
+                assert text.startswith(("Heterogeneity", "Test for subgroup", "A title")), text
+        plt.close(fig)

@@ -27,7 +27,7 @@ console = _console if _console.is_terminal else Console(width=160)
 
 evidence_app = typer.Typer(
     name="evidence",
-    help="The redifferentiation evidence base: list, show, pool, forest, regress, summary.",
+    help="The redifferentiation evidence base: list, show, pool, forest, funnel, regress, summary.",
     no_args_is_help=True,
 )
 
@@ -110,7 +110,8 @@ def _pool_table_render(pool: Any, title: str) -> Table:
     columns = [("group", "left"), ("k", "right"), ("events/total", "right"), ("estimate", "right"),
                ("95% CI", "right"), ("95% PI", "right"), ("I²", "right")]
     if show_defs:
-        columns.append(("definitions (rows)", "left"))
+        uptake = pool.table.outcome.value == "uptake"
+        columns.append(("uptake definitions (rows)" if uptake else "outcome", "left"))
     for col, just in columns:
         grid.add_column(col, justify=just)  # type: ignore[arg-type]
     if pool.overall.level != 95.0:
@@ -200,7 +201,7 @@ def _show(
     grid.add_column("value", overflow="fold")
     for key in arm.__dataclass_fields__:
         value = getattr(arm, key)
-        if value in (None, "", (), {}) or key in ("row_id", "label", "extra"):
+        if value in (None, "", (), {}) or key in ("row_id", "label"):
             continue
         if key == "uptake":
             text = "\n".join(
@@ -217,6 +218,8 @@ def _show(
             text = ", ".join(str(v) for v in value)
         elif isinstance(value, bool):
             text = "yes" if value else "no"
+        elif isinstance(value, float):
+            text = f"{value:g}"
         else:
             text = str(getattr(value, "value", value))
         grid.add_row(key, text)
@@ -266,10 +269,10 @@ def _forest(
     as_json: bool = _JsonOpt,
 ) -> None:
     """Draw a forest plot of a pooled outcome (SVG or PNG by the file suffix)."""
-    from redif.evidence.plots import _check_path, forest_plot
+    from redif.evidence.plots import check_plot_path, forest_plot
     from redif.evidence.synthesis import pool_outcome
 
-    _check_path(out)
+    check_plot_path(out)
     table = _table(outcome, genotype, definition, min_grade, studies, prefer)
     pool = pool_outcome(table, by=by, measure=measure, method=method, knha=knha, level=level)
     path = forest_plot(pool.result, out, title=title or _default_title(pool))
@@ -279,6 +282,28 @@ def _forest(
         emit_json(data)
         return
     console.print(f"wrote {path}", highlight=False)
+    _print_excluded(table)
+
+
+def _funnel(
+    out: Path = typer.Option(..., "--out", help="Output file, .svg or .png."),
+    outcome: str = _OutcomeOpt,
+    genotype: str | None = _GenotypeOpt,
+    definition: str | None = _DefinitionOpt,
+    min_grade: str = _GradeOpt,
+    studies: list[Path] | None = _StudiesOpt,
+    measure: str = _MeasureOpt,
+    method: str = _MethodOpt,
+    prefer: str = _PreferOpt,
+) -> None:
+    """Draw a funnel plot (effect on the analysis scale against its standard error)."""
+    from redif.evidence.plots import check_plot_path, funnel_plot
+    from redif.evidence.synthesis import pool_outcome
+
+    check_plot_path(out)
+    table = _table(outcome, genotype, definition, min_grade, studies, prefer)
+    pool = pool_outcome(table, measure=measure, method=method)
+    console.print(f"wrote {funnel_plot(pool.result, out, title=_default_title(pool))}", highlight=False)
     _print_excluded(table)
 
 
@@ -337,6 +362,7 @@ def _summary(
     measure: str = _MeasureOpt,
     method: str = _MethodOpt,
     knha: bool = _KnhaOpt,
+    formats: str = typer.Option("svg,png", "--formats", help="Plot formats to write: svg, png or both."),
     as_json: bool = _JsonOpt,
 ) -> None:
     """The main job: pooled uptake and response by genotype, uptake by definition, forest plots."""
@@ -345,13 +371,17 @@ def _summary(
 
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError("not a folder", field="--out-dir", value=str(out_dir), remedy="give a folder path")
+    suffixes = [f".{f.strip().lower()}" for f in formats.split(",") if f.strip()]
+    if not suffixes or any(sfx not in (".svg", ".png") for sfx in suffixes):
+        raise InputError("unknown plot format", field="--formats", value=formats,
+                         remedy="use svg, png or svg,png")
     base = _base(studies)
     summary = evidence_summary(base.studies, measure=measure, method=method, knha=knha,
                                min_grade=min_grade)
     out_dir.mkdir(parents=True, exist_ok=True)
     plots: list[Path] = []
     for name, pool in summary.pools.items():
-        for suffix in (".svg", ".png"):
+        for suffix in dict.fromkeys(suffixes):
             plots.append(forest_plot(pool.result, out_dir / f"forest_{name}{suffix}",
                                      title=_default_title(pool)))
     if as_json:
@@ -360,12 +390,12 @@ def _summary(
         data["disclaimer"] = DISCLAIMER
         emit_json(data)
         return
-    console.print(f"[bold]redif evidence summary[/bold]: {len(base)} records; default analysis keeps grade "
-                  f"{summary.min_grade.value} or better; each patient counted once per analysis "
-                  "(arms of a study are used instead of its overall row when they partition it).")
-    console.print("Restored uptake means different things in different trials: the definition used by each "
-                  "row is listed; one definition per arm (go/no-go criterion first, post-therapy scan last).",
-                  style="dim")
+    console.print(f"[bold]redif evidence summary[/bold]: {len(base)} records; analyses keep grade "
+                  f"{summary.min_grade.value} or better.")
+    console.print("Each patient counts once per analysis: a study's arms replace its overall row when they "
+                  "partition it.", style="dim")
+    console.print("'Restored uptake' differs between trials: one definition per arm (go/no-go criterion "
+                  "first, post-therapy scan last); the definitions used are listed.", style="dim")
     for name, pool in summary.pools.items():
         console.print()
         console.print(_pool_table_render(pool, {
@@ -408,6 +438,7 @@ def register(app: typer.Typer) -> None:
     evidence_app.command("show")(_show)
     evidence_app.command("pool")(_pool)
     evidence_app.command("forest")(_forest)
+    evidence_app.command("funnel")(_funnel)
     evidence_app.command("regress")(_regress)
     evidence_app.command("summary")(_summary)
     app.add_typer(evidence_app, name="evidence")

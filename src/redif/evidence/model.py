@@ -5,7 +5,7 @@ Frozen dataclasses only: parsing and validation live in :mod:`redif.evidence.stu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from redif.evidence.enums import (
@@ -156,7 +156,6 @@ class StudyArm:
     verification_detail: str | None = None
     notes: str | None = None
     origin: str = "built-in"
-    extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def display_label(self) -> str:
@@ -181,8 +180,6 @@ class StudyArm:
         """JSON form (enums as their values, counts as objects)."""
         out: dict[str, Any] = {}
         for name in self.__dataclass_fields__:
-            if name == "extra":
-                continue
             value = getattr(self, name)
             if isinstance(value, Count | Identifier | UptakeOutcome):
                 out[name] = value.to_dict()

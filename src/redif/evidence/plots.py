@@ -29,14 +29,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Polygon
+from matplotlib.textpath import TextToPath
 
 from redif.errors import InputError
 from redif.evidence.meta import PoolResult, StudyRow, SubgroupResult
 
-__all__ = ["forest_plot", "funnel_plot"]
+__all__ = ["check_plot_path", "forest_plot", "funnel_plot"]
 
 _SUFFIXES = (".svg", ".png")
+_TEXT_TO_PATH = TextToPath()
 _PROPORTION_MEASURES = {"PR", "PLO", "PAS", "PFT"}
 _ROW_IN = 0.26  # height of one row, inches
 _FONT = 9.0
@@ -58,7 +61,14 @@ _SCALE_NAMES = {
 }
 
 
-def _check_path(path: Path | str) -> Path:
+def check_plot_path(path: Path | str) -> Path:
+    """Return ``path`` as a Path if it ends in ``.svg``/``.png`` and its folder exists.
+
+    Raises
+    ------
+    InputError
+        Otherwise (the CLI checks ``--out`` with it before computing anything).
+    """
     out = Path(path)
     if out.suffix.lower() not in _SUFFIXES:
         raise InputError("unknown plot file type", field="--out", value=str(out),
@@ -99,6 +109,10 @@ def _study_rows(studies: Sequence[StudyRow], weights: dict[str, float] | None = 
         weight = weights.get(s.label, s.weight_percent) if weights else s.weight_percent
         rows.append(_Row("study", s.label, counts, s.estimate, s.ci_lower, s.ci_upper, weight))
     return rows
+
+
+def _est_text(r: _Row) -> str:
+    return f"{_fmt(r.est)} [{_fmt(r.lo)}, {_fmt(r.hi)}]"
 
 
 def _model_name(res: PoolResult) -> str:
@@ -160,8 +174,13 @@ def _x_limits(rows: Sequence[_Row], proportion: bool) -> tuple[float, float]:
     return lo - pad, hi + pad
 
 
-def _char_in(text: str) -> float:
-    return 0.068 * len(text) * (_FONT / 9.0)
+def _char_in(text: str, *, bold: bool = True, size: float = _FONT) -> float:
+    """Rendered width of ``text`` in inches (measured on the glyph outlines, bold by default: the widest)."""
+    if not text:
+        return 0.0
+    prop = FontProperties(family=_STYLE["font.family"], size=size, weight="bold" if bold else "normal")
+    width_pt, _, _ = _TEXT_TO_PATH.get_text_width_height_descent(text, prop, ismath=False)
+    return float(width_pt) / 72.0
 
 
 def forest_plot(result: PoolResult | SubgroupResult, path: Path, *, title: str | None = None) -> Path:
@@ -183,91 +202,101 @@ def forest_plot(result: PoolResult | SubgroupResult, path: Path, *, title: str |
     InputError
         If the suffix is not ``.svg``/``.png`` or the folder does not exist.
     """
-    out = _check_path(path)
+    out = check_plot_path(path)
+    with plt.rc_context(_STYLE):
+        fig = _forest_figure(result, title)
+        fig.savefig(out, format=out.suffix.lower().lstrip("."), metadata=_metadata(out))
+        plt.close(fig)
+    return out
+
+
+def _forest_figure(result: PoolResult | SubgroupResult, title: str | None) -> Figure:
+    """Build the forest plot figure (call inside ``plt.rc_context(_STYLE)``)."""
     rows, overall = _layout(result)
     proportion = overall.measure.upper() in _PROPORTION_MEASURES
     xlo, xhi = _x_limits(rows, proportion)
     n = len(rows) + 1  # + axis row
     label_w = max(2.2, max((_char_in(r.label) for r in rows if r.kind != "text" or r.bold),
                            default=1.0) + 0.2)
-    note_w = max((_char_in(r.note) for r in rows if r.note), default=0.0)
-    counts_w, plot_w, est_w, weight_w = 0.9, 3.4, 1.55, 0.7
+    note_w = max((_char_in(r.note, bold=False, size=_FONT - 1) for r in rows if r.note), default=0.0)
+    est_texts = [_est_text(r) for r in rows if r.kind in ("study", "pooled", "pi")]
+    counts_w = max(0.9, max((_char_in(r.counts) for r in rows), default=0.0) + 0.25)
+    est_w = max(1.55, max((_char_in(t) for t in est_texts), default=0.0) + 0.2)
+    plot_w, weight_w = 3.4, 0.7
     margin = 0.15
     width = max(label_w + counts_w + plot_w + est_w + weight_w, note_w + 0.4) + 2 * margin
     height = n * _ROW_IN + (0.45 if title else 0.15) + 0.55
-    with plt.rc_context(_STYLE):
-        fig: Figure = plt.figure(figsize=(width, height))
-        bottom = 0.55 / height
-        top = 1.0 - (0.45 if title else 0.15) / height
-        left = margin + label_w + counts_w
-        ax: Axes = fig.add_axes((left / width, bottom, plot_w / width, top - bottom))
-        ax.set_xlim(xlo, xhi)
-        ax.set_ylim(len(rows) - 0.5, -0.5)
-        for side in ("top", "right", "left"):
-            ax.spines[side].set_visible(False)
-        ax.set_yticks([])
-        ax.tick_params(axis="x", labelsize=_FONT - 1)
-        ax.set_xlabel("Proportion" if proportion else _SCALE_NAMES.get(overall.measure, "Estimate"),
-                      fontsize=_FONT)
-        trans = ax.get_yaxis_transform()  # x in axes fraction, y in data
-        x_label = -(left - margin) / plot_w
-        x_counts = -(counts_w * 0.15) / plot_w
-        x_est = 1.0 + 0.12 / plot_w
-        x_weight = 1.0 + (est_w + weight_w - 0.05) / plot_w
-        max_w = max((r.weight for r in rows if r.kind == "study" and math.isfinite(r.weight)), default=1.0)
-        ax.axvline(overall.estimate, color="0.55", lw=0.7, ls=(0, (3, 3)), zorder=0)
-        for y, r in enumerate(rows):
-            weight = "bold" if r.bold or r.kind == "header" else "normal"
-            if r.kind == "header":
-                ci_head = f"Estimate [{overall.level:g}% CI]"
-                for x, text, ha in ((x_label, "Study", "left"), (x_counts, "Events/Total", "right"),
-                                    (x_est, ci_head, "left"), (x_weight, "Weight", "right")):
-                    ax.text(x, y, text, transform=trans, ha=ha, va="center", fontweight="bold",
-                            clip_on=False)
-                continue
-            if r.kind == "text":
-                if r.label:
-                    ax.text(x_label, y, r.label, transform=trans, ha="left", va="center",
-                            fontweight=weight, clip_on=False)
-                if r.note:
-                    ax.text(x_label + 0.15 / plot_w, y, r.note, transform=trans, ha="left", va="center",
-                            fontsize=_FONT - 1, style="italic", clip_on=False)
-                continue
-            if r.kind == "blank":
-                continue
-            ax.text(x_label, y, r.label, transform=trans, ha="left", va="center", fontweight=weight,
-                    clip_on=False, style="italic" if r.kind == "pi" else "normal")
-            if r.counts:
-                ax.text(x_counts, y, r.counts, transform=trans, ha="right", va="center", fontweight=weight,
+    fig: Figure = plt.figure(figsize=(width, height))
+    bottom = 0.55 / height
+    top = 1.0 - (0.45 if title else 0.15) / height
+    left = margin + label_w + counts_w
+    ax: Axes = fig.add_axes((left / width, bottom, plot_w / width, top - bottom))
+    ax.set_xlim(xlo, xhi)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.set_yticks([])
+    ax.tick_params(axis="x", labelsize=_FONT - 1)
+    ax.set_xlabel("Proportion" if proportion else _SCALE_NAMES.get(overall.measure, "Estimate"),
+                  fontsize=_FONT)
+    trans = ax.get_yaxis_transform()  # x in axes fraction, y in data
+    x_label = -(left - margin) / plot_w
+    x_counts = -(counts_w * 0.15) / plot_w
+    x_est = 1.0 + 0.12 / plot_w
+    x_weight = 1.0 + (est_w + weight_w - 0.05) / plot_w
+    max_w = max((r.weight for r in rows if r.kind == "study" and math.isfinite(r.weight)), default=1.0)
+    ax.axvline(overall.estimate, color="0.55", lw=0.7, ls=(0, (3, 3)), zorder=0)
+    for y, r in enumerate(rows):
+        weight = "bold" if r.bold or r.kind == "header" else "normal"
+        if r.kind == "header":
+            ci_head = f"Estimate [{overall.level:g}% CI]"
+            for x, text, ha in ((x_label, "Study", "left"), (x_counts, "Events/Total", "right"),
+                                (x_est, ci_head, "left"), (x_weight, "Weight", "right")):
+                ax.text(x, y, text, transform=trans, ha=ha, va="center", fontweight="bold",
                         clip_on=False)
-            if r.kind == "study":
-                ax.plot([max(r.lo, xlo), min(r.hi, xhi)], [y, y], color="black", lw=0.9,
-                        solid_capstyle="butt")
-                size = 10.0 + 110.0 * (r.weight / max_w if math.isfinite(r.weight) and max_w > 0 else 0.3)
-                ax.scatter([r.est], [y], s=size, marker="s", color="0.2", zorder=3, linewidths=0)
-                ax.text(x_weight, y, f"{_fmt(r.weight, 1)}%", transform=trans, ha="right", va="center",
+            continue
+        if r.kind == "text":
+            if r.label:
+                ax.text(x_label, y, r.label, transform=trans, ha="left", va="center",
+                        fontweight=weight, clip_on=False)
+            if r.note:
+                ax.text(x_label + 0.15 / plot_w, y, r.note, transform=trans, ha="left", va="center",
+                        fontsize=_FONT - 1, style="italic", clip_on=False, zorder=4,
+                        bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
+            continue
+        if r.kind == "blank":
+            continue
+        ax.text(x_label, y, r.label, transform=trans, ha="left", va="center", fontweight=weight,
+                clip_on=False, style="italic" if r.kind == "pi" else "normal")
+        if r.counts:
+            ax.text(x_counts, y, r.counts, transform=trans, ha="right", va="center", fontweight=weight,
+                    clip_on=False)
+        if r.kind == "study":
+            ax.plot([max(r.lo, xlo), min(r.hi, xhi)], [y, y], color="black", lw=0.9,
+                    solid_capstyle="butt")
+            size = 10.0 + 110.0 * (r.weight / max_w if math.isfinite(r.weight) and max_w > 0 else 0.3)
+            ax.scatter([r.est], [y], s=size, marker="s", color="0.2", zorder=3, linewidths=0)
+            ax.text(x_weight, y, f"{_fmt(r.weight, 1)}%", transform=trans, ha="right", va="center",
+                    clip_on=False)
+        elif r.kind == "pooled":
+            h = 0.34
+            colour = "0.15" if r.bold else "0.45"
+            ax.add_patch(Polygon([(r.lo, y), (r.est, y - h), (r.hi, y), (r.est, y + h)], closed=True,
+                                 facecolor=colour, edgecolor=colour, zorder=3))
+            if r.bold:
+                ax.text(x_weight, y, "100%", transform=trans, ha="right", va="center", fontweight="bold",
                         clip_on=False)
-            elif r.kind == "pooled":
-                h = 0.34
-                colour = "0.15" if r.bold else "0.45"
-                ax.add_patch(Polygon([(r.lo, y), (r.est, y - h), (r.hi, y), (r.est, y + h)], closed=True,
-                                     facecolor=colour, edgecolor=colour, zorder=3))
-                if r.bold:
-                    ax.text(x_weight, y, "100%", transform=trans, ha="right", va="center", fontweight="bold",
-                            clip_on=False)
-            elif r.kind == "pi":
-                ax.plot([r.lo, r.hi], [y, y], color="0.35", lw=2.2, solid_capstyle="butt")
-                ax.plot([r.lo, r.lo], [y - 0.18, y + 0.18], color="0.35", lw=1.0)
-                ax.plot([r.hi, r.hi], [y - 0.18, y + 0.18], color="0.35", lw=1.0)
-            if r.kind in ("study", "pooled", "pi"):
-                ax.text(x_est, y, f"{_fmt(r.est)} [{_fmt(r.lo)}, {_fmt(r.hi)}]", transform=trans, ha="left",
-                        va="center", fontweight=weight, clip_on=False)
-        if title:
-            fig.suptitle(title, x=0.2 / width, ha="left", y=1.0 - 0.12 / height, va="top",
-                         fontsize=_FONT + 2, fontweight="bold")
-        fig.savefig(out, format=out.suffix.lower().lstrip("."), metadata=_metadata(out))
-        plt.close(fig)
-    return out
+        elif r.kind == "pi":
+            ax.plot([r.lo, r.hi], [y, y], color="0.35", lw=2.2, solid_capstyle="butt")
+            ax.plot([r.lo, r.lo], [y - 0.18, y + 0.18], color="0.35", lw=1.0)
+            ax.plot([r.hi, r.hi], [y - 0.18, y + 0.18], color="0.35", lw=1.0)
+        if r.kind in ("study", "pooled", "pi"):
+            ax.text(x_est, y, _est_text(r), transform=trans, ha="left", va="center", fontweight=weight,
+                    clip_on=False)
+    if title:
+        fig.suptitle(title, x=0.2 / width, ha="left", y=1.0 - 0.12 / height, va="top",
+                     fontsize=_FONT + 2, fontweight="bold")
+    return fig
 
 
 def _metadata(out: Path) -> dict[str, str | None]:
@@ -294,7 +323,7 @@ def funnel_plot(result: PoolResult | SubgroupResult, path: Path, *, title: str |
     InputError
         For an unknown suffix, a missing folder, or fewer than 2 studies.
     """
-    out = _check_path(path)
+    out = check_plot_path(path)
     res = result.overall if isinstance(result, SubgroupResult) else result
     if len(res.studies) < 2:
         raise InputError("a funnel plot needs at least 2 studies", field="studies", value=len(res.studies))

@@ -27,7 +27,7 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -479,7 +479,7 @@ class EvidenceBase:
     def __len__(self) -> int:
         return len(self.studies)
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[StudyArm]:
         return iter(self.studies)
 
     @property
