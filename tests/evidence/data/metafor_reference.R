@@ -29,6 +29,11 @@ for (m in c("EE", "DL", "HE", "SJ", "ML", "REML", "EB", "PM", "HS")) {
     out[[paste0("bcg_", m, if (kh) "_knha" else "")]] <- pool(res)
   }
 }
+# 90% level (CI, PI and Q-profile CI all at 90%)
+res <- rma(yi, vi, data = bcg, method = "REML", test = "knha", level = 90, control = tight)
+out$bcg_REML_knha_90 <- pool(res)
+res <- rma(yi, vi, data = bcg, method = "DL", level = 90, control = tight)
+out$bcg_DL_90 <- pool(res)
 # --- proportions: dat.pritz1997 (studies with x = n) and dat.nielweise2007 (zeros) -------------
 pr <- dat.pritz1997; nw <- dat.nielweise2007
 out$pritz <- list(xi = pr$xi, ni = pr$ni)
