@@ -59,6 +59,26 @@ def test_ranktest(data: str, key: str) -> None:
     assert res.p == pytest.approx(REF[key]["pval"], abs=TOL)
 
 
+@pytest.mark.rref
+def test_ranktest_with_ties() -> None:
+    """With tied values (dat.debruin2009 has two studies with 11/29) R's cor.test uses the normal
+    approximation with the tie-corrected variance.
+
+    R::
+
+        es <- escalc(measure="PLO", xi=xi, ni=ni, data=dat.debruin2009)
+        ranktest(rma(yi, vi, data=es))
+    """
+    from redif.evidence.meta import escalc
+
+    db = REF["debruin"]
+    yi, vi = escalc("PLO", db["xi"], db["ni"])
+    res = ranktest(yi, vi)
+    assert not res.exact
+    assert res.tau == pytest.approx(REF["ranktest_debruin"]["tau"], abs=TOL)
+    assert res.p == pytest.approx(REF["ranktest_debruin"]["pval"], abs=TOL)
+
+
 def test_kendall_exact_distribution() -> None:
     """Mahonian numbers: P(T <= q) for n = 4 is cumsum(1,3,5,6,5,3,1)/24 (closed form)."""
     want = np.cumsum([1, 3, 5, 6, 5, 3, 1]) / math.factorial(4)

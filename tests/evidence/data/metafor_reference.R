@@ -128,6 +128,9 @@ resh <- rma(yi, vi, data = hk, method = "REML", control = tight)
 out$hack <- list(yi = c(hk$yi), vi = c(hk$vi))
 rkh <- ranktest(resh)
 out$ranktest_hack <- list(tau = unname(rkh$tau), pval = rkh$pval)
+# ties (two identical studies, 11/29): cor.test falls back to the tie-corrected normal approximation
+rkd <- suppressWarnings(ranktest(rma(yi, vi, data = esd, method = "REML")))
+out$ranktest_debruin <- list(tau = unname(rkd$tau), pval = rkd$pval)
 tfo <- function(t) list(k0 = t$k0, se_k0 = t$se.k0, side = t$side, est = c(t$beta), se = t$se,
                          ci_lb = t$ci.lb, ci_ub = t$ci.ub, tau2 = t$tau2, yi = c(t$yi), vi = c(t$vi))
 out$tf_bcg <- tfo(trimfill(res))
