@@ -136,6 +136,8 @@ tfo <- function(t) list(k0 = t$k0, se_k0 = t$se.k0, side = t$side, est = c(t$bet
 out$tf_bcg <- tfo(trimfill(res))
 out$tf_hack <- tfo(trimfill(resh))
 out$tf_hack_R0 <- tfo(trimfill(resh, estimator = "R0"))
+out$tf_hack_Q0 <- tfo(trimfill(resh, estimator = "Q0"))
+out$tf_bcg_right <- tfo(trimfill(res, side = "right"))
 out$tf_hack_DL <- tfo(trimfill(rma(yi, vi, data = hk, method = "DL")))
 eh <- regtest(resh)
 out$regtest_hack <- list(zval = eh$zval, pval = eh$pval, est = c(eh$est), ci_lb = eh$ci.lb, ci_ub = eh$ci.ub)
