@@ -15,6 +15,8 @@ Heterogeneity: ``q`` is metafor's Wald-type test of the saturated model (``QE.Wl
 Cochran's Q of the study logits when every study has 0 < x < n; when a study has 0 or only events
 the Wald test is undefined and ``q`` is the likelihood-ratio test (``QE.LRT``) instead (``q_type``
 says which). I^2 and H^2 use the typical within-study variance of the ``escalc`` logits, as metafor.
+The GLMM has no explicit study weights; ``weight_percent`` of each study row is the inverse-variance
+weight ``1/(v_i + tau2)`` of its continuity-corrected logit, for display only.
 
 References
 ----------
