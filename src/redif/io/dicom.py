@@ -67,9 +67,69 @@ def parse_dicom_datetime(date: str | None, time: str | None = None) -> datetime 
 
 @dataclass(frozen=True)
 class _Slice:
+    """Per-slice values parsed straight from the raw elements (no pydicom value objects)."""
+
     path: Path
     ds: Dataset
     position: NDArray[np.float64]
+    orientation: tuple[float, ...]
+    spacing: tuple[float, ...]
+    rows: int
+    columns: int
+    slope: float
+    intercept: float
+    sop_uid: str
+
+
+def _raw(ds: Dataset, keyword: str) -> object:
+    elem = ds.get_item(keyword)
+    return None if elem is None else elem.value
+
+
+def _text(ds: Dataset, keyword: str) -> str:
+    v = _raw(ds, keyword)
+    if v is None:
+        return ""
+    if isinstance(v, bytes | bytearray):
+        return bytes(v).decode("ascii", "replace").strip("\x00 ")
+    return str(v)
+
+
+def _floats(ds: Dataset, keyword: str) -> tuple[float, ...] | None:
+    v = _raw(ds, keyword)
+    if v is None:
+        return None
+    if isinstance(v, bytes | bytearray):
+        text = bytes(v).strip(b"\x00 ")
+        return tuple(float(x) for x in text.split(b"\\")) if text else None
+    if isinstance(v, str | int | float):
+        return (float(v),) if str(v).strip() else None
+    return tuple(float(x) for x in v)  # type: ignore[union-attr]
+
+
+def _ushort(ds: Dataset, keyword: str, little_endian: bool) -> int | None:
+    v = _raw(ds, keyword)
+    if v is None:
+        return None
+    if isinstance(v, bytes | bytearray):
+        return int.from_bytes(bytes(v)[:2], "little" if little_endian else "big")
+    return int(v)  # type: ignore[call-overload]
+
+
+def _parse_slice(path: Path, ds: Dataset) -> _Slice:
+    le = str(ds.file_meta.get("TransferSyntaxUID", "")) != "1.2.840.10008.1.2.2"
+    pos = _floats(ds, "ImagePositionPatient")
+    iop = _floats(ds, "ImageOrientationPatient")
+    spacing = _floats(ds, "PixelSpacing")
+    rows, cols = _ushort(ds, "Rows", le), _ushort(ds, "Columns", le)
+    if pos is None or iop is None or len(pos) != 3 or len(iop) != 6:
+        raise _fail(path, "slice lacks ImagePositionPatient/ImageOrientationPatient")
+    if spacing is None or len(spacing) != 2 or rows is None or cols is None:
+        raise _fail(path, "slice lacks PixelSpacing/Rows/Columns")
+    slope = (_floats(ds, "RescaleSlope") or (1.0,))[0]
+    intercept = (_floats(ds, "RescaleIntercept") or (0.0,))[0]
+    return _Slice(path, ds, np.asarray(pos, dtype=np.float64), iop, spacing, rows, cols,
+                  slope if slope else 1.0, intercept, _text(ds, "SOPInstanceUID"))
 
 
 def _fail(path: Path | str, message: str, remedy: str | None = None) -> DicomInputError:
@@ -102,15 +162,13 @@ def _read_slices(directory: Path) -> tuple[list[_Slice], Dataset]:
             ds = pydicom.dcmread(path, specific_tags=_SLICE_TAGS)
         except (InvalidDicomError, OSError):
             continue
-        if "PixelData" not in ds or str(ds.get("Modality", "")) not in _QUANT_MODALITIES:
+        if "PixelData" not in ds or _text(ds, "Modality") not in _QUANT_MODALITIES:
             continue
-        if int(ds.get("NumberOfFrames", 1) or 1) > 1:
+        if int((_floats(ds, "NumberOfFrames") or (1.0,))[0]) > 1:
             raise _fail(path, "multi-frame image (e.g. NM/SPECT or enhanced PET) not supported",
                         "export the reconstruction as single-slice PET/NM images or as NIfTI")
-        series.add(str(ds.get("SeriesInstanceUID", "")))
-        if "ImagePositionPatient" not in ds or "ImageOrientationPatient" not in ds:
-            raise _fail(path, "slice lacks ImagePositionPatient/ImageOrientationPatient")
-        slices.append(_Slice(path, ds, np.asarray(ds.ImagePositionPatient, dtype=np.float64)))
+        series.add(_text(ds, "SeriesInstanceUID"))
+        slices.append(_parse_slice(path, ds))
     if not slices:
         raise _fail(directory, "no PET/NM image slices found", "give the folder of one PET series")
     if len(series) > 1:
@@ -120,31 +178,31 @@ def _read_slices(directory: Path) -> tuple[list[_Slice], Dataset]:
     return slices, header
 
 
-def _pixels(ds: Dataset) -> NDArray[np.float32]:
+def _pixels(s: _Slice) -> NDArray[np.float32]:
     """Stored values of one slice as float32 (fast path for uncompressed little-endian data)."""
-    rows, cols = int(ds.Rows), int(ds.Columns)
-    if ds.file_meta.TransferSyntaxUID in _LE_SYNTAXES and int(ds.get("SamplesPerPixel", 1)) == 1:
-        bits = int(ds.BitsAllocated)
-        signed = int(ds.PixelRepresentation) == 1
+    ds = s.ds
+    rows, cols = s.rows, s.columns
+    if ds.file_meta.TransferSyntaxUID in _LE_SYNTAXES and _ushort(ds, "SamplesPerPixel", True) in (None, 1):
+        bits = _ushort(ds, "BitsAllocated", True)
+        signed = _ushort(ds, "PixelRepresentation", True) == 1
         dtype = {(16, True): "<i2", (16, False): "<u2", (32, True): "<i4", (32, False): "<u4",
                  (8, False): "u1", (8, True): "i1"}[(bits, signed)]
-        raw = np.frombuffer(ds.PixelData, dtype=dtype, count=rows * cols)
+        raw = np.frombuffer(_raw(ds, "PixelData"), dtype=dtype, count=rows * cols)
         return raw.reshape(rows, cols).astype(np.float32)
     return np.asarray(ds.pixel_array, dtype=np.float32)
 
 
 def _geometry(slices: list[_Slice], directory: Path) -> tuple[list[_Slice], NDArray[np.float64]]:
-    first = slices[0].ds
-    iop = np.asarray(first.ImageOrientationPatient, dtype=np.float64)
-    spacing = tuple(float(v) for v in first.PixelSpacing)
-    shape = (int(first.Rows), int(first.Columns))
-    iops = np.array([[float(v) for v in s.ds.ImageOrientationPatient] for s in slices])
+    first = slices[0]
+    iop = np.asarray(first.orientation, dtype=np.float64)
+    spacing = first.spacing
+    shape = (first.rows, first.columns)
+    iops = np.array([s.orientation for s in slices])
     bad_orient = np.flatnonzero(np.any(np.abs(iops - iop) > _ORIENT_TOL, axis=1))
     if bad_orient.size:
         raise _fail(slices[int(bad_orient[0])].path, "slice orientation differs from the rest of the series",
                     "the series must be one 3-D volume (no oblique or mixed stacks)")
-    geo = np.array([[int(s.ds.Rows), int(s.ds.Columns), *(float(v) for v in s.ds.PixelSpacing)]
-                    for s in slices])
+    geo = np.array([[s.rows, s.columns, *s.spacing] for s in slices])
     bad_geo = np.flatnonzero((geo[:, 0] != shape[0]) | (geo[:, 1] != shape[1])
                              | np.any(np.abs(geo[:, 2:] - spacing) > _SPACING_RTOL * np.asarray(spacing),
                                       axis=1))
@@ -169,7 +227,7 @@ def _geometry(slices: list[_Slice], directory: Path) -> tuple[list[_Slice], NDAr
             raise _fail(directory, what, "the series must have uniformly spaced, complete slices")
         step_vec = (order[-1].position - order[0].position) / (len(order) - 1)
     else:
-        thick = float(first.get("SliceThickness", spacing[0]) or spacing[0])
+        thick = (_floats(first.ds, "SliceThickness") or (spacing[0],))[0]
         step_vec = normal * thick
     return order, affine_from_geometry(order[0].position, iop, (spacing[0], spacing[1]), step_vec)
 
@@ -203,8 +261,8 @@ def _acquisition_time(slices: list[_Slice], ds: Dataset) -> datetime | None:
     series = parse_dicom_datetime(ds.get("SeriesDate"), ds.get("SeriesTime"))
     acq: list[datetime] = []
     for s in slices:
-        t = parse_dicom_datetime(s.ds.get("AcquisitionDateTime")) or parse_dicom_datetime(
-            s.ds.get("AcquisitionDate"), s.ds.get("AcquisitionTime"))
+        t = parse_dicom_datetime(_text(s.ds, "AcquisitionDateTime")) or parse_dicom_datetime(
+            _text(s.ds, "AcquisitionDate"), _text(s.ds, "AcquisitionTime") or None)
         if t is not None:
             acq.append(t)
     earliest = min(acq) if acq else None
@@ -274,12 +332,10 @@ def read_pet_series(
             raise _fail(order[0].path, "ADMIN decay correction but no RadionuclideHalfLife")
     array = np.empty((len(order), int(first.Rows), int(first.Columns)), dtype=np.float32)
     for k, s in enumerate(order):
-        slope = float(s.ds.get("RescaleSlope", 1.0) or 1.0)
-        intercept = float(s.ds.get("RescaleIntercept", 0.0) or 0.0)
-        arr = _pixels(s.ds)
-        arr *= np.float32(slope * scale)
-        if intercept:
-            arr += np.float32(intercept * scale)
+        arr = _pixels(s)
+        arr *= np.float32(s.slope * scale)
+        if s.intercept:
+            arr += np.float32(s.intercept * scale)
         array[k] = arr
     patient = {key: str(first.get(key, "")) for key in ("PatientID", "PatientName", "StudyDate")}
     return Volume(
@@ -295,7 +351,7 @@ def read_pet_series(
         series_uid=str(first.get("SeriesInstanceUID", "")),
         frame_of_reference_uid=str(first.get("FrameOfReferenceUID", "")),
         study_uid=str(first.get("StudyInstanceUID", "")),
-        sop_instance_uids=tuple(str(s.ds.SOPInstanceUID) for s in order),
+        sop_instance_uids=tuple(s.sop_uid for s in order),
         source=str(folder),
         patient=patient,
     )
