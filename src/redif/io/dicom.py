@@ -29,6 +29,7 @@ from pydicom.errors import InvalidDicomError
 
 from redif.dosimetry.nuclides import available_nuclides, get_nuclide
 from redif.errors import DicomInputError
+from redif.io._fastdicom import read_raw
 from redif.io.volume import DecayCorrection, Volume, affine_from_geometry
 
 __all__ = ["parse_dicom_datetime", "read_pet_series", "read_pet_time_series"]
@@ -70,7 +71,7 @@ class _Slice:
     """Per-slice values parsed straight from the raw elements (no pydicom value objects)."""
 
     path: Path
-    ds: Dataset
+    ds: Any  # pydicom Dataset or redif.io._fastdicom.RawDataset
     position: NDArray[np.float64]
     orientation: tuple[float, ...]
     spacing: tuple[float, ...]
@@ -158,10 +159,12 @@ def _read_slices(directory: Path) -> tuple[list[_Slice], Dataset]:
     slices: list[_Slice] = []
     series: set[str] = set()
     for path in _files(directory):
-        try:
-            ds = pydicom.dcmread(path, specific_tags=_SLICE_TAGS)
-        except (InvalidDicomError, OSError):
-            continue
+        ds: Any = read_raw(path, _SLICE_TAGS)
+        if ds is None:
+            try:
+                ds = pydicom.dcmread(path, specific_tags=_SLICE_TAGS)
+            except (InvalidDicomError, OSError):
+                continue
         if "PixelData" not in ds or _text(ds, "Modality") not in _QUANT_MODALITIES:
             continue
         if int((_floats(ds, "NumberOfFrames") or (1.0,))[0]) > 1:
@@ -182,7 +185,7 @@ def _pixels(s: _Slice) -> NDArray[np.float32]:
     """Stored values of one slice as float32 (fast path for uncompressed little-endian data)."""
     ds = s.ds
     rows, cols = s.rows, s.columns
-    if ds.file_meta.TransferSyntaxUID in _LE_SYNTAXES and _ushort(ds, "SamplesPerPixel", True) in (None, 1):
+    if str(ds.file_meta.TransferSyntaxUID) in _LE_SYNTAXES and _ushort(ds, "SamplesPerPixel", True) in (None, 1):
         bits = _ushort(ds, "BitsAllocated", True)
         signed = _ushort(ds, "PixelRepresentation", True) == 1
         dtype = {(16, True): "<i2", (16, False): "<u2", (32, True): "<i4", (32, False): "<u4",
