@@ -79,7 +79,7 @@ def test_resampling_conserves_total_tia(shape: tuple[int, int, int], spacing: tu
 
 
 def test_non_tabulated_voxels_uniform_medium() -> None:
-    """Anisotropic 4 x 4 x 3.27 mm voxels: dose in a uniform region = TIA density x sum(S) of the grid used."""
+    """Anisotropic 4 x 4 x 3.27 mm voxels: uniform-region dose = TIA density x sum(S) of the grid used."""
     spacing = (4.0, 4.0, 3.27)
     size = kernel_voxel_size_for(spacing)
     assert size == 3.59  # nearest tabulated edge to the cube root of the voxel volume (3.74 mm)

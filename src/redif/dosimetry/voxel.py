@@ -68,7 +68,7 @@ def kernel_voxel_size_for(spacing_mm: Sequence[float], tissue: Tissue | str = Ti
 
 
 @lru_cache(maxsize=8)
-def _kernel_fft(size_mm: float, tissue: str, shape: tuple[int, int, int], dtype: str) -> NDArray[np.complex64]:
+def _kernel_fft(size_mm: float, tissue: str, shape: tuple[int, ...], dtype: str) -> NDArray[np.complex64]:
     k = load_kernel(size_mm, tissue).astype(dtype)
     return fft.rfftn(k, shape, workers=-1)  # type: ignore[no-any-return]
 

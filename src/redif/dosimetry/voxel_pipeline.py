@@ -74,6 +74,8 @@ class VoxelDoseOutput:
     tia_mbq_h: NDArray[np.float32]
     lesions: list[LesionDose]
     summary: VoxelDoseSummary
+    labels: NDArray[np.integer] | None = None
+    spacing_mm: tuple[float, float, float] | None = None
 
 
 def _lesion_dict(les: LesionDose, per_gbq: float, imaged_tia: float | None) -> dict[str, object]:
@@ -237,7 +239,7 @@ def run_voxel_case(
     t0 = time.perf_counter()
     paths = [Path(p) for p in pet]
     n_steps = len(paths) + 3
-    volumes: list[Volume | None] = [None] * len(paths)
+    loaded: list[Volume | None] = [None] * len(paths)
     dicom_idx = []
     for i, p in enumerate(paths):
         if p.name.endswith((".nii", ".nii.gz")):
@@ -247,7 +249,7 @@ def run_voxel_case(
             times = list(nifti_inputs["times_h"])  # type: ignore[call-overload]
             if len(times) != len(paths):
                 raise InputError("one time per NIfTI file needed", field="--times-h", value=times)
-            volumes[i] = read_nifti_volume(
+            loaded[i] = read_nifti_volume(
                 p, units=str(nifti_inputs["units"]), time_h=float(times[i]),
                 nuclide=str(nifti_inputs["nuclide"]),
                 injected_activity_mbq=nifti_inputs.get("injected_activity_mbq"),  # type: ignore[arg-type]
@@ -267,18 +269,18 @@ def run_voxel_case(
                                 calibration_bqml_per_count=calibration_bqml_per_count): i
                     for i in dicom_idx}
             for fut in as_completed(futs):
-                volumes[futs[fut]] = fut.result()
+                loaded[futs[fut]] = fut.result()
                 done += 1
                 if progress:
                     progress(done, n_steps, f"read {paths[futs[fut]].name}")
     else:
         for i in dicom_idx:
-            volumes[i] = read_pet_series(paths[i], calibration_bqml_per_count=calibration_bqml_per_count)
+            loaded[i] = read_pet_series(paths[i], calibration_bqml_per_count=calibration_bqml_per_count)
             done += 1
             if progress:
                 progress(done, n_steps, f"read {paths[i].name}")
-    volumes = [v for v in volumes if v is not None]
-    series = check_time_series(volumes)  # type: ignore[arg-type]
+    volumes = [v for v in loaded if v is not None]
+    series = check_time_series(volumes)
     labelmap = read_mask(mask, volumes[0])
     reference = volumes[0]
     del volumes
@@ -303,5 +305,6 @@ def run_voxel_case(
     timings = {"load_s": t_load, **result.summary.timings_s}
     summary = VoxelDoseSummary(**{**result.summary.__dict__, "outputs": outputs, "timings_s": timings})
     if keep_arrays:
-        return VoxelDoseOutput(result.dose_gy, result.tia_mbq_h, result.lesions, summary)
+        return VoxelDoseOutput(result.dose_gy, result.tia_mbq_h, result.lesions, summary, labelmap.array,
+                               reference.spacing_mm)
     return summary

@@ -15,11 +15,11 @@ shared/dosimetry/METHODS.md §8.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pydicom
@@ -38,6 +38,8 @@ _QUANT_MODALITIES = {"PT", "NM"}
 _ORIENT_TOL = 1e-4
 _SPACING_RTOL = 1e-3
 _HALF_LIFE_RTOL = 0.01
+_DTYPES = {(16, True): "<i2", (16, False): "<u2", (32, True): "<i4", (32, False): "<u4",
+           (8, False): "u1", (8, True): "i1"}
 _LE_SYNTAXES = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
 
 
@@ -105,7 +107,7 @@ def _floats(ds: Dataset, keyword: str) -> tuple[float, ...] | None:
         return tuple(float(x) for x in text.split(b"\\")) if text else None
     if isinstance(v, str | int | float):
         return (float(v),) if str(v).strip() else None
-    return tuple(float(x) for x in v)  # type: ignore[union-attr]
+    return tuple(float(x) for x in cast(Iterable[Any], v))
 
 
 def _ushort(ds: Dataset, keyword: str, little_endian: bool) -> int | None:
@@ -114,7 +116,7 @@ def _ushort(ds: Dataset, keyword: str, little_endian: bool) -> int | None:
         return None
     if isinstance(v, bytes | bytearray):
         return int.from_bytes(bytes(v)[:2], "little" if little_endian else "big")
-    return int(v)  # type: ignore[call-overload]
+    return int(cast(Any, v))
 
 
 def _parse_slice(path: Path, ds: Dataset) -> _Slice:
@@ -185,13 +187,15 @@ def _pixels(s: _Slice) -> NDArray[np.float32]:
     """Stored values of one slice as float32 (fast path for uncompressed little-endian data)."""
     ds = s.ds
     rows, cols = s.rows, s.columns
-    if str(ds.file_meta.TransferSyntaxUID) in _LE_SYNTAXES and _ushort(ds, "SamplesPerPixel", True) in (None, 1):
-        bits = _ushort(ds, "BitsAllocated", True)
-        signed = _ushort(ds, "PixelRepresentation", True) == 1
-        dtype = {(16, True): "<i2", (16, False): "<u2", (32, True): "<i4", (32, False): "<u4",
-                 (8, False): "u1", (8, True): "i1"}[(bits, signed)]
-        raw = np.frombuffer(_raw(ds, "PixelData"), dtype=dtype, count=rows * cols)
+    samples = _ushort(ds, "SamplesPerPixel", True)
+    bits = _ushort(ds, "BitsAllocated", True)
+    signed = _ushort(ds, "PixelRepresentation", True) == 1
+    dtype = _DTYPES.get((bits or 0, signed))
+    if str(ds.file_meta.TransferSyntaxUID) in _LE_SYNTAXES and samples in (None, 1) and dtype:
+        raw = np.frombuffer(cast(bytes, _raw(ds, "PixelData")), dtype=dtype, count=rows * cols)
         return raw.reshape(rows, cols).astype(np.float32)
+    if not hasattr(ds, "pixel_array"):  # raw fast-path dataset of an unusual layout: parse with pydicom
+        ds = pydicom.dcmread(s.path)
     return np.asarray(ds.pixel_array, dtype=np.float32)
 
 
