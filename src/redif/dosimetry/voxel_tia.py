@@ -312,7 +312,8 @@ def region_tia(
         q += np.float32(w[i] * f[i]) * activity[i]
     qsum = np.bincount(flat_labels, weights=q.ravel(), minlength=nlab)
     scale = np.where(qsum > 0, region.astype(np.float64) / np.where(qsum > 0, qsum, 1.0), 0.0)
-    return (q * scale.astype(np.float32)[labels]).astype(np.float32)
+    q *= scale.astype(np.float32)[labels]
+    return q
 
 
 def tia_map(
