@@ -1,9 +1,104 @@
-"""`redif serve` commands (under construction in this development branch)."""
+"""`redif serve` (the main job) and `redif db upgrade`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from redif.errors import InputError
+
+
+def _open(database_url: str | None, data_dir: Path | None, *, demo: bool = False):  # type: ignore[no-untyped-def]
+    from redif.registry.db import migrate, open_database, resolve_url
+
+    db = open_database(resolve_url(database_url, data_dir, demo=demo))
+    migrate(db)
+    return db
 
 
 def register(app: typer.Typer) -> None:
-    """Add the `serve` commands to the root application."""
+    """Add `serve` and the `db` group to the root application."""
+
+    @app.command("serve")
+    def serve(
+        host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+        port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
+        data_dir: Path = typer.Option(None, "--data-dir", help="Data directory (default ./redif-data or "
+                                      "$REDIF_DATA_DIR): SQLite database and uploaded series."),
+        database_url: str = typer.Option(None, "--database-url", help="SQLAlchemy URL, e.g. "
+                                         "postgresql+psycopg://user@host/redif (default: SQLite in the "
+                                         "data directory; or $REDIF_DATABASE_URL)."),
+        demo: bool = typer.Option(False, "--demo", help="Serve a separate demo database with synthetic, "
+                                  "labelled sites, users and patients."),
+        secure_cookies: bool = typer.Option(False, "--secure-cookies", help="Mark cookies Secure (use "
+                                            "behind HTTPS)."),
+        workers: int = typer.Option(1, "--workers", min=1, max=64, help="uvicorn worker processes."),
+    ) -> None:
+        """Create/migrate the registry database and serve the web app and REST API."""
+        import os
+
+        import uvicorn
+        from sqlalchemy import func, select
+
+        from redif.registry.db import DEFAULT_DATA_DIR
+        from redif.registry.models import User
+        from redif.web.app import create_app
+        from redif.web.settings import WebSettings
+
+        ddir = (data_dir or Path(os.environ.get("REDIF_DATA_DIR", str(DEFAULT_DATA_DIR)))).resolve()
+        ddir.mkdir(parents=True, exist_ok=True)
+        db = _open(database_url, ddir, demo=demo)
+        typer.echo(f"redif: database {db.engine.url.render_as_string(hide_password=True)} is migrated")
+        if demo:
+            from redif.registry.demo import DEMO_PASSWORD, load_demo
+
+            logins = load_demo(db)
+            typer.echo("redif: DEMO mode: synthetic, labelled data only. Demo logins (password "
+                       f"{DEMO_PASSWORD!r}):")
+            for u in logins:
+                typer.echo(f"    {u.username:20s} {u.role.value:15s} {u.site or 'all sites'}")
+        elif db.is_demo():
+            raise InputError("this is a demo database", field="--database-url",
+                             remedy="serve it with --demo, or use another database")
+        else:
+            with db.session() as s:
+                n_users = s.execute(select(func.count(User.id))).scalar_one()
+            if n_users == 0:
+                dd = f" --data-dir {ddir}" if data_dir else ""
+                typer.echo("redif: no users yet. Create a site and the first admin:\n"
+                           f"    redif admin create-site --code SITE1 --name 'My hospital'{dd}\n"
+                           f"    redif admin create-user --username admin --site SITE1 --role admin{dd}")
+        settings = WebSettings(database_url=db.url, data_dir=ddir, secure_cookies=secure_cookies, demo=demo)
+        db.dispose()
+        typer.echo(f"redif: serving on http://{host}:{port}/  (health: /healthz, API schema: /openapi.json)")
+        if workers > 1:
+            os.environ["REDIF_SETTINGS_JSON"] = _settings_json(settings)
+            uvicorn.run("redif.web.asgi:app", host=host, port=port, workers=workers, log_level="warning",
+                        proxy_headers=False)
+        else:
+            uvicorn.run(create_app(settings, migrate_db=False), host=host, port=port, log_level="warning",
+                        proxy_headers=False)
+
+    db_app = typer.Typer(help="Registry database maintenance.", no_args_is_help=True)
+
+    @db_app.command("upgrade")
+    def upgrade(
+        data_dir: Path = typer.Option(None, "--data-dir", help="Data directory of the SQLite database."),
+        database_url: str = typer.Option(None, "--database-url", help="SQLAlchemy URL of the database."),
+    ) -> None:
+        """Create the database or apply pending migrations."""
+        db = _open(database_url, data_dir)
+        typer.echo(f"database at {db.engine.url.render_as_string(hide_password=True)} is at the latest "
+                   "revision")
+
+    app.add_typer(db_app, name="db")
+
+
+def _settings_json(settings: object) -> str:
+    import dataclasses
+    import json
+
+    d = dataclasses.asdict(settings)  # type: ignore[call-overload]
+    d["data_dir"] = str(d["data_dir"])
+    return json.dumps(d)

@@ -1,0 +1,48 @@
+"""Registry fixtures: a database on each backend (SQLite file; PostgreSQL from a throwaway server)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pg_server import PgServer, shared_server  # noqa: E402
+
+from redif.registry.db import Database, migrate, open_database  # noqa: E402
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session")
+def pg() -> PgServer:
+    """The session's PostgreSQL server (skipped with the reason when none can be started)."""
+    server = shared_server()
+    if isinstance(server, str):
+        pytest.skip(server)
+    return server
+
+
+def make_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    server = request.getfixturevalue("pg")
+    return server.new_database()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database URL on each backend."""
+    return make_url(request.param, tmp_path, request)
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    """An opened, migrated, empty registry on each backend."""
+    database = open_database(db_url)
+    migrate(database)
+    yield database
+    database.dispose()
