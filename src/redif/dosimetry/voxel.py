@@ -57,7 +57,7 @@ class DoseMethod(enum.StrEnum):
 
 def soft_tissue_density() -> float:
     """Default soft-tissue density, g/mL (sourced, graded unverified; every function lets you override)."""
-    return float(sourced_value(_DATA, "soft_tissue_density").value)
+    return float(sourced_value("dosimetry_thresholds.yaml", "soft_tissue_density").value)
 
 
 def kernel_voxel_size_for(spacing_mm: Sequence[float], tissue: Tissue | str = Tissue.SOFT) -> float:

@@ -130,19 +130,26 @@ def check_time_series(volumes: Sequence[Volume], *, nuclide: str | None = None) 
                       replace(first, array=np.empty((0, 0, 0), dtype=np.float32)))
 
 
+def _swap_factors(times_h: NDArray[np.float64], from_nuclide: str, to_nuclide: str) -> NDArray[np.float64]:
+    """Per-time factors ``exp((lambda_from - lambda_to) t)``: the region engine's conversion of a unit
+    curve (:func:`redif.dosimetry.conversion.convert_activity`), applied to every voxel."""
+    from redif.dosimetry.conversion import convert_activity
+
+    return np.asarray(convert_activity(times_h, np.ones_like(times_h), from_nuclide=from_nuclide,
+                                       to_nuclide=to_nuclide), dtype=np.float64)
+
+
 def swap_physical_decay(series: TimeSeries, to_nuclide: str = "I-131") -> TimeSeries:
     """Predict the activity of ``to_nuclide`` with the same biological kinetics (per voxel).
 
     ``a_to(t) = a_from(t) * exp((lambda_from - lambda_to) * t)`` for the same administered activity
-    (METHODS.md §4). Local stand-in until :mod:`redif.dosimetry.conversion` provides the region version.
+    (METHODS.md §4), with the factors of :func:`redif.dosimetry.conversion.convert_activity`.
 
     References
     ----------
     shared/dosimetry/METHODS.md §4 (Jentzen et al. 2008; Ho et al. 2013).
     """
-    lam_from = get_nuclide(series.nuclide).decay_constant_per_h
-    lam_to = get_nuclide(to_nuclide).decay_constant_per_h
-    factors = np.exp((lam_from - lam_to) * series.times_h).astype(np.float32)
+    factors = _swap_factors(series.times_h, series.nuclide, to_nuclide).astype(np.float32)
     swapped = series.activity_bqml * factors[:, None, None, None]
     return replace(series, activity_bqml=swapped, nuclide=get_nuclide(to_nuclide).name)
 
@@ -349,9 +356,8 @@ def tia_map(
     lam = get_nuclide(series.nuclide).decay_constant_per_h
     factors = None
     if to_nuclide is not None:
-        lam_to = get_nuclide(to_nuclide).decay_constant_per_h
-        factors = np.exp((lam - lam_to) * series.times_h)
-        lam = lam_to
+        factors = _swap_factors(series.times_h, series.nuclide, to_nuclide)
+        lam = get_nuclide(to_nuclide).decay_constant_per_h
     if m is TiaMethod.FIT:
         conc = voxel_fit_tia(series.times_h, series.activity_bqml, lam, n_late=n_late,
                              time_factors=factors)
