@@ -147,8 +147,8 @@ def compute_voxel_dose(
         raise InputError("activity must be positive", field="--activity-gbq", value=activity_gbq)
     imaged = get_nuclide(series.nuclide).name
     t0 = time.perf_counter()
-    tia_imaged = _imaged_tia(series, labels, method, n_late)
     if imaged == _DOSE_NUCLIDE:
+        tia_imaged = tia_map(series, method=method, labels=labels, n_late=n_late)  # every voxel
         recorded = series.injected_activity_mbq
         if activity_gbq is None:
             if recorded is None:
@@ -160,6 +160,7 @@ def compute_voxel_dose(
         refers = (f"absorbed dose of {activity_gbq:g} GBq 131I (post-therapy imaging; "
                   f"TIA scaled from the recorded {recorded} MBq)")
     else:
+        tia_imaged = _imaged_tia(series, labels, method, n_late)  # lesion voxels suffice for the report
         if series.injected_activity_mbq is None:
             raise InputError(f"the {imaged} series does not record the administered activity",
                              field="RadionuclideTotalDose",
