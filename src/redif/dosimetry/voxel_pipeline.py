@@ -294,6 +294,9 @@ def run_voxel_case(
     result = compute_voxel_dose(series, labelmap.array, labelmap.names, activity_gbq=activity_gbq,
                                 method=method, tissue=tissue, progress=_inner)
     outputs: dict[str, str] = {}
+    for target in (out, rtdose):
+        if target is not None:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
     if out is not None:
         write_nifti(out, result.dose_gy, reference.affine,
                     description=f"redif 131I dose Gy, {result.summary.activity_gbq:g} GBq")
