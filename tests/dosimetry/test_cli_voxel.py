@@ -52,10 +52,11 @@ def test_dose_voxel_json_recovers_truth(phantom_dir: Path, tmp_path: Path) -> No
                "--out", str(out), "--rtdose", str(rd), "--activity-gbq", "5.5", "--json")
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
-    assert "PREDICTED" in data["dose_refers_to"] and data["activity_gbq"] == 5.5
-    assert data["disclaimer"]
+    assert isinstance(data, list) and len(data) == 4
     truth = json.loads((phantom_dir / "truth.json").read_text())
-    for les, t in zip(data["lesions"], truth["lesions"], strict=True):
+    for les, t in zip(data, truth["lesions"], strict=True):
+        assert "PREDICTED" in les["dose_refers_to"] and les["activity_gbq"] == 5.5
+        assert les["disclaimer"] and les["dose_nuclide"] == "I-131"
         assert set(les) >= KEYS
         assert les["name"] == t["name"]
         assert les["tia_mbq_h_imaged"] == pytest.approx(t["tia_mbq_h_i124"], rel=0.04)

@@ -15,7 +15,7 @@ from rich.table import Table
 from redif import DISCLAIMER
 from redif.cli._common import console, emit_json, err_console, parse_float_list, to_jsonable
 
-__all__ = ["progress_bar", "register"]
+__all__ = ["lesion_rows", "progress_bar", "register"]
 
 
 @contextmanager
@@ -32,6 +32,17 @@ def progress_bar(description: str, *, enabled: bool = True) -> Iterator[Callable
             bar.update(task, completed=done, total=total, step=label)
 
         yield update
+
+
+_CONTEXT_KEYS = ("dose_refers_to", "activity_gbq", "imaged_nuclide", "dose_nuclide", "method", "tissue",
+                 "kernel_voxel_mm", "time_points_h", "outputs", "disclaimer")
+
+
+def lesion_rows(summary: object) -> list[dict[str, object]]:
+    """The ``--json`` list: one object per lesion, each carrying what its doses refer to."""
+    data = to_jsonable(summary)
+    context = {key: data[key] for key in _CONTEXT_KEYS}
+    return [{**les, **context} for les in data["lesions"]]
 
 
 def _fmt(v: object, nd: int = 2) -> str:
@@ -84,7 +95,7 @@ def voxel(
         summary = result
     assert isinstance(summary, VoxelDoseSummary)
     if as_json:
-        emit_json(summary)
+        emit_json(lesion_rows(summary))
         return
     table = Table(title=summary.dose_refers_to + ". Doses in Gy; TIA in MBq·h.", title_justify="left",
                   box=box.SIMPLE_HEAD)
