@@ -78,6 +78,8 @@ def test_pipeline_recovers_truth(method: str) -> None:
         expected131 = truth["tia_mbq_h_i131_same_activity"] * 5500 / 37.0
         assert les["tia_mbq_h"] == pytest.approx(expected131, rel=0.04)
         assert les["mean_gy_per_gbq"] == pytest.approx(les["mean_gy"] / 5.5)
+        # the plan input: 131I TIA coefficient (h) per administered activity
+        assert les["tia_h"] == pytest.approx(truth["tia_mbq_h_i131_same_activity"] / 37.0, rel=0.04)
         assert les["min_gy"] <= les["d90_gy"] <= les["d50_gy"] <= les["max_gy"]
     # total 131I TIA in the image equals the sum of the dose-map's TIA (no activity lost)
     assert out.dose_gy.shape == ph.labels.shape

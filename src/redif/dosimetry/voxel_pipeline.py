@@ -79,6 +79,9 @@ class VoxelDoseOutput:
 
 
 def _lesion_dict(les: LesionDose, per_gbq: float, imaged_tia: float | None) -> dict[str, object]:
+    # tia_h: the 131I time-integrated activity coefficient (h) = TIA / administered activity, the
+    # lesion input of `redif dose plan` (redif.dosimetry.plan_input.LesionInput.tia_h)
+    tia_h = None if les.tia_mbq_h is None else les.tia_mbq_h * per_gbq / 1000.0
     out: dict[str, object] = {
         "label": les.label, "name": les.name, "voxels": les.voxels,
         "volume_ml": les.volume_ml, "mass_g": les.mass_g,
@@ -86,6 +89,7 @@ def _lesion_dict(les: LesionDose, per_gbq: float, imaged_tia: float | None) -> d
         "d50_gy": les.d50_gy, "d90_gy": les.d90_gy,
         "tia_mbq_h": les.tia_mbq_h,
         "tia_mbq_h_imaged": imaged_tia,
+        "tia_h": tia_h,
     }
     for key in ("mean", "min", "max", "d50", "d90"):
         out[f"{key}_gy_per_gbq"] = getattr(les, f"{key}_gy") * per_gbq
