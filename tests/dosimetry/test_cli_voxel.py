@@ -101,7 +101,8 @@ def test_bad_input_exits_2(phantom_dir: Path, tmp_path: Path, capsys: pytest.Cap
     seg = str(phantom_dir / "seg_lesions.dcm")
     out = str(tmp_path / "d.nii.gz")
     # time points out of order: the file is named
-    r = _redif_inproc(capsys, "dose", "voxel", "--pet", pets[1], pets[0], pets[2], "--mask", seg, "--out", out)
+    r = _redif_inproc(capsys, "dose", "voxel", "--pet", pets[1], pets[0], pets[2], "--mask", seg,
+                      "--out", out)
     _one_line_exit_2(r, "not increasing", pets[0])
     # series without units
     bad = tmp_path / "nounits"
@@ -121,7 +122,8 @@ def test_bad_input_exits_2(phantom_dir: Path, tmp_path: Path, capsys: pytest.Cap
     write_nifti(m, np.ones((10, 10, 10), dtype=np.uint8), np.diag([2.0, 2.0, 2.0, 1.0]))
     r = _redif_inproc(capsys, "dose", "voxel", "--pet", *pets, "--mask", str(m), "--out", out)
     _one_line_exit_2(r, "different grids", str(m), pets[0])
-    r = _redif_inproc(capsys, "dose", "voxel", "--pet", *pets, "--mask", seg, "--out", out, "--method", "magic")
+    r = _redif_inproc(capsys, "dose", "voxel", "--pet", *pets, "--mask", seg, "--out", out,
+                      "--method", "magic")
     _one_line_exit_2(r, "--method")
     r = _redif_inproc(capsys, "phantom", str(tmp_path / "p"), "--time-points-h", "24,4")
     _one_line_exit_2(r, "time_points_h")
