@@ -157,8 +157,10 @@ _SLICE_TAGS = [
 ]
 
 
-def _read_slices(directory: Path) -> tuple[list[_Slice], Dataset]:
+def _read_slices(directory: Path) -> tuple[list[_Slice], Dataset, Path | None]:
+    """Single-slice images of the folder, the full header of one of them, or one multi-frame file."""
     slices: list[_Slice] = []
+    multiframe: list[Path] = []
     series: set[str] = set()
     for path in _files(directory):
         ds: Any = read_raw(path, _SLICE_TAGS)
@@ -169,18 +171,56 @@ def _read_slices(directory: Path) -> tuple[list[_Slice], Dataset]:
                 continue
         if "PixelData" not in ds or _text(ds, "Modality") not in _QUANT_MODALITIES:
             continue
-        if int((_floats(ds, "NumberOfFrames") or (1.0,))[0]) > 1:
-            raise _fail(path, "multi-frame image (e.g. NM/SPECT or enhanced PET) not supported",
-                        "export the reconstruction as single-slice PET/NM images or as NIfTI")
         series.add(_text(ds, "SeriesInstanceUID"))
+        if int((_floats(ds, "NumberOfFrames") or (1.0,))[0]) > 1:
+            multiframe.append(path)
+            continue
         slices.append(_parse_slice(path, ds))
+    if multiframe:
+        if slices or len(multiframe) > 1:
+            raise _fail(directory, "several multi-frame images, or multi-frame and single-slice images, "
+                        "in one folder", "give one folder per series (one time point each)")
+        return [], pydicom.dcmread(multiframe[0], stop_before_pixels=True), multiframe[0]
     if not slices:
         raise _fail(directory, "no PET/NM image slices found", "give the folder of one PET series")
     if len(series) > 1:
         raise _fail(directory, f"{len(series)} series in one folder",
                     "give one folder per series (one time point each)")
     header = pydicom.dcmread(slices[0].path, stop_before_pixels=True)
-    return slices, header
+    return slices, header, None
+
+
+def _read_multiframe(path: Path) -> tuple[NDArray[np.float32], NDArray[np.float64], Dataset]:
+    """A reconstructed NM (SPECT) multi-frame image: stored values x rescale, and its affine.
+
+    Geometry from DetectorInformationSequence[0] (ImagePositionPatient / ImageOrientationPatient) and
+    SpacingBetweenSlices (frames stacked along row x column direction), PS3.3 C.8.4.10 / C.8.4.11.
+    """
+    ds = pydicom.dcmread(path)
+    if str(ds.get("Modality", "")) != "NM" or "DetectorInformationSequence" not in ds:
+        raise _fail(path, "multi-frame image that is not a reconstructed NM (SPECT) image",
+                    "enhanced PET is not supported: export single-slice PET images or NIfTI")
+    det = ds.DetectorInformationSequence[0]
+    if "ImagePositionPatient" not in det or "ImageOrientationPatient" not in det:
+        raise _fail(path, "NM image without ImagePositionPatient/ImageOrientationPatient "
+                    "(not a reconstructed tomographic image)")
+    iop = np.asarray([float(v) for v in det.ImageOrientationPatient])
+    spacing_z = float(ds.get("SpacingBetweenSlices") or ds.get("SliceThickness") or 0.0)
+    if spacing_z <= 0:
+        raise _fail(path, "NM image without SpacingBetweenSlices/SliceThickness")
+    normal = np.cross(iop[:3], iop[3:6])
+    ps = [float(v) for v in ds.PixelSpacing]
+    affine = affine_from_geometry(np.asarray([float(v) for v in det.ImagePositionPatient]), iop,
+                                  (ps[0], ps[1]), normal * spacing_z)
+    arr = np.asarray(ds.pixel_array, dtype=np.float32)
+    if arr.ndim == 2:
+        arr = arr[None]
+    slope = float(ds.get("RescaleSlope", 1.0) or 1.0)
+    intercept = float(ds.get("RescaleIntercept", 0.0) or 0.0)
+    arr *= np.float32(slope)
+    if intercept:
+        arr += np.float32(intercept)
+    return np.ascontiguousarray(arr), affine, ds
 
 
 def _pixels(s: _Slice) -> NDArray[np.float32]:
@@ -308,42 +348,53 @@ def read_pet_series(
         unsupported units, missing decay or timing information.
     """
     folder = Path(directory)
-    slices, first = _read_slices(folder)
-    order, affine = _geometry(slices, folder)
+    slices, first, multi = _read_slices(folder)
+    if multi is not None:
+        stored, affine, _ = _read_multiframe(multi)
+        order: list[_Slice] = []
+        where = multi
+    else:
+        order, affine = _geometry(slices, folder)
+        where = order[0].path
     units = str(first.get("Units", "")).strip().upper()
     if units == "CNTS":
         if calibration_bqml_per_count is None:
-            raise _fail(order[0].path, "Units CNTS needs a calibration factor",
+            raise _fail(where, "Units CNTS needs a calibration factor",
                         "give calibration_bqml_per_count (Bq/mL per count) from your site calibration")
         scale = float(calibration_bqml_per_count)
     elif units == "BQML":
         scale = 1.0
     else:
-        raise _fail(order[0].path, f"Units (0054,1001) is {units or 'missing'!r}, not BQML",
+        raise _fail(where, f"Units (0054,1001) is {units or 'missing'!r}, not BQML",
                     "export the series in Bq/mL (BQML), or CNTS with a calibration factor")
     decay_text = str(first.get("DecayCorrection", "")).strip().upper()
     if decay_text not in DecayCorrection.__members__:
         if require_timing:
-            raise _fail(order[0].path, f"DecayCorrection (0054,1102) is {decay_text or 'missing'!r}",
+            raise _fail(where, f"DecayCorrection (0054,1102) is {decay_text or 'missing'!r}",
                         "the series must state START, ADMIN or NONE")
         decay_text = "NONE"
     start, total, half_life = _radiopharmaceutical(first)
     acq = _acquisition_time(order, first)
     if require_timing:
         if start is None:
-            raise _fail(order[0].path, "no RadiopharmaceuticalStartDateTime/StartTime",
+            raise _fail(where, "no RadiopharmaceuticalStartDateTime/StartTime",
                         "the series must record the administration time")
         if acq is None:
-            raise _fail(order[0].path, "no SeriesDate/SeriesTime or AcquisitionTime")
+            raise _fail(where, "no SeriesDate/SeriesTime or AcquisitionTime")
         if decay_text == "ADMIN" and half_life is None:
-            raise _fail(order[0].path, "ADMIN decay correction but no RadionuclideHalfLife")
-    array = np.empty((len(order), int(first.Rows), int(first.Columns)), dtype=np.float32)
-    for k, s in enumerate(order):
-        arr = _pixels(s)
-        arr *= np.float32(s.slope * scale)
-        if s.intercept:
-            arr += np.float32(s.intercept * scale)
-        array[k] = arr
+            raise _fail(where, "ADMIN decay correction but no RadionuclideHalfLife")
+    if multi is not None:
+        array = stored * np.float32(scale) if scale != 1.0 else stored
+        uids: tuple[str, ...] = ()  # frames of one instance: SEGs are matched by geometry
+    else:
+        array = np.empty((len(order), int(first.Rows), int(first.Columns)), dtype=np.float32)
+        for k, s in enumerate(order):
+            arr = _pixels(s)
+            arr *= np.float32(s.slope * scale)
+            if s.intercept:
+                arr += np.float32(s.intercept * scale)
+            array[k] = arr
+        uids = tuple(s.sop_uid for s in order)
     patient = {key: str(first.get(key, "")) for key in ("PatientID", "PatientName", "StudyDate")}
     return Volume(
         array=array,
@@ -358,7 +409,7 @@ def read_pet_series(
         series_uid=str(first.get("SeriesInstanceUID", "")),
         frame_of_reference_uid=str(first.get("FrameOfReferenceUID", "")),
         study_uid=str(first.get("StudyInstanceUID", "")),
-        sop_instance_uids=tuple(s.sop_uid for s in order),
+        sop_instance_uids=uids,
         source=str(folder),
         patient=patient,
     )
