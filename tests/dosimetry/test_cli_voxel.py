@@ -142,3 +142,39 @@ def test_batch_cli(phantom_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixt
     assert (tmp_path / "o" / "A_dose.nii.gz").is_file()
     r = _redif_inproc(capsys, "dose", "batch", str(tmp_path / "none.csv"))
     _one_line_exit_2(r, "manifest not found")
+
+
+def test_nifti_inputs_give_the_dicom_answer(phantom_dir: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """The same study as NIfTI (kBq/mL, explicit times) gives the same lesion doses as from DICOM."""
+    from redif.io.dicom import read_pet_series
+    from redif.io.masks import read_mask
+    from redif.io.nifti import write_nifti
+
+    pets = _pets(phantom_dir)
+    niis, times = [], []
+    for i, d in enumerate(pets):
+        v = read_pet_series(d)
+        p = tmp_path / f"tp{i}.nii.gz"
+        write_nifti(p, v.array / 1000.0, v.affine)
+        niis.append(str(p))
+        times.append(f"{v.time_since_admin_h:g}")
+    ref = read_pet_series(pets[0])
+    lm = read_mask(phantom_dir / "seg_lesions.dcm", ref)
+    mask = tmp_path / "labels.nii.gz"
+    write_nifti(mask, lm.array, ref.affine)
+    (tmp_path / "labels.json").write_text(json.dumps({str(k): v for k, v in lm.names.items()}))
+    common = ["--mask", str(mask), "--out", str(tmp_path / "d.nii.gz"), "--json"]
+    r = _redif_inproc(capsys, "dose", "voxel", "--pet", *niis, *common, "--nifti-units", "kBq/mL",
+                      "--times-h", ",".join(times), "--nuclide", "I-124", "--injected-mbq", "37")
+    assert r.returncode == 0, r.stderr
+    from_nifti = json.loads(r.stdout)
+    r = _redif_inproc(capsys, "dose", "voxel", "--pet", *pets, "--mask", str(phantom_dir / "seg_lesions.dcm"),
+                      "--out", str(tmp_path / "d2.nii.gz"), "--json")
+    from_dicom = json.loads(r.stdout)
+    for a, b in zip(from_nifti, from_dicom, strict=True):
+        assert a["name"] == b["name"]
+        assert a["mean_gy"] == pytest.approx(b["mean_gy"], rel=1e-4)
+    # NIfTI without units: refused, one line
+    r = _redif_inproc(capsys, "dose", "voxel", "--pet", *niis, *common)
+    _one_line_exit_2(r, "NIfTI")
