@@ -189,8 +189,10 @@ def compute_voxel_dose(
     t0 = time.perf_counter()
     stats = lesion_statistics(dose_gy, labels, names, series.voxel_volume_ml, density_g_per_ml=rho,
                               tia_mbq_h=tia)
-    imaged_tia = {s.label: s.tia_mbq_h for s in lesion_statistics(
-        dose_gy, labels, names, series.voxel_volume_ml, density_g_per_ml=rho, tia_mbq_h=tia_imaged)}
+    flat = labels.ravel()
+    idx = np.flatnonzero(flat)
+    sums = np.bincount(flat[idx].astype(np.intp), weights=tia_imaged.ravel()[idx].astype(np.float64))
+    imaged_tia = {k: float(sums[k]) if k < sums.size else 0.0 for k in names}
     timings["stats_s"] = time.perf_counter() - t0
     if progress:
         progress(3, 3, "lesion statistics")
