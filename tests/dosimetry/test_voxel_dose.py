@@ -26,10 +26,10 @@ def test_single_voxel_reproduces_kernel(size: float) -> None:
     k = load_kernel(size, "soft")
     x = np.zeros((15, 17, 16))
     x[7, 8, 6] = 1.0
-    exact = dose_from_tia(x, size, precision="float64")
+    exact = dose_from_tia(x, size)  # the public default ("auto": float64 for small maps)
     np.testing.assert_allclose(exact[2:13, 3:14, 1:12], k, rtol=1e-10, atol=1e-14)
     assert exact.sum() == pytest.approx(k.sum(), rel=1e-10)  # nothing outside the kernel support
-    fast = dose_from_tia(x, size)  # float32 FFT
+    fast = dose_from_tia(x, size, precision="float32")  # float32 FFT, as used for large maps
     assert fast.dtype == np.float32
     np.testing.assert_allclose(fast[2:13, 3:14, 1:12], k, atol=2e-6 * k.max())
 
@@ -55,9 +55,10 @@ def test_uniform_medium_equals_tia_times_sum_s() -> None:
 def test_chunked_overlap_add_equals_single_pass() -> None:
     rng = np.random.default_rng(3)
     x = rng.random((37, 20, 22)).astype(np.float32)
-    full = dose_from_tia(x, 3.0)
+    full = dose_from_tia(x, 3.0, precision="float32")
     for chunk in (1, 5, 11, 36):
-        np.testing.assert_allclose(dose_from_tia(x, 3.0, chunk_slices=chunk), full, atol=1e-6 * full.max())
+        chunked = dose_from_tia(x, 3.0, chunk_slices=chunk, precision="float32")
+        np.testing.assert_allclose(chunked, full, atol=1e-6 * full.max())
 
 
 @settings(max_examples=25, deadline=None)
@@ -116,6 +117,8 @@ def test_kernel_method_refuses_other_nuclides() -> None:
         dose_from_tia(np.ones((3, 3, 3)), 4.8, tissue="lung")
     with pytest.raises(InputError, match="3-D"):
         dose_from_tia(np.ones((3, 3)), 4.8)
+    with pytest.raises(InputError, match="precision"):
+        dose_from_tia(np.ones((3, 3, 3)), 4.8, precision="float16")
 
 
 @pytest.mark.parametrize("chunk", [None, 4])
