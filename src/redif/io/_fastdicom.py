@@ -110,16 +110,28 @@ def read_raw(path: Path, keywords: list[str]) -> RawDataset | None:
         explicit = ts == _EXPLICIT_LE
         out: dict[str, bytes] = {}
         n = len(data)
-        while pos + 8 <= n:
-            tag, length, hdr = _header(data, pos, explicit)
-            pos += hdr
+        u16, u32, tagf = _U16.unpack_from, _U32.unpack_from, _TAG.unpack_from
+        long_vrs = _LONG_VRS
+        while pos + 8 <= n:  # the element loop, inlined: it runs ~100 times per file
+            group, elem = tagf(data, pos)
+            tag = (group << 16) | elem
+            if not explicit or group == 0xFFFE:
+                length = u32(data, pos + 4)[0]
+                pos += 8
+            elif data[pos + 4:pos + 6] in long_vrs:
+                length = u32(data, pos + 8)[0]
+                pos += 12
+            else:
+                length = u16(data, pos + 6)[0]
+                pos += 8
             if length == _UNDEFINED:
                 if tag == _PIXEL_DATA:
                     return None  # encapsulated (compressed) pixel data
                 pos = _skip_undefined(data, pos, explicit, _SEQ_END)
                 continue
-            if tag in wanted:
-                out[wanted[tag]] = data[pos:pos + length]
+            key = wanted.get(tag)
+            if key is not None:
+                out[key] = data[pos:pos + length]
             pos += length
             if tag == _PIXEL_DATA:
                 break
