@@ -142,8 +142,8 @@ def main() -> None:
     ap.add_argument("--voxel-mm", type=float, default=4.0)
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--skip-batch", action="store_true")
-    ap.add_argument("--read-workers", type=int, default=os.cpu_count() or 1,
-                    help="processes reading the time points in the redif variant (default: CPUs)")
+    ap.add_argument("--read-workers", type=int, default=1,
+                    help="processes reading the time points in the redif variant (default 1)")
     args = ap.parse_args()
     cols, rows, slices = (int(v) for v in args.shape.split(","))
     print(f"machine: {os.cpu_count()} CPUs; python {sys.version.split()[0]}; load average "

@@ -93,3 +93,11 @@ def test_dask_executor_matches_sequential(two_phantoms: list[PhantomFiles], tmp_
     pytest.importorskip("distributed")
     cases = read_manifest(_manifest(tmp_path, two_phantoms))
     assert run_batch(cases, executor="dask", workers=2) == run_batch(cases, executor="sequential")
+
+
+def test_parallel_reading_gives_the_same_case(two_phantoms: list[PhantomFiles]) -> None:
+    """Reading the time points in 2 worker processes changes nothing in the result."""
+    ph = two_phantoms[0]
+    a = run_voxel_case([str(p) for p in ph.pet_dirs], ph.seg_path, read_workers=1)
+    b = run_voxel_case([str(p) for p in ph.pet_dirs], ph.seg_path, read_workers=2)
+    assert a.lesions == b.lesions  # type: ignore[union-attr]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,8 +68,8 @@ def voxel(
     injected_mbq: float | None = typer.Option(None, "--injected-mbq", help="NIfTI input: imaged activity."),
     dvh_png: Path | None = typer.Option(None, "--dvh-png", help="Write the lesion DVH plot (PNG)."),
     overlay_png: Path | None = typer.Option(None, "--overlay-png", help="Write a dose-map overlay (PNG)."),
-    read_workers: int = typer.Option(0, "--read-workers", help="Processes reading the time points "
-                                     "(0 = number of CPUs)."),
+    read_workers: int = typer.Option(1, "--read-workers", help="Processes reading the time points "
+                                     "(1 is fastest for local files; more can help on network storage)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Voxel dosimetry: per-voxel TIA, 131I dose by kernel convolution, per-lesion statistics."""
@@ -87,7 +86,7 @@ def voxel(
         result = run_voxel_case(pets, mask, out=out, rtdose=rtdose, activity_gbq=activity_gbq,
                                 method=method, tissue=tissue, calibration_bqml_per_count=calibration,
                                 nifti_inputs=nifti, progress=update,
-                                read_workers=read_workers or (os.cpu_count() or 1), keep_arrays=plots)
+                                read_workers=max(1, read_workers), keep_arrays=plots)
     if isinstance(result, VoxelDoseOutput):
         _plots(result, dvh_png, overlay_png)
         summary = result.summary

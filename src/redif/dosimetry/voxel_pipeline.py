@@ -236,8 +236,8 @@ def run_voxel_case(
 
     ``nifti_inputs`` (for NIfTI time points) holds ``units``, ``times_h``, ``nuclide`` and
     ``injected_activity_mbq`` (see :func:`redif.io.nifti.read_nifti_volume`). ``read_workers`` > 1
-    reads the DICOM time points in that many worker processes (the CLI uses the CPU count; batch
-    runs keep 1, their cases already run in parallel).
+    reads the DICOM time points in that many worker processes (worth it only where reading waits on
+    slow storage: with local files the transfer of the arrays costs more than it saves).
     """
     from redif.io.dicom import read_pet_series
     from redif.io.masks import read_mask
