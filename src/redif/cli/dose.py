@@ -1,14 +1,366 @@
 """`redif dose` commands: kinetics, 124I->131I conversion, lesion and blood dosimetry, planning.
 
 The voxel commands (`redif dose voxel`, `redif dose batch`) live in :mod:`redif.cli.dose_voxel` and
-attach to :data:`dose_app`.
+attach to :data:`dose_app`. Commands parse, call one engine function and render; no logic here.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.table import Table
+
+from redif.cli._common import console, emit_json, parse_float_list, to_jsonable
 
 dose_app = typer.Typer(help="Dosimetry: kinetics, lesion, blood, voxel, prescription.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable keys.")]
+TimesOpt = Annotated[str, typer.Option("--times-h", help="Comma-separated times after administration, h.")]
+ValuesOpt = Annotated[str, typer.Option("--values", help="Comma-separated activities (fractions or MBq).")]
+DecayOpt = Annotated[
+    bool,
+    typer.Option(
+        "--decay-corrected/--not-decay-corrected",
+        help="Whether the values are decay-corrected to the administration time (default: not).",
+    ),
+]
+ModelOpt = Annotated[str, typer.Option("--model", help="auto, mono, bi, uptake or trapezoid.")]
+SamplesOpt = Annotated[int, typer.Option("--samples", help="Monte Carlo samples for the CI (0: none).")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed of the Monte Carlo.")]
+CvOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--measurement-cv", help="Relative SD of each measurement (default: the fit's residual SD)."
+    ),
+]
+
+
+def _disclaimer() -> str:
+    from redif import DISCLAIMER
+
+    return DISCLAIMER
+
+
+def _kv_table(title: str, rows: list[tuple[str, Any]]) -> None:
+    table = Table(title=title, show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("")
+    for k, v in rows:
+        val = to_jsonable(v)
+        if isinstance(val, float):
+            val = f"{val:.5g}"
+        table.add_row(k, "-" if val is None else str(val))
+    console.print(table)
+
+
+@dose_app.command("tia")
+def tia_cmd(
+    times_h: TimesOpt,
+    values: ValuesOpt,
+    model: ModelOpt = "auto",
+    decay_corrected: DecayOpt = False,
+    nuclide: Annotated[str, typer.Option("--nuclide", help="Measured nuclide.")] = "I-131",
+    unit: Annotated[
+        str, typer.Option("--unit", help="fraction (of administered activity) or MBq.")
+    ] = "fraction",
+    samples: SamplesOpt = 1000,
+    seed: SeedOpt = 0,
+    measurement_cv: CvOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Fit a time-activity curve; time-integrated activity with a Monte Carlo CI."""
+    from redif.dosimetry.kinetics import TimeActivity, ValueUnit, fit_kinetics, monte_carlo_tia
+    from redif.errors import InputError
+
+    try:
+        vunit = ValueUnit(unit)
+    except ValueError:
+        raise InputError("unknown unit", field="--unit", value=unit, remedy="use fraction or MBq") from None
+    data = TimeActivity.create(
+        parse_float_list(times_h, option="--times-h"),
+        parse_float_list(values, option="--values"),
+        decay_corrected=decay_corrected,
+        nuclide=nuclide,
+        unit=vunit,
+    )
+    fit = fit_kinetics(data, model)
+    out = fit.to_dict()
+    out["ci_lower"] = out["ci_upper"] = None
+    if samples > 0:
+        unc = monte_carlo_tia(fit, n_samples=samples, seed=seed, measurement_cv=measurement_cv)
+        out["ci_lower"], out["ci_upper"] = unc.ci_lower, unc.ci_upper
+        out["uncertainty"] = unc.to_dict()
+    if json_out:
+        emit_json(out)
+        return
+    _kv_table(
+        "Time-integrated activity",
+        [
+            ("model", out["model"]),
+            ("decay_corrected", out["decay_corrected"]),
+            (f"tia_h ({'h' if vunit is ValueUnit.FRACTION else 'MBq*h'})", out["tia_h"]),
+            ("95% CI", "-" if out["ci_lower"] is None else f"{out['ci_lower']:.5g} - {out['ci_upper']:.5g}"),
+            ("effective_half_life_h", out["effective_half_life_h"]),
+            ("AICc", out["aicc"]),
+            ("R2", out["r2"]),
+            *[(k, v) for k, v in out["parameters"].items()],
+            ("selection", out["selection_rule"] or "-"),
+            ("extrapolated_fraction", out["extrapolated_fraction"]),
+        ],
+    )
+    for note in out["notes"]:
+        console.print(f"[yellow]note:[/yellow] {note}")
+
+
+@dose_app.command("stp")
+def stp_cmd(
+    time_h: Annotated[float, typer.Option("--time-h", help="Measurement time after administration, h.")],
+    value: Annotated[float, typer.Option("--value", help="Activity at that time (fraction or MBq).")],
+    method: Annotated[str, typer.Option("--method", help="hanscheid or madsen.")] = "hanscheid",
+    effective_half_life_h: Annotated[
+        float | None, typer.Option("--effective-half-life-h", help="Prior effective half-life (madsen).")
+    ] = None,
+    decay_corrected: DecayOpt = False,
+    nuclide: Annotated[str, typer.Option("--nuclide")] = "I-131",
+    json_out: JsonOpt = False,
+) -> None:
+    """Single-time-point TIA (Hänscheid 2018 or Madsen 2018)."""
+    from redif.dosimetry.kinetics import hanscheid_tia_h, madsen_tia_h
+    from redif.errors import InputError
+
+    if method == "hanscheid":
+        tia = hanscheid_tia_h(value, time_h, decay_corrected=decay_corrected, nuclide=nuclide)
+        rule = "Hänscheid 2018: A(t)*2t/ln2 (doi:10.2967/jnumed.117.193706)"
+    elif method == "madsen":
+        if effective_half_life_h is None:
+            raise InputError("madsen needs a prior effective half-life", field="--effective-half-life-h")
+        tia = madsen_tia_h(
+            value, time_h, effective_half_life_h, decay_corrected=decay_corrected, nuclide=nuclide
+        )
+        rule = "Madsen 2018: A(t)*exp(lambda_eff t)/lambda_eff"
+    else:
+        raise InputError("unknown method", field="--method", value=method, remedy="use hanscheid or madsen")
+    out = {"tia_h": tia, "method": method, "rule": rule, "decay_corrected": decay_corrected}
+    if json_out:
+        emit_json(out)
+        return
+    _kv_table("Single-time-point TIA", list(out.items()))
+
+
+@dose_app.command("convert")
+def convert_cmd(
+    times_h: TimesOpt,
+    values: ValuesOpt,
+    from_nuclide: Annotated[str, typer.Option("--from", help="Measured nuclide.")] = "I-124",
+    to_nuclide: Annotated[str, typer.Option("--to", help="Therapy nuclide.")] = "I-131",
+    decay_corrected: DecayOpt = False,
+    model: ModelOpt = "auto",
+    volume_ml: Annotated[float | None, typer.Option("--volume-ml", help="Lesion volume for the RC.")] = None,
+    rc_volumes_ml: Annotated[
+        str | None, typer.Option("--rc-volumes-ml", help="Recovery curve volumes (mL), comma-separated.")
+    ] = None,
+    rc_values: Annotated[str | None, typer.Option("--rc-values", help="Recovery coefficients.")] = None,
+    samples: SamplesOpt = 1000,
+    seed: SeedOpt = 0,
+    measurement_cv: CvOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Predict 131I activities and TIA from serial 124I measurements (same biology)."""
+    from redif.dosimetry.conversion import RecoveryCurve, convert_time_activity
+    from redif.dosimetry.kinetics import TimeActivity
+    from redif.errors import InputError
+
+    curve = None
+    if (rc_volumes_ml is None) != (rc_values is None):
+        raise InputError("give both --rc-volumes-ml and --rc-values", field="--rc-values")
+    if rc_volumes_ml is not None and rc_values is not None:
+        curve = RecoveryCurve(
+            tuple(parse_float_list(rc_volumes_ml, option="--rc-volumes-ml")),
+            tuple(parse_float_list(rc_values, option="--rc-values")),
+        )
+    data = TimeActivity.create(
+        parse_float_list(times_h, option="--times-h"),
+        parse_float_list(values, option="--values"),
+        decay_corrected=decay_corrected,
+        nuclide=from_nuclide,
+    )
+    res = convert_time_activity(
+        data,
+        to_nuclide=to_nuclide,
+        model=model,
+        recovery_curve=curve,
+        volume_ml=volume_ml,
+        n_samples=samples,
+        seed=seed,
+        measurement_cv=measurement_cv,
+    )
+    out = res.to_dict()
+    if json_out:
+        emit_json(out)
+        return
+    table = Table(title=f"{out['from']} -> {out['to']} (predicted values not decay-corrected)")
+    table.add_column("time (h)")
+    table.add_column(f"measured {out['from']}")
+    table.add_column(f"predicted {out['to']}")
+    for t, a, b in zip(out["times_h"], data.values, out["values"], strict=True):
+        table.add_row(f"{t:g}", f"{a:.5g}", f"{b:.5g}")
+    console.print(table)
+    console.print(
+        f"{out['to']} tia_h = {out['tia_h']:.5g} (CI {to_jsonable(out['ci_lower'])} - "
+        f"{to_jsonable(out['ci_upper'])}), model {out['model']}"
+    )
+
+
+@dose_app.command("lesion")
+def lesion_cmd(
+    tia_h: Annotated[float, typer.Option("--tia-h", help="Lesion TIA coefficient of the nuclide, h.")],
+    mass_g: Annotated[float | None, typer.Option("--mass-g", help="Lesion mass, g.")] = None,
+    volume_ml: Annotated[
+        float | None, typer.Option("--volume-ml", help="Lesion volume, mL (x density).")
+    ] = None,
+    density: Annotated[float | None, typer.Option("--density-g-per-ml", help="Default 1.04 g/mL.")] = None,
+    nuclide: Annotated[str, typer.Option("--nuclide")] = "I-131",
+    target_gy: Annotated[float | None, typer.Option("--target-gy", help="Target lesion dose, Gy.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Lesion dose per administered activity (sphere model) and the activity for a target dose."""
+    from redif.dosimetry.lesion import lesion_dose, lesion_mass_g
+    from redif.errors import InputError
+
+    if (mass_g is None) == (volume_ml is None):
+        raise InputError("give exactly one of --mass-g or --volume-ml", field="--mass-g")
+    mass = mass_g if mass_g is not None else lesion_mass_g(volume_ml or 0.0, density)
+    res = lesion_dose(mass_g=mass, tia_h=tia_h, nuclide=nuclide, target_gy=target_gy)
+    out = {**res.to_dict(), "disclaimer": _disclaimer()}
+    if json_out:
+        emit_json(out)
+        return
+    _kv_table(
+        "Lesion dosimetry (sphere self-dose)",
+        [
+            ("mass_g", out["mass_g"]),
+            ("s_mgy_per_mbq_s", out["s_mgy_per_mbq_s"]),
+            ("dose_per_activity_gy_per_gbq", out["dose_per_activity_gy_per_gbq"]),
+            ("class (Jentzen 2008)", out["dose_class"]),
+            ("activity_for_target_gbq", out["activity_for_target_gbq"]),
+            ("S-value", f"{out['s_value_grade']}: {out['s_value_source']}"),
+        ],
+    )
+    console.print(out["disclaimer"])
+
+
+@dose_app.command("blood")
+def blood_cmd(
+    weight_kg: Annotated[float, typer.Option("--weight-kg", help="Patient weight, kg.")],
+    wb_tia_h: Annotated[float, typer.Option("--wb-tia-h", help="Whole-body 131I residence time, h.")],
+    blood_tia_h_per_ml: Annotated[
+        float, typer.Option("--blood-tia-h-per-ml", help="Blood TIA per mL, h/mL.")
+    ],
+    limit_gy: Annotated[
+        float | None, typer.Option("--limit-gy", help="Blood dose limit (default 2 Gy).")
+    ] = None,
+    retention_48h: Annotated[
+        float | None,
+        typer.Option(
+            "--retention-48h", help="Fraction of 131I retained at 48 h -> retention-limited activity."
+        ),
+    ] = None,
+    lung_metastases: Annotated[
+        bool, typer.Option("--lung-metastases", help="Diffuse lung metastases.")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """EANM SOP blood dose per activity, maximum tolerable activity, 48-h retention limit."""
+    from redif.dosimetry.blood import blood_dose_per_activity, retention_limited_activity
+
+    res = blood_dose_per_activity(
+        weight_kg=weight_kg,
+        wholebody_tia_h=wb_tia_h,
+        blood_tia_h_per_ml=blood_tia_h_per_ml,
+        limit_gy=limit_gy,
+    )
+    out = res.to_dict()
+    if retention_48h is not None:
+        rl = retention_limited_activity(retention_48h, lung_metastases=lung_metastases)
+        out["retention_limited_activity_gbq"] = rl.activity_gbq
+        out["retention_limit"] = rl.to_dict()
+    out["disclaimer"] = _disclaimer()
+    if json_out:
+        emit_json(out)
+        return
+    rows: list[tuple[str, Any]] = [
+        ("dose_per_activity_gy_per_gbq", out["dose_per_activity_gy_per_gbq"]),
+        ("mta_gbq", out["mta_gbq"]),
+        ("rule", out["rule"]),
+    ]
+    if retention_48h is not None:
+        rows += [
+            ("retention_limited_activity_gbq", out["retention_limited_activity_gbq"]),
+            ("retention rule", out["retention_limit"]["rule"]),
+        ]
+    rows += [(c["name"], f"{c['value']} {c['unit']} [{c['grade']}] {c['source']}") for c in out["constants"]]
+    _kv_table("Blood dosimetry (EANM SOP)", rows)
+    console.print(out["disclaimer"])
+
+
+@dose_app.command("plan")
+def plan_cmd(
+    case: Annotated[Path, typer.Argument(help="Dosimetry plan YAML (schema: redif.dosimetry.plan_input).")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Recommend a 131I activity: lesion targets vs blood/retention limits, beside the empiric option."""
+    import yaml
+
+    from redif.dosimetry.prescription import plan_from_mapping
+    from redif.errors import InputError
+
+    if not case.is_file():
+        raise InputError("case file not found", field=str(case), remedy="give the path of a YAML case file")
+    try:
+        data = yaml.safe_load(case.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise InputError(f"not valid YAML ({str(exc).splitlines()[0]})", field=str(case)) from None
+    res = plan_from_mapping(data if data is not None else {})
+    out = res.to_dict()
+    if json_out:
+        emit_json(out)
+        return
+    rec = out["recommended_activity_gbq"]
+    console.print(
+        f"[bold]Recommended 131I activity: {'-' if rec is None else f'{rec:.2f} GBq'}[/bold]  "
+        f"(binding: {out['binding_constraint']})"
+    )
+    console.print(out["reason"])
+    ct = Table(title="Constraints")
+    for col in ("#", "constraint", "kind", "activity (GBq)", "95% CI", "binding"):
+        ct.add_column(col)
+    for i, c in enumerate(out["constraints"], 1):
+        ci = "-" if c["ci_lower_gbq"] is None else f"{c['ci_lower_gbq']:.2f}-{c['ci_upper_gbq']:.2f}"
+        ct.add_row(
+            str(i), c["name"], c["kind"], f"{c['activity_gbq']:.2f}", ci, "yes" if c["binding"] else ""
+        )
+    console.print(ct)
+    for i, c in enumerate(out["constraints"], 1):
+        console.print(f"  [{i}] {c['rule']} — {c['source']} [{c['grade']}]")
+    ot = Table(title="Options: lesion doses (Gy, 95% CI)")
+    ot.add_column("option")
+    ot.add_column("GBq")
+    ot.add_column("blood (Gy)")
+    for les in out["lesions"]:
+        ot.add_column(les["name"])
+    for o in out["options"]:
+        cells = []
+        for ld in o["lesion_doses"]:
+            ci = "" if ld["ci_lower_gy"] is None else f" ({ld['ci_lower_gy']:.1f}-{ld['ci_upper_gy']:.1f})"
+            cells.append(f"{ld['dose_gy']:.1f}{ci}")
+        blood = "-" if o["blood_dose_gy"] is None else f"{o['blood_dose_gy']:.2f}"
+        ot.add_row(o["name"], f"{o['activity_gbq']:.2f}", blood, *cells)
+    console.print(ot)
+    for w in out["warnings"]:
+        console.print(f"[yellow]warning:[/yellow] {w}")
+    console.print(out["disclaimer"])
 
 
 def register(app: typer.Typer) -> None:

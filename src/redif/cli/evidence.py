@@ -1,9 +1,439 @@
-"""`redif evidence` commands (under construction in this development branch)."""
+"""`redif evidence`: the redifferentiation evidence base and its living meta-analysis.
+
+Thin layer: parse options -> :mod:`redif.evidence.studies` / :mod:`redif.evidence.tables` /
+:mod:`redif.evidence.synthesis` / :mod:`redif.evidence.plots` -> render. Bad input raises
+:class:`redif.errors.InputError`, printed by ``redif.cli.main`` as one line with exit status 2.
+"""
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+from typing import Any
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from redif import DISCLAIMER
+from redif.cli._common import console as _console
+from redif.cli._common import emit_json
+from redif.errors import InputError
+
+__all__ = ["register"]
+
+# Wide tables: when writing to a file or pipe, do not wrap at rich's default 80 columns.
+console = _console if _console.is_terminal else Console(width=160)
+
+evidence_app = typer.Typer(
+    name="evidence",
+    help="The redifferentiation evidence base: list, show, pool, forest, funnel, regress, summary.",
+    no_args_is_help=True,
+)
+
+_STUDIES_HELP = "Extra study file (.csv or .yaml, see examples/extra_studies.csv); repeatable."
+_GRADE_HELP = ("Lowest grade kept: primary, secondary (default), unverified, unreliable-secondary. "
+               "Rows below it are left out and reported.")
+
+_OutcomeOpt = typer.Option("uptake", "--outcome", help="uptake (restored/evaluable) or response ((CR+PR)/n).")
+_GenotypeOpt = typer.Option(None, "--genotype", help="Keep one genotype group (e.g. 'BRAF V600E', RAS).")
+_DefinitionOpt = typer.Option(
+    None, "--definition",
+    help="Keep one definition of restored uptake (e.g. 'uptake on diagnostic scan', or: 124I, threshold, "
+         "diagnostic, post-therapy, protocol).")
+_GradeOpt = typer.Option("secondary", "--min-grade", help=_GRADE_HELP)
+_StudiesOpt = typer.Option(None, "--studies", help=_STUDIES_HELP)
+_MeasureOpt = typer.Option("PLO", "--measure", help="PR, PLO (default), PAS or PFT.")
+_MethodOpt = typer.Option("REML", "--method", help="EE, DL, HE, SJ, ML, REML (default), EB, PM, HS, GLMM.")
+_KnhaOpt = typer.Option(False, "--knha", help="Knapp-Hartung adjustment (t-based CI and PI).")
+_LevelOpt = typer.Option(95.0, "--level", help="Confidence level in percent.")
+_PreferOpt = typer.Option("arms", "--prefer",
+                          help="arms (default) or overall: which level of a study with arms comes first.")
+_JsonOpt = typer.Option(False, "--json", help="Print JSON (stable keys) instead of a table.")
+
+
+def _base(studies: list[Path] | None) -> Any:
+    from redif.evidence.studies import load_evidence
+
+    return load_evidence(studies or [])
+
+
+def _table(outcome: str, genotype: str | None, definition: str | None, min_grade: str,
+           studies: list[Path] | None, prefer: str) -> Any:
+    from redif.evidence.tables import outcome_table
+
+    if prefer not in ("arms", "overall"):
+        raise InputError("unknown value", field="--prefer", value=prefer, remedy="use arms or overall")
+    return outcome_table(_base(studies), outcome, genotype=genotype, definition=definition,
+                         min_grade=min_grade, prefer=prefer)  # type: ignore[arg-type]
+
+
+_SHORT_DEF = {
+    "increased 124I uptake": "124I increase",
+    "lesion-dose threshold reached": "dose threshold",
+    "uptake on diagnostic scan": "diagnostic scan",
+    "uptake on post-therapy scan": "post-therapy scan",
+    "protocol-defined sufficient uptake": "protocol-sufficient",
+}
+
+
+def _pct(x: float | None) -> str:
+    return "NA" if x is None or not math.isfinite(x) else f"{100 * x:.0f}%"
+
+
+def _ci(lo: float, hi: float) -> str:
+    return f"{_pct(lo)}-{_pct(hi)}"
+
+
+def _count_text(count: Any) -> str:
+    if count is None:
+        return ""
+    flag = "" if count.flag.value == "reported" else f" ({count.flag.value})"
+    return f"{count.value}{flag}"
+
+
+def _print_excluded(table: Any) -> None:
+    if not table.excluded:
+        console.print(f"Left out: none (min grade {table.min_grade.value}).")
+        return
+    console.print(f"Left out: {len(table.excluded)} record(s) (min grade {table.min_grade.value}):")
+    for e in table.excluded:
+        console.print(f"  {e.row_id}: {e.reason}", highlight=False)
+
+
+def _pool_table_render(pool: Any, title: str) -> Table:
+    from redif.evidence.meta import SubgroupResult
+    from redif.evidence.synthesis import definitions_used
+
+    grid = Table(title=title, title_justify="left", show_lines=False)
+    show_defs = pool.by != "definition"
+    columns = [("group", "left"), ("k", "right"), ("events/total", "right"), ("estimate", "right"),
+               ("95% CI", "right"), ("95% PI", "right"), ("I²", "right")]
+    if show_defs:
+        uptake = pool.table.outcome.value == "uptake"
+        columns.append(("uptake definitions (rows)" if uptake else "outcome", "left"))
+    for col, just in columns:
+        grid.add_column(col, justify=just)  # type: ignore[arg-type]
+    if pool.overall.level != 95.0:
+        grid.columns[4].header = f"{pool.overall.level:g}% CI"
+        grid.columns[5].header = f"{pool.overall.level:g}% PI"
+
+    def add(name: str, res: Any, rows: list[Any], *, bold: bool = False) -> None:
+        defs = definitions_used(rows)
+        def_text = ("; ".join(f"{_SHORT_DEF.get(d, d)} ×{n}" for d, n in defs.items()) if defs
+                    else "RECIST 1.1 CR+PR")
+        if res.k == 1 and res.studies:
+            # a single study is reported alone, with its own exact (Clopper-Pearson) interval
+            st = res.studies[0]
+            est, lo, hi, pi, i2 = st.estimate, st.ci_lower, st.ci_upper, "—", "—"
+        else:
+            est, lo, hi = res.estimate, res.ci_lower, res.ci_upper
+            pi, i2 = _ci(res.pi_lower, res.pi_upper), f"{res.i2:.0f}%"
+        counts = f"{sum(r.events for r in rows)}/{sum(r.total for r in rows)}"
+        cells = [f"[bold]{name}[/bold]" if bold else name, str(res.k), counts, _pct(est), _ci(lo, hi), pi, i2]
+        grid.add_row(*cells, *([def_text] if show_defs else []))
+
+    if isinstance(pool.result, SubgroupResult):
+        for name, sub in pool.result.subgroups.items():
+            add(name, sub, pool.group_rows(name))
+    add("all", pool.overall, list(pool.table.rows), bold=True)
+    return grid
+
+
+def _render_pool(pool: Any) -> None:
+    from redif.evidence.meta import SubgroupResult
+
+    res = pool.overall
+    title = f"Pooled {pool.table.outcome.value}" + (f" by {pool.by}" if pool.by else "")
+    console.print(_pool_table_render(pool, title))
+    model = f"{res.method}, {res.measure}" + (", Knapp-Hartung" if res.knha else "")
+    console.print(f"Model: {model}; I² = {res.i2:.1f}%, tau² = {res.tau2:.4f}, "
+                  f"Q = {res.q:.2f} (df = {res.q_df}, p = {res.q_p:.3g})", highlight=False)
+    if isinstance(pool.result, SubgroupResult):
+        tb = pool.result.test_between
+        console.print(f"Test for subgroup differences: Q = {tb.q:.2f}, df = {tb.df}, p = {tb.p:.3g}",
+                      highlight=False)
+    _print_excluded(pool.table)
+
+
+def _list(
+    studies: list[Path] | None = _StudiesOpt,
+    as_json: bool = _JsonOpt,
+) -> None:
+    """List every record of the evidence base (with any extra study files merged)."""
+    base = _base(studies)
+    if as_json:
+        emit_json([s.to_dict() for s in base])
+        return
+    grid = Table(title=f"redif evidence base: {len(base)} records", title_justify="left")
+    for col in ("id", "type", "study", "genotype", "drug(s)", "wk", "uptake (definition)", "CR+PR/n",
+                "grade"):
+        grid.add_column(col)
+    for s in base:
+        uptake = "; ".join(
+            f"{o.restored.value}/{o.evaluable.value} ({o.definition.value})" if o.restored and o.evaluable
+            else f"{o.percent_reported:g}% ({o.definition.value})" for o in s.uptake)
+        response = (f"{s.recist_cr.value + s.recist_pr.value}/{s.response_denominator.value}"
+                    if s.recist_cr and s.recist_pr and s.response_denominator else "")
+        wk = s.weeks_drug_before_uptake_assessment
+        weeks = "" if wk is None else f"{wk:g}"
+        grid.add_row(s.row_id, s.row_type.value, s.short_label or s.label, s.genotype.value, s.regimen_label,
+                     weeks, uptake, response, s.grade.value)
+    console.print(grid)
+    console.print("Grades: primary (abstract/registry), secondary (transcription), unverified and "
+                  "unreliable-secondary (left out of default analyses).")
+
+
+def _show(
+    row_id: str = typer.Argument(..., help="Record id, e.g. P06."),
+    studies: list[Path] | None = _StudiesOpt,
+    as_json: bool = _JsonOpt,
+) -> None:
+    """Show every field of one record, with the source and grade of its facts."""
+    arm = _base(studies).get(row_id)
+    if as_json:
+        emit_json(arm.to_dict())
+        return
+    from redif.evidence.model import Count, Identifier
+
+    grid = Table(title=f"{arm.row_id}: {arm.label}", title_justify="left", show_header=False)
+    grid.add_column("field", style="bold")
+    grid.add_column("value", overflow="fold")
+    for key in arm.__dataclass_fields__:
+        value = getattr(arm, key)
+        if value in (None, "", (), {}) or key in ("row_id", "label"):
+            continue
+        if key == "uptake":
+            text = "\n".join(
+                f"{o.definition.value}: "
+                + (f"{_count_text(o.restored)}/{_count_text(o.evaluable)}" if o.restored and o.evaluable
+                   else f"{o.percent_reported:g}% (no count)")
+                + (f" — {o.note}" if o.note else "") for o in value)
+        elif isinstance(value, Count):
+            text = _count_text(value) + (f" — {value.note}" if value.note else "")
+        elif isinstance(value, Identifier):
+            text = value.value + (" (unverified)" if value.unverified else "") + (
+                f" — {value.note}" if value.note else "")
+        elif isinstance(value, tuple):
+            text = ", ".join(str(v) for v in value)
+        elif isinstance(value, bool):
+            text = "yes" if value else "no"
+        elif isinstance(value, float):
+            text = f"{value:g}"
+        else:
+            text = str(getattr(value, "value", value))
+        grid.add_row(key, text)
+    console.print(grid)
+
+
+def _pool(
+    outcome: str = _OutcomeOpt,
+    by: str | None = typer.Option(None, "--by", help="Subgroups: genotype, definition, drug, ..."),
+    genotype: str | None = _GenotypeOpt,
+    definition: str | None = _DefinitionOpt,
+    min_grade: str = _GradeOpt,
+    studies: list[Path] | None = _StudiesOpt,
+    measure: str = _MeasureOpt,
+    method: str = _MethodOpt,
+    knha: bool = _KnhaOpt,
+    level: float = _LevelOpt,
+    prefer: str = _PreferOpt,
+    as_json: bool = _JsonOpt,
+) -> None:
+    """Pool restored uptake or response across the evidence base (random effects by default)."""
+    from redif.evidence.synthesis import pool_outcome
+
+    table = _table(outcome, genotype, definition, min_grade, studies, prefer)
+    pool = pool_outcome(table, by=by, measure=measure, method=method, knha=knha, level=level)
+    if as_json:
+        emit_json(pool.to_dict())
+        return
+    _render_pool(pool)
+    console.print(DISCLAIMER, style="dim")
+
+
+def _forest(
+    out: Path = typer.Option(..., "--out", help="Output file, .svg or .png."),
+    outcome: str = _OutcomeOpt,
+    by: str | None = typer.Option(None, "--by", help="Subgroup blocks: genotype, definition, drug, ..."),
+    genotype: str | None = _GenotypeOpt,
+    definition: str | None = _DefinitionOpt,
+    min_grade: str = _GradeOpt,
+    studies: list[Path] | None = _StudiesOpt,
+    measure: str = _MeasureOpt,
+    method: str = _MethodOpt,
+    knha: bool = _KnhaOpt,
+    level: float = _LevelOpt,
+    prefer: str = _PreferOpt,
+    title: str | None = typer.Option(None, "--title", help="Plot title."),
+    as_json: bool = _JsonOpt,
+) -> None:
+    """Draw a forest plot of a pooled outcome (SVG or PNG by the file suffix)."""
+    from redif.evidence.plots import check_plot_path, forest_plot
+    from redif.evidence.synthesis import pool_outcome
+
+    check_plot_path(out)
+    table = _table(outcome, genotype, definition, min_grade, studies, prefer)
+    pool = pool_outcome(table, by=by, measure=measure, method=method, knha=knha, level=level)
+    path = forest_plot(pool.result, out, title=title or _default_title(pool))
+    if as_json:
+        data = pool.to_dict()
+        data["plot"] = str(path)
+        emit_json(data)
+        return
+    console.print(f"wrote {path}", highlight=False)
+    _print_excluded(table)
+
+
+def _funnel(
+    out: Path = typer.Option(..., "--out", help="Output file, .svg or .png."),
+    outcome: str = _OutcomeOpt,
+    genotype: str | None = _GenotypeOpt,
+    definition: str | None = _DefinitionOpt,
+    min_grade: str = _GradeOpt,
+    studies: list[Path] | None = _StudiesOpt,
+    measure: str = _MeasureOpt,
+    method: str = _MethodOpt,
+    prefer: str = _PreferOpt,
+) -> None:
+    """Draw a funnel plot (effect on the analysis scale against its standard error)."""
+    from redif.evidence.plots import check_plot_path, funnel_plot
+    from redif.evidence.synthesis import pool_outcome
+
+    check_plot_path(out)
+    table = _table(outcome, genotype, definition, min_grade, studies, prefer)
+    pool = pool_outcome(table, measure=measure, method=method)
+    console.print(f"wrote {funnel_plot(pool.result, out, title=_default_title(pool))}", highlight=False)
+    _print_excluded(table)
+
+
+def _default_title(pool: Any) -> str:
+    uptake = pool.table.outcome.value == "uptake"
+    what = "Restored radioiodine uptake" if uptake else "Objective response (CR+PR)"
+    bits = [f"{k}: {v}" for k, v in pool.table.filters.items() if k in ("genotype", "definition")]
+    return what + (f" by {pool.by}" if pool.by else "") + (f" ({'; '.join(bits)})" if bits else "")
+
+
+def _regress(
+    mods: str = typer.Option(..., "--mods", help="Comma-separated moderators, e.g. "
+                             "weeks_drug_before_uptake_assessment,definition"),
+    outcome: str = _OutcomeOpt,
+    genotype: str | None = _GenotypeOpt,
+    definition: str | None = _DefinitionOpt,
+    min_grade: str = _GradeOpt,
+    studies: list[Path] | None = _StudiesOpt,
+    measure: str = _MeasureOpt,
+    method: str = _MethodOpt,
+    knha: bool = _KnhaOpt,
+    level: float = _LevelOpt,
+    prefer: str = _PreferOpt,
+    as_json: bool = _JsonOpt,
+) -> None:
+    """Meta-regression of uptake or response on trial-design moderators (mixed effects)."""
+    from redif.evidence.synthesis import regress_outcome
+
+    table = _table(outcome, genotype, definition, min_grade, studies, prefer)
+    reg = regress_outcome(table, mods.split(","), measure=measure, method=method, knha=knha, level=level)
+    if as_json:
+        emit_json(reg.to_dict())
+        return
+    res = reg.result
+    grid = Table(title=f"Meta-regression of {table.outcome.value} ({res.measure} scale, {res.method}), "
+                       f"k = {res.k}", title_justify="left")
+    for col in ("coefficient", "estimate", "se", "z" if res.inference == "z" else "t", "p", "CI"):
+        grid.add_column(col, justify="left" if col == "coefficient" else "right")
+    for c in res.coefficients:
+        grid.add_row(c.name, f"{c.estimate:.3f}", f"{c.se:.3f}", f"{c.stat:.2f}", f"{c.p:.3g}",
+                     f"{c.ci_lower:.3f} to {c.ci_upper:.3f}")
+    console.print(grid)
+    r2 = "NA" if res.r2 is None else f"{res.r2:.1f}%"
+    console.print(f"QM = {res.qm:.2f} (p = {res.qm_p:.3g}); QE = {res.qe:.2f} (p = {res.qe_p:.3g}); "
+                  f"R² = {r2}; tau² = {res.tau2:.4f}", highlight=False)
+    for row_id, why in reg.dropped:
+        console.print(f"  dropped {row_id}: {why}", highlight=False)
+    _print_excluded(table)
+    console.print(DISCLAIMER, style="dim")
+
+
+def _summary(
+    out_dir: Path = typer.Option(Path("out"), "--out-dir", help="Folder for the forest plots (created)."),
+    min_grade: str = _GradeOpt,
+    studies: list[Path] | None = _StudiesOpt,
+    measure: str = _MeasureOpt,
+    method: str = _MethodOpt,
+    knha: bool = _KnhaOpt,
+    as_json: bool = _JsonOpt,
+) -> None:
+    """The main job: pooled uptake and response by genotype, uptake by definition, forest plots."""
+    from redif.evidence.plots import forest_plot
+    from redif.evidence.synthesis import evidence_summary
+
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError("not a folder", field="--out-dir", value=str(out_dir), remedy="give a folder path")
+    base = _base(studies)
+    summary = evidence_summary(base.studies, measure=measure, method=method, knha=knha,
+                               min_grade=min_grade)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plots: list[Path] = []
+    for name, pool in summary.pools.items():
+        for suffix in (".svg", ".png"):
+            plots.append(forest_plot(pool.result, out_dir / f"forest_{name}{suffix}",
+                                     title=_default_title(pool)))
+    if as_json:
+        data = summary.to_dict()
+        data["plots"] = [str(p) for p in plots]
+        data["disclaimer"] = DISCLAIMER
+        emit_json(data)
+        return
+    console.print(f"[bold]redif evidence summary[/bold]: {len(base)} records; analyses keep grade "
+                  f"{summary.min_grade.value} or better.")
+    console.print("Each patient counts once per analysis: a study's arms replace its overall row when they "
+                  "partition it.", style="dim")
+    console.print("'Restored uptake' differs between trials: one definition per arm (go/no-go criterion "
+                  "first, post-therapy scan last); the definitions used are listed.", style="dim")
+    for name, pool in summary.pools.items():
+        console.print()
+        console.print(_pool_table_render(pool, {
+            "uptake": "Restored radioiodine uptake, by genotype",
+            "response": "Objective response (RECIST CR+PR), by genotype",
+            "uptake_by_definition": "Restored uptake, by definition of restored uptake",
+        }[name]))
+        res = pool.overall
+        from redif.evidence.meta import SubgroupResult
+
+        model = f"{res.method}, {res.measure}" + (", Knapp-Hartung" if res.knha else "")
+        between = ""
+        if isinstance(pool.result, SubgroupResult):
+            tb = pool.result.test_between
+            between = f"; subgroup differences Q = {tb.q:.2f}, df = {tb.df}, p = {tb.p:.3g}"
+        console.print(f"Model: {model}; PI = 95% prediction interval; a group with k = 1 is not pooled "
+                      f"(its own exact CI is shown){between}", highlight=False, style="dim")
+    console.print()
+    excluded: dict[str, dict[str, str]] = {}
+    for pool in summary.pools.values():
+        for e in pool.table.excluded:
+            excluded.setdefault(e.row_id, {})[pool.table.outcome.value] = e.reason
+    console.print(f"Left out of at least one analysis: {len(excluded)} record(s)", highlight=False)
+    for row_id, whys in excluded.items():
+        console.print(f"  {row_id}: " + "; ".join(f"{k}: {v}" for k, v in whys.items()), highlight=False)
+    no_data = [s.row_id for s in base if not s.uptake and s.response_denominator is None]
+    console.print(f"Records with no uptake or response counts (citations only): {len(no_data)} "
+                  f"({', '.join(no_data)})", highlight=False)
+    console.print()
+    console.print("Forest plots:")
+    for p in plots:
+        console.print(f"  {p}", highlight=False)
+    console.print()
+    console.print(DISCLAIMER, style="bold")
 
 
 def register(app: typer.Typer) -> None:
     """Add the `evidence` commands to the root application."""
+    evidence_app.command("list")(_list)
+    evidence_app.command("show")(_show)
+    evidence_app.command("pool")(_pool)
+    evidence_app.command("forest")(_forest)
+    evidence_app.command("funnel")(_funnel)
+    evidence_app.command("regress")(_regress)
+    evidence_app.command("summary")(_summary)
+    app.add_typer(evidence_app, name="evidence")

@@ -1,0 +1,253 @@
+"""Synthetic multi-time-point 124I PET phantom with analytic time-integrated activities (pure).
+
+Geometry (index order ``[slice, row, column]``, LPS): an elliptic-cylinder body, two ellipsoidal lungs,
+a posterior spine cylinder (CT only) and a few spherical lesions. Every compartment has
+uptake-washout kinetics in activity concentration that is **not** decay corrected (activity present at
+the scan start)::
+
+    c(t) = C * (1 - exp(-lambda_u * t)) * exp(-lambda_e * t),   lambda_e >= lambda_phys(I-124)
+
+so its time integral from 0 to infinity is ``C * (1/lambda_e - 1/(lambda_e + lambda_u))`` (closed form,
+the truth written to ``truth.json``). The 131I prediction keeps the biology
+(``lambda_bio = lambda_e - lambda_124``) and swaps the physical decay:
+``lambda_e131 = lambda_bio + lambda_131`` (shared/dosimetry/METHODS.md §4).
+
+All numbers in :class:`PhantomSpec` are illustrative test parameters, not clinical data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import ndimage
+
+from redif.dosimetry.nuclides import get_nuclide
+from redif.errors import InputError
+
+__all__ = ["Compartment", "LesionSpec", "Phantom", "PhantomSpec", "compartment_tia", "make_phantom"]
+
+
+@dataclass(frozen=True)
+class Compartment:
+    """Kinetics of one compartment (not decay corrected, 124I).
+
+    Attributes
+    ----------
+    peak_bqml
+        Scale ``C`` of the uptake-washout curve, Bq/mL.
+    effective_half_life_h
+        Washout half-life including 124I physical decay, h (at most the 124I half-life).
+    uptake_half_time_h
+        Uptake half-time, h.
+    """
+
+    peak_bqml: float
+    effective_half_life_h: float
+    uptake_half_time_h: float
+
+    def concentration(self, time_h: float) -> float:
+        """Activity concentration (Bq/mL) at ``time_h`` after administration."""
+        le = math.log(2) / self.effective_half_life_h
+        lu = math.log(2) / self.uptake_half_time_h
+        return self.peak_bqml * (1.0 - math.exp(-lu * time_h)) * math.exp(-le * time_h)
+
+
+def compartment_tia(comp: Compartment, *, swap_to: str | None = None, swap_from: str = "I-124") -> float:
+    """Closed-form integral of :meth:`Compartment.concentration` over 0..inf, in Bq*h/mL.
+
+    With ``swap_to`` (e.g. ``"I-131"``) the physical decay of ``swap_from`` is replaced by that of
+    ``swap_to`` (same biological kinetics; METHODS.md §4).
+    """
+    le = math.log(2) / comp.effective_half_life_h
+    lu = math.log(2) / comp.uptake_half_time_h
+    if swap_to is not None:
+        le = le - get_nuclide(swap_from).decay_constant_per_h + get_nuclide(swap_to).decay_constant_per_h
+    return comp.peak_bqml * (1.0 / le - 1.0 / (le + lu))
+
+
+@dataclass(frozen=True)
+class LesionSpec:
+    """A spherical lesion: centre as fractions of the field of view (slice, row, column), radius in mm."""
+
+    name: str
+    centre_fraction: tuple[float, float, float]
+    radius_mm: float
+    kinetics: Compartment
+
+
+def _default_lesions() -> tuple[LesionSpec, ...]:
+    return (
+        LesionSpec("neck_node_left", (0.78, 0.45, 0.58), 12.0, Compartment(24000.0, 70.0, 2.0)),
+        LesionSpec("lung_met_right", (0.55, 0.45, 0.33), 9.0, Compartment(15000.0, 45.0, 3.0)),
+        LesionSpec("bone_met_pelvis", (0.25, 0.55, 0.50), 15.0, Compartment(9000.0, 30.0, 4.0)),
+        LesionSpec("lung_met_left", (0.52, 0.42, 0.70), 7.5, Compartment(30000.0, 85.0, 1.5)),
+    )
+
+
+@dataclass(frozen=True)
+class PhantomSpec:
+    """Parameters of :func:`make_phantom` (all illustrative).
+
+    ``shape`` is ``(slices, rows, columns)``; ``voxel_mm`` the cubic voxel edge; ``noise_cv`` the
+    coefficient of variation of Gaussian noise at the body background level (scaled with the square root
+    of the local value, Poisson-like); ``fwhm_mm`` an optional Gaussian blur (0 = none; blur moves activity
+    across lesion borders, so per-lesion truth then no longer holds voxel-wise).
+    """
+
+    shape: tuple[int, int, int] = (100, 96, 96)
+    voxel_mm: float = 4.0
+    time_points_h: tuple[float, ...] = (4.0, 24.0, 48.0, 96.0)
+    injected_activity_mbq: float = 37.0
+    background: Compartment = Compartment(1500.0, 15.0, 0.5)
+    lung: Compartment = Compartment(700.0, 20.0, 0.5)
+    lesions: tuple[LesionSpec, ...] = field(default_factory=_default_lesions)
+    noise_cv: float = 0.0
+    fwhm_mm: float = 0.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Phantom:
+    """Output of :func:`make_phantom`.
+
+    Attributes
+    ----------
+    activity_bqml
+        One float32 array per time point: activity concentration at the scan start (not decay corrected).
+    ct_hu
+        int16 CT numbers on the same grid.
+    labels
+        uint8 label map (0 = no lesion, i = ``lesion_names[i-1]``).
+    affine
+        ``(slice, row, column)`` -> LPS mm.
+    truth
+        JSON-ready dictionary of the analytic per-lesion truth.
+    """
+
+    spec: PhantomSpec
+    activity_bqml: tuple[NDArray[np.float32], ...]
+    ct_hu: NDArray[np.int16]
+    labels: NDArray[np.uint8]
+    lesion_names: tuple[str, ...]
+    affine: NDArray[np.float64]
+    truth: dict[str, object]
+
+
+def _validate(spec: PhantomSpec) -> None:
+    if any(n < 8 for n in spec.shape):
+        raise InputError("phantom shape too small", field="shape", value=spec.shape, remedy="use >= 8")
+    times = spec.time_points_h
+    if len(times) < 2 or any(b <= a for a, b in zip(times, times[1:], strict=False)) or times[0] <= 0:
+        raise InputError("time points must be positive and strictly increasing", field="time_points_h",
+                         value=times, remedy="e.g. 4,24,48,96")
+    t124 = get_nuclide("I-124").half_life_h
+    for comp in [spec.background, spec.lung, *(les.kinetics for les in spec.lesions)]:
+        if comp.effective_half_life_h > t124 + 1e-9:
+            raise InputError("effective half-life longer than the I-124 physical half-life",
+                             field="effective_half_life_h", value=comp.effective_half_life_h)
+
+
+def make_phantom(spec: PhantomSpec | None = None) -> Phantom:
+    """Generate the phantom arrays and their analytic truth (pure; deterministic for a given seed).
+
+    Returns
+    -------
+    Phantom
+        Arrays, geometry and a truth dictionary with, per lesion, the voxel count, volume (mL), the
+        124I time-integrated activity (MBq*h) and the predicted 131I time-integrated activity for the
+        same administered activity (MBq*h, closed form).
+    """
+    spec = spec or PhantomSpec()
+    _validate(spec)
+    nz, ny, nx = spec.shape
+    v = spec.voxel_mm
+    z = (np.arange(nz, dtype=np.float32) - (nz - 1) / 2) * v
+    y = (np.arange(ny, dtype=np.float32) - (ny - 1) / 2) * v
+    x = (np.arange(nx, dtype=np.float32) - (nx - 1) / 2) * v
+    half = np.array([nz, ny, nx], dtype=np.float64) * v / 2
+    yy, xx = np.meshgrid(y, x, indexing="ij")
+    body2d = (xx / (0.42 * 2 * half[2])) ** 2 + (yy / (0.30 * 2 * half[1])) ** 2 <= 1.0
+    spine2d = (xx / 12.0) ** 2 + ((yy - 0.20 * 2 * half[1]) / 12.0) ** 2 <= 1.0
+    region = np.zeros(spec.shape, dtype=np.uint8)  # 0 air, 1 body, 2 lung, 3 spine
+    region[:, body2d] = 1
+    zz = z[:, None, None]
+    for side in (-1.0, 1.0):
+        lung = (((zz - 0.12 * 2 * half[0]) / (0.20 * 2 * half[0])) ** 2
+                + ((yy[None] + 0.02 * 2 * half[1]) / (0.18 * 2 * half[1])) ** 2
+                + ((xx[None] - side * 0.17 * 2 * half[2]) / (0.12 * 2 * half[2])) ** 2) <= 1.0
+        region[lung & (region == 1)] = 2
+    region[:, spine2d & body2d] = 3
+    labels = np.zeros(spec.shape, dtype=np.uint8)
+    for i, les in enumerate(spec.lesions, start=1):
+        c = [(f - 0.5) * 2 * h for f, h in zip(les.centre_fraction, half, strict=True)]
+        r = les.radius_mm
+        sl = []
+        for axis_c, coords in zip(c, (z, y, x), strict=True):
+            lo = int(np.searchsorted(coords, axis_c - r - v))
+            hi = int(np.searchsorted(coords, axis_c + r + v))
+            sl.append(slice(lo, hi))
+        dz, dy, dx = np.meshgrid(z[sl[0]] - c[0], y[sl[1]] - c[1], x[sl[2]] - c[2], indexing="ij")
+        inside = dz**2 + dy**2 + dx**2 <= r**2
+        sub = labels[sl[0], sl[1], sl[2]]
+        sub[inside] = i
+    rng = np.random.default_rng(spec.seed)
+    frames = []
+    for t in spec.time_points_h:
+        img = np.zeros(spec.shape, dtype=np.float32)
+        img[(region == 1) | (region == 3)] = spec.background.concentration(t)
+        img[region == 2] = spec.lung.concentration(t)
+        for i, les in enumerate(spec.lesions, start=1):
+            img[labels == i] = les.kinetics.concentration(t)
+        if spec.fwhm_mm > 0:
+            sigma = spec.fwhm_mm / (2 * math.sqrt(2 * math.log(2))) / v
+            img = ndimage.gaussian_filter(img, sigma).astype(np.float32)
+        if spec.noise_cv > 0:
+            ref = spec.background.concentration(t)
+            sd = spec.noise_cv * np.sqrt(np.maximum(img, 0) * ref, dtype=np.float32)
+            img = np.maximum(img + sd * rng.standard_normal(spec.shape, dtype=np.float32), 0)
+        frames.append(img.astype(np.float32))
+    ct = np.full(spec.shape, -1000, dtype=np.int16)
+    ct[region == 1] = 40
+    ct[region == 2] = -780
+    ct[region == 3] = 650
+    ct[labels > 0] = 45
+    affine = np.eye(4)
+    # slices go from feet to head (+z in LPS is superior), rows anterior->posterior, columns right->left
+    affine[:3, 0] = [0, 0, v]
+    affine[:3, 1] = [0, v, 0]
+    affine[:3, 2] = [v, 0, 0]
+    affine[:3, 3] = [-half[2] + v / 2, -half[1] + v / 2, -half[0] + v / 2]
+    voxel_ml = v**3 / 1000.0
+    lesions_truth = []
+    for i, les in enumerate(spec.lesions, start=1):
+        n = int(np.count_nonzero(labels == i))
+        vol = n * voxel_ml
+        lesions_truth.append({
+            "label": i,
+            "name": les.name,
+            "voxels": n,
+            "volume_ml": vol,
+            "radius_mm": les.radius_mm,
+            "peak_bqml": les.kinetics.peak_bqml,
+            "effective_half_life_h_i124": les.kinetics.effective_half_life_h,
+            "uptake_half_time_h": les.kinetics.uptake_half_time_h,
+            "tia_mbq_h_i124": compartment_tia(les.kinetics) * vol / 1e6,
+            "tia_mbq_h_i131_same_activity": compartment_tia(les.kinetics, swap_to="I-131") * vol / 1e6,
+        })
+    truth: dict[str, object] = {
+        "description": "analytic time-integrated activities of the redif synthetic 124I phantom",
+        "nuclide": "I-124",
+        "injected_activity_mbq": spec.injected_activity_mbq,
+        "time_points_h": list(spec.time_points_h),
+        "voxel_mm": v,
+        "shape_slices_rows_columns": list(spec.shape),
+        "noise_cv": spec.noise_cv,
+        "fwhm_mm": spec.fwhm_mm,
+        "seed": spec.seed,
+        "tia_formula": "C*V*(1/lambda_e - 1/(lambda_e+lambda_u)); not decay corrected",
+        "lesions": lesions_truth,
+    }
+    return Phantom(spec, tuple(frames), ct, labels, tuple(les.name for les in spec.lesions), affine, truth)

@@ -1,0 +1,307 @@
+"""The voxel-dosimetry pipeline for one patient: time points + mask -> 131I dose map and lesion statistics.
+
+:func:`compute_voxel_dose` is pure (arrays in, arrays and statistics out). :func:`run_voxel_case` is the
+orchestration used by ``redif dose voxel`` and ``redif dose batch``: it reads the DICOM/NIfTI inputs,
+calls the pure function and writes the requested dose maps.
+
+What the doses refer to
+-----------------------
+* 131I images: the absorbed dose of the administered 131I activity recorded in the series
+  (``--activity-gbq`` rescales to another activity).
+* 124I images (prediction): the 131I dose **predicted** with the same biological kinetics
+  (per-voxel swap of the physical decay, METHODS.md §4), for an administered 131I activity of
+  ``--activity-gbq`` GBq, or 1 GBq when not given; the ``*_per_gbq`` values are always reported.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from redif import DISCLAIMER
+from redif.dosimetry.dvh import LesionDose, lesion_statistics
+from redif.dosimetry.kernels import Tissue
+from redif.dosimetry.nuclides import get_nuclide
+from redif.dosimetry.voxel import dose_from_tia, kernel_voxel_size_for, soft_tissue_density
+from redif.dosimetry.voxel_tia import (
+    TiaMethod,
+    TimeSeries,
+    check_time_series,
+    tia_map,
+    voxel_fit_tia,
+)
+from redif.errors import InputError
+from redif.io.volume import Volume
+
+__all__ = ["VoxelDoseOutput", "VoxelDoseSummary", "compute_voxel_dose", "run_voxel_case"]
+
+Progress = Callable[[int, int, str], None]
+_DOSE_NUCLIDE = "I-131"
+
+
+@dataclass(frozen=True)
+class VoxelDoseSummary:
+    """JSON-ready result of one case (doses in Gy for ``activity_gbq`` of 131I; see module docstring)."""
+
+    imaged_nuclide: str
+    dose_nuclide: str
+    activity_gbq: float
+    dose_refers_to: str
+    method: str
+    tissue: str
+    time_points_h: list[float]
+    voxel_mm: list[float]
+    kernel_voxel_mm: float
+    resampled: bool
+    density_g_per_ml: float
+    tia_unit: str
+    lesions: list[dict[str, object]]
+    outputs: dict[str, str] = field(default_factory=dict)
+    timings_s: dict[str, float] = field(default_factory=dict)
+    disclaimer: str = DISCLAIMER
+
+
+@dataclass(frozen=True)
+class VoxelDoseOutput:
+    """Arrays and summary of :func:`compute_voxel_dose`."""
+
+    dose_gy: NDArray[np.float32]
+    tia_mbq_h: NDArray[np.float32]
+    lesions: list[LesionDose]
+    summary: VoxelDoseSummary
+
+
+def _lesion_dict(les: LesionDose, per_gbq: float, imaged_tia: float | None) -> dict[str, object]:
+    out: dict[str, object] = {
+        "label": les.label, "name": les.name, "voxels": les.voxels,
+        "volume_ml": les.volume_ml, "mass_g": les.mass_g,
+        "mean_gy": les.mean_gy, "min_gy": les.min_gy, "max_gy": les.max_gy,
+        "d50_gy": les.d50_gy, "d90_gy": les.d90_gy,
+        "tia_mbq_h": les.tia_mbq_h,
+        "tia_mbq_h_imaged": imaged_tia,
+    }
+    for key in ("mean", "min", "max", "d50", "d90"):
+        out[f"{key}_gy_per_gbq"] = getattr(les, f"{key}_gy") * per_gbq
+    return out
+
+
+def _imaged_tia(series: TimeSeries, labels: NDArray[np.integer], method: TiaMethod | str,
+                n_late: int) -> NDArray[np.float32]:
+    """TIA of the imaged nuclide (MBq*h per voxel); for ``fit`` only the labelled voxels are fitted."""
+    if TiaMethod(method) is TiaMethod.REGION:
+        return tia_map(series, method=method, labels=labels, n_late=n_late)
+    idx = np.flatnonzero(labels)
+    tac = series.activity_bqml.reshape(len(series.times_h), -1)[:, idx]
+    lam = get_nuclide(series.nuclide).decay_constant_per_h
+    out = np.zeros(labels.shape, dtype=np.float32)
+    out.ravel()[idx] = voxel_fit_tia(series.times_h, tac, lam, n_late=n_late) * np.float32(
+        series.voxel_volume_ml / 1e6)
+    return out
+
+
+def compute_voxel_dose(
+    series: TimeSeries,
+    labels: NDArray[np.integer],
+    names: dict[int, str],
+    *,
+    activity_gbq: float | None = None,
+    method: TiaMethod | str = TiaMethod.FIT,
+    tissue: Tissue | str = Tissue.SOFT,
+    density_g_per_ml: float | None = None,
+    n_late: int = 3,
+    progress: Progress | None = None,
+) -> VoxelDoseOutput:
+    """131I dose map (Gy) and per-lesion statistics from checked time points (pure).
+
+    Parameters
+    ----------
+    series
+        Output of :func:`redif.dosimetry.voxel_tia.check_time_series` (I-124 or I-131 images).
+    labels, names
+        Lesion label map on the same grid and the name of each label.
+    activity_gbq
+        131I activity the doses refer to (see module docstring).
+    method
+        ``fit`` or ``region`` (:func:`redif.dosimetry.voxel_tia.tia_map`).
+    """
+    try:
+        method = TiaMethod(method)
+    except ValueError:
+        raise InputError("unknown TIA method", field="--method", value=method,
+                         remedy="use fit or region") from None
+    try:
+        tissue = Tissue(tissue)
+    except ValueError:
+        raise InputError("unknown kernel tissue", field="--tissue", value=tissue,
+                         remedy="use soft or bone") from None
+    timings: dict[str, float] = {}
+    rho = soft_tissue_density() if density_g_per_ml is None else float(density_g_per_ml)
+    if activity_gbq is not None and not activity_gbq > 0:
+        raise InputError("activity must be positive", field="--activity-gbq", value=activity_gbq)
+    imaged = get_nuclide(series.nuclide).name
+    t0 = time.perf_counter()
+    tia_imaged = _imaged_tia(series, labels, method, n_late)
+    if imaged == _DOSE_NUCLIDE:
+        recorded = series.injected_activity_mbq
+        if activity_gbq is None:
+            if recorded is None:
+                raise InputError("the series does not record the administered activity",
+                                 field="RadionuclideTotalDose", remedy="give --activity-gbq")
+            activity_gbq = recorded / 1000.0
+        scale = 1.0 if recorded is None else activity_gbq * 1000.0 / recorded
+        tia = tia_imaged * np.float32(scale)
+        refers = (f"absorbed dose of {activity_gbq:g} GBq 131I (post-therapy imaging; "
+                  f"TIA scaled from the recorded {recorded} MBq)")
+    else:
+        if series.injected_activity_mbq is None:
+            raise InputError(f"the {imaged} series does not record the administered activity",
+                             field="RadionuclideTotalDose",
+                             remedy="the prediction needs the imaged activity (RadionuclideTotalDose)")
+        tia131 = tia_map(series, method=method, labels=labels, n_late=n_late, to_nuclide=_DOSE_NUCLIDE)
+        activity_gbq = 1.0 if activity_gbq is None else float(activity_gbq)
+        scale = activity_gbq * 1000.0 / series.injected_activity_mbq
+        tia = tia131 * np.float32(scale)
+        del tia131
+        refers = (f"131I absorbed dose PREDICTED from {imaged} PET (same biological kinetics, "
+                  f"physical decay swapped) for an administered 131I activity of {activity_gbq:g} GBq")
+    timings["tia_s"] = time.perf_counter() - t0
+    if progress:
+        progress(1, 3, "time-integrated activity")
+    spacing = series.reference.spacing_mm
+    t0 = time.perf_counter()
+    dose_mgy = dose_from_tia(tia * np.float32(3600.0), spacing, _DOSE_NUCLIDE, str(Tissue(tissue)))
+    dose_gy = (np.asarray(dose_mgy, dtype=np.float32) / np.float32(1000.0)).astype(np.float32)
+    timings["dose_s"] = time.perf_counter() - t0
+    if progress:
+        progress(2, 3, "dose convolution")
+    t0 = time.perf_counter()
+    stats = lesion_statistics(dose_gy, labels, names, series.voxel_volume_ml, density_g_per_ml=rho,
+                              tia_mbq_h=tia)
+    imaged_tia = {s.label: s.tia_mbq_h for s in lesion_statistics(
+        dose_gy, labels, names, series.voxel_volume_ml, density_g_per_ml=rho, tia_mbq_h=tia_imaged)}
+    timings["stats_s"] = time.perf_counter() - t0
+    if progress:
+        progress(3, 3, "lesion statistics")
+    size = kernel_voxel_size_for(spacing, tissue)
+    resampled = max(abs(s - size) for s in spacing) > 1e-6
+    summary = VoxelDoseSummary(
+        imaged_nuclide=imaged,
+        dose_nuclide=_DOSE_NUCLIDE,
+        activity_gbq=float(activity_gbq),
+        dose_refers_to=refers,
+        method=str(TiaMethod(method)),
+        tissue=str(Tissue(tissue)),
+        time_points_h=[float(t) for t in series.times_h],
+        voxel_mm=[float(s) for s in spacing],
+        kernel_voxel_mm=size,
+        resampled=resampled,
+        density_g_per_ml=rho,
+        tia_unit="MBq*h per lesion (131I for the stated activity); tia_mbq_h_imaged: as imaged",
+        lesions=[_lesion_dict(s, 1.0 / float(activity_gbq), imaged_tia[s.label]) for s in stats],
+        timings_s=timings,
+    )
+    return VoxelDoseOutput(dose_gy, tia, stats, summary)
+
+
+def run_voxel_case(
+    pet: Sequence[str | Path],
+    mask: str | Path,
+    *,
+    out: str | Path | None = None,
+    rtdose: str | Path | None = None,
+    activity_gbq: float | None = None,
+    method: TiaMethod | str = TiaMethod.FIT,
+    tissue: Tissue | str = Tissue.SOFT,
+    calibration_bqml_per_count: float | None = None,
+    nifti_inputs: dict[str, object] | None = None,
+    progress: Progress | None = None,
+    keep_arrays: bool = False,
+    read_workers: int = 1,
+) -> VoxelDoseOutput | VoxelDoseSummary:
+    """Read inputs, compute, write outputs. Returns the summary (or the full output with ``keep_arrays``).
+
+    ``nifti_inputs`` (for NIfTI time points) holds ``units``, ``times_h``, ``nuclide`` and
+    ``injected_activity_mbq`` (see :func:`redif.io.nifti.read_nifti_volume`). ``read_workers`` > 1
+    reads the DICOM time points in that many worker processes (the CLI uses the CPU count; batch
+    runs keep 1, their cases already run in parallel).
+    """
+    from redif.io.dicom import read_pet_series
+    from redif.io.masks import read_mask
+    from redif.io.nifti import read_nifti_volume, write_nifti
+
+    t0 = time.perf_counter()
+    paths = [Path(p) for p in pet]
+    n_steps = len(paths) + 3
+    volumes: list[Volume | None] = [None] * len(paths)
+    dicom_idx = []
+    for i, p in enumerate(paths):
+        if p.name.endswith((".nii", ".nii.gz")):
+            if not nifti_inputs:
+                raise InputError("NIfTI time points need units, times and nuclide", field=str(p),
+                                 remedy="give --nifti-units, --times-h and --nuclide")
+            times = list(nifti_inputs["times_h"])  # type: ignore[call-overload]
+            if len(times) != len(paths):
+                raise InputError("one time per NIfTI file needed", field="--times-h", value=times)
+            volumes[i] = read_nifti_volume(
+                p, units=str(nifti_inputs["units"]), time_h=float(times[i]),
+                nuclide=str(nifti_inputs["nuclide"]),
+                injected_activity_mbq=nifti_inputs.get("injected_activity_mbq"),  # type: ignore[arg-type]
+            )
+        else:
+            dicom_idx.append(i)
+    done = len(paths) - len(dicom_idx)
+    workers = max(1, min(read_workers, len(dicom_idx)))
+    if workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
+                                          else None)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futs = {pool.submit(read_pet_series, paths[i],
+                                calibration_bqml_per_count=calibration_bqml_per_count): i
+                    for i in dicom_idx}
+            for fut in as_completed(futs):
+                volumes[futs[fut]] = fut.result()
+                done += 1
+                if progress:
+                    progress(done, n_steps, f"read {paths[futs[fut]].name}")
+    else:
+        for i in dicom_idx:
+            volumes[i] = read_pet_series(paths[i], calibration_bqml_per_count=calibration_bqml_per_count)
+            done += 1
+            if progress:
+                progress(done, n_steps, f"read {paths[i].name}")
+    volumes = [v for v in volumes if v is not None]
+    series = check_time_series(volumes)  # type: ignore[arg-type]
+    labelmap = read_mask(mask, volumes[0])
+    reference = volumes[0]
+    del volumes
+    t_load = time.perf_counter() - t0
+
+    def _inner(done: int, total: int, label: str) -> None:
+        if progress:
+            progress(len(paths) + done, n_steps, label)
+
+    result = compute_voxel_dose(series, labelmap.array, labelmap.names, activity_gbq=activity_gbq,
+                                method=method, tissue=tissue, progress=_inner)
+    outputs: dict[str, str] = {}
+    if out is not None:
+        write_nifti(out, result.dose_gy, reference.affine,
+                    description=f"redif 131I dose Gy, {result.summary.activity_gbq:g} GBq")
+        outputs["nifti"] = str(out)
+    if rtdose is not None:
+        from redif.io.rtdose import write_rtdose
+
+        write_rtdose(rtdose, result.dose_gy, reference)
+        outputs["rtdose"] = str(rtdose)
+    timings = {"load_s": t_load, **result.summary.timings_s}
+    summary = VoxelDoseSummary(**{**result.summary.__dict__, "outputs": outputs, "timings_s": timings})
+    if keep_arrays:
+        return VoxelDoseOutput(result.dose_gy, result.tia_mbq_h, result.lesions, summary)
+    return summary

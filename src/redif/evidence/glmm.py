@@ -1,0 +1,235 @@
+"""Binomial-normal (random-intercept logistic) model for single proportions, fitted by maximum
+likelihood with adaptive Gauss-Hermite quadrature.
+
+Model: ``x_i ~ Binomial(n_i, expit(beta + theta u_i))`` with ``u_i ~ N(0, 1)``, so that
+``tau2 = theta^2`` on the logit scale. The marginal likelihood of each study is integrated with a
+7-point Gauss-Hermite rule centred at the conditional mode of ``u_i`` and scaled by the curvature
+there (adaptive quadrature, Pinheiro and Bates 1995), which is how ``lme4::glmer(nAGQ = 7)`` and
+therefore ``metafor::rma.glmm(measure = "PLO", method = "ML")`` evaluate it. The modes are found
+by a vectorised Newton iteration over all studies at once; the two parameters are estimated by
+Newton's method with central-difference derivatives, and the standard error of ``beta`` comes
+from the inverse of the numerical Hessian of the deviance in ``(theta, beta)`` (as ``lme4``'s
+``vcov``). No continuity correction is used.
+
+Heterogeneity: ``q`` is metafor's Wald-type test of the saturated model (``QE.Wld``), which equals
+Cochran's Q of the study logits when every study has 0 < x < n; when a study has 0 or only events
+the Wald test is undefined and ``q`` is the likelihood-ratio test (``QE.LRT``) instead (``q_type``
+says which). I^2 and H^2 use the typical within-study variance of the ``escalc`` logits, as metafor.
+
+References
+----------
+Stijnen T, Hamza TH, Ozdemir P. Random effects meta-analysis of event outcome in the framework of
+the generalized linear mixed model with applications in sparse data. Stat Med 2010;29:3046-3067.
+Pinheiro JC, Bates DM. Approximations to the log-likelihood function in the nonlinear mixed-effects
+model. J Comput Graph Stat 1995;4:12-35.
+Bates D, Maechler M, Bolker B, Walker S. Fitting linear mixed-effects models using lme4. J Stat Softw
+2015;67(1):1-48.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import special
+
+from redif.errors import ConvergenceError, InputError
+from redif.evidence._dist import chi2_sf, norm_isf, norm_sf
+from redif.evidence.measures import Measure, escalc
+from redif.evidence.results import PoolResult
+from redif.evidence.rma import RmaFit, build_pool_result
+from redif.evidence.tau2 import Method, weighted_fit
+
+__all__ = ["GlmmFit", "fit_glmm", "pool_glmm"]
+
+FloatArray = NDArray[np.float64]
+
+_N_AGQ = 7
+_Z, _W = np.polynomial.hermite_e.hermegauss(_N_AGQ)
+_LOGW = np.log(_W / np.sqrt(2.0 * np.pi))
+_HALF_Z2 = 0.5 * _Z**2
+
+
+@dataclass(frozen=True)
+class GlmmFit:
+    """Maximum-likelihood fit of the binomial-normal model (logit scale)."""
+
+    beta: float
+    se: float
+    tau2: float
+    loglik: float
+    q_wald: float | None
+    q_lrt: float
+
+
+def _logsumexp_rows(a: FloatArray) -> FloatArray:
+    m = a.max(axis=1)
+    return np.asarray(m + np.log(np.exp(a - m[:, None]).sum(axis=1)), dtype=float)
+
+
+class _Objective:
+    """-log L(beta, theta) under 7-point adaptive Gauss-Hermite quadrature.
+
+    Keeps the last conditional modes to warm-start the next Newton solve (local to one fit).
+    """
+
+    def __init__(self, x: FloatArray, n: FloatArray) -> None:
+        self.x = x
+        self.n = n
+        self.u = np.zeros_like(x)
+        self.lchoose = float(np.sum(special.gammaln(n + 1.0) - special.gammaln(x + 1.0)
+                                    - special.gammaln(n - x + 1.0)))
+        self.evaluations = 0
+
+    def modes(self, beta: float, theta: float) -> tuple[FloatArray, FloatArray]:
+        """Conditional modes of u_i and the curvature -l''(u_i) there (vectorised Newton)."""
+        x, n = self.x, self.n
+        if theta == 0.0:
+            return np.zeros_like(x), np.ones_like(x)
+        u = self.u.copy()
+        for _ in range(100):
+            p = special.expit(beta + theta * u)
+            g = theta * (x - n * p) - u
+            h = theta * theta * n * p * (1.0 - p) + 1.0
+            step = np.clip(g / h, -10.0, 10.0)
+            u += step
+            if float(np.max(np.abs(step))) < 1e-13:
+                break
+        else:
+            raise ConvergenceError("GLMM: conditional modes did not converge")
+        self.u = u
+        p = special.expit(beta + theta * u)
+        return u, theta * theta * n * p * (1.0 - p) + 1.0
+
+    def __call__(self, beta: float, theta: float) -> float:
+        self.evaluations += 1
+        theta = abs(theta)  # the likelihood is even in theta
+        u, h = self.modes(beta, theta)
+        s = 1.0 / np.sqrt(h)
+        uu = u[:, None] + s[:, None] * _Z[None, :]
+        eta = beta + theta * uu
+        logp = self.x[:, None] * eta - self.n[:, None] * np.logaddexp(0.0, eta)
+        terms = _LOGW[None, :] + logp - 0.5 * uu * uu + _HALF_Z2[None, :]
+        return -float(np.sum(np.log(s) + _logsumexp_rows(terms)) + self.lchoose)
+
+
+def _derivatives(f: _Objective, b: float, t: float, h: float = 1e-4) -> tuple[float, FloatArray, FloatArray]:
+    """Value, central-difference gradient and Hessian of f at (b, t) (9 evaluations)."""
+    f0 = f(b, t)
+    fbp, fbm = f(b + h, t), f(b - h, t)
+    ftp, ftm = f(b, t + h), f(b, t - h)
+    fpp, fpm, fmp, fmm = f(b + h, t + h), f(b + h, t - h), f(b - h, t + h), f(b - h, t - h)
+    g = np.array([(fbp - fbm) / (2 * h), (ftp - ftm) / (2 * h)])
+    hbb = (fbp - 2 * f0 + fbm) / h**2
+    htt = (ftp - 2 * f0 + ftm) / h**2
+    hbt = (fpp - fpm - fmp + fmm) / (4 * h * h)
+    return f0, g, np.array([[hbb, hbt], [hbt, htt]])
+
+
+def fit_glmm(events: FloatArray, totals: FloatArray) -> GlmmFit:
+    """Fit the random-intercept logistic model by ML (adaptive Gauss-Hermite, 7 nodes).
+
+    Newton's method on (beta, theta) with central-difference derivatives of the quadrature
+    log-likelihood (a Levenberg shift keeps the Hessian positive definite, a backtracking line search
+    keeps every step downhill), started from the DerSimonian-Laird fit of the logits.
+
+    Parameters
+    ----------
+    events, totals
+        Validated counts (k >= 2).
+    """
+    x = np.asarray(events, dtype=float)
+    n = np.asarray(totals, dtype=float)
+    k = x.size
+    f = _Objective(x, n)
+    y, v = escalc("PLO", x, n)
+    X1 = np.ones((k, 1))
+    fe = weighted_fit(y, X1, 1.0 / v)
+    trp = fe.trace_p(X1)
+    tau0 = max(0.0, (fe.rss - (k - 1)) / trp) if trp > 0 else 0.0
+    b = float(weighted_fit(y, X1, 1.0 / (v + tau0)).beta[0])
+    t = max(float(np.sqrt(tau0)), 0.2)
+    converged = False
+    for _ in range(200):
+        f0, g, H = _derivatives(f, b, t)
+        lam_min = float(np.linalg.eigvalsh(H)[0])
+        Hm = H + (max(0.0, -lam_min) + 1e-6 * (1.0 + abs(lam_min))) * np.eye(2) if lam_min <= 0 else H
+        step = -np.linalg.solve(Hm, g)
+        alpha = 1.0
+        while alpha > 1e-10:
+            nb, nt = b + alpha * step[0], t + alpha * step[1]
+            if f(nb, nt) <= f0 + 1e-12 * abs(f0):
+                break
+            alpha /= 2.0
+        else:
+            nb, nt = b, t
+        moved = max(abs(nb - b), abs(nt - t))
+        b, t = nb, nt
+        if moved < 1e-9 and lam_min > 0:
+            converged = True
+            break
+    if not converged or not (np.isfinite(b) and np.isfinite(t)):
+        raise ConvergenceError("GLMM fit did not converge; try --method REML with --measure PLO")
+    t = abs(t)
+    if t < 1e-5:  # boundary: tau2 = 0, SE from the beta-only curvature
+        t = 0.0
+        h = 1e-4
+        hbb = (f(b + h, 0.0) - 2 * f(b, 0.0) + f(b - h, 0.0)) / h**2
+        se = float(np.sqrt(1.0 / hbb))
+    else:
+        _, _, H = _derivatives(f, b, t)
+        se = float(np.sqrt(np.linalg.inv(H)[0, 0]))
+    # heterogeneity tests
+    p0 = float(x.sum() / n.sum())
+    ll_fe = float(np.sum(special.xlogy(x, p0) + special.xlogy(n - x, 1.0 - p0)))
+    ll_sat = float(np.sum(special.xlogy(x, x / n) + special.xlogy(n - x, 1.0 - x / n)))
+    q_lrt = max(0.0, 2.0 * (ll_sat - ll_fe))
+    q_wald: float | None = None
+    if np.all((x > 0) & (x < n)):
+        yl = np.log(x / (n - x))
+        vl = 1.0 / x + 1.0 / (n - x)
+        q_wald = max(0.0, weighted_fit(yl, X1, 1.0 / vl).rss)
+    return GlmmFit(beta=float(b), se=se, tau2=float(t * t), loglik=-f(b, t), q_wald=q_wald, q_lrt=q_lrt)
+
+
+def pool_glmm(
+    events: FloatArray, totals: FloatArray, labels: list[str], *, measure: Measure = Measure.PLO,
+    knha: bool = False, level: float = 95.0, study_ci: str = "clopper-pearson",
+) -> PoolResult:
+    """Pool proportions with the binomial-normal GLMM (metafor ``rma.glmm(measure="PLO")``)."""
+    if measure is not Measure.PLO:
+        raise InputError("GLMM works on the logit scale only", field="measure", value=str(measure),
+                         remedy="use --measure PLO with --method GLMM")
+    if knha:
+        raise InputError("Knapp-Hartung is not available with GLMM", field="knha",
+                         remedy="drop --knha or use method REML")
+    k = events.size
+    if k < 2:
+        raise InputError(f"k = {k}: the GLMM needs at least 2 studies", field="k", value=k,
+                         remedy="add studies or use --method EE")
+    gf = fit_glmm(events, totals)
+    y, v = escalc("PLO", events, totals)
+    fe = weighted_fit(y, np.ones((k, 1)), 1.0 / v)
+    vt = (k - 1) / fe.trace_p(np.ones((k, 1)))
+    alpha = 1.0 - level / 100.0
+    crit = norm_isf(alpha / 2.0)
+    q = gf.q_wald if gf.q_wald is not None else gf.q_lrt
+    q_type = "wald" if gf.q_wald is not None else "lrt"
+    beta = np.array([gf.beta])
+    se = np.array([gf.se])
+    fit = RmaFit(
+        k=k, p=1, method=Method.GLMM, knha=False, level=level, beta=beta, vb=se[:, None] ** 2, se=se,
+        stat=beta / se, pval=2.0 * norm_sf(np.abs(beta / se)), ci_lower=beta - crit * se,
+        ci_upper=beta + crit * se, crit=crit, ddf=None, tau2=gf.tau2, tau2_se=float("nan"), qe=q,
+        qe_df=k - 1, qe_p=chi2_sf(q, k - 1), i2=100.0 * gf.tau2 / (vt + gf.tau2),
+        h2=1.0 + gf.tau2 / vt, vt=vt, weights=1.0 / (v + gf.tau2), s2w=1.0,
+    )
+    notes: tuple[str, ...] = ()
+    if q_type == "lrt":
+        notes = ("q is the likelihood-ratio test (the Wald test is undefined with 0 or n events)",)
+    return build_pool_result(
+        fit, y, v, measure=Measure.PLO, labels=labels, events=events, totals=totals, study_ci=study_ci,
+        qprofile=False, notes=notes,
+        extra={"q_type": q_type, "q_wald": gf.q_wald, "q_lrt": gf.q_lrt, "loglik": gf.loglik},
+    )

@@ -1,0 +1,318 @@
+"""Read quantitative PET (and SPECT reconstructed as PET-like slices) DICOM series into a :class:`Volume`.
+
+Per-slice RescaleSlope / RescaleIntercept are applied as floats (several readers truncate per-slice
+slopes); slices are sorted by their position along the slice normal and checked for one orientation,
+one in-plane geometry, uniform spacing and missing slices. Units (0054,1001) must be ``BQML``; ``CNTS``
+needs a user calibration factor (Bq/mL per count); anything else is refused. Decay correction
+(0054,1102) and the RadiopharmaceuticalInformationSequence are required so that time points can be made
+comparable explicitly (:meth:`Volume.activity_at_acquisition`).
+
+References
+----------
+DICOM PS3.3 C.8.9.1 (PET Series Module), C.8.9.2 (PET Isotope Module), C.7.6.2 (Image Plane Module).
+shared/dosimetry/METHODS.md §8.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydicom
+from numpy.typing import NDArray
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+
+from redif.dosimetry.nuclides import available_nuclides, get_nuclide
+from redif.errors import DicomInputError
+from redif.io.volume import DecayCorrection, Volume, affine_from_geometry
+
+__all__ = ["parse_dicom_datetime", "read_pet_series", "read_pet_time_series"]
+
+_QUANT_MODALITIES = {"PT", "NM"}
+_ORIENT_TOL = 1e-4
+_SPACING_RTOL = 1e-3
+_HALF_LIFE_RTOL = 0.01
+_LE_SYNTAXES = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
+
+
+def parse_dicom_datetime(date: str | None, time: str | None = None) -> datetime | None:
+    """Combine DICOM DA + TM (or a DT in ``date`` with ``time=None``) into a naive datetime.
+
+    Fractions of seconds are kept; UTC offsets in DT values are dropped (all times of one study are in
+    one time zone).
+    """
+    if not date:
+        return None
+    text = str(date).strip()
+    if time is not None:
+        text = text[:8] + str(time).strip()
+    text = text.split("+")[0].split("-")[0]
+    digits, _, frac = text.partition(".")
+    fmt = "%Y%m%d%H%M%S"[: {8: 6, 10: 8, 12: 10, 14: 12}.get(len(digits), 12)]
+    if len(digits) not in (8, 10, 12, 14):
+        return None
+    try:
+        dt = datetime.strptime(digits, fmt)
+    except ValueError:
+        return None
+    if frac:
+        dt = dt.replace(microsecond=int((frac + "000000")[:6]))
+    return dt
+
+
+@dataclass(frozen=True)
+class _Slice:
+    path: Path
+    ds: Dataset
+    position: NDArray[np.float64]
+
+
+def _fail(path: Path | str, message: str, remedy: str | None = None) -> DicomInputError:
+    return DicomInputError(message, field=str(path), remedy=remedy)
+
+
+def _files(directory: Path) -> list[Path]:
+    if not directory.exists():
+        raise _fail(directory, "no such directory", "give the folder that holds one PET series")
+    if directory.is_file():
+        return [directory]
+    return sorted(p for p in directory.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+# Per-slice attributes; every other attribute is read once, from the first slice (parsing only these
+# keeps reading fast: most of the cost of pydicom is building elements nobody uses).
+_SLICE_TAGS = [
+    "Modality", "SeriesInstanceUID", "SOPInstanceUID", "ImagePositionPatient", "ImageOrientationPatient",
+    "PixelSpacing", "Rows", "Columns", "RescaleSlope", "RescaleIntercept", "BitsAllocated",
+    "PixelRepresentation", "SamplesPerPixel", "AcquisitionDate", "AcquisitionTime",
+    "AcquisitionDateTime", "NumberOfFrames", "SliceThickness", "PixelData",
+]
+
+
+def _read_slices(directory: Path) -> tuple[list[_Slice], Dataset]:
+    slices: list[_Slice] = []
+    series: set[str] = set()
+    for path in _files(directory):
+        try:
+            ds = pydicom.dcmread(path, specific_tags=_SLICE_TAGS)
+        except (InvalidDicomError, OSError):
+            continue
+        if "PixelData" not in ds or str(ds.get("Modality", "")) not in _QUANT_MODALITIES:
+            continue
+        if int(ds.get("NumberOfFrames", 1) or 1) > 1:
+            raise _fail(path, "multi-frame image (e.g. NM/SPECT or enhanced PET) not supported",
+                        "export the reconstruction as single-slice PET/NM images or as NIfTI")
+        series.add(str(ds.get("SeriesInstanceUID", "")))
+        if "ImagePositionPatient" not in ds or "ImageOrientationPatient" not in ds:
+            raise _fail(path, "slice lacks ImagePositionPatient/ImageOrientationPatient")
+        slices.append(_Slice(path, ds, np.asarray(ds.ImagePositionPatient, dtype=np.float64)))
+    if not slices:
+        raise _fail(directory, "no PET/NM image slices found", "give the folder of one PET series")
+    if len(series) > 1:
+        raise _fail(directory, f"{len(series)} series in one folder",
+                    "give one folder per series (one time point each)")
+    header = pydicom.dcmread(slices[0].path, stop_before_pixels=True)
+    return slices, header
+
+
+def _pixels(ds: Dataset) -> NDArray[np.float32]:
+    """Stored values of one slice as float32 (fast path for uncompressed little-endian data)."""
+    rows, cols = int(ds.Rows), int(ds.Columns)
+    if ds.file_meta.TransferSyntaxUID in _LE_SYNTAXES and int(ds.get("SamplesPerPixel", 1)) == 1:
+        bits = int(ds.BitsAllocated)
+        signed = int(ds.PixelRepresentation) == 1
+        dtype = {(16, True): "<i2", (16, False): "<u2", (32, True): "<i4", (32, False): "<u4",
+                 (8, False): "u1", (8, True): "i1"}[(bits, signed)]
+        raw = np.frombuffer(ds.PixelData, dtype=dtype, count=rows * cols)
+        return raw.reshape(rows, cols).astype(np.float32)
+    return np.asarray(ds.pixel_array, dtype=np.float32)
+
+
+def _geometry(slices: list[_Slice], directory: Path) -> tuple[list[_Slice], NDArray[np.float64]]:
+    first = slices[0].ds
+    iop = np.asarray(first.ImageOrientationPatient, dtype=np.float64)
+    spacing = tuple(float(v) for v in first.PixelSpacing)
+    shape = (int(first.Rows), int(first.Columns))
+    iops = np.array([[float(v) for v in s.ds.ImageOrientationPatient] for s in slices])
+    bad_orient = np.flatnonzero(np.any(np.abs(iops - iop) > _ORIENT_TOL, axis=1))
+    if bad_orient.size:
+        raise _fail(slices[int(bad_orient[0])].path, "slice orientation differs from the rest of the series",
+                    "the series must be one 3-D volume (no oblique or mixed stacks)")
+    geo = np.array([[int(s.ds.Rows), int(s.ds.Columns), *(float(v) for v in s.ds.PixelSpacing)]
+                    for s in slices])
+    bad_geo = np.flatnonzero((geo[:, 0] != shape[0]) | (geo[:, 1] != shape[1])
+                             | np.any(np.abs(geo[:, 2:] - spacing) > _SPACING_RTOL * np.asarray(spacing),
+                                      axis=1))
+    if bad_geo.size:
+        raise _fail(slices[int(bad_geo[0])].path,
+                    "slice matrix or pixel spacing differs from the rest of the series")
+    normal = np.cross(iop[:3], iop[3:6])
+    order = sorted(slices, key=lambda s: float(s.position @ normal))
+    dist = np.array([float(s.position @ normal) for s in order])
+    if len(order) > 1:
+        steps = np.diff(dist)
+        if np.any(steps < 1e-3):
+            i = int(np.argmin(steps))
+            raise _fail(order[i + 1].path, "two slices at the same position", "remove duplicate files")
+        nominal = float(np.median(steps))
+        bad = np.abs(steps - nominal) > max(_SPACING_RTOL * nominal, 1e-3)
+        if np.any(bad):
+            i = int(np.argmax(bad))
+            gap = steps[i] / nominal
+            what = (f"missing slice(s) after {order[i].path.name} (gap {gap:.2f} x spacing)"
+                    if gap > 1.5 else "non-uniform slice spacing")
+            raise _fail(directory, what, "the series must have uniformly spaced, complete slices")
+        step_vec = (order[-1].position - order[0].position) / (len(order) - 1)
+    else:
+        thick = float(first.get("SliceThickness", spacing[0]) or spacing[0])
+        step_vec = normal * thick
+    return order, affine_from_geometry(order[0].position, iop, (spacing[0], spacing[1]), step_vec)
+
+
+def _nuclide_from_half_life(half_life_s: float | None) -> str | None:
+    if half_life_s is None:
+        return None
+    for name in available_nuclides():
+        nuc = get_nuclide(name)
+        if abs(nuc.half_life_s - half_life_s) <= _HALF_LIFE_RTOL * nuc.half_life_s:
+            return name
+    return None
+
+
+def _radiopharmaceutical(ds: Dataset) -> tuple[datetime | None, float | None, float | None]:
+    seq = ds.get("RadiopharmaceuticalInformationSequence")
+    if not seq:
+        return None, None, None
+    item = seq[0]
+    start = parse_dicom_datetime(item.get("RadiopharmaceuticalStartDateTime"))
+    if start is None and item.get("RadiopharmaceuticalStartTime"):
+        start = parse_dicom_datetime(ds.get("SeriesDate") or ds.get("StudyDate"),
+                                     item.get("RadiopharmaceuticalStartTime"))
+    dose = item.get("RadionuclideTotalDose")
+    hl = item.get("RadionuclideHalfLife")
+    return start, (float(dose) if dose not in (None, "") else None), (
+        float(hl) if hl not in (None, "") else None)
+
+
+def _acquisition_time(slices: list[_Slice], ds: Dataset) -> datetime | None:
+    series = parse_dicom_datetime(ds.get("SeriesDate"), ds.get("SeriesTime"))
+    acq: list[datetime] = []
+    for s in slices:
+        t = parse_dicom_datetime(s.ds.get("AcquisitionDateTime")) or parse_dicom_datetime(
+            s.ds.get("AcquisitionDate"), s.ds.get("AcquisitionTime"))
+        if t is not None:
+            acq.append(t)
+    earliest = min(acq) if acq else None
+    if series is not None and (earliest is None or series <= earliest):
+        return series
+    return earliest
+
+
+def read_pet_series(
+    directory: str | Path,
+    *,
+    calibration_bqml_per_count: float | None = None,
+    require_timing: bool = True,
+) -> Volume:
+    """Read one PET series (a folder of single-slice files) into a :class:`Volume` in Bq/mL.
+
+    Parameters
+    ----------
+    directory
+        Folder holding the slices of one series (sub-folders are searched; non-DICOM files ignored).
+    calibration_bqml_per_count
+        Needed only for ``Units == CNTS``: Bq/mL per count (from the site's calibration).
+    require_timing
+        Require decay-correction and radiopharmaceutical timing tags (needed for kinetics).
+
+    Returns
+    -------
+    Volume
+        float32 array ``[slice, row, column]`` in Bq/mL, values as decay corrected in the file
+        (see :meth:`Volume.activity_at_acquisition`).
+
+    Raises
+    ------
+    DicomInputError
+        Naming the file or folder: no slices, several series, inconsistent geometry, missing slices,
+        unsupported units, missing decay or timing information.
+    """
+    folder = Path(directory)
+    slices, first = _read_slices(folder)
+    order, affine = _geometry(slices, folder)
+    units = str(first.get("Units", "")).strip().upper()
+    if units == "CNTS":
+        if calibration_bqml_per_count is None:
+            raise _fail(order[0].path, "Units CNTS needs a calibration factor",
+                        "give calibration_bqml_per_count (Bq/mL per count) from your site calibration")
+        scale = float(calibration_bqml_per_count)
+    elif units == "BQML":
+        scale = 1.0
+    else:
+        raise _fail(order[0].path, f"Units (0054,1001) is {units or 'missing'!r}, not BQML",
+                    "export the series in Bq/mL (BQML), or CNTS with a calibration factor")
+    decay_text = str(first.get("DecayCorrection", "")).strip().upper()
+    if decay_text not in DecayCorrection.__members__:
+        if require_timing:
+            raise _fail(order[0].path, f"DecayCorrection (0054,1102) is {decay_text or 'missing'!r}",
+                        "the series must state START, ADMIN or NONE")
+        decay_text = "NONE"
+    start, total, half_life = _radiopharmaceutical(first)
+    acq = _acquisition_time(order, first)
+    if require_timing:
+        if start is None:
+            raise _fail(order[0].path, "no RadiopharmaceuticalStartDateTime/StartTime",
+                        "the series must record the administration time")
+        if acq is None:
+            raise _fail(order[0].path, "no SeriesDate/SeriesTime or AcquisitionTime")
+        if decay_text == "ADMIN" and half_life is None:
+            raise _fail(order[0].path, "ADMIN decay correction but no RadionuclideHalfLife")
+    array = np.empty((len(order), int(first.Rows), int(first.Columns)), dtype=np.float32)
+    for k, s in enumerate(order):
+        slope = float(s.ds.get("RescaleSlope", 1.0) or 1.0)
+        intercept = float(s.ds.get("RescaleIntercept", 0.0) or 0.0)
+        arr = _pixels(s.ds)
+        arr *= np.float32(slope * scale)
+        if intercept:
+            arr += np.float32(intercept * scale)
+        array[k] = arr
+    patient = {key: str(first.get(key, "")) for key in ("PatientID", "PatientName", "StudyDate")}
+    return Volume(
+        array=array,
+        affine=affine,
+        units="BQML",
+        acquisition_datetime=acq,
+        radiopharmaceutical_start=start,
+        total_dose_bq=total,
+        half_life_s=half_life,
+        nuclide=_nuclide_from_half_life(half_life),
+        decay_correction=DecayCorrection(decay_text),
+        series_uid=str(first.get("SeriesInstanceUID", "")),
+        frame_of_reference_uid=str(first.get("FrameOfReferenceUID", "")),
+        study_uid=str(first.get("StudyInstanceUID", "")),
+        sop_instance_uids=tuple(str(s.ds.SOPInstanceUID) for s in order),
+        source=str(folder),
+        patient=patient,
+    )
+
+
+def read_pet_time_series(
+    directories: Sequence[str | Path], *, calibration_bqml_per_count: float | None = None,
+    progress: Any = None,
+) -> list[Volume]:
+    """Read several time points (one folder each); see :func:`redif.dosimetry.voxel_tia.check_time_series`.
+
+    ``progress`` is an optional callable ``progress(i, n, label)`` (the CLI draws a bar with it).
+    """
+    out = []
+    for i, d in enumerate(directories):
+        out.append(read_pet_series(d, calibration_bqml_per_count=calibration_bqml_per_count))
+        if progress is not None:
+            progress(i + 1, len(directories), f"read {Path(d).name}")
+    return out
+

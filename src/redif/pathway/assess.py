@@ -1,0 +1,284 @@
+"""One traceable assessment: refractoriness -> eligibility -> regimens -> protocol -> go/no-go -> response.
+
+:func:`assess_case` composes the pathway modules and, when installed, the evidence, dosimetry and response
+engines. Every recommendation in the result carries its rule and source; the result always carries
+:data:`redif.DISCLAIMER`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from redif import DISCLAIMER
+from redif.pathway.case import Case
+from redif.pathway.decision import Decision, decide
+from redif.pathway.eligibility import Eligibility, assess_eligibility
+from redif.pathway.engines import dosimetry_section, response_section
+from redif.pathway.protocol import ProtocolPlan, ProtocolTemplate, get_protocol, schedule
+from redif.pathway.refractoriness import RefractorinessResult, assess_refractoriness
+from redif.pathway.regimens import GenotypeMatch, RegimenOption, candidate_regimens
+
+__all__ = ["Assessment", "assess_case"]
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The whole chain for one case."""
+
+    case_id: str
+    synthetic: bool
+    description: str | None
+    as_of: dt.date | None
+    refractory: RefractorinessResult
+    eligibility: Eligibility
+    genotype: tuple[GenotypeMatch, ...]
+    regimens: tuple[RegimenOption, ...]
+    protocol: ProtocolPlan | None
+    protocol_chosen_by: str
+    drug: str | None
+    decision: Decision | None
+    dosimetry: dict[str, Any] | None
+    response: dict[str, Any] | None
+    disclaimer: str = DISCLAIMER
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of ``redif patient assess --json`` (stable keys)."""
+        r = self.refractory
+        out: dict[str, Any] = {
+            "case_id": self.case_id,
+            "synthetic": self.synthetic,
+            "description": self.description,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "refractory": {
+                "status": r.status.value,
+                "reason": r.reason,
+                "rule": _rule(r.rule),
+                "criteria_met": [
+                    {
+                        "id": m.id,
+                        "framework": m.framework,
+                        "strength": m.strength,
+                        "text": m.text,
+                        "source": m.source,
+                        "grade": m.grade.value,
+                        "evidence": list(m.evidence),
+                    }
+                    for m in r.criteria_met
+                ],
+                "missing_data": list(r.missing_data),
+                "frameworks": dict(r.frameworks),
+                "non_criteria": [
+                    {
+                        "id": n.id,
+                        "text": n.text,
+                        "applies": n.applies,
+                        "detail": n.detail,
+                        "source": n.source,
+                        "grade": n.grade.value,
+                    }
+                    for n in r.non_criteria
+                ],
+                "cumulative_activity_gbq": r.cumulative_activity_gbq,
+            },
+            "eligibility": {
+                "status": self.eligibility.status,
+                "eligible": self.eligibility.eligible,
+                "reason": self.eligibility.reason,
+                "as_of": self.eligibility.as_of.isoformat() if self.eligibility.as_of else None,
+                "genotype": [
+                    {
+                        "group": g.group,
+                        "alteration": g.alteration,
+                        "targetable": g.targetable,
+                        "source": g.source,
+                        "grade": g.grade.value,
+                    }
+                    for g in self.genotype
+                ],
+                "checks": [
+                    {
+                        "id": c.id,
+                        "kind": c.kind,
+                        "label": c.label,
+                        "text": c.text,
+                        "status": c.status.value,
+                        "detail": c.detail,
+                        "source": c.source,
+                        "grade": c.grade.value,
+                    }
+                    for c in self.eligibility.checks
+                ],
+                "trial_context": self.eligibility.trial_context,
+            },
+            "regimens": [
+                {
+                    "id": o.regimen.id,
+                    "drug": o.regimen.drug,
+                    "drugs": list(o.regimen.drugs),
+                    "dose": o.regimen.dose,
+                    "duration_days": o.regimen.duration_days,
+                    "duration_text": o.regimen.duration_text,
+                    "genotype_group": o.regimen.genotype_group,
+                    "matched_by": o.matched_by,
+                    "evidence_level": o.regimen.evidence_level,
+                    "default_protocol": o.regimen.default_protocol,
+                    "source": o.regimen.source,
+                    "grade": o.regimen.grade.value,
+                    "evidence": dict(o.evidence),
+                }
+                for o in self.regimens
+            ],
+            "protocol": self.protocol.table() if self.protocol else [],
+            "protocol_info": None
+            if self.protocol is None
+            else {
+                "name": self.protocol.protocol,
+                "title": self.protocol.title,
+                "source": self.protocol.source,
+                "grade": self.protocol.grade.value,
+                "chosen_by": self.protocol_chosen_by,
+                "start_date": self.protocol.start_date.isoformat() if self.protocol.start_date else None,
+                "decision_rules": list(self.protocol.decision_rules),
+                "decision_policy": self.protocol.decision_policy,
+                "notes": list(self.protocol.notes),
+            },
+            "notes": list(self.notes),
+            "disclaimer": self.disclaimer,
+        }
+        if self.decision is not None:
+            d = self.decision
+            out["decision"] = {
+                "go": d.go,
+                "status": d.status.value,
+                "rule": d.rule,
+                "source": d.source,
+                "grade": d.grade.value if d.grade else None,
+                "reason": d.reason,
+                "policy": d.policy,
+                "max_tolerable_activity_gbq": d.max_tolerable_activity_gbq,
+                "lesion_doses": [
+                    {
+                        "lesion_id": ld.lesion_id,
+                        "dose_per_activity_gy_per_gbq": ld.dose_per_activity_gy_per_gbq,
+                        "dose_at_mta_gy": ld.dose_at_mta_gy,
+                        "activity_for_threshold_gbq": ld.activity_for_threshold_gbq,
+                    }
+                    for ld in d.lesion_doses
+                ],
+                "rules": [
+                    {
+                        "id": o.id,
+                        "outcome": o.outcome.value,
+                        "text": o.text,
+                        "source": o.source,
+                        "grade": o.grade.value,
+                        "evidence": list(o.evidence),
+                    }
+                    for o in d.rules
+                ],
+            }
+        if self.dosimetry is not None:
+            out["dosimetry"] = self.dosimetry
+        if self.response is not None:
+            out["response"] = self.response
+        return out
+
+
+def _rule(ref: Any) -> dict[str, Any] | None:
+    if ref is None:
+        return None
+    return {"id": ref.id, "text": ref.text, "source": ref.source, "grade": ref.grade.value}
+
+
+def _choose_protocol(
+    case: Case,
+    options: tuple[RegimenOption, ...],
+    protocol: str | ProtocolTemplate | None,
+    *,
+    not_candidate: bool,
+) -> tuple[ProtocolTemplate | None, str]:
+    if isinstance(protocol, ProtocolTemplate):
+        return protocol, "given (user template)"
+    if protocol:
+        return get_protocol(protocol), "given (--protocol)"
+    rc = case.redifferentiation_course
+    if rc and rc.protocol:
+        return get_protocol(rc.protocol), "case file (redifferentiation_course.protocol)"
+    if options and not_candidate:
+        return (
+            None,
+            "none: not a candidate for redifferentiation (see eligibility); give --protocol to plan anyway",
+        )
+    if options:
+        first = options[0].regimen
+        return get_protocol(first.default_protocol), f"default of the first regimen ({first.id})"
+    return None, "none: no candidate regimen"
+
+
+def assess_case(
+    case: Case,
+    *,
+    start_date: dt.date | None = None,
+    protocol: str | ProtocolTemplate | None = None,
+) -> Assessment:
+    """Run the whole pathway for one case.
+
+    Parameters
+    ----------
+    case
+        A validated case.
+    start_date
+        Day 0 of the protocol (drug start); default ``redifferentiation_course.start_date``.
+    protocol
+        A packaged template name, a template path, or a :class:`ProtocolTemplate`; default the case's
+        ``redifferentiation_course.protocol`` or the first candidate regimen's default protocol.
+    """
+    refractory = assess_refractoriness(case)
+    genotype, options = candidate_regimens(case)
+    eligibility = assess_eligibility(case, refractory, genotype)
+    notes: list[str] = []
+    template, chosen_by = _choose_protocol(
+        case, options, protocol, not_candidate=eligibility.eligible is False
+    )
+    rc = case.redifferentiation_course
+    start = start_date or (rc.start_date if rc else None)
+    plan = schedule(template, start) if template else None
+    if plan is not None and start is None:
+        notes.append(
+            "protocol has day offsets only: give --start-date (or redifferentiation_course.start_date)"
+        )
+    dosimetry, dos_results = dosimetry_section(case)
+    decision = decide(
+        case,
+        rules=template.decision_rules if template else None,
+        dosimetry=dos_results,
+        policy=template.decision_policy if template else None,
+    )
+    response = response_section(case)
+    if rc is not None:
+        drug = " + ".join(f"{d.drug} {d.dose}" if d.dose else d.drug for d in rc.drugs) + " (case file)"
+    elif options:
+        r = options[0].regimen
+        drug = f"{r.drug} {r.dose or '(dose not stated in the sources read)'} (regimen {r.id})"
+    else:
+        drug = None
+    return Assessment(
+        case_id=case.case_id,
+        synthetic=case.synthetic,
+        description=case.description,
+        as_of=case.as_of(),
+        refractory=refractory,
+        eligibility=eligibility,
+        genotype=genotype,
+        regimens=options,
+        protocol=plan,
+        protocol_chosen_by=chosen_by,
+        drug=drug,
+        decision=decision,
+        dosimetry=dosimetry,
+        response=response,
+        notes=tuple(notes),
+    )

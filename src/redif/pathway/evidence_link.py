@@ -1,0 +1,170 @@
+"""Live evidence for a regimen: the arms of the evidence base that used it, and their pooled estimates.
+
+Composes ``redif.evidence.studies`` / ``redif.evidence.tables`` (the evidence base and its outcome tables)
+and ``redif.evidence.meta`` (random-effects pooling, logit measure, REML, as metafor). When an engine is
+not installed the section says ``"not available: <engine> not installed"`` instead of numbers.
+
+Rules
+-----
+* The arms of a regimen are the records of the evidence base with the regimen's genotype group and exactly
+  its drugs, plus the rows the regimen table names (``evidence_rows``).
+* Pooled uptake restoration and response come from the evidence base's outcome tables (default grade
+  filter: unverified and unreliable-secondary rows left out, RULES.md §4), restricted to those arms and
+  pooled **per definition of restored uptake** — definitions are never mixed (RULES.md §4).
+
+References
+----------
+``shared/clinical/RULES.md`` §4 (definitions of restored uptake; grades). ``shared/stats/METHODS.md`` §1.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import Any
+
+from redif.pathway.regimens import Regimen
+
+__all__ = ["engine_available", "regimen_evidence"]
+
+_POOL_MEASURE = "PLO"
+_POOL_METHOD = "REML"
+
+
+def engine_available(module: str) -> bool:
+    """Whether an engine module can be imported."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+@lru_cache(maxsize=1)
+def _base() -> Any:
+    from redif.evidence.studies import load_evidence
+
+    return load_evidence()
+
+
+def _count(c: Any) -> int | None:
+    return None if c is None else int(c.value)
+
+
+def _arm_dict(arm: Any) -> dict[str, Any]:
+    uptake = [
+        {
+            "definition": u.definition.value,
+            "restored": _count(u.restored),
+            "evaluable": _count(u.evaluable),
+            "percent_reported": u.percent_reported,
+        }
+        for u in arm.uptake
+    ]
+    cr, pr, den = _count(arm.recist_cr), _count(arm.recist_pr), _count(arm.response_denominator)
+    response = None
+    if pr is not None and den is not None:
+        response = {"cr_pr": (cr or 0) + pr, "denominator": den}
+    return {
+        "row_id": arm.row_id,
+        "label": arm.label,
+        "design": arm.design,
+        "row_type": arm.row_type.value,
+        "genotype": arm.genotype.value,
+        "regimen": arm.regimen_label,
+        "grade": arm.grade.value,
+        "in_default_analyses": arm.grade.value in ("primary", "secondary"),
+        "uptake": uptake,
+        "response": response,
+        "source": arm.source,
+    }
+
+
+def _matching_arms(regimen: Regimen, base: Iterable[Any]) -> list[Any]:
+    drugs = {d.lower() for d in regimen.drugs}
+    listed = set(regimen.evidence_rows)
+    return [
+        a
+        for a in base
+        if a.row_id in listed
+        or (a.genotype.value == regimen.genotype_group and {d.lower() for d in a.drugs} == drugs)
+    ]
+
+
+def _finite(x: Any) -> float | None:
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _pool(rows: Sequence[Any], definition: str | None) -> dict[str, Any]:
+    from redif.evidence.meta import pool_proportions
+
+    events = [r.events for r in rows]
+    totals = [r.total for r in rows]
+    # one arm: a random-effects model needs k >= 2; the equal-effects fit gives that arm's logit CI
+    method = _POOL_METHOD if len(rows) > 1 else "EE"
+    res = pool_proportions(events, totals, [r.label for r in rows], measure=_POOL_MEASURE, method=method)
+    return {
+        "definition": definition,
+        "k": int(res.k),
+        "events": sum(events),
+        "n_total": sum(totals),
+        "estimate": _finite(res.estimate),
+        "ci_lower": _finite(res.ci_lower),
+        "ci_upper": _finite(res.ci_upper),
+        "i2": _finite(res.i2) if res.k > 1 else None,
+        "measure": _POOL_MEASURE,
+        "method": method,
+        "row_ids": [r.row_id for r in rows],
+        "engine": "redif.evidence.meta.pool_proportions",
+    }
+
+
+def _pooled(regimen: Regimen, arm_ids: set[str], outcome: str) -> list[dict[str, Any]] | str:
+    from redif.evidence.tables import outcome_table
+
+    table = outcome_table(_base(), outcome, genotype=regimen.genotype_group)
+    rows = [r for r in table.rows if r.row_id in arm_ids]
+    if not rows:
+        return "no arm with usable counts at grade secondary or better"
+    if not engine_available("redif.evidence.meta"):
+        return "not available: meta-analysis engine (redif.evidence.meta) not installed"
+    if outcome == "response":
+        return [_pool(rows, None)]
+    by_def: dict[str, list[Any]] = {}
+    for r in rows:
+        key = r.definition.value if r.definition is not None else "not reported"
+        by_def.setdefault(key, []).append(r)
+    return [_pool(group, key) for key, group in by_def.items()]
+
+
+def regimen_evidence(regimen: Regimen) -> dict[str, Any]:
+    """Evidence for one regimen: arms, pooled uptake restoration and response per definition, evidence level.
+
+    Returns
+    -------
+    dict
+        ``evidence_level`` ("prospective trial" / "case reports only"), ``arms`` (records of the evidence
+        base), ``uptake`` and ``response`` (lists of pooled results with ``k``, ``estimate``, ``ci_lower``,
+        ``ci_upper`` and the ``definition`` of restored uptake; or a "not available: ..." string), and
+        ``status`` when an engine is missing.
+    """
+    out: dict[str, Any] = {
+        "evidence_level": regimen.evidence_level,
+        "evidence_rows": list(regimen.evidence_rows),
+        "source": regimen.source,
+        "grade": regimen.grade.value,
+    }
+    if not (engine_available("redif.evidence.studies") and engine_available("redif.evidence.tables")):
+        out["status"] = "not available: evidence base (redif.evidence.studies) not installed"
+        return out
+    arms = _matching_arms(regimen, _base())
+    out["arms"] = [_arm_dict(a) for a in arms]
+    ids = {a.row_id for a in arms}
+    out["uptake"] = _pooled(regimen, ids, "uptake")
+    out["response"] = _pooled(regimen, ids, "response")
+    return out

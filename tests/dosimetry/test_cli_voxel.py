@@ -1,0 +1,125 @@
+"""CLI: `redif phantom` -> `redif dose voxel` -> `redif dose batch`, JSON keys and bad input (exit 2).
+
+Expected values: truth.json written by the phantom (closed-form TIAs), recovered within 4 %.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pydicom
+import pytest
+
+KEYS = {"name", "mean_gy", "min_gy", "max_gy", "d50_gy", "d90_gy", "volume_ml", "mass_g", "tia_mbq_h"}
+
+
+def _redif(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "redif", *args], capture_output=True, text=True,
+                          timeout=300, check=False)
+
+
+@pytest.fixture(scope="module")
+def phantom_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "ph"
+    r = _redif("phantom", str(out), "--shape", "40,40,32", "--voxel-mm", "5", "--json")
+    assert r.returncode == 0, r.stderr
+    payload = json.loads(r.stdout)
+    assert Path(payload["seg"]).is_file() and Path(payload["truth"]).is_file()
+    return out
+
+
+def _pets(d: Path) -> list[str]:
+    return sorted(str(p) for p in d.glob("pet_*"))
+
+
+def test_phantom_writes_realistic_headers(phantom_dir: Path) -> None:
+    first = sorted(Path(_pets(phantom_dir)[0]).iterdir())[0]
+    ds = pydicom.dcmread(first)
+    assert ds.Modality == "PT" and ds.Units == "BQML" and ds.DecayCorrection == "START"
+    rp = ds.RadiopharmaceuticalInformationSequence[0]
+    assert rp.RadionuclideCodeSequence[0].CodeValue == "40937006"  # SNOMED ^124^Iodine (pydicom CID 4020)
+    assert float(rp.RadionuclideTotalDose) == 37e6
+    assert (phantom_dir / "ct").is_dir()
+
+
+def test_dose_voxel_json_recovers_truth(phantom_dir: Path, tmp_path: Path) -> None:
+    out, rd = tmp_path / "dose.nii.gz", tmp_path / "rd.dcm"
+    r = _redif("dose", "voxel", "--pet", *_pets(phantom_dir), "--mask", str(phantom_dir / "seg_lesions.dcm"),
+               "--out", str(out), "--rtdose", str(rd), "--activity-gbq", "5.5", "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert "PREDICTED" in data["dose_refers_to"] and data["activity_gbq"] == 5.5
+    assert data["disclaimer"]
+    truth = json.loads((phantom_dir / "truth.json").read_text())
+    for les, t in zip(data["lesions"], truth["lesions"], strict=True):
+        assert KEYS <= set(les)
+        assert les["name"] == t["name"]
+        assert les["tia_mbq_h_imaged"] == pytest.approx(t["tia_mbq_h_i124"], rel=0.04)
+    assert out.is_file() and rd.is_file()
+
+
+def test_dose_voxel_table_and_repeated_option(phantom_dir: Path, tmp_path: Path) -> None:
+    pets = _pets(phantom_dir)
+    args = [x for p in pets for x in ("--pet", p)]
+    r = _redif("dose", "voxel", *args, "--mask", str(phantom_dir / "seg_lesions.dcm"), "--out",
+               str(tmp_path / "d.nii.gz"), "--method", "region")
+    assert r.returncode == 0, r.stderr
+    assert "neck_node_left" in r.stdout and "Decision support" in r.stdout
+
+
+def _one_line_exit_2(r: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def test_bad_input_exits_2(phantom_dir: Path, tmp_path: Path) -> None:
+    pets = _pets(phantom_dir)
+    seg = str(phantom_dir / "seg_lesions.dcm")
+    out = str(tmp_path / "d.nii.gz")
+    # time points out of order: the file is named
+    r = _redif("dose", "voxel", "--pet", pets[1], pets[0], pets[2], "--mask", seg, "--out", out)
+    _one_line_exit_2(r, "not increasing", pets[0])
+    # series without units
+    bad = tmp_path / "nounits"
+    shutil.copytree(pets[0], bad)
+    for f in bad.iterdir():
+        ds = pydicom.dcmread(f)
+        del ds.Units
+        ds.save_as(f)
+    r = _redif("dose", "voxel", "--pet", str(bad), *pets[1:], "--mask", seg, "--out", out)
+    _one_line_exit_2(r, "Units", str(bad))
+    # mask on another grid
+    import numpy as np
+
+    from redif.io.nifti import write_nifti
+
+    m = tmp_path / "mask.nii.gz"
+    write_nifti(m, np.ones((10, 10, 10), dtype=np.uint8), np.diag([2.0, 2.0, 2.0, 1.0]))
+    r = _redif("dose", "voxel", "--pet", *pets, "--mask", str(m), "--out", out)
+    _one_line_exit_2(r, "different grids", str(m), pets[0])
+    r = _redif("dose", "voxel", "--pet", *pets, "--mask", seg, "--out", out, "--method", "magic")
+    _one_line_exit_2(r, "--method")
+    r = _redif("phantom", str(tmp_path / "p"), "--time-points-h", "24,4")
+    _one_line_exit_2(r, "time_points_h")
+
+
+def test_batch_cli(phantom_dir: Path, tmp_path: Path) -> None:
+    pets = ";".join(_pets(phantom_dir))
+    man = tmp_path / "m.csv"
+    man.write_text(f"case_id,pet,mask,activity_gbq\nA,{pets},{phantom_dir / 'seg_lesions.dcm'},2\n"
+                   f"B,{tmp_path / 'missing'},{phantom_dir / 'seg_lesions.dcm'},\n")
+    r = _redif("dose", "batch", str(man), "--out-dir", str(tmp_path / "o"), "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["n_ok"] == 1 and data["n_failed"] == 1
+    assert data["cases"][1]["case_id"] == "B" and data["cases"][1]["error"]
+    assert (tmp_path / "o" / "A_dose.nii.gz").is_file()
+    r = _redif("dose", "batch", str(tmp_path / "none.csv"))
+    _one_line_exit_2(r, "manifest not found")

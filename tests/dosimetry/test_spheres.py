@@ -1,0 +1,120 @@
+"""Sphere self-dose S-values: physical bounds (METHODS.md §5), kernel anchor, reproducibility.
+
+Closed form of the electron-only limit. For a sphere of mass m that absorbs every electron, the mean
+absorbed dose per unit time-integrated activity is S_e = Δ_e/m. With Δ_e(I-131) = 0.19185 MeV per decay
+(ICRP-107), 1 MBq·s = 1e6 decays and 1 MeV = 1.602176634e-13 J:
+Δ_e = 0.19185 × 1e6 × 1.602176634e-13 J = 3.0738e-8 J; per gram 3.0738e-8 J / 1e-3 kg = 3.0738e-5 Gy
+= 3.0737e-2 mGy. Hence S_e·m -> 3.0737e-2 mGy·g/(MBq·s) for large m, and in general
+S(m) <= (Δ_e + Δ_p)/m (everything absorbed).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from redif.dosimetry.kernels import load_kernel
+from redif.dosimetry.nuclides import get_nuclide
+from redif.dosimetry.spheres import sphere_s_value, sphere_table
+from redif.errors import InputError
+
+MEV_TO_MGY_G = 1e6 * 1.602176634e-13 / 1e-6  # MeV per decay -> mGy*g per MBq*s
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _delta(nuclide: str) -> tuple[float, float]:
+    n = get_nuclide(nuclide)
+    assert n.electron_energy_mev is not None and n.photon_energy_mev is not None
+    return n.electron_energy_mev * MEV_TO_MGY_G, n.photon_energy_mev * MEV_TO_MGY_G
+
+
+def test_electron_only_constant() -> None:
+    """The docstring's closed form: 3.0737e-2 mGy·g/(MBq·s) (METHODS.md §5)."""
+    assert _delta("I-131")[0] == pytest.approx(3.0737e-2, rel=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("nuclide", "column"), [("I-131", "s_i131_mgy_per_mbq_s"), ("I-124", "s_i124_mgy_per_mbq_s")]
+)
+def test_upper_bound_total_energy(nuclide: str, column: str) -> None:
+    de, dp = _delta(nuclide)
+    tab = sphere_table()
+    assert np.all(tab[column] * tab["mass_g"] <= de + dp)
+    assert np.all(tab[column] > 0)
+
+
+def test_electron_component_tends_to_full_absorption() -> None:
+    """S_e·m <= Δ_e everywhere, increases with m, and is within 1 % of Δ_e at 1000 g."""
+    de, _ = _delta("I-131")
+    tab = sphere_table()
+    se_m = tab["s_i131_electron"] * tab["mass_g"]
+    assert np.all(se_m <= de * (1 + 1e-9))
+    assert np.all(np.diff(se_m) > 0)
+    assert se_m[-1] == pytest.approx(de, rel=0.01)
+    # electrons dominate small spheres; the photon share grows with size but stays a minority
+    phi_p = tab["phi_photon"]
+    assert np.all(np.diff(phi_p) > 0) and phi_p[0] < 0.01 and phi_p[-1] < 0.5
+
+
+def test_total_is_sum_of_components() -> None:
+    tab = sphere_table()
+    assert np.allclose(tab["s_i131_electron"] + tab["s_i131_photon"], tab["s_i131_mgy_per_mbq_s"], rtol=1e-5)
+
+
+def test_anchor_against_kernel_self_cube() -> None:
+    """The central voxel of the 2.21 mm Lanconelli kernel (2.1 mGy/(MBq·s), file 131I2.21mmsoft.txt) is the
+    self-dose of a 0.0108 g cube. A sphere of equal mass is more compact, so its S is higher, but not by
+    much: between 1.0x and 1.2x (the table also renormalises the electron energy by ~6 %, see the CSV
+    header)."""
+    k0 = float(load_kernel(2.21)[5, 5, 5])
+    m = 0.221**3
+    ratio = sphere_s_value(m).s_mgy_per_mbq_s / k0
+    assert 1.0 <= ratio <= 1.2
+
+
+def test_log_log_interpolation() -> None:
+    tab = sphere_table()
+    m0, m1 = tab["mass_g"][10], tab["mass_g"][11]
+    s0, s1 = tab["s_i131_mgy_per_mbq_s"][10], tab["s_i131_mgy_per_mbq_s"][11]
+    assert sphere_s_value(float(m0)).s_mgy_per_mbq_s == pytest.approx(s0)
+    mid = float(np.sqrt(m0 * m1))
+    assert sphere_s_value(mid).s_mgy_per_mbq_s == pytest.approx(float(np.sqrt(s0 * s1)), rel=1e-9)
+
+
+@pytest.mark.parametrize("mass", [0.001, 5000.0, float("nan")])
+def test_out_of_range(mass: float) -> None:
+    with pytest.raises(InputError, match="mass_g"):
+        sphere_s_value(mass)
+
+
+def test_no_table_for_i123() -> None:
+    with pytest.raises(InputError, match="nuclide"):
+        sphere_s_value(1.0, "I-123")
+
+
+def test_header_states_method_date_grade() -> None:
+    from redif.data import data_path
+
+    head = data_path("sphere_svalues.csv").read_text(encoding="utf-8").splitlines()[:12]
+    text = "\n".join(head)
+    assert "make_sphere_svalues.py" in text and "Generated 20" in text and "unverified" in text
+
+
+def test_table_is_reproduced_by_the_script(tmp_path: Path) -> None:
+    """Regenerate with scripts/make_sphere_svalues.py and compare every number (not the date line)."""
+    out = tmp_path / "s.csv"
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "make_sphere_svalues.py"), "--quiet", "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    from redif.data import data_path
+
+    def rows(p: Path) -> list[str]:
+        return [ln for ln in p.read_text(encoding="utf-8").splitlines() if not ln.startswith("# Generated")]
+
+    assert rows(out) == rows(data_path("sphere_svalues.csv"))

@@ -1,0 +1,95 @@
+"""Regimens and their live evidence (evidence base + meta-analysis engine).
+
+Expected counts come from shared/clinical/evidence.csv: P07 (MERAIODE RAS, trametinib) uptake on the
+day-28 diagnostic scan 4/10, PR 2/10; P06 (MERAIODE BRAF) post-therapy scan ~20/21, PR 8/21; P05 (ERRITI
+BRAF arm) 2/6. A single arm's logit-scale interval is the closed form expit(logit(p) +/- 1.96 * sqrt(1/x +
+1/(n - x))) (metafor escalc PLO, equal-effects fit of one study).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from redif.data import load_yaml
+from redif.pathway.case import parse_case
+from redif.pathway.evidence_link import engine_available
+from redif.pathway.regimens import candidate_regimens, load_regimens
+
+needs_evidence = pytest.mark.skipif(
+    not (engine_available("redif.evidence.studies") and engine_available("redif.evidence.meta")),
+    reason="evidence engines not installed",
+)
+
+
+def _expit(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+def _single_arm_ci(x: int, n: int) -> tuple[float, float]:
+    y = math.log(x / (n - x))
+    se = math.sqrt(1 / x + 1 / (n - x))
+    return _expit(y - 1.959963984540054 * se), _expit(y + 1.959963984540054 * se)
+
+
+def _options(make_case: Any, genotype: list[dict[str, Any]]) -> dict[str, Any]:
+    _, options = candidate_regimens(parse_case(make_case(genotype=genotype)))
+    return {o.regimen.id: o for o in options}
+
+
+def test_every_regimen_sourced() -> None:
+    raw = load_yaml("regimens.yaml")
+    for r in load_regimens():
+        assert r.source and r.grade.value in {"primary", "secondary", "unverified"}
+        assert r.evidence_level in {"prospective trial", "case reports only"}
+        assert r.default_protocol in {"meraiode", "ho2013", "erriti", "sel-i-metry", "rothenberg"}
+    # blanks stay blank: MERAIODE doses are not in the sources read
+    by_id = {r["id"]: r for r in raw["regimens"]}
+    assert by_id["braf-dabrafenib-trametinib"]["dose"] is None
+    assert by_id["ntrk-larotrectinib"]["dose"] == "100 mg BID"  # RULES.md §3 (Groussin 2022)
+
+
+@needs_evidence
+def test_ras_trametinib_live_evidence(make_case: Any) -> None:
+    """P07: uptake restored on the diagnostic scan 4/10; response 2/10 (evidence.csv)."""
+    opt = _options(make_case, [{"gene": "NRAS", "variant": "Q61R"}])["ras-trametinib"]
+    ev = opt.evidence
+    assert [a["row_id"] for a in ev["arms"]] == ["P07"]
+    (up,) = ev["uptake"]
+    assert (up["definition"], up["k"], up["events"], up["n_total"]) == ("uptake on diagnostic scan", 1, 4, 10)
+    assert up["estimate"] == pytest.approx(0.4, abs=1e-9)
+    lo, hi = _single_arm_ci(4, 10)
+    assert (up["ci_lower"], up["ci_upper"]) == pytest.approx((lo, hi), abs=1e-6)
+    (resp,) = ev["response"]
+    assert (resp["events"], resp["n_total"]) == (2, 10)
+    assert resp["estimate"] == pytest.approx(0.2, abs=1e-9)
+
+
+@needs_evidence
+def test_definitions_never_mixed(make_case: Any) -> None:
+    """BRAF dabrafenib + trametinib: ERRITI (P05, diagnostic 123I scan, 2/6) and MERAIODE (P06, post-therapy
+    scan) use different definitions of restored uptake: two separate results, never one pool (RULES.md §4)."""
+    ev = _options(make_case, [{"gene": "BRAF", "variant": "V600E"}])["braf-dabrafenib-trametinib"].evidence
+    defs = {u["definition"]: u for u in ev["uptake"]}
+    assert set(defs) == {"uptake on diagnostic scan", "uptake on post-therapy scan"}
+    assert (defs["uptake on diagnostic scan"]["events"], defs["uptake on diagnostic scan"]["n_total"]) == (
+        2,
+        6,
+    )
+    assert defs["uptake on diagnostic scan"]["row_ids"] == ["P05"]
+    assert defs["uptake on post-therapy scan"]["row_ids"] == ["P06"]
+    (resp,) = ev["response"]
+    assert (resp["events"], resp["n_total"]) == (8, 21)
+
+
+@needs_evidence
+def test_case_report_regimen_has_no_pooled_numbers(make_case: Any) -> None:
+    """RET fusion: case reports graded unverified only -> listed as arms, kept out of pooling."""
+    ev = _options(make_case, [{"gene": "RET", "kind": "fusion", "fusion_partner": "CCDC6"}])[
+        "ret-selpercatinib"
+    ].evidence
+    assert ev["evidence_level"] == "case reports only"
+    assert isinstance(ev["uptake"], str) and "no arm" in ev["uptake"]
+    assert all(not a["in_default_analyses"] for a in ev["arms"])
