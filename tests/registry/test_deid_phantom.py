@@ -47,8 +47,8 @@ def test_voxel_dose_identical_after_deidentification(tmp_path: Path) -> None:
     assert "IDENT" not in str(ds.PatientName) and ds.PatientIdentityRemoved == "YES"
     before = pipeline.run_voxel_case(written.pet_dirs, written.seg_path, activity_gbq=5.5)
     after = pipeline.run_voxel_case(deid_pets, deid_seg, activity_gbq=5.5)
-    b = {le["name"] if "name" in le else i: le for i, le in enumerate(before.lesions)}
-    a = {le["name"] if "name" in le else i: le for i, le in enumerate(after.lesions)}
+    b = {le.get("name", i): le for i, le in enumerate(before.lesions)}
+    a = {le.get("name", i): le for i, le in enumerate(after.lesions)}
     assert b.keys() == a.keys() and len(b) >= 1
     n = 0
     for k in b:

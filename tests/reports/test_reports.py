@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import zlib
 from datetime import datetime
@@ -13,23 +14,68 @@ from redif import DISCLAIMER, __version__
 from redif.reports import fhir, pdf
 
 PATIENT: dict[str, Any] = {
-    "id": 7, "pseudonym": "A-0007", "site": "A", "sex": "female", "birth_year": 1961, "is_demo": False,
-    "histology": "papillary #1 [x] $y$ *z*", "rai_refractory_criterion": "no uptake on post-therapy scan",
-    "diagnosis_date": "2015-03-01", "progression_date": None, "last_follow_up_date": None,
+    "id": 7,
+    "pseudonym": "A-0007",
+    "site": "A",
+    "sex": "female",
+    "birth_year": 1961,
+    "is_demo": False,
+    "histology": "papillary #1 [x] $y$ *z*",
+    "rai_refractory_criterion": "no uptake on post-therapy scan",
+    "diagnosis_date": "2015-03-01",
+    "progression_date": None,
+    "last_follow_up_date": None,
     "records": {
-        "genotypes": [{"id": 1, "gene": "BRAF", "variant": "V600E", "fusion_partner": None, "assay": "NGS",
-                       "sample_date": "2020-01-02"},
-                      {"id": 2, "gene": "RET", "variant": None, "fusion_partner": "CCDC6", "assay": None,
-                       "sample_date": None}],
-        "courses": [{"id": 1, "course_number": 1, "drugs": "dabrafenib + trametinib", "dose": "150 mg bid",
-                     "start_date": "2021-01-04", "stop_date": "2021-02-15", "dose_reductions": 0,
-                     "days_before_uptake": 28, "tsh_stimulation": "rhTSH"}],
-        "administrations": [{"id": 1, "administration_date": "2021-02-10", "activity_gbq": 5.5,
-                             "basis": "empiric", "post_therapy_scan": None},
-                            {"id": 2, "administration_date": None, "activity_gbq": 3.7, "basis": None,
-                             "post_therapy_scan": None}],
-        "dosimetry": [{"id": 1, "kind": "lesion", "method": "124I PET", "lesion_label": "L1",
-                       "absorbed_dose_gy": 85.0}],
+        "genotypes": [
+            {
+                "id": 1,
+                "gene": "BRAF",
+                "variant": "V600E",
+                "fusion_partner": None,
+                "assay": "NGS",
+                "sample_date": "2020-01-02",
+            },
+            {
+                "id": 2,
+                "gene": "RET",
+                "variant": None,
+                "fusion_partner": "CCDC6",
+                "assay": None,
+                "sample_date": None,
+            },
+        ],
+        "courses": [
+            {
+                "id": 1,
+                "course_number": 1,
+                "drugs": "dabrafenib + trametinib",
+                "dose": "150 mg bid",
+                "start_date": "2021-01-04",
+                "stop_date": "2021-02-15",
+                "dose_reductions": 0,
+                "days_before_uptake": 28,
+                "tsh_stimulation": "rhTSH",
+            }
+        ],
+        "administrations": [
+            {
+                "id": 1,
+                "administration_date": "2021-02-10",
+                "activity_gbq": 5.5,
+                "basis": "empiric",
+                "post_therapy_scan": None,
+            },
+            {
+                "id": 2,
+                "administration_date": None,
+                "activity_gbq": 3.7,
+                "basis": None,
+                "post_therapy_scan": None,
+            },
+        ],
+        "dosimetry": [
+            {"id": 1, "kind": "lesion", "method": "124I PET", "lesion_label": "L1", "absorbed_dose_gy": 85.0}
+        ],
     },
 }
 
@@ -41,11 +87,9 @@ def _pdf_text(data: bytes) -> str:
     pos = 0
     while (i := data.find(b"stream", pos)) != -1:
         j = data.find(b"endstream", i)
-        chunk = data[i + 6:j].strip(b"\r\n")
-        try:
+        chunk = data[i + 6 : j].strip(b"\r\n")
+        with contextlib.suppress(zlib.error):
             out.append(zlib.decompress(chunk).decode("latin-1"))
-        except zlib.error:
-            pass
         pos = j + 9
     return "\n".join(out)
 
@@ -80,8 +124,11 @@ def test_engine_section_hook(monkeypatch: pytest.MonkeyPatch) -> None:
 
     fake = types.ModuleType("fake_engine")
     fake.registry_report_section = lambda p: {  # type: ignore[attr-defined]
-        "title": "Fake", "lines": [f"{p['pseudonym']} ok"], "table": {"columns": ["a"], "rows": [[1]]},
-        "sources": ["Fake et al. 2024"]}
+        "title": "Fake",
+        "lines": [f"{p['pseudonym']} ok"],
+        "table": {"columns": ["a"], "rows": [[1]]},
+        "sources": ["Fake et al. 2024"],
+    }
     broken = types.ModuleType("broken_engine")
 
     def boom(p: Any) -> None:
@@ -92,7 +139,11 @@ def test_engine_section_hook(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(__import__("sys").modules, "broken_engine", broken)
     monkeypatch.setattr(pdf, "ENGINE_SECTIONS", (("fake_engine", "F"), ("broken_engine", "B")))
     secs = pdf.engine_sections(PATIENT)
-    assert secs[0]["available"] and secs[0]["lines"] == ["A-0007 ok"] and secs[0]["sources"] == ["Fake et al. 2024"]
+    assert (
+        secs[0]["available"]
+        and secs[0]["lines"] == ["A-0007 ok"]
+        and secs[0]["sources"] == ["Fake et al. 2024"]
+    )
     assert not secs[1]["available"] and "bad input" in secs[1]["lines"][0]
     assert pdf.patient_report_pdf(PATIENT, generated_at=datetime(2026, 1, 1)).startswith(b"%PDF")
 
@@ -110,9 +161,15 @@ def test_fhir_bundle_validates_and_carries_no_identity() -> None:
     pat = b["entry"][0]["resource"]
     assert "name" not in pat and "address" not in pat and pat["birthDate"] == "1961"
     assert pat["identifier"][0]["value"] == "A-0007"
-    ma = next(e["resource"] for e in b["entry"] if e["resource"]["resourceType"] == "MedicationAdministration")
-    assert ma["dosage"]["dose"] == {"value": 5.5, "unit": "GBq", "system": "http://unitsofmeasure.org",
-                                    "code": "GBq"}
+    ma = next(
+        e["resource"] for e in b["entry"] if e["resource"]["resourceType"] == "MedicationAdministration"
+    )
+    assert ma["dosage"]["dose"] == {
+        "value": 5.5,
+        "unit": "GBq",
+        "system": "http://unitsofmeasure.org",
+        "code": "GBq",
+    }
     obs = [e["resource"] for e in b["entry"] if e["resource"]["resourceType"] == "Observation"]
     assert obs[1]["valueString"] == "fusion with CCDC6"
     refs = {e["resource"]["subject"]["reference"] for e in b["entry"][1:]}

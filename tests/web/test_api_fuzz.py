@@ -11,15 +11,22 @@ from hypothesis import HealthCheck, given, settings
 
 
 def _runner(op: Any, headers: dict[str, str], failures: list[str], counter: list[int]) -> Any:
-    @settings(max_examples=12, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=12,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(op.as_strategy())
     def check(case: Any) -> None:
         counter[0] += 1
         response = case.call(headers=headers)
         if response.status_code >= 500:
-            failures.append(f"{case.method} {case.formatted_path} {str(case.body)[:200]} -> "
-                            f"{response.status_code} {response.text[:200]}")
+            failures.append(
+                f"{case.method} {case.formatted_path} {str(case.body)[:200]} -> "
+                f"{response.status_code} {response.text[:200]}"
+            )
 
     return check
 

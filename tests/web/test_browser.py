@@ -19,8 +19,10 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"Debian chromium not found at {CHROMIUM} "
-                       "(install it with scripts/install-system-deps.sh)"),
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM),
+        reason=f"Debian chromium not found at {CHROMIUM} (install it with scripts/install-system-deps.sh)",
+    ),
 ]
 
 
@@ -42,8 +44,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     make_world(db)
     db.dispose()
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "redif", "serve", "--port", str(port), "--data-dir", str(d)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "redif", "serve", "--port", str(port), "--data-dir", str(d)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     import httpx
 
@@ -73,9 +79,16 @@ def test_login_create_patient_list_and_download_report(server: str, tmp_path: Pa
     from registry_world import PASSWORD  # type: ignore[import-not-found]
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-            "--disable-background-networking"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+            ],
+        )
         try:
             page = browser.new_context(accept_downloads=True).new_page()
             errors: list[str] = []
