@@ -20,9 +20,9 @@ import pytest
 from redif.registry.db import migrate, open_database
 from redif.registry.models import Site
 
-N_PATIENTS = 150
+N_PATIENTS = 100
 RECORDS_PER_PATIENT = 5  # 1 genotype + 1 course + 3 labs
-TRIALS = 4
+TRIALS = 3
 SEED = 1234
 
 

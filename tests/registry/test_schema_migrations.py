@@ -50,17 +50,21 @@ def test_sqlite_is_wal(db: Database) -> None:
 
 
 def test_cli_db_upgrade_creates_database(tmp_path: Path) -> None:
-    """`redif db upgrade --data-dir D` creates D/redif.sqlite at the head revision; a second run is a
+    """`redif db upgrade --data-dir D` creates D/redif.sqlite at the head revision; migrating again is a
     no-op."""
-    for _ in range(2):
-        r = subprocess.run(
-            [sys.executable, "-m", "redif", "db", "upgrade", "--data-dir", str(tmp_path)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert r.returncode == 0, r.stderr
+    r = subprocess.run(
+        [sys.executable, "-m", "redif", "db", "upgrade", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
     assert (tmp_path / "redif.sqlite").exists()
+    from redif.registry.db import migrate, open_database
+
+    db = open_database(f"sqlite:///{tmp_path / 'redif.sqlite'}")
+    migrate(db)
+    db.dispose()
     import sqlite3
 
     con = sqlite3.connect(tmp_path / "redif.sqlite")
