@@ -108,11 +108,12 @@ def test_pdf_is_deterministic_for_same_inputs_and_timestamp() -> None:
 def test_pdf_payload_carries_disclaimer_version_sources_and_missing_engines() -> None:
     payload = pdf._payload(PATIENT, datetime(2026, 1, 2))
     assert payload["disclaimer"] == DISCLAIMER and payload["version"] == __version__
-    titles = [s["title"] for s in payload["sections"]]
-    assert titles == ["Pathway assessment", "Dosimetry", "Response"]
-    for s in payload["sections"]:
-        if not s["available"]:
-            assert s["lines"][0].startswith("Not available")
+    pathway, dosimetry, response = payload["sections"]
+    assert pathway["available"] and pathway["title"].startswith("Pathway")
+    assert any("BRAF V600E" in line for line in pathway["lines"]) and pathway["sources"]
+    assert dosimetry["available"] and "85 Gy" in dosimetry["lines"][0]
+    assert not response["available"] and response["lines"][0].startswith("Not available")  # no Tg values
+    assert response["title"] == "Response"
     assert payload["sources"] and "RULES.md" in payload["sources"][0]
     text = _pdf_text(pdf.patient_report_pdf(PATIENT, generated_at=datetime(2026, 1, 2)))
     assert "A-0007" in text and f"redif {__version__}" in text  # document metadata (title, author)
@@ -175,3 +176,18 @@ def test_fhir_bundle_validates_and_carries_no_identity() -> None:
     refs = {e["resource"]["subject"]["reference"] for e in b["entry"][1:]}
     assert refs == {b["entry"][0]["fullUrl"]}
     assert fhir.patient_bundle(PATIENT) == b  # deterministic identifiers
+
+
+def test_response_section_tg_doubling_time_closed_form() -> None:
+    """Tg 10 -> 20 -> 40 ng/mL at days 0, 182, 364: exact exponential, doubling time 182 days (closed
+    form ln 2 / slope)."""
+    from redif.reports.engine_sections import response_section
+
+    p = json.loads(json.dumps(PATIENT))
+    p["records"]["labs"] = [
+        {"analyte": "Tg", "value": v, "unit": "ng/mL", "sample_date": d}
+        for v, d in ((10.0, "2024-01-01"), (20.0, "2024-07-01"), (40.0, "2024-12-30"))
+    ]
+    sec = response_section(p)
+    assert sec is not None and "doubling time 182 days" in sec["lines"][0]
+    assert "+300.0 %" in sec["lines"][0]

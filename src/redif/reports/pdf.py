@@ -27,12 +27,20 @@ __all__ = ["ENGINE_SECTIONS", "engine_sections", "patient_report_pdf", "report_s
 
 _TEMPLATE = Path(__file__).with_name("templates") / "patient_report.typ"
 
-#: Engines asked for a report section, in order: (package, heading).
+#: Engines asked for a report section, in order: (module, heading). A module is asked for
+#: ``registry_report_section``; the built-in adapters of :mod:`redif.reports.engine_sections` are used
+#: for the engines that do not define one.
 ENGINE_SECTIONS: tuple[tuple[str, str], ...] = (
     ("redif.pathway", "Pathway assessment"),
     ("redif.dosimetry", "Dosimetry"),
     ("redif.response", "Response"),
 )
+
+_ADAPTERS = {
+    "redif.pathway": "pathway_section",
+    "redif.dosimetry": "dosimetry_section",
+    "redif.response": "response_section",
+}
 
 
 def engine_sections(patient: dict[str, Any]) -> list[dict[str, Any]]:
@@ -43,6 +51,10 @@ def engine_sections(patient: dict[str, Any]) -> list[dict[str, Any]]:
         try:
             module = importlib.import_module(module_name)
             fn = getattr(module, "registry_report_section", None)
+            if fn is None and module_name in _ADAPTERS:
+                from redif.reports import engine_sections as adapters
+
+                fn = getattr(adapters, _ADAPTERS[module_name])
             if fn is None:
                 section["lines"] = ["Not available in this version of redif."]
             else:
