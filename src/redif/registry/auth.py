@@ -210,9 +210,9 @@ def start_session(
 
 def principal_for_session(
     session: Session, token: str, settings: AuthSettings | None = None
-) -> tuple[Principal, str] | None:
-    """The principal and CSRF token of a live session cookie, else ``None`` (expired sessions are
-    deleted by :func:`end_session`/the next sign-in, not here: this function only reads)."""
+) -> tuple[Principal, str, float] | None:
+    """``(principal, csrf_token, idle_seconds)`` of a live session cookie, else ``None`` (expired
+    sessions are deleted by :func:`end_session`, not here: this function only reads)."""
     settings = settings or AuthSettings()
     row = session.execute(
         select(WebSession, User)
@@ -227,7 +227,7 @@ def principal_for_session(
         return None
     if not user.active:
         return None
-    return _principal(user), ws.csrf_token
+    return _principal(user), ws.csrf_token, (now - ws.last_seen_at).total_seconds()
 
 
 def touch_session(session: Session, token: str) -> None:

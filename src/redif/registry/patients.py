@@ -92,6 +92,8 @@ def update_patient(
     patch = data if isinstance(data, PatientPatch) else validate_input(PatientPatch, data)
     for key in patch.model_fields_set:
         value = getattr(patch, key)
+        if key == "sex" and value is None:
+            value = "unknown"
         setattr(patient, key, str(value) if key == "sex" and value is not None else value)
     session.flush()
     return patient

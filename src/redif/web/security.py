@@ -50,6 +50,7 @@ CSRF_HEADER = "x-csrf-token"
 PUBLIC_MOUNTS = frozenset({"/static"})
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _ATTR = "__redif_permission__"
+_TOUCH_AFTER_S = 300.0
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -154,6 +155,9 @@ def _resolve(request: Request) -> Caller:
         with db.session() as s:
             found = auth.principal_for_session(s, token, settings.auth)
         if found is not None:
+            if found[2] > _TOUCH_AFTER_S:  # keep the idle timeout sliding without a write per request
+                with db.write_session(actor=found[0].username) as ws:
+                    auth.touch_session(ws, token)
             return Caller(found[0], "session", found[1], token)
     return Caller(None, "anonymous", None, None)
 
