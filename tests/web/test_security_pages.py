@@ -156,6 +156,7 @@ def test_upload_limits_through_the_app(env: Any) -> None:
     url = f"/api/v1/patients/{env.patient_a}/dicom"
     r = c.post(url, files={"file": ("big.dcm", b"x" * 6_000_000)}, headers=h)
     assert r.status_code == 413 and "larger than the limit" in r.json()["message"]
+    assert r.headers["x-frame-options"] == "DENY"
     r = c.post(url, files={"file": ("notes.txt", b"just text")}, headers=h)
     assert r.status_code == 422 and "not a DICOM file" in r.json()["message"]
     buf = io.BytesIO()

@@ -186,6 +186,6 @@ def create_app(settings: WebSettings, *, db: Database | None = None, migrate_db:
     for router in ROUTERS:
         app.include_router(router)
     _install_handlers(app)
-    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: also on 413 answers
     return app
