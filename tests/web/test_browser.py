@@ -111,7 +111,11 @@ def test_login_create_patient_list_and_download_report(server: str, tmp_path: Pa
             expect(page.get_by_role("heading", level=1)).to_have_text("Patient BROWSER-001")
             page.get_by_role("link", name="Patients").click()
             expect(page.get_by_role("link", name="BROWSER-001")).to_be_visible()
-            page.get_by_label("Search pseudonym or histology").fill("BROWSER")
+            search = page.get_by_label("Search pseudonym or histology")
+            search.fill("NO-SUCH-PATIENT")  # htmx live search: rows replaced without a page load
+            expect(page.locator("#patient-rows")).to_contain_text("No patients.")
+            expect(page).to_have_url(server + "/patients")
+            search.fill("BROWSER")
             page.get_by_role("button", name="Search").click()
             expect(page.locator("#patient-rows tr")).to_have_count(1)
             page.get_by_role("link", name="BROWSER-001").click()
