@@ -206,3 +206,21 @@ def test_demo_loads_into_empty_database(db: Database) -> None:
     demo.load_demo(db, n_patients_per_site=2)  # idempotent
     with db.session() as s:
         assert s.execute(select(func.count(Patient.id))).scalar_one() == 4
+
+
+def test_serve_refuses_a_demo_database_without_demo_flag(tmp_path: Path) -> None:
+    """A database filled by the demo loader is never served as a real registry."""
+    from redif.registry.db import migrate, open_database
+
+    db = open_database(f"sqlite:///{tmp_path / 'redif.sqlite'}")
+    migrate(db)
+    demo.load_demo(db, n_patients_per_site=1)
+    db.dispose()
+    r = subprocess.run(
+        [sys.executable, "-m", "redif", "serve", "--data-dir", str(tmp_path), "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 2
+    assert "this is a demo database" in r.stderr and r.stderr.count("\n") == 1
