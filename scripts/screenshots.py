@@ -108,6 +108,9 @@ def main() -> None:
                 shot("calculator")
                 page.goto(base + "/design?p0=0.05&p1=0.25&alpha=0.05&beta=0.2&nmax=60")
                 shot("designer")
+                page.goto(base + "/design/map?outcome=uptake&genotype=BRAF+V600E&min_grade=secondary")
+                expect(page.locator("#map-summary")).to_be_visible(timeout=120_000)
+                shot("design_map")
 
                 page.goto(base + "/login")
                 page.get_by_label("Username").fill("demo-clinician-a")
