@@ -67,6 +67,7 @@ def test_blood_closed_form(env: Any) -> None:
     ("/calc/tia", {"times_h": "4,x,48", "values": "1,2,3"}, "times_h"),
     ("/calc/tia", {"times_h": "4,24,48", "values": "1,2,3", "model": "quadratic"}, "model"),
     ("/calc/tia", {"times_h": "4,24,48", "values": "1,2,3", "samples": "99999"}, "samples"),
+    ("/calc/tia", {"times_h": "4,24,48", "values": "1,2,3", "samples": "2.5"}, "samples"),
     ("/calc/lesion", {"mass_g": "-2", "tia_h": "20"}, "mass_g"),
     ("/calc/lesion", {"mass_g": "2", "tia_h": "abc"}, "tia_h"),
     ("/calc/blood", {"weight_kg": "70", "wb_tia_h": "30", "blood_tia_h_per_ml": "0"}, "blood_tia_h_per_ml"),
@@ -97,3 +98,19 @@ def test_api_bad_input_is_4xx_naming_the_field(env: Any, path: str, params: dict
     r = env.client().get(path, params=params)
     assert 400 <= r.status_code < 500
     assert field in (r.json()["field"] or "")
+
+
+def test_tia_in_mbq(env: Any) -> None:
+    """Values in MBq: the same closed form a / lambda, in MBq*h."""
+    a, lam = 500.0, math.log(2) / 192.4968 + 0.02
+    times = [2.0, 24.0, 72.0, 120.0]
+    params = {"times_h": ",".join(map(str, times)),
+              "values": ",".join(f"{a * math.exp(-lam * t):.12g}" for t in times),
+              "model": "mono", "unit": "MBq", "samples": 0}
+    b = env.client().get("/api/v1/calc/tia", params=params).json()
+    assert b["unit"] == "MBq" and b["tia_h"] == pytest.approx(a / lam, rel=1e-6)
+    assert b["ci_lower"] is None  # samples=0: no Monte Carlo interval
+    page = env.client().get("/calc/tia", params={k: str(v) for k, v in params.items()}).text
+    assert "MBq·h" in page
+    bad = env.client().get("/calc/tia", params={**params, "unit": "mCi"})
+    assert bad.status_code == 422 and 'id="err-unit"' in bad.text

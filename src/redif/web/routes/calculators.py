@@ -78,7 +78,7 @@ def _flag(params: Mapping[str, Any], name: str) -> bool:
 
 def tia(params: Mapping[str, Any]) -> dict[str, Any]:
     """Fit a time-activity curve and integrate it (``redif dose tia``)."""
-    from redif.dosimetry.kinetics import KineticModel, TimeActivity, fit_kinetics
+    from redif.dosimetry.kinetics import KineticModel, TimeActivity, ValueUnit, fit_kinetics
     from redif.dosimetry.nuclides import get_nuclide
     from redif.dosimetry.uncertainty import monte_carlo_tia
 
@@ -88,12 +88,17 @@ def tia(params: Mapping[str, Any]) -> dict[str, Any]:
     if model not in {m.value for m in KineticModel}:
         raise InputError("unknown model", field="model", value=model,
                          remedy="one of " + ", ".join(m.value for m in KineticModel))
-    samples = int(number(params, "samples", required=False) or 1000)
-    if not 0 <= samples <= _MAX_SAMPLES:
-        raise InputError(f"must be between 0 and {_MAX_SAMPLES}", field="samples", value=samples)
+    unit = str(params.get("unit") or "fraction")
+    if unit not in {u.value for u in ValueUnit}:
+        raise InputError("unknown unit", field="unit", value=unit,
+                         remedy="fraction (of administered activity) or MBq")
+    raw_samples = number(params, "samples", required=False)
+    samples = 1000 if raw_samples is None else int(raw_samples)
+    if (raw_samples is not None and raw_samples != samples) or not 0 <= samples <= _MAX_SAMPLES:
+        raise InputError(f"a whole number from 0 to {_MAX_SAMPLES}", field="samples", value=raw_samples)
     try:
         data = TimeActivity.create(times, values, decay_corrected=_flag(params, "decay_corrected"),
-                                   nuclide="I-131")
+                                   nuclide="I-131", unit=ValueUnit(unit))
     except InputError as exc:
         raise _refield(exc, {"times": "times_h", "values": "values"}) from None
     fit = fit_kinetics(data, model)
@@ -214,12 +219,13 @@ def api_tia(
     times_h: Annotated[str, Query(max_length=2000, description="Comma-separated times after intake, h")],
     values: Annotated[str, Query(max_length=2000, description="Comma-separated fractions of activity")],
     model: Annotated[str, Query(max_length=16, description="auto, mono, bi, uptake, trapezoid")] = "auto",
+    unit: Annotated[str, Query(pattern="^(fraction|MBq)$", description="fraction or MBq")] = "fraction",
     decay_corrected: Annotated[bool, Query(description="Values are decay-corrected")] = False,
     samples: Annotated[int, Query(ge=0, le=_MAX_SAMPLES, description="Monte Carlo samples (0: none)")] = 1000,
 ) -> dict[str, Any]:
     """Same keys as ``redif dose tia --json`` plus ``constants`` and ``disclaimer``."""
     return to_jsonable(  # type: ignore[no-any-return]
-        tia({"times_h": times_h, "values": values, "model": model,
+        tia({"times_h": times_h, "values": values, "model": model, "unit": unit,
                 "decay_corrected": "true" if decay_corrected else "", "samples": samples}))
 
 
