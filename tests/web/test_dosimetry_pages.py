@@ -104,3 +104,30 @@ def test_other_site_patient_is_404(env: Any, phantom: tuple[bytes, Path]) -> Non
     assert r.status_code == 404 and "B-1" not in r.text
     api = env.client().get(f"/api/v1/patients/{pb}/dosimetry", headers=env.bearer("clin_a"))
     assert api.status_code == 404
+
+
+def test_failed_run_leaves_no_files_or_records(env: Any, phantom: tuple[bytes, Path]) -> None:
+    """PET without SEG, for a new patient: refused naming the file; the transaction rolls back and the
+    de-identified files it had written are removed (no orphan series folder, no series record)."""
+    import io
+    import zipfile
+
+    blob, _ = phantom
+    src = zipfile.ZipFile(io.BytesIO(blob))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name in src.namelist():
+            if not name.startswith("seg"):
+                z.writestr(name, src.read(name))
+    c = env.client()
+    h = env.bearer("clin_a")
+    made = c.post("/api/v1/patients", json={"pseudonym": "A-NOSEG", "site": "A"}, headers=h)
+    assert made.status_code in (200, 201), made.text
+    pid = made.json()["id"]
+    r = c.post(f"/api/v1/patients/{pid}/dosimetry", headers=h, data={"activity_gbq": "5.5"},
+               files={"file": ("no_seg.zip", buf.getvalue(), "application/zip")})
+    assert r.status_code == 422 and r.json()["field"] == "file" and "SEG" in r.json()["message"]
+    folder = Path(env.app.state.settings.data_dir) / "dicom" / str(pid)
+    assert not folder.exists() or list(folder.iterdir()) == []
+    session, _ = env.login("clin_a")
+    assert "<td>PT</td>" not in session.get(f"/patients/{pid}").text

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import shutil
 from collections import defaultdict
 from pathlib import Path as FsPath
 from typing import IO, Annotated, Any
@@ -46,10 +47,27 @@ def _activity(raw: Any) -> float:
 
 def _compute(request: Request, patient_id: int, filename: str, stream: IO[bytes], activity_gbq: float
              ) -> int:
-    """Ingest every series of the upload, run the pipeline, store the lesion rows; return the run id."""
+    """Ingest every series of the upload, run the pipeline, store the lesion rows; return the run id.
+    Everything happens in one transaction; on any failure the stored files are removed too."""
+    p = current_principal(request)
+    stored: list[FsPath] = []
+    root = FsPath(request.app.state.settings.data_dir) / "dicom" / str(int(patient_id))
+    before = {x.name for x in root.iterdir()} if root.is_dir() else set()
+    try:
+        return _compute_in_session(request, p, patient_id, filename, stream, activity_gbq, stored)
+    except BaseException:
+        # the transaction rolled back: remove the series folders this upload created (not those of an
+        # earlier upload of the same series, which its own records still point to)
+        for d in stored:
+            if d.name not in before and d.parent == root:
+                shutil.rmtree(d, ignore_errors=True)
+        raise
+
+
+def _compute_in_session(request: Request, p: Any, patient_id: int, filename: str, stream: IO[bytes],
+                        activity_gbq: float, stored: list[FsPath]) -> int:
     from redif.web.engines import split_series, voxel_dosimetry
 
-    p = current_principal(request)
     settings = request.app.state.settings
     with db_write(request) as s:
         patient = get_patient(s, p, patient_id)
@@ -57,6 +75,7 @@ def _compute(request: Request, patient_id: int, filename: str, stream: IO[bytes]
         series = []
         for modality, _uid, blob in split_series(files):
             rec = uploads.ingest_upload(s, patient, f"{filename}:{modality}", io.BytesIO(blob), settings)
+            stored.append(FsPath(rec.storage_dir))
             series.append(rec)
         pets = sorted((x for x in series if x.modality == "PT"),
                       key=lambda x: (x.injection_to_scan_h is None, x.injection_to_scan_h or 0.0))
