@@ -24,8 +24,9 @@ from scipy.optimize import curve_fit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from redif.dosimetry.kinetics import TimeActivity, fit_kinetics, monte_carlo_tia
+from redif.dosimetry.kinetics import TimeActivity, fit_kinetics
 from redif.dosimetry.nuclides import get_nuclide
+from redif.dosimetry.uncertainty import monte_carlo_tia
 
 
 def _curve(model: str, lam: float):  # type: ignore[no-untyped-def]

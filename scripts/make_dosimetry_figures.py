@@ -18,8 +18,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from redif.dosimetry.kinetics import TimeActivity, fit_kinetics, monte_carlo_tia  # noqa: E402
+from redif.dosimetry.kinetics import TimeActivity, fit_kinetics  # noqa: E402
 from redif.dosimetry.spheres import sphere_table  # noqa: E402
+from redif.dosimetry.uncertainty import monte_carlo_tia  # noqa: E402
 
 OUT = ROOT / "docs" / "img"
 
@@ -35,9 +36,13 @@ def tac_figure() -> None:
     ax.plot(t, y, "ko", label="measured (not decay-corrected)")
     for cand in fit.candidates:
         f = fit_kinetics(data, cand.model)
-        ax.plot(tt, f.predict(tt), lw=1.6 if cand.model is fit.model else 1.0,
-                ls="-" if cand.model is fit.model else "--",
-                label=f"{cand.model.value} (AICc {cand.aicc:.1f}, TIA {cand.tia_h:.1f} h)")
+        ax.plot(
+            tt,
+            f.predict(tt),
+            lw=1.6 if cand.model is fit.model else 1.0,
+            ls="-" if cand.model is fit.model else "--",
+            label=f"{cand.model.value} (AICc {cand.aicc:.1f}, TIA {cand.tia_h:.1f} h)",
+        )
     ax.set_xlabel("time after administration (h)")
     ax.set_ylabel("fraction of administered I-131")
     ax.set_yscale("log")

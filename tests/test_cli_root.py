@@ -24,3 +24,18 @@ def test_help_lists_groups() -> None:
     out = _redif("--help")
     assert out.returncode == 0
     assert "redif" in out.stdout
+
+
+def test_bad_option_value_is_usage_error_exit_2() -> None:
+    """A non-numeric value for a numeric option is a usage error (exit 2), not an internal error."""
+    out = _redif("dose", "blood", "--weight-kg", "abc", "--wb-tia-h", "1", "--blood-tia-h-per-ml", "1")
+    assert out.returncode == 2
+    assert "--weight-kg" in out.stderr
+    assert "internal error" not in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_unknown_option_exit_2() -> None:
+    out = _redif("evidence", "--no-such-option")
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr

@@ -190,3 +190,112 @@ def test_subprocess_exit_status() -> None:
     )
     assert out.returncode == 2
     assert out.stderr.startswith("error: times_h:") and out.stdout == ""
+
+
+def test_lesion_from_measurements_has_ci(capsys: pytest.CaptureFixture[str]) -> None:
+    """124I series -> 131I TIA (same as `dose convert`) -> dose with a Monte Carlo CI."""
+    conv = _json(
+        capsys,
+        "dose",
+        "convert",
+        "--times-h",
+        "4,24,48,72,96",
+        "--values",
+        "0.003669,0.002703,0.001765,0.001149,0.0007815",
+        "--samples",
+        "0",
+    )
+    d = _json(
+        capsys,
+        "dose",
+        "lesion",
+        "--volume-ml",
+        "2",
+        "--times-h",
+        "4,24,48,72,96",
+        "--values",
+        "0.003669,0.002703,0.001765,0.001149,0.0007815",
+        "--measurement-cv",
+        "0.1",
+        "--target-gy",
+        "20",
+    )
+    assert d["tia_h"] == pytest.approx(conv["tia_h"])
+    assert d["ci_lower"] < d["dose_per_activity_gy_per_gbq"] < d["ci_upper"]
+    assert d["activity_ci_lower_gbq"] < d["activity_for_target_gbq"] < d["activity_ci_upper_gbq"]
+
+
+def test_other_units_and_nuclides(capsys: pytest.CaptureFixture[str]) -> None:
+    """MBq values and I-123 (half-life only) work for kinetics; I-123 has no S-values (exit 2)."""
+    d = _json(
+        capsys,
+        "dose",
+        "tia",
+        "--times-h",
+        "2,6,24",
+        "--values",
+        "40,30,10",
+        "--unit",
+        "MBq",
+        "--nuclide",
+        "I-123",
+        "--samples",
+        "0",
+    )
+    assert d["unit"] == "MBq" and d["nuclide"] == "I-123"
+    code, _, err = _run(capsys, "dose", "lesion", "--mass-g", "2", "--tia-h", "1", "--nuclide", "I-123")
+    assert code == 2 and "nuclide" in err
+    code, _, err = _run(capsys, "dose", "stp", "--time-h", "24", "--value", "0.1", "--method", "madsen")
+    assert code == 2 and "--effective-half-life-h" in err
+
+
+def test_plan_with_voxel_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """`redif dose plan CASE --voxel-json V`: the voxel lesions' mean Gy/GBq set the lesion targets
+    (A = 20/8 = 2.5 GBq here); the chain phantom -> voxel -> plan is exercised with the voxel CLI's keys."""
+    case = tmp_path / "c.yaml"
+    case.write_text("weight_kg: 70\nwhole_body: {tia_h: 20, retention_fraction_48h: 0.2}\n", encoding="utf-8")
+    vox = tmp_path / "v.json"
+    vox.write_text(
+        json.dumps({"lesions": [{"name": "a", "mass_g": 3.0, "mean_gy_per_gbq": 8.0}]}), encoding="utf-8"
+    )
+    d = _json(capsys, "dose", "plan", str(case), "--voxel-json", str(vox))
+    assert d["recommended_activity_gbq"] == pytest.approx(2.5)
+    assert d["binding_constraint"] == "lesion target: a"
+    vox.write_text("{not json", encoding="utf-8")
+    code, _, err = _run(capsys, "dose", "plan", str(case), "--voxel-json", str(vox))
+    assert code == 2 and "not valid JSON" in err
+
+
+def test_blood_red_marrow(capsys: pytest.CaptureFixture[str]) -> None:
+    """RMBLR = 0.19/(1 − 0.4); ã_RM = RMBLR·1170 g·0.002 h/mL (METHODS.md §6, arithmetic)."""
+    d = _json(
+        capsys,
+        "dose",
+        "blood",
+        "--weight-kg",
+        "70",
+        "--wb-tia-h",
+        "30",
+        "--blood-tia-h-per-ml",
+        "0.002",
+        "--haematocrit",
+        "0.4",
+        "--red-marrow-mass-g",
+        "1170",
+    )
+    assert d["rmblr"] == pytest.approx(0.19 / 0.6)
+    assert d["red_marrow_tia_h"] == pytest.approx(0.19 / 0.6 * 1170 * 0.002)
+    code, _, err = _run(
+        capsys,
+        "dose",
+        "blood",
+        "--weight-kg",
+        "70",
+        "--wb-tia-h",
+        "30",
+        "--blood-tia-h-per-ml",
+        "0.002",
+        "--red-marrow-mass-g",
+        "1170",
+    )
+    assert code == 2 and "--haematocrit" in err

@@ -15,15 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from redif.dosimetry.kinetics import (
-    DecayCorrection,
-    KineticModel,
-    TimeActivity,
-    fit_kinetics,
-    hanscheid_tia_h,
-    madsen_tia_h,
-    monte_carlo_tia,
-)
+from redif.dosimetry.kinetics import DecayCorrection, KineticModel, TimeActivity, fit_kinetics
+from redif.dosimetry.single_time_point import hanscheid_tia_h, madsen_tia_h
+from redif.dosimetry.uncertainty import monte_carlo_tia
 from redif.errors import InputError
 
 T = np.array([4.0, 24.0, 48.0, 96.0, 144.0])
@@ -251,7 +245,7 @@ def test_quality_notes_are_shown() -> None:
 def test_single_time_point_fit_matches_formulas_and_converts(lam124: float, lam131: float) -> None:
     """A single 124I measurement at 48 h with a prior T_eff = 40 h (Madsen): Ã₁₂₄ = A·e^(λt)/λ; the implied
     biology k_bio = ln2/40 − λ124 integrates for 131I to U/(k_bio + λ131) with U = A·e^((k_bio+λ124)·48)."""
-    from redif.dosimetry.kinetics import single_time_point_fit
+    from redif.dosimetry.single_time_point import single_time_point_fit
 
     data = TimeActivity.create([48.0], [0.002], decay_corrected=False, nuclide="I-124")
     fit = single_time_point_fit(data, "madsen", effective_half_life_h=40.0)
@@ -267,7 +261,7 @@ def test_single_time_point_fit_matches_formulas_and_converts(lam124: float, lam1
 
 
 def test_single_time_point_errors() -> None:
-    from redif.dosimetry.kinetics import single_time_point_fit
+    from redif.dosimetry.single_time_point import single_time_point_fit
 
     with pytest.raises(InputError, match="effective_half_life_h"):
         single_time_point_fit(TimeActivity.create([48.0], [0.2], decay_corrected=False), "madsen")
@@ -275,3 +269,24 @@ def test_single_time_point_errors() -> None:
         single_time_point_fit(TimeActivity.create([4.0, 48.0], [0.3, 0.2], decay_corrected=False))
     with pytest.raises(InputError, match="method"):
         single_time_point_fit(TimeActivity.create([48.0], [0.2], decay_corrected=False), "guess")
+
+
+def test_relative_weighting_recovers_exact_data_and_is_scale_free(lam131: float) -> None:
+    """Noise-free bi-exponential data are recovered with either weighting (closed form Σ A_i/λ_i); with
+    relative weighting the AICc does not change when every value is multiplied by 1000 (MBq instead of
+    a fraction), because the weighted residuals are relative."""
+    t = np.array([1.0, 4.0, 8.0, 24.0, 48.0, 96.0, 144.0])
+    y = 0.2 * np.exp(-(0.1 + lam131) * t) + 0.1 * np.exp(-(0.005 + lam131) * t)
+    fit = fit_kinetics(TimeActivity.create(t, y, decay_corrected=False), "bi", weighting="relative")
+    assert fit.tia_h == pytest.approx(0.2 / (0.1 + lam131) + 0.1 / (0.005 + lam131), rel=1e-6)
+    rng = np.random.default_rng(9)
+    noisy = y * (1 + 0.05 * rng.standard_normal(t.size))
+    a = fit_kinetics(TimeActivity.create(t, noisy, decay_corrected=False), "mono", weighting="relative")
+    b = fit_kinetics(
+        TimeActivity.create(t, noisy * 1000, decay_corrected=False, unit="MBq"), "mono", weighting="relative"
+    )
+    assert a.aicc == pytest.approx(b.aicc, abs=1e-6)
+    assert b.tia_h == pytest.approx(1000 * a.tia_h, rel=1e-6)
+    assert a.weighting.value == "relative"
+    with pytest.raises(InputError, match="weighting"):
+        fit_kinetics(TimeActivity.create(t, noisy, decay_corrected=False), "mono", weighting="inverse")

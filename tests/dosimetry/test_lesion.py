@@ -85,3 +85,12 @@ def test_target_activity_gives_target_dose(m: float, tia: float, target: float) 
     assert (
         lesion_dose(mass_g=m * 1.1, tia_h=tia).dose_per_activity_gy_per_gbq < res.dose_per_activity_gy_per_gbq
     )
+
+
+def test_activity_ci_is_the_inverted_dose_ci() -> None:
+    """A = D/LDpA decreases with LDpA, so the activity CI is (D/LDpA_upper, D/LDpA_lower)."""
+    smp = np.linspace(0.4, 0.6, 1001)
+    res = lesion_dose(mass_g=2.0, tia_h=0.5, target_gy=20.0, tia_samples_h=smp)
+    assert res.ci_upper_gy_per_gbq is not None and res.ci_lower_gy_per_gbq is not None
+    assert res.activity_ci_lower_gbq == pytest.approx(20.0 / res.ci_upper_gy_per_gbq)
+    assert res.activity_ci_upper_gbq == pytest.approx(20.0 / res.ci_lower_gy_per_gbq)

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from redif import DISCLAIMER
 from redif.dosimetry.blood import blood_dose_per_activity
@@ -189,3 +191,63 @@ def test_single_whole_body_measurement_gives_retention_limit(lam131: float) -> N
     assert ret.activity_gbq == pytest.approx(4.44 / 0.25)
     assert res.whole_body is not None
     assert res.whole_body["tia_h"] == pytest.approx(0.25 * 96 / math.log(2))
+
+
+def test_supplied_dose_per_activity_lesion() -> None:
+    """A lesion with a supplied mean Gy/GBq (voxel dosimetry): A = 20/12.5 = 1.6 GBq, no S-value used."""
+    res = plan_from_mapping(_case(lesions=[{"name": "v", "dose_per_activity_gy_per_gbq": 12.5}]))
+    assert res.recommended_activity_gbq == pytest.approx(1.6)
+    les = res.lesions[0]
+    assert les.dose.s_value is None and les.mass_g is None
+    assert "voxel" in res.constraints[0].rule
+    emp = next(o for o in res.options if o.name == "empiric")
+    assert emp.lesion_doses[0].dose_gy == pytest.approx(12.5 * 5.5)
+
+
+def test_merge_voxel_summary() -> None:
+    from redif.dosimetry.prescription import merge_voxel_summary
+
+    summary = {
+        "lesions": [
+            {"name": "n1", "mass_g": 7.5, "mean_gy_per_gbq": 10.0},
+            {"name": "n2", "mass_g": 1.8, "mean_gy_per_gbq": 4.0},
+        ]
+    }
+    merged = merge_voxel_summary({"weight_kg": 70}, summary)
+    assert [les["name"] for les in merged["lesions"]] == ["n1", "n2"]
+    res = plan_from_mapping(merged)
+    assert res.recommended_activity_gbq == pytest.approx(20 / 4.0)
+    with pytest.raises(InputError, match="both in the case"):
+        merge_voxel_summary(_case(lesions=[{"name": "n1", "mass_g": 2.0, "tia_h": 0.5}]), summary)
+    with pytest.raises(InputError, match="voxel_json"):
+        merge_voxel_summary({"weight_kg": 70}, {"lesions": [{"name": "x"}]})
+    with pytest.raises(InputError, match="voxel_json"):
+        merge_voxel_summary({"weight_kg": 70}, {"cases": []})
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    ldpas=st.lists(st.floats(0.5, 60.0), min_size=1, max_size=4),
+    blood_tia=st.floats(0.0005, 0.01),
+    r48=st.floats(0.05, 0.9),
+    lung=st.booleans(),
+    rule=st.sampled_from(["all", "any"]),
+)
+def test_plan_invariants(ldpas: list[float], blood_tia: float, r48: float, lung: bool, rule: str) -> None:
+    """Properties: the recommendation never exceeds the most restrictive safety limit; below it, the
+    lesion targets are met (every lesion for `all`, at least one for `any`); exactly one constraint binds."""
+    case = _case(
+        lesions=[{"name": f"l{i}", "dose_per_activity_gy_per_gbq": v} for i, v in enumerate(ldpas)],
+        blood={"tia_h_per_ml": blood_tia},
+        whole_body={"tia_h": 20.0, "retention_fraction_48h": r48},
+        lung_metastases=lung,
+        target_rule=rule,
+    )
+    res = plan_from_mapping(case)
+    assert res.recommended_activity_gbq is not None
+    safety = min(c.activity_gbq for c in res.constraints if c.kind.value == "maximum")
+    assert res.recommended_activity_gbq <= safety * (1 + 1e-12)
+    assert sum(c.binding for c in res.constraints) == 1
+    reached = [v * res.recommended_activity_gbq >= 20 * (1 - 1e-9) for v in ldpas]
+    if res.recommended_activity_gbq < safety * (1 - 1e-12):
+        assert all(reached) if rule == "all" else any(reached)

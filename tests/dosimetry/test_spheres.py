@@ -118,3 +118,34 @@ def test_table_is_reproduced_by_the_script(tmp_path: Path) -> None:
         return [ln for ln in p.read_text(encoding="utf-8").splitlines() if not ln.startswith("# Generated")]
 
     assert rows(out) == rows(data_path("sphere_svalues.csv"))
+
+
+def test_direct_voxel_convolution_sanity() -> None:
+    """Independent of the table's fits: a 30 g unit-density sphere voxelised on the 2.21 mm grid (4³
+    sub-samples for partial volume) and convolved with the raw Lanconelli kernel gives a mean dose per
+    MBq·s that must lie below the table value but within 20 % of it. Three known biases all push the
+    direct result low: the raw kernel's electron energy is 5.8 % below Δ_e at unit density (the table
+    renormalises it), partially filled surface voxels lose ≈ L/R of the electron energy, and the ±5-voxel
+    kernel drops photon dose beyond 11 mm. (Computed here: ratio ≈ 0.88.)"""
+    import math
+
+    from scipy.signal import fftconvolve
+
+    m, size = 30.0, 2.21
+    k = load_kernel(size)
+    r_vox = (3 * m / (4 * math.pi)) ** (1 / 3) * 10 / size
+    n = math.ceil(r_vox) + 1
+    ax = np.arange(-n, n + 1)
+    sub = (np.arange(4) + 0.5) / 4 - 0.5
+    occ = np.zeros((ax.size,) * 3)
+    for dx in sub:
+        for dy in sub:
+            for dz in sub:
+                x, y, z = np.meshgrid(ax + dx, ax + dy, ax + dz, indexing="ij", sparse=True)
+                occ += (x * x + y * y + z * z) <= r_vox * r_vox
+    occ /= 64
+    dose = fftconvolve(occ / occ.sum(), k, mode="same")
+    mean_dose = float((dose * occ).sum() / occ.sum())
+    s_direct = mean_dose * float(occ.sum()) * (size / 10) ** 3 / m
+    ratio = s_direct / sphere_s_value(m).s_mgy_per_mbq_s
+    assert 0.8 <= ratio <= 1.0

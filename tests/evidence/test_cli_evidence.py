@@ -134,12 +134,12 @@ def test_pool_by_drug_and_glmm(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_summary_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    data = _json(capsys, "evidence", "summary", "--out-dir", str(tmp_path))
+    data = _json(capsys, "evidence", "summary", "--out-dir", str(tmp_path), "--formats", "svg")
     assert set(data) >= {"uptake", "response", "uptake_by_definition", "plots", "disclaimer", "excluded_ids"}
     assert set(data["uptake"]) >= POOL_KEYS and "subgroups" in data["response"]
     for p in data["plots"]:
         assert Path(p).exists()
-    assert len(data["plots"]) == 6
+    assert len(data["plots"]) == 3 and all(p.endswith(".svg") for p in data["plots"])
 
 
 @pytest.mark.parametrize(
@@ -157,6 +157,7 @@ def test_summary_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
         (("evidence", "regress", "--mods", "colour"), "unknown moderator"),
         (("evidence", "forest", "--out", "plot.pdf"), "unknown plot file type"),
         (("evidence", "pool", "--prefer", "neither"), "--prefer"),
+        (("evidence", "summary", "--formats", "gif"), "--formats"),
     ],
 )
 def test_bad_input_one_line_exit_2(capsys: pytest.CaptureFixture[str], args: tuple[str, ...],

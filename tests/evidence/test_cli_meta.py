@@ -28,16 +28,20 @@ def _subprocess(*args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=300)
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
+def _main(*argv: str) -> subprocess.CompletedProcess[str]:
     """Run the console entry point in-process; return what a subprocess would."""
     out, err = io.StringIO(), io.StringIO()
     code = 0
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
-            main(["meta", "pool", *args])
+            main(list(argv))
         except SystemExit as exc:
             code = int(exc.code or 0)
-    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+    return subprocess.CompletedProcess(list(argv), code, out.getvalue(), err.getvalue())
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return _main("meta", "pool", *args)
 
 
 def _write(tmp_path: Path, text: str, name: str = "in.csv") -> Path:
@@ -184,3 +188,63 @@ def test_forest_bad_suffix(debruin_csv: Path, tmp_path: Path) -> None:
     """An unsupported plot format is a one-line error with exit status 2."""
     proc = _run(str(debruin_csv), "--forest", str(tmp_path / "f.pdf"))
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.fixture()
+def bcg_csv(tmp_path: Path) -> Path:
+    bcg = REF["bcg"]
+    rows = [f"T{i + 1},{y!r},{v!r}\n" for i, (y, v) in enumerate(zip(bcg["yi"], bcg["vi"], strict=True))]
+    return _write(tmp_path, "study,yi,vi\n" + "".join(rows), "bcg.csv")
+
+
+def test_bias_command(bcg_csv: Path) -> None:
+    """`redif meta bias`: Egger, Begg and trim-and-fill equal metafor on dat.bcg.
+
+    R::
+
+        res <- rma(yi, vi, data=dat, method="REML"); regtest(res); ranktest(res); trimfill(res)
+    """
+    proc = _main("meta", "bias", str(bcg_csv), "--measure", "GEN", "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["egger"]["stat"] == pytest.approx(REF["regtest_bcg"]["zval"], abs=1e-4)
+    assert out["begg"]["p"] == pytest.approx(REF["ranktest_bcg"]["pval"], abs=1e-4)
+    assert out["trimfill"]["k0"] == REF["tf_bcg"]["k0"]
+    assert out["trimfill"]["estimate"] == pytest.approx(REF["tf_bcg"]["est"], abs=1e-4)
+
+
+def test_influence_command(bcg_csv: Path) -> None:
+    """`redif meta influence`: leave-one-out estimates and Cook's distances equal metafor on dat.bcg.
+
+    R::
+
+        res <- rma(yi, vi, data=dat, method="REML"); leave1out(res); influence(res)
+    """
+    proc = _main("meta", "influence", str(bcg_csv), "--measure", "GEN", "--json")
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)["studies"]
+    assert [r["loo"]["estimate"] for r in rows] == pytest.approx(REF["l1o_bcg"]["estimate"], abs=1e-4)
+    assert [r["cook_d"] for r in rows] == pytest.approx(REF["inf_bcg"]["cook"], abs=1e-4)
+    assert [r["influential"] for r in rows] == REF["inf_bcg"]["inf"]
+
+
+def test_diagnostics_tables_and_bad_method(bcg_csv: Path, debruin_csv: Path) -> None:
+    """The rich output of bias/influence renders; GLMM is refused for escalc-based diagnostics."""
+    assert "Trim-and-fill" in _main("meta", "bias", str(debruin_csv)).stdout
+    assert "Leave-one-out" in _main("meta", "influence", str(bcg_csv), "--measure", "GEN").stdout
+    bad = _main("meta", "bias", str(debruin_csv), "--method", "GLMM")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_study_ci_option(debruin_csv: Path) -> None:
+    """--study-ci wilson switches the per-study interval (R prop.test(correct=FALSE) for 11/29)."""
+    out = json.loads(_run(str(debruin_csv), "--study-ci", "wilson", "--json").stdout)
+    lo = out["studies"][0]["ci_lower"]
+    cp = json.loads(_run(str(debruin_csv), "--json").stdout)["studies"][0]["ci_lower"]
+    assert lo != pytest.approx(cp)
+    # Wilson lower bound for 11/29 (closed form)
+    z, n, p = 1.959963984540054, 29, 11 / 29
+    want = (p + z * z / (2 * n) - z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    assert lo == pytest.approx(want, abs=1e-10)
+    bad = _run(str(debruin_csv), "--study-ci", "exact")
+    assert bad.returncode == 2 and "study_ci" in bad.stderr

@@ -59,6 +59,26 @@ def test_ranktest(data: str, key: str) -> None:
     assert res.p == pytest.approx(REF[key]["pval"], abs=TOL)
 
 
+@pytest.mark.rref
+def test_ranktest_with_ties() -> None:
+    """With tied values (dat.debruin2009 has two studies with 11/29) R's cor.test uses the normal
+    approximation with the tie-corrected variance.
+
+    R::
+
+        es <- escalc(measure="PLO", xi=xi, ni=ni, data=dat.debruin2009)
+        ranktest(rma(yi, vi, data=es))
+    """
+    from redif.evidence.meta import escalc
+
+    db = REF["debruin"]
+    yi, vi = escalc("PLO", db["xi"], db["ni"])
+    res = ranktest(yi, vi)
+    assert not res.exact
+    assert res.tau == pytest.approx(REF["ranktest_debruin"]["tau"], abs=TOL)
+    assert res.p == pytest.approx(REF["ranktest_debruin"]["pval"], abs=TOL)
+
+
 def test_kendall_exact_distribution() -> None:
     """Mahonian numbers: P(T <= q) for n = 4 is cumsum(1,3,5,6,5,3,1)/24 (closed form)."""
     want = np.cumsum([1, 3, 5, 6, 5, 3, 1]) / math.factorial(4)
@@ -70,17 +90,19 @@ def test_kendall_exact_distribution() -> None:
 @pytest.mark.parametrize(("data", "estimator", "method", "key"), [
     ("bcg", "L0", "REML", "tf_bcg"), ("hack", "L0", "REML", "tf_hack"),
     ("hack", "R0", "REML", "tf_hack_R0"), ("hack", "L0", "DL", "tf_hack_DL"),
+    ("hack", "Q0", "REML", "tf_hack_Q0"), ("bcg", "L0", "REML", "tf_bcg_right"),
 ])
 def test_trimfill(data: str, estimator: str, method: str, key: str) -> None:
     """Trim-and-fill, default side, L0/R0 estimators; the filled model and the imputed studies.
 
     R::
 
-        trimfill(rma(yi, vi, data=dat, method="REML"))            # and estimator="R0"; method="DL"
+        trimfill(rma(yi, vi, data=dat, method="REML"))   # also estimator="R0"/"Q0", side="right", method="DL"
     """
     d = BCG if data == "bcg" else HACK
     ref = REF[key]
-    res = trimfill(d["yi"], d["vi"], method=method, estimator=estimator)
+    side = "right" if key.endswith("_right") else None
+    res = trimfill(d["yi"], d["vi"], method=method, estimator=estimator, side=side)
     assert res.k0 == ref["k0"]
     assert res.side == ref["side"]
     assert res.se_k0 == pytest.approx(ref["se_k0"], abs=TOL)

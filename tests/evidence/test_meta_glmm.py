@@ -57,13 +57,17 @@ def test_glmm_matches_rma_glmm(case: str) -> None:
 
 
 def test_glmm_needs_two_studies_and_plo() -> None:
-    """GLMM with k < 2, with a measure other than PLO, or with knha is an InputError."""
+    """GLMM with k < 2, a measure other than PLO, knha, or no events at all is an InputError."""
     with pytest.raises(InputError, match="k = 1"):
         pool_proportions([3], [10], method="GLMM")
     with pytest.raises(InputError, match="logit"):
         pool_proportions([3, 4], [10, 12], measure="PFT", method="GLMM")
     with pytest.raises(InputError, match="Knapp"):
         pool_proportions([3, 4], [10, 12], method="GLMM", knha=True)
+    with pytest.raises(InputError, match="no finite estimate"):
+        pool_proportions([0, 0, 0], [10, 20, 30], method="GLMM")
+    with pytest.raises(InputError, match="no finite estimate"):
+        pool_proportions([10, 20], [10, 20], method="GLMM")
 
 
 def test_glmm_homogeneous_boundary() -> None:

@@ -63,7 +63,7 @@ def test_bcg_every_estimator(method: str, knha: bool) -> None:
     assert res.inference == ("t" if knha else "z")
     assert res.pi_convention == ("t(df=12)" if knha else "z")
     np.testing.assert_allclose([s.weight_percent for s in res.studies], ref["weights"], atol=TOL)
-    if method in ("ML", "REML", "DL", "HS", "PM", "EB"):
+    if method != "EE":
         _close(res.tau2_se, ref["se_tau2"])
     if method != "EE":
         assert res.tau2_ci_lower is not None and res.tau2_ci_upper is not None
@@ -152,3 +152,25 @@ def test_level_changes_interval() -> None:
     r95 = pool_generic(BCG["yi"], BCG["vi"], method="REML")
     r90 = pool_generic(BCG["yi"], BCG["vi"], method="REML", level=90)
     assert (r90.ci_upper - r90.mu) / (r95.ci_upper - r95.mu) == pytest.approx(1.6448536 / 1.9599640, rel=1e-6)
+
+
+@pytest.mark.rref
+@pytest.mark.parametrize(("method", "knha", "key"), [("REML", True, "bcg_REML_knha_90"),
+                                                     ("DL", False, "bcg_DL_90")])
+def test_level_90_against_metafor(method: str, knha: bool, key: str) -> None:
+    """A 90% level applies to the CI, the prediction interval and the Q-profile CI.
+
+    R::
+
+        res <- rma(yi, vi, data=dat, method="REML", test="knha", level=90)   # and method="DL"
+        predict(res); confint(res, control=list(tol=1e-12))
+    """
+    ref = REF[key]
+    res = pool_generic(BCG["yi"], BCG["vi"], method=method, knha=knha, level=90)
+    for got, k in [(res.ci_lower, "ci_lb"), (res.ci_upper, "ci_ub"), (res.pi_lower, "mu_pi_lb"),
+                   (res.pi_upper, "mu_pi_ub")]:
+        _close(got, ref[k])
+    _close(res.tau2_ci_lower, ref["tau2_ci"][0])  # type: ignore[arg-type]
+    _close(res.tau2_ci_upper, ref["tau2_ci"][1])  # type: ignore[arg-type]
+    _close(res.i2_ci_lower, ref["I2_ci"][0], 5e-4)  # type: ignore[arg-type]
+    _close(res.i2_ci_upper, ref["I2_ci"][1], 5e-4)  # type: ignore[arg-type]

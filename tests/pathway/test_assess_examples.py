@@ -56,6 +56,7 @@ def test_braf_v600e(redif: Run) -> None:
         "selumetinib",
     ]
     assert doc["regimens"][0]["dose"] is None  # not in the sources read: stays blank
+    assert [r["matches_course"] for r in doc["regimens"]] == [True, False, False, False]
     assert doc["regimens"][1]["dose"] == "150 mg BID"
     rows = {(p["day"], p["event"].split(" (")[0]): p["date"] for p in doc["protocol"]}
     assert rows[(28, "rhTSH diagnostic WBS")] == "2024-04-01"
@@ -105,6 +106,11 @@ def test_ntrk_fusion(redif: Run) -> None:
     doc = _assess(redif, "case_ntrk_fusion.yaml")
     assert doc["refractory"]["status"] == "refractory"
     assert "ata2015.loses_ability" in _ids(doc)
+    l1 = next(les for les in doc["lesions"] if les["id"] == "L1")
+    assert [(a["date"], a["uptake"]) for a in l1["avidity"]] == [
+        ("2021-09-08", "present"),
+        ("2023-05-09", "absent"),
+    ]
     assert [(r["drug"], r["dose"]) for r in doc["regimens"]] == [("larotrectinib", "100 mg BID")]
     assert doc["regimens"][0]["evidence_level"] == "case reports only"
     assert "decision" not in doc
@@ -212,3 +218,50 @@ def test_subprocess_entry_point(redif_subprocess: Run, tmp_path: Path) -> None:
     out = redif_subprocess("patient", "validate", str(bad))
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert out.stderr.splitlines()[1].strip().startswith("histology: Input should be")
+
+
+def test_protocol_command_user_template_and_errors(redif: Run, tmp_path: Path) -> None:
+    tpl = tmp_path / "t.yaml"
+    tpl.write_text(
+        "name: local\ntitle: Local\nsource: SOP\ngrade: unverified\nevents:\n"
+        "  - {id: s, kind: drug_start, day: 0, event: Start, source: SOP, grade: unverified}\n"
+        "  - {id: r, kind: rai_administration, after: s, days: 30, event: 131I,"
+        " source: SOP, grade: unverified}\n"
+    )
+    ics = tmp_path / "p.ics"
+    out = redif("patient", "protocol", str(tpl), "--start-date", "2025-01-01", "--ics", str(ics))
+    assert out.returncode == 0, out.stderr
+    assert len(Calendar.from_ical(ics.read_bytes()).walk("VEVENT")) == 2
+    out = redif("patient", "protocol", "meraiode", "--ics", str(ics))
+    assert out.returncode == 2 and "--start-date" in out.stderr
+    tpl.write_text("name: local\ntitle: Local\nsource: SOP\ngrade: gold\nevents: []\n")
+    out = redif("patient", "protocol", str(tpl))
+    assert out.returncode == 2
+    assert [ln.strip().split(":")[0] for ln in out.stderr.splitlines()[1:]] == ["grade", "events"]
+    out = redif("patient", "protocols", "--json")
+    assert {p["name"] for p in json.loads(out.stdout)} == {
+        "meraiode",
+        "ho2013",
+        "erriti",
+        "sel-i-metry",
+        "rothenberg",
+    }
+
+
+def test_braf_dosimetry_example(redif: Run) -> None:
+    """Ho 2013 template: the lesion-dose rule decides. With the dosimetry engine installed it computes the
+    plan (checked in test_engine_bridges.py); without it the section says so and the decision is
+    'insufficient data' (never a guess)."""
+    from redif.pathway.evidence_link import engine_available
+
+    doc = _assess(redif, "case_braf_dosimetry.yaml")
+    assert doc["protocol_info"]["name"] == "ho2013"
+    d = doc["decision"]
+    if engine_available("redif.dosimetry.prescription"):
+        assert d["rule"] == "lesion_dose_threshold" and d["go"] is True
+        assert isinstance(doc["dosimetry"]["plan"], dict)
+    else:
+        assert d["status"] == "insufficient data" and d["go"] is None
+        assert doc["dosimetry"]["plan"] == (
+            "not available: dosimetry engine (redif.dosimetry.prescription) not installed"
+        )

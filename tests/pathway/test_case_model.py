@@ -139,3 +139,17 @@ def test_schema_documents_fields() -> None:
         assert key in props
     assert "name" not in props and "mrn" not in props
     assert s["additionalProperties"] is False
+
+
+def test_bad_yaml_date_names_the_field(tmp_path: Path) -> None:
+    """An impossible unquoted YAML date (2024-13-01) is reported with its field path, not as a crash."""
+    p = tmp_path / "c.yaml"
+    p.write_text(
+        "case_id: A-1\nhistology: papillary\n"
+        "rai_courses:\n  - {date: 2024-13-01, activity_gbq: 3.7, intent: ablation}\n"
+    )
+    with pytest.raises(CaseValidationError) as info:
+        load_case(p)
+    assert info.value.problems[0].startswith("rai_courses[0].date: Input should be a valid date")
+    p.write_text("case_id: A-1\nhistology: papillary\nassessment_date: 2024-02-29\n")
+    assert str(load_case(p).assessment_date) == "2024-02-29"

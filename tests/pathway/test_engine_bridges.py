@@ -95,3 +95,82 @@ def test_dosimetry_plan_validation(make_case: Any) -> None:
     assert info.value.problems == [
         "dosimetry.plan.lesions[0].name: 'L9' is not a lesion id of the case; use one of L1"
     ]
+
+
+@needs_dosimetry
+def test_dosimetry_engine_error_names_the_case_field(make_case: Any, redif: Any, tmp_path: Any) -> None:
+    """An engine-level error (blood data without whole-body data) is reported with its case-file path."""
+    import yaml
+
+    data = make_case(
+        dosimetry={
+            "plan": {
+                "weight_kg": 70,
+                "blood": {"tia_h_per_ml": 0.002},
+                "lesions": [{"name": "L1", "volume_ml": 2, "tia_h": 0.05}],
+            }
+        }
+    )
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(data))
+    out = redif("patient", "assess", str(path), "--json")
+    assert out.returncode == 2
+    assert out.stderr.startswith("error: dosimetry.plan.whole_body:")
+
+
+def _response_case(make_case: Any, follow: dict[str, Any], labs: list[dict[str, Any]] | None = None) -> Any:
+    data = make_case(
+        lesions=[
+            {"id": "L1", "site": "lung", "organ": "lung", "size_mm": 20, "detected_by": ["ct"]},
+            {"id": "B1", "site": "T8", "organ": "bone", "detected_by": ["mri"]},
+        ],
+        response_assessments=[
+            {"date": "2024-01-10", "target_mm": {"L1": 20}, "non_target": {"B1": "present"}},
+            {"date": "2024-07-10", **follow},
+        ],
+        labs=labs or [],
+    )
+    return assess_case(parse_case(data)).to_dict()["response"]
+
+
+@needs_response
+@pytest.mark.parametrize(
+    ("follow", "expected"),
+    [
+        # RECIST 1.1 Table 1: a new lesion is PD whatever the targets do
+        ({"target_mm": {"L1": 10}, "non_target": {"B1": "present"}, "new_lesions": True}, "PD"),
+        # unequivocal non-target progression is PD
+        ({"target_mm": {"L1": 20}, "non_target": {"B1": "progression"}}, "PD"),
+        # 20 -> 14 mm = -30%: PR (targets), non-target present -> PR overall
+        ({"target_mm": {"L1": 14}, "non_target": {"B1": "present"}}, "PR"),
+        # 20 -> 15 mm = -25%: SD
+        ({"target_mm": {"L1": 15}, "non_target": {"B1": "present"}}, "SD"),
+    ],
+)
+def test_recist_time_point_rules(make_case: Any, follow: dict[str, Any], expected: str) -> None:
+    resp = _response_case(make_case, follow)
+    assert [t["response"] for t in resp["time_points"]] == [expected]
+
+
+@needs_response
+def test_tg_antibody_flag_passes_through(make_case: Any) -> None:
+    """RULES.md §6: Tg is uninterpretable when TgAb are present; the engine's flag reaches the report."""
+    labs = [
+        {"date": d, "tg_ng_ml": v, "tgab_positive": True, "tsh_state": "suppressed"}
+        for d, v in (("2023-01-01", 2.0), ("2023-04-01", 3.0), ("2023-07-01", 4.5))
+    ]
+    resp = _response_case(make_case, {"target_mm": {"L1": 20}, "non_target": {"B1": "present"}}, labs)
+    tg = resp["thyroglobulin"]
+    assert isinstance(tg, dict) and tg["flags"]
+    assert any("tgab" in f.lower() or "antibod" in f.lower() for f in tg["flags"])
+
+
+@needs_dosimetry
+def test_schema_embeds_plan_input() -> None:
+    from redif.pathway.case import case_json_schema
+
+    s = case_json_schema()
+    assert "DosimetryPlanInput" in s["$defs"]
+    assert s["$defs"]["DosimetrySection"]["properties"]["plan"]["anyOf"][0] == {
+        "$ref": "#/$defs/DosimetryPlanInput"
+    }

@@ -197,3 +197,60 @@ def test_later_avid_scan_supersedes_earlier_negative(make_case: Any) -> None:
     assert r.status is RefractoryStatus.NOT_REFRACTORY
     neg = next(n for n in r.non_criteria if n.id == "negative_scan_alone")
     assert "2020-01-10" in neg.detail
+
+
+_UPTAKE = st.sampled_from(["present", "absent", "equivocal", "not_assessed"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    scans=st.lists(st.tuples(st.integers(0, 3000), _UPTAKE), max_size=4),
+    progressions=st.lists(st.integers(0, 3000), max_size=3),
+)
+def test_property_never_refractory_without_prior_activity(
+    scans: list[tuple[int, str]], progressions: list[int]
+) -> None:
+    """ATA 2025 good practice: with no prior 131I activity the answer is never 'refractory', whatever the
+    diagnostic scans and progression events say."""
+    import datetime as dt
+
+    day0 = dt.date(2015, 1, 1)
+    data = {
+        "case_id": "P-2",
+        "histology": "papillary",
+        "lesions": [{"id": "L1", "site": "lung", "organ": "lung", "detected_by": ["ct"]}],
+        "diagnostic_scans": [
+            {"date": str(day0 + dt.timedelta(days=d)), "tracer": "I-123", "uptake": {"L1": u}}
+            for d, u in scans
+        ],
+        "progression_events": [
+            {"date": str(day0 + dt.timedelta(days=d)), "criterion": "recist_1_1"} for d in progressions
+        ],
+    }
+    assert _assess(data).status is RefractoryStatus.NOT_REFRACTORY
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3000), st.sampled_from(["ablation", "adjuvant", "treatment"])),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_property_negative_scans_without_imaging_never_refractory(courses: list[tuple[int, str]]) -> None:
+    """PMC7581611 Table 3: negative post-therapy scans with no structural/FDG imaging of the disease and no
+    progression are a 'negative scan alone' -> never refractory."""
+    import datetime as dt
+
+    day0 = dt.date(2012, 1, 1)
+    data = {
+        "case_id": "P-3",
+        "histology": "papillary",
+        "assessment_date": "2025-01-01",
+        "lesions": [{"id": "L1", "site": "lung", "organ": "lung"}],
+        "rai_courses": [
+            _course(str(day0 + dt.timedelta(days=d)), 3.7, intent, {"L1": "absent"}) for d, intent in courses
+        ],
+    }
+    assert _assess(data).status is not RefractoryStatus.REFRACTORY

@@ -93,3 +93,30 @@ def test_case_report_regimen_has_no_pooled_numbers(make_case: Any) -> None:
     assert ev["evidence_level"] == "case reports only"
     assert isinstance(ev["uptake"], str) and "no arm" in ev["uptake"]
     assert all(not a["in_default_analyses"] for a in ev["arms"])
+
+
+@needs_evidence
+def test_living_review_extra_studies(make_case: Any, examples_dir: Any) -> None:
+    """A user's study file joins the pool: P07 (4/10) + X02 (examples/extra_studies.csv, 2/6), both "uptake
+    on diagnostic scan". Reference, R 4.2 metafor 3.8-1:
+        r <- rma(measure="PLO", xi=c(4,2), ni=c(10,6), method="REML")
+        predict(r, transf=transf.ilogit)  # 0.375613540587 [0.179080968993, 0.623907976479], tau2 = 0
+    """
+    from redif.pathway.evidence_link import regimen_evidence
+
+    reg = next(r for r in load_regimens() if r.id == "ras-trametinib")
+    ev = regimen_evidence(reg, studies=[str(examples_dir / "extra_studies.csv")])
+    assert [a["row_id"] for a in ev["arms"]] == ["P07", "X02"]
+    (up,) = ev["uptake"]
+    assert (up["k"], up["events"], up["n_total"], up["method"]) == (2, 6, 16, "REML")
+    assert up["estimate"] == pytest.approx(0.375613540587, abs=1e-4)
+    assert (up["ci_lower"], up["ci_upper"]) == pytest.approx((0.179080968993, 0.623907976479), abs=1e-4)
+
+
+def test_cli_studies_option(redif: Any) -> None:
+    out = redif(
+        "patient", "assess", "examples/case_ras.yaml", "--json", "--studies", "examples/extra_studies.csv"
+    )
+    assert out.returncode == 0, out.stderr
+    out = redif("patient", "assess", "examples/case_ras.yaml", "--studies", "examples/nope.csv")
+    assert out.returncode == 2 and "nope.csv" in out.stderr

@@ -68,10 +68,14 @@ def tia_cmd(
     samples: SamplesOpt = 1000,
     seed: SeedOpt = 0,
     measurement_cv: CvOpt = None,
+    weighting: Annotated[
+        str, typer.Option("--weighting", help="uniform (least squares) or relative (residual/value).")
+    ] = "uniform",
     json_out: JsonOpt = False,
 ) -> None:
     """Fit a time-activity curve; time-integrated activity with a Monte Carlo CI."""
-    from redif.dosimetry.kinetics import TimeActivity, ValueUnit, fit_kinetics, monte_carlo_tia
+    from redif.dosimetry.kinetics import TimeActivity, ValueUnit, fit_kinetics
+    from redif.dosimetry.uncertainty import monte_carlo_tia
     from redif.errors import InputError
 
     try:
@@ -85,7 +89,7 @@ def tia_cmd(
         nuclide=nuclide,
         unit=vunit,
     )
-    fit = fit_kinetics(data, model)
+    fit = fit_kinetics(data, model, weighting=weighting)
     out = fit.to_dict()
     out["ci_lower"] = out["ci_upper"] = None
     if samples > 0:
@@ -127,7 +131,7 @@ def stp_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Single-time-point TIA (Hänscheid 2018 or Madsen 2018)."""
-    from redif.dosimetry.kinetics import hanscheid_tia_h, madsen_tia_h
+    from redif.dosimetry.single_time_point import hanscheid_tia_h, madsen_tia_h
     from redif.errors import InputError
 
     if method == "hanscheid":
@@ -215,36 +219,85 @@ def convert_cmd(
 
 @dose_app.command("lesion")
 def lesion_cmd(
-    tia_h: Annotated[float, typer.Option("--tia-h", help="Lesion TIA coefficient of the nuclide, h.")],
+    tia_h: Annotated[
+        float | None, typer.Option("--tia-h", help="Lesion TIA coefficient of the dose nuclide, h.")
+    ] = None,
     mass_g: Annotated[float | None, typer.Option("--mass-g", help="Lesion mass, g.")] = None,
     volume_ml: Annotated[
         float | None, typer.Option("--volume-ml", help="Lesion volume, mL (x density).")
     ] = None,
     density: Annotated[float | None, typer.Option("--density-g-per-ml", help="Default 1.04 g/mL.")] = None,
-    nuclide: Annotated[str, typer.Option("--nuclide")] = "I-131",
+    nuclide: Annotated[str, typer.Option("--nuclide", help="Nuclide of the dose (therapy).")] = "I-131",
     target_gy: Annotated[float | None, typer.Option("--target-gy", help="Target lesion dose, Gy.")] = None,
+    times_h: Annotated[
+        str | None, typer.Option("--times-h", help="Instead of --tia-h: measurement times, h.")
+    ] = None,
+    values: Annotated[
+        str | None, typer.Option("--values", help="Instead of --tia-h: fractions of administered activity.")
+    ] = None,
+    measured: Annotated[str, typer.Option("--measured", help="Nuclide of the measurements.")] = "I-124",
+    decay_corrected: DecayOpt = False,
+    model: ModelOpt = "auto",
+    samples: SamplesOpt = 1000,
+    seed: SeedOpt = 0,
+    measurement_cv: CvOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Lesion dose per administered activity (sphere model) and the activity for a target dose."""
+    """Lesion dose per administered activity (sphere model) and the activity for a target dose.
+
+    Give the lesion TIA (--tia-h), or the serial measurements (--times-h/--values, e.g. 124I PET) to
+    fit, convert to the dose nuclide and propagate by Monte Carlo into a CI on the dose.
+    """
+    from redif.dosimetry.conversion import convert_time_activity
+    from redif.dosimetry.kinetics import TimeActivity
     from redif.dosimetry.lesion import lesion_dose, lesion_mass_g
     from redif.errors import InputError
 
     if (mass_g is None) == (volume_ml is None):
         raise InputError("give exactly one of --mass-g or --volume-ml", field="--mass-g")
+    if (tia_h is None) == (times_h is None):
+        raise InputError("give exactly one of --tia-h or --times-h/--values", field="--tia-h")
     mass = mass_g if mass_g is not None else lesion_mass_g(volume_ml or 0.0, density)
-    res = lesion_dose(mass_g=mass, tia_h=tia_h, nuclide=nuclide, target_gy=target_gy)
-    out = {**res.to_dict(), "disclaimer": _disclaimer()}
+    samples_h = None
+    kinetics = None
+    if times_h is not None:
+        if values is None:
+            raise InputError("--times-h needs --values", field="--values")
+        data = TimeActivity.create(
+            parse_float_list(times_h, option="--times-h"),
+            parse_float_list(values, option="--values"),
+            decay_corrected=decay_corrected,
+            nuclide=measured,
+        )
+        conv = convert_time_activity(
+            data, to_nuclide=nuclide, model=model, n_samples=samples, seed=seed, measurement_cv=measurement_cv
+        )
+        tia_h = conv.tia_h
+        samples_h = None if conv.uncertainty is None else conv.uncertainty.samples_h
+        kinetics = conv.to_dict()
+    assert tia_h is not None
+    res = lesion_dose(mass_g=mass, tia_h=tia_h, nuclide=nuclide, target_gy=target_gy, tia_samples_h=samples_h)
+    out = {**res.to_dict(), "kinetics": kinetics, "disclaimer": _disclaimer()}
     if json_out:
         emit_json(out)
         return
+    ci = "-" if out["ci_lower"] is None else f"{out['ci_lower']:.4g} - {out['ci_upper']:.4g}"
     _kv_table(
         "Lesion dosimetry (sphere self-dose)",
         [
             ("mass_g", out["mass_g"]),
+            ("tia_h", out["tia_h"]),
             ("s_mgy_per_mbq_s", out["s_mgy_per_mbq_s"]),
             ("dose_per_activity_gy_per_gbq", out["dose_per_activity_gy_per_gbq"]),
+            ("95% CI (Gy/GBq)", ci),
             ("class (Jentzen 2008)", out["dose_class"]),
             ("activity_for_target_gbq", out["activity_for_target_gbq"]),
+            (
+                "95% CI (GBq)",
+                "-"
+                if out["activity_ci_lower_gbq"] is None
+                else f"{out['activity_ci_lower_gbq']:.4g} - {out['activity_ci_upper_gbq']:.4g}",
+            ),
             ("S-value", f"{out['s_value_grade']}: {out['s_value_source']}"),
         ],
     )
@@ -270,10 +323,22 @@ def blood_cmd(
     lung_metastases: Annotated[
         bool, typer.Option("--lung-metastases", help="Diffuse lung metastases.")
     ] = False,
+    haematocrit: Annotated[
+        float | None, typer.Option("--haematocrit", help="Fraction (e.g. 0.42) -> red-marrow/blood ratio.")
+    ] = None,
+    red_marrow_mass_g: Annotated[
+        float | None, typer.Option("--red-marrow-mass-g", help="With --haematocrit: red-marrow TIA.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """EANM SOP blood dose per activity, maximum tolerable activity, 48-h retention limit."""
-    from redif.dosimetry.blood import blood_dose_per_activity, retention_limited_activity
+    from redif.dosimetry.blood import (
+        blood_dose_per_activity,
+        red_marrow_blood_ratio,
+        red_marrow_tia_h,
+        retention_limited_activity,
+    )
+    from redif.errors import InputError
 
     res = blood_dose_per_activity(
         weight_kg=weight_kg,
@@ -286,6 +351,13 @@ def blood_cmd(
         rl = retention_limited_activity(retention_48h, lung_metastases=lung_metastases)
         out["retention_limited_activity_gbq"] = rl.activity_gbq
         out["retention_limit"] = rl.to_dict()
+    if red_marrow_mass_g is not None and haematocrit is None:
+        raise InputError("the red-marrow TIA needs the haematocrit", field="--haematocrit")
+    if haematocrit is not None:
+        out["rmblr"] = red_marrow_blood_ratio(haematocrit)
+        out["rmblr_rule"] = "RMBLR = 0.19 / (1 - haematocrit) (Sgouros 1993; unverified)"
+        if red_marrow_mass_g is not None:
+            out["red_marrow_tia_h"] = red_marrow_tia_h(blood_tia_h_per_ml, red_marrow_mass_g, haematocrit)
     out["disclaimer"] = _disclaimer()
     if json_out:
         emit_json(out)
@@ -300,6 +372,8 @@ def blood_cmd(
             ("retention_limited_activity_gbq", out["retention_limited_activity_gbq"]),
             ("retention rule", out["retention_limit"]["rule"]),
         ]
+    if "rmblr" in out:
+        rows += [("rmblr", out["rmblr"]), ("red_marrow_tia_h", out.get("red_marrow_tia_h"))]
     rows += [(c["name"], f"{c['value']} {c['unit']} [{c['grade']}] {c['source']}") for c in out["constants"]]
     _kv_table("Blood dosimetry (EANM SOP)", rows)
     console.print(out["disclaimer"])
@@ -308,6 +382,12 @@ def blood_cmd(
 @dose_app.command("plan")
 def plan_cmd(
     case: Annotated[Path, typer.Argument(help="Dosimetry plan YAML (schema: redif.dosimetry.plan_input).")],
+    voxel_json: Annotated[
+        Path | None,
+        typer.Option(
+            "--voxel-json", help="Add the lesions of a `redif dose voxel --json` result (mean Gy/GBq)."
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Recommend a 131I activity: lesion targets vs blood/retention limits, beside the empiric option."""
@@ -322,7 +402,22 @@ def plan_cmd(
         data = yaml.safe_load(case.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise InputError(f"not valid YAML ({str(exc).splitlines()[0]})", field=str(case)) from None
-    res = plan_from_mapping(data if data is not None else {})
+    if data is not None and not isinstance(data, dict):
+        raise InputError("expected a mapping of plan fields", field=str(case), value=type(data).__name__)
+    data = data or {}
+    if voxel_json is not None:
+        import json
+
+        from redif.dosimetry.prescription import merge_voxel_summary
+
+        if not voxel_json.is_file():
+            raise InputError("voxel result not found", field=str(voxel_json))
+        try:
+            summary = json.loads(voxel_json.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON ({exc.msg})", field=str(voxel_json)) from None
+        data = merge_voxel_summary(data, summary)
+    res = plan_from_mapping(data)
     out = res.to_dict()
     if json_out:
         emit_json(out)

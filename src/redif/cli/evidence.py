@@ -362,6 +362,7 @@ def _summary(
     measure: str = _MeasureOpt,
     method: str = _MethodOpt,
     knha: bool = _KnhaOpt,
+    formats: str = typer.Option("svg,png", "--formats", help="Plot formats to write: svg, png or both."),
     as_json: bool = _JsonOpt,
 ) -> None:
     """The main job: pooled uptake and response by genotype, uptake by definition, forest plots."""
@@ -370,13 +371,17 @@ def _summary(
 
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError("not a folder", field="--out-dir", value=str(out_dir), remedy="give a folder path")
+    suffixes = [f".{f.strip().lower()}" for f in formats.split(",") if f.strip()]
+    if not suffixes or any(sfx not in (".svg", ".png") for sfx in suffixes):
+        raise InputError("unknown plot format", field="--formats", value=formats,
+                         remedy="use svg, png or svg,png")
     base = _base(studies)
     summary = evidence_summary(base.studies, measure=measure, method=method, knha=knha,
                                min_grade=min_grade)
     out_dir.mkdir(parents=True, exist_ok=True)
     plots: list[Path] = []
     for name, pool in summary.pools.items():
-        for suffix in (".svg", ".png"):
+        for suffix in dict.fromkeys(suffixes):
             plots.append(forest_plot(pool.result, out_dir / f"forest_{name}{suffix}",
                                      title=_default_title(pool)))
     if as_json:

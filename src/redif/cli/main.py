@@ -11,13 +11,42 @@ import importlib
 import os
 import sys
 
-import click
 import typer
 
 from redif import __version__
 from redif.errors import RedifError
 
 __all__ = ["app", "main"]
+
+
+def _exception_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...],
+                                tuple[type[BaseException], ...]]:
+    """(usage-error, abort, exit) exception classes of typer and of whichever click it uses.
+
+    typer < 0.20 raises click's exceptions; newer typer vendors its own copy of click, so both families
+    are caught.
+    """
+    usage: list[type[BaseException]] = []
+    abort: list[type[BaseException]] = [typer.Abort]
+    exits: list[type[BaseException]] = [typer.Exit]
+    try:
+        import click
+
+        usage.append(click.ClickException)
+        abort.append(click.exceptions.Abort)
+        exits.append(click.exceptions.Exit)
+    except ImportError:  # pragma: no cover - click is optional with new typer
+        pass
+    try:
+        from typer._click import exceptions as _tc  # type: ignore[attr-defined]
+
+        usage.append(_tc.ClickException)
+    except ImportError:  # pragma: no cover - old typer
+        pass
+    return tuple(usage), tuple(abort), tuple(exits)
+
+
+_USAGE_ERRORS, _ABORTS, _EXITS = _exception_types()
 
 app = typer.Typer(
     name="redif",
@@ -72,12 +101,14 @@ def main(argv: list[str] | None = None) -> None:
     debug = os.environ.get("REDIF_DEBUG", "") not in ("", "0")
     try:
         rv = app(args=argv, prog_name="redif", standalone_mode=False)
-    except click.exceptions.Abort:
+    except _ABORTS:
         sys.stderr.write("aborted\n")
         sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+    except _EXITS as exc:
+        sys.exit(int(getattr(exc, "exit_code", 0) or 0))
+    except _USAGE_ERRORS as exc:
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(int(getattr(exc, "exit_code", 2)))
     except RedifError as exc:
         if debug:
             raise

@@ -130,6 +130,12 @@ def _fmt(x: float | None, digits: int = 4) -> str:
     return f"{x:.{digits}f}"
 
 
+def _fmt_p(p: float | None) -> str:
+    if p is None or not math.isfinite(p):
+        return "-"
+    return "< 0.0001" if p < 1e-4 else f"= {p:.4f}"
+
+
 def _render(result: dict[str, Any], measure: str) -> None:
     prop = measure in PROPORTION
     scale = "proportion" if prop else "effect"
@@ -155,7 +161,7 @@ def _render(result: dict[str, Any], measure: str) -> None:
     console.print(t)
     console.print(
         f"tau2 = {_fmt(result['tau2'])}, I2 = {_fmt(result['i2'], 1)}%, H2 = {_fmt(result['h2'], 2)}, "
-        f"Q = {_fmt(result['q'], 2)} (df = {result['q_df']}, p = {_fmt(result['q_p'])}); "
+        f"Q = {_fmt(result['q'], 2)} (df = {result['q_df']}, p {_fmt_p(result['q_p'])}); "
         f"mu = {_fmt(result['mu'])} (SE {_fmt(result['se'])}) on the {measure} scale; "
         f"PI uses {result['pi_convention']}."
     )
@@ -176,7 +182,7 @@ def _render(result: dict[str, Any], measure: str) -> None:
         console.print(st)
         tb = result["test_between"]
         console.print(f"Test of subgroup differences: Q = {_fmt(tb['q'], 2)}, df = {tb['df']}, "
-                      f"p = {_fmt(tb['p'])}")
+                      f"p {_fmt_p(tb['p'])}")
     if "coefficients" in result:
         ct = Table(title=f"Meta-regression ({measure} scale)")
         for col in ("Term", "Estimate", "SE", "z/t", "p", "CI"):
@@ -186,8 +192,8 @@ def _render(result: dict[str, Any], measure: str) -> None:
                        f"[{_fmt(c['ci_lower'])}, {_fmt(c['ci_upper'])}]")
         console.print(ct)
         r2 = result["r2"]
-        console.print(f"QM = {_fmt(result['qm'], 3)} (p = {_fmt(result['qm_p'])}), "
-                      f"QE = {_fmt(result['qe'], 2)} (p = {_fmt(result['qe_p'])}), "
+        console.print(f"QM = {_fmt(result['qm'], 3)} (p {_fmt_p(result['qm_p'])}), "
+                      f"QE = {_fmt(result['qe'], 2)} (p {_fmt_p(result['qe_p'])}), "
                       f"R2 = {_fmt(r2, 1) if r2 is not None else '-'}%, residual tau2 = "
                       f"{_fmt(result['residual_tau2'])}")
     console.print(f"[dim]{DISCLAIMER}[/dim]")
@@ -202,16 +208,14 @@ def pool_command(
     by: str | None = typer.Option(None, "--by", help="Column for subgroup analysis (separate tau2)."),
     mods: str | None = typer.Option(None, "--mods", help="Comma-separated moderator columns."),
     forest: Path | None = typer.Option(None, "--forest", help="Write a forest plot (.svg or .png)."),
+    study_ci: str = typer.Option("clopper-pearson", "--study-ci",
+                                 help="Per-study interval for proportions: clopper-pearson or wilson."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Pool proportions or generic effect sizes from a CSV file (metafor-compatible)."""
     from redif.evidence import meta as engine
 
-    ms = engine.Measure(measure.strip().upper()) if measure.strip().upper() in engine.Measure.__members__ \
-        else None
-    if ms is None:
-        raise InputError("unknown measure", field="--measure", value=measure,
-                         remedy="use PR, PLO, PAS, PFT or GEN")
+    ms = _measure(measure)
     mod_cols = [c.strip() for c in mods.split(",")] if mods else []
     if mods is not None and (not mod_cols or any(c == "" for c in mod_cols)):
         raise InputError("empty moderator name", field="--mods", value=mods,
@@ -224,13 +228,15 @@ def pool_command(
         groups = table.columns[by]
         if prop:
             result = engine.pool_subgroups(table.events or [], table.totals or [], groups, table.labels,
-                                           measure=str(ms), method=method, knha=knha, level=level)
+                                           measure=str(ms), method=method, knha=knha, level=level,
+                                           study_ci=study_ci)
         else:
             result = engine.pool_subgroups_generic(table.yi or [], table.vi or [], groups, table.labels,
                                                    method=method, knha=knha, level=level)
     elif prop:
         result = engine.pool_proportions(table.events or [], table.totals or [], table.labels,
-                                         measure=str(ms), method=method, knha=knha, level=level)
+                                         measure=str(ms), method=method, knha=knha, level=level,
+                                         study_ci=study_ci)
     else:
         result = engine.pool_generic(table.yi or [], table.vi or [], table.labels, method=method, knha=knha,
                                      level=level)
@@ -263,6 +269,107 @@ def pool_command(
             console.print(f"forest plot written to {forest}")
 
 
+def _measure(text: str) -> Any:
+    from redif.evidence.meta import Measure
+
+    key = text.strip().upper()
+    if key not in Measure.__members__:
+        raise InputError("unknown measure", field="--measure", value=text,
+                         remedy="use PR, PLO, PAS, PFT or GEN")
+    return Measure(key)
+
+
+def _yi_vi(file: Path, measure: str) -> tuple[Any, Any, list[str], Any]:
+    """Read FILE and return (yi, vi, labels, measure) on the analysis scale."""
+    from redif.evidence import meta as engine
+
+    ms = _measure(measure)
+    table = read_meta_csv(file, measure=str(ms), extra_columns=[])
+    if ms is engine.Measure.GEN:
+        return table.yi, table.vi, table.labels, ms
+    yi, vi = engine.escalc(str(ms), table.events or [], table.totals or [])
+    return yi, vi, table.labels, ms
+
+
+def _no_glmm(method: str) -> None:
+    if method.strip().upper() == "GLMM":
+        raise InputError("this analysis works on escalc values, not the GLMM", field="--method", value=method,
+                         remedy="use a tau2 estimator such as REML")
+
+
+def bias_command(
+    file: Path = typer.Argument(..., help="CSV with study,events,total (or study,yi,vi for GEN)."),
+    measure: str = typer.Option("PLO", "--measure", help="PR, PLO, PAS, PFT or GEN."),
+    method: str = typer.Option("REML", "--method", help="tau2 estimator (not GLMM)."),
+    knha: bool = typer.Option(False, "--knha", help="Knapp-Hartung adjustment for Egger's test."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Small-study effects: Egger's regression test, Begg's rank test, trim-and-fill (metafor)."""
+    from redif.evidence import meta as engine
+
+    _no_glmm(method)
+    yi, vi, _, ms = _yi_vi(file, measure)
+    eg = engine.regtest(yi, vi, method=method, knha=knha)
+    rk = engine.ranktest(yi, vi)
+    tf = engine.trimfill(yi, vi, method=method)
+    out: dict[str, Any] = {"k": len(yi), "measure": str(ms), "method": method.upper(),
+                           "egger": eg.to_dict(), "begg": rk.to_dict(), "trimfill": tf.to_dict()}
+    if ms is not engine.Measure.GEN:
+        totals = read_meta_csv(file, measure=str(ms), extra_columns=[]).totals
+        est = engine.back_transform(ms, [tf.estimate, tf.ci_lower, tf.ci_upper], totals)
+        out["trimfill"]["estimate_proportion"] = [float(x) for x in est]
+    if as_json:
+        emit_json(out)
+        return
+    console.print(f"Egger regression test ({'t' if knha else 'z'}): stat = {_fmt(eg.stat, 3)}, "
+                  f"p {_fmt_p(eg.p)}; limit estimate {_fmt(eg.limit_estimate)} "
+                  f"[{_fmt(eg.limit_ci_lower)}, {_fmt(eg.limit_ci_upper)}] ({ms} scale)")
+    console.print(f"Begg rank correlation: Kendall tau = {_fmt(rk.tau, 3)}, p {_fmt_p(rk.p)}"
+                  f"{' (exact)' if rk.exact else ' (normal approximation, ties)'}")
+    line = (f"Trim-and-fill ({tf.estimator}): {tf.k0} studies imputed on the {tf.side} side; adjusted "
+            f"estimate {_fmt(tf.estimate)} [{_fmt(tf.ci_lower)}, {_fmt(tf.ci_upper)}] ({ms} scale)")
+    if "estimate_proportion" in out["trimfill"]:
+        e = out["trimfill"]["estimate_proportion"]
+        line += f" = proportion {_fmt(e[0])} [{_fmt(e[1])}, {_fmt(e[2])}]"
+    console.print(line)
+    console.print(f"[dim]{DISCLAIMER}[/dim]")
+
+
+def influence_command(
+    file: Path = typer.Argument(..., help="CSV with study,events,total (or study,yi,vi for GEN)."),
+    measure: str = typer.Option("PLO", "--measure", help="PR, PLO, PAS, PFT or GEN."),
+    method: str = typer.Option("REML", "--method", help="tau2 estimator (not GLMM)."),
+    knha: bool = typer.Option(False, "--knha", help="Knapp-Hartung adjustment."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Leave-one-out estimates and influence diagnostics per study (metafor leave1out/influence)."""
+    from redif.evidence import meta as engine
+
+    _no_glmm(method)
+    yi, vi, labels, ms = _yi_vi(file, measure)
+    loo = engine.leave_one_out(yi, vi, labels, method=method, knha=knha)
+    inf = engine.influence(yi, vi, labels, method=method, knha=knha)
+    rows: list[dict[str, Any]] = []
+    for r, d in zip(loo, inf.to_dict()["studies"], strict=True):
+        row: dict[str, Any] = {"label": r.omitted, "loo": r.to_dict()}
+        row.update({k: v for k, v in d.items() if k != "label"})
+        rows.append(row)
+    out = {"k": len(yi), "measure": str(ms), "method": method.upper(), "studies": rows}
+    if as_json:
+        emit_json(out)
+        return
+    t = Table(title=f"Leave-one-out and influence ({ms} scale, {method.upper()})")
+    for col in ("Omitted", "Estimate [CI]", "tau2", "I2 %", "rstudent", "DFFITS", "Cook D", "hat", "infl."):
+        t.add_column(col, justify="left" if col == "Omitted" else "right", no_wrap=col == "Estimate [CI]")
+    for row in rows:
+        lo = row["loo"]
+        t.add_row(row["label"], f"{_fmt(lo['estimate'])} [{_fmt(lo['ci_lower'])}, {_fmt(lo['ci_upper'])}]",
+                  _fmt(lo["tau2"]), _fmt(lo["i2"], 1), _fmt(row["rstudent"], 3), _fmt(row["dffits"], 3),
+                  _fmt(row["cook_d"], 3), _fmt(row["hat"], 3), "*" if row["influential"] else "")
+    console.print(t)
+    console.print(f"[dim]{DISCLAIMER}[/dim]")
+
+
 def _forest(result: Any, path: Path) -> None:
     if path.suffix.lower() not in (".svg", ".png"):
         raise InputError("forest plot must be .svg or .png", field="--forest", value=str(path))
@@ -279,4 +386,6 @@ def register(app: typer.Typer) -> None:
     meta_app = typer.Typer(help="Meta-analysis of proportions or effect sizes from a CSV file "
                                 "(metafor-compatible).", no_args_is_help=True)
     meta_app.command("pool")(pool_command)
+    meta_app.command("bias")(bias_command)
+    meta_app.command("influence")(influence_command)
     app.add_typer(meta_app, name="meta")

@@ -70,6 +70,9 @@ def assess(
         "rothenberg) or a template .yaml path.",
     ),
     ics: Path | None = typer.Option(None, "--ics", help="Also write the dated protocol as iCalendar."),
+    studies: list[Path] = typer.Option(
+        [], "--studies", help="Extra study file (CSV/YAML) merged into the evidence base; repeatable."
+    ),
 ) -> None:
     """Whole chain for one case, every recommendation with its rule and source."""
     from redif.cli._common import console, emit_json
@@ -80,7 +83,7 @@ def assess(
 
     start = _parse_date(start_date, "--start-date")
     case = load_case(case_file)
-    result = assess_case(case, start_date=start, protocol=protocol)
+    result = assess_case(case, start_date=start, protocol=protocol, studies=studies)
     doc = result.to_dict()
     if ics is not None:
         if result.protocol is None:

@@ -74,13 +74,19 @@ def bor_cmd(
     ),
     confirm: bool = typer.Option(False, "--confirm", help="Require confirmation of CR/PR."),
     confirm_days: int | None = typer.Option(
-        None, "--confirm-days", help="Minimum days to the confirming assessment [default: 28, recist.yaml]."
+        None,
+        "--confirm-days",
+        help="Minimum days to the confirming assessment (default 28, data/recist.yaml).",
     ),
     start_window_days: int | None = typer.Option(
-        None, "--start-window-days", help="SD counts only this many days after treatment start [default: 28]."
+        None,
+        "--start-window-days",
+        help="SD counts only this many days after treatment start (default 28, data/recist.yaml).",
     ),
     max_ne: int | None = typer.Option(
-        None, "--max-ne", help="NE assessments allowed between a response and its confirmation [default: 1]."
+        None,
+        "--max-ne",
+        help="NE assessments allowed between a response and its confirmation (default 1, data/recist.yaml).",
     ),
     accept_sd: bool = typer.Option(
         False, "--accept-sd", help="Accept one SD between a PR and its confirmation."

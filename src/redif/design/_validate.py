@@ -17,7 +17,9 @@ def check_open_unit(value: float, field: str, *, remedy: str | None = None) -> f
         raise InputError("not a number", field=field, value=value, remedy="give a number in (0, 1)") from None
     if not (math.isfinite(v) and 0.0 < v < 1.0):
         raise InputError(
-            "must lie strictly between 0 and 1", field=field, value=value,
+            "must lie strictly between 0 and 1",
+            field=field,
+            value=value,
             remedy=remedy or "give a probability in (0, 1), e.g. 0.05",
         )
     return v
@@ -29,7 +31,9 @@ def check_p0_p1(p0: float, p1: float) -> tuple[float, float]:
     b = check_open_unit(p1, "p1")
     if b <= a:
         raise InputError(
-            f"p1 must exceed p0 (p0 = {a:g})", field="p1", value=p1,
+            f"p1 must exceed p0 (p0 = {a:g})",
+            field="p1",
+            value=p1,
             remedy="the desirable response rate p1 must be larger than the unacceptable rate p0",
         )
     return a, b

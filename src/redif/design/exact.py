@@ -79,15 +79,20 @@ def single_stage_designs(
         b = stats.binom.cdf(rr, nn, p1)
         feas = ok_r & (a <= alpha) & (b <= beta)
         for i, j in zip(*np.nonzero(feas), strict=True):
-            out.append(SingleStageDesign(n=int(nn[i, j]), r=int(rr[i, j]), alpha=float(a[i, j]),
-                                         power=float(1.0 - b[i, j])))
+            out.append(
+                SingleStageDesign(
+                    n=int(nn[i, j]), r=int(rr[i, j]), alpha=float(a[i, j]), power=float(1.0 - b[i, j])
+                )
+            )
             if len(out) >= solutions:
                 break
         start += block
     if not out:
         raise InputError(
             f"no single-stage design meets alpha <= {alpha:g} and beta <= {beta:g} with n <= nmax",
-            field="nmax", value=nmax, remedy="increase nmax or relax alpha, beta or p1 - p0",
+            field="nmax",
+            value=nmax,
+            remedy="increase nmax or relax alpha, beta or p1 - p0",
         )
     return tuple(out)
 

@@ -22,15 +22,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from redif.dosimetry.kinetics import (
-    KineticFit,
-    KineticModel,
-    TiaUncertainty,
-    TimeActivity,
-    fit_kinetics,
-    monte_carlo_tia,
-)
+from redif.dosimetry.kinetics import KineticFit, KineticModel, TimeActivity, fit_kinetics
 from redif.dosimetry.nuclides import get_nuclide
+from redif.dosimetry.uncertainty import TiaUncertainty, monte_carlo_tia
 from redif.errors import InputError
 
 __all__ = ["ConversionResult", "RecoveryCurve", "convert_activity", "convert_time_activity"]

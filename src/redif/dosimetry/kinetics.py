@@ -1,4 +1,7 @@
-"""Time-activity kinetics: model fits, AIC model choice, single-time-point estimates, Monte Carlo.
+"""Time-activity kinetics: model fits and AIC model choice.
+
+Monte Carlo uncertainty is in :mod:`redif.dosimetry.uncertainty`, single-time-point estimates in
+:mod:`redif.dosimetry.single_time_point`.
 
 Values are activities at times ``time_h`` after administration, either as fractions of the
 administered activity (then the time-integrated activity ``tia_h`` is the residence time in hours) or
@@ -17,11 +20,6 @@ References
 ----------
 Burnham KP, Anderson DR. Model selection and multimodel inference. 2nd ed. Springer; 2002 (AICc,
 Δ ≤ 2 rule).
-Hänscheid H, Lapa C, Buck AK, Lassmann M, Werner RA. Dose mapping after endoradiotherapy with
-177Lu-DOTATATE/-TATE: a single-time-point approach. J Nucl Med 2018;59:75-81.
-doi:10.2967/jnumed.117.193706.
-Madsen MT, Menda Y, O'Dorisio TM, O'Dorisio MS. Single time point dose estimate for exponential
-clearance. Med Phys 2018;45:2318-2324.
 """
 
 from __future__ import annotations
@@ -45,14 +43,10 @@ __all__ = [
     "KineticFit",
     "KineticModel",
     "ModelScore",
-    "TiaUncertainty",
     "TimeActivity",
     "ValueUnit",
+    "Weighting",
     "fit_kinetics",
-    "hanscheid_tia_h",
-    "madsen_tia_h",
-    "monte_carlo_tia",
-    "single_time_point_fit",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -76,6 +70,20 @@ class ValueUnit(enum.StrEnum):
 
     FRACTION = "fraction"  # of administered activity -> tia in h (residence time)
     MBQ = "MBq"  # -> tia in MBq*h
+
+
+class Weighting(enum.StrEnum):
+    """Least-squares weighting: uniform (absolute residuals) or relative (residual / value)."""
+
+    UNIFORM = "uniform"
+    RELATIVE = "relative"
+
+
+def _weights(ys: FloatArray, weighting: Weighting) -> FloatArray:
+    """Weights of the scaled values ``ys`` (max 1): 1, or 1/max(y, 1 % of the maximum)."""
+    if weighting is Weighting.RELATIVE:
+        return np.asarray(1.0 / np.maximum(ys, 0.01))
+    return np.ones_like(ys)
 
 
 class KineticModel(enum.StrEnum):
@@ -250,6 +258,7 @@ class KineticFit:
     extrapolated_fraction: float | None = None
     _u: FloatArray | None = field(default=None, repr=False, compare=False)
     stp_method: str | None = None
+    weighting: Weighting = Weighting.UNIFORM
     _data: TimeActivity | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -299,31 +308,7 @@ class KineticFit:
             "notes": list(self.notes),
             "extrapolated_fraction": self.extrapolated_fraction,
             "single_time_point_method": self.stp_method,
-        }
-
-
-@dataclass(frozen=True)
-class TiaUncertainty:
-    """Monte Carlo distribution of the time-integrated activity (h or MBq·h)."""
-
-    samples_h: FloatArray
-    ci_lower: float
-    ci_upper: float
-    median: float
-    ci_level: float
-    n_samples: int
-    seed: int
-    noise_model: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ci_lower": self.ci_lower,
-            "ci_upper": self.ci_upper,
-            "median": self.median,
-            "ci_level": self.ci_level,
-            "n_samples": self.n_samples,
-            "seed": self.seed,
-            "noise_model": self.noise_model,
+            "weighting": self.weighting.value,
         }
 
 
@@ -342,7 +327,7 @@ def _aic(rss: float, n: int, p: int) -> tuple[float | None, float | None]:
 # ----------------------------------------------------------------------------------------------------
 # fitting
 # ----------------------------------------------------------------------------------------------------
-def _fit_exp(data: TimeActivity, model: ExpModel) -> KineticFit:
+def _fit_exp(data: TimeActivity, model: ExpModel, weighting: Weighting = Weighting.UNIFORM) -> KineticFit:
     t, y = data.t, data.y
     n, p = t.size, model.n_params
     if n < p:
@@ -356,19 +341,22 @@ def _fit_exp(data: TimeActivity, model: ExpModel) -> KineticFit:
     scale = float(y.max()) if y.max() > 0 else 1.0
     ys = y / scale
     starts = model.to_unconstrained(model.start_points(t, ys, c))
+    w = _weights(ys, weighting)
 
     def fn(u: FloatArray) -> tuple[FloatArray, FloatArray]:
-        return model.value_and_jacobian(u, t, c)
+        f, j = model.value_and_jacobian(u, t, c)
+        return f * w[None, :], j * w[None, :, None]
 
-    u, cost = levenberg_marquardt(fn, starts, ys, max_iter=150, tol=1e-10)
+    u, cost = levenberg_marquardt(fn, starts, ys * w, max_iter=150, tol=1e-10)
     best = int(np.nanargmin(cost))
     ub = u[best : best + 1]
     if not np.all(np.isfinite(ub)):
         raise ConvergenceError(f"{model.key} fit did not converge")
     nat = model.to_natural(ub)
-    fitted_s, jac = model.value_and_jacobian(ub, t, c)
+    fitted_s, jac = fn(ub)
+    fitted_s = fitted_s / w[None, :]
     resid_s = ys - fitted_s[0]
-    rss_s = float(resid_s @ resid_s)
+    wrss_s = float((resid_s * w) @ (resid_s * w))
     nat_scaled = nat[0].copy()
     amp_idx = [i for i, name in enumerate(model.param_names) if name.startswith("a")]
     nat_out = nat_scaled.copy()
@@ -378,7 +366,7 @@ def _fit_exp(data: TimeActivity, model: ExpModel) -> KineticFit:
     se = dict.fromkeys(model.param_names, float("nan"))
     notes: list[str] = []
     if n > p:
-        s2 = rss_s / (n - p)
+        s2 = wrss_s / (n - p)
         jtj = jac[0].T @ jac[0]
         try:
             cov_u = s2 * np.linalg.pinv(jtj)
@@ -392,10 +380,10 @@ def _fit_exp(data: TimeActivity, model: ExpModel) -> KineticFit:
             notes.append("parameter covariance could not be computed (singular Jacobian)")
     else:
         notes.append("as many parameters as points: exact interpolation, no residual, no covariance")
-    rss = rss_s * scale**2
+    rss = float(resid_s @ resid_s) * scale**2
     tss = float(((y - y.mean()) ** 2).sum())
     r2 = 1.0 - rss / tss if tss > 0 and n > p else None
-    aic, aicc = _aic(rss, n, p)
+    aic, aicc = _aic(rss if weighting is Weighting.UNIFORM else wrss_s, n, p)
     lam = get_nuclide(data.nuclide).decay_constant_per_h
     tia = float(model.integral(nat_out[None, :], lam)[0])
     k_term = float(model.terminal_rate(nat_out[None, :])[0])
@@ -432,6 +420,7 @@ def _fit_exp(data: TimeActivity, model: ExpModel) -> KineticFit:
         n_params=p,
         notes=tuple(notes),
         extrapolated_fraction=extrap,
+        weighting=weighting,
         _u=ub[0].copy(),
         _data=data,
     )
@@ -522,6 +511,7 @@ def fit_kinetics(
     model: KineticModel | str = KineticModel.AUTO,
     *,
     parsimony_delta_aic: float | None = None,
+    weighting: Weighting | str = Weighting.UNIFORM,
 ) -> KineticFit:
     """Fit a time-activity curve and integrate it.
 
@@ -535,6 +525,10 @@ def fit_kinetics(
         the model with the fewest parameters within ``parsimony_delta_aic`` (default 2, from
         ``dosimetry_thresholds.yaml``) of the best wins. With fewer points it falls back to the
         mono-exponential fit.
+    weighting
+        ``uniform`` (ordinary least squares, the default) or ``relative`` (residuals divided by the
+        value, floor 1 % of the maximum: constant relative error, e.g. counting statistics). AIC uses
+        the weighted residual sum of squares.
 
     Returns
     -------
@@ -558,10 +552,16 @@ def fit_kinetics(
             value=model,
             remedy="use auto, mono, bi, uptake or trapezoid",
         ) from None
+    try:
+        wt = Weighting(weighting)
+    except ValueError:
+        raise InputError(
+            "unknown weighting", field="weighting", value=weighting, remedy="use uniform or relative"
+        ) from None
     if km is KineticModel.TRAPEZOID:
         return _fit_trapezoid(data)
     if km is not KineticModel.AUTO:
-        return _fit_exp(data, MODELS[km.value])
+        return _fit_exp(data, MODELS[km.value], wt)
     delta = (
         float(sourced_value(_THRESHOLDS, "kinetics_parsimony_delta_aic").value)
         if parsimony_delta_aic is None
@@ -572,12 +572,12 @@ def fit_kinetics(
     for key in ("mono", "uptake", "bi"):
         if n >= MODELS[key].n_params + 2:
             try:
-                fits.append(_fit_exp(data, MODELS[key]))
+                fits.append(_fit_exp(data, MODELS[key], wt))
             except ConvergenceError:
                 continue
     scored = [f for f in fits if f.aicc is not None]
     if not scored:
-        fit = _fit_exp(data, MODELS["mono"])
+        fit = _fit_exp(data, MODELS["mono"], wt)
         return _replace(
             fit, selection_rule=f"only {n} points: AICc undefined for every model, mono-exponential used"
         )
@@ -599,256 +599,3 @@ def _replace(fit: KineticFit, **changes: Any) -> KineticFit:
     import dataclasses
 
     return dataclasses.replace(fit, **changes)
-
-
-# ----------------------------------------------------------------------------------------------------
-# Monte Carlo
-# ----------------------------------------------------------------------------------------------------
-def monte_carlo_tia(
-    fit: KineticFit,
-    *,
-    n_samples: int = 1000,
-    seed: int = 0,
-    measurement_cv: float | None = None,
-    nuclide: str | None = None,
-    ci_level: float = 0.95,
-) -> TiaUncertainty:
-    """Monte Carlo (parametric bootstrap) distribution of the time-integrated activity.
-
-    Each sample perturbs the fitted curve with measurement noise and refits the same model (all
-    samples at once, batched Levenberg-Marquardt), so fit uncertainty and measurement error both
-    reach the TIA. Noise: relative SD ``measurement_cv`` of each value if given, otherwise the
-    residual SD of the fit (RSS/(n−p)). For the trapezoid model ``measurement_cv`` is required.
-
-    Parameters
-    ----------
-    fit
-        Result of :func:`fit_kinetics`.
-    n_samples, seed
-        Sample count and random seed (fixed seed -> identical result).
-    measurement_cv
-        Relative standard deviation of each measurement (e.g. 0.1 for 10 %).
-    nuclide
-        Integrate for this nuclide instead (e.g. ``"I-131"`` for 124I data); default the fit's.
-    ci_level
-        Central interval level (0.95 -> 2.5th and 97.5th percentiles).
-    """
-    if not 0 < ci_level < 1:
-        raise InputError("ci_level must be between 0 and 1", field="ci_level", value=ci_level)
-    if n_samples < 10:
-        raise InputError("need at least 10 Monte Carlo samples", field="n_samples", value=n_samples)
-    if measurement_cv is not None and not (measurement_cv >= 0 and math.isfinite(measurement_cv)):
-        raise InputError("measurement_cv must be >= 0", field="measurement_cv", value=measurement_cv)
-    data = fit._data
-    assert data is not None
-    lam = get_nuclide(nuclide or fit.nuclide).decay_constant_per_h
-    rng = np.random.default_rng(seed)
-    t = data.t
-    fitted = np.asarray(fit.fitted)
-    n, p = t.size, fit.n_params
-    if measurement_cv is not None:
-        sigma = measurement_cv * np.abs(fitted)
-        noise_model = f"relative SD {measurement_cv:g} per measurement"
-    elif fit.model is not KineticModel.TRAPEZOID and n > p:
-        sigma = np.full(n, math.sqrt(fit.rss / (n - p)))
-        noise_model = "residual SD of the fit (RSS/(n-p))"
-    else:
-        nan = float("nan")
-        return TiaUncertainty(
-            np.full(0, nan),
-            nan,
-            nan,
-            nan,
-            ci_level,
-            0,
-            seed,
-            "none: give measurement_cv (no residual degrees of freedom)",
-        )
-    y_star = fitted[None, :] + rng.standard_normal((n_samples, n)) * sigma[None, :]
-    if fit.stp_method is not None:
-        # single time point: the TIA is proportional to the measured value (the half-life is a prior)
-        samples = fit.tia_for(nuclide or fit.nuclide) * np.maximum(y_star[:, 0], 0.0) / max(fitted[0], 1e-300)
-    elif fit.model is KineticModel.TRAPEZOID:
-        f_star = np.maximum(y_star, 0.0) * np.exp(data.fit_decay_per_h * t)[None, :]
-        samples = _trapezoid_tail(t, f_star, lam)[0]
-    else:
-        model = MODELS[fit.model.value]
-        c = data.fit_decay_per_h
-        scale = float(data.y.max()) if data.y.max() > 0 else 1.0
-        assert fit._u is not None
-        u0 = np.repeat(fit._u[None, :], n_samples, axis=0)
-
-        def fn(u: FloatArray) -> tuple[FloatArray, FloatArray]:
-            return model.value_and_jacobian(u, t, c)
-
-        u, _ = levenberg_marquardt(fn, u0, y_star / scale, max_iter=60, tol=1e-10)
-        nat = model.to_natural(u)
-        amp_idx = [i for i, name in enumerate(model.param_names) if name.startswith("a")]
-        nat[:, amp_idx] *= scale
-        samples = model.integral(nat, lam)
-    samples = samples[np.isfinite(samples)]
-    alpha = (1.0 - ci_level) / 2.0
-    lo, med, hi = np.quantile(samples, [alpha, 0.5, 1.0 - alpha])
-    return TiaUncertainty(
-        samples, float(lo), float(hi), float(med), ci_level, int(samples.size), seed, noise_model
-    )
-
-
-# ----------------------------------------------------------------------------------------------------
-# single time point
-# ----------------------------------------------------------------------------------------------------
-def _physical_value(value: float, time_h: float, decay_corrected: bool, nuclide: str) -> float:
-    if not (math.isfinite(value) and value >= 0):
-        raise InputError("activity must be a finite number >= 0", field="value", value=value)
-    if not (math.isfinite(time_h) and time_h > 0):
-        raise InputError("time must be > 0 h", field="time_h", value=time_h)
-    if decay_corrected:
-        return value * math.exp(-get_nuclide(nuclide).decay_constant_per_h * time_h)
-    return value
-
-
-def hanscheid_tia_h(
-    value: float, time_h: float, *, decay_corrected: bool = False, nuclide: str = "I-131"
-) -> float:
-    """Single-time-point TIA after Hänscheid et al. 2018: Ã ≈ A(t)·2t/ln 2.
-
-    Exact for mono-exponential kinetics when the measurement is taken at t = T_eff; the physical
-    (not decay-corrected) activity is used (decay-corrected input is converted).
-
-    References
-    ----------
-    Hänscheid H et al. J Nucl Med 2018;59:75-81. doi:10.2967/jnumed.117.193706.
-    """
-    a = _physical_value(value, time_h, decay_corrected, nuclide)
-    return a * 2.0 * time_h / math.log(2.0)
-
-
-def madsen_tia_h(
-    value: float,
-    time_h: float,
-    effective_half_life_h: float,
-    *,
-    decay_corrected: bool = False,
-    nuclide: str = "I-131",
-) -> float:
-    """Single-time-point TIA after Madsen et al. 2018: Ã = A(t)·e^(λ_eff t)/λ_eff.
-
-    ``effective_half_life_h`` is a prior (population) effective half-life; exact for mono-exponential
-    kinetics with that half-life at any measurement time.
-
-    References
-    ----------
-    Madsen MT et al. Med Phys 2018;45:2318-2324.
-    """
-    if not (math.isfinite(effective_half_life_h) and effective_half_life_h > 0):
-        raise InputError(
-            "effective half-life must be > 0 h", field="effective_half_life_h", value=effective_half_life_h
-        )
-    a = _physical_value(value, time_h, decay_corrected, nuclide)
-    lam = math.log(2.0) / effective_half_life_h
-    return a * math.exp(lam * time_h) / lam
-
-
-class StpMethod(enum.StrEnum):
-    """Single-time-point methods."""
-
-    HANSCHEID = "hanscheid"
-    MADSEN = "madsen"
-
-
-def single_time_point_fit(
-    data: TimeActivity,
-    method: StpMethod | str = StpMethod.HANSCHEID,
-    *,
-    effective_half_life_h: float | None = None,
-) -> KineticFit:
-    """A mono-exponential curve through one measurement, usable like any other fit.
-
-    Hänscheid 2018 is Madsen's formula with T_eff = t (exact when the measurement is taken at T_eff);
-    Madsen 2018 takes a prior effective half-life of the *measured* nuclide. The biological rate
-    k_bio = ln2/T_eff − λ_phys is kept (so :meth:`KineticFit.tia_for` predicts 131I from a 124I
-    measurement); a prior faster than physical decay allows is refused, and k_bio < 0 (T_eff longer
-    than the physical half-life) is clipped to 0 with a note.
-
-    References
-    ----------
-    Hänscheid H et al. J Nucl Med 2018;59:75-81; Madsen MT et al. Med Phys 2018;45:2318-2324.
-    """
-    if data.t.size != 1:
-        raise InputError(
-            "a single-time-point estimate takes exactly one measurement",
-            field="times_h",
-            value=data.times_h,
-            remedy="give one time and one value, or fit the series",
-        )
-    try:
-        m = StpMethod(method)
-    except ValueError:
-        raise InputError(
-            "unknown single-time-point method", field="method", value=method, remedy="use hanscheid or madsen"
-        ) from None
-    t = float(data.t[0])
-    if t <= 0:
-        raise InputError("the measurement time must be > 0 h", field="times_h", value=data.times_h)
-    lam = get_nuclide(data.nuclide).decay_constant_per_h
-    if m is StpMethod.HANSCHEID:
-        teff = t
-        tia = hanscheid_tia_h(
-            data.values[0],
-            t,
-            decay_corrected=data.decay_correction is DecayCorrection.DECAY_CORRECTED,
-            nuclide=data.nuclide,
-        )
-        rule = f"Hänscheid 2018: A(t)*2t/ln2, i.e. mono-exponential with T_eff = t = {t:g} h"
-    else:
-        if effective_half_life_h is None:
-            raise InputError(
-                "Madsen's method needs a prior effective half-life",
-                field="effective_half_life_h",
-                remedy="give the population effective half-life of the measured nuclide in h",
-            )
-        teff = effective_half_life_h
-        tia = madsen_tia_h(
-            data.values[0],
-            t,
-            teff,
-            decay_corrected=data.decay_correction is DecayCorrection.DECAY_CORRECTED,
-            nuclide=data.nuclide,
-        )
-        rule = f"Madsen 2018: A(t)*exp(lambda_eff t)/lambda_eff with prior T_eff = {teff:g} h"
-    notes = [rule]
-    k_bio = math.log(2.0) / teff - lam
-    if k_bio < 0:
-        notes.append(
-            f"T_eff {teff:g} h exceeds the physical half-life of {data.nuclide}: biological "
-            "clearance set to 0"
-        )
-        k_bio = 0.0
-    r = k_bio + lam
-    a_phys = float(data.retention()[0]) * math.exp(-lam * t)
-    a0 = a_phys * math.exp(r * t)
-    tia_model = a0 / r
-    return KineticFit(
-        model=KineticModel.MONO,
-        nuclide=data.nuclide,
-        decay_correction=data.decay_correction,
-        unit=data.unit,
-        parameters={"a": a0, "k_bio_per_h": k_bio},
-        parameter_se={},
-        covariance=None,
-        tia_h=tia_model if k_bio == 0.0 else tia,
-        effective_half_life_h=math.log(2.0) / r,
-        aic=None,
-        aicc=None,
-        r2=None,
-        rss=0.0,
-        residuals=(0.0,),
-        fitted=data.values,
-        n_points=1,
-        n_params=2,
-        selection_rule=f"single time point ({m.value})",
-        notes=tuple(notes),
-        extrapolated_fraction=math.exp(-r * t),
-        stp_method=m.value,
-        _data=data,
-    )

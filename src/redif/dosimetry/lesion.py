@@ -26,7 +26,14 @@ from redif.data import SourcedValue, sourced_value
 from redif.dosimetry.spheres import SphereSValue, sphere_s_value
 from redif.errors import InputError
 
-__all__ = ["DoseClass", "LesionDose", "classify_dose_per_activity", "lesion_dose", "lesion_mass_g"]
+__all__ = [
+    "DoseClass",
+    "LesionDose",
+    "classify_dose_per_activity",
+    "lesion_dose",
+    "lesion_dose_from_dose_per_activity",
+    "lesion_mass_g",
+]
 
 _FILE = "dosimetry_thresholds.yaml"
 _MGY_PER_MBQ_S_TO_GY_PER_GBQ_H = 3600.0
@@ -69,18 +76,21 @@ def lesion_mass_g(volume_ml: float, density_g_per_ml: float | None = None) -> fl
 class LesionDose:
     """Lesion dose per administered activity and the activity for a target dose."""
 
-    mass_g: float
+    mass_g: float | None
     nuclide: str
-    tia_h: float
-    s_mgy_per_mbq_s: float
+    tia_h: float | None
+    s_mgy_per_mbq_s: float | None
     dose_per_activity_gy_per_gbq: float
     dose_class: DoseClass
     target_gy: float | None
     activity_for_target_gbq: float | None
     ci_lower_gy_per_gbq: float | None
     ci_upper_gy_per_gbq: float | None
-    s_value: SphereSValue
+    s_value: SphereSValue | None
     rules: tuple[SourcedValue, ...]
+    activity_ci_lower_gbq: float | None = None
+    activity_ci_upper_gbq: float | None = None
+    method: str = "sphere self-dose: ã·S(m) (S-values unverified)"
 
     def dose_gy(self, activity_gbq: float) -> float:
         """Lesion dose (Gy) for an administered activity (GBq)."""
@@ -98,8 +108,11 @@ class LesionDose:
             "activity_for_target_gbq": self.activity_for_target_gbq,
             "ci_lower": self.ci_lower_gy_per_gbq,
             "ci_upper": self.ci_upper_gy_per_gbq,
-            "s_value_source": self.s_value.source,
-            "s_value_grade": self.s_value.grade.value,
+            "activity_ci_lower_gbq": self.activity_ci_lower_gbq,
+            "activity_ci_upper_gbq": self.activity_ci_upper_gbq,
+            "s_value_source": None if self.s_value is None else self.s_value.source,
+            "s_value_grade": None if self.s_value is None else self.s_value.grade.value,
+            "method": self.method,
             "rules": [r.to_dict() for r in self.rules],
         }
 
@@ -141,6 +154,7 @@ def lesion_dose(
     if target_gy is not None:
         act = target_gy / ldpa if ldpa > 0 else math.inf
     lo = hi = None
+    act_lo = act_hi = None
     if tia_samples_h is not None:
         smp = np.asarray(tia_samples_h, dtype=float)
         smp = smp[np.isfinite(smp)]
@@ -148,6 +162,9 @@ def lesion_dose(
             a = (1 - ci_level) / 2
             qlo, qhi = np.quantile(smp * s_gy_gbq_h, [a, 1 - a])
             lo, hi = float(qlo), float(qhi)
+            if target_gy is not None and lo > 0:
+                # A = D/LDpA is monotone decreasing in LDpA: the CI bounds swap
+                act_lo, act_hi = target_gy / hi, target_gy / lo
     rules = (
         sourced_value(_FILE, "lesion_dose_class_low_max"),
         sourced_value(_FILE, "lesion_dose_class_medium_max"),
@@ -165,4 +182,46 @@ def lesion_dose(
         hi,
         sv,
         rules,
+        act_lo,
+        act_hi,
+    )
+
+
+def lesion_dose_from_dose_per_activity(
+    *,
+    dose_per_activity_gy_per_gbq: float,
+    mass_g: float | None = None,
+    target_gy: float | None = None,
+    method: str = "voxel dosimetry (mean lesion dose per GBq 131I, supplied)",
+) -> LesionDose:
+    """A lesion whose dose per administered 131I activity comes from elsewhere (e.g. voxel dosimetry).
+
+    Classes and the activity for a target follow as for :func:`lesion_dose`; no S-value is involved.
+    """
+    ldpa = dose_per_activity_gy_per_gbq
+    if not (math.isfinite(ldpa) and ldpa >= 0):
+        raise InputError(
+            "dose per activity must be >= 0 Gy/GBq", field="dose_per_activity_gy_per_gbq", value=ldpa
+        )
+    if target_gy is not None and not (math.isfinite(target_gy) and target_gy > 0):
+        raise InputError("target dose must be > 0 Gy", field="target_gy", value=target_gy)
+    act = None if target_gy is None else (target_gy / ldpa if ldpa > 0 else math.inf)
+    rules = (
+        sourced_value(_FILE, "lesion_dose_class_low_max"),
+        sourced_value(_FILE, "lesion_dose_class_medium_max"),
+    )
+    return LesionDose(
+        mass_g,
+        "I-131",
+        None,
+        None,
+        ldpa,
+        classify_dose_per_activity(ldpa),
+        target_gy,
+        act,
+        None,
+        None,
+        None,
+        rules,
+        method=method,
     )

@@ -14,8 +14,9 @@ YAML schema (units in every name)::
     empiric_activity_gbq: 5.5          # default 5.5 GBq (MERAIODE / SEL-I-METRY)
     monte_carlo: {n_samples: 1000, seed: 0, measurement_cv: 0.1}
     recovery_curve: {volumes_ml: [0.5, 1, 2.6, 5.6, 11.5, 26.5], recovery: [0.3, ...]}   # optional
-    # A `measurements` block with ONE time point is a single-time-point estimate (Hänscheid 2018 by
-    # default; `single_time_point_method: madsen` with `effective_half_life_h` as the prior).
+    # Every `measurements` block may set `model` (auto/mono/bi/uptake/trapezoid) and `weighting`
+    # (uniform/relative). A `measurements` block with ONE time point is a single-time-point estimate
+    # (Hänscheid 2018 by default; `single_time_point_method: madsen` with `effective_half_life_h`).
     whole_body:                        # either tia_h (131I residence time, h) ...
       measurements:                    # ... or serial measurements (fractions of administered activity)
         nuclide: I-124
@@ -32,6 +33,8 @@ YAML schema (units in every name)::
       - name: "mediastinal node"
         mass_g: 3.2
         tia_h: 0.9                     # 131I TIA coefficient, h
+      - name: "lesion 3"
+        dose_per_activity_gy_per_gbq: 12.5   # e.g. mean Gy/GBq from `redif dose voxel` (no S-value used)
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ class MeasurementsInput(_Model):
     times_h: list[float] = Field(min_length=1)
     values: list[float] = Field(min_length=1)
     model: str = "auto"
+    weighting: str = "uniform"  # or "relative"
     single_time_point_method: str = "hanscheid"  # used when there is exactly one measurement
     effective_half_life_h: float | None = Field(default=None, gt=0)  # prior for madsen
 
@@ -123,7 +127,8 @@ class BloodInput(_Model):
 
 
 class LesionInput(_Model):
-    """One lesion: size (volume or mass) and uptake (131I TIA or serial measurements)."""
+    """One lesion: size (volume or mass) and uptake (131I TIA or serial measurements), or its dose per
+    administered 131I activity from elsewhere (e.g. ``redif dose voxel``: mean Gy/GBq; size optional)."""
 
     name: str = Field(min_length=1)
     volume_ml: float | None = Field(default=None, gt=0)
@@ -131,15 +136,19 @@ class LesionInput(_Model):
     density_g_per_ml: float | None = Field(default=None, ge=0.5, le=3.0)
     tia_h: float | None = Field(default=None, ge=0)
     measurements: MeasurementsInput | None = None
+    dose_per_activity_gy_per_gbq: float | None = Field(default=None, ge=0)
     target_gy: float | None = Field(default=None, gt=0)
     partial_volume_correction: bool = True
 
     @model_validator(mode="after")
     def _checks(self) -> Self:
-        if (self.volume_ml is None) == (self.mass_g is None):
+        sources = [self.tia_h, self.measurements, self.dose_per_activity_gy_per_gbq]
+        if sum(s is not None for s in sources) != 1:
+            raise ValueError("give exactly one of tia_h, measurements or dose_per_activity_gy_per_gbq")
+        if self.volume_ml is not None and self.mass_g is not None:
             raise ValueError("give exactly one of volume_ml or mass_g")
-        if (self.tia_h is None) == (self.measurements is None):
-            raise ValueError("give exactly one of tia_h or measurements")
+        if self.dose_per_activity_gy_per_gbq is None and self.volume_ml is None and self.mass_g is None:
+            raise ValueError("give exactly one of volume_ml or mass_g")
         return self
 
 

@@ -34,20 +34,16 @@ from redif import DISCLAIMER
 from redif.data import sourced_value
 from redif.dosimetry.blood import blood_dose_per_activity, retention_limited_activity
 from redif.dosimetry.conversion import RecoveryCurve
-from redif.dosimetry.kinetics import (
-    KineticFit,
-    TimeActivity,
-    fit_kinetics,
-    monte_carlo_tia,
-    single_time_point_fit,
-)
-from redif.dosimetry.lesion import LesionDose, lesion_dose, lesion_mass_g
+from redif.dosimetry.kinetics import KineticFit, TimeActivity, fit_kinetics
+from redif.dosimetry.lesion import LesionDose, lesion_dose, lesion_dose_from_dose_per_activity, lesion_mass_g
 from redif.dosimetry.plan_input import (
     DosimetryPlanInput,
     LesionInput,
     MeasurementsInput,
     TargetRule,
 )
+from redif.dosimetry.single_time_point import single_time_point_fit
+from redif.dosimetry.uncertainty import monte_carlo_tia
 from redif.errors import InputError
 
 __all__ = [
@@ -57,6 +53,7 @@ __all__ = [
     "LesionPlan",
     "Option",
     "PlanResult",
+    "merge_voxel_summary",
     "plan",
     "plan_from_mapping",
 ]
@@ -93,13 +90,19 @@ class LesionPlan:
     """Dosimetry of one lesion."""
 
     name: str
-    mass_g: float
-    tia_h: float
+    mass_g: float | None
+    tia_h: float | None
     target_gy: float
     dose: LesionDose
     fit: KineticFit | None
     recovery_coefficient: float | None
     tia_samples_h: FloatArray | None = field(default=None, repr=False)
+
+    def ldpa_samples(self) -> FloatArray | None:
+        """Monte Carlo samples of the dose per activity (Gy/GBq), when the kinetics were measured."""
+        if self.tia_samples_h is None or self.dose.s_mgy_per_mbq_s is None:
+            return None
+        return np.asarray(self.tia_samples_h * self.dose.s_mgy_per_mbq_s * 3600.0)
 
     def to_dict(self) -> dict[str, Any]:
         d = self.dose.to_dict()
@@ -185,7 +188,7 @@ def _fit(meas: MeasurementsInput, field_name: str) -> KineticFit:
             return single_time_point_fit(
                 data, meas.single_time_point_method, effective_half_life_h=meas.effective_half_life_h
             )
-        return fit_kinetics(data, meas.model)
+        return fit_kinetics(data, meas.model, weighting=meas.weighting)
     except InputError as exc:
         raise InputError(
             exc.message,
@@ -214,6 +217,15 @@ def _lesion(
     les: LesionInput, i: int, inp: DosimetryPlanInput, target_default: float, rc_curve: RecoveryCurve | None
 ) -> LesionPlan:
     where = f"lesions.{i}"
+    target = les.target_gy if les.target_gy is not None else target_default
+    if les.dose_per_activity_gy_per_gbq is not None:
+        mass_opt = les.mass_g
+        if mass_opt is None and les.volume_ml is not None:
+            mass_opt = lesion_mass_g(les.volume_ml, les.density_g_per_ml)
+        dose = lesion_dose_from_dose_per_activity(
+            dose_per_activity_gy_per_gbq=les.dose_per_activity_gy_per_gbq, mass_g=mass_opt, target_gy=target
+        )
+        return LesionPlan(les.name, mass_opt, None, target, dose, None, None, None)
     mass = les.mass_g if les.mass_g is not None else lesion_mass_g(les.volume_ml or 0.0, les.density_g_per_ml)
     fit = None
     rc = None
@@ -234,7 +246,6 @@ def _lesion(
         samples = _samples(fit, inp)
     else:
         tia = float(les.tia_h or 0.0)
-    target = les.target_gy if les.target_gy is not None else target_default
     try:
         dose = lesion_dose(
             mass_g=mass, tia_h=tia, target_gy=target, tia_samples_h=samples, ci_level=inp.monte_carlo.ci_level
@@ -279,8 +290,8 @@ def plan(inp: DosimetryPlanInput) -> PlanResult:
     for les in lesions:
         a = les.dose.activity_for_target_gbq
         lo = hi = None
-        if les.tia_samples_h is not None:
-            ldpa = les.tia_samples_h * les.dose.s_mgy_per_mbq_s * 3600.0
+        ldpa = les.ldpa_samples()
+        if ldpa is not None:
             with np.errstate(divide="ignore"):
                 lo, hi = _ci(les.target_gy / ldpa[ldpa > 0], level)
         constraints.append(
@@ -289,8 +300,7 @@ def plan(inp: DosimetryPlanInput) -> PlanResult:
                 kind=ConstraintKind.MINIMUM,
                 activity_gbq=math.inf if a is None else a,
                 rule=f"lesion dose >= {les.target_gy:g} Gy: A = {les.target_gy:g} Gy / "
-                f"{les.dose.dose_per_activity_gy_per_gbq:.4g} Gy/GBq "
-                f"(sphere model, S {les.dose.s_value.grade})",
+                f"{les.dose.dose_per_activity_gy_per_gbq:.4g} Gy/GBq ({les.dose.method})",
                 source=target_sv.source,
                 grade=target_sv.grade.value,
                 ci_lower_gbq=lo,
@@ -448,12 +458,8 @@ def plan(inp: DosimetryPlanInput) -> PlanResult:
     def option(name: str, act: float, rule: str) -> Option:
         outs = []
         for les in lesions:
-            lo, hi = _ci(
-                None
-                if les.tia_samples_h is None
-                else les.tia_samples_h * les.dose.s_mgy_per_mbq_s * 3600.0 * act,
-                level,
-            )
+            smp = les.ldpa_samples()
+            lo, hi = _ci(None if smp is None else smp * act, level)
             d = les.dose.dose_gy(act)
             outs.append(LesionOutcome(les.name, d, lo, hi, d >= les.target_gy * (1 - 1e-9)))
         within = None if safety_max is None else act <= safety_max * (1 + 1e-9)
@@ -522,3 +528,48 @@ def plan_from_mapping(data: Mapping[str, Any], *, prefix: str = "") -> PlanResul
             value=exc.value,
             remedy=exc.remedy,
         ) from None
+
+
+def merge_voxel_summary(case: Mapping[str, Any], summary: Mapping[str, Any]) -> dict[str, Any]:
+    """Add the lesions of a ``redif dose voxel --json`` result to a plan case (pure; returns a new mapping).
+
+    Each voxel lesion becomes ``{name, mass_g, dose_per_activity_gy_per_gbq: mean_gy_per_gbq}``: the mean
+    lesion dose per GBq of 131I from the voxel pipeline replaces the sphere model for that lesion.
+
+    Raises
+    ------
+    InputError
+        If the summary has no lesions with ``name`` and ``mean_gy_per_gbq``, or a lesion name is already in
+        the case (give each lesion once).
+    """
+    if not isinstance(summary, Mapping) or not isinstance(summary.get("lesions"), list):
+        raise InputError(
+            "not a voxel-dosimetry result (no 'lesions' list)",
+            field="voxel_json",
+            remedy="give the output of `redif dose voxel ... --json`",
+        )
+    out = dict(case)
+    lesions = list(out.get("lesions") or [])
+    names = {les.get("name") for les in lesions if isinstance(les, Mapping)}
+    for i, vl in enumerate(summary["lesions"]):
+        if not isinstance(vl, Mapping) or "name" not in vl or vl.get("mean_gy_per_gbq") is None:
+            raise InputError(
+                "voxel lesion without name or mean_gy_per_gbq",
+                field=f"voxel_json.lesions.{i}",
+                remedy="give the output of `redif dose voxel ... --json`",
+            )
+        name = str(vl["name"])
+        if name in names:
+            raise InputError(
+                "lesion is both in the case and in the voxel result",
+                field=f"voxel_json.lesions.{i}",
+                value=name,
+                remedy="remove it from one of them",
+            )
+        entry: dict[str, Any] = {"name": name, "dose_per_activity_gy_per_gbq": float(vl["mean_gy_per_gbq"])}
+        if vl.get("mass_g") is not None and float(vl["mass_g"]) > 0:
+            entry["mass_g"] = float(vl["mass_g"])
+        lesions.append(entry)
+        names.add(name)
+    out["lesions"] = lesions
+    return out

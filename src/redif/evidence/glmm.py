@@ -15,6 +15,8 @@ Heterogeneity: ``q`` is metafor's Wald-type test of the saturated model (``QE.Wl
 Cochran's Q of the study logits when every study has 0 < x < n; when a study has 0 or only events
 the Wald test is undefined and ``q`` is the likelihood-ratio test (``QE.LRT``) instead (``q_type``
 says which). I^2 and H^2 use the typical within-study variance of the ``escalc`` logits, as metafor.
+The GLMM has no explicit study weights; ``weight_percent`` of each study row is the inverse-variance
+weight ``1/(v_i + tau2)`` of its continuity-corrected logit, for display only.
 
 References
 ----------
@@ -208,6 +210,11 @@ def pool_glmm(
     if k < 2:
         raise InputError(f"k = {k}: the GLMM needs at least 2 studies", field="k", value=k,
                          remedy="add studies or use --method EE")
+    if events.sum() == 0 or events.sum() == totals.sum():
+        raise InputError(
+            "the GLMM has no finite estimate when no study has an event (or every participant has one)",
+            field="events", value=int(events.sum()), remedy="use --method REML (continuity-corrected logits)",
+        )
     gf = fit_glmm(events, totals)
     y, v = escalc("PLO", events, totals)
     fe = weighted_fit(y, np.ones((k, 1)), 1.0 / v)

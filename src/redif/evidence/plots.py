@@ -31,7 +31,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Polygon
-from matplotlib.textpath import TextPath
+from matplotlib.textpath import TextToPath
 
 from redif.errors import InputError
 from redif.evidence.meta import PoolResult, StudyRow, SubgroupResult
@@ -39,6 +39,7 @@ from redif.evidence.meta import PoolResult, StudyRow, SubgroupResult
 __all__ = ["check_plot_path", "forest_plot", "funnel_plot"]
 
 _SUFFIXES = (".svg", ".png")
+_TEXT_TO_PATH = TextToPath()
 _PROPORTION_MEASURES = {"PR", "PLO", "PAS", "PFT"}
 _ROW_IN = 0.26  # height of one row, inches
 _FONT = 9.0
@@ -178,7 +179,8 @@ def _char_in(text: str, *, bold: bool = True, size: float = _FONT) -> float:
     if not text:
         return 0.0
     prop = FontProperties(family=_STYLE["font.family"], size=size, weight="bold" if bold else "normal")
-    return float(TextPath((0.0, 0.0), text, prop=prop).get_extents().width) / 72.0
+    width_pt, _, _ = _TEXT_TO_PATH.get_text_width_height_descent(text, prop, ismath=False)
+    return float(width_pt) / 72.0
 
 
 def forest_plot(result: PoolResult | SubgroupResult, path: Path, *, title: str | None = None) -> Path:

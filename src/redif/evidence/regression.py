@@ -45,6 +45,15 @@ def _as_number(value: object) -> float | None:
         return None
 
 
+def _numeric_column(values: Sequence[float | str]) -> NDArray[np.float64] | None:
+    """The column as floats when every value is already a number (fast path), else None."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
+        return np.asarray(values, dtype=float).ravel()
+    if all(isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool) for v in values):
+        return np.asarray(values, dtype=float).ravel()
+    return None
+
+
 def design_matrix(
     moderators: Mapping[str, Sequence[float | str]], k: int
 ) -> tuple[NDArray[np.float64], list[str]]:
@@ -52,6 +61,19 @@ def design_matrix(
     cols: list[NDArray[np.float64]] = [np.ones(k)]
     names = ["intrcpt"]
     for name, values in moderators.items():
+        fast = _numeric_column(values)
+        if fast is not None:
+            if fast.size != k:
+                raise InputError(f"{fast.size} values for {k} studies", field=str(name),
+                                 remedy="give one moderator value per study")
+            bad = ~np.isfinite(fast)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise InputError(f"study {i + 1}: missing moderator value", field=str(name),
+                                 remedy="fill in the moderator for every study or drop the study")
+            cols.append(fast)
+            names.append(str(name))
+            continue
         vals = list(values)
         if len(vals) != k:
             raise InputError(f"{len(vals)} values for {k} studies", field=str(name),

@@ -137,7 +137,25 @@ def _tau2_se(method: Method, y: FloatArray, v: FloatArray, X: FloatArray, tau2: 
         core = 2.0 * (k - p) + 4.0 * tau2 * trp + 2.0 * tau2**2 * trpp
         denom = trp if method is Method.DL else float(fit.w.sum())
         return float(np.sqrt(core) / denom)
-    return float("nan")
+    # HE (OLS projection) and SJ (weights 1/(v + tau2_0)): traces of PV products in p x p algebra
+    tau0 = float(np.mean((y - y.mean()) ** 2))
+    w = np.ones_like(v) if method is Method.HE else 1.0 / (v + tau0)
+    A = np.linalg.inv((X.T * w) @ X)
+
+    def xdx(d: FloatArray) -> FloatArray:
+        return np.asarray((X.T * d) @ X, dtype=float)
+
+    C = xdx(w * w * v)
+    tr_pv = float((w * v).sum() - np.trace(A @ C))
+    tr_pvpv = float(((w * v) ** 2).sum() - 2.0 * np.trace(A @ xdx(w**3 * v**2)) + np.trace(A @ C @ A @ C))
+    if method is Method.HE:
+        core = 2.0 * tr_pvpv + 4.0 * tau2 * tr_pv + 2.0 * tau2**2 * (k - p)
+        return float(np.sqrt(core) / (k - p))
+    B2 = xdx(w * w)
+    tr_ppv = float((w * w * v).sum() - 2.0 * np.trace(A @ xdx(w**3 * v)) + np.trace(A @ B2 @ A @ C))
+    tr_pp = float((w * w).sum() - 2.0 * np.trace(A @ xdx(w**3)) + np.trace(A @ B2 @ A @ B2))
+    core = 2.0 * tr_pvpv + 4.0 * tau2 * tr_ppv + 2.0 * tau2**2 * tr_pp
+    return float(tau0 * np.sqrt(core) / (k - p))
 
 
 def fit_rma(
@@ -292,18 +310,16 @@ def build_pool_result(
     # per-study rows
     w = fit.weights
     wp = 100.0 * w / w.sum()
-    rows: list[StudyRow] = []
+    yl, vl, wl = y.tolist(), v.tolist(), wp.tolist()
     if events is not None and totals is not None:
         pr, plo, phi = study_intervals(events, totals, fit.level, study_ci)
-        for i in range(y.size):
-            rows.append(StudyRow(labels[i], int(events[i]), int(totals[i]), float(y[i]), float(v[i]),
-                                 float(pr[i]), float(plo[i]), float(phi[i]), float(wp[i])))
+        xl, nl = events.astype(int).tolist(), totals.astype(int).tolist()
+        rows = list(map(StudyRow, labels, xl, nl, yl, vl, pr.tolist(), plo.tolist(), phi.tolist(), wl))
     else:
         z = norm_isf((1.0 - fit.level / 100.0) / 2.0)
-        for i in range(y.size):
-            h = z * float(np.sqrt(v[i]))
-            rows.append(StudyRow(labels[i], None, None, float(y[i]), float(v[i]), float(y[i]),
-                                 float(y[i] - h), float(y[i] + h), float(wp[i])))
+        half = z * np.sqrt(v)
+        rows = list(map(StudyRow, labels, [None] * y.size, [None] * y.size, yl, vl, yl,
+                        (y - half).tolist(), (y + half).tolist(), wl))
     t2lo = t2hi = i2lo = i2hi = h2lo = h2hi = None
     if qprofile and fit.method is not Method.EE and fit.k > fit.p and fit.vt > 0:
         t2lo, t2hi = qprofile_tau2(y, v, None, level=fit.level, tau2_hat=fit.tau2)

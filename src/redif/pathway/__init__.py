@@ -39,5 +39,13 @@ __all__ = [
     "load_case",
     "parse_case",
     "plan_to_ics",
+    "registry_report_section",
     "schedule",
 ]
+
+
+def registry_report_section(patient: dict[str, object]) -> dict[str, object] | None:
+    """The pathway's section of the registry PDF report (see :mod:`redif.pathway.registry_section`)."""
+    from redif.pathway.registry_section import registry_report_section as _section
+
+    return _section(patient)

@@ -8,7 +8,9 @@ engines. Every recommendation in the result carries its rule and source; the res
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from redif import DISCLAIMER
@@ -16,6 +18,7 @@ from redif.pathway.case import Case
 from redif.pathway.decision import Decision, decide
 from redif.pathway.eligibility import Eligibility, assess_eligibility
 from redif.pathway.engines import dosimetry_section, response_section
+from redif.pathway.evidence_link import regimen_evidence
 from redif.pathway.protocol import ProtocolPlan, ProtocolTemplate, get_protocol, schedule
 from redif.pathway.refractoriness import RefractorinessResult, assess_refractoriness
 from redif.pathway.regimens import GenotypeMatch, RegimenOption, candidate_regimens
@@ -43,6 +46,8 @@ class Assessment:
     response: dict[str, Any] | None
     disclaimer: str = DISCLAIMER
     notes: tuple[str, ...] = field(default_factory=tuple)
+    lesions: tuple[dict[str, Any], ...] = ()
+    course_drugs: frozenset[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of ``redif patient assess --json`` (stable keys)."""
@@ -123,6 +128,8 @@ class Assessment:
                     "duration_text": o.regimen.duration_text,
                     "genotype_group": o.regimen.genotype_group,
                     "matched_by": o.matched_by,
+                    "matches_course": self.course_drugs is not None
+                    and {d.lower() for d in o.regimen.drugs} == self.course_drugs,
                     "evidence_level": o.regimen.evidence_level,
                     "default_protocol": o.regimen.default_protocol,
                     "source": o.regimen.source,
@@ -145,6 +152,7 @@ class Assessment:
                 "decision_policy": self.protocol.decision_policy,
                 "notes": list(self.protocol.notes),
             },
+            "lesions": [dict(les) for les in self.lesions],
             "notes": list(self.notes),
             "disclaimer": self.disclaimer,
         }
@@ -223,6 +231,7 @@ def assess_case(
     *,
     start_date: dt.date | None = None,
     protocol: str | ProtocolTemplate | None = None,
+    studies: Sequence[str | Path] = (),
 ) -> Assessment:
     """Run the whole pathway for one case.
 
@@ -235,9 +244,12 @@ def assess_case(
     protocol
         A packaged template name, a template path, or a :class:`ProtocolTemplate`; default the case's
         ``redifferentiation_course.protocol`` or the first candidate regimen's default protocol.
+    studies
+        Extra study files merged into the evidence base (a living review).
     """
     refractory = assess_refractoriness(case)
-    genotype, options = candidate_regimens(case)
+    extra = tuple(str(p) for p in studies)
+    genotype, options = candidate_regimens(case, evidence=lambda r: regimen_evidence(r, studies=extra))
     eligibility = assess_eligibility(case, refractory, genotype)
     notes: list[str] = []
     template, chosen_by = _choose_protocol(
@@ -281,4 +293,20 @@ def assess_case(
         dosimetry=dosimetry,
         response=response,
         notes=tuple(notes),
+        lesions=tuple(
+            {
+                "id": les.id,
+                "site": les.site,
+                "organ": les.organ,
+                "size_mm": les.size_mm,
+                "lymph_node": les.lymph_node,
+                "detected_by": [m.value for m in les.detected_by],
+                "avidity": [
+                    {"date": d.isoformat() if d else None, "scan": scan, "uptake": u.value}
+                    for d, scan, u in case.avidity(les.id)
+                ],
+            }
+            for les in case.lesions
+        ),
+        course_drugs=None if rc is None else frozenset(d.drug.lower() for d in rc.drugs),
     )

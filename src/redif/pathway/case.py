@@ -383,6 +383,31 @@ class Case(_Model):
         """Return the lesion with this id, or ``None``."""
         return next((les for les in self.lesions if les.id == lesion_id), None)
 
+    def avidity(self, lesion_id: str) -> list[tuple[dt.date | None, str, Uptake]]:
+        """Uptake of one lesion on every scan, in date order: ``(date, scan, uptake)``."""
+        out: list[tuple[dt.date | None, str, Uptake]] = []
+        for i, c in enumerate(self.rai_courses):
+            pts = c.post_therapy_scan
+            if pts is not None and lesion_id in pts.uptake:
+                out.append(
+                    (
+                        pts.date or c.date,
+                        f"post-therapy scan after {c.id or f'rai_courses[{i}]'}",
+                        pts.uptake[lesion_id],
+                    )
+                )
+        for i, s in enumerate(self.diagnostic_scans):
+            if lesion_id in s.uptake:
+                kind = "on-drug" if s.on_redifferentiation_drug else "diagnostic"
+                out.append(
+                    (
+                        s.date,
+                        f"{kind} {s.tracer} scan {s.id or f'diagnostic_scans[{i}]'}",
+                        s.uptake[lesion_id],
+                    )
+                )
+        return sorted(out, key=lambda t: (t[0] is None, t[0] or dt.date.min))
+
     def latest_date(self) -> dt.date | None:
         """Latest date recorded anywhere in the case (the default 'as of' date)."""
         dates: list[dt.date] = []
@@ -586,6 +611,16 @@ def parse_case(data: Any, *, source: str = "case") -> Case:
     return case
 
 
+class _CaseLoader(yaml.SafeLoader):
+    """Safe YAML loader that keeps dates as text, so that pydantic reports a bad date with its field path."""
+
+
+_CaseLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def load_case(path: str | Path) -> Case:
     """Read and validate a YAML or JSON case file.
 
@@ -602,7 +637,7 @@ def load_case(path: str | Path) -> Case:
     except OSError as exc:
         raise InputError(f"cannot read case file: {exc.strerror}", field=str(p)) from None
     try:
-        data = yaml.safe_load(text)  # YAML is a superset of JSON
+        data = yaml.load(text, Loader=_CaseLoader)  # a SafeLoader subclass; YAML covers JSON
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

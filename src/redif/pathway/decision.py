@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
 
 from redif.data import Grade, load_yaml
 from redif.pathway._common import RuleRef
@@ -325,11 +324,3 @@ def decide(
 def _weakest(grades: Sequence[Grade]) -> Grade:
     order = [Grade.UNVERIFIED, Grade.SECONDARY, Grade.PRIMARY]
     return min(grades, key=order.index)
-
-
-def rule_table() -> list[dict[str, Any]]:
-    """The decision rules as rows (for documentation and the CLI)."""
-    return [
-        {"id": r.id, "text": r.text, "source": r.source, "grade": r.grade.value}
-        for r in decision_rules().rules.values()
-    ]

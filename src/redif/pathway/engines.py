@@ -50,7 +50,11 @@ def _plan(case: Case) -> tuple[dict[str, Any], DosimetryResults | None]:
     from redif.dosimetry.prescription import ConstraintKind, plan
 
     assert case.dosimetry is not None and case.dosimetry.plan is not None
-    result = plan(DosimetryPlanInput.model_validate(case.dosimetry.plan))
+    try:
+        result = plan(DosimetryPlanInput.model_validate(case.dosimetry.plan))
+    except InputError as exc:  # name the field inside the case file
+        field = f"dosimetry.plan.{exc.field}" if exc.field else "dosimetry.plan"
+        raise InputError(exc.message, field=field, value=exc.value, remedy=exc.remedy) from None
     maxima = [
         c
         for c in result.constraints

@@ -27,7 +27,7 @@ from typing import Any
 
 from redif.pathway.regimens import Regimen
 
-__all__ = ["engine_available", "regimen_evidence"]
+__all__ = ["engine_available", "load_base", "regimen_evidence"]
 
 _POOL_MEASURE = "PLO"
 _POOL_METHOD = "REML"
@@ -41,15 +41,17 @@ def engine_available(module: str) -> bool:
         return False
 
 
-@lru_cache(maxsize=1)
-def _base() -> Any:
+@lru_cache(maxsize=8)
+def load_base(extra_files: tuple[str, ...] = ()) -> Any:
+    """The evidence base (built-in, merged with a user's study files for a living review)."""
     from redif.evidence.studies import load_evidence
 
-    return load_evidence()
+    return load_evidence(extra_files)
 
 
 def _count(c: Any) -> int | None:
-    return None if c is None else int(c.value)
+    """A count's value, or None when it is missing or unverified (never shown as a number)."""
+    return None if c is None or c.unverified else int(c.value)
 
 
 def _arm_dict(arm: Any) -> dict[str, Any]:
@@ -64,8 +66,9 @@ def _arm_dict(arm: Any) -> dict[str, Any]:
     ]
     cr, pr, den = _count(arm.recist_cr), _count(arm.recist_pr), _count(arm.response_denominator)
     response = None
-    if pr is not None and den is not None:
-        response = {"cr_pr": (cr or 0) + pr, "denominator": den}
+    # CR + PR only when both are reported (or derived) and verified: a blank CR is not zero
+    if cr is not None and pr is not None and den is not None:
+        response = {"cr_pr": cr + pr, "denominator": den}
     return {
         "row_id": arm.row_id,
         "label": arm.label,
@@ -124,10 +127,10 @@ def _pool(rows: Sequence[Any], definition: str | None) -> dict[str, Any]:
     }
 
 
-def _pooled(regimen: Regimen, arm_ids: set[str], outcome: str) -> list[dict[str, Any]] | str:
+def _pooled(regimen: Regimen, base: Any, arm_ids: set[str], outcome: str) -> list[dict[str, Any]] | str:
     from redif.evidence.tables import outcome_table
 
-    table = outcome_table(_base(), outcome, genotype=regimen.genotype_group)
+    table = outcome_table(base, outcome, genotype=regimen.genotype_group)
     rows = [r for r in table.rows if r.row_id in arm_ids]
     if not rows:
         return "no arm with usable counts at grade secondary or better"
@@ -142,7 +145,7 @@ def _pooled(regimen: Regimen, arm_ids: set[str], outcome: str) -> list[dict[str,
     return [_pool(group, key) for key, group in by_def.items()]
 
 
-def regimen_evidence(regimen: Regimen) -> dict[str, Any]:
+def regimen_evidence(regimen: Regimen, *, studies: Sequence[str] = ()) -> dict[str, Any]:
     """Evidence for one regimen: arms, pooled uptake restoration and response per definition, evidence level.
 
     Returns
@@ -152,6 +155,14 @@ def regimen_evidence(regimen: Regimen) -> dict[str, Any]:
         base), ``uptake`` and ``response`` (lists of pooled results with ``k``, ``estimate``, ``ci_lower``,
         ``ci_upper`` and the ``definition`` of restored uptake; or a "not available: ..." string), and
         ``status`` when an engine is missing.
+
+    Parameters
+    ----------
+    regimen
+        The regimen.
+    studies
+        Extra study files (CSV/YAML, :func:`redif.evidence.studies.read_studies_file`) merged into the
+        evidence base.
     """
     out: dict[str, Any] = {
         "evidence_level": regimen.evidence_level,
@@ -162,9 +173,12 @@ def regimen_evidence(regimen: Regimen) -> dict[str, Any]:
     if not (engine_available("redif.evidence.studies") and engine_available("redif.evidence.tables")):
         out["status"] = "not available: evidence base (redif.evidence.studies) not installed"
         return out
-    arms = _matching_arms(regimen, _base())
+    base = load_base(tuple(str(s) for s in studies))
+    arms = _matching_arms(regimen, base)
     out["arms"] = [_arm_dict(a) for a in arms]
     ids = {a.row_id for a in arms}
-    out["uptake"] = _pooled(regimen, ids, "uptake")
-    out["response"] = _pooled(regimen, ids, "response")
+    out["uptake"] = _pooled(regimen, base, ids, "uptake")
+    out["response"] = _pooled(regimen, base, ids, "response")
+    if studies:
+        out["extra_studies"] = [str(s) for s in studies]
     return out

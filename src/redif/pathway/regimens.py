@@ -13,7 +13,7 @@ in prospective trials; RET/NTRK fusions in case reports). ``shared/clinical/RULE
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -27,8 +27,10 @@ __all__ = [
     "Regimen",
     "RegimenOption",
     "candidate_regimens",
+    "classify_alterations",
     "classify_genotype",
     "load_regimens",
+    "regimens_for",
     "untargeted_context",
 ]
 
@@ -159,9 +161,14 @@ def _matches(a: GenomicAlteration, rule: Mapping[str, Any]) -> bool:
 
 def classify_genotype(case: Case) -> tuple[GenotypeMatch, ...]:
     """Match each alteration of the case to a genotype group (BRAF V600E, RAS, RET/NTRK fusion)."""
+    return classify_alterations(case.genotype)
+
+
+def classify_alterations(alterations: Sequence[GenomicAlteration]) -> tuple[GenotypeMatch, ...]:
+    """Match alterations to the genotype groups of the regimen table (first matching group wins)."""
     t = _table()
     out = []
-    for a in case.genotype:
+    for a in alterations:
         for name, g in t.groups.items():
             if _matches(a, g["match"]):
                 out.append(
@@ -175,6 +182,12 @@ def classify_genotype(case: Case) -> tuple[GenotypeMatch, ...]:
                 )
                 break
     return tuple(out)
+
+
+def regimens_for(matches: Sequence[GenotypeMatch]) -> tuple[Regimen, ...]:
+    """The regimens of the matched genotype groups, in table order."""
+    groups = [m.group for m in matches]
+    return tuple(r for g in groups for r in _table().regimens if r.genotype_group == g)
 
 
 def candidate_regimens(

@@ -82,6 +82,25 @@ def report_blocks(doc: dict[str, Any]) -> list[Block]:
         b.append(Block("p", doc["description"]))
     b.append(Block("p", f"As of {_s(doc.get('as_of'))}."))
 
+    if doc.get("lesions"):
+        b.append(Block("h2", "Lesions"))
+        b.append(
+            Block(
+                "table",
+                header=("lesion", "organ / site", "size", "imaging", "radioiodine uptake on each scan"),
+                rows=tuple(
+                    (
+                        les["id"] + (" (node)" if les["lymph_node"] else ""),
+                        f"{les['organ']} / {les['site']}",
+                        "—" if les["size_mm"] is None else f"{les['size_mm']:g} mm",
+                        ", ".join(les["detected_by"]) or "—",
+                        "; ".join(f"{a['date']} {a['scan']}: {a['uptake']}" for a in les["avidity"]) or "—",
+                    )
+                    for les in doc["lesions"]
+                ),
+            )
+        )
+
     r = doc["refractory"]
     b.append(Block("h2", f"RAI-refractoriness: {r['status']}", style=_STATUS_STYLE.get(r["status"])))
     b.append(
@@ -115,7 +134,9 @@ def report_blocks(doc: dict[str, Any]) -> list[Block]:
         Block(
             "bullets",
             items=tuple(
-                f"{n['text']} ({n['source']}; grade {n['grade']}) — {n['detail']}" for n in r["non_criteria"]
+                f"{n['text']} ({n['source']}; grade {n['grade']}) — {n['detail']}"
+                + (" — present here and NOT used as a reason" if n["applies"] else "")
+                for n in r["non_criteria"]
             ),
         )
     )
@@ -156,7 +177,7 @@ def report_blocks(doc: dict[str, Any]) -> list[Block]:
                 header=("drug", "dose", "duration", "evidence level", "evidence", "source", "grade"),
                 rows=tuple(
                     (
-                        g["drug"],
+                        g["drug"] + (" (the case's course)" if g.get("matches_course") else ""),
                         _s(g["dose"]) if g["dose"] else "not stated in the sources read",
                         _s(g["duration_text"] or g["duration_days"]),
                         g["evidence_level"],

@@ -2,7 +2,9 @@
 
 Modules
 -------
-recist          lesion model, baseline checks, time-point response (RECIST 1.1 Tables 1-2), exact arithmetic
+recist          RECIST 1.1 assessment of a case (public entry point; re-exports the pieces below)
+rules           baseline checks and the RECIST 1.1 time-point tables, exact arithmetic
+lesions         lesion / assessment / case model and its validation
 bor             best overall response with / without confirmation (admiralonco semantics)
 thyroglobulin   Tg doubling time / rate by least squares on ln(Tg), % change, TgAb and TSH flags
 plots           sum of diameters over time, waterfall, Tg on a log axis (matplotlib, no pyplot state)
@@ -11,4 +13,4 @@ tables          reading the CSV rows of ``redif recist bor``
 
 from __future__ import annotations
 
-__all__ = ["bor", "codes", "criteria", "lesions", "recist", "tables", "thyroglobulin"]
+__all__ = ["bor", "codes", "criteria", "lesions", "plots", "recist", "rules", "tables", "thyroglobulin"]

@@ -29,6 +29,11 @@ for (m in c("EE", "DL", "HE", "SJ", "ML", "REML", "EB", "PM", "HS")) {
     out[[paste0("bcg_", m, if (kh) "_knha" else "")]] <- pool(res)
   }
 }
+# 90% level (CI, PI and Q-profile CI all at 90%)
+res <- rma(yi, vi, data = bcg, method = "REML", test = "knha", level = 90, control = tight)
+out$bcg_REML_knha_90 <- pool(res)
+res <- rma(yi, vi, data = bcg, method = "DL", level = 90, control = tight)
+out$bcg_DL_90 <- pool(res)
 # --- proportions: dat.pritz1997 (studies with x = n) and dat.nielweise2007 (zeros) -------------
 pr <- dat.pritz1997; nw <- dat.nielweise2007
 out$pritz <- list(xi = pr$xi, ni = pr$ni)
@@ -123,11 +128,16 @@ resh <- rma(yi, vi, data = hk, method = "REML", control = tight)
 out$hack <- list(yi = c(hk$yi), vi = c(hk$vi))
 rkh <- ranktest(resh)
 out$ranktest_hack <- list(tau = unname(rkh$tau), pval = rkh$pval)
+# ties (two identical studies, 11/29): cor.test falls back to the tie-corrected normal approximation
+rkd <- suppressWarnings(ranktest(rma(yi, vi, data = esd, method = "REML")))
+out$ranktest_debruin <- list(tau = unname(rkd$tau), pval = rkd$pval)
 tfo <- function(t) list(k0 = t$k0, se_k0 = t$se.k0, side = t$side, est = c(t$beta), se = t$se,
                          ci_lb = t$ci.lb, ci_ub = t$ci.ub, tau2 = t$tau2, yi = c(t$yi), vi = c(t$vi))
 out$tf_bcg <- tfo(trimfill(res))
 out$tf_hack <- tfo(trimfill(resh))
 out$tf_hack_R0 <- tfo(trimfill(resh, estimator = "R0"))
+out$tf_hack_Q0 <- tfo(trimfill(resh, estimator = "Q0"))
+out$tf_bcg_right <- tfo(trimfill(res, side = "right"))
 out$tf_hack_DL <- tfo(trimfill(rma(yi, vi, data = hk, method = "DL")))
 eh <- regtest(resh)
 out$regtest_hack <- list(zval = eh$zval, pval = eh$pval, est = c(eh$est), ci_lb = eh$ci.lb, ci_ub = eh$ci.ub)
