@@ -144,3 +144,16 @@ def test_subprocess_good_and_bad() -> None:
     bad = _run_redif("design", "simon", "--p0", "0.4", "--p1", "0.2", "--json")
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and bad.stderr.startswith("error: p1")
+
+
+def test_map_csv_aliases_and_unit_vague(redif_cli: Any, tmp_path: Path) -> None:
+    """Column aliases events/total; ``--vague unit`` adds Beta(m, 1 - m) with m the MAP mean."""
+    csv = tmp_path / "arms.csv"
+    csv.write_text("study,events,total\nX,6,20\nY,9,25\n", encoding="utf-8")
+    d = _json(redif_cli, "design", "map", "--data", str(csv), "--vague", "unit")
+    last = d["mixture"][-1]
+    assert last["a"] + last["b"] == pytest.approx(1.0)
+    assert last["a"] == pytest.approx(d["map"]["mean"], abs=1e-12)
+    assert [a["label"] for a in d["historical"]["arms"]] == ["X", "Y"]
+    bad = redif_cli("design", "map", "--data", str(csv), "--vague", "flat")
+    assert bad.returncode == 2 and "vague" in bad.stderr

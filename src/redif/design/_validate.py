@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
 from redif.errors import InputError
 
-__all__ = ["check_count", "check_open_unit", "check_p0_p1", "check_positive"]
+__all__ = ["check_count", "check_open_unit", "check_p0_p1", "check_positive", "check_rates"]
 
 
 def check_open_unit(value: float, field: str, *, remedy: str | None = None) -> float:
@@ -59,3 +62,11 @@ def check_positive(value: float, field: str, *, remedy: str | None = None) -> fl
     if not (math.isfinite(v) and v > 0):
         raise InputError("must be a positive number", field=field, value=value, remedy=remedy)
     return v
+
+
+def check_rates(p: ArrayLike, field: str = "p") -> NDArray[np.float64]:
+    """Return true response rates as a 1-D float array, each in [0, 1]."""
+    pv = np.atleast_1d(np.asarray(p, dtype=float))
+    if np.any(~np.isfinite(pv)) or np.any((pv < 0) | (pv > 1)):
+        raise InputError("response rates must lie in [0, 1]", field=field, value=pv.tolist())
+    return pv

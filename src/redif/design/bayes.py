@@ -29,6 +29,7 @@ J Stat Softw 2021;100(19).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -322,27 +323,11 @@ class MAPPrior:
     def to_dict(self) -> dict[str, object]:
         """JSON form with the stable keys of ``design map``."""
         return {
-            "mixture": [
-                {"w": w, "a": a, "b": b}
-                for w, a, b in zip(self.mixture.w, self.mixture.a, self.mixture.b, strict=True)
-            ],
-            "mean": self.mixture.mean,
-            "sd": self.mixture.sd,
-            "ess": {"elir": self.ess.elir, "moment": self.ess.moment, "morita": self.ess.morita},
+            **self.mixture.to_dict(),  # mixture, mean, sd
+            "ess": dataclasses.asdict(self.ess),
             "map": {
-                "mixture": [
-                    {"w": w, "a": a, "b": b}
-                    for w, a, b in zip(
-                        self.map_mixture.w, self.map_mixture.a, self.map_mixture.b, strict=True
-                    )
-                ],
-                "mean": self.map_mixture.mean,
-                "sd": self.map_mixture.sd,
-                "ess": {
-                    "elir": self.ess_map.elir,
-                    "moment": self.ess_map.moment,
-                    "morita": self.ess_map.morita,
-                },
+                **self.map_mixture.to_dict(),
+                "ess": dataclasses.asdict(self.ess_map),
                 "predictive_mean": self.predictive_mean,
                 "predictive_sd": self.predictive_sd,
                 "tau_mean": self.tau_mean,
@@ -415,7 +400,6 @@ def map_prior(
         )
     robust = fit.mixture.robustify(rw, vag)
     pm, psd = post.predictive_moments()
-    rv, _ = _check_data(r, n)
     return MAPPrior(
         map_mixture=fit.mixture,
         mixture=robust,
@@ -423,7 +407,7 @@ def map_prior(
         ess_map=effective_sample_size(fit.mixture),
         robust_weight=rw,
         vague=vag,
-        n_arms=int(rv.size),
+        n_arms=int(np.atleast_1d(np.asarray(r)).size),
         tau_prior_sd=float(d["tau_prior_sd"] if tau_prior_sd is None else tau_prior_sd),
         mu_prior_mean=float(d["mu_prior_mean"] if mu_prior_mean is None else mu_prior_mean),
         mu_prior_sd=float(d["mu_prior_sd"] if mu_prior_sd is None else mu_prior_sd),

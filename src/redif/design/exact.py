@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from redif.design._validate import check_count, check_open_unit, check_p0_p1
+from redif.design._validate import check_count, check_open_unit, check_p0_p1, check_rates
 from redif.errors import InputError
 
 __all__ = ["SingleStageDesign", "single_stage_designs", "single_stage_oc"]
@@ -101,7 +101,5 @@ def single_stage_oc(n: int, r: int, p: ArrayLike) -> NDArray[np.float64]:
     """Exact probability of rejecting H0, ``P(Bin(n, p) > r)``, at each response rate in ``p``."""
     n = check_count(n, "n", minimum=1)
     r = check_count(r, "r", minimum=0, maximum=n - 1)
-    pv = np.atleast_1d(np.asarray(p, dtype=float))
-    if np.any(~np.isfinite(pv)) or np.any((pv < 0) | (pv > 1)):
-        raise InputError("response rates must lie in [0, 1]", field="p", value=pv.tolist())
+    pv = check_rates(p)
     return np.asarray(stats.binom.sf(r, n, pv), dtype=float)

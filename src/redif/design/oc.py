@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
-from redif.design._validate import check_count, check_open_unit
+from redif.design._validate import check_count, check_open_unit, check_rates
 from redif.design.exact import single_stage_oc
 from redif.design.mixture import BetaMixture
 from redif.design.simon import simon_oc
@@ -81,9 +81,7 @@ def bayes_decision(prior: BetaMixture, n: int, theta0: float, c: float = 0.95) -
 
 def bayes_oc(decision: BayesDecision, p: ArrayLike) -> NDArray[np.float64]:
     """Exact probability of declaring success at each true rate in ``p``: ``P(Bin(n, p) >= y_crit)``."""
-    pv = np.atleast_1d(np.asarray(p, dtype=float))
-    if np.any(~np.isfinite(pv)) or np.any((pv < 0) | (pv > 1)):
-        raise InputError("response rates must lie in [0, 1]", field="p", value=pv.tolist())
+    pv = check_rates(p)
     return np.asarray(stats.binom.sf(decision.y_crit - 1, decision.n, pv), dtype=float)
 
 

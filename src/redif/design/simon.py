@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from redif.design._validate import check_count, check_open_unit, check_p0_p1
+from redif.design._validate import check_count, check_open_unit, check_p0_p1, check_rates
 from redif.errors import InputError
 
 __all__ = [
@@ -193,9 +193,7 @@ def simon_oc(r1: int, n1: int, r: int, n: int, p: ArrayLike) -> SimonOC:
     Simon R. Control Clin Trials 1989;10:1-10, equation (1).
     """
     _check_design(r1, n1, r, n)
-    pv = np.atleast_1d(np.asarray(p, dtype=float))
-    if np.any(~np.isfinite(pv)) or np.any((pv < 0) | (pv > 1)):
-        raise InputError("response rates must lie in [0, 1]", field="p", value=pv.tolist())
+    pv = check_rates(p)
     n2 = n - n1
     x1 = np.arange(r1 + 1, n1 + 1)
     pmf = stats.binom.pmf(x1[None, :], n1, pv[:, None])
