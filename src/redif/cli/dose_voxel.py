@@ -134,7 +134,12 @@ def _plots(result: object, dvh_png: Path | None, overlay_png: Path | None) -> No
     names = {les.label: les.name for les in result.lesions}
     title = result.summary.dose_refers_to
     if dvh_png is not None:
-        fig = dvh_figure(lesion_dvhs(result.dose_gy, result.labels, names), title=title)
+        from redif.data import sourced_value
+
+        target = sourced_value("dosimetry_thresholds.yaml", "lesion_target_dose")
+        fig = dvh_figure(lesion_dvhs(result.dose_gy, result.labels, names), title=title,
+                         reference_gy=float(target.value),
+                         reference_label=f"{float(target.value):g} Gy lesion target (Ho 2013)")
         fig.savefig(dvh_png)
         result.summary.outputs["dvh_png"] = str(dvh_png)
     if overlay_png is not None:
