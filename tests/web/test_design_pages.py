@@ -52,3 +52,27 @@ def test_bad_input(env: Any, params: dict[str, str], field: str) -> None:
     assert page.status_code == 422 and field in page.text
     api = env.client().get("/api/v1/design/simon", params=params)
     assert 400 <= api.status_code < 500 and field in (api.json()["field"] or "")
+
+
+def test_map_prior_from_evidence(env: Any) -> None:
+    """Wiring check: the page/API answer is ``redif.design.bayes.map_prior`` on the arms the evidence base
+    gives for the filters (the engine's numbers are checked against references in tests/design);
+    invariants: mixture weights sum to 1 and the vague Beta(1, 1) component carries the robust weight."""
+    from redif.design.bayes import map_prior
+    from redif.design.historical import arms_from_evidence
+
+    r = env.client().get("/api/v1/design/map", params={"outcome": "response", "robust_weight": 0.3})
+    assert r.status_code == 200
+    b = r.json()
+    arms = arms_from_evidence("response")
+    ref = map_prior(arms.r, arms.n, robust_weight=0.3)
+    assert b["mean"] == pytest.approx(ref.mixture.mean, rel=1e-9)
+    assert sum(c["w"] for c in b["mixture"]) == pytest.approx(1.0, abs=1e-9)
+    assert any(c["a"] == 1.0 and c["b"] == 1.0 and c["w"] == pytest.approx(0.3) for c in b["mixture"])
+    assert [a["r"] for a in b["historical"]["arms"]] == list(arms.r)
+    page = env.client().get("/design/map", params={"outcome": "response", "robust_weight": "0.3"})
+    assert page.status_code == 200 and 'id="map-summary"' in page.text and "Schmidli" in page.text
+    bad = env.client().get("/design/map", params={"outcome": "response", "robust_weight": "2"})
+    assert bad.status_code == 422 and 'id="err-robust_weight"' in bad.text
+    api_bad = env.client().get("/api/v1/design/map", params={"outcome": "response", "robust_weight": 2})
+    assert api_bad.status_code == 422 and "robust_weight" in api_bad.json()["field"]

@@ -36,7 +36,9 @@ def _reference(d: Path) -> dict[str, float]:
     return {str(le["name"]): float(le["mean_gy"]) for le in out.lesions}  # type: ignore[union-attr]
 
 
-def test_upload_compute_show(env: Any, phantom: tuple[bytes, Path]) -> None:
+def test_upload_compute_show(env_any: Any, phantom: tuple[bytes, Path]) -> None:
+    """On SQLite and PostgreSQL."""
+    env = env_any
     blob, d = phantom
     c, csrf = env.login("clin_a")
     pid = env.patient_a

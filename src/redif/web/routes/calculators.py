@@ -78,8 +78,9 @@ def _flag(params: Mapping[str, Any], name: str) -> bool:
 
 def tia(params: Mapping[str, Any]) -> dict[str, Any]:
     """Fit a time-activity curve and integrate it (``redif dose tia``)."""
-    from redif.dosimetry.kinetics import KineticModel, TimeActivity, fit_kinetics, monte_carlo_tia
+    from redif.dosimetry.kinetics import KineticModel, TimeActivity, fit_kinetics
     from redif.dosimetry.nuclides import get_nuclide
+    from redif.dosimetry.uncertainty import monte_carlo_tia
 
     times = _floats(params, "times_h")
     values = _floats(params, "values")

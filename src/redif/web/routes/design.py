@@ -4,6 +4,8 @@ trial with a binary endpoint, and ``/api/v1/design/{simon,single}``. Thin: parse
 
 from __future__ import annotations
 
+import functools
+import io
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -101,6 +103,78 @@ def calc_simon(request: Request) -> Response:
     return RedirectResponse("/design" + (f"?{q}" if q else ""), status_code=303)
 
 
+MAP_REFERENCES = (
+    "Neuenschwander B et al. Summarizing historical information on controls in clinical trials. "
+    "Clin Trials 2010;7:5-18.",
+    "Schmidli H et al. Robust meta-analytic-predictive priors in clinical trials with historical control "
+    "information. Biometrics 2014;70:1023-1032.",
+)
+
+
+@functools.lru_cache(maxsize=32)
+def _map(outcome: str, genotype: str | None, definition: str | None, min_grade: str,
+         robust_weight: float | None) -> dict[str, Any]:
+    from redif.design.bayes import map_prior
+    from redif.design.historical import arms_from_evidence
+    from redif.design.plots import prior_posterior_figure
+    from redif.web.figures import data_uri
+
+    arms = arms_from_evidence(outcome, genotype=genotype, definition=definition, min_grade=min_grade)
+    res = map_prior(arms.r, arms.n, robust_weight=robust_weight)
+    out: dict[str, Any] = res.to_dict()
+    out["historical"] = arms.to_dict()
+    out["references"] = list(MAP_REFERENCES)
+    out["disclaimer"] = DISCLAIMER
+    fig = prior_posterior_figure({"MAP prior": res.map_mixture, "robust MAP prior": res.mixture},
+                                 title=f"MAP prior from {len(arms.r)} arms")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None})
+    out["plot"] = data_uri(buf.getvalue(), "image/svg+xml")
+    return out
+
+
+def map_from_evidence(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Robust MAP prior (beta mixture, ESS) from the evidence base's arms (``redif design map
+    --from-evidence``)."""
+    outcome = str(params.get("outcome") or "uptake")
+    if outcome not in ("uptake", "response"):
+        raise InputError("unknown outcome", field="outcome", value=outcome, remedy="uptake or response")
+    w = number(params, "robust_weight", required=False)
+    if w is not None and not 0 <= w < 1:
+        raise InputError("must be in [0, 1)", field="robust_weight", value=params.get("robust_weight"))
+    definition = str(params.get("definition") or "").strip() or None
+    if outcome == "response" and definition:
+        raise InputError("a definition of restored uptake applies to the uptake outcome only",
+                         field="definition", value=definition)
+    try:
+        return dict(_map(outcome, str(params.get("genotype") or "").strip() or None, definition,
+                         str(params.get("min_grade") or "secondary"), w))
+    except InputError as exc:
+        field = (exc.field or "").lstrip("-").replace("-", "_") or None
+        raise InputError(exc.message, field=field, value=exc.value, remedy=exc.remedy) from None
+
+
+@router.get("/design/map")
+@requires(Permission.PUBLIC)
+def map_page(request: Request) -> Response:
+    """Robust MAP prior from the evidence base (the informative prior of a Bayesian single-arm design)."""
+    from redif.evidence.enums import GenotypeGroup, UptakeDefinition
+
+    params = dict(request.query_params)
+    ctx: dict[str, Any] = {"values": params, "error": None, "map": None,
+                           "options": {"genotype": [g.value for g in GenotypeGroup],
+                                       "definition": [d.value for d in UptakeDefinition],
+                                       "min_grade": ["primary", "secondary", "unverified"]}}
+    if params.get("outcome"):
+        try:
+            ctx["map"] = map_from_evidence(params)
+        except InputError as exc:
+            ctx["error"] = exc
+    partial = is_partial(request.headers, "map-result")
+    status = 422 if ctx["error"] is not None and not partial else 200
+    return render(request, "_map_result.html" if partial else "design_map.html", ctx, status_code=status)
+
+
 _P = Annotated[float, Query(gt=0, lt=1)]
 
 
@@ -118,3 +192,20 @@ def api_single(p0: _P, p1: _P, alpha: _P = 0.05, beta: _P = 0.2,
                nmax: Annotated[int, Query(ge=2, le=WEB_NMAX)] = 60) -> dict[str, Any]:
     """The five smallest feasible (n, r) designs."""
     return to_jsonable(single({"p0": p0, "p1": p1, "alpha": alpha, "beta": beta, "nmax": nmax}))  # type: ignore[no-any-return]
+
+
+@api_router.get("/map", summary="Robust MAP prior from the evidence base")
+@requires(Permission.PUBLIC)
+def api_map(
+    outcome: Annotated[str, Query(pattern="^(uptake|response)$")] = "uptake",
+    genotype: Annotated[str | None, Query(max_length=40)] = None,
+    definition: Annotated[str | None, Query(max_length=80)] = None,
+    min_grade: Annotated[str, Query(max_length=30)] = "secondary",
+    robust_weight: Annotated[float | None, Query(ge=0, lt=1)] = None,
+) -> dict[str, Any]:
+    """``redif design map --from-evidence --json`` keys (mixture, ESS, MAP before robustification,
+    historical arms) plus references and disclaimer."""
+    out = map_from_evidence({"outcome": outcome, "genotype": genotype, "definition": definition,
+                             "min_grade": min_grade, "robust_weight": robust_weight})
+    out.pop("plot", None)
+    return to_jsonable(out)  # type: ignore[no-any-return]

@@ -78,6 +78,8 @@ def pool(params: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
 
 def _named(exc: InputError) -> InputError:
     field = (exc.field or "").lstrip("-").replace("-", "_") or None
+    if field == "k":  # too few records for the model: the estimator is what the user can change
+        field = "method"
     return InputError(exc.message, field=field, value=exc.value, remedy=exc.remedy)
 
 
@@ -106,19 +108,31 @@ def _sources(result: Any) -> dict[str, dict[str, str]]:
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _page_data(key: tuple[tuple[str, str], ...]) -> tuple[Any, dict[str, Any], str, str]:
+    """Pool, filters, title and forest-plot data URI for one filter set (the evidence base is fixed for
+    the life of the process, so results are cached; errors are not)."""
+    from redif.web.figures import data_uri
+
+    result, f = pool(dict(key))
+    title = f"Pooled {f['outcome']}" + (f" by {f['by']}" if f["by"] else "")
+    return result, f, title, data_uri(_forest_svg(result, title), "image/svg+xml")
+
+
+_FILTERS = ("outcome", "genotype", "definition", "min_grade", "measure", "method", "by")
+
+
 @router.get("/evidence")
 @requires(Permission.PUBLIC)
 def evidence_page(request: Request) -> Response:
     """Filters, pooled table, forest plot and per-arm table; htmx requests get only the results."""
-    from redif.web.figures import data_uri
-
     params = dict(request.query_params)
     ctx: dict[str, Any] = {"values": params, "options": _options(), "error": None, "pool": None}
     try:
-        result, f = pool(params)
-        title = f"Pooled {f['outcome']}" + (f" by {f['by']}" if f["by"] else "")
+        key = tuple((k, str(params.get(k) or "").strip()[:100]) for k in _FILTERS)
+        result, f, title, forest = _page_data(key)
         ctx.update(pool=result, filters=f, doc=result.to_dict(), title=title, sources=_sources(result),
-                   forest=data_uri(_forest_svg(result, title), "image/svg+xml"))
+                   forest=forest)
     except InputError as exc:
         ctx["error"] = exc
     partial = is_partial(request.headers, "evidence-result")
