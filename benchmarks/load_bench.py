@@ -51,15 +51,20 @@ def _populate(url: str, n_patients: int) -> tuple[str, list[int]]:
     with db.write_session(actor="bench") as s:
         s.add(Site(code="BENCH", name="Benchmark site (synthetic)"))
         s.flush()
-        u = auth.create_user(s, username="bench", password="benchmark-password", role="site_clinician",
-                             site_code="BENCH")
+        u = auth.create_user(
+            s, username="bench", password="benchmark-password", role="site_clinician", site_code="BENCH"
+        )
         token = auth.create_api_token(s, "bench", "bench")
         p = Principal(u.id, "bench", Role.SITE_CLINICIAN, u.site_id)
         ids = []
         for i in range(n_patients):
-            pt = reg.create_patient(s, p, {"pseudonym": f"BENCH-{i:05d}", "sex": "female", "birth_year": 1960})
+            pt = reg.create_patient(
+                s, p, {"pseudonym": f"BENCH-{i:05d}", "sex": "female", "birth_year": 1960}
+            )
             reg.add_record(s, p, pt.id, "genotypes", {"gene": "BRAF", "variant": "V600E"})
-            reg.add_record(s, p, pt.id, "courses", {"drugs": "dabrafenib + trametinib", "days_before_uptake": 28})
+            reg.add_record(
+                s, p, pt.id, "courses", {"drugs": "dabrafenib + trametinib", "days_before_uptake": 28}
+            )
             for v in (10.0, 5.0, 2.5):
                 reg.add_record(s, p, pt.id, "labs", {"analyte": "Tg", "value": v, "unit": "ng/mL"})
             ids.append(pt.id)
@@ -100,7 +105,9 @@ def _drive(base: str, paths: list[str], headers: dict[str, str], clients: int) -
     wall = time.perf_counter() - t0
     lat.sort()
     return {
-        "n": len(lat), "errors": errors, "rps": len(lat) / wall,
+        "n": len(lat),
+        "errors": errors,
+        "rps": len(lat) / wall,
         "p50_ms": 1000 * statistics.median(lat),
         "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))],
     }
@@ -116,14 +123,32 @@ def _evidence_path(base: str) -> str | None:
     return None
 
 
-def run_backend(name: str, url: str, data_dir: Path, args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
+def run_backend(
+    name: str, url: str, data_dir: Path, args: argparse.Namespace
+) -> list[tuple[str, dict[str, Any]]]:
     token, ids = _populate(url, args.patients)
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "redif", "serve", "--port", str(port), "--data-dir", str(data_dir),
-         "--database-url", url, "--workers", str(args.workers)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+        [
+            sys.executable,
+            "-m",
+            "redif",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--database-url",
+            url,
+            "--workers",
+            str(args.workers),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     base = f"http://127.0.0.1:{port}"
     import httpx
 
@@ -142,13 +167,16 @@ def run_backend(name: str, url: str, data_dir: Path, args: argparse.Namespace) -
     out: list[tuple[str, dict[str, Any]]] = []
     try:
         _drive(base, ["/healthz"] * 50, {}, args.clients)  # warm-up
-        out.append((f"{name}: GET /healthz (baseline)", _drive(base, ["/healthz"] * args.requests, {},
-                                                             args.clients)))
+        out.append(
+            (f"{name}: GET /healthz (baseline)", _drive(base, ["/healthz"] * args.requests, {}, args.clients))
+        )
         paths = [f"/api/v1/patients/{rng.choice(ids)}" for _ in range(args.requests)]
         out.append((f"{name}: GET /api/v1/patients/{{id}}", _drive(base, paths, h, args.clients)))
         ev = _evidence_path(base)
         if ev:
-            out.append((f"{name}: GET {ev}", _drive(base, [ev] * max(20, args.requests // 4), h, args.clients)))
+            out.append(
+                (f"{name}: GET {ev}", _drive(base, [ev] * max(20, args.requests // 4), h, args.clients))
+            )
         else:
             out.append((f"{name}: pool the evidence", {"note": "endpoint not available in this build"}))
     finally:
@@ -164,7 +192,9 @@ def main() -> None:
     ap.add_argument("--patients", type=int, default=200)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
-    ap.add_argument("--database-url", default=None, help="empty PostgreSQL database (else a throwaway server)")
+    ap.add_argument(
+        "--database-url", default=None, help="empty PostgreSQL database (else a throwaway server)"
+    )
     args = ap.parse_args()
     results: list[tuple[str, dict[str, Any]]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -187,8 +217,10 @@ def main() -> None:
                     url = server.new_database()
             if url:
                 results += run_backend("PostgreSQL", url, d, args)
-    print(f"\nredif load benchmark: {args.requests} requests per row, {args.clients} concurrent clients, "
-          f"{args.patients} patients, {args.workers} server worker(s), loopback")
+    print(
+        f"\nredif load benchmark: {args.requests} requests per row, {args.clients} concurrent clients, "
+        f"{args.patients} patients, {args.workers} server worker(s), loopback"
+    )
     print(f"{'scenario':46s} {'req/s':>9s} {'p50 ms':>9s} {'p99 ms':>9s} {'errors':>7s}")
     for label, r in results:
         if "note" in r:

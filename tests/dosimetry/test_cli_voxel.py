@@ -178,3 +178,24 @@ def test_nifti_inputs_give_the_dicom_answer(phantom_dir: Path, tmp_path: Path,
     # NIfTI without units: refused, one line
     r = _redif_inproc(capsys, "dose", "voxel", "--pet", *niis, *common)
     _one_line_exit_2(r, "NIfTI")
+
+
+def test_plan_lesions_yaml_feeds_dose_plan(phantom_dir: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """`--plan-lesions-yaml` writes the lesions block that `redif dose plan`'s schema accepts."""
+    import yaml
+
+    from redif.dosimetry.plan_input import DosimetryPlanInput
+
+    les_yaml = tmp_path / "lesions.yaml"
+    r = _redif_inproc(capsys, "dose", "voxel", "--pet", *_pets(phantom_dir), "--mask",
+                      str(phantom_dir / "seg_lesions.dcm"), "--out", str(tmp_path / "d.nii.gz"),
+                      "--plan-lesions-yaml", str(les_yaml), "--json")
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    block = yaml.safe_load(les_yaml.read_text())["lesions"]
+    assert [b["tia_h"] for b in block] == pytest.approx([row["tia_h"] for row in rows])
+    case = {"weight_kg": 70, "whole_body": {"tia_h": 20.0}, "blood": {"tia_h_per_ml": 0.002},
+            "lesions": block}
+    plan = DosimetryPlanInput.from_mapping(case)
+    assert len(plan.lesions) == len(rows)

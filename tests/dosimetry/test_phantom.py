@@ -119,3 +119,12 @@ def test_i131_input_uses_every_voxel() -> None:
     assert out.summary.activity_gbq == pytest.approx(5.5)
     assert out.lesions[0].mean_gy == pytest.approx(expected_gy, rel=1e-4)
     assert "5.5 GBq 131I" in out.summary.dose_refers_to
+
+
+def test_blur_conserves_activity_and_spreads_it() -> None:
+    """Gaussian blur (reflecting borders) keeps the total activity and lowers the lesion peak."""
+    sharp = make_phantom(PhantomSpec(shape=(24, 32, 32), voxel_mm=6.0))
+    blurred = make_phantom(PhantomSpec(shape=(24, 32, 32), voxel_mm=6.0, fwhm_mm=10.0))
+    for a, b in zip(sharp.activity_bqml, blurred.activity_bqml, strict=True):
+        assert float(b.sum()) == pytest.approx(float(a.sum()), rel=1e-5)
+        assert b.max() < a.max()

@@ -92,6 +92,52 @@ def register(app: typer.Typer) -> None:
             token = auth.create_api_token(s, user, name, expires_at=utcnow() + timedelta(days=days))
         typer.echo(token)
 
+    @admin.command("list-users")
+    def list_users(
+        data_dir: Path = _DD,
+        database_url: str = _URL,
+        json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    ) -> None:
+        """List users with role, site and status."""
+        from sqlalchemy import select
+
+        from redif.cli._common import emit_json
+        from redif.registry.models import Site, User
+
+        db = _db(database_url, data_dir)
+        with db.session() as s:
+            rows = s.execute(
+                select(User.username, User.role, Site.code, User.active)
+                .outerjoin(Site, Site.id == User.site_id)
+                .order_by(User.username)
+            ).all()
+        users = [{"username": u, "role": r, "site": c, "active": a} for u, r, c, a in rows]
+        if json_out:
+            emit_json(users)
+            return
+        for u in users:
+            status = "" if u["active"] else "  (deactivated)"
+            typer.echo(f"{u['username']:24s} {u['role']:15s} {u['site'] or 'all sites'}{status}")
+
+    @admin.command("deactivate-user")
+    def deactivate_user(
+        username: str = typer.Option(..., "--username", help="The user to deactivate."),
+        data_dir: Path = _DD,
+        database_url: str = _URL,
+    ) -> None:
+        """Deactivate a user: sign-in, sessions and API tokens stop working at once (audited)."""
+        from sqlalchemy import select
+
+        from redif.registry.models import User
+
+        db = _db(database_url, data_dir)
+        with db.write_session(actor="cli-admin") as s:
+            user = s.execute(select(User).where(User.username == username)).scalar_one_or_none()
+            if user is None:
+                raise InputError("unknown user", field="--username", value=username)
+            user.active = False
+        typer.echo(f"user {username} deactivated")
+
     @admin.command("import-patients")
     def import_patients(
         file: Path = typer.Argument(..., help="JSON or CSV file of patients."),

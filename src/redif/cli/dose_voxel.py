@@ -66,6 +66,8 @@ def voxel(
     times_h: str | None = typer.Option(None, "--times-h", help="NIfTI input: hours after administration."),
     nuclide: str | None = typer.Option(None, "--nuclide", help="NIfTI input: imaged nuclide (I-124/I-131)."),
     injected_mbq: float | None = typer.Option(None, "--injected-mbq", help="NIfTI input: imaged activity."),
+    plan_yaml: Path | None = typer.Option(None, "--plan-lesions-yaml", help="Write the lesions block "
+                                          "(name, mass_g, tia_h) for `redif dose plan`."),
     dvh_png: Path | None = typer.Option(None, "--dvh-png", help="Write the lesion DVH plot (PNG)."),
     overlay_png: Path | None = typer.Option(None, "--overlay-png", help="Write a dose-map overlay (PNG)."),
     read_workers: int = typer.Option(1, "--read-workers", help="Processes reading the time points "
@@ -93,6 +95,16 @@ def voxel(
     else:
         summary = result
     assert isinstance(summary, VoxelDoseSummary)
+    if plan_yaml is not None:
+        import yaml
+
+        from redif.dosimetry.voxel_pipeline import plan_lesions
+
+        header = (f"# lesions from redif dose voxel ({summary.dose_refers_to}); "
+                  "tia_h = 131I TIA per administered activity, h\n")
+        plan_yaml.write_text(header + yaml.safe_dump({"lesions": plan_lesions(summary)}, sort_keys=False),
+                             encoding="utf-8")
+        summary.outputs["plan_lesions_yaml"] = str(plan_yaml)
     if as_json:
         emit_json(lesion_rows(summary))
         return
@@ -122,7 +134,12 @@ def _plots(result: object, dvh_png: Path | None, overlay_png: Path | None) -> No
     names = {les.label: les.name for les in result.lesions}
     title = result.summary.dose_refers_to
     if dvh_png is not None:
-        fig = dvh_figure(lesion_dvhs(result.dose_gy, result.labels, names), title=title)
+        from redif.data import sourced_value
+
+        target = sourced_value("dosimetry_thresholds.yaml", "lesion_target_dose")
+        fig = dvh_figure(lesion_dvhs(result.dose_gy, result.labels, names), title=title,
+                         reference_gy=float(target.value),
+                         reference_label=f"{float(target.value):g} Gy lesion target (Ho 2013)")
         fig.savefig(dvh_png)
         result.summary.outputs["dvh_png"] = str(dvh_png)
     if overlay_png is not None:

@@ -38,7 +38,7 @@ from redif.dosimetry.voxel_tia import (
 from redif.errors import InputError
 from redif.io.volume import Volume
 
-__all__ = ["VoxelDoseOutput", "VoxelDoseSummary", "compute_voxel_dose", "run_voxel_case"]
+__all__ = ["VoxelDoseOutput", "VoxelDoseSummary", "compute_voxel_dose", "plan_lesions", "run_voxel_case"]
 
 Progress = Callable[[int, int, str], None]
 _DOSE_NUCLIDE = "I-131"
@@ -318,3 +318,14 @@ def run_voxel_case(
         return VoxelDoseOutput(result.dose_gy, result.tia_mbq_h, result.lesions, summary, labelmap.array,
                                reference.spacing_mm)
     return summary
+
+
+def plan_lesions(summary: VoxelDoseSummary) -> list[dict[str, object]]:
+    """The ``lesions`` block of a ``redif dose plan`` case: name, mass (g) and 131I TIA coefficient (h).
+
+    The coefficient is the voxel-based 131I TIA per administered activity; the plan then applies its
+    sphere-model S-values to it (:mod:`redif.dosimetry.plan_input`).
+    """
+    return [{"name": les["name"], "mass_g": round(float(les["mass_g"]), 4),  # type: ignore[arg-type]
+             "tia_h": float(les["tia_h"])}  # type: ignore[arg-type]
+            for les in summary.lesions if les.get("tia_h") is not None]

@@ -22,6 +22,7 @@ so a forked chain cannot be committed.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 from collections.abc import Iterable
@@ -85,10 +86,29 @@ def _dumps(obj: Any) -> str:
 def row_digest(conn: Connection, table: Table, pk: Any) -> str | None:
     """SHA-256 of one row as stored (``None`` when the row does not exist)."""
     pk_col = next(iter(table.primary_key.columns))
-    row = conn.execute(select(table).where(pk_col == pk)).mappings().first()
+    try:
+        row = conn.execute(select(table).where(pk_col == pk)).mappings().first()
+    except (ValueError, TypeError) as exc:  # a value altered into something its type cannot read
+        return f"unreadable: {type(exc).__name__}"
     if row is None:
         return None
     return hashlib.sha256(_dumps({"table": table.name, **dict(row)}).encode()).hexdigest()
+
+
+def _audit_rows(conn: Connection) -> list[dict[str, Any]]:
+    """Audit events in ``seq`` order, read without type conversion (a tampered value must be reported,
+    not crash the check); timestamps are parsed here."""
+    t = AuditEvent.__table__
+    cols = ", ".join(c.name for c in t.columns)
+    out = []
+    for raw in conn.exec_driver_sql(f"SELECT {cols} FROM audit_events ORDER BY seq").mappings():
+        ev = dict(raw)
+        ts = ev["occurred_at"]
+        if isinstance(ts, str):
+            with contextlib.suppress(ValueError):  # else left as text: its hash no longer matches
+                ev["occurred_at"] = datetime.fromisoformat(ts)
+        out.append(ev)
+    return out
 
 
 def _event_hash(prev: str, fields: dict[str, Any]) -> str:
@@ -273,17 +293,19 @@ class VerifyReport:
 
 def verify(conn: Connection) -> VerifyReport:
     """Check the hash chain and every audited row against its last audit event."""
-    t = AuditEvent.__table__
     problems: list[AuditProblem] = []
     prev = GENESIS
     expected_seq = 1
     last: dict[tuple[str, str], dict[str, Any]] = {}
     n = 0
-    for row in conn.execute(select(t).order_by(t.c.seq)).mappings():
+    for ev in _audit_rows(conn):
         n += 1
-        ev = dict(row)
         rid = str(ev["id"])
-        if ev["seq"] != expected_seq:
+        try:
+            seq_v: int | None = int(ev["seq"])
+        except (TypeError, ValueError):
+            seq_v = None
+        if seq_v != expected_seq:
             problems.append(
                 AuditProblem(
                     "audit_events",
@@ -303,7 +325,7 @@ def verify(conn: Connection) -> VerifyReport:
                 AuditProblem("audit_events", rid, "hash mismatch: the event was altered after it was written")
             )
         prev = ev["sha256"]
-        expected_seq = ev["seq"] + 1
+        expected_seq = (seq_v if seq_v is not None else expected_seq) + 1
         if ev["action"] in ("create", "update", "delete") and ev["entity_id"] is not None:
             last[(ev["entity"], ev["entity_id"])] = ev
     n_rows = 0
