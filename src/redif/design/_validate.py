@@ -70,3 +70,24 @@ def check_rates(p: ArrayLike, field: str = "p") -> NDArray[np.float64]:
     if np.any(~np.isfinite(pv)) or np.any((pv < 0) | (pv > 1)):
         raise InputError("response rates must lie in [0, 1]", field=field, value=pv.tolist())
     return pv
+
+
+def check_stages(r1: int, n1: int, n: int) -> None:
+    """Check the first-stage size, the total size and the first-stage boundary of a two-stage design.
+
+    Raises
+    ------
+    InputError
+        ``n1 < 1``, ``n < 2``, ``n1 >= n`` or ``r1`` outside ``0..n1-1``, naming the field.
+    """
+    check_count(n1, "n1", minimum=1)
+    check_count(n, "n", minimum=2)
+    if n1 >= n:
+        raise InputError(
+            "the first stage must be smaller than the total",
+            field="n1",
+            value=n1,
+            remedy=f"give n1 < n (n = {n})",
+        )
+    check_count(r1, "r1", minimum=0, maximum=n1 - 1)
+

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special, stats
 
-from redif.design._validate import check_count, check_open_unit
+from redif.design._validate import check_count, check_open_unit, check_stages
 from redif.errors import InputError
 
 __all__ = ["SimonInference", "simon_inference", "stagewise_cdf", "stagewise_p_value"]
@@ -61,16 +61,7 @@ class SimonInference:
 
 
 def _check(x: int, r1: int, n1: int, n: int) -> None:
-    check_count(n1, "n1", minimum=1)
-    check_count(n, "n", minimum=2)
-    if n1 >= n:
-        raise InputError(
-            "the first stage must be smaller than the total",
-            field="n1",
-            value=n1,
-            remedy=f"give n1 < n (n = {n})",
-        )
-    check_count(r1, "r1", minimum=0, maximum=n1 - 1)
+    check_stages(r1, n1, n)
     check_count(x, "x", minimum=0, maximum=n)
 
 

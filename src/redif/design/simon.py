@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from redif.design._validate import check_count, check_open_unit, check_p0_p1, check_rates
+from redif.design._validate import check_count, check_open_unit, check_p0_p1, check_rates, check_stages
 from redif.errors import InputError
 
 __all__ = [
@@ -170,16 +170,7 @@ class SimonOC:
 
 
 def _check_design(r1: int, n1: int, r: int, n: int) -> None:
-    check_count(n1, "n1", minimum=1)
-    check_count(n, "n", minimum=2)
-    if n1 >= n:
-        raise InputError(
-            "the first stage must be smaller than the total",
-            field="n1",
-            value=n1,
-            remedy=f"give n1 < n (n = {n})",
-        )
-    check_count(r1, "r1", minimum=0, maximum=n1 - 1)
+    check_stages(r1, n1, n)
     check_count(r, "r", minimum=r1, maximum=n - 1)
 
 
