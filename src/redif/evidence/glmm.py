@@ -103,9 +103,9 @@ class _Objective:
             g = theta * (x - n * p) - u
             h = theta * theta * n * p * (1.0 - p) + 1.0
             lo = np.where(g > 0, u, lo)
-            hi = np.where(g <= 0, u, hi)
+            hi = np.where(g < 0, u, hi)
             new = u + g / h
-            new = np.where((new <= lo) | (new >= hi), 0.5 * (lo + hi), new)
+            new = np.where((new < lo) | (new > hi), 0.5 * (lo + hi), new)
             step = np.abs(new - u)
             u = new
             if float(np.max(step)) < 1e-13 * max(1.0, float(np.max(np.abs(u)))):
