@@ -1,4 +1,4 @@
-# redif quick start:  `make run` (main job)  and  `make test` (whole test suite).
+# redif quick start:  `make run` (serve the web app on the embedded SQLite registry)  and  `make test`.
 # Both create/refresh a virtual environment in .venv on first use.
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 OUT    ?= out
 
-.PHONY: run test sysdeps lint typecheck bench clean
+.PHONY: run demo summary test sysdeps lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/redif serve --data-dir redif-data
+
+demo: $(STAMP)
+	$(BIN)/redif serve --demo --data-dir redif-data
+
+summary: $(STAMP)
 	$(BIN)/redif evidence summary --out-dir $(OUT)
 
 sysdeps:

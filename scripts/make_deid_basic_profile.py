@@ -50,10 +50,11 @@ def _rows(text: str) -> list[list[str]]:
 
 
 def main() -> None:
-    text = open(sys.argv[1], encoding="utf-8").read()
+    with open(sys.argv[1], encoding="utf-8") as fh:
+        text = fh.read()
     out = []
     for r in _rows(text):
-        name, tag, retired, in_std, basic = r[0], r[1], r[2], r[3], r[4]
+        name, tag, retired, _in_std, basic = r[0], r[1], r[2], r[3], r[4]
         pat_chars, long_mod = r[9], r[11]
         m = re.fullmatch(r"\(([0-9A-Fa-fx]{4}),([0-9A-Fa-fx]{4})\)", tag)
         entry: dict[str, object] = {"name": name, "tag": tag}
@@ -74,10 +75,14 @@ def main() -> None:
             "reStructuredText conversion in github.com/chsasank/dicom_standard "
             "source/part15/chapter_E.rst (commit 2384a79, 2020-08-07)"
         ),
-        "edition": "DICOM PS3.15 as converted in August 2020 (2020b/2020c era; edition not printed in the copy)",
+        "edition": (
+            "DICOM PS3.15 as converted in August 2020 (2020b/2020c era; edition not printed in the copy)"
+        ),
         "grade": "secondary",
         "columns": {
-            "basic": "Basic Profile action code (D, Z, X, K, C, U, or combinations X/Z, X/D, X/Z/D, X/Z/U*, Z/D)",
+            "basic": (
+                "Basic Profile action code (D, Z, X, K, C, U, or combinations X/Z, X/D, X/Z/D, X/Z/U*, Z/D)"
+            ),
             "retain_patient_characteristics": "Retain Patient Characteristics Option action",
             "retain_longitudinal_modified_dates": (
                 "Retain Longitudinal Temporal Information with Modified Dates Option action"

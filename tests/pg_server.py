@@ -62,17 +62,48 @@ class PgServer:
             os.chmod(self.root, 0o700)
         else:
             self.user = os.environ.get("USER", "postgres")
-        self._run(str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", self.user, "-A", "trust",
-                  "--no-sync", "-E", "UTF8")
-        opts = (f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.root} "
-                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-o", opts, "-l",
-                  str(self.root / "log"), "-w", "-t", "60", "start")
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.datadir),
+            "-U",
+            self.user,
+            "-A",
+            "trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        )
+        opts = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.root} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.datadir),
+            "-o",
+            opts,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
 
     def stop(self) -> None:
         with contextlib.suppress(Exception):
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "-w",
-                      "stop", check=False)
+            self._run(
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.datadir),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+                check=False,
+            )
         shutil.rmtree(self.root, ignore_errors=True)
 
     @property
@@ -84,8 +115,9 @@ class PgServer:
         import psycopg
 
         name = "t_" + uuid.uuid4().hex[:12]
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user={self.user} dbname=postgres",
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user={self.user} dbname=postgres", autocommit=True
+        ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{name}"
 
@@ -95,8 +127,10 @@ def pg_server() -> Iterator[PgServer | str]:
     """Yield a started :class:`PgServer`, or a string saying why none could be started."""
     bindir = find_pg_bin()
     if bindir is None:
-        yield ("PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin/initdb); "
-               "install them with scripts/install-system-deps.sh")
+        yield (
+            "PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin/initdb); "
+            "install them with scripts/install-system-deps.sh"
+        )
         return
     if os.geteuid() == 0 and shutil.which("runuser") is None:
         yield "running as root without runuser: cannot start PostgreSQL as the postgres user"
@@ -128,8 +162,10 @@ def shared_server() -> PgServer | str:
 
         bindir = find_pg_bin()
         if bindir is None:
-            _SHARED = ("PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin/initdb); install "
-                       "them with scripts/install-system-deps.sh")
+            _SHARED = (
+                "PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin/initdb); install "
+                "them with scripts/install-system-deps.sh"
+            )
         elif os.geteuid() == 0 and shutil.which("runuser") is None:
             _SHARED = "running as root without runuser: cannot start PostgreSQL as the postgres user"
         else:

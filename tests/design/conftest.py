@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +20,20 @@ def clinfun_ref() -> dict[str, Any]:
     return data
 
 
-def run_redif(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m redif ...`` in a subprocess."""
-    return subprocess.run([sys.executable, "-m", "redif", *args], capture_output=True, text=True,
-                          check=False)
-
-
 @pytest.fixture()
-def redif_cli() -> Any:
-    return run_redif
+def redif_cli(capsys: pytest.CaptureFixture[str]) -> Any:
+    """Run the real CLI entry point ``redif.cli.main.main`` in this process (much faster than a
+    subprocess on a loaded machine) and return an object like ``CompletedProcess``."""
+    from redif.cli.main import main
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        capsys.readouterr()
+        try:
+            main(list(args))
+            rc = 0
+        except SystemExit as exc:
+            rc = int(exc.code or 0)
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(list(args), rc, out.out, out.err)
+
+    return run

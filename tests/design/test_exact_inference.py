@@ -63,8 +63,9 @@ def test_inference_matches_clinfun(clinfun_ref: dict[str, Any]) -> None:
     ``ci_method="clinfun"`` our exact roots lie within 1e-4 below its LCL and above its UCL.
     clinfun returns NA limits for x = 0 (skipped)."""
     for c in clinfun_ref["inference"]:
-        res = simon_inference(c["x"], c["r1"], c["n1"], c["n"], c["p0"], alpha=c["alpha"],
-                              ci_method="clinfun")
+        res = simon_inference(
+            c["x"], c["r1"], c["n1"], c["n"], c["p0"], alpha=c["alpha"], ci_method="clinfun"
+        )
         assert res.umvue == pytest.approx(c["umvue"], abs=1e-12)
         assert res.p_value == pytest.approx(c["p_value"], abs=1e-12)
         if c["lcl"] == "NA":
@@ -148,8 +149,13 @@ def test_ci_limits_solve_pvalue_equations() -> None:
 
 @pytest.mark.parametrize(
     ("args", "field"),
-    [((60, 4, 19, 54, 0.2), "x"), ((5, 19, 19, 54, 0.2), "r1"), ((5, 4, 54, 54, 0.2), "n1"),
-     ((5, 4, 19, 54, 1.2), "p0"), ((-1, 4, 19, 54, 0.2), "x")],
+    [
+        ((60, 4, 19, 54, 0.2), "x"),
+        ((5, 19, 19, 54, 0.2), "r1"),
+        ((5, 4, 54, 54, 0.2), "n1"),
+        ((5, 4, 19, 54, 1.2), "p0"),
+        ((-1, 4, 19, 54, 0.2), "x"),
+    ],
 )
 def test_inference_bad_input(args: tuple[Any, ...], field: str) -> None:
     with pytest.raises(InputError) as exc:

@@ -6,6 +6,7 @@ Expected values: the single-case pipeline run directly (run_voxel_case) on the s
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,21 @@ def test_unknown_executor(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="workers"):
         run_batch([BatchCase("A", ("x",), "m")], executor="process", workers=0)
     assert dataclasses.is_dataclass(BatchCase)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("REDIF_TEST_DASK"), reason="starts a Dask cluster (~1 min on 2 "
+                    "busy cores); set REDIF_TEST_DASK=1")
+def test_dask_executor_matches_sequential(two_phantoms: list[PhantomFiles], tmp_path: Path) -> None:
+    """The optional Dask executor (local cluster of 2 worker processes) gives the sequential results."""
+    pytest.importorskip("distributed")
+    cases = read_manifest(_manifest(tmp_path, two_phantoms))
+    assert run_batch(cases, executor="dask", workers=2) == run_batch(cases, executor="sequential")
+
+
+def test_parallel_reading_gives_the_same_case(two_phantoms: list[PhantomFiles]) -> None:
+    """Reading the time points in 2 worker processes changes nothing in the result."""
+    ph = two_phantoms[0]
+    a = run_voxel_case([str(p) for p in ph.pet_dirs], ph.seg_path, read_workers=1)
+    b = run_voxel_case([str(p) for p in ph.pet_dirs], ph.seg_path, read_workers=2)
+    assert a.lesions == b.lesions  # type: ignore[union-attr]

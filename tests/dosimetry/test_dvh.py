@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -51,3 +53,20 @@ def test_lesion_statistics() -> None:
     assert a.tia_mbq_h == pytest.approx(6.0)
     assert b.mean_gy == b.d90_gy == 40.0
     assert c.voxels == 0 and np.isnan(c.mean_gy)
+
+
+def test_figures_render(tmp_path: Path) -> None:
+    """The DVH and overlay figures build from real arrays and save as PNG (smoke test of the plots)."""
+    from redif.dosimetry.voxel_plots import dose_overlay_figure, dvh_figure, lesion_dvhs
+
+    rng = np.random.default_rng(0)
+    dose = rng.random((8, 10, 12)).astype(np.float32)
+    labels = np.zeros((8, 10, 12), dtype=np.uint8)
+    labels[2:5, 3:6, 4:8] = 1
+    dose[labels == 1] += 5
+    dvhs = lesion_dvhs(dose, labels, {1: "a"})
+    assert dvhs[0].volume_fraction[0] == 1.0 and dvhs[0].volume_fraction[-1] == 0.0
+    out = tmp_path
+    dvh_figure(dvhs, title="t", reference_gy=5.0, reference_label="20 Gy").savefig(out / "dvh.png")
+    dose_overlay_figure(dose, dose, labels, (4.0, 4.0, 4.0), title="t").savefig(out / "ov.png")
+    assert (out / "dvh.png").stat().st_size > 1000 and (out / "ov.png").stat().st_size > 1000

@@ -122,7 +122,20 @@ def test_parsimony_prefers_fewer_parameters(lam131: float) -> None:
 def test_too_few_points_for_auto_falls_back_to_mono() -> None:
     fit = fit_kinetics(TimeActivity.create([24.0, 48.0], [0.3, 0.2], decay_corrected=False), "auto")
     assert fit.model is KineticModel.MONO
-    assert "AICc undefined" in fit.selection_rule
+    assert "no model comparison" in fit.selection_rule
+
+
+def test_four_points_can_choose_uptake_washout() -> None:
+    """Four time points (4, 24, 48, 96 h, the usual 124I PET schedule) of an exact uptake-washout curve
+    A(t) = 0.05·(e^(−0.01 t) − e^(−0.2 t)) (not decay-corrected): AICc is undefined for the 3-parameter
+    model (n − p − 1 = 0), so auto ranks by AIC; the exact model fits with RSS ≈ 0 and must win over the
+    mono-exponential, and its TIA must equal the closed form 0.05·(1/0.01 − 1/0.2) = 4.75 h."""
+    t = [4.0, 24.0, 48.0, 96.0]
+    a = [0.05 * (math.exp(-0.01 * x) - math.exp(-0.2 * x)) for x in t]
+    fit = fit_kinetics(TimeActivity.create(t, a, decay_corrected=False), "auto")
+    assert fit.model is KineticModel.UPTAKE
+    assert "AIC" in fit.selection_rule
+    assert fit.tia_h == pytest.approx(0.05 * (1 / 0.01 - 1 / 0.2), rel=1e-4)
 
 
 def test_hanscheid_exact_at_effective_half_life() -> None:

@@ -78,6 +78,8 @@ def test_pipeline_recovers_truth(method: str) -> None:
         expected131 = truth["tia_mbq_h_i131_same_activity"] * 5500 / 37.0
         assert les["tia_mbq_h"] == pytest.approx(expected131, rel=0.04)
         assert les["mean_gy_per_gbq"] == pytest.approx(les["mean_gy"] / 5.5)
+        # the plan input: 131I TIA coefficient (h) per administered activity
+        assert les["tia_h"] == pytest.approx(truth["tia_mbq_h_i131_same_activity"] / 37.0, rel=0.04)
         assert les["min_gy"] <= les["d90_gy"] <= les["d50_gy"] <= les["max_gy"]
     # total 131I TIA in the image equals the sum of the dose-map's TIA (no activity lost)
     assert out.dose_gy.shape == ph.labels.shape
@@ -90,3 +92,39 @@ def test_pipeline_with_noise_region_method_is_robust() -> None:
     out = compute_voxel_dose(_series(ph), ph.labels, names, method="region")  # type: ignore[arg-type]
     for les, truth in zip(out.summary.lesions, ph.truth["lesions"], strict=True):  # type: ignore[call-overload]
         assert les["tia_mbq_h_imaged"] == pytest.approx(truth["tia_mbq_h_i124"], rel=0.06)
+
+
+def test_i131_input_uses_every_voxel() -> None:
+    """131I images (post-therapy): uniform activity decaying physically fills a 30-voxel cube, so the
+    central lesion dose is TIA_voxel x sum(S) (closed form; the kernel file's sum), with
+    TIA_voxel = V [A(t1) t1 + (A(t1) + A(t2))/2 (t2 - t1) + A(t2)/lambda] for the 3-point fit."""
+    from redif.dosimetry.kernels import load_kernel
+
+    lam = get_nuclide("I-131").decay_constant_per_h
+    start = datetime(2026, 1, 5, 9)
+    times = (4.0, 24.0, 48.0, 96.0)
+    aff = np.diag([4.8, 4.8, 4.8, 1.0])
+    vols = [Volume(array=np.full((30, 30, 30), 1e4 * math.exp(-lam * t), dtype=np.float32), affine=aff,
+                   acquisition_datetime=start + timedelta(hours=t), radiopharmaceutical_start=start,
+                   total_dose_bq=5.5e9, half_life_s=get_nuclide("I-131").half_life_s, nuclide="I-131",
+                   decay_correction=DecayCorrection.START, source=f"t{t}") for t in times]
+    labels = np.zeros((30, 30, 30), dtype=np.uint8)
+    labels[14:16, 14:16, 14:16] = 1
+    out = compute_voxel_dose(check_time_series(vols), labels, {1: "centre"}, method="fit")
+    a1, a2 = 1e4 * math.exp(-lam * 4), 1e4 * math.exp(-lam * 24)
+    tia_bq_h_per_ml = a1 * 4 + (a1 + a2) / 2 * 20 + a2 / lam
+    voxel_ml = 4.8**3 / 1000
+    tia_mbq_s = tia_bq_h_per_ml * voxel_ml / 1e6 * 3600
+    expected_gy = tia_mbq_s * load_kernel(4.8).sum() / 1000
+    assert out.summary.activity_gbq == pytest.approx(5.5)
+    assert out.lesions[0].mean_gy == pytest.approx(expected_gy, rel=1e-4)
+    assert "5.5 GBq 131I" in out.summary.dose_refers_to
+
+
+def test_blur_conserves_activity_and_spreads_it() -> None:
+    """Gaussian blur (reflecting borders) keeps the total activity and lowers the lesion peak."""
+    sharp = make_phantom(PhantomSpec(shape=(24, 32, 32), voxel_mm=6.0))
+    blurred = make_phantom(PhantomSpec(shape=(24, 32, 32), voxel_mm=6.0, fwhm_mm=10.0))
+    for a, b in zip(sharp.activity_bqml, blurred.activity_bqml, strict=True):
+        assert float(b.sum()) == pytest.approx(float(a.sum()), rel=1e-5)
+        assert b.max() < a.max()

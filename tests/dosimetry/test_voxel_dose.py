@@ -26,10 +26,10 @@ def test_single_voxel_reproduces_kernel(size: float) -> None:
     k = load_kernel(size, "soft")
     x = np.zeros((15, 17, 16))
     x[7, 8, 6] = 1.0
-    exact = dose_from_tia(x, size, precision="float64")
+    exact = dose_from_tia(x, size)  # the public default ("auto": float64 for small maps)
     np.testing.assert_allclose(exact[2:13, 3:14, 1:12], k, rtol=1e-10, atol=1e-14)
     assert exact.sum() == pytest.approx(k.sum(), rel=1e-10)  # nothing outside the kernel support
-    fast = dose_from_tia(x, size)  # float32 FFT
+    fast = dose_from_tia(x, size, precision="float32")  # float32 FFT, as used for large maps
     assert fast.dtype == np.float32
     np.testing.assert_allclose(fast[2:13, 3:14, 1:12], k, atol=2e-6 * k.max())
 
@@ -55,9 +55,10 @@ def test_uniform_medium_equals_tia_times_sum_s() -> None:
 def test_chunked_overlap_add_equals_single_pass() -> None:
     rng = np.random.default_rng(3)
     x = rng.random((37, 20, 22)).astype(np.float32)
-    full = dose_from_tia(x, 3.0)
+    full = dose_from_tia(x, 3.0, precision="float32")
     for chunk in (1, 5, 11, 36):
-        np.testing.assert_allclose(dose_from_tia(x, 3.0, chunk_slices=chunk), full, atol=1e-6 * full.max())
+        chunked = dose_from_tia(x, 3.0, chunk_slices=chunk, precision="float32")
+        np.testing.assert_allclose(chunked, full, atol=1e-6 * full.max())
 
 
 @settings(max_examples=25, deadline=None)
@@ -79,7 +80,7 @@ def test_resampling_conserves_total_tia(shape: tuple[int, int, int], spacing: tu
 
 
 def test_non_tabulated_voxels_uniform_medium() -> None:
-    """Anisotropic 4 x 4 x 3.27 mm voxels: dose in a uniform region = TIA density x sum(S) of the grid used."""
+    """Anisotropic 4 x 4 x 3.27 mm voxels: uniform-region dose = TIA density x sum(S) of the grid used."""
     spacing = (4.0, 4.0, 3.27)
     size = kernel_voxel_size_for(spacing)
     assert size == 3.59  # nearest tabulated edge to the cube root of the voxel volume (3.74 mm)
@@ -116,3 +117,16 @@ def test_kernel_method_refuses_other_nuclides() -> None:
         dose_from_tia(np.ones((3, 3, 3)), 4.8, tissue="lung")
     with pytest.raises(InputError, match="3-D"):
         dose_from_tia(np.ones((3, 3)), 4.8)
+    with pytest.raises(InputError, match="precision"):
+        dose_from_tia(np.ones((3, 3, 3)), 4.8, precision="float16")
+
+
+@pytest.mark.parametrize("chunk", [None, 4])
+def test_matches_scipy_fftconvolve(chunk: int | None) -> None:
+    """Random TIA map: same result as scipy.signal.fftconvolve(mode="same"), an independent engine."""
+    from scipy.signal import fftconvolve
+
+    x = np.random.default_rng(11).random((19, 23, 17))
+    ref = fftconvolve(x, load_kernel(2.4), mode="same")
+    got = dose_from_tia(x, 2.4, precision="float64", chunk_slices=chunk)
+    np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-12 * ref.max())

@@ -140,3 +140,64 @@ def test_parse_datetime() -> None:
     assert parse_dicom_datetime("20260105", "093015.25").isoformat() == "2026-01-05T09:30:15.250000"  # type: ignore[union-attr]
     assert parse_dicom_datetime("20260105093015+0100").isoformat() == "2026-01-05T09:30:15"  # type: ignore[union-attr]
     assert parse_dicom_datetime("") is None
+
+
+def _nm_multiframe(path: Path, small_phantom: Phantom, k: int) -> np.ndarray:
+    """Write time point k as a reconstructed NM (SPECT) multi-frame image, as SPECT systems export."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.sequence import Sequence as DicomSequence
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    arr = small_phantom.activity_bqml[k]
+    slope = float(arr.max()) / 60000
+    stored = np.round(arr / slope).astype("<u2")
+    aff = small_phantom.affine
+    ds = Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.20"
+    ds.SOPInstanceUID = generate_uid()
+    ds.SeriesInstanceUID = generate_uid()
+    ds.Modality = "NM"
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "RECON TOMO", "EMISSION"]
+    ds.SeriesDate, ds.SeriesTime = "20260106", "090000"
+    ds.Units = "BQML"
+    ds.DecayCorrection = "START"
+    rp = Dataset()
+    rp.RadiopharmaceuticalStartDateTime = "20260105090000"
+    rp.RadionuclideTotalDose = 3.7e9
+    rp.RadionuclideHalfLife = 8.0207 * 86400
+    ds.RadiopharmaceuticalInformationSequence = DicomSequence([rp])
+    det = Dataset()
+    det.ImagePositionPatient = [float(v) for v in aff[:3, 3]]
+    det.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    ds.DetectorInformationSequence = DicomSequence([det])
+    ds.SpacingBetweenSlices = 4.8
+    ds.SliceThickness = 4.8
+    ds.PixelSpacing = [4.8, 4.8]
+    ds.NumberOfFrames = arr.shape[0]
+    ds.Rows, ds.Columns = arr.shape[1], arr.shape[2]
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = ds.BitsStored = 16
+    ds.HighBit = 15
+    ds.PixelRepresentation = 0
+    ds.RescaleSlope = f"{slope:.10g}"
+    ds.RescaleIntercept = 0
+    ds.PixelData = stored.tobytes()
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta = meta
+    path.mkdir()
+    ds.save_as(path / "spect.dcm", enforce_file_format=True)
+    return stored.astype(np.float64) * float(ds.RescaleSlope)
+
+
+def test_spect_nm_multiframe(small_phantom: Phantom, tmp_path: Path) -> None:
+    """A reconstructed NM multi-frame (SPECT) image reads with its geometry, units and timing."""
+    expected = _nm_multiframe(tmp_path / "spect", small_phantom, 1)
+    vol = read_pet_series(tmp_path / "spect")
+    np.testing.assert_allclose(vol.array, expected, rtol=1e-6)
+    np.testing.assert_allclose(vol.affine, small_phantom.affine, atol=1e-6)
+    assert vol.nuclide == "I-131" and vol.time_since_admin_h == pytest.approx(24.0)
+    assert vol.total_dose_bq == pytest.approx(3.7e9)

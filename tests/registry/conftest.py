@@ -10,9 +10,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pg_server import PgServer, shared_server  # noqa: E402
-
-from redif.registry.db import Database, migrate, open_database  # noqa: E402
+from pg_server import PgServer, shared_server
+from redif.registry.db import Database, migrate, open_database
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 

@@ -27,8 +27,7 @@ WEIGHT_KG = 70.5
 ACTIVITY_BQ = 74e6
 KEPT = {"PatientSex": "F", "PatientAge": "045Y", "PatientWeight": WEIGHT_KG, "PatientSize": 1.65}
 _SKIP = {"PixelData", "SOPClassUID", "Modality", "SpecificCharacterSet"}
-_TEXT_LEN = {"AE": 16, "CS": 16, "SH": 16, "LO": 64, "PN": 64, "ST": 1024, "LT": 1024, "UT": 1024,
-             "UC": 1024}
+_TEXT_LEN = {"AE": 16, "CS": 16, "SH": 16, "LO": 64, "PN": 64, "ST": 1024, "LT": 1024, "UT": 1024, "UC": 1024}
 
 
 @dataclass
@@ -43,8 +42,19 @@ def _value(vr: str, n: int, uid_root: str) -> object | None:
         s = f"IDENT-{n}"
         return f"IDENT_{n}" if vr == "CS" else s
     return {
-        "DA": "20200115", "DT": "20200115103000", "TM": "103000", "UI": f"{uid_root}.{n}",
-        "AS": "045Y", "IS": str(n), "DS": "1.5", "US": 7, "UL": 7, "SS": 7, "SL": 7, "FL": 1.5, "FD": 1.5,
+        "DA": "20200115",
+        "DT": "20200115103000",
+        "TM": "103000",
+        "UI": f"{uid_root}.{n}",
+        "AS": "045Y",
+        "IS": str(n),
+        "DS": "1.5",
+        "US": 7,
+        "UL": 7,
+        "SS": 7,
+        "SL": 7,
+        "FL": 1.5,
+        "FD": 1.5,
     }.get(vr)
 
 

@@ -15,9 +15,12 @@ from redif.registry.models import Site, User
 
 PASSWORD = "correct horse battery"
 USERS = {
-    "clin_a": ("site_clinician", "A"), "phys_a": ("site_physicist", "A"),
-    "clin_b": ("site_clinician", "B"), "coord": ("coordinator", None),
-    "auditor": ("auditor", None), "admin": ("admin", None),
+    "clin_a": ("site_clinician", "A"),
+    "phys_a": ("site_physicist", "A"),
+    "clin_b": ("site_clinician", "B"),
+    "coord": ("coordinator", None),
+    "auditor": ("auditor", None),
+    "admin": ("admin", None),
 }
 
 
@@ -42,8 +45,9 @@ def make_world(db: Database) -> World:
         sites = {"A": a.id, "B": b.id}
         principals = {}
         for name, (role, site) in USERS.items():
-            u = User(username=name, password_hash=password_hash(), role=role,
-                     site_id=sites[site] if site else None)
+            u = User(
+                username=name, password_hash=password_hash(), role=role, site_id=sites[site] if site else None
+            )
             s.add(u)
             s.flush()
             principals[name] = Principal(u.id, name, Role(role), u.site_id)

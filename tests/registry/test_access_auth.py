@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from registry_world import PASSWORD, make_world  # type: ignore[import-not-found]
 from sqlalchemy import select
 
 from redif.errors import AccessDenied, InputError, NotFound
@@ -13,8 +14,6 @@ from redif.registry import patients as reg
 from redif.registry.access import ROLE_PERMISSIONS, Permission, Role
 from redif.registry.db import Database
 from redif.registry.models import User, WebSession, utcnow
-
-from registry_world import PASSWORD, make_world  # type: ignore[import-not-found]
 
 
 def test_role_matrix_is_deny_by_default() -> None:

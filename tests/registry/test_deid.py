@@ -17,13 +17,12 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pydicom
 import pytest
+from dicom_corpus import ACQUISITION, INJECTION, KEPT, WEIGHT_KG, make_pet_series  # type: ignore[import-not-found]
 from pydicom.dataset import Dataset
 
 from redif.dosimetry.nuclides import get_nuclide
 from redif.registry import deid
 from redif.registry.deid import basic_profile_rules, effective_action
-
-from dicom_corpus import ACQUISITION, INJECTION, KEPT, WEIGHT_KG, make_pet_series  # type: ignore[import-not-found]
 
 KEY = b"k" * 32
 SHIFT = -1234
@@ -45,8 +44,12 @@ def corpus():  # type: ignore[no-untyped-def]
         warnings.simplefilter("ignore")
         c = make_pet_series(3)
     before = [pydicom.dcmread(io.BytesIO(b)) for b in c.files]
-    after = [deid.deidentify_dataset(pydicom.dcmread(io.BytesIO(b)), pseudonym="A-0007", shift_days=SHIFT,
-                                     uid_key=KEY) for b in c.files]
+    after = [
+        deid.deidentify_dataset(
+            pydicom.dcmread(io.BytesIO(b)), pseudonym="A-0007", shift_days=SHIFT, uid_key=KEY
+        )
+        for b in c.files
+    ]
     return c, before, after
 
 
@@ -64,7 +67,7 @@ def test_profile_file_is_sourced() -> None:
 
 
 def test_every_profile_attribute_is_removed_or_replaced(corpus) -> None:  # type: ignore[no-untyped-def]
-    c, before, after = corpus
+    c, _before, after = corpus
     rules = basic_profile_rules()
     by_kw = {r.keyword: r for r in rules.values() if r.keyword}
     checked = 0
@@ -77,13 +80,16 @@ def test_every_profile_attribute_is_removed_or_replaced(corpus) -> None:  # type
             assert not present, kw
         elif action == "Z":
             # Z: zero length, or a dummy value (Table E.1-1a); the registry pseudonym is that dummy
-            assert (not present or value in ("", None, "A-0007")
-                    or (hasattr(value, "__len__") and len(value) == 0)), kw
+            assert (
+                not present
+                or value in ("", None, "A-0007")
+                or (hasattr(value, "__len__") and len(value) == 0)
+            ), kw
         elif action in ("D", "U"):
             assert not present or str(value) != str(original), kw
         elif action == "C":
             if ds[kw].VR == "DA":
-                shifted = (datetime.strptime(str(original), "%Y%m%d").date() + timedelta(days=SHIFT))
+                shifted = datetime.strptime(str(original), "%Y%m%d").date() + timedelta(days=SHIFT)
                 assert value == shifted.strftime("%Y%m%d"), kw
             elif ds[kw].VR == "DT":
                 assert str(value)[:8] != str(original)[:8] and str(value)[8:] == str(original)[8:], kw
@@ -183,11 +189,19 @@ def test_safe_harbor_export() -> None:
     """Ages over 89 aggregated, dates reduced to year / day offsets, pseudonyms and sites replaced,
     free text omitted (45 CFR 164.514(b)(2))."""
     patients = [
-        {"pseudonym": "SECRET-1", "site": "HOSP", "sex": "female", "birth_year": 1930,
-         "rai_refractory_criterion": "Jane Doe, 12 Main St", "progression_date": "2024-06-30",
-         "records": {"courses": [{"drugs": "dabrafenib", "start_date": "2024-01-01", "days_before_uptake": 28}],
-                     "genotypes": [{"gene": "BRAF", "variant": "V600E"}],
-                     "responses": [{"overall_response": "SD"}, {"overall_response": "PR"}]}},
+        {
+            "pseudonym": "SECRET-1",
+            "site": "HOSP",
+            "sex": "female",
+            "birth_year": 1930,
+            "rai_refractory_criterion": "Jane Doe, 12 Main St",
+            "progression_date": "2024-06-30",
+            "records": {
+                "courses": [{"drugs": "dabrafenib", "start_date": "2024-01-01", "days_before_uptake": 28}],
+                "genotypes": [{"gene": "BRAF", "variant": "V600E"}],
+                "responses": [{"overall_response": "SD"}, {"overall_response": "PR"}],
+            },
+        },
         {"pseudonym": "SECRET-2", "site": "HOSP", "sex": "male", "birth_year": 1960, "records": {}},
     ]
     rows = deid.safe_harbor_rows(patients, export_date=date(2025, 1, 1))

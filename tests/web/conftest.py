@@ -19,9 +19,9 @@ sys.path.insert(0, str(_TESTS))
 sys.path.insert(0, str(_TESTS / "registry"))
 warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarning)
 
-from pg_server import PgServer, shared_server  # noqa: E402
 from registry_world import PASSWORD, make_world  # noqa: E402
 
+from pg_server import PgServer, shared_server  # noqa: E402
 from redif.registry import auth  # noqa: E402
 from redif.registry import patients as reg  # noqa: E402
 from redif.registry.db import open_database  # noqa: E402
@@ -58,8 +58,11 @@ class Env:
         r = c.get("/login")
         token = re.search(r'name="csrf_token" value="([^"]+)"', r.text)
         assert token
-        r = c.post("/login", data={"username": user, "password": PASSWORD, "csrf_token": token.group(1)},
-                   follow_redirects=False)
+        r = c.post(
+            "/login",
+            data={"username": user, "password": PASSWORD, "csrf_token": token.group(1)},
+            follow_redirects=False,
+        )
         assert r.status_code == 303, r.text
         page = c.get("/patients")
         m = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
@@ -95,7 +98,11 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
 def env_any(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     """The app on each backend."""
     d = tmp_path_factory.mktemp("web-any")
-    url = f"sqlite:///{d / 'r.sqlite'}" if request.param == "sqlite" else request.getfixturevalue("pg").new_database()
+    url = (
+        f"sqlite:///{d / 'r.sqlite'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("pg").new_database()
+    )
     e = build_env(url, d)
     yield e
     e.app.state.db.dispose()

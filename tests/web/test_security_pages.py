@@ -36,10 +36,19 @@ def test_login_sets_hardened_session_cookie(env: Any) -> None:
     c = env.client()
     page = c.get("/login").text
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    r = c.post("/login", data={"username": "clin_a", "password": "correct horse battery",
-                               "csrf_token": token, "next": "//evil.example/x"}, follow_redirects=False)
+    r = c.post(
+        "/login",
+        data={
+            "username": "clin_a",
+            "password": "correct horse battery",
+            "csrf_token": token,
+            "next": "//evil.example/x",
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/patients"  # no open redirect
-    cookie = [v for k, v in r.headers.multi_items() if k == "set-cookie" and v.startswith("redif_session=")][0]
+    cookies = [v for k, v in r.headers.multi_items() if k == "set-cookie"]
+    cookie = next(v for v in cookies if v.startswith("redif_session="))
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax") and "Path=/" in cookie
     assert "Secure" not in cookie  # configurable; off for plain-HTTP loopback
     assert c.get("/patients").status_code == 200
@@ -60,10 +69,14 @@ def test_login_throttling_message(env: Any) -> None:
     c = env.client()
     c.get("/login")
     token = c.cookies.get("redif_csrf")
-    codes = [c.post("/login", data={"username": "auditor", "password": "wrong", "csrf_token": token}).status_code
-             for _ in range(5)]
+    codes = [
+        c.post("/login", data={"username": "auditor", "password": "wrong", "csrf_token": token}).status_code
+        for _ in range(5)
+    ]
     assert codes == [401] * 5
-    r = c.post("/login", data={"username": "auditor", "password": "correct horse battery", "csrf_token": token})
+    r = c.post(
+        "/login", data={"username": "auditor", "password": "correct horse battery", "csrf_token": token}
+    )
     assert r.status_code == 429
     assert "Too many failed sign-in attempts" in r.text and "Try again in 15 minutes" in r.text
 
@@ -71,8 +84,12 @@ def test_login_throttling_message(env: Any) -> None:
 def test_csrf_on_state_changing_requests(env: Any) -> None:
     c, csrf = env.login("clin_a")
     assert c.post("/patients", data={"pseudonym": "CSRF-1"}, follow_redirects=False).status_code == 403
-    assert c.post("/patients", data={"pseudonym": "CSRF-1", "csrf_token": "forged"},
-                  follow_redirects=False).status_code == 403
+    assert (
+        c.post(
+            "/patients", data={"pseudonym": "CSRF-1", "csrf_token": "forged"}, follow_redirects=False
+        ).status_code
+        == 403
+    )
     r = c.post("/api/v1/patients", json={"pseudonym": "CSRF-2"})
     assert r.status_code == 403 and r.json()["error"] == "CsrfFailed"
     r = c.post("/api/v1/patients", json={"pseudonym": "CSRF-2"}, headers={"X-CSRF-Token": csrf})
@@ -98,12 +115,17 @@ def test_pages_render(env: Any) -> None:
     assert c.get("/patients", headers={"HX-Request": "true"}).text.strip().startswith("<tr>")
     detail = c.get(f"/patients/{env.patient_a}").text
     assert "BRAF" in detail and "Download PDF report" in detail
-    r = c.post(f"/patients/{env.patient_a}/records/labs",
-               data={"csrf_token": csrf, "analyte": "Tg", "value": "4.2", "unit": "ng/mL"}, follow_redirects=False)
+    r = c.post(
+        f"/patients/{env.patient_a}/records/labs",
+        data={"csrf_token": csrf, "analyte": "Tg", "value": "4.2", "unit": "ng/mL"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     assert "4.2" in c.get(f"/patients/{env.patient_a}").text
-    r = c.post(f"/patients/{env.patient_a}/records/labs",
-               data={"csrf_token": csrf, "analyte": "Tg", "value": "-1", "unit": "ng/mL"})
+    r = c.post(
+        f"/patients/{env.patient_a}/records/labs",
+        data={"csrf_token": csrf, "analyte": "Tg", "value": "-1", "unit": "ng/mL"},
+    )
     assert r.status_code == 422 and "value" in r.text
     r = c.get(f"/patients/{env.patient_a}/report.pdf")
     assert r.status_code == 200 and r.content.startswith(b"%PDF")
@@ -114,8 +136,11 @@ def test_api_errors_are_json_4xx(env: Any) -> None:
     h = env.bearer("clin_a")
     r = c.post("/api/v1/patients", json={"pseudonym": "bad name!"}, headers=h)
     assert r.status_code == 422 and r.json()["field"].endswith("pseudonym")
-    r = c.post(f"/api/v1/patients/{env.patient_a}/records/adverse-events", json={"term": "rash", "ctcae_grade": 9},
-               headers=h)
+    r = c.post(
+        f"/api/v1/patients/{env.patient_a}/records/adverse-events",
+        json={"term": "rash", "ctcae_grade": 9},
+        headers=h,
+    )
     assert r.status_code == 422 and r.json()["field"] == "ctcae_grade"
     r = c.post("/api/v1/patients", content=b"{not json", headers={**h, "content-type": "application/json"})
     assert r.status_code == 422
@@ -131,6 +156,7 @@ def test_upload_limits_through_the_app(env: Any) -> None:
     url = f"/api/v1/patients/{env.patient_a}/dicom"
     r = c.post(url, files={"file": ("big.dcm", b"x" * 6_000_000)}, headers=h)
     assert r.status_code == 413 and "larger than the limit" in r.json()["message"]
+    assert r.headers["x-frame-options"] == "DENY"
     r = c.post(url, files={"file": ("notes.txt", b"just text")}, headers=h)
     assert r.status_code == 422 and "not a DICOM file" in r.json()["message"]
     buf = io.BytesIO()

@@ -29,7 +29,8 @@ def register(app: typer.Typer) -> None:
     def create_site(
         code: str = typer.Option(..., "--code", help="Short site code, e.g. SITE1."),
         name: str = typer.Option(..., "--name", help="Site name."),
-        data_dir: Path = _DD, database_url: str = _URL,
+        data_dir: Path = _DD,
+        database_url: str = _URL,
     ) -> None:
         """Create a participating site."""
         import re
@@ -39,8 +40,9 @@ def register(app: typer.Typer) -> None:
         from redif.registry.models import Site
 
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}", code):
-            raise InputError("invalid site code", field="--code", value=code,
-                             remedy="use 1-32 letters, digits, '-' or '_'")
+            raise InputError(
+                "invalid site code", field="--code", value=code, remedy="use 1-32 letters, digits, '-' or '_'"
+            )
         db = _db(database_url, data_dir)
         with db.write_session(actor="cli-admin") as s:
             if s.execute(select(Site.id).where(Site.code == code)).first():
@@ -51,12 +53,15 @@ def register(app: typer.Typer) -> None:
     @admin.command("create-user")
     def create_user(
         username: str = typer.Option(..., "--username", help="Login name."),
-        role: str = typer.Option(..., "--role", help="site_clinician, site_physicist, coordinator, auditor "
-                                 "or admin."),
+        role: str = typer.Option(
+            ..., "--role", help="site_clinician, site_physicist, coordinator, auditor or admin."
+        ),
         site: str = typer.Option(None, "--site", help="Site code (required for site roles)."),
-        password: str = typer.Option(None, "--password", help="Password (prompted when omitted; at least "
-                                     "12 characters)."),
-        data_dir: Path = _DD, database_url: str = _URL,
+        password: str = typer.Option(
+            None, "--password", help="Password (prompted when omitted; at least 12 characters)."
+        ),
+        data_dir: Path = _DD,
+        database_url: str = _URL,
     ) -> None:
         """Create a user with a role (and a site for site roles)."""
         from redif.registry import auth
@@ -73,7 +78,8 @@ def register(app: typer.Typer) -> None:
         user: str = typer.Option(..., "--user", help="The user the token acts for."),
         name: str = typer.Option("api", "--name", help="A label for the token."),
         days: int = typer.Option(90, "--days", min=1, max=3650, help="Validity in days."),
-        data_dir: Path = _DD, database_url: str = _URL,
+        data_dir: Path = _DD,
+        database_url: str = _URL,
     ) -> None:
         """Create an API bearer token (printed once; send it as 'Authorization: Bearer <token>')."""
         from datetime import timedelta
@@ -86,11 +92,58 @@ def register(app: typer.Typer) -> None:
             token = auth.create_api_token(s, user, name, expires_at=utcnow() + timedelta(days=days))
         typer.echo(token)
 
+    @admin.command("list-users")
+    def list_users(
+        data_dir: Path = _DD,
+        database_url: str = _URL,
+        json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    ) -> None:
+        """List users with role, site and status."""
+        from sqlalchemy import select
+
+        from redif.cli._common import emit_json
+        from redif.registry.models import Site, User
+
+        db = _db(database_url, data_dir)
+        with db.session() as s:
+            rows = s.execute(
+                select(User.username, User.role, Site.code, User.active)
+                .outerjoin(Site, Site.id == User.site_id)
+                .order_by(User.username)
+            ).all()
+        users = [{"username": u, "role": r, "site": c, "active": a} for u, r, c, a in rows]
+        if json_out:
+            emit_json(users)
+            return
+        for u in users:
+            status = "" if u["active"] else "  (deactivated)"
+            typer.echo(f"{u['username']:24s} {u['role']:15s} {u['site'] or 'all sites'}{status}")
+
+    @admin.command("deactivate-user")
+    def deactivate_user(
+        username: str = typer.Option(..., "--username", help="The user to deactivate."),
+        data_dir: Path = _DD,
+        database_url: str = _URL,
+    ) -> None:
+        """Deactivate a user: sign-in, sessions and API tokens stop working at once (audited)."""
+        from sqlalchemy import select
+
+        from redif.registry.models import User
+
+        db = _db(database_url, data_dir)
+        with db.write_session(actor="cli-admin") as s:
+            user = s.execute(select(User).where(User.username == username)).scalar_one_or_none()
+            if user is None:
+                raise InputError("unknown user", field="--username", value=username)
+            user.active = False
+        typer.echo(f"user {username} deactivated")
+
     @admin.command("import-patients")
     def import_patients(
         file: Path = typer.Argument(..., help="JSON or CSV file of patients."),
         site: str = typer.Option(None, "--site", help="Site code for rows without a 'site'."),
-        data_dir: Path = _DD, database_url: str = _URL,
+        data_dir: Path = _DD,
+        database_url: str = _URL,
     ) -> None:
         """Bulk import: one transaction per patient; prints 'ack <pseudonym> <id>' after each commit."""
         import sys
@@ -102,8 +155,9 @@ def register(app: typer.Typer) -> None:
 
         rows = read_import_file(file)
         db = _db(database_url, data_dir)
-        bar = tqdm(total=len(rows), desc="import", unit="patient", file=sys.stderr,
-                   disable=not sys.stderr.isatty())
+        bar = tqdm(
+            total=len(rows), desc="import", unit="patient", file=sys.stderr, disable=not sys.stderr.isatty()
+        )
 
         def ack(pseudonym: str, pid: int) -> None:
             sys.stdout.write(f"ack {pseudonym} {pid}\n")

@@ -26,9 +26,15 @@ def register(app: typer.Typer) -> None:
         with db.engine.connect() as conn:
             report = audit.verify(conn)
         if json_out:
-            emit_json({"ok": report.ok, "n_events": report.n_events, "n_rows_checked": report.n_rows_checked,
-                       "first_bad": str(report.first_bad) if report.first_bad else None,
-                       "problems": [str(p) for p in report.problems]})
+            emit_json(
+                {
+                    "ok": report.ok,
+                    "n_events": report.n_events,
+                    "n_rows_checked": report.n_rows_checked,
+                    "first_bad": str(report.first_bad) if report.first_bad else None,
+                    "problems": [str(p) for p in report.problems],
+                }
+            )
         elif report.ok:
             typer.echo(f"audit trail intact: {report.n_events} events, {report.n_rows_checked} rows checked")
         else:

@@ -1,9 +1,542 @@
-"""`redif design` commands (under construction in this development branch)."""
+"""`redif design` commands: Simon, exact single-stage, Bayesian (MAP) and randomised designs.
+
+Thin: parse -> call the engine in :mod:`redif.design` -> render (rich table, or ``--json``).
+"""
 
 from __future__ import annotations
 
+import csv
+import math
+from pathlib import Path
+from typing import Any
+
 import typer
+from rich import box
+from rich.table import Table
+
+from redif import DISCLAIMER
+from redif.cli._common import console, emit_json, parse_float_list
+from redif.errors import InputError
+
+__all__ = ["read_arms_csv", "register"]
+
+design_app = typer.Typer(
+    help="Trial design: Simon two-stage, exact single-stage, Bayesian MAP priors, "
+    "operating characteristics, randomised sizing.",
+    no_args_is_help=True,
+)
+
+_R_COLUMNS = ("r", "responders", "events", "x")
+_N_COLUMNS = ("n", "patients", "total", "totals")
+
+
+def read_arms_csv(path: Path) -> Any:
+    """Read historical arms from a CSV with columns ``r`` and ``n`` (aliases: responders/events,
+    patients/total) and an optional ``label``/``study`` column."""
+    from redif.design.historical import HistoricalArms
+
+    if not path.is_file():
+        raise InputError(
+            "file not found", field="--data", value=str(path), remedy="give an existing CSV file"
+        )
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the file ({exc})", field="--data", value=str(path)) from None
+    reader = csv.DictReader(text.splitlines())
+    cols = {c.strip().lower(): c for c in (reader.fieldnames or [])}
+    rc = next((cols[c] for c in _R_COLUMNS if c in cols), None)
+    nc = next((cols[c] for c in _N_COLUMNS if c in cols), None)
+    lc = cols.get("label") or cols.get("study")
+    if rc is None or nc is None:
+        raise InputError(
+            f"{path}: needs columns r and n (responders and patients per arm)",
+            field="--data",
+            value=list(cols),
+            remedy="add a header line such as: label,r,n",
+        )
+    labels: list[str] = []
+    rs: list[int] = []
+    ns: list[int] = []
+    for i, row in enumerate(reader, start=2):
+        vals = []
+        for col in (rc, nc):
+            t = (row.get(col) or "").strip()
+            try:
+                v = float(t)
+            except ValueError:
+                raise InputError(
+                    f"{path} line {i}: not a number", field=col, value=t, remedy="give whole-number counts"
+                ) from None
+            if not math.isfinite(v) or v != int(v) or v < 0:
+                raise InputError(f"{path} line {i}: not a non-negative whole number", field=col, value=t)
+            vals.append(int(v))
+        r, n = vals
+        if n < 1 or r > n:
+            raise InputError(
+                f"{path} line {i}: need 1 <= n and r <= n",
+                field=rc,
+                value=(r, n),
+                remedy="check the responders and patients of that arm",
+            )
+        labels.append((row.get(lc) or "").strip() if lc else f"arm {len(labels) + 1}")
+        rs.append(r)
+        ns.append(n)
+    if not rs:
+        raise InputError(f"{path}: no data rows", field="--data", remedy="add one row per historical arm")
+    return HistoricalArms(labels=tuple(labels), r=tuple(rs), n=tuple(ns), selection=f"file {path}")
+
+
+def _arms(
+    data: Path | None,
+    from_evidence: bool,
+    outcome: str | None,
+    genotype: str | None,
+    definition: str | None,
+    min_grade: str,
+) -> Any:
+    from redif.design.historical import arms_from_evidence
+
+    if (data is None) == (not from_evidence):
+        raise InputError(
+            "give either --data FILE.csv or --from-evidence",
+            field="--data",
+            remedy="e.g. --from-evidence --outcome uptake --genotype BRAF",
+        )
+    if data is not None:
+        return read_arms_csv(data)
+    if outcome is None:
+        raise InputError(
+            "--from-evidence needs --outcome", field="--outcome", remedy="use uptake or response"
+        )
+    return arms_from_evidence(outcome, genotype=genotype, definition=definition, min_grade=min_grade)
+
+
+def _save(fig: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=130)
+
+
+def _fmt(x: float | None, d: int = 4) -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{d}f}"
+
+
+def _simon_with_progress(p0: float, p1: float, alpha: float, beta: float, nmax: int, *, show: bool) -> Any:
+    """Run the Simon search, with a progress bar on the terminal for large nmax."""
+    from redif.design.simon import simon_design
+
+    if not show or nmax <= 150:
+        return simon_design(p0, p1, alpha, beta, nmax=nmax)
+    from rich.progress import Progress
+
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task(f"Simon search up to n = {nmax}", total=1)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return simon_design(p0, p1, alpha, beta, nmax=nmax, progress=tick)
+
+
+# --------------------------------------------------------------------------------------------- simon
+@design_app.command("simon")
+def simon_cmd(
+    p0: float = typer.Option(..., "--p0", help="Unacceptable response rate (H0: p <= p0)."),
+    p1: float = typer.Option(..., "--p1", help="Desirable response rate."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Type I error bound (exact, strict)."),
+    beta: float = typer.Option(0.2, "--beta", help="Type II error bound (exact, strict)."),
+    nmax: int = typer.Option(100, "--nmax", help="Largest total sample size searched (<= 1000)."),
+    plot: Path | None = typer.Option(None, "--plot", help="Write OC curves of the designs to this PNG."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Optimal, minimax and admissible Simon two-stage designs (clinfun ph2simon conventions)."""
+
+    res = _simon_with_progress(p0, p1, alpha, beta, nmax, show=not as_json)
+    if plot is not None:
+        import numpy as np
+
+        from redif.design.oc import oc_table
+        from redif.design.plots import oc_figure
+
+        tab = oc_table(
+            np.linspace(0, 1, 201),
+            simon={
+                f"{k} {d.r1}/{d.n1}, {d.r}/{d.n}": (d.r1, d.n1, d.r, d.n)
+                for k, d in (("optimal", res.optimal), ("minimax", res.minimax))
+            },
+        )
+        _save(oc_figure(tab, p0=p0, p1=p1, alpha=alpha, title="Simon two-stage designs"), plot)
+    if as_json:
+        emit_json(res.to_dict())
+        return
+    t = Table(
+        title=f"Simon two-stage designs: p0={p0:g}, p1={p1:g}, alpha<{alpha:g}, beta<{beta:g}, nmax={nmax}",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+    )
+    for c in ("design", "r1/n1", "r/n", "EN(p0)", "PET(p0)", "alpha", "power", "qLo", "qHi"):
+        t.add_column(c, justify="left" if c == "design" else "right", no_wrap=True,
+                     min_width=10 if c == "design" else None)
+    for i, d in enumerate(res.admissible):
+        name = "minimax" if i == 0 else ("optimal" if i == len(res.admissible) - 1 else "admissible")
+        if len(res.admissible) == 1:
+            name = "optimal = minimax"
+        t.add_row(
+            name,
+            f"{d.r1}/{d.n1}",
+            f"{d.r}/{d.n}",
+            f"{d.en0:.2f}",
+            f"{d.pet0:.4f}",
+            f"{d.alpha:.4f}",
+            f"{d.power:.4f}",
+            f"{d.q_lo:.3f}",
+            f"{d.q_hi:.3f}",
+        )
+    console.print(t)
+    console.print(
+        "Stop after stage 1 if <= r1 responses among n1; declare promising if > r among n. "
+        "Rule: Simon, Control Clin Trials 1989;10:1-10; admissible: Jung et al., Stat Med 2004."
+    )
+    if plot is not None:
+        console.print(f"OC curves written to {plot}")
+
+
+# -------------------------------------------------------------------------------------------- single
+@design_app.command("single")
+def single_cmd(
+    p0: float = typer.Option(..., "--p0"),
+    p1: float = typer.Option(..., "--p1"),
+    alpha: float = typer.Option(0.05, "--alpha"),
+    beta: float = typer.Option(0.2, "--beta"),
+    solutions: int = typer.Option(5, "--solutions", help="How many designs to list."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Exact single-stage designs (clinfun ph2single): reject H0 if > r responses among n."""
+    from redif.design.exact import single_stage_designs
+
+    ds = single_stage_designs(p0, p1, alpha, beta, solutions=solutions)
+    if as_json:
+        emit_json(
+            {
+                "p0": p0,
+                "p1": p1,
+                "alpha_target": alpha,
+                "beta_target": beta,
+                "designs": [{"n": d.n, "r": d.r, "alpha": d.alpha, "power": d.power} for d in ds],
+            }
+        )
+        return
+    t = Table(title=f"Exact single-stage designs: p0={p0:g}, p1={p1:g}, alpha<={alpha:g}, beta<={beta:g}")
+    for c in ("n", "r (reject if > r)", "alpha", "power"):
+        t.add_column(c, justify="right")
+    for d in ds:
+        t.add_row(str(d.n), str(d.r), f"{d.alpha:.4f}", f"{d.power:.4f}")
+    console.print(t)
+
+
+# ----------------------------------------------------------------------------------- simon-inference
+@design_app.command("simon-inference")
+def simon_inference_cmd(
+    x: int = typer.Option(..., "--x", help="Responses (stage-1 count if the trial stopped, else total)."),
+    r1: int = typer.Option(..., "--r1"),
+    n1: int = typer.Option(..., "--n1"),
+    n: int = typer.Option(..., "--n"),
+    p0: float = typer.Option(..., "--p0"),
+    alpha: float = typer.Option(0.05, "--alpha", help="One-sided error of each confidence limit."),
+    ci_method: str = typer.Option("exact", "--ci-method", help="exact (default) or clinfun."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """UMVUE, stagewise p-value and exact CI after a Simon two-stage trial."""
+    from redif.design.inference import simon_inference
+
+    res = simon_inference(x, r1, n1, n, p0, alpha=alpha, ci_method=ci_method)
+    if as_json:
+        emit_json(
+            {
+                "umvue": res.umvue,
+                "p_value": res.p_value,
+                "ci_lower": res.ci_lower,
+                "ci_upper": res.ci_upper,
+                "confidence": res.confidence,
+                "stopped_early": res.stopped_early,
+                "ci_method": ci_method,
+            }
+        )
+        return
+    t = Table(title=f"Inference after the two-stage trial {r1}/{n1}, n={n}: x={x}")
+    for c in ("UMVUE", f"p-value (H0: p<={p0:g})", f"{100 * res.confidence:g}% CI"):
+        t.add_column(c, justify="right")
+    t.add_row(f"{res.umvue:.4f}", f"{res.p_value:.4g}", f"[{res.ci_lower:.4f}, {res.ci_upper:.4f}]")
+    console.print(t)
+    console.print("Jung & Kim, Stat Med 2004 (UMVUE); Koyama & Chen, Stat Med 2008 (stagewise ordering).")
+
+
+# ----------------------------------------------------------------------------------------------- map
+@design_app.command("map")
+def map_cmd(
+    data: Path | None = typer.Option(None, "--data", help="CSV of historical arms: label,r,n."),
+    from_evidence: bool = typer.Option(
+        False, "--from-evidence", help="Take the arms from the evidence base."
+    ),
+    outcome: str | None = typer.Option(None, "--outcome", help="uptake or response (with --from-evidence)."),
+    genotype: str | None = typer.Option(None, "--genotype", help="e.g. BRAF, RAS (with --from-evidence)."),
+    definition: str | None = typer.Option(
+        None, "--definition", help="Uptake definition, e.g. post-therapy, diagnostic, 124I."
+    ),
+    min_grade: str = typer.Option("secondary", "--min-grade", help="Lowest evidence grade kept."),
+    tau_prior_sd: float | None = typer.Option(
+        None, "--tau-prior-sd", help="Half-normal scale of tau (default 1)."
+    ),
+    mu_prior_sd: float | None = typer.Option(
+        None, "--mu-prior-sd", help="sd of the normal prior on mu (default 2)."
+    ),
+    robust_weight: float | None = typer.Option(
+        None, "--robust-weight", help="Weight of the vague component (0.2)."
+    ),
+    vague: str = typer.Option("uniform", "--vague", help="uniform (Beta(1,1)) or unit (mean-matched)."),
+    plot: Path | None = typer.Option(None, "--plot", help="Write the prior densities to this PNG."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Robust meta-analytic-predictive (MAP) prior from historical arms, as a beta mixture."""
+    from redif.design.bayes import map_prior
+
+    arms = _arms(data, from_evidence, outcome, genotype, definition, min_grade)
+    if as_json:
+        res = map_prior(
+            arms.r,
+            arms.n,
+            tau_prior_sd=tau_prior_sd,
+            mu_prior_sd=mu_prior_sd,
+            robust_weight=robust_weight,
+            vague=vague,
+        )
+    else:
+        with console.status("integrating the hierarchical model and fitting the beta mixture..."):
+            res = map_prior(
+                arms.r,
+                arms.n,
+                tau_prior_sd=tau_prior_sd,
+                mu_prior_sd=mu_prior_sd,
+                robust_weight=robust_weight,
+                vague=vague,
+            )
+    if plot is not None:
+        from redif.design.plots import prior_posterior_figure
+
+        _save(
+            prior_posterior_figure(
+                {"MAP prior": res.map_mixture, "robust MAP prior": res.mixture},
+                title=f"MAP prior from {len(arms.r)} arms",
+            ),
+            plot,
+        )
+    if as_json:
+        out = res.to_dict()
+        out["historical"] = arms.to_dict()
+        out["disclaimer"] = DISCLAIMER
+        emit_json(out)
+        return
+    ta = Table(title=f"Historical arms ({arms.selection})")
+    for c in ("arm", "r", "n", "rate"):
+        ta.add_column(c, justify="left" if c == "arm" else "right")
+    for lab, r, n in zip(arms.labels, arms.r, arms.n, strict=True):
+        ta.add_row(lab, str(r), str(n), f"{r / n:.2f}")
+    console.print(ta)
+    t = Table(
+        title=f"Robust MAP prior (weight {res.robust_weight:g} on Beta({res.vague.a[0]:g}, "
+        f"{res.vague.b[0]:g}))"
+    )
+    for c in ("component", "w", "a", "b", "mean"):
+        t.add_column(c, justify="right")
+    for i, (w, a, b) in enumerate(zip(res.mixture.w, res.mixture.a, res.mixture.b, strict=True)):
+        t.add_row(str(i + 1), f"{w:.3f}", f"{a:.3f}", f"{b:.3f}", f"{a / (a + b):.3f}")
+    console.print(t)
+    console.print(
+        f"mean {res.mixture.mean:.4f}, sd {res.mixture.sd:.4f}; ESS: ELIR {_fmt(res.ess.elir, 1)}, "
+        f"moment {_fmt(res.ess.moment, 1)}, Morita {_fmt(res.ess.morita, 1)} patients "
+        f"(MAP before robustification: ELIR {_fmt(res.ess_map.elir, 1)}); posterior mean tau "
+        f"{res.tau_mean:.3f} (logit scale)"
+    )
+    console.print(
+        f"Model: logit(theta_i) ~ N(mu, tau^2), tau ~ HalfNormal({res.tau_prior_sd:g}), "
+        f"mu ~ N({res.mu_prior_mean:g}, {res.mu_prior_sd:g}^2); deterministic quadrature. "
+        "Neuenschwander et al. 2010; Schmidli et al. 2014."
+    )
+    console.print(DISCLAIMER)
+
+
+# ------------------------------------------------------------------------------------------------ oc
+def _ints(text: str, option: str, k: int) -> tuple[int, ...]:
+    vals = parse_float_list(text, option=option)
+    if len(vals) != k or any(v != int(v) for v in vals):
+        raise InputError(f"needs {k} whole numbers", field=option, value=text)
+    return tuple(int(v) for v in vals)
+
+
+@design_app.command("oc")
+def oc_cmd(
+    p0: float = typer.Option(..., "--p0"),
+    p1: float = typer.Option(..., "--p1"),
+    alpha: float = typer.Option(0.05, "--alpha"),
+    beta: float = typer.Option(0.2, "--beta"),
+    nmax: int = typer.Option(100, "--nmax"),
+    simon: str | None = typer.Option(
+        None, "--simon", help="A Simon design r1,n1,r,n (default: optimal and minimax for p0/p1/alpha/beta)."
+    ),
+    single: str | None = typer.Option(
+        None, "--single", help="A single-stage design n,r (default: smallest)."
+    ),
+    bayes_n: int | None = typer.Option(
+        None, "--bayes-n", help="Sample size of a Bayesian single-arm design."
+    ),
+    c: float = typer.Option(0.95, "--c", help="Success if P(theta > theta0 | data) > c."),
+    theta0: float | None = typer.Option(None, "--theta0", help="Threshold rate (default p0)."),
+    data: Path | None = typer.Option(None, "--data", help="CSV of historical arms for a MAP prior."),
+    from_evidence: bool = typer.Option(False, "--from-evidence"),
+    outcome: str | None = typer.Option(None, "--outcome"),
+    genotype: str | None = typer.Option(None, "--genotype"),
+    definition: str | None = typer.Option(None, "--definition"),
+    min_grade: str = typer.Option("secondary", "--min-grade"),
+    robust_weight: float | None = typer.Option(None, "--robust-weight"),
+    prior_beta: str | None = typer.Option(
+        None, "--prior-beta", help="Beta prior a,b instead of a MAP prior (default Beta(1,1))."
+    ),
+    grid: str | None = typer.Option(
+        None, "--grid", help="Comma-separated true rates (default 0, 0.05, ..., 1)."
+    ),
+    plot: Path | None = typer.Option(None, "--plot", help="Write the OC curves to this PNG."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Operating characteristics (exact) of Simon, single-stage and Bayesian designs on a grid of p."""
+    import numpy as np
+
+    from redif.design._validate import check_p0_p1
+    from redif.design.exact import single_stage_designs
+    from redif.design.mixture import BetaMixture
+    from redif.design.oc import bayes_decision, oc_table
+    from redif.design.simon import simon_design
+
+    check_p0_p1(p0, p1)
+    ps = np.array(parse_float_list(grid, option="--grid")) if grid else np.round(np.linspace(0, 1, 21), 10)
+    if np.any((ps < 0) | (ps > 1)):
+        raise InputError("rates must lie in [0, 1]", field="--grid", value=grid)
+    simons: dict[str, tuple[int, int, int, int]] = {}
+    if simon:
+        r1, n1, r, n = _ints(simon, "--simon", 4)
+        simons[f"Simon {r1}/{n1}, {r}/{n}"] = (r1, n1, r, n)
+    else:
+        res = simon_design(p0, p1, alpha, beta, nmax=nmax)
+        for k, d in (("optimal", res.optimal), ("minimax", res.minimax)):
+            simons[f"Simon {k} {d.r1}/{d.n1}, {d.r}/{d.n}"] = (d.r1, d.n1, d.r, d.n)
+    singles: dict[str, tuple[int, int]] = {}
+    if single:
+        n_s, r_s = _ints(single, "--single", 2)
+        singles[f"single n={n_s}, r={r_s}"] = (n_s, r_s)
+    else:
+        d1 = single_stage_designs(p0, p1, alpha, beta, solutions=1)[0]
+        singles[f"single n={d1.n}, r={d1.r}"] = (d1.n, d1.r)
+    bayes = {}
+    prior_info: dict[str, Any] | None = None
+    if bayes_n is not None:
+        if data is not None or from_evidence:
+            from redif.design.bayes import map_prior
+
+            arms = _arms(data, from_evidence, outcome, genotype, definition, min_grade)
+            mp = map_prior(arms.r, arms.n, robust_weight=robust_weight)
+            prior = mp.mixture
+            prior_info = {"kind": "robust MAP", "historical": arms.to_dict(), **prior.to_dict()}
+        else:
+            a_b = parse_float_list(prior_beta, option="--prior-beta") if prior_beta else [1.0, 1.0]
+            if len(a_b) != 2:
+                raise InputError("needs two numbers a,b", field="--prior-beta", value=prior_beta)
+            prior = BetaMixture.beta(a_b[0], a_b[1])
+            prior_info = {"kind": "beta", **prior.to_dict()}
+        th0 = p0 if theta0 is None else theta0
+        dec = bayes_decision(prior, bayes_n, th0, c)
+        bayes[f"Bayes n={bayes_n}, y>={dec.y_crit}"] = dec
+        prior_info["y_crit"] = dec.y_crit
+        prior_info["rule"] = f"success if P(theta > {th0:g} | data) > {c:g}"
+    tab = oc_table(ps, simon=simons, single=singles, bayes=bayes)
+    if plot is not None:
+        from redif.design.plots import oc_figure
+
+        _save(oc_figure(tab, p0=p0, p1=p1, alpha=alpha), plot)
+    if as_json:
+        emit_json({"p0": p0, "p1": p1, "designs": list(tab.curves), "rows": tab.rows(), "bayes": prior_info})
+        return
+    t = Table(title="Operating characteristics: P(declare promising) [expected n]")
+    t.add_column("p", justify="right")
+    for k in tab.curves:
+        t.add_column(k, justify="right")
+    for i, pi in enumerate(tab.p):
+        t.add_row(f"{pi:.2f}", *[f"{tab.curves[k][i]:.3f} [{tab.expected_n[k][i]:.1f}]" for k in tab.curves])
+    console.print(t)
+    if prior_info:
+        console.print(
+            f"Bayesian rule: {prior_info['rule']} (critical y = {prior_info['y_crit']}); prior "
+            f"{prior_info['kind']} mean {prior_info['mean']:.3f}, sd {prior_info['sd']:.3f}."
+        )
+    console.print("Exact binomial enumeration, no simulation.")
+
+
+# ------------------------------------------------------------------------------------------ survival
+@design_app.command("survival")
+def survival_cmd(
+    hr: float = typer.Option(..., "--hr", help="Hazard ratio to detect (experimental / control)."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Two-sided significance level."),
+    power: float = typer.Option(0.8, "--power"),
+    ratio: float = typer.Option(1.0, "--ratio", help="Allocation experimental : control."),
+    accrual_months: float | None = typer.Option(None, "--accrual-months"),
+    followup_months: float | None = typer.Option(None, "--followup-months"),
+    median_control_months: float | None = typer.Option(None, "--median-control-months"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Events for a log-rank test (Schoenfeld) and, with accrual/follow-up, patients."""
+    from redif.design.randomised import survival_design
+
+    res = survival_design(hr, alpha, power, ratio, accrual_months, followup_months, median_control_months)
+    if as_json:
+        emit_json(res)
+        return
+    console.print(
+        f"Events required: [bold]{res.events}[/bold] ({res.events_exact:.2f}) for HR {hr:g}, "
+        f"two-sided alpha {alpha:g}, power {power:g}, ratio {ratio:g}:1 (Schoenfeld, Biometrics 1983)."
+    )
+    if res.n_total is not None:
+        console.print(
+            f"P(event) control {res.p_event_control:.3f}, experimental {res.p_event_experimental:.3f}; "
+            f"total patients [bold]{res.n_total}[/bold] ({res.n_control} control, "
+            f"{res.n_experimental} experimental); exponential survival, uniform accrual."
+        )
+
+
+# ------------------------------------------------------------------------------------------- two-arm
+@design_app.command("two-arm")
+def two_arm_cmd(
+    p1: float = typer.Option(..., "--p1", help="Response rate, control arm."),
+    p2: float = typer.Option(..., "--p2", help="Response rate, experimental arm."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Two-sided significance level."),
+    power: float = typer.Option(0.8, "--power"),
+    ratio: float = typer.Option(1.0, "--ratio", help="n2 / n1."),
+    cc: bool = typer.Option(False, "--cc", help="Fleiss-Tytun-Ury continuity correction."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Patients per arm for comparing two response rates (normal approximation; exact power)."""
+    from redif.design.randomised import two_arm_binary
+
+    res = two_arm_binary(p1, p2, alpha, power, ratio, continuity_correction=cc)
+    if as_json:
+        emit_json(res)
+        return
+    console.print(
+        f"n1 = [bold]{res.n1}[/bold], n2 = [bold]{res.n2}[/bold] (total {res.n_total}); "
+        f"formula {res.n1_exact:.2f} per control arm"
+        f"{' with continuity correction' if cc else ''}; exact power of the pooled z-test "
+        f"{_fmt(res.exact_power)} (Fleiss, Levin & Paik 2003)."
+    )
 
 
 def register(app: typer.Typer) -> None:
     """Add the `design` commands to the root application."""
+    app.add_typer(design_app, name="design")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from rich.table import Table
 from redif import DISCLAIMER
 from redif.cli._common import console, emit_json, err_console, parse_float_list, to_jsonable
 
-__all__ = ["progress_bar", "register"]
+__all__ = ["lesion_rows", "progress_bar", "register"]
 
 
 @contextmanager
@@ -32,6 +31,17 @@ def progress_bar(description: str, *, enabled: bool = True) -> Iterator[Callable
             bar.update(task, completed=done, total=total, step=label)
 
         yield update
+
+
+_CONTEXT_KEYS = ("dose_refers_to", "activity_gbq", "imaged_nuclide", "dose_nuclide", "method", "tissue",
+                 "kernel_voxel_mm", "time_points_h", "outputs", "disclaimer")
+
+
+def lesion_rows(summary: object) -> list[dict[str, object]]:
+    """The ``--json`` list: one object per lesion, each carrying what its doses refer to."""
+    data = to_jsonable(summary)
+    context = {key: data[key] for key in _CONTEXT_KEYS}
+    return [{**les, **context} for les in data["lesions"]]
 
 
 def _fmt(v: object, nd: int = 2) -> str:
@@ -56,27 +66,47 @@ def voxel(
     times_h: str | None = typer.Option(None, "--times-h", help="NIfTI input: hours after administration."),
     nuclide: str | None = typer.Option(None, "--nuclide", help="NIfTI input: imaged nuclide (I-124/I-131)."),
     injected_mbq: float | None = typer.Option(None, "--injected-mbq", help="NIfTI input: imaged activity."),
-    read_workers: int = typer.Option(0, "--read-workers", help="Processes reading the time points "
-                                     "(0 = number of CPUs)."),
+    plan_yaml: Path | None = typer.Option(None, "--plan-lesions-yaml", help="Write the lesions block "
+                                          "(name, mass_g, tia_h) for `redif dose plan`."),
+    dvh_png: Path | None = typer.Option(None, "--dvh-png", help="Write the lesion DVH plot (PNG)."),
+    overlay_png: Path | None = typer.Option(None, "--overlay-png", help="Write a dose-map overlay (PNG)."),
+    read_workers: int = typer.Option(1, "--read-workers", help="Processes reading the time points "
+                                     "(1 is fastest for local files; more can help on network storage)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Voxel dosimetry: per-voxel TIA, 131I dose by kernel convolution, per-lesion statistics."""
-    from redif.dosimetry.voxel_pipeline import VoxelDoseSummary, run_voxel_case
+    from redif.dosimetry.voxel_pipeline import VoxelDoseOutput, VoxelDoseSummary, run_voxel_case
 
     pets = [*pet, *ctx.args]
-    nifti = None
+    nifti: dict[str, object] | None = None
     if nifti_units or times_h or nuclide:
         nifti = {"units": nifti_units or "", "nuclide": nuclide or "I-124",
                  "times_h": parse_float_list(times_h or "", option="--times-h"),
                  "injected_activity_mbq": injected_mbq}
+    plots = dvh_png is not None or overlay_png is not None
     with progress_bar("voxel dosimetry", enabled=not as_json) as update:
-        summary = run_voxel_case(pets, mask, out=out, rtdose=rtdose, activity_gbq=activity_gbq,
-                                 method=method, tissue=tissue, calibration_bqml_per_count=calibration,
-                                 nifti_inputs=nifti, progress=update,
-                                 read_workers=read_workers or (os.cpu_count() or 1))
+        result = run_voxel_case(pets, mask, out=out, rtdose=rtdose, activity_gbq=activity_gbq,
+                                method=method, tissue=tissue, calibration_bqml_per_count=calibration,
+                                nifti_inputs=nifti, progress=update,
+                                read_workers=max(1, read_workers), keep_arrays=plots)
+    if isinstance(result, VoxelDoseOutput):
+        _plots(result, dvh_png, overlay_png)
+        summary = result.summary
+    else:
+        summary = result
     assert isinstance(summary, VoxelDoseSummary)
+    if plan_yaml is not None:
+        import yaml
+
+        from redif.dosimetry.voxel_pipeline import plan_lesions
+
+        header = (f"# lesions from redif dose voxel ({summary.dose_refers_to}); "
+                  "tia_h = 131I TIA per administered activity, h\n")
+        plan_yaml.write_text(header + yaml.safe_dump({"lesions": plan_lesions(summary)}, sort_keys=False),
+                             encoding="utf-8")
+        summary.outputs["plan_lesions_yaml"] = str(plan_yaml)
     if as_json:
-        emit_json(summary)
+        emit_json(lesion_rows(summary))
         return
     table = Table(title=summary.dose_refers_to + ". Doses in Gy; TIA in MBq·h.", title_justify="left",
                   box=box.SIMPLE_HEAD)
@@ -89,10 +119,34 @@ def voxel(
                       _fmt(les["d90_gy"], 1), _fmt(les["max_gy"], 1), _fmt(les["mean_gy_per_gbq"], 2))
     console.print(table)
     console.print(f"method: {summary.method} TIA; kernel: Lanconelli I-131 {summary.tissue} "
-                  f"{summary.kernel_voxel_mm} mm{' (TIA resampled conservatively)' if summary.resampled else ''};"
+                  f"{summary.kernel_voxel_mm} mm"
+                  f"{' (TIA resampled conservatively)' if summary.resampled else ''};"
                   f" time points {', '.join(f'{t:g}' for t in summary.time_points_h)} h")
     console.print(f"written: {', '.join(summary.outputs.values())}")
     console.print(f"[dim]{DISCLAIMER}[/dim]")
+
+
+def _plots(result: object, dvh_png: Path | None, overlay_png: Path | None) -> None:
+    from redif.dosimetry.voxel_pipeline import VoxelDoseOutput
+    from redif.dosimetry.voxel_plots import dose_overlay_figure, dvh_figure, lesion_dvhs
+
+    assert isinstance(result, VoxelDoseOutput) and result.labels is not None
+    names = {les.label: les.name for les in result.lesions}
+    title = result.summary.dose_refers_to
+    if dvh_png is not None:
+        from redif.data import sourced_value
+
+        target = sourced_value("dosimetry_thresholds.yaml", "lesion_target_dose")
+        fig = dvh_figure(lesion_dvhs(result.dose_gy, result.labels, names), title=title,
+                         reference_gy=float(target.value),
+                         reference_label=f"{float(target.value):g} Gy lesion target (Ho 2013)")
+        fig.savefig(dvh_png)
+        result.summary.outputs["dvh_png"] = str(dvh_png)
+    if overlay_png is not None:
+        fig = dose_overlay_figure(result.tia_mbq_h, result.dose_gy, result.labels,
+                                  result.spacing_mm or (1.0, 1.0, 1.0), title=title)
+        fig.savefig(overlay_png)
+        result.summary.outputs["overlay_png"] = str(overlay_png)
 
 
 def batch(

@@ -24,15 +24,27 @@ def register(app: typer.Typer) -> None:
     def serve(
         host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
         port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
-        data_dir: Path = typer.Option(None, "--data-dir", help="Data directory (default ./redif-data or "
-                                      "$REDIF_DATA_DIR): SQLite database and uploaded series."),
-        database_url: str = typer.Option(None, "--database-url", help="SQLAlchemy URL, e.g. "
-                                         "postgresql+psycopg://user@host/redif (default: SQLite in the "
-                                         "data directory; or $REDIF_DATABASE_URL)."),
-        demo: bool = typer.Option(False, "--demo", help="Serve a separate demo database with synthetic, "
-                                  "labelled sites, users and patients."),
-        secure_cookies: bool = typer.Option(False, "--secure-cookies", help="Mark cookies Secure (use "
-                                            "behind HTTPS)."),
+        data_dir: Path = typer.Option(
+            None,
+            "--data-dir",
+            help="Data directory (default ./redif-data or "
+            "$REDIF_DATA_DIR): SQLite database and uploaded series.",
+        ),
+        database_url: str = typer.Option(
+            None,
+            "--database-url",
+            help="SQLAlchemy URL, e.g. "
+            "postgresql+psycopg://user@host/redif (default: SQLite in the "
+            "data directory; or $REDIF_DATABASE_URL).",
+        ),
+        demo: bool = typer.Option(
+            False,
+            "--demo",
+            help="Serve a separate demo database with synthetic, labelled sites, users and patients.",
+        ),
+        secure_cookies: bool = typer.Option(
+            False, "--secure-cookies", help="Mark cookies Secure (use behind HTTPS)."
+        ),
         workers: int = typer.Option(1, "--workers", min=1, max=64, help="uvicorn worker processes."),
     ) -> None:
         """Create/migrate the registry database and serve the web app and REST API."""
@@ -54,31 +66,48 @@ def register(app: typer.Typer) -> None:
             from redif.registry.demo import DEMO_PASSWORD, load_demo
 
             logins = load_demo(db)
-            typer.echo("redif: DEMO mode: synthetic, labelled data only. Demo logins (password "
-                       f"{DEMO_PASSWORD!r}):")
+            typer.echo(
+                f"redif: DEMO mode: synthetic, labelled data only. Demo logins (password {DEMO_PASSWORD!r}):"
+            )
             for u in logins:
                 typer.echo(f"    {u.username:20s} {u.role.value:15s} {u.site or 'all sites'}")
         elif db.is_demo():
-            raise InputError("this is a demo database", field="--database-url",
-                             remedy="serve it with --demo, or use another database")
+            raise InputError(
+                "this is a demo database",
+                field="--database-url",
+                remedy="serve it with --demo, or use another database",
+            )
         else:
             with db.session() as s:
                 n_users = s.execute(select(func.count(User.id))).scalar_one()
             if n_users == 0:
                 dd = f" --data-dir {ddir}" if data_dir else ""
-                typer.echo("redif: no users yet. Create a site and the first admin:\n"
-                           f"    redif admin create-site --code SITE1 --name 'My hospital'{dd}\n"
-                           f"    redif admin create-user --username admin --site SITE1 --role admin{dd}")
+                typer.echo(
+                    "redif: no users yet. Create a site and the first admin:\n"
+                    f"    redif admin create-site --code SITE1 --name 'My hospital'{dd}\n"
+                    f"    redif admin create-user --username admin --site SITE1 --role admin{dd}"
+                )
         settings = WebSettings(database_url=db.url, data_dir=ddir, secure_cookies=secure_cookies, demo=demo)
         db.dispose()
         typer.echo(f"redif: serving on http://{host}:{port}/  (health: /healthz, API schema: /openapi.json)")
         if workers > 1:
             os.environ["REDIF_SETTINGS_JSON"] = _settings_json(settings)
-            uvicorn.run("redif.web.asgi:app", host=host, port=port, workers=workers, log_level="warning",
-                        proxy_headers=False)
+            uvicorn.run(
+                "redif.web.asgi:app",
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="warning",
+                proxy_headers=False,
+            )
         else:
-            uvicorn.run(create_app(settings, migrate_db=False), host=host, port=port, log_level="warning",
-                        proxy_headers=False)
+            uvicorn.run(
+                create_app(settings, migrate_db=False),
+                host=host,
+                port=port,
+                log_level="warning",
+                proxy_headers=False,
+            )
 
     db_app = typer.Typer(help="Registry database maintenance.", no_args_is_help=True)
 
@@ -89,8 +118,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Create the database or apply pending migrations."""
         db = _open(database_url, data_dir)
-        typer.echo(f"database at {db.engine.url.render_as_string(hide_password=True)} is at the latest "
-                   "revision")
+        typer.echo(
+            f"database at {db.engine.url.render_as_string(hide_password=True)} is at the latest revision"
+        )
 
     app.add_typer(db_app, name="db")
 

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from redif.design._validate import check_count, check_open_unit, check_p0_p1
+from redif.design._validate import check_count, check_open_unit, check_p0_p1, check_rates
 from redif.errors import InputError
 
 __all__ = ["SingleStageDesign", "single_stage_designs", "single_stage_oc"]
@@ -79,15 +79,20 @@ def single_stage_designs(
         b = stats.binom.cdf(rr, nn, p1)
         feas = ok_r & (a <= alpha) & (b <= beta)
         for i, j in zip(*np.nonzero(feas), strict=True):
-            out.append(SingleStageDesign(n=int(nn[i, j]), r=int(rr[i, j]), alpha=float(a[i, j]),
-                                         power=float(1.0 - b[i, j])))
+            out.append(
+                SingleStageDesign(
+                    n=int(nn[i, j]), r=int(rr[i, j]), alpha=float(a[i, j]), power=float(1.0 - b[i, j])
+                )
+            )
             if len(out) >= solutions:
                 break
         start += block
     if not out:
         raise InputError(
             f"no single-stage design meets alpha <= {alpha:g} and beta <= {beta:g} with n <= nmax",
-            field="nmax", value=nmax, remedy="increase nmax or relax alpha, beta or p1 - p0",
+            field="nmax",
+            value=nmax,
+            remedy="increase nmax or relax alpha, beta or p1 - p0",
         )
     return tuple(out)
 
@@ -96,7 +101,5 @@ def single_stage_oc(n: int, r: int, p: ArrayLike) -> NDArray[np.float64]:
     """Exact probability of rejecting H0, ``P(Bin(n, p) > r)``, at each response rate in ``p``."""
     n = check_count(n, "n", minimum=1)
     r = check_count(r, "r", minimum=0, maximum=n - 1)
-    pv = np.atleast_1d(np.asarray(p, dtype=float))
-    if np.any(~np.isfinite(pv)) or np.any((pv < 0) | (pv > 1)):
-        raise InputError("response rates must lie in [0, 1]", field="p", value=pv.tolist())
+    pv = check_rates(p)
     return np.asarray(stats.binom.sf(r, n, pv), dtype=float)

@@ -64,8 +64,12 @@ def _check(x: int, r1: int, n1: int, n: int) -> None:
     check_count(n1, "n1", minimum=1)
     check_count(n, "n", minimum=2)
     if n1 >= n:
-        raise InputError("the first stage must be smaller than the total", field="n1", value=n1,
-                         remedy=f"give n1 < n (n = {n})")
+        raise InputError(
+            "the first stage must be smaller than the total",
+            field="n1",
+            value=n1,
+            remedy=f"give n1 < n (n = {n})",
+        )
     check_count(r1, "r1", minimum=0, maximum=n1 - 1)
     check_count(x, "x", minimum=0, maximum=n)
 
@@ -139,8 +143,12 @@ def simon_inference(
     pv = stagewise_p_value(p0, x, r1, n1, n)
 
     if ci_method not in ("exact", "clinfun"):
-        raise InputError("unknown confidence-interval method", field="ci_method", value=ci_method,
-                         remedy="use 'exact' or 'clinfun'")
+        raise InputError(
+            "unknown confidence-interval method",
+            field="ci_method",
+            value=ci_method,
+            remedy="use 'exact' or 'clinfun'",
+        )
     tol = 4 * np.finfo(float).eps
 
     def f_up(p: float) -> float:
@@ -162,6 +170,10 @@ def simon_inference(
 
         upper = 0.0 if x == 0 else float(optimize.brentq(f_cf, 0.0, 1.0, xtol=1e-13, rtol=tol))
     return SimonInference(
-        umvue=_umvue(x, r1, n1, n), p_value=pv, ci_lower=lower, ci_upper=upper,
-        stopped_early=stopped, confidence=1.0 - 2.0 * alpha,
+        umvue=_umvue(x, r1, n1, n),
+        p_value=pv,
+        ci_lower=lower,
+        ci_upper=upper,
+        stopped_early=stopped,
+        confidence=1.0 - 2.0 * alpha,
     )

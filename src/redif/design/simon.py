@@ -29,13 +29,15 @@ Seshan VE. clinfun: Clinical Trial Design and Data Analysis Functions, R package
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from redif.design._validate import check_count, check_open_unit, check_p0_p1
+from redif.design._validate import check_count, check_open_unit, check_p0_p1, check_rates
 from redif.errors import InputError
 
 __all__ = [
@@ -119,8 +121,14 @@ class SimonResult:
 
         def d(x: SimonDesign) -> dict[str, object]:
             out: dict[str, object] = {
-                "r1": x.r1, "n1": x.n1, "r": x.r, "n": x.n, "en0": x.en0, "pet0": x.pet0,
-                "alpha": x.alpha, "power": x.power,
+                "r1": x.r1,
+                "n1": x.n1,
+                "r": x.r,
+                "n": x.n,
+                "en0": x.en0,
+                "pet0": x.pet0,
+                "alpha": x.alpha,
+                "power": x.power,
             }
             if x.q_lo is not None:
                 out["q_lo"] = x.q_lo
@@ -128,9 +136,13 @@ class SimonResult:
             return out
 
         return {
-            "p0": self.p0, "p1": self.p1, "alpha_target": self.alpha_target,
-            "beta_target": self.beta_target, "nmax": self.nmax,
-            "optimal": d(self.optimal), "minimax": d(self.minimax),
+            "p0": self.p0,
+            "p1": self.p1,
+            "alpha_target": self.alpha_target,
+            "beta_target": self.beta_target,
+            "nmax": self.nmax,
+            "optimal": d(self.optimal),
+            "minimax": d(self.minimax),
             "admissible": [d(x) for x in self.admissible],
         }
 
@@ -161,8 +173,12 @@ def _check_design(r1: int, n1: int, r: int, n: int) -> None:
     check_count(n1, "n1", minimum=1)
     check_count(n, "n", minimum=2)
     if n1 >= n:
-        raise InputError("the first stage must be smaller than the total", field="n1", value=n1,
-                         remedy=f"give n1 < n (n = {n})")
+        raise InputError(
+            "the first stage must be smaller than the total",
+            field="n1",
+            value=n1,
+            remedy=f"give n1 < n (n = {n})",
+        )
     check_count(r1, "r1", minimum=0, maximum=n1 - 1)
     check_count(r, "r", minimum=r1, maximum=n - 1)
 
@@ -177,9 +193,7 @@ def simon_oc(r1: int, n1: int, r: int, n: int, p: ArrayLike) -> SimonOC:
     Simon R. Control Clin Trials 1989;10:1-10, equation (1).
     """
     _check_design(r1, n1, r, n)
-    pv = np.atleast_1d(np.asarray(p, dtype=float))
-    if np.any(~np.isfinite(pv)) or np.any((pv < 0) | (pv > 1)):
-        raise InputError("response rates must lie in [0, 1]", field="p", value=pv.tolist())
+    pv = check_rates(p)
     n2 = n - n1
     x1 = np.arange(r1 + 1, n1 + 1)
     pmf = stats.binom.pmf(x1[None, :], n1, pv[:, None])
@@ -223,34 +237,40 @@ def _tables(p: float, nmax: int) -> tuple[NDArray[np.float64], NDArray[np.float6
 
 def _best_for_n(
     n: int,
-    pmf0: NDArray[np.float64], sf0: NDArray[np.float64],
-    pmf1: NDArray[np.float64], sf1: NDArray[np.float64],
+    pmf0: NDArray[np.float64],
+    sf0: NDArray[np.float64],
+    pmf1: NDArray[np.float64],
+    sf1: NDArray[np.float64],
     cdf0: NDArray[np.float64],
-    alpha: float, beta: float, r_hi: int,
+    alpha: float,
+    beta: float,
+    r_hi: int,
 ) -> tuple[int, int, int, float, float, float, float] | None:
     """Best (min EN0) design with total size n; None if none is feasible."""
-    n1 = np.arange(1, n)                       # first-stage sizes; second-stage sizes n2 = n - n1
+    n1 = np.arange(1, n)  # first-stage sizes; second-stage sizes n2 = n - n1
     n2 = n - n1
-    width = r_hi + 1                           # candidate final thresholds r = 0..r_hi
-    nx = min(r_hi + 2, n)                      # first-stage counts x1 = 0..nx-1 kept explicitly
+    width = r_hi + 1  # candidate final thresholds r = 0..r_hi
+    nx = min(r_hi + 2, n)  # first-stage counts x1 = 0..nx-1 kept explicitly
 
     def reject(pmf: NDArray[np.float64], sf: NDArray[np.float64]) -> NDArray[np.float64]:
         # Only r1 + 1 <= r + 1 <= r_hi + 1 matters, and for x1 > r_hi >= r the second stage is
-        # irrelevant (X > r already), so counts x1 >= nx enter as one tail term P(X1 >= nx).
+        # irrelevant (X > r already): counts x1 >= nx - 1 enter as one term P(X1 >= nx - 1), placed
+        # at x1 = nx - 1 (where S2 = 1 whenever mass beyond it exists).
         # S2(r - x1) = Q[n2, (nx - 1 - x1) + r] with Q[m, u] = P(Bin(m, p) > u - (nx - 1)): a Hankel
         # structure read through a sliding-window view. Rows n2 = n-1 .. 1 are a reversed slice.
         lo = -(nx - 1)
         cols = np.clip(np.arange(lo, lo + nx + width - 1), -1, sf.shape[1] - 2) + 1
         q = sf[1:n][::-1][:, cols]
         win = np.lib.stride_tricks.sliding_window_view(q, width, axis=1)[:, ::-1, :]  # [i, x1, r]
-        terms = pmf[1:n, :nx][:, :, None] * win                     # b(x1; n1) * S2(r - x1)
-        tail = sf[1:n, nx]                                           # P(X1 > nx - 1) = P(X1 >= nx)
-        # rej[i, j, r] = P(X1 >= j, X > r), i.e. r1 = j - 1
-        return np.cumsum(terms[:, ::-1, :], axis=1)[:, ::-1, :] + tail[:, None, None]
+        first = pmf[1:n, :nx].copy()
+        first[:, nx - 1] = sf[1:n, nx - 1]  # P(X1 > nx - 2) = P(X1 >= nx - 1)
+        terms = first[:, :, None] * win  # b(x1; n1) * S2(r - x1)
+        # rej[i, j, r] = P(X1 >= j, X > r), i.e. r1 = j - 1 (suffix sums over x1)
+        return np.cumsum(terms[:, ::-1, :], axis=1)[:, ::-1, :]
 
     rej1 = reject(pmf1, sf1)
     # largest r with type II error < beta (power is non-increasing in r)
-    r_b = np.sum(rej1 > 1.0 - beta, axis=2) - 1              # shape (n1, j)
+    r_b = np.sum(rej1 > 1.0 - beta, axis=2) - 1  # shape (n1, j)
     j = np.arange(0, nx)[None, :]
     r1 = j - 1
     r_sel = np.minimum(r_b, n2[:, None] + r1)
@@ -272,8 +292,15 @@ def _best_for_n(
     # clinfun order: n1 ascending, then r1 descending
     order = np.lexsort((-jj, ii))
     i0, j0 = int(ii[order[0]]), int(jj[order[0]])
-    return (int(j0 - 1), int(n1[i0]), int(r_sel[i0, j0]), best, float(pet[i0, j0]),
-            float(a[i0, j0]), float(pw[i0, j0]))
+    return (
+        int(j0 - 1),
+        int(n1[i0]),
+        int(r_sel[i0, j0]),
+        best,
+        float(pet[i0, j0]),
+        float(a[i0, j0]),
+        float(pw[i0, j0]),
+    )
 
 
 def _admissible(by_n: list[SimonDesign], i_opt: int) -> tuple[SimonDesign, ...]:
@@ -292,7 +319,7 @@ def _admissible(by_n: list[SimonDesign], i_opt: int) -> tuple[SimonDesign, ...]:
         d = chosen[0]
         return (_with_q(d, 0.0, 1.0),)
     qs = []
-    for a, b in zip(chosen[:-1], chosen[1:], strict=True):
+    for a, b in itertools.pairwise(chosen):
         dn = b.n - a.n
         de = b.en0 - a.en0
         qs.append(de / (de - dn))
@@ -308,7 +335,14 @@ def _with_q(d: SimonDesign, q_lo: float, q_hi: float) -> SimonDesign:
     return SimonDesign(d.r1, d.n1, d.r, d.n, d.en0, d.pet0, d.alpha, d.power, q_lo=q_lo, q_hi=q_hi)
 
 
-def simon_design(p0: float, p1: float, alpha: float, beta: float, nmax: int = 100) -> SimonResult:
+def simon_design(
+    p0: float,
+    p1: float,
+    alpha: float,
+    beta: float,
+    nmax: int = 100,
+    progress: Callable[[int, int], None] | None = None,
+) -> SimonResult:
     """Optimal, minimax and admissible Simon two-stage designs by exhaustive exact search.
 
     Parameters
@@ -322,7 +356,10 @@ def simon_design(p0: float, p1: float, alpha: float, beta: float, nmax: int = 10
     beta
         Upper bound on the type II error, P(accept H0 | p1) < beta.
     nmax
-        Largest total sample size searched (at most 1000).
+        Largest total sample size searched (at most 1000; the cost grows about as nmax**4).
+    progress
+        Optional callback ``progress(done, total)`` called after each total size ``n`` (the CLI
+        draws a progress bar with it).
 
     Returns
     -------
@@ -344,17 +381,22 @@ def simon_design(p0: float, p1: float, alpha: float, beta: float, nmax: int = 10
     n_lb = np_lower_bound_n(p0, p1, alpha, beta, nmax)
     if n_lb is None:
         raise InputError(
-            f"no design meets alpha < {alpha:g} and beta < {beta:g} with n <= nmax", field="nmax",
-            value=nmax, remedy="increase --nmax or relax alpha, beta or the gap p1 - p0",
+            f"no design meets alpha < {alpha:g} and beta < {beta:g} with n <= nmax",
+            field="nmax",
+            value=nmax,
+            remedy="increase --nmax or relax alpha, beta or the gap p1 - p0",
         )
     pmf0, sf0 = _tables(p0, nmax)
     pmf1, sf1 = _tables(p1, nmax)
     cdf0 = 1.0 - sf0[:, 1:]
     ns_all = np.arange(nmax + 1)
     # largest r with single-stage power P1(X > r) > 1 - beta bounds the two-stage r from above
-    r_hi_all = np.array([int(np.sum(sf1[m, 1:m + 2] > 1.0 - beta)) - 1 for m in ns_all])
+    r_hi_all = np.array([int(np.sum(sf1[m, 1 : m + 2] > 1.0 - beta)) - 1 for m in ns_all])
     by_n: list[SimonDesign] = []
-    for n in range(max(n_lb, 2), nmax + 1):
+    first = max(n_lb, 2)
+    for n in range(first, nmax + 1):
+        if progress is not None:
+            progress(n - first, nmax + 1 - first)
         r_hi = int(r_hi_all[n])
         if r_hi < 0:
             continue
@@ -366,12 +408,21 @@ def simon_design(p0: float, p1: float, alpha: float, beta: float, nmax: int = 10
     if not by_n:
         raise InputError(
             f"no two-stage design meets alpha < {alpha:g} and beta < {beta:g} with n <= nmax",
-            field="nmax", value=nmax, remedy="increase --nmax or relax alpha, beta or the gap p1 - p0",
+            field="nmax",
+            value=nmax,
+            remedy="increase --nmax or relax alpha, beta or the gap p1 - p0",
         )
     ens = np.array([d.en0 for d in by_n])
     i_opt = int(np.argmin(ens))
     adm = _admissible(by_n, i_opt)
     return SimonResult(
-        optimal=adm[-1], minimax=adm[0], admissible=adm, by_n=tuple(by_n),
-        p0=p0, p1=p1, alpha_target=alpha, beta_target=beta, nmax=nmax,
+        optimal=adm[-1],
+        minimax=adm[0],
+        admissible=adm,
+        by_n=tuple(by_n),
+        p0=p0,
+        p1=p1,
+        alpha_target=alpha,
+        beta_target=beta,
+        nmax=nmax,
     )

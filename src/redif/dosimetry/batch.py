@@ -142,16 +142,17 @@ def run_case(case: BatchCase) -> CaseResult:
 
 def _dask_executor(workers: int | None, scheduler: str | None) -> tuple[Executor, Callable[[], None]]:
     try:
-        from distributed import Client, LocalCluster
+        import distributed
     except ImportError:
         raise InputError("the dask executor needs dask.distributed", field="--executor", value="dask",
                          remedy="pip install 'redif[dask]' or use --executor process") from None
+    dd: Any = distributed
     if scheduler:
-        client = Client(scheduler)
-        return client.get_executor(), client.close
-    cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
-                           dashboard_address=None)
-    client = Client(cluster)
+        remote: Any = dd.Client(scheduler)
+        return remote.get_executor(), remote.close
+    cluster: Any = dd.LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+    client: Any = dd.Client(cluster)
 
     def _close() -> None:
         client.close()
@@ -192,14 +193,12 @@ def run_batch(
         futures = {pool.submit(run_case, case): i for i, case in enumerate(cases)}
         from concurrent.futures import as_completed
 
-        done = 0
-        for fut in as_completed(futures):
+        for done, fut in enumerate(as_completed(futures), start=1):
             i = futures[fut]
             try:
                 results[i] = fut.result()
             except Exception as exc:  # worker died (e.g. out of memory)
                 results[i] = CaseResult(cases[i].case_id, False, f"{type(exc).__name__}: {exc}", None)
-            done += 1
             if progress:
                 progress(done, len(cases), cases[i].case_id)
     finally:

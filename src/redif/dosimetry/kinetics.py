@@ -521,10 +521,12 @@ def fit_kinetics(
         The measurements with their explicit decay-correction flag.
     model
         ``mono``, ``bi``, ``uptake``, ``trapezoid`` or ``auto``. ``auto`` fits mono, bi and uptake
-        wherever AICc is defined (n ≥ p + 2), takes the lowest AICc, then applies the parsimony rule:
-        the model with the fewest parameters within ``parsimony_delta_aic`` (default 2, from
-        ``dosimetry_thresholds.yaml``) of the best wins. With fewer points it falls back to the
-        mono-exponential fit.
+        wherever at least one residual degree of freedom remains (n ≥ p + 1), ranks them by AICc when
+        AICc is defined for every candidate and by AIC otherwise (with 4 points AICc is undefined for
+        the 3-parameter uptake-washout model, which would otherwise never be chosen), then applies the
+        parsimony rule: the model with the fewest parameters within ``parsimony_delta_aic`` (default 2,
+        from ``dosimetry_thresholds.yaml``) of the best wins. With 2 points it uses the mono-exponential
+        fit.
     weighting
         ``uniform`` (ordinary least squares, the default) or ``relative`` (residuals divided by the
         value, floor 1 % of the maximum: constant relative error, e.g. counting statistics). AIC uses
@@ -570,27 +572,30 @@ def fit_kinetics(
     n = data.t.size
     fits: list[KineticFit] = []
     for key in ("mono", "uptake", "bi"):
-        if n >= MODELS[key].n_params + 2:
+        if n >= MODELS[key].n_params + 1:  # at least one residual degree of freedom
             try:
                 fits.append(_fit_exp(data, MODELS[key], wt))
             except ConvergenceError:
                 continue
-    scored = [f for f in fits if f.aicc is not None]
-    if not scored:
+    if not fits:
         fit = _fit_exp(data, MODELS["mono"], wt)
-        return _replace(
-            fit, selection_rule=f"only {n} points: AICc undefined for every model, mono-exponential used"
-        )
-    best = min(f.aicc for f in scored if f.aicc is not None)
-    eligible = sorted(
-        (f for f in scored if f.aicc is not None and f.aicc <= best + delta),
-        key=lambda f: (f.n_params, f.aicc),
-    )
+        return _replace(fit, selection_rule=f"only {n} points: no model comparison, mono-exponential used")
+    # AICc where it is defined for every candidate; otherwise (e.g. 4 points and a 3-parameter
+    # uptake-washout model) plain AIC for all candidates, so that one criterion ranks them all.
+    use_aicc = all(f.aicc is not None for f in fits)
+    crit_name = "AICc" if use_aicc else "AIC"
+
+    def _crit(f: KineticFit) -> float:
+        value = f.aicc if use_aicc else f.aic
+        return float("inf") if value is None else float(value)
+
+    best = min(_crit(f) for f in fits)
+    eligible = sorted((f for f in fits if _crit(f) <= best + delta), key=lambda f: (f.n_params, _crit(f)))
     chosen = eligible[0]
     cands = tuple(ModelScore(f.model, f.n_params, f.aic, f.aicc, f.rss, f.tia_h) for f in fits)
     rule = (
-        f"lowest AICc {best:.3f}; parsimony: fewest parameters within ΔAICc <= {delta:g} "
-        f"-> {chosen.model.value} (AICc {chosen.aicc:.3f})"
+        f"lowest {crit_name} {best:.3f}; parsimony: fewest parameters within Δ{crit_name} <= {delta:g} "
+        f"-> {chosen.model.value} ({crit_name} {_crit(chosen):.3f})"
     )
     return _replace(chosen, candidates=cands, selection_rule=rule)
 

@@ -17,6 +17,7 @@ All numbers in :class:`PhantomSpec` are illustrative test parameters, not clinic
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -140,7 +141,7 @@ def _validate(spec: PhantomSpec) -> None:
     if any(n < 8 for n in spec.shape):
         raise InputError("phantom shape too small", field="shape", value=spec.shape, remedy="use >= 8")
     times = spec.time_points_h
-    if len(times) < 2 or any(b <= a for a, b in zip(times, times[1:], strict=False)) or times[0] <= 0:
+    if len(times) < 2 or any(b <= a for a, b in itertools.pairwise(times)) or times[0] <= 0:
         raise InputError("time points must be positive and strictly increasing", field="time_points_h",
                          value=times, remedy="e.g. 4,24,48,96")
     t124 = get_nuclide("I-124").half_life_h

@@ -53,8 +53,8 @@ def overlap_matrix(n_old: int, d_old: float, n_new: int, d_new: float,
     for j in range(n_new):
         lo = origin_new + j * d_new
         hi = lo + d_new
-        i0 = max(0, int(math.floor(lo / d_old)))
-        i1 = min(n_old - 1, int(math.ceil(hi / d_old)) - 1)
+        i0 = max(0, math.floor(lo / d_old))
+        i1 = min(n_old - 1, math.ceil(hi / d_old) - 1)
         for i in range(i0, i1 + 1):
             ov = min(hi, (i + 1) * d_old) - max(lo, i * d_old)
             if ov > 1e-12:

@@ -38,7 +38,7 @@ from redif.dosimetry.voxel_tia import (
 from redif.errors import InputError
 from redif.io.volume import Volume
 
-__all__ = ["VoxelDoseOutput", "VoxelDoseSummary", "compute_voxel_dose", "run_voxel_case"]
+__all__ = ["VoxelDoseOutput", "VoxelDoseSummary", "compute_voxel_dose", "plan_lesions", "run_voxel_case"]
 
 Progress = Callable[[int, int, str], None]
 _DOSE_NUCLIDE = "I-131"
@@ -74,9 +74,14 @@ class VoxelDoseOutput:
     tia_mbq_h: NDArray[np.float32]
     lesions: list[LesionDose]
     summary: VoxelDoseSummary
+    labels: NDArray[np.integer] | None = None
+    spacing_mm: tuple[float, float, float] | None = None
 
 
 def _lesion_dict(les: LesionDose, per_gbq: float, imaged_tia: float | None) -> dict[str, object]:
+    # tia_h: the 131I time-integrated activity coefficient (h) = TIA / administered activity, the
+    # lesion input of `redif dose plan` (redif.dosimetry.plan_input.LesionInput.tia_h)
+    tia_h = None if les.tia_mbq_h is None else les.tia_mbq_h * per_gbq / 1000.0
     out: dict[str, object] = {
         "label": les.label, "name": les.name, "voxels": les.voxels,
         "volume_ml": les.volume_ml, "mass_g": les.mass_g,
@@ -84,6 +89,7 @@ def _lesion_dict(les: LesionDose, per_gbq: float, imaged_tia: float | None) -> d
         "d50_gy": les.d50_gy, "d90_gy": les.d90_gy,
         "tia_mbq_h": les.tia_mbq_h,
         "tia_mbq_h_imaged": imaged_tia,
+        "tia_h": tia_h,
     }
     for key in ("mean", "min", "max", "d50", "d90"):
         out[f"{key}_gy_per_gbq"] = getattr(les, f"{key}_gy") * per_gbq
@@ -145,8 +151,8 @@ def compute_voxel_dose(
         raise InputError("activity must be positive", field="--activity-gbq", value=activity_gbq)
     imaged = get_nuclide(series.nuclide).name
     t0 = time.perf_counter()
-    tia_imaged = _imaged_tia(series, labels, method, n_late)
     if imaged == _DOSE_NUCLIDE:
+        tia_imaged = tia_map(series, method=method, labels=labels, n_late=n_late)  # every voxel
         recorded = series.injected_activity_mbq
         if activity_gbq is None:
             if recorded is None:
@@ -158,6 +164,7 @@ def compute_voxel_dose(
         refers = (f"absorbed dose of {activity_gbq:g} GBq 131I (post-therapy imaging; "
                   f"TIA scaled from the recorded {recorded} MBq)")
     else:
+        tia_imaged = _imaged_tia(series, labels, method, n_late)  # lesion voxels suffice for the report
         if series.injected_activity_mbq is None:
             raise InputError(f"the {imaged} series does not record the administered activity",
                              field="RadionuclideTotalDose",
@@ -182,8 +189,10 @@ def compute_voxel_dose(
     t0 = time.perf_counter()
     stats = lesion_statistics(dose_gy, labels, names, series.voxel_volume_ml, density_g_per_ml=rho,
                               tia_mbq_h=tia)
-    imaged_tia = {s.label: s.tia_mbq_h for s in lesion_statistics(
-        dose_gy, labels, names, series.voxel_volume_ml, density_g_per_ml=rho, tia_mbq_h=tia_imaged)}
+    flat = labels.ravel()
+    idx = np.flatnonzero(flat)
+    sums = np.bincount(flat[idx].astype(np.intp), weights=tia_imaged.ravel()[idx].astype(np.float64))
+    imaged_tia = {k: float(sums[k]) if k < sums.size else 0.0 for k in names}
     timings["stats_s"] = time.perf_counter() - t0
     if progress:
         progress(3, 3, "lesion statistics")
@@ -227,8 +236,8 @@ def run_voxel_case(
 
     ``nifti_inputs`` (for NIfTI time points) holds ``units``, ``times_h``, ``nuclide`` and
     ``injected_activity_mbq`` (see :func:`redif.io.nifti.read_nifti_volume`). ``read_workers`` > 1
-    reads the DICOM time points in that many worker processes (the CLI uses the CPU count; batch
-    runs keep 1, their cases already run in parallel).
+    reads the DICOM time points in that many worker processes (worth it only where reading waits on
+    slow storage: with local files the transfer of the arrays costs more than it saves).
     """
     from redif.io.dicom import read_pet_series
     from redif.io.masks import read_mask
@@ -237,7 +246,7 @@ def run_voxel_case(
     t0 = time.perf_counter()
     paths = [Path(p) for p in pet]
     n_steps = len(paths) + 3
-    volumes: list[Volume | None] = [None] * len(paths)
+    loaded: list[Volume | None] = [None] * len(paths)
     dicom_idx = []
     for i, p in enumerate(paths):
         if p.name.endswith((".nii", ".nii.gz")):
@@ -247,7 +256,7 @@ def run_voxel_case(
             times = list(nifti_inputs["times_h"])  # type: ignore[call-overload]
             if len(times) != len(paths):
                 raise InputError("one time per NIfTI file needed", field="--times-h", value=times)
-            volumes[i] = read_nifti_volume(
+            loaded[i] = read_nifti_volume(
                 p, units=str(nifti_inputs["units"]), time_h=float(times[i]),
                 nuclide=str(nifti_inputs["nuclide"]),
                 injected_activity_mbq=nifti_inputs.get("injected_activity_mbq"),  # type: ignore[arg-type]
@@ -267,18 +276,18 @@ def run_voxel_case(
                                 calibration_bqml_per_count=calibration_bqml_per_count): i
                     for i in dicom_idx}
             for fut in as_completed(futs):
-                volumes[futs[fut]] = fut.result()
+                loaded[futs[fut]] = fut.result()
                 done += 1
                 if progress:
                     progress(done, n_steps, f"read {paths[futs[fut]].name}")
     else:
         for i in dicom_idx:
-            volumes[i] = read_pet_series(paths[i], calibration_bqml_per_count=calibration_bqml_per_count)
+            loaded[i] = read_pet_series(paths[i], calibration_bqml_per_count=calibration_bqml_per_count)
             done += 1
             if progress:
                 progress(done, n_steps, f"read {paths[i].name}")
-    volumes = [v for v in volumes if v is not None]
-    series = check_time_series(volumes)  # type: ignore[arg-type]
+    volumes = [v for v in loaded if v is not None]
+    series = check_time_series(volumes)
     labelmap = read_mask(mask, volumes[0])
     reference = volumes[0]
     del volumes
@@ -291,6 +300,9 @@ def run_voxel_case(
     result = compute_voxel_dose(series, labelmap.array, labelmap.names, activity_gbq=activity_gbq,
                                 method=method, tissue=tissue, progress=_inner)
     outputs: dict[str, str] = {}
+    for target in (out, rtdose):
+        if target is not None:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
     if out is not None:
         write_nifti(out, result.dose_gy, reference.affine,
                     description=f"redif 131I dose Gy, {result.summary.activity_gbq:g} GBq")
@@ -303,5 +315,17 @@ def run_voxel_case(
     timings = {"load_s": t_load, **result.summary.timings_s}
     summary = VoxelDoseSummary(**{**result.summary.__dict__, "outputs": outputs, "timings_s": timings})
     if keep_arrays:
-        return VoxelDoseOutput(result.dose_gy, result.tia_mbq_h, result.lesions, summary)
+        return VoxelDoseOutput(result.dose_gy, result.tia_mbq_h, result.lesions, summary, labelmap.array,
+                               reference.spacing_mm)
     return summary
+
+
+def plan_lesions(summary: VoxelDoseSummary) -> list[dict[str, object]]:
+    """The ``lesions`` block of a ``redif dose plan`` case: name, mass (g) and 131I TIA coefficient (h).
+
+    The coefficient is the voxel-based 131I TIA per administered activity; the plan then applies its
+    sphere-model S-values to it (:mod:`redif.dosimetry.plan_input`).
+    """
+    return [{"name": les["name"], "mass_g": round(float(les["mass_g"]), 4),  # type: ignore[arg-type]
+             "tia_h": float(les["tia_h"])}  # type: ignore[arg-type]
+            for les in summary.lesions if les.get("tia_h") is not None]

@@ -26,7 +26,9 @@ shared/dosimetry/METHODS.md §3, §4, §7.
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -128,19 +130,26 @@ def check_time_series(volumes: Sequence[Volume], *, nuclide: str | None = None) 
                       replace(first, array=np.empty((0, 0, 0), dtype=np.float32)))
 
 
+def _swap_factors(times_h: NDArray[np.float64], from_nuclide: str, to_nuclide: str) -> NDArray[np.float64]:
+    """Per-time factors ``exp((lambda_from - lambda_to) t)``: the region engine's conversion of a unit
+    curve (:func:`redif.dosimetry.conversion.convert_activity`), applied to every voxel."""
+    from redif.dosimetry.conversion import convert_activity
+
+    return np.asarray(convert_activity(times_h, np.ones_like(times_h), from_nuclide=from_nuclide,
+                                       to_nuclide=to_nuclide), dtype=np.float64)
+
+
 def swap_physical_decay(series: TimeSeries, to_nuclide: str = "I-131") -> TimeSeries:
     """Predict the activity of ``to_nuclide`` with the same biological kinetics (per voxel).
 
     ``a_to(t) = a_from(t) * exp((lambda_from - lambda_to) * t)`` for the same administered activity
-    (METHODS.md §4). Local stand-in until :mod:`redif.dosimetry.conversion` provides the region version.
+    (METHODS.md §4), with the factors of :func:`redif.dosimetry.conversion.convert_activity`.
 
     References
     ----------
     shared/dosimetry/METHODS.md §4 (Jentzen et al. 2008; Ho et al. 2013).
     """
-    lam_from = get_nuclide(series.nuclide).decay_constant_per_h
-    lam_to = get_nuclide(to_nuclide).decay_constant_per_h
-    factors = np.exp((lam_from - lam_to) * series.times_h).astype(np.float32)
+    factors = _swap_factors(series.times_h, series.nuclide, to_nuclide).astype(np.float32)
     swapped = series.activity_bqml * factors[:, None, None, None]
     return replace(series, activity_bqml=swapped, nuclide=get_nuclide(to_nuclide).name)
 
@@ -156,6 +165,9 @@ def _trapezoid_weights(times_h: NDArray[np.float64], stop: int) -> NDArray[np.fl
     return w
 
 
+_BLOCK_VOXELS = 1 << 18  # cache-friendly block size of the vectorised fit
+
+
 def voxel_fit_tia(
     times_h: NDArray[np.float64],
     activity: NDArray[np.float32],
@@ -163,6 +175,7 @@ def voxel_fit_tia(
     *,
     n_late: int = 3,
     time_factors: NDArray[np.float64] | None = None,
+    threads: int | None = None,
 ) -> NDArray[np.float32]:
     """Integral over 0..inf of each voxel's time-activity curve (unit: input unit x h).
 
@@ -184,8 +197,37 @@ def voxel_fit_tia(
     -----
     Voxels with fewer than two positive late points get lambda_eff = lambda_phys from their last
     positive point (physical decay only, the conservative tail); all-zero voxels integrate to 0.
-    The arithmetic is float32 with the fit times centred, frame by frame (few full-size temporaries).
+    The arithmetic is float32 with the fit times centred. The voxels are processed in blocks of 2^18
+    (cache-friendly, small temporaries) on ``threads`` threads (default: CPU count; numpy releases the
+    GIL in its loops); the result does not depend on the number of threads.
     """
+    shape = activity.shape[1:]
+    flat = activity.reshape(activity.shape[0], -1)
+    nvox = flat.shape[1]
+    out = np.empty(nvox, dtype=np.float32)
+    starts = list(range(0, nvox, _BLOCK_VOXELS))
+
+    def _run(start: int) -> None:
+        stop = min(start + _BLOCK_VOXELS, nvox)
+        out[start:stop] = _fit_block(times_h, flat[:, start:stop], lambda_phys_per_h, n_late, time_factors)
+
+    workers = threads if threads is not None else (os.cpu_count() or 1)
+    if workers > 1 and len(starts) > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(_run, starts))
+    else:
+        for start in starts:
+            _run(start)
+    return out.reshape(shape)
+
+
+def _fit_block(
+    times_h: NDArray[np.float64],
+    activity: NDArray[np.float32],
+    lambda_phys_per_h: float,
+    n_late: int,
+    time_factors: NDArray[np.float64] | None,
+) -> NDArray[np.float32]:
     n = len(times_h)
     k = min(max(n_late, 2), n)
     first_late = n - k
@@ -277,7 +319,8 @@ def region_tia(
         q += np.float32(w[i] * f[i]) * activity[i]
     qsum = np.bincount(flat_labels, weights=q.ravel(), minlength=nlab)
     scale = np.where(qsum > 0, region.astype(np.float64) / np.where(qsum > 0, qsum, 1.0), 0.0)
-    return (q * scale.astype(np.float32)[labels]).astype(np.float32)
+    q *= scale.astype(np.float32)[labels]
+    return q
 
 
 def tia_map(
@@ -313,9 +356,8 @@ def tia_map(
     lam = get_nuclide(series.nuclide).decay_constant_per_h
     factors = None
     if to_nuclide is not None:
-        lam_to = get_nuclide(to_nuclide).decay_constant_per_h
-        factors = np.exp((lam - lam_to) * series.times_h)
-        lam = lam_to
+        factors = _swap_factors(series.times_h, series.nuclide, to_nuclide)
+        lam = get_nuclide(to_nuclide).decay_constant_per_h
     if m is TiaMethod.FIT:
         conc = voxel_fit_tia(series.times_h, series.activity_bqml, lam, n_late=n_late,
                              time_factors=factors)
@@ -324,6 +366,7 @@ def tia_map(
             raise InputError("the region method needs a label map", field="--method", value="region")
         conc = region_tia(series.times_h, series.activity_bqml, labels, lam, n_late=n_late,
                           time_factors=factors)
-    conc *= np.float32(series.voxel_volume_ml / 1e6)  # Bq*h/mL -> MBq*h per voxel
-    return conc
+    out: NDArray[np.float32] = np.asarray(conc, dtype=np.float32)
+    out *= np.float32(series.voxel_volume_ml / 1e6)  # Bq*h/mL -> MBq*h per voxel
+    return out
 

@@ -15,11 +15,11 @@ shared/dosimetry/METHODS.md §8.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pydicom
@@ -29,6 +29,7 @@ from pydicom.errors import InvalidDicomError
 
 from redif.dosimetry.nuclides import available_nuclides, get_nuclide
 from redif.errors import DicomInputError
+from redif.io._fastdicom import read_raw
 from redif.io.volume import DecayCorrection, Volume, affine_from_geometry
 
 __all__ = ["parse_dicom_datetime", "read_pet_series", "read_pet_time_series"]
@@ -37,6 +38,8 @@ _QUANT_MODALITIES = {"PT", "NM"}
 _ORIENT_TOL = 1e-4
 _SPACING_RTOL = 1e-3
 _HALF_LIFE_RTOL = 0.01
+_DTYPES = {(16, True): "<i2", (16, False): "<u2", (32, True): "<i4", (32, False): "<u4",
+           (8, False): "u1", (8, True): "i1"}
 _LE_SYNTAXES = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
 
 
@@ -67,9 +70,69 @@ def parse_dicom_datetime(date: str | None, time: str | None = None) -> datetime 
 
 @dataclass(frozen=True)
 class _Slice:
+    """Per-slice values parsed straight from the raw elements (no pydicom value objects)."""
+
     path: Path
-    ds: Dataset
+    ds: Any  # pydicom Dataset or redif.io._fastdicom.RawDataset
     position: NDArray[np.float64]
+    orientation: tuple[float, ...]
+    spacing: tuple[float, ...]
+    rows: int
+    columns: int
+    slope: float
+    intercept: float
+    sop_uid: str
+
+
+def _raw(ds: Dataset, keyword: str) -> object:
+    elem = ds.get_item(keyword)
+    return None if elem is None else elem.value
+
+
+def _text(ds: Dataset, keyword: str) -> str:
+    v = _raw(ds, keyword)
+    if v is None:
+        return ""
+    if isinstance(v, bytes | bytearray):
+        return bytes(v).decode("ascii", "replace").strip("\x00 ")
+    return str(v)
+
+
+def _floats(ds: Dataset, keyword: str) -> tuple[float, ...] | None:
+    v = _raw(ds, keyword)
+    if v is None:
+        return None
+    if isinstance(v, bytes | bytearray):
+        text = bytes(v).strip(b"\x00 ")
+        return tuple(float(x) for x in text.split(b"\\")) if text else None
+    if isinstance(v, str | int | float):
+        return (float(v),) if str(v).strip() else None
+    return tuple(float(x) for x in cast(Iterable[Any], v))
+
+
+def _ushort(ds: Dataset, keyword: str, little_endian: bool) -> int | None:
+    v = _raw(ds, keyword)
+    if v is None:
+        return None
+    if isinstance(v, bytes | bytearray):
+        return int.from_bytes(bytes(v)[:2], "little" if little_endian else "big")
+    return int(cast(Any, v))
+
+
+def _parse_slice(path: Path, ds: Dataset) -> _Slice:
+    le = str(ds.file_meta.get("TransferSyntaxUID", "")) != "1.2.840.10008.1.2.2"
+    pos = _floats(ds, "ImagePositionPatient")
+    iop = _floats(ds, "ImageOrientationPatient")
+    spacing = _floats(ds, "PixelSpacing")
+    rows, cols = _ushort(ds, "Rows", le), _ushort(ds, "Columns", le)
+    if pos is None or iop is None or len(pos) != 3 or len(iop) != 6:
+        raise _fail(path, "slice lacks ImagePositionPatient/ImageOrientationPatient")
+    if spacing is None or len(spacing) != 2 or rows is None or cols is None:
+        raise _fail(path, "slice lacks PixelSpacing/Rows/Columns")
+    slope = (_floats(ds, "RescaleSlope") or (1.0,))[0]
+    intercept = (_floats(ds, "RescaleIntercept") or (0.0,))[0]
+    return _Slice(path, ds, np.asarray(pos, dtype=np.float64), iop, spacing, rows, cols,
+                  slope if slope else 1.0, intercept, _text(ds, "SOPInstanceUID"))
 
 
 def _fail(path: Path | str, message: str, remedy: str | None = None) -> DicomInputError:
@@ -94,57 +157,99 @@ _SLICE_TAGS = [
 ]
 
 
-def _read_slices(directory: Path) -> tuple[list[_Slice], Dataset]:
+def _read_slices(directory: Path) -> tuple[list[_Slice], Dataset, Path | None]:
+    """Single-slice images of the folder, the full header of one of them, or one multi-frame file."""
     slices: list[_Slice] = []
+    multiframe: list[Path] = []
     series: set[str] = set()
     for path in _files(directory):
-        try:
-            ds = pydicom.dcmread(path, specific_tags=_SLICE_TAGS)
-        except (InvalidDicomError, OSError):
+        ds: Any = read_raw(path, _SLICE_TAGS)
+        if ds is None:
+            try:
+                ds = pydicom.dcmread(path, specific_tags=_SLICE_TAGS)
+            except (InvalidDicomError, OSError):
+                continue
+        if "PixelData" not in ds or _text(ds, "Modality") not in _QUANT_MODALITIES:
             continue
-        if "PixelData" not in ds or str(ds.get("Modality", "")) not in _QUANT_MODALITIES:
+        series.add(_text(ds, "SeriesInstanceUID"))
+        if int((_floats(ds, "NumberOfFrames") or (1.0,))[0]) > 1:
+            multiframe.append(path)
             continue
-        if int(ds.get("NumberOfFrames", 1) or 1) > 1:
-            raise _fail(path, "multi-frame image (e.g. NM/SPECT or enhanced PET) not supported",
-                        "export the reconstruction as single-slice PET/NM images or as NIfTI")
-        series.add(str(ds.get("SeriesInstanceUID", "")))
-        if "ImagePositionPatient" not in ds or "ImageOrientationPatient" not in ds:
-            raise _fail(path, "slice lacks ImagePositionPatient/ImageOrientationPatient")
-        slices.append(_Slice(path, ds, np.asarray(ds.ImagePositionPatient, dtype=np.float64)))
+        slices.append(_parse_slice(path, ds))
+    if multiframe:
+        if slices or len(multiframe) > 1:
+            raise _fail(directory, "several multi-frame images, or multi-frame and single-slice images, "
+                        "in one folder", "give one folder per series (one time point each)")
+        return [], pydicom.dcmread(multiframe[0], stop_before_pixels=True), multiframe[0]
     if not slices:
         raise _fail(directory, "no PET/NM image slices found", "give the folder of one PET series")
     if len(series) > 1:
         raise _fail(directory, f"{len(series)} series in one folder",
                     "give one folder per series (one time point each)")
     header = pydicom.dcmread(slices[0].path, stop_before_pixels=True)
-    return slices, header
+    return slices, header, None
 
 
-def _pixels(ds: Dataset) -> NDArray[np.float32]:
+def _read_multiframe(path: Path) -> tuple[NDArray[np.float32], NDArray[np.float64], Dataset]:
+    """A reconstructed NM (SPECT) multi-frame image: stored values x rescale, and its affine.
+
+    Geometry from DetectorInformationSequence[0] (ImagePositionPatient / ImageOrientationPatient) and
+    SpacingBetweenSlices (frames stacked along row x column direction), PS3.3 C.8.4.10 / C.8.4.11.
+    """
+    ds = pydicom.dcmread(path)
+    if str(ds.get("Modality", "")) != "NM" or "DetectorInformationSequence" not in ds:
+        raise _fail(path, "multi-frame image that is not a reconstructed NM (SPECT) image",
+                    "enhanced PET is not supported: export single-slice PET images or NIfTI")
+    det = ds.DetectorInformationSequence[0]
+    if "ImagePositionPatient" not in det or "ImageOrientationPatient" not in det:
+        raise _fail(path, "NM image without ImagePositionPatient/ImageOrientationPatient "
+                    "(not a reconstructed tomographic image)")
+    iop = np.asarray([float(v) for v in det.ImageOrientationPatient])
+    spacing_z = float(ds.get("SpacingBetweenSlices") or ds.get("SliceThickness") or 0.0)
+    if spacing_z <= 0:
+        raise _fail(path, "NM image without SpacingBetweenSlices/SliceThickness")
+    normal = np.cross(iop[:3], iop[3:6])
+    ps = [float(v) for v in ds.PixelSpacing]
+    affine = affine_from_geometry(np.asarray([float(v) for v in det.ImagePositionPatient]), iop,
+                                  (ps[0], ps[1]), normal * spacing_z)
+    arr = np.asarray(ds.pixel_array, dtype=np.float32)
+    if arr.ndim == 2:
+        arr = arr[None]
+    slope = float(ds.get("RescaleSlope", 1.0) or 1.0)
+    intercept = float(ds.get("RescaleIntercept", 0.0) or 0.0)
+    arr *= np.float32(slope)
+    if intercept:
+        arr += np.float32(intercept)
+    return np.ascontiguousarray(arr), affine, ds
+
+
+def _pixels(s: _Slice) -> NDArray[np.float32]:
     """Stored values of one slice as float32 (fast path for uncompressed little-endian data)."""
-    rows, cols = int(ds.Rows), int(ds.Columns)
-    if ds.file_meta.TransferSyntaxUID in _LE_SYNTAXES and int(ds.get("SamplesPerPixel", 1)) == 1:
-        bits = int(ds.BitsAllocated)
-        signed = int(ds.PixelRepresentation) == 1
-        dtype = {(16, True): "<i2", (16, False): "<u2", (32, True): "<i4", (32, False): "<u4",
-                 (8, False): "u1", (8, True): "i1"}[(bits, signed)]
-        raw = np.frombuffer(ds.PixelData, dtype=dtype, count=rows * cols)
+    ds = s.ds
+    rows, cols = s.rows, s.columns
+    samples = _ushort(ds, "SamplesPerPixel", True)
+    bits = _ushort(ds, "BitsAllocated", True)
+    signed = _ushort(ds, "PixelRepresentation", True) == 1
+    dtype = _DTYPES.get((bits or 0, signed))
+    if str(ds.file_meta.TransferSyntaxUID) in _LE_SYNTAXES and samples in (None, 1) and dtype:
+        raw = np.frombuffer(cast(bytes, _raw(ds, "PixelData")), dtype=dtype, count=rows * cols)
         return raw.reshape(rows, cols).astype(np.float32)
+    if not hasattr(ds, "pixel_array"):  # raw fast-path dataset of an unusual layout: parse with pydicom
+        ds = pydicom.dcmread(s.path)
     return np.asarray(ds.pixel_array, dtype=np.float32)
 
 
 def _geometry(slices: list[_Slice], directory: Path) -> tuple[list[_Slice], NDArray[np.float64]]:
-    first = slices[0].ds
-    iop = np.asarray(first.ImageOrientationPatient, dtype=np.float64)
-    spacing = tuple(float(v) for v in first.PixelSpacing)
-    shape = (int(first.Rows), int(first.Columns))
-    iops = np.array([[float(v) for v in s.ds.ImageOrientationPatient] for s in slices])
+    first = slices[0]
+    iop = np.asarray(first.orientation, dtype=np.float64)
+    spacing = first.spacing
+    shape = (first.rows, first.columns)
+    iops = np.array([s.orientation for s in slices])
     bad_orient = np.flatnonzero(np.any(np.abs(iops - iop) > _ORIENT_TOL, axis=1))
     if bad_orient.size:
         raise _fail(slices[int(bad_orient[0])].path, "slice orientation differs from the rest of the series",
                     "the series must be one 3-D volume (no oblique or mixed stacks)")
-    geo = np.array([[int(s.ds.Rows), int(s.ds.Columns), *(float(v) for v in s.ds.PixelSpacing)]
-                    for s in slices])
+    geo = np.array([[s.rows, s.columns, *s.spacing] for s in slices])
     bad_geo = np.flatnonzero((geo[:, 0] != shape[0]) | (geo[:, 1] != shape[1])
                              | np.any(np.abs(geo[:, 2:] - spacing) > _SPACING_RTOL * np.asarray(spacing),
                                       axis=1))
@@ -169,7 +274,7 @@ def _geometry(slices: list[_Slice], directory: Path) -> tuple[list[_Slice], NDAr
             raise _fail(directory, what, "the series must have uniformly spaced, complete slices")
         step_vec = (order[-1].position - order[0].position) / (len(order) - 1)
     else:
-        thick = float(first.get("SliceThickness", spacing[0]) or spacing[0])
+        thick = (_floats(first.ds, "SliceThickness") or (spacing[0],))[0]
         step_vec = normal * thick
     return order, affine_from_geometry(order[0].position, iop, (spacing[0], spacing[1]), step_vec)
 
@@ -203,8 +308,8 @@ def _acquisition_time(slices: list[_Slice], ds: Dataset) -> datetime | None:
     series = parse_dicom_datetime(ds.get("SeriesDate"), ds.get("SeriesTime"))
     acq: list[datetime] = []
     for s in slices:
-        t = parse_dicom_datetime(s.ds.get("AcquisitionDateTime")) or parse_dicom_datetime(
-            s.ds.get("AcquisitionDate"), s.ds.get("AcquisitionTime"))
+        t = parse_dicom_datetime(_text(s.ds, "AcquisitionDateTime")) or parse_dicom_datetime(
+            _text(s.ds, "AcquisitionDate"), _text(s.ds, "AcquisitionTime") or None)
         if t is not None:
             acq.append(t)
     earliest = min(acq) if acq else None
@@ -243,44 +348,53 @@ def read_pet_series(
         unsupported units, missing decay or timing information.
     """
     folder = Path(directory)
-    slices, first = _read_slices(folder)
-    order, affine = _geometry(slices, folder)
+    slices, first, multi = _read_slices(folder)
+    if multi is not None:
+        stored, affine, _ = _read_multiframe(multi)
+        order: list[_Slice] = []
+        where = multi
+    else:
+        order, affine = _geometry(slices, folder)
+        where = order[0].path
     units = str(first.get("Units", "")).strip().upper()
     if units == "CNTS":
         if calibration_bqml_per_count is None:
-            raise _fail(order[0].path, "Units CNTS needs a calibration factor",
+            raise _fail(where, "Units CNTS needs a calibration factor",
                         "give calibration_bqml_per_count (Bq/mL per count) from your site calibration")
         scale = float(calibration_bqml_per_count)
     elif units == "BQML":
         scale = 1.0
     else:
-        raise _fail(order[0].path, f"Units (0054,1001) is {units or 'missing'!r}, not BQML",
+        raise _fail(where, f"Units (0054,1001) is {units or 'missing'!r}, not BQML",
                     "export the series in Bq/mL (BQML), or CNTS with a calibration factor")
     decay_text = str(first.get("DecayCorrection", "")).strip().upper()
     if decay_text not in DecayCorrection.__members__:
         if require_timing:
-            raise _fail(order[0].path, f"DecayCorrection (0054,1102) is {decay_text or 'missing'!r}",
+            raise _fail(where, f"DecayCorrection (0054,1102) is {decay_text or 'missing'!r}",
                         "the series must state START, ADMIN or NONE")
         decay_text = "NONE"
     start, total, half_life = _radiopharmaceutical(first)
     acq = _acquisition_time(order, first)
     if require_timing:
         if start is None:
-            raise _fail(order[0].path, "no RadiopharmaceuticalStartDateTime/StartTime",
+            raise _fail(where, "no RadiopharmaceuticalStartDateTime/StartTime",
                         "the series must record the administration time")
         if acq is None:
-            raise _fail(order[0].path, "no SeriesDate/SeriesTime or AcquisitionTime")
+            raise _fail(where, "no SeriesDate/SeriesTime or AcquisitionTime")
         if decay_text == "ADMIN" and half_life is None:
-            raise _fail(order[0].path, "ADMIN decay correction but no RadionuclideHalfLife")
-    array = np.empty((len(order), int(first.Rows), int(first.Columns)), dtype=np.float32)
-    for k, s in enumerate(order):
-        slope = float(s.ds.get("RescaleSlope", 1.0) or 1.0)
-        intercept = float(s.ds.get("RescaleIntercept", 0.0) or 0.0)
-        arr = _pixels(s.ds)
-        arr *= np.float32(slope * scale)
-        if intercept:
-            arr += np.float32(intercept * scale)
-        array[k] = arr
+            raise _fail(where, "ADMIN decay correction but no RadionuclideHalfLife")
+    if multi is not None:
+        array = stored * np.float32(scale) if scale != 1.0 else stored
+        uids: tuple[str, ...] = ()  # frames of one instance: SEGs are matched by geometry
+    else:
+        array = np.empty((len(order), int(first.Rows), int(first.Columns)), dtype=np.float32)
+        for k, s in enumerate(order):
+            arr = _pixels(s)
+            arr *= np.float32(s.slope * scale)
+            if s.intercept:
+                arr += np.float32(s.intercept * scale)
+            array[k] = arr
+        uids = tuple(s.sop_uid for s in order)
     patient = {key: str(first.get(key, "")) for key in ("PatientID", "PatientName", "StudyDate")}
     return Volume(
         array=array,
@@ -295,7 +409,7 @@ def read_pet_series(
         series_uid=str(first.get("SeriesInstanceUID", "")),
         frame_of_reference_uid=str(first.get("FrameOfReferenceUID", "")),
         study_uid=str(first.get("StudyInstanceUID", "")),
-        sop_instance_uids=tuple(str(s.ds.SOPInstanceUID) for s in order),
+        sop_instance_uids=uids,
         source=str(folder),
         patient=patient,
     )

@@ -16,6 +16,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -84,7 +85,7 @@ def align_to_reference(array: NDArray[np.generic], affine_lps: NDArray[np.float6
         first = corner[ax] if sign_ref[ax] > 0 else corner[ax] - (arr.shape[ax] - 1)
         if abs(first - round(first)) > _GRID_TOL:
             raise _mismatch(mask_path, ref, "grids shifted by a fraction of a voxel")
-        start.append(int(round(first)))
+        start.append(round(first))
     if tuple(arr.shape) == ref.shape and start == [0, 0, 0]:
         return np.ascontiguousarray(arr)
     if not allow_crop:
@@ -124,7 +125,7 @@ def _finish(array: NDArray[np.generic], names: Mapping[int, str], source: str) -
 def _read_nifti(path: Path, ref: Volume, names: Mapping[int, str] | None) -> LabelMap:
     import nibabel as nib
 
-    img = nib.load(str(path))
+    img: Any = nib.load(str(path))
     data = np.asarray(img.dataobj)
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]
@@ -225,7 +226,7 @@ def _rasterise_rtstruct(ds: Dataset, ref: Volume, path: Path) -> LabelMap:
             k = float(np.mean(idx[:, 0]))
             if np.ptp(idx[:, 0]) > 0.5 or abs(k - round(k)) > 0.25:
                 raise _mismatch(str(path), ref, f"contour of {names[label]!r} not on an image slice")
-            kk = int(round(k))
+            kk = round(k)
             if not 0 <= kk < nz:
                 continue
             poly = PolyPath(idx[:, 1:3])

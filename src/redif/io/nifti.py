@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,7 +31,7 @@ def write_nifti(path: str | Path, array: NDArray[np.generic], affine_lps: NDArra
     """Write ``array`` (index order as given) with the LPS ``affine_lps`` converted to RAS."""
     import nibabel as nib
 
-    img = nib.Nifti1Image(np.asarray(array), _RAS_FROM_LPS @ affine_lps)
+    img: Any = nib.Nifti1Image(np.asarray(array), _RAS_FROM_LPS @ affine_lps)  # type: ignore[no-untyped-call]
     img.header["descrip"] = description[:79].encode("ascii", "replace")
     img.set_qform(img.affine, code=1)
     img.set_sform(img.affine, code=1)
@@ -68,7 +69,7 @@ def read_nifti_volume(
     p = Path(path)
     if not p.is_file():
         raise InputError("NIfTI file not found", field="--pet", value=str(p))
-    img = nib.load(str(p))
+    img: Any = nib.load(str(p))
     data = np.asarray(img.dataobj, dtype=np.float32)
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]

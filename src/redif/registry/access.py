@@ -60,10 +60,12 @@ class Permission(enum.StrEnum):
 _P = Permission
 #: The permissions of each role (anything else is denied).
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.SITE_CLINICIAN: frozenset({_P.AUTHENTICATED, _P.PATIENT_READ, _P.PATIENT_WRITE, _P.EXPORT,
-                                    _P.DICOM_UPLOAD}),
-    Role.SITE_PHYSICIST: frozenset({_P.AUTHENTICATED, _P.PATIENT_READ, _P.DOSIMETRY_WRITE,
-                                    _P.DICOM_UPLOAD, _P.EXPORT}),
+    Role.SITE_CLINICIAN: frozenset(
+        {_P.AUTHENTICATED, _P.PATIENT_READ, _P.PATIENT_WRITE, _P.EXPORT, _P.DICOM_UPLOAD}
+    ),
+    Role.SITE_PHYSICIST: frozenset(
+        {_P.AUTHENTICATED, _P.PATIENT_READ, _P.DOSIMETRY_WRITE, _P.DICOM_UPLOAD, _P.EXPORT}
+    ),
     Role.COORDINATOR: frozenset({_P.AUTHENTICATED, _P.PATIENT_READ, _P.EXPORT}),
     Role.AUDITOR: frozenset({_P.AUTHENTICATED, _P.PATIENT_READ, _P.AUDIT_READ}),
     Role.ADMIN: frozenset(set(Permission)),
@@ -81,8 +83,9 @@ def parse_role(value: str) -> Role:
     try:
         return Role(value)
     except ValueError:
-        raise InputError("unknown role", field="role", value=value,
-                         remedy="use one of " + ", ".join(r.value for r in Role)) from None
+        raise InputError(
+            "unknown role", field="role", value=value, remedy="use one of " + ", ".join(r.value for r in Role)
+        ) from None
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ so a forked chain cannot be committed.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 from collections.abc import Iterable
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, event, inspect, select, text
+from sqlalchemy import Connection, Table, event, insert, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from redif.registry.models import AuditEvent, Base, utcnow
@@ -85,10 +86,29 @@ def _dumps(obj: Any) -> str:
 def row_digest(conn: Connection, table: Table, pk: Any) -> str | None:
     """SHA-256 of one row as stored (``None`` when the row does not exist)."""
     pk_col = next(iter(table.primary_key.columns))
-    row = conn.execute(select(table).where(pk_col == pk)).mappings().first()
+    try:
+        row = conn.execute(select(table).where(pk_col == pk)).mappings().first()
+    except (ValueError, TypeError) as exc:  # a value altered into something its type cannot read
+        return f"unreadable: {type(exc).__name__}"
     if row is None:
         return None
     return hashlib.sha256(_dumps({"table": table.name, **dict(row)}).encode()).hexdigest()
+
+
+def _audit_rows(conn: Connection) -> list[dict[str, Any]]:
+    """Audit events in ``seq`` order, read without type conversion (a tampered value must be reported,
+    not crash the check); timestamps are parsed here."""
+    t = AuditEvent.__table__
+    cols = ", ".join(c.name for c in t.columns)
+    out = []
+    for raw in conn.exec_driver_sql(f"SELECT {cols} FROM audit_events ORDER BY seq").mappings():
+        ev = dict(raw)
+        ts = ev["occurred_at"]
+        if isinstance(ts, str):
+            with contextlib.suppress(ValueError):  # else left as text: its hash no longer matches
+                ev["occurred_at"] = datetime.fromisoformat(ts)
+        out.append(ev)
+    return out
 
 
 def _event_hash(prev: str, fields: dict[str, Any]) -> str:
@@ -96,8 +116,17 @@ def _event_hash(prev: str, fields: dict[str, Any]) -> str:
 
 
 def _hashed_fields(ev: dict[str, Any]) -> dict[str, Any]:
-    keys = ("seq", "occurred_at", "actor", "action", "entity", "entity_id", "site_id", "details",
-            "row_sha256")
+    keys = (
+        "seq",
+        "occurred_at",
+        "actor",
+        "action",
+        "entity",
+        "entity_id",
+        "site_id",
+        "details",
+        "row_sha256",
+    )
     return {k: ev[k] for k in keys}
 
 
@@ -113,12 +142,11 @@ def _tail(conn: Connection) -> tuple[int, str]:
 
 def _append(conn: Connection, events: Iterable[dict[str, Any]]) -> None:
     seq, prev = _tail(conn)
-    t = AuditEvent.__table__
     for ev in events:
         seq += 1
         ev = {**ev, "seq": seq, "prev_sha256": prev}
         ev["sha256"] = _event_hash(prev, _hashed_fields(ev))
-        conn.execute(t.insert().values(**ev))
+        conn.execute(insert(AuditEvent).values(**ev))
         prev = ev["sha256"]
 
 
@@ -163,7 +191,9 @@ def install(factory: sessionmaker[Session]) -> None:
                 raise RuntimeError("audit events are append-only")
         pending: list[tuple[str, Any, dict[str, Any]]] = session.info.setdefault("_audit_pending", [])
         for obj in session.dirty:
-            if getattr(type(obj), "__audited__", False) and session.is_modified(obj, include_collections=False):
+            if getattr(type(obj), "__audited__", False) and session.is_modified(
+                obj, include_collections=False
+            ):
                 pending.append(("update", obj, _changes(obj)))
         for obj in session.deleted:
             if getattr(type(obj), "__audited__", False):
@@ -186,16 +216,18 @@ def install(factory: sessionmaker[Session]) -> None:
             pk = _pk(obj)
             if action == "create":
                 details = {k: v for k, v in _changes(obj).items() if v is not None}
-            events.append({
-                "occurred_at": now,
-                "actor": actor,
-                "action": action,
-                "entity": table.name,
-                "entity_id": None if pk is None else str(pk),
-                "site_id": _site_of(conn, obj),
-                "details": _dumps(details),
-                "row_sha256": None if action == "delete" else row_digest(conn, table, pk),
-            })
+            events.append(
+                {
+                    "occurred_at": now,
+                    "actor": actor,
+                    "action": action,
+                    "entity": table.name,
+                    "entity_id": None if pk is None else str(pk),
+                    "site_id": _site_of(conn, obj),
+                    "details": _dumps(details),
+                    "row_sha256": None if action == "delete" else row_digest(conn, table, pk),
+                }
+            )
         _append(conn, events)
 
     @event.listens_for(factory, "after_rollback")
@@ -215,16 +247,21 @@ def record(
     """Append an event that is not a row change (``export``, ``report``, ``login``) in ``session``'s
     transaction; it commits with the session."""
     conn = session.connection()
-    _append(conn, [{
-        "occurred_at": utcnow(),
-        "actor": str(session.info.get("actor") or "system"),
-        "action": action,
-        "entity": entity,
-        "entity_id": None if entity_id is None else str(entity_id),
-        "site_id": site_id,
-        "details": _dumps(details or {}),
-        "row_sha256": None,
-    }])
+    _append(
+        conn,
+        [
+            {
+                "occurred_at": utcnow(),
+                "actor": str(session.info.get("actor") or "system"),
+                "action": action,
+                "entity": entity,
+                "entity_id": None if entity_id is None else str(entity_id),
+                "site_id": site_id,
+                "details": _dumps(details or {}),
+                "row_sha256": None,
+            }
+        ],
+    )
 
 
 @dataclass(frozen=True)
@@ -256,28 +293,39 @@ class VerifyReport:
 
 def verify(conn: Connection) -> VerifyReport:
     """Check the hash chain and every audited row against its last audit event."""
-    t = AuditEvent.__table__
     problems: list[AuditProblem] = []
     prev = GENESIS
     expected_seq = 1
     last: dict[tuple[str, str], dict[str, Any]] = {}
     n = 0
-    for row in conn.execute(select(t).order_by(t.c.seq)).mappings():
+    for ev in _audit_rows(conn):
         n += 1
-        ev = dict(row)
         rid = str(ev["id"])
-        if ev["seq"] != expected_seq:
-            problems.append(AuditProblem("audit_events", rid,
-                                         f"sequence gap: expected seq {expected_seq}, found {ev['seq']} "
-                                         "(an event was deleted or inserted)"))
+        try:
+            seq_v: int | None = int(ev["seq"])
+        except (TypeError, ValueError):
+            seq_v = None
+        if seq_v != expected_seq:
+            problems.append(
+                AuditProblem(
+                    "audit_events",
+                    rid,
+                    f"sequence gap: expected seq {expected_seq}, found {ev['seq']} "
+                    "(an event was deleted or inserted)",
+                )
+            )
         if ev["prev_sha256"] != prev:
-            problems.append(AuditProblem("audit_events", rid,
-                                         "chain broken: prev_sha256 does not match the previous event"))
+            problems.append(
+                AuditProblem(
+                    "audit_events", rid, "chain broken: prev_sha256 does not match the previous event"
+                )
+            )
         if _event_hash(ev["prev_sha256"], _hashed_fields(ev)) != ev["sha256"]:
-            problems.append(AuditProblem("audit_events", rid,
-                                         "hash mismatch: the event was altered after it was written"))
+            problems.append(
+                AuditProblem("audit_events", rid, "hash mismatch: the event was altered after it was written")
+            )
         prev = ev["sha256"]
-        expected_seq = ev["seq"] + 1
+        expected_seq = (seq_v if seq_v is not None else expected_seq) + 1
         if ev["action"] in ("create", "update", "delete") and ev["entity_id"] is not None:
             last[(ev["entity"], ev["entity_id"])] = ev
     n_rows = 0
@@ -288,15 +336,19 @@ def verify(conn: Connection) -> VerifyReport:
             n_rows += 1
             key = str(pk)
             seen.add(key)
-            ev = last.get((name, key))
-            if ev is None:
-                problems.append(AuditProblem(name, key, "row has no audit event (written behind the "
-                                                        "application's back)"))
-            elif ev["action"] == "delete":
+            last_ev = last.get((name, key))
+            if last_ev is None:
+                problems.append(
+                    AuditProblem(name, key, "row has no audit event (written behind the application's back)")
+                )
+            elif last_ev["action"] == "delete":
                 problems.append(AuditProblem(name, key, "row exists but its last audit event is a delete"))
-            elif row_digest(conn, table, pk) != ev["row_sha256"]:
-                problems.append(AuditProblem(name, key, "row differs from its last audited state "
-                                                        f"(audit event id={ev['id']})"))
+            elif row_digest(conn, table, pk) != last_ev["row_sha256"]:
+                problems.append(
+                    AuditProblem(
+                        name, key, f"row differs from its last audited state (audit event id={last_ev['id']})"
+                    )
+                )
         for (entity, eid), ev in last.items():
             if entity == name and eid not in seen and ev["action"] != "delete":
                 problems.append(AuditProblem(name, eid, "row was deleted without an audit event"))

@@ -98,28 +98,39 @@ def create_user(
     """Create a user (validated); raises :class:`InputError` for a bad name, role, site or password."""
     settings = settings or AuthSettings()
     role_v = parse_role(str(role))
-    if not username or len(username) > 64 or not username.replace("_", "").replace(".", "").replace(
-        "-", ""
-    ).isalnum():
-        raise InputError("invalid username", field="username", value=username,
-                         remedy="use 1-64 letters, digits, '.', '-' or '_'")
+    if (
+        not username
+        or len(username) > 64
+        or not username.replace("_", "").replace(".", "").replace("-", "").isalnum()
+    ):
+        raise InputError(
+            "invalid username",
+            field="username",
+            value=username,
+            remedy="use 1-64 letters, digits, '.', '-' or '_'",
+        )
     if len(password) < settings.min_password_length:
-        raise InputError(f"password shorter than {settings.min_password_length} characters",
-                         field="password", remedy="choose a longer passphrase")
+        raise InputError(
+            f"password shorter than {settings.min_password_length} characters",
+            field="password",
+            remedy="choose a longer passphrase",
+        )
     site_id = None
     if site_code:
         site = session.execute(select(Site).where(Site.code == site_code)).scalar_one_or_none()
         if site is None:
-            raise InputError("unknown site", field="site", value=site_code,
-                             remedy="create it first with `redif admin create-site`")
+            raise InputError(
+                "unknown site",
+                field="site",
+                value=site_code,
+                remedy="create it first with `redif admin create-site`",
+            )
         site_id = site.id
     if role_v in SITE_ROLES and site_id is None:
-        raise InputError(f"role {role_v.value} needs a site", field="site",
-                         remedy="pass --site CODE")
+        raise InputError(f"role {role_v.value} needs a site", field="site", remedy="pass --site CODE")
     if session.execute(select(User.id).where(User.username == username)).first():
         raise InputError("username already exists", field="username", value=username)
-    user = User(username=username, password_hash=hash_password(password), role=role_v.value,
-                site_id=site_id)
+    user = User(username=username, password_hash=hash_password(password), role=role_v.value, site_id=site_id)
     session.add(user)
     session.flush()
     return user
@@ -182,23 +193,31 @@ def start_session(
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     now = utcnow()
-    session.add(WebSession(token_sha256=_sha(token), csrf_token=csrf, user_id=principal.user_id,
-                           created_at=now, last_seen_at=now,
-                           expires_at=now + timedelta(seconds=settings.session_absolute_s), ip=ip))
+    session.add(
+        WebSession(
+            token_sha256=_sha(token),
+            csrf_token=csrf,
+            user_id=principal.user_id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(seconds=settings.session_absolute_s),
+            ip=ip,
+        )
+    )
     session.flush()
     return token, csrf
 
 
 def principal_for_session(
     session: Session, token: str, settings: AuthSettings | None = None
-) -> tuple[Principal, str] | None:
-    """The principal and CSRF token of a live session cookie, else ``None`` (expired sessions are
-    deleted by :func:`end_session`/the next sign-in, not here: this function only reads)."""
+) -> tuple[Principal, str, float] | None:
+    """``(principal, csrf_token, idle_seconds)`` of a live session cookie, else ``None`` (expired
+    sessions are deleted by :func:`end_session`, not here: this function only reads)."""
     settings = settings or AuthSettings()
     row = session.execute(
-        select(WebSession, User).join(User, User.id == WebSession.user_id).where(
-            WebSession.token_sha256 == _sha(token)
-        )
+        select(WebSession, User)
+        .join(User, User.id == WebSession.user_id)
+        .where(WebSession.token_sha256 == _sha(token))
     ).first()
     if row is None:
         return None
@@ -208,12 +227,14 @@ def principal_for_session(
         return None
     if not user.active:
         return None
-    return _principal(user), ws.csrf_token
+    return _principal(user), ws.csrf_token, (now - ws.last_seen_at).total_seconds()
 
 
 def touch_session(session: Session, token: str) -> None:
     """Record activity on a session (idle timeout)."""
-    ws = session.execute(select(WebSession).where(WebSession.token_sha256 == _sha(token))).scalar_one_or_none()
+    ws = session.execute(
+        select(WebSession).where(WebSession.token_sha256 == _sha(token))
+    ).scalar_one_or_none()
     if ws is not None:
         ws.last_seen_at = utcnow()
 
@@ -240,9 +261,9 @@ def create_api_token(
 def principal_for_token(session: Session, token: str) -> Principal | None:
     """The principal of a live bearer token, else ``None``."""
     row = session.execute(
-        select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(
-            ApiToken.token_sha256 == _sha(token)
-        )
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_sha256 == _sha(token))
     ).first()
     if row is None:
         return None

@@ -135,13 +135,17 @@ def open_database(url: str, *, echo: bool = False) -> Database:
         parsed = make_url(url)
     except Exception:
         raise InputError(
-            "not a database URL", field="--database-url", value=url,
+            "not a database URL",
+            field="--database-url",
+            value=url,
             remedy="use sqlite:////path/redif.sqlite or postgresql+psycopg://user@host/dbname",
         ) from None
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
         raise InputError(
-            "unsupported database backend", field="--database-url", value=backend,
+            "unsupported database backend",
+            field="--database-url",
+            value=backend,
             remedy="use SQLite (embedded) or PostgreSQL",
         )
     kwargs: dict[str, Any] = {"echo": echo, "future": True}

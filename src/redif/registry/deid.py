@@ -72,9 +72,11 @@ __all__ = [
 ]
 
 PROFILE_FILE = "deid_basic_profile.yaml"
-METHOD_TEXT = ("redif: DICOM PS3.15 Annex E Basic Application Level Confidentiality Profile; "
-               "Retain Longitudinal Temporal Information with Modified Dates Option; "
-               "Retain Patient Characteristics Option")
+METHOD_TEXT = (
+    "redif: DICOM PS3.15 Annex E Basic Application Level Confidentiality Profile; "
+    "Retain Longitudinal Temporal Information with Modified Dates Option; "
+    "Retain Patient Characteristics Option"
+)
 
 
 @dataclass(frozen=True)
@@ -98,9 +100,13 @@ def basic_profile_rules() -> dict[int, DeidRule]:
         if not m:
             continue
         tag = int(m.group(1) + m.group(2), 16)
-        out[tag] = DeidRule(tag, a.get("keyword", ""), str(a["basic"]).replace("\\", ""),
-                            a.get("retain_patient_characteristics"),
-                            a.get("retain_longitudinal_modified_dates"))
+        out[tag] = DeidRule(
+            tag,
+            a.get("keyword", ""),
+            str(a["basic"]).replace("\\", ""),
+            a.get("retain_patient_characteristics"),
+            a.get("retain_longitudinal_modified_dates"),
+        )
     return out
 
 
@@ -158,8 +164,11 @@ def _shift_value(value: Any, vr: str, days: int) -> Any:
     fn = _shift_da if vr == "DA" else _shift_dt
     if value is None or value == "":
         return value
-    items = list(value) if isinstance(value, list | tuple) or hasattr(value, "__iter__") and not isinstance(
-        value, str) else [value]
+    items = (
+        list(value)
+        if isinstance(value, list | tuple) or (hasattr(value, "__iter__") and not isinstance(value, str))
+        else [value]
+    )
     out = []
     for item in items:
         shifted = fn(str(item), days)
@@ -169,9 +178,23 @@ def _shift_value(value: Any, vr: str, days: int) -> Any:
     return out if len(out) > 1 else out[0]
 
 
-_DUMMY = {"DA": "19000101", "DT": "19000101000000", "TM": "000000", "PN": "ANONYMOUS", "LO": "ANONYMOUS",
-          "SH": "ANON", "CS": "ANON", "AE": "ANON", "LT": "ANONYMOUS", "ST": "ANONYMOUS",
-          "UT": "ANONYMOUS", "IS": "0", "DS": "0", "AS": "000Y", "UI": "2.25.0"}
+_DUMMY = {
+    "DA": "19000101",
+    "DT": "19000101000000",
+    "TM": "000000",
+    "PN": "ANONYMOUS",
+    "LO": "ANONYMOUS",
+    "SH": "ANON",
+    "CS": "ANON",
+    "AE": "ANON",
+    "LT": "ANONYMOUS",
+    "ST": "ANONYMOUS",
+    "UT": "ANONYMOUS",
+    "IS": "0",
+    "DS": "0",
+    "AS": "000Y",
+    "UI": "2.25.0",
+}
 
 
 def _dummy(vr: str) -> Any:
@@ -228,8 +251,9 @@ def _process(ds: Dataset, ctx: _Ctx) -> None:
                 elem.value = _dummy(vr)
         elif action == "U":
             if elem.value:
-                if isinstance(elem.value, list | tuple) or (hasattr(elem.value, "__iter__")
-                                                            and not isinstance(elem.value, str)):
+                if isinstance(elem.value, list | tuple) or (
+                    hasattr(elem.value, "__iter__") and not isinstance(elem.value, str)
+                ):
                     elem.value = [remap_uid(str(u), ctx.uid_key) for u in elem.value]
                 else:
                     elem.value = remap_uid(str(elem.value), ctx.uid_key)
@@ -283,8 +307,13 @@ def deidentify_dataset(ds: Dataset, *, pseudonym: str, shift_days: int, uid_key:
     if isinstance(meta, FileMetaDataset):
         if "SOPInstanceUID" in ds:
             meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-        for kw in ("SourceApplicationEntityTitle", "SendingApplicationEntityTitle",
-                   "ReceivingApplicationEntityTitle", "PrivateInformationCreatorUID", "PrivateInformation"):
+        for kw in (
+            "SourceApplicationEntityTitle",
+            "SendingApplicationEntityTitle",
+            "ReceivingApplicationEntityTitle",
+            "PrivateInformationCreatorUID",
+            "PrivateInformation",
+        ):
             if kw in meta:
                 del meta[kw]
     return ds
@@ -341,10 +370,26 @@ def injection_to_scan_h(ds: Dataset) -> float | None:
 # --------------------------------------------------------------------------------------------------
 
 SAFE_HARBOR_COLUMNS = (
-    "export_id", "site", "sex", "birth_year", "age_group_90_plus", "histology", "genes", "variants",
-    "n_courses", "drugs", "first_course_year", "days_drug_before_uptake", "uptake_restored",
-    "max_lesion_dose_gy", "total_131i_activity_gbq", "best_overall_response", "pfs_event",
-    "pfs_days_from_first_course", "follow_up_days_from_first_course", "max_ctcae_grade",
+    "export_id",
+    "site",
+    "sex",
+    "birth_year",
+    "age_group_90_plus",
+    "histology",
+    "genes",
+    "variants",
+    "n_courses",
+    "drugs",
+    "first_course_year",
+    "days_drug_before_uptake",
+    "uptake_restored",
+    "max_lesion_dose_gy",
+    "total_131i_activity_gbq",
+    "best_overall_response",
+    "pfs_event",
+    "pfs_days_from_first_course",
+    "follow_up_days_from_first_course",
+    "max_ctcae_grade",
 )
 
 _BEST_ORDER = ("CR", "PR", "SD", "PD", "NE")
@@ -361,8 +406,9 @@ def _d(value: Any) -> date | None:
         return None
 
 
-def safe_harbor_rows(patients: Iterable[dict[str, Any]], *, export_date: date | None = None
-                     ) -> list[dict[str, Any]]:
+def safe_harbor_rows(
+    patients: Iterable[dict[str, Any]], *, export_date: date | None = None
+) -> list[dict[str, Any]]:
     """One de-identified row per patient (dicts as produced by ``patient_to_dict``)."""
     export_date = export_date or date.today()
     site_labels: dict[str, str] = {}
@@ -377,36 +423,52 @@ def safe_harbor_rows(patients: Iterable[dict[str, Any]], *, export_date: date | 
         index = starts[0] if starts else None
         prog = _d(p.get("progression_date"))
         fu = _d(p.get("last_follow_up_date"))
-        lesion_doses = [r["absorbed_dose_gy"] for r in recs.get("dosimetry", [])
-                        if r.get("kind") == "lesion" and r.get("absorbed_dose_gy") is not None]
-        responses = [r.get("overall_response") for r in recs.get("responses", []) if r.get("overall_response")]
+        lesion_doses = [
+            r["absorbed_dose_gy"]
+            for r in recs.get("dosimetry", [])
+            if r.get("kind") == "lesion" and r.get("absorbed_dose_gy") is not None
+        ]
+        responses = [
+            r.get("overall_response") for r in recs.get("responses", []) if r.get("overall_response")
+        ]
         best = min(responses, key=_BEST_ORDER.index) if responses else None
         uptake = [u.get("restored") for u in recs.get("uptake", []) if u.get("restored") is not None]
-        rows.append({
-            "export_id": f"R{i:05d}",
-            "site": site,
-            "sex": p.get("sex"),
-            "birth_year": None if age90 or by is None else int(by),
-            "age_group_90_plus": bool(age90),
-            "histology": p.get("histology"),
-            "genes": ";".join(sorted({g["gene"] for g in recs.get("genotypes", [])})),
-            "variants": ";".join(sorted({g.get("variant") or g.get("fusion_partner") or ""
-                                         for g in recs.get("genotypes", [])} - {""})),
-            "n_courses": len(courses),
-            "drugs": ";".join(sorted({c["drugs"] for c in courses})),
-            "first_course_year": index.year if index and not age90 else None,
-            "days_drug_before_uptake": next((c.get("days_before_uptake") for c in courses
-                                             if c.get("days_before_uptake") is not None), None),
-            "uptake_restored": any(uptake) if uptake else None,
-            "max_lesion_dose_gy": max(lesion_doses) if lesion_doses else None,
-            "total_131i_activity_gbq": sum(a["activity_gbq"] for a in recs.get("administrations", []))
-            if recs.get("administrations") else None,
-            "best_overall_response": best,
-            "pfs_event": prog is not None,
-            "pfs_days_from_first_course": (prog - index).days if prog and index else None,
-            "follow_up_days_from_first_course": (fu - index).days if fu and index else None,
-            "max_ctcae_grade": max((a["ctcae_grade"] for a in recs.get("adverse-events", [])), default=None),
-        })
+        rows.append(
+            {
+                "export_id": f"R{i:05d}",
+                "site": site,
+                "sex": p.get("sex"),
+                "birth_year": None if age90 or by is None else int(by),
+                "age_group_90_plus": bool(age90),
+                "histology": p.get("histology"),
+                "genes": ";".join(sorted({g["gene"] for g in recs.get("genotypes", [])})),
+                "variants": ";".join(
+                    sorted(
+                        {g.get("variant") or g.get("fusion_partner") or "" for g in recs.get("genotypes", [])}
+                        - {""}
+                    )
+                ),
+                "n_courses": len(courses),
+                "drugs": ";".join(sorted({c["drugs"] for c in courses})),
+                "first_course_year": index.year if index and not age90 else None,
+                "days_drug_before_uptake": next(
+                    (c.get("days_before_uptake") for c in courses if c.get("days_before_uptake") is not None),
+                    None,
+                ),
+                "uptake_restored": any(uptake) if uptake else None,
+                "max_lesion_dose_gy": max(lesion_doses) if lesion_doses else None,
+                "total_131i_activity_gbq": sum(a["activity_gbq"] for a in recs.get("administrations", []))
+                if recs.get("administrations")
+                else None,
+                "best_overall_response": best,
+                "pfs_event": prog is not None,
+                "pfs_days_from_first_course": (prog - index).days if prog and index else None,
+                "follow_up_days_from_first_course": (fu - index).days if fu and index else None,
+                "max_ctcae_grade": max(
+                    (a["ctcae_grade"] for a in recs.get("adverse-events", [])), default=None
+                ),
+            }
+        )
     return rows
 
 

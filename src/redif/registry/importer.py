@@ -29,8 +29,17 @@ from redif.registry.schemas import RECORD_SCHEMAS, PatientIn, validate_input
 
 __all__ = ["ImportRow", "import_patients", "read_import_file"]
 
-_CSV_PATIENT = ("pseudonym", "site", "sex", "birth_year", "histology", "rai_refractory_criterion",
-                "diagnosis_date", "progression_date", "last_follow_up_date")
+_CSV_PATIENT = (
+    "pseudonym",
+    "site",
+    "sex",
+    "birth_year",
+    "histology",
+    "rai_refractory_criterion",
+    "diagnosis_date",
+    "progression_date",
+    "last_follow_up_date",
+)
 
 
 @dataclass(frozen=True)
@@ -54,8 +63,12 @@ def _validate(number: int, obj: Any) -> ImportRow:
     clean: dict[str, list[dict[str, Any]]] = {}
     for kind, items in records.items():
         if kind not in RECORD_SCHEMAS:
-            raise InputError("unknown record kind", field=f"{where}records", value=kind,
-                             remedy="use one of " + ", ".join(RECORD_SCHEMAS))
+            raise InputError(
+                "unknown record kind",
+                field=f"{where}records",
+                value=kind,
+                remedy="use one of " + ", ".join(RECORD_SCHEMAS),
+            )
         if not isinstance(items, list):
             raise InputError("expected a list", field=f"{where}records.{kind}")
         for j, item in enumerate(items):
@@ -69,21 +82,27 @@ def read_import_file(path: Path) -> list[ImportRow]:
     if not path.exists():
         raise InputError("file not found", field="FILE", value=str(path))
     text = path.read_text(encoding="utf-8-sig")
-    rows: list[Any]
+    rows: Any
     if path.suffix.lower() == ".json":
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON (line {exc.lineno}, column {exc.colno})", field=str(path),
-                             remedy="fix the JSON syntax") from None
+            raise InputError(
+                f"not valid JSON (line {exc.lineno}, column {exc.colno})",
+                field=str(path),
+                remedy="fix the JSON syntax",
+            ) from None
         rows = doc.get("patients") if isinstance(doc, dict) else doc
         if not isinstance(rows, list):
-            raise InputError("expected a list of patients or {\"patients\": [...]}", field=str(path))
+            raise InputError('expected a list of patients or {"patients": [...]}', field=str(path))
     elif path.suffix.lower() == ".csv":
         reader = csv.DictReader(io.StringIO(text))
         if not reader.fieldnames or "pseudonym" not in reader.fieldnames:
-            raise InputError("CSV header lacks a 'pseudonym' column", field=str(path),
-                             remedy="the first line must name the columns, e.g. pseudonym,sex,birth_year")
+            raise InputError(
+                "CSV header lacks a 'pseudonym' column",
+                field=str(path),
+                remedy="the first line must name the columns, e.g. pseudonym,sex,birth_year",
+            )
         rows = []
         for r in reader:
             obj: dict[str, Any] = {k: v for k, v in r.items() if k in _CSV_PATIENT and v not in (None, "")}
@@ -92,8 +111,9 @@ def read_import_file(path: Path) -> list[ImportRow]:
                 obj["records"] = {"genotypes": [geno]}
             rows.append(obj)
     else:
-        raise InputError("unsupported file type", field="FILE", value=path.suffix,
-                         remedy="give a .json or .csv file")
+        raise InputError(
+            "unsupported file type", field="FILE", value=path.suffix, remedy="give a .json or .csv file"
+        )
     return [_validate(i, r) for i, r in enumerate(rows, start=1)]
 
 
@@ -112,15 +132,19 @@ def import_patients(
         data = row.patient
         if data.site is None:
             if not site_code:
-                raise InputError("no site for this patient", field=f"row {row.number}: site",
-                                 remedy="give --site CODE or a site column")
+                raise InputError(
+                    "no site for this patient",
+                    field=f"row {row.number}: site",
+                    remedy="give --site CODE or a site column",
+                )
             data = data.model_copy(update={"site": site_code})
         with db.write_session(actor=actor) as s:
             try:
                 patient = reg.create_patient(s, principal, data)
             except InputError as exc:
-                raise InputError(exc.message, field=f"row {row.number}: {exc.field}", value=exc.value,
-                                 remedy=exc.remedy) from None
+                raise InputError(
+                    exc.message, field=f"row {row.number}: {exc.field}", value=exc.value, remedy=exc.remedy
+                ) from None
             for kind, items in row.records.items():
                 for item in items:
                     reg.add_record(s, principal, patient.id, kind, item)

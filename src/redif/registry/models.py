@@ -38,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
+    "PATIENT_CHILD_MODELS",
     "AdverseEvent",
     "ApiToken",
     "AuditEvent",
@@ -49,7 +50,6 @@ __all__ = [
     "LabResult",
     "LoginFailure",
     "MetaEntry",
-    "PATIENT_CHILD_MODELS",
     "Patient",
     "RaiHistory",
     "RedifCourse",

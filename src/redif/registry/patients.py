@@ -27,20 +27,29 @@ __all__ = [
     "update_patient",
 ]
 
-_PATIENT_FIELDS = ("sex", "birth_year", "histology", "rai_refractory_criterion", "diagnosis_date",
-                   "progression_date", "last_follow_up_date")
+_PATIENT_FIELDS = (
+    "sex",
+    "birth_year",
+    "histology",
+    "rai_refractory_criterion",
+    "diagnosis_date",
+    "progression_date",
+    "last_follow_up_date",
+)
 
 
 def _resolve_site(session: Session, principal: Principal, site_code: str | None) -> Site:
     if site_code:
         site = session.execute(select(Site).where(Site.code == site_code)).scalar_one_or_none()
         if site is None or not principal.sees_site(site.id):
-            raise InputError("unknown site", field="site", value=site_code,
-                             remedy="use the code of a site you belong to")
+            raise InputError(
+                "unknown site", field="site", value=site_code, remedy="use the code of a site you belong to"
+            )
         return site
     if principal.site_id is None:
-        raise InputError("site is required for a user without a home site", field="site",
-                         remedy="give the site code")
+        raise InputError(
+            "site is required for a user without a home site", field="site", remedy="give the site code"
+        )
     site = session.get(Site, principal.site_id)
     assert site is not None
     return site
@@ -55,10 +64,18 @@ def create_patient(session: Session, principal: Principal, data: PatientIn | dic
         select(Patient.id).where(Patient.site_id == site.id, Patient.pseudonym == pin.pseudonym)
     ).first()
     if exists:
-        raise InputError("pseudonym already used at this site", field="pseudonym", value=pin.pseudonym,
-                         remedy="choose another pseudonym")
-    patient = Patient(pseudonym=pin.pseudonym, site_id=site.id, is_demo=site.is_demo,
-                      **{k: getattr(pin, k) for k in _PATIENT_FIELDS})
+        raise InputError(
+            "pseudonym already used at this site",
+            field="pseudonym",
+            value=pin.pseudonym,
+            remedy="choose another pseudonym",
+        )
+    patient = Patient(
+        pseudonym=pin.pseudonym,
+        site_id=site.id,
+        is_demo=site.is_demo,
+        **{k: getattr(pin, k) for k in _PATIENT_FIELDS},
+    )
     if patient.sex is not None:
         patient.sex = str(patient.sex)
     session.add(patient)
@@ -66,14 +83,17 @@ def create_patient(session: Session, principal: Principal, data: PatientIn | dic
     return patient
 
 
-def update_patient(session: Session, principal: Principal, patient_id: int,
-                   data: PatientPatch | dict[str, Any]) -> Patient:
+def update_patient(
+    session: Session, principal: Principal, patient_id: int, data: PatientPatch | dict[str, Any]
+) -> Patient:
     """Change fields of a patient in scope."""
     patient = get_patient(session, principal, patient_id)
     require(principal, Permission.PATIENT_WRITE)
     patch = data if isinstance(data, PatientPatch) else validate_input(PatientPatch, data)
     for key in patch.model_fields_set:
         value = getattr(patch, key)
+        if key == "sex" and value is None:
+            value = "unknown"
         setattr(patient, key, str(value) if key == "sex" and value is not None else value)
     session.flush()
     return patient
@@ -94,8 +114,9 @@ def _search(stmt: Any, q: str | None) -> Any:
     return stmt
 
 
-def list_patients(session: Session, principal: Principal, *, q: str | None = None, limit: int = 100,
-                  offset: int = 0) -> list[Patient]:
+def list_patients(
+    session: Session, principal: Principal, *, q: str | None = None, limit: int = 100, offset: int = 0
+) -> list[Patient]:
     """Patients in scope, newest first, filtered by ``q`` (pseudonym or histology substring)."""
     require(principal, Permission.PATIENT_READ)
     stmt = scope_patients(_search(select(Patient), q), principal)
@@ -114,8 +135,9 @@ def _record_permission(kind: str) -> Permission:
     return Permission.DOSIMETRY_WRITE if kind == "dosimetry" else Permission.PATIENT_WRITE
 
 
-def add_record(session: Session, principal: Principal, patient_id: int, kind: str,
-               data: dict[str, Any]) -> Base:
+def add_record(
+    session: Session, principal: Principal, patient_id: int, kind: str, data: dict[str, Any]
+) -> Base:
     """Add one record of ``kind`` (``genotypes``, ``courses``, ...) to a patient in scope."""
     if kind not in PATIENT_CHILD_MODELS:
         raise NotFound(f"record kind {kind!r} not found")
@@ -132,8 +154,7 @@ def add_record(session: Session, principal: Principal, patient_id: int, kind: st
     return rec
 
 
-def delete_record(session: Session, principal: Principal, patient_id: int, kind: str,
-                  record_id: int) -> None:
+def delete_record(session: Session, principal: Principal, patient_id: int, kind: str, record_id: int) -> None:
     """Delete one record of a patient in scope."""
     if kind not in PATIENT_CHILD_MODELS:
         raise NotFound(f"record kind {kind!r} not found")

@@ -32,8 +32,12 @@ __all__ = [
     "validate_input",
 ]
 
-Pseudonym = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
-                                             pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+Pseudonym = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+    ),
+]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Year = Annotated[int, Field(ge=1900, le=2100)]
@@ -222,9 +226,12 @@ def input_error_from(exc: ValidationError, *, where: str = "") -> InputError:
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err.get("loc", ()))
     fld = f"{where}{loc}" if where else loc
-    return InputError(str(err.get("msg", "invalid value")), field=fld or None,
-                      value=err.get("input") if not isinstance(err.get("input"), dict) else None,
-                      remedy="correct the value and retry")
+    return InputError(
+        str(err.get("msg", "invalid value")),
+        field=fld or None,
+        value=err.get("input") if not isinstance(err.get("input"), dict) else None,
+        remedy="correct the value and retry",
+    )
 
 
 def validate_input(schema: type[_Strict], data: Any, *, where: str = "") -> Any:

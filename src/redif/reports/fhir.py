@@ -70,8 +70,15 @@ def patient_bundle(patient: dict[str, Any]) -> dict[str, Any]:
         "resourceType": "Patient",
         "identifier": [{"system": f"urn:redif:site:{site}:pseudonym", "value": pseudo}],
         "gender": _GENDER.get(str(patient.get("sex") or "unknown"), "unknown"),
-        "meta": {"tag": [{"system": "urn:redif", "code": "pseudonymised",
-                          "display": f"redif {__version__} registry export"}]},
+        "meta": {
+            "tag": [
+                {
+                    "system": "urn:redif",
+                    "code": "pseudonymised",
+                    "display": f"redif {__version__} registry export",
+                }
+            ]
+        },
     }
     if patient.get("birth_year"):
         pat["birthDate"] = f"{int(patient['birth_year']):04d}"
@@ -79,11 +86,16 @@ def patient_bundle(patient: dict[str, Any]) -> dict[str, Any]:
 
     cond: dict[str, Any] = {
         "resourceType": "Condition",
-        "clinicalStatus": {"coding": [{
-            "system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
-        "code": {"coding": [_coding("thyroid_cancer_condition")],
-                 "text": "Differentiated thyroid cancer"
-                         + (f", {patient['histology']}" if patient.get("histology") else "")},
+        "clinicalStatus": {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}
+            ]
+        },
+        "code": {
+            "coding": [_coding("thyroid_cancer_condition")],
+            "text": "Differentiated thyroid cancer"
+            + (f", {patient['histology']}" if patient.get("histology") else ""),
+        },
         "subject": subject,
     }
     if patient.get("diagnosis_date"):
@@ -97,12 +109,21 @@ def patient_bundle(patient: dict[str, Any]) -> dict[str, Any]:
             "resourceType": "Observation",
             "status": "final",
             "category": [{"coding": [_coding("observation_category_laboratory")]}],
-            "code": {"coding": [_coding("genomic_variant_observation")], "text": "Genetic variant assessment"},
+            "code": {
+                "coding": [_coding("genomic_variant_observation")],
+                "text": "Genetic variant assessment",
+            },
             "subject": subject,
-            "component": [{"code": {"coding": [_coding("gene_studied_component")], "text": "Gene studied"},
-                           "valueCodeableConcept": {"text": str(g["gene"])}}],
-            "valueString": str(g.get("variant") or (f"fusion with {g['fusion_partner']}"
-                                                    if g.get("fusion_partner") else "detected")),
+            "component": [
+                {
+                    "code": {"coding": [_coding("gene_studied_component")], "text": "Gene studied"},
+                    "valueCodeableConcept": {"text": str(g["gene"])},
+                }
+            ],
+            "valueString": str(
+                g.get("variant")
+                or (f"fusion with {g['fusion_partner']}" if g.get("fusion_partner") else "detected")
+            ),
         }
         if g.get("sample_date"):
             obs["effectiveDateTime"] = str(g["sample_date"])
@@ -130,20 +151,26 @@ def patient_bundle(patient: dict[str, Any]) -> dict[str, Any]:
         proc: dict[str, Any] = {
             "resourceType": "Procedure",
             "status": "completed",
-            "code": {"text": "Radioiodine (131I) therapy"
-                             + (f", {a['basis']} activity" if a.get("basis") else "")},
+            "code": {
+                "text": "Radioiodine (131I) therapy" + (f", {a['basis']} activity" if a.get("basis") else "")
+            },
             "subject": subject,
         }
         if a.get("administration_date"):
             proc["performedDateTime"] = str(a["administration_date"])
-            entries.append({"fullUrl": _urn(site, pseudo, "administration", a["id"]), "resource": {
-                "resourceType": "MedicationAdministration",
-                "status": "completed",
-                "medicationCodeableConcept": {"text": "Sodium iodide (131I)"},
-                "subject": subject,
-                "effectiveDateTime": str(a["administration_date"]),
-                "dosage": {"dose": dose, "route": {"text": "oral"}},
-            }})
+            entries.append(
+                {
+                    "fullUrl": _urn(site, pseudo, "administration", a["id"]),
+                    "resource": {
+                        "resourceType": "MedicationAdministration",
+                        "status": "completed",
+                        "medicationCodeableConcept": {"text": "Sodium iodide (131I)"},
+                        "subject": subject,
+                        "effectiveDateTime": str(a["administration_date"]),
+                        "dosage": {"dose": dose, "route": {"text": "oral"}},
+                    },
+                }
+            )
         proc["note"] = [{"text": f"Administered activity {float(a['activity_gbq']):g} GBq"}]
         entries.append({"fullUrl": _urn(site, pseudo, "procedure", a["id"]), "resource": proc})
 

@@ -27,12 +27,20 @@ __all__ = ["ENGINE_SECTIONS", "engine_sections", "patient_report_pdf", "report_s
 
 _TEMPLATE = Path(__file__).with_name("templates") / "patient_report.typ"
 
-#: Engines asked for a report section, in order: (package, heading).
+#: Engines asked for a report section, in order: (module, heading). A module is asked for
+#: ``registry_report_section``; the built-in adapters of :mod:`redif.reports.engine_sections` are used
+#: for the engines that do not define one.
 ENGINE_SECTIONS: tuple[tuple[str, str], ...] = (
     ("redif.pathway", "Pathway assessment"),
     ("redif.dosimetry", "Dosimetry"),
     ("redif.response", "Response"),
 )
+
+_ADAPTERS = {
+    "redif.pathway": "pathway_section",
+    "redif.dosimetry": "dosimetry_section",
+    "redif.response": "response_section",
+}
 
 
 def engine_sections(patient: dict[str, Any]) -> list[dict[str, Any]]:
@@ -43,6 +51,10 @@ def engine_sections(patient: dict[str, Any]) -> list[dict[str, Any]]:
         try:
             module = importlib.import_module(module_name)
             fn = getattr(module, "registry_report_section", None)
+            if fn is None and module_name in _ADAPTERS:
+                from redif.reports import engine_sections as adapters
+
+                fn = getattr(adapters, _ADAPTERS[module_name])
             if fn is None:
                 section["lines"] = ["Not available in this version of redif."]
             else:
@@ -50,7 +62,9 @@ def engine_sections(patient: dict[str, Any]) -> list[dict[str, Any]]:
                 if result is None:
                     section["lines"] = ["Not available: the engine had too little data for this patient."]
                 else:
-                    section.update({k: v for k, v in dict(result).items() if k in ("lines", "table", "sources")})
+                    section.update(
+                        {k: v for k, v in dict(result).items() if k in ("lines", "table", "sources")}
+                    )
                     section["available"] = True
                     section["title"] = str(result.get("title", heading))
         except Exception as exc:  # an engine failure must not break the report, and must show
@@ -59,8 +73,10 @@ def engine_sections(patient: dict[str, Any]) -> list[dict[str, Any]]:
         section["sources"] = [str(x) for x in section.get("sources", [])]
         if "table" in section and section["table"] is not None:
             t = section["table"]
-            section["table"] = {"columns": [str(c) for c in t["columns"]],
-                                "rows": [["" if v is None else str(v) for v in r] for r in t["rows"]]}
+            section["table"] = {
+                "columns": [str(c) for c in t["columns"]],
+                "rows": [["" if v is None else str(v) for v in r] for r in t["rows"]],
+            }
         out.append(section)
     return out
 
@@ -76,36 +92,102 @@ def _cell(v: Any) -> str:
 
 
 _TABLES: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
-    ("genotypes", "Genotype", (("gene", "Gene"), ("variant", "Variant"), ("fusion_partner", "Fusion partner"),
-                               ("assay", "Assay"), ("sample_date", "Date"))),
-    ("rai-history", "Previous radioiodine", (("treatment_date", "Date"), ("activity_gbq", "Activity (GBq)"),
-                                             ("indication", "Indication"),
-                                             ("post_therapy_scan_uptake", "Uptake on post-therapy scan"))),
-    ("courses", "Redifferentiation courses", (("course_number", "#"), ("drugs", "Drugs"), ("dose", "Dose"),
-                                              ("start_date", "Start"), ("stop_date", "Stop"),
-                                              ("dose_reductions", "Dose reductions"),
-                                              ("days_before_uptake", "Days before uptake"),
-                                              ("tsh_stimulation", "TSH stimulation"))),
-    ("uptake", "Uptake assessments", (("assessment_date", "Date"), ("modality", "Modality"),
-                                      ("tracer", "Tracer"), ("activity_mbq", "Activity (MBq)"),
-                                      ("time_after_administration_h", "Time (h)"), ("restored", "Restored"),
-                                      ("restored_definition", "Definition"))),
-    ("dosimetry", "Dosimetry results (stored)", (("kind", "Kind"), ("method", "Method"),
-                                                 ("lesion_label", "Lesion"),
-                                                 ("absorbed_dose_gy", "Absorbed dose (Gy)"),
-                                                 ("dose_per_activity_gy_per_gbq", "Gy/GBq"),
-                                                 ("threshold_gy", "Threshold (Gy)"))),
-    ("administrations", "131I administrations", (("administration_date", "Date"),
-                                                 ("activity_gbq", "Activity (GBq)"), ("basis", "Basis"),
-                                                 ("post_therapy_scan", "Post-therapy scan"))),
-    ("responses", "Response assessments (stored)", (("assessment_date", "Date"), ("criteria", "Criteria"),
-                                                    ("overall_response", "Overall response"),
-                                                    ("sum_of_diameters_mm", "Sum of diameters (mm)"),
-                                                    ("fdg_pet", "FDG-PET"))),
-    ("labs", "Laboratory", (("sample_date", "Date"), ("analyte", "Analyte"), ("value", "Value"),
-                            ("unit", "Unit"))),
-    ("adverse-events", "Adverse events", (("onset_date", "Onset"), ("term", "Term"),
-                                          ("ctcae_grade", "CTCAE grade"), ("attribution", "Attribution"))),
+    (
+        "genotypes",
+        "Genotype",
+        (
+            ("gene", "Gene"),
+            ("variant", "Variant"),
+            ("fusion_partner", "Fusion partner"),
+            ("assay", "Assay"),
+            ("sample_date", "Date"),
+        ),
+    ),
+    (
+        "rai-history",
+        "Previous radioiodine",
+        (
+            ("treatment_date", "Date"),
+            ("activity_gbq", "Activity (GBq)"),
+            ("indication", "Indication"),
+            ("post_therapy_scan_uptake", "Uptake on post-therapy scan"),
+        ),
+    ),
+    (
+        "courses",
+        "Redifferentiation courses",
+        (
+            ("course_number", "#"),
+            ("drugs", "Drugs"),
+            ("dose", "Dose"),
+            ("start_date", "Start"),
+            ("stop_date", "Stop"),
+            ("dose_reductions", "Dose reductions"),
+            ("days_before_uptake", "Days before uptake"),
+            ("tsh_stimulation", "TSH stimulation"),
+        ),
+    ),
+    (
+        "uptake",
+        "Uptake assessments",
+        (
+            ("assessment_date", "Date"),
+            ("modality", "Modality"),
+            ("tracer", "Tracer"),
+            ("activity_mbq", "Activity (MBq)"),
+            ("time_after_administration_h", "Time (h)"),
+            ("restored", "Restored"),
+            ("restored_definition", "Definition"),
+        ),
+    ),
+    (
+        "dosimetry",
+        "Dosimetry results (stored)",
+        (
+            ("kind", "Kind"),
+            ("method", "Method"),
+            ("lesion_label", "Lesion"),
+            ("absorbed_dose_gy", "Absorbed dose (Gy)"),
+            ("dose_per_activity_gy_per_gbq", "Gy/GBq"),
+            ("threshold_gy", "Threshold (Gy)"),
+        ),
+    ),
+    (
+        "administrations",
+        "131I administrations",
+        (
+            ("administration_date", "Date"),
+            ("activity_gbq", "Activity (GBq)"),
+            ("basis", "Basis"),
+            ("post_therapy_scan", "Post-therapy scan"),
+        ),
+    ),
+    (
+        "responses",
+        "Response assessments (stored)",
+        (
+            ("assessment_date", "Date"),
+            ("criteria", "Criteria"),
+            ("overall_response", "Overall response"),
+            ("sum_of_diameters_mm", "Sum of diameters (mm)"),
+            ("fdg_pet", "FDG-PET"),
+        ),
+    ),
+    (
+        "labs",
+        "Laboratory",
+        (("sample_date", "Date"), ("analyte", "Analyte"), ("value", "Value"), ("unit", "Unit")),
+    ),
+    (
+        "adverse-events",
+        "Adverse events",
+        (
+            ("onset_date", "Onset"),
+            ("term", "Term"),
+            ("ctcae_grade", "CTCAE grade"),
+            ("attribution", "Attribution"),
+        ),
+    ),
 )
 
 
@@ -114,11 +196,18 @@ def _payload(patient: dict[str, Any], generated_at: datetime) -> dict[str, Any]:
     tables = []
     for kind, title, cols in _TABLES:
         rows = recs.get(kind, [])
-        tables.append({"title": title, "columns": [c[1] for c in cols],
-                       "rows": [[_cell(r.get(c[0])) for c in cols] for r in rows]})
+        tables.append(
+            {
+                "title": title,
+                "columns": [c[1] for c in cols],
+                "rows": [[_cell(r.get(c[0])) for c in cols] for r in rows],
+            }
+        )
     summary = [
-        ["Pseudonym", _cell(patient.get("pseudonym"))], ["Site", _cell(patient.get("site"))],
-        ["Sex", _cell(patient.get("sex"))], ["Birth year", _cell(patient.get("birth_year"))],
+        ["Pseudonym", _cell(patient.get("pseudonym"))],
+        ["Site", _cell(patient.get("site"))],
+        ["Sex", _cell(patient.get("sex"))],
+        ["Birth year", _cell(patient.get("birth_year"))],
         ["Histology", _cell(patient.get("histology"))],
         ["RAI-refractoriness criterion", _cell(patient.get("rai_refractory_criterion"))],
         ["Diagnosis date", _cell(patient.get("diagnosis_date"))],
@@ -126,8 +215,10 @@ def _payload(patient: dict[str, Any], generated_at: datetime) -> dict[str, Any]:
         ["Last follow-up", _cell(patient.get("last_follow_up_date"))],
     ]
     sections = engine_sections(patient)
-    sources = ["Registry records entered by the patient's site (harmonised minimum data set, "
-               "shared/clinical/RULES.md §7)."]
+    sources = [
+        "Registry records entered by the patient's site (harmonised minimum data set, "
+        "shared/clinical/RULES.md §7)."
+    ]
     for s in sections:
         sources.extend(s["sources"])
     return {
@@ -162,7 +253,7 @@ def patient_report_pdf(patient: dict[str, Any], *, generated_at: datetime) -> by
     payload = _payload(patient, generated_at)
     ts = generated_at if generated_at.tzinfo else generated_at.replace(tzinfo=UTC)
     data = typst.compile(
-        _TEMPLATE.read_bytes(),
+        str(_TEMPLATE),
         root=str(_TEMPLATE.parent),
         ignore_system_fonts=True,
         sys_inputs={"data": json.dumps(payload, sort_keys=True, ensure_ascii=False)},

@@ -51,10 +51,17 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def _error_body(kind: str, message: str, *, field: str | None = None, remedy: str | None = None
-                ) -> dict[str, Any]:
-    return {"error": kind, "message": message, "field": field, "value": None, "remedy": remedy,
-            "detail": message}
+def _error_body(
+    kind: str, message: str, *, field: str | None = None, remedy: str | None = None
+) -> dict[str, Any]:
+    return {
+        "error": kind,
+        "message": message,
+        "field": field,
+        "value": None,
+        "remedy": remedy,
+        "detail": message,
+    }
 
 
 def _page(request: Request, status: int, title: str, message: str) -> Response:
@@ -75,8 +82,11 @@ def _install_handlers(app: FastAPI) -> None:
         errs = exc.errors()
         first = errs[0] if errs else {}
         loc = ".".join(str(p) for p in first.get("loc", ()))
-        err = InputError(str(first.get("msg", "invalid request")), field=loc or None,
-                         remedy="see /openapi.json for the expected shape")
+        err = InputError(
+            str(first.get("msg", "invalid request")),
+            field=loc or None,
+            remedy="see /openapi.json for the expected shape",
+        )
         if _is_api(request):
             return JSONResponse(err.to_dict(), status_code=422)
         return _page(request, 422, "Invalid input", str(err))
@@ -102,19 +112,30 @@ def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(CsrfFailed)
     async def _csrf(request: Request, exc: CsrfFailed) -> Response:
         if _is_api(request):
-            return JSONResponse(_error_body("CsrfFailed", str(exc), field="X-CSRF-Token",
-                                            remedy="send the session's CSRF token or use a bearer token"),
-                                status_code=403)
+            return JSONResponse(
+                _error_body(
+                    "CsrfFailed",
+                    str(exc),
+                    field="X-CSRF-Token",
+                    remedy="send the session's CSRF token or use a bearer token",
+                ),
+                status_code=403,
+            )
         return _page(request, 403, "Form expired", str(exc))
 
     @app.exception_handler(NotAuthenticated)
     async def _unauth(request: Request, exc: NotAuthenticated) -> Response:
         if _is_api(request):
             return JSONResponse(
-                _error_body("NotAuthenticated", "sign-in required",
-                            remedy="send 'Authorization: Bearer <token>' (redif admin create-token) or a "
-                                   "session cookie"),
-                status_code=401, headers={"WWW-Authenticate": "Bearer"})
+                _error_body(
+                    "NotAuthenticated",
+                    "sign-in required",
+                    remedy="send 'Authorization: Bearer <token>' (redif admin create-token) or a "
+                    "session cookie",
+                ),
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         target = request.url.path
         if request.url.query:
             target += "?" + request.url.query
@@ -125,15 +146,19 @@ def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if _is_api(request) or request.url.path in ("/healthz", "/openapi.json"):
-            return JSONResponse(_error_body("HTTPError", str(exc.detail)), status_code=exc.status_code,
-                                headers=getattr(exc, "headers", None))
+            return JSONResponse(
+                _error_body("HTTPError", str(exc.detail)),
+                status_code=exc.status_code,
+                headers=getattr(exc, "headers", None),
+            )
         return _page(request, exc.status_code, "Error", str(exc.detail))
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> Response:
         log.exception("internal error on %s %s", request.method, request.url.path)
-        return JSONResponse(_error_body("InternalError", "internal error (this is a bug in redif)"),
-                            status_code=500)
+        return JSONResponse(
+            _error_body("InternalError", "internal error (this is a bug in redif)"), status_code=500
+        )
 
 
 def create_app(settings: WebSettings, *, db: Database | None = None, migrate_db: bool = True) -> FastAPI:
@@ -148,7 +173,7 @@ def create_app(settings: WebSettings, *, db: Database | None = None, migrate_db:
         title="redif",
         version=__version__,
         summary="Radioiodine redifferentiation workbench: registry, engines and reports (decision support "
-                "for a qualified clinician).",
+        "for a qualified clinician).",
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
@@ -161,6 +186,6 @@ def create_app(settings: WebSettings, *, db: Database | None = None, migrate_db:
     for router in ROUTERS:
         app.include_router(router)
     _install_handlers(app)
-    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: also on 413 answers
     return app

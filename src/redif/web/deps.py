@@ -31,14 +31,13 @@ def db_read(request: Request) -> Iterator[Session]:
 def db_write(request: Request) -> Iterator[Session]:
     """A write session for this request: commits at the end of the block (with its audit events) or
     rolls everything back on an exception."""
-    with request.app.state.db.write_session(
-        actor=_actor(getattr(request.state, "principal", None))
-    ) as s:
+    with request.app.state.db.write_session(actor=_actor(getattr(request.state, "principal", None))) as s:
         yield s
 
 
-def render(request: Request, template: str, context: dict[str, Any] | None = None,
-           status_code: int = 200) -> HTMLResponse:
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
     """Render a Jinja2 template with the common context (user, CSRF token, navigation, disclaimer)."""
     from redif.web.nav import visible_nav
 
@@ -54,4 +53,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "perm": Permission,
     }
     ctx.update(context or {})
-    return request.app.state.templates.TemplateResponse(request, template, ctx, status_code=status_code)
+    resp: HTMLResponse = request.app.state.templates.TemplateResponse(
+        request, template, ctx, status_code=status_code
+    )
+    return resp

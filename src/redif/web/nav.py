@@ -34,6 +34,7 @@ def add_nav_item(label: str, href: str, permission: Permission) -> None:
 def visible_nav(principal: Principal | None) -> list[NavItem]:
     """The links this caller may follow."""
     return [
-        i for i in NAV_ITEMS
+        i
+        for i in NAV_ITEMS
         if i.permission is Permission.PUBLIC or (principal is not None and principal.can(i.permission))
     ]

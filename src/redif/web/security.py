@@ -37,8 +37,8 @@ __all__ = [
     "SecurityHeadersMiddleware",
     "current_principal",
     "enforce",
-    "requires",
     "iter_routes",
+    "requires",
     "route_permissions",
 ]
 
@@ -50,6 +50,7 @@ CSRF_HEADER = "x-csrf-token"
 PUBLIC_MOUNTS = frozenset({"/static"})
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _ATTR = "__redif_permission__"
+_TOUCH_AFTER_S = 300.0
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -91,8 +92,13 @@ def iter_routes(app: FastAPI) -> list[RouteInfo]:
             for ctx in route.effective_route_contexts():
                 visit(ctx)
         else:
-            out.append(RouteInfo(frozenset(getattr(route, "methods", None) or {"*"}),
-                                 str(getattr(route, "path", "?")), getattr(route, "endpoint", None)))
+            out.append(
+                RouteInfo(
+                    frozenset(getattr(route, "methods", None) or {"*"}),
+                    str(getattr(route, "path", "?")),
+                    getattr(route, "endpoint", None),
+                )
+            )
 
     for r in app.routes:
         visit(r)
@@ -149,6 +155,9 @@ def _resolve(request: Request) -> Caller:
         with db.session() as s:
             found = auth.principal_for_session(s, token, settings.auth)
         if found is not None:
+            if found[2] > _TOUCH_AFTER_S:  # keep the idle timeout sliding without a write per request
+                with db.write_session(actor=found[0].username) as ws:
+                    auth.touch_session(ws, token)
             return Caller(found[0], "session", found[1], token)
     return Caller(None, "anonymous", None, None)
 
@@ -224,9 +233,11 @@ def optional_principal(request: Request) -> Principal | None:
 class SecurityHeadersMiddleware:
     """Adds CSP, framing, sniffing, referrer and caching headers to every HTTP response."""
 
-    CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-           "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-           "form-action 'self'; frame-ancestors 'none'")
+    CSP = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    )
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -312,17 +323,24 @@ class BodyLimitMiddleware:
 async def _send_413(send: Send, limit: int) -> None:
     import json
 
-    body = json.dumps({
-        "error": "InputError",
-        "message": f"request body larger than the limit of {limit} bytes",
-        "field": "body", "value": None,
-        "remedy": "upload a smaller file (split the series or compress it) or ask an admin to raise "
-                  "the limit",
-        "detail": f"body: request body larger than the limit of {limit} bytes",
-    }).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
+    body = json.dumps(
+        {
+            "error": "InputError",
+            "message": f"request body larger than the limit of {limit} bytes",
+            "field": "body",
+            "value": None,
+            "remedy": "upload a smaller file (split the series or compress it) or ask an admin to raise "
+            "the limit",
+            "detail": f"body: request body larger than the limit of {limit} bytes",
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

@@ -12,3 +12,6 @@ __all__ = ["ROUTERS"]
 
 #: Every router the app includes, in order.
 ROUTERS: list[APIRouter] = [system.router, auth.router, patients.router, api.router]
+from redif.web.routes import engine_pages  # noqa: E402  (engine pages and API: web branch)
+
+ROUTERS += engine_pages.ROUTERS

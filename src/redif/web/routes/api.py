@@ -25,8 +25,10 @@ router = APIRouter(prefix="/api/v1", tags=["registry"])
 
 PatientId = Annotated[int, Path(ge=1, le=2_147_483_647, description="Patient id")]
 RecordId = Annotated[int, Path(ge=1, le=2_147_483_647, description="Record id")]
-SearchQ = Annotated[str | None, Query(max_length=100, pattern=r"^[^\x00]*$",
-                                      description="Substring of pseudonym or histology")]
+SearchQ = Annotated[
+    str | None,
+    Query(max_length=100, pattern=r"^[^\x00]*$", description="Substring of pseudonym or histology"),
+]
 
 
 class RecordKind(enum.StrEnum):
@@ -66,8 +68,11 @@ def sites(request: Request) -> list[dict[str, Any]]:
     p = current_principal(request)
     with _db(request) as s:
         rows = s.execute(select(Site).order_by(Site.code)).scalars()
-        return [{"id": x.id, "code": x.code, "name": x.name, "is_demo": x.is_demo}
-                for x in rows if p.sees_site(x.id)]
+        return [
+            {"id": x.id, "code": x.code, "name": x.name, "is_demo": x.is_demo}
+            for x in rows
+            if p.sees_site(x.id)
+        ]
 
 
 @router.get("/patients", summary="List patients")
@@ -82,8 +87,10 @@ def list_patients(
     p = current_principal(request)
     with _db(request) as s:
         items = reg.list_patients(s, p, q=q, limit=limit, offset=offset)
-        return {"items": [reg.patient_to_dict(x, records=False) for x in items],
-                "total": reg.count_patients(s, p, q=q)}
+        return {
+            "items": [reg.patient_to_dict(x, records=False) for x in items],
+            "total": reg.count_patients(s, p, q=q),
+        }
 
 
 @router.get("/patients/count", summary="Count patients")
@@ -146,11 +153,11 @@ def add_record(
         return reg.record_to_dict(reg.add_record(s, p, patient_id, kind.value, body))
 
 
-@router.delete("/patients/{patient_id}/records/{kind}/{record_id}", status_code=204,
-               summary="Delete a record")
+@router.delete(
+    "/patients/{patient_id}/records/{kind}/{record_id}", status_code=204, summary="Delete a record"
+)
 @requires(Permission.AUTHENTICATED)
-def delete_record(request: Request, patient_id: PatientId, kind: RecordKind, record_id: RecordId
-                  ) -> Response:
+def delete_record(request: Request, patient_id: PatientId, kind: RecordKind, record_id: RecordId) -> Response:
     """Delete one record of a patient in scope."""
     p = current_principal(request)
     with _db(request, write=True) as s:
@@ -158,8 +165,12 @@ def delete_record(request: Request, patient_id: PatientId, kind: RecordKind, rec
     return Response(status_code=204)
 
 
-@router.get("/patients/{patient_id}/report.pdf", summary="PDF patient report",
-            response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
+@router.get(
+    "/patients/{patient_id}/report.pdf",
+    summary="PDF patient report",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
 @requires(Permission.EXPORT)
 def report_pdf(request: Request, patient_id: PatientId) -> Response:
     """The patient report (typst PDF); the download is audited."""
@@ -169,11 +180,20 @@ def report_pdf(request: Request, patient_id: PatientId) -> Response:
     with _db(request, write=True) as s:
         patient = get_patient(s, p, patient_id)
         data = reg.patient_to_dict(patient)
-        audit.record(s, action="report", entity="patients", entity_id=patient.id, site_id=patient.site_id,
-                     details={"format": "pdf"})
+        audit.record(
+            s,
+            action="report",
+            entity="patients",
+            entity_id=patient.id,
+            site_id=patient.site_id,
+            details={"format": "pdf"},
+        )
     pdf = patient_report_pdf(data, generated_at=datetime.now().replace(microsecond=0))
-    return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="redif-{data["pseudonym"]}.pdf"'})
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="redif-{data["pseudonym"]}.pdf"'},
+    )
 
 
 @router.get("/patients/{patient_id}/fhir", summary="FHIR R4 bundle of a patient")
@@ -186,36 +206,57 @@ def fhir_bundle(request: Request, patient_id: PatientId) -> JSONResponse:
     with _db(request, write=True) as s:
         patient = get_patient(s, p, patient_id)
         data = reg.patient_to_dict(patient)
-        audit.record(s, action="export", entity="patients", entity_id=patient.id, site_id=patient.site_id,
-                     details={"format": "fhir"})
+        audit.record(
+            s,
+            action="export",
+            entity="patients",
+            entity_id=patient.id,
+            site_id=patient.site_id,
+            details={"format": "fhir"},
+        )
     return JSONResponse(patient_bundle(data), media_type="application/fhir+json")
 
 
-@router.get("/export/patients.csv", summary="De-identified tabular export (HIPAA Safe Harbor)",
-            response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+@router.get(
+    "/export/patients.csv",
+    summary="De-identified tabular export (HIPAA Safe Harbor)",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
 @requires(Permission.EXPORT)
 def export_csv(request: Request, q: SearchQ = None) -> Response:
     """Every patient in scope, one row each, de-identified by the Safe Harbor method."""
     p = current_principal(request)
     with _db(request, write=True) as s:
         items = [reg.patient_to_dict(x) for x in reg.list_patients(s, p, q=q, limit=1_000_000)]
-        audit.record(s, action="export", entity="patients", site_id=p.site_id,
-                     details={"format": "csv-safe-harbor", "n": len(items)})
-    return Response(deid.safe_harbor_csv(items), media_type="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="redif-export.csv"'})
+        audit.record(
+            s,
+            action="export",
+            entity="patients",
+            site_id=p.site_id,
+            details={"format": "csv-safe-harbor", "n": len(items)},
+        )
+    return Response(
+        deid.safe_harbor_csv(items),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="redif-export.csv"'},
+    )
 
 
 @router.post("/patients/{patient_id}/dicom", status_code=201, summary="Upload a DICOM series")
 @requires(Permission.DICOM_UPLOAD)
-def upload_dicom(request: Request, patient_id: PatientId,
-                 file: Annotated[UploadFile, File(description="A DICOM file or a .zip of a series")]
-                 ) -> dict[str, Any]:
+def upload_dicom(
+    request: Request,
+    patient_id: PatientId,
+    file: Annotated[UploadFile, File(description="A DICOM file or a .zip of a series")],
+) -> dict[str, Any]:
     """De-identify (PS3.15 Annex E basic profile + options) and store a series; returns its metadata."""
     p = current_principal(request)
     with _db(request, write=True) as s:
         patient = get_patient(s, p, patient_id)
-        series = uploads.ingest_upload(s, patient, file.filename or "upload", file.file,
-                                       request.app.state.settings)
+        series = uploads.ingest_upload(
+            s, patient, file.filename or "upload", file.file, request.app.state.settings
+        )
         return reg.record_to_dict(series)
 
 
@@ -225,5 +266,9 @@ def audit_verify(request: Request) -> dict[str, Any]:
     """Recompute the hash chain and compare every row with its last audit event."""
     with request.app.state.db.engine.connect() as conn:
         report = audit.verify(conn)
-    return {"ok": report.ok, "n_events": report.n_events, "n_rows_checked": report.n_rows_checked,
-            "problems": [str(x) for x in report.problems[:100]]}
+    return {
+        "ok": report.ok,
+        "n_events": report.n_events,
+        "n_rows_checked": report.n_rows_checked,
+        "problems": [str(x) for x in report.problems[:100]],
+    }

@@ -27,14 +27,27 @@ def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _login_page(request: Request, *, error: str | None = None, status: int = 200,
-                next_url: str = "/patients", username: str = "") -> Response:
+def _login_page(
+    request: Request,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    next_url: str = "/patients",
+    username: str = "",
+) -> Response:
     token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
     request.state.csrf = token
-    resp = render(request, "login.html", {"error": error, "next": next_url, "username": username},
-                  status_code=status)
-    resp.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict",
-                    secure=request.app.state.settings.secure_cookies, path="/")
+    resp = render(
+        request, "login.html", {"error": error, "next": next_url, "username": username}, status_code=status
+    )
+    resp.set_cookie(
+        CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.settings.secure_cookies,
+        path="/",
+    )
     return resp
 
 
@@ -63,17 +76,34 @@ def login(
             if principal is not None:
                 s.info["actor"] = principal.username
                 token, csrf = reg_auth.start_session(s, principal, ip, settings.auth)
-                audit.record(s, action="login", entity="users", entity_id=principal.user_id,
-                             site_id=principal.site_id, details={"ip": ip})
+                audit.record(
+                    s,
+                    action="login",
+                    entity="users",
+                    entity_id=principal.user_id,
+                    site_id=principal.site_id,
+                    details={"ip": ip},
+                )
     except reg_auth.LoginThrottled as exc:
-        return _login_page(request, error=str(exc), status=429, next_url=_safe_next(next),
-                           username=username)
+        return _login_page(request, error=str(exc), status=429, next_url=_safe_next(next), username=username)
     if principal is None or token is None:
-        return _login_page(request, error="Wrong username or password.", status=401,
-                           next_url=_safe_next(next), username=username)
+        return _login_page(
+            request,
+            error="Wrong username or password.",
+            status=401,
+            next_url=_safe_next(next),
+            username=username,
+        )
     resp = RedirectResponse(_safe_next(next), status_code=303)
-    resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings.secure_cookies,
-                    path="/", max_age=settings.auth.session_absolute_s)
+    resp.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        path="/",
+        max_age=settings.auth.session_absolute_s,
+    )
     resp.delete_cookie(CSRF_COOKIE, path="/")
     _ = csrf
     return resp

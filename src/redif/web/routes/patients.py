@@ -57,8 +57,15 @@ def _form_fields(schema: type[Any]) -> list[dict[str, Any]]:
         elif isinstance(base, type) and issubclass(base, enum.Enum):
             kind = "select"
             choices = [str(m.value) for m in base]
-        out.append({"name": name, "kind": kind, "choices": choices, "required": f.is_required(),
-                    "label": name.replace("_", " ")})
+        out.append(
+            {
+                "name": name,
+                "kind": kind,
+                "choices": choices,
+                "required": f.is_required(),
+                "label": name.replace("_", " "),
+            }
+        )
     return out
 
 
@@ -129,13 +136,25 @@ def patient_detail(request: Request, patient_id: PatientId) -> Response:
         series = [reg.record_to_dict(x) for x in get_patient(s, p, patient_id).dicom_series]
     forms = {kind: _form_fields(RECORD_SCHEMAS[kind]) for kind in PATIENT_CHILD_MODELS}
     can_write = p.can(Permission.PATIENT_WRITE)
-    writable = {k for k in PATIENT_CHILD_MODELS
-                if can_write or (k == "dosimetry" and p.can(Permission.DOSIMETRY_WRITE))}
-    return render(request, "patient_detail.html", {
-        "patient": data, "forms": forms, "labels": _KIND_LABELS, "writable": writable, "series": series,
-        "can_export": p.can(Permission.EXPORT), "can_upload": p.can(Permission.DICOM_UPLOAD),
-        "message": request.query_params.get("msg"),
-    })
+    writable = {
+        k
+        for k in PATIENT_CHILD_MODELS
+        if can_write or (k == "dosimetry" and p.can(Permission.DOSIMETRY_WRITE))
+    }
+    return render(
+        request,
+        "patient_detail.html",
+        {
+            "patient": data,
+            "forms": forms,
+            "labels": _KIND_LABELS,
+            "writable": writable,
+            "series": series,
+            "can_export": p.can(Permission.EXPORT),
+            "can_upload": p.can(Permission.DICOM_UPLOAD),
+            "message": request.query_params.get("msg"),
+        },
+    )
 
 
 @router.post("/patients/{patient_id}/records/{kind}")
@@ -167,8 +186,9 @@ async def dicom_upload(request: Request, patient_id: PatientId) -> Response:
         return uploads.ingest_upload(s, patient, upload.filename or "upload", upload.file, settings).id
 
     await _run(request, work)
-    return RedirectResponse(f"/patients/{patient_id}?msg=Series+uploaded+and+de-identified#dicom",
-                            status_code=303)
+    return RedirectResponse(
+        f"/patients/{patient_id}?msg=Series+uploaded+and+de-identified#dicom", status_code=303
+    )
 
 
 @router.post("/patients/{patient_id}/delete")
@@ -191,11 +211,20 @@ def patient_report(request: Request, patient_id: PatientId) -> Response:
     with db_write(request) as s:
         patient = get_patient(s, p, patient_id)
         data = reg.patient_to_dict(patient)
-        audit.record(s, action="report", entity="patients", entity_id=patient.id, site_id=patient.site_id,
-                     details={"format": "pdf"})
+        audit.record(
+            s,
+            action="report",
+            entity="patients",
+            entity_id=patient.id,
+            site_id=patient.site_id,
+            details={"format": "pdf"},
+        )
     pdf = patient_report_pdf(data, generated_at=datetime.now().replace(microsecond=0))
-    return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="redif-{data["pseudonym"]}.pdf"'})
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="redif-{data["pseudonym"]}.pdf"'},
+    )
 
 
 @router.get("/patients/{patient_id}/fhir.json")
@@ -210,11 +239,20 @@ def patient_fhir(request: Request, patient_id: PatientId) -> Response:
     with db_write(request) as s:
         patient = get_patient(s, p, patient_id)
         data = reg.patient_to_dict(patient)
-        audit.record(s, action="export", entity="patients", entity_id=patient.id, site_id=patient.site_id,
-                     details={"format": "fhir"})
+        audit.record(
+            s,
+            action="export",
+            entity="patients",
+            entity_id=patient.id,
+            site_id=patient.site_id,
+            details={"format": "fhir"},
+        )
     body = json.dumps(patient_bundle(data), indent=2)
-    return Response(body, media_type="application/fhir+json",
-                    headers={"Content-Disposition": f'attachment; filename="redif-{data["pseudonym"]}.json"'})
+    return Response(
+        body,
+        media_type="application/fhir+json",
+        headers={"Content-Disposition": f'attachment; filename="redif-{data["pseudonym"]}.json"'},
+    )
 
 
 _ = PatientIn

@@ -1,0 +1,262 @@
+"""Glue between the registry and the engines for the patient pages (no clinical rule lives here).
+
+- :func:`case_from_registry` builds the input of :func:`redif.pathway.assess_case` from a patient's
+  registry records (what the harmonised data set holds; lesion-level facts it does not hold stay absent,
+  so the pathway engine reports them as missing rather than guessing).
+- A patient may instead carry a full pathway *case document* (the YAML/JSON of ``redif patient
+  assess``), stored de-identified beside the DICOM files (:func:`save_case_document`); it takes
+  precedence.
+- :func:`split_series` and :func:`voxel_dosimetry` take an uploaded multi-time-point PET study + SEG,
+  hand each series to the registry's de-identifying ingest, run :func:`redif.dosimetry.voxel_pipeline.
+  run_voxel_case` on the stored files and return the per-lesion results, DVHs and a dose map.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from redif.errors import DicomInputError, InputError
+
+__all__ = [
+    "VoxelRun",
+    "assessment_for",
+    "case_from_registry",
+    "load_case_document",
+    "save_case_document",
+    "split_series",
+    "voxel_dosimetry",
+]
+
+#: Largest PET grid the web app computes synchronously (voxels per time point).
+MAX_VOXELS = 4_000_000
+#: Most series in one dosimetry upload (time points + SEG).
+MAX_SERIES = 9
+
+_CASE_ID = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+# --------------------------------------------------------------------------------------------------
+# pathway case
+# --------------------------------------------------------------------------------------------------
+
+
+def _histology(text: str | None) -> str | None:
+    t = (text or "").lower()
+    for key, value in (("poorly", "poorly_differentiated"), ("papillary", "papillary"),
+                       ("oncocytic", "oncocytic"), ("hurthle", "oncocytic"), ("hürthle", "oncocytic"),
+                       ("follicular", "follicular")):
+        if key in t:
+            return value
+    return "other" if t else None
+
+
+def _intent(text: str | None) -> str:
+    t = (text or "").lower()
+    if "ablat" in t:
+        return "ablation"
+    if "adjuv" in t:
+        return "adjuvant"
+    return "treatment"
+
+
+def case_from_registry(patient: dict[str, Any]) -> dict[str, Any]:
+    """The pathway case mapping for a patient dict of :func:`redif.registry.patients.patient_to_dict`.
+
+    Raises
+    ------
+    InputError
+        If the registry lacks a fact the pathway needs (histology).
+    """
+    rec = patient.get("records", {})
+    histology = _histology(patient.get("histology"))
+    if histology is None:
+        raise InputError("the patient has no histology recorded", field="histology",
+                         remedy="edit the patient (histology) or store a pathway case document")
+    case_id = _CASE_ID.sub("-", str(patient["pseudonym"]))
+    if len(case_id) < 2 or not case_id[0].isalnum():
+        case_id = "P" + case_id
+    case: dict[str, Any] = {"case_id": case_id[:64], "histology": histology}
+    if patient.get("birth_year"):
+        case["year_of_birth"] = patient["birth_year"]
+    case["genotype"] = [
+        {k: v for k, v in {
+            "gene": g["gene"], "kind": "fusion" if g.get("fusion_partner") else "mutation",
+            "variant": g.get("variant"), "fusion_partner": g.get("fusion_partner"),
+            "assay": g.get("assay"), "date": g.get("sample_date")}.items() if v is not None}
+        for g in rec.get("genotypes", [])
+    ]
+    case["rai_courses"] = [
+        {"date": r["treatment_date"], "activity_gbq": r["activity_gbq"],
+         "intent": _intent(r.get("indication"))}
+        for r in rec.get("rai-history", []) if r.get("treatment_date") and r.get("activity_gbq")
+    ]
+    labs: dict[str, dict[str, Any]] = defaultdict(dict)
+    for lab in rec.get("labs", []):
+        if not lab.get("sample_date"):
+            continue
+        key = {"tg": "tg_ng_ml", "tgab": "tgab_iu_ml", "tsh": "tsh_miu_l"}.get(str(lab["analyte"]).lower())
+        if key:
+            labs[lab["sample_date"]][key] = lab["value"]
+    case["labs"] = [{"date": d, **v} for d, v in sorted(labs.items())]
+    courses = rec.get("courses", [])
+    if courses:
+        c = max(courses, key=lambda x: (x.get("course_number") or 0, x.get("id") or 0))
+        drugs = [d.strip() for d in re.split(r"[+,/;]| and ", c["drugs"]) if d.strip()]
+        case["redifferentiation_course"] = {
+            k: v for k, v in {"drugs": [{"drug": d} for d in drugs], "start_date": c.get("start_date"),
+                              "stop_date": c.get("stop_date")}.items() if v is not None}
+    return case
+
+
+def _case_path(data_dir: Path, patient_id: int) -> Path:
+    return Path(data_dir) / "cases" / f"{int(patient_id)}.json"
+
+
+def load_case_document(data_dir: Path, patient_id: int) -> dict[str, Any] | None:
+    """The stored case document of a patient, or ``None``."""
+    p = _case_path(data_dir, patient_id)
+    if not p.is_file():
+        return None
+    data: dict[str, Any] = json.loads(p.read_text(encoding="utf-8"))
+    return data
+
+
+def save_case_document(data_dir: Path, patient_id: int, text: str, *, pseudonym: str) -> dict[str, Any]:
+    """Validate a case document (YAML or JSON) with the pathway engine and store it for the patient.
+
+    The stored ``case_id`` is the registry pseudonym (a case file never carries another identifier);
+    :func:`redif.pathway.parse_case` refuses identifying keys.
+    """
+    import yaml
+
+    from redif.pathway import parse_case
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InputError(f"not valid YAML or JSON ({exc.__class__.__name__})", field="case",
+                         remedy="paste the case file of `redif patient assess` (see examples/)") from None
+    if not isinstance(data, dict):
+        raise InputError("a case document is a mapping", field="case", remedy="see examples/case_*.yaml")
+    data["case_id"] = _CASE_ID.sub("-", pseudonym)[:64] or "case"
+    case = parse_case(data, source="case")
+    doc: dict[str, Any] = json.loads(case.model_dump_json(exclude_none=True))
+    p = _case_path(data_dir, patient_id)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    return doc
+
+
+def assessment_for(patient: dict[str, Any], data_dir: Path) -> tuple[Any, Any, str]:
+    """``(Assessment, Case, basis)`` for a patient: from the stored case document when there is one,
+    else from the registry records (basis says which)."""
+    from redif.pathway import assess_case, parse_case
+
+    doc = load_case_document(data_dir, int(patient["id"]))
+    if doc is not None:
+        case, basis = parse_case(doc, source="stored case document"), "stored case document"
+    else:
+        case = parse_case(case_from_registry(patient), source="registry records")
+        basis = "registry records (lesion-level scans, uptake and response need a case document)"
+    return assess_case(case), case, basis
+
+
+# --------------------------------------------------------------------------------------------------
+# voxel dosimetry from an upload
+# --------------------------------------------------------------------------------------------------
+
+
+def split_series(files: list[tuple[str, bytes]]) -> list[tuple[str, str, bytes]]:
+    """Group the DICOM files of an upload by series: ``(modality, series UID, zip bytes)`` each, PET
+    first, SEG last. Refuses non-DICOM members, too many series and grids too large to compute here."""
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    groups: dict[str, list[tuple[str, bytes]]] = defaultdict(list)
+    modality: dict[str, str] = {}
+    voxels: dict[str, int] = defaultdict(int)
+    for name, data in files:
+        try:
+            ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
+            uid = str(ds.SeriesInstanceUID)
+        except (InvalidDicomError, AttributeError, ValueError, OSError) as exc:
+            raise DicomInputError(f"not a DICOM file ({exc.__class__.__name__})", field="file",
+                                  value=name, remedy="zip only the DICOM files of the study") from None
+        groups[uid].append((name, data))
+        modality[uid] = str(ds.get("Modality") or "")
+        voxels[uid] += int(ds.get("Rows") or 0) * int(ds.get("Columns") or 0) * int(
+            ds.get("NumberOfFrames") or 1)
+    if len(groups) > MAX_SERIES:
+        raise InputError(f"the upload holds {len(groups)} series; at most {MAX_SERIES}", field="file",
+                         remedy="upload the PET time points and one SEG")
+    for uid, n in voxels.items():
+        if modality[uid] == "PT" and n > MAX_VOXELS:
+            raise InputError(f"PET grid of {n} voxels is larger than the web limit of {MAX_VOXELS}",
+                             field="file", remedy="run `redif dose voxel` on a workstation for large grids")
+    out = []
+    for uid, members in groups.items():
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+            for i, (_, data) in enumerate(members):
+                zf.writestr(f"{i:05d}.dcm", data)
+        out.append((modality[uid], uid, buf.getvalue()))
+    out.sort(key=lambda t: (t[0] == "SEG", t[0] != "PT"))
+    return out
+
+
+@dataclass(frozen=True)
+class VoxelRun:
+    """Per-lesion results of one web voxel-dosimetry run."""
+
+    summary: dict[str, Any]
+    lesions: list[dict[str, Any]]
+    dvh: dict[str, tuple[list[float], list[float]]]
+    dose_map_png: bytes
+
+
+def voxel_dosimetry(pet_dirs: list[Path], seg_path: Path, activity_gbq: float) -> VoxelRun:
+    """Run the voxel pipeline on stored, de-identified series (time points in any order)."""
+    import dataclasses
+
+    import numpy as np
+
+    from redif.dosimetry.dvh import cumulative_dvh
+    from redif.dosimetry.voxel_pipeline import VoxelDoseOutput, run_voxel_case
+    from redif.io.dicom import read_pet_series
+    from redif.io.masks import read_mask
+    from redif.web.figures import dose_map_png
+
+    if len(pet_dirs) < 2:
+        raise InputError(f"{len(pet_dirs)} PET time point(s) uploaded; voxel dosimetry needs at least 2",
+                         field="file", remedy="zip every PET time point and the SEG together")
+    out = run_voxel_case(pet_dirs, seg_path, activity_gbq=activity_gbq, keep_arrays=True)
+    assert isinstance(out, VoxelDoseOutput)
+    labels = read_mask(seg_path, read_pet_series(pet_dirs[0])).array
+    # resampled to the kernel grid: no outlines, no DVH
+    labels_for_map = None if labels.shape != out.dose_gy.shape else labels
+    dvh: dict[str, tuple[list[float], list[float]]] = {}
+    if labels_for_map is not None:
+        for les in out.lesions:
+            h = cumulative_dvh(out.dose_gy[labels == les.label], les.name, bins=60)
+            dvh[les.name] = ([float(x) for x in h.dose_gy], [float(x) for x in h.volume_fraction])
+    summary = dataclasses.asdict(out.summary)
+    lesions = summary.pop("lesions")
+    summary.pop("outputs", None)
+    png = dose_map_png(np.asarray(out.dose_gy), labels_for_map)
+    return VoxelRun(summary=summary, lesions=lesions, dvh=dvh, dose_map_png=png)
+
+
+def is_partial(headers: Any, target_id: str) -> bool:
+    """True for an htmx request whose target is the element ``target_id`` (htmx 1/2 send the id in
+    ``HX-Target``, htmx 4 ``tag#id``)."""
+    if not headers.get("hx-request"):
+        return False
+    target = str(headers.get("hx-target") or "")
+    return target == target_id or target.endswith("#" + target_id)

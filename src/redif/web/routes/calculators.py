@@ -1,0 +1,258 @@
+"""Public calculators (no account, no patient data): TIA, lesion and blood dosimetry pages and their
+``/api/v1/calc/*`` endpoints. Thin: parse -> the engine the ``redif dose`` CLI calls -> render. Input
+errors are shown next to their field (``InputError.field``) on the pages and answered 422 by the API."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from redif import DISCLAIMER
+from redif.cli._common import to_jsonable
+from redif.errors import InputError
+from redif.registry.access import Permission
+from redif.web.deps import render
+from redif.web.engines import is_partial
+from redif.web.nav import add_nav_item
+from redif.web.security import requires
+
+__all__ = ["api_router", "blood", "lesion", "number", "router", "tia"]
+
+router = APIRouter(include_in_schema=False)
+api_router = APIRouter(prefix="/api/v1/calc", tags=["calculators"])
+add_nav_item("Calculators", "/calc", Permission.PUBLIC)
+
+_MAX_SAMPLES = 5000
+
+
+# --------------------------------------------------------------------------------------------------
+# parsing (form strings -> numbers, naming the field)
+# --------------------------------------------------------------------------------------------------
+
+
+def number(params: Mapping[str, Any], name: str, *, required: bool = True, positive: bool = False
+           ) -> float | None:
+    """A finite float from ``params[name]``; ``None`` when blank and not required."""
+    raw = params.get(name)
+    text = "" if raw is None else str(raw).strip()
+    if text == "":
+        if required:
+            raise InputError("required", field=name, remedy="enter a number")
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError("not a number", field=name, value=text, remedy="enter a number, e.g. 2.5") from None
+    if not math.isfinite(value):
+        raise InputError("not a finite number", field=name, value=text)
+    if positive and value <= 0:
+        raise InputError("must be greater than 0", field=name, value=text)
+    return value
+
+
+def _floats(params: Mapping[str, Any], name: str) -> list[float]:
+    from redif.cli._common import parse_float_list
+
+    raw = str(params.get(name) or "").strip()
+    if not raw:
+        raise InputError("required", field=name, remedy="enter comma-separated numbers, e.g. 4, 24, 48")
+    try:
+        return parse_float_list(raw.replace(";", ","), option=name)
+    except InputError as exc:
+        raise InputError(exc.message if hasattr(exc, "message") else str(exc), field=name, value=raw,
+                         remedy="comma-separated numbers, e.g. 4, 24, 48") from None
+
+
+def _flag(params: Mapping[str, Any], name: str) -> bool:
+    return str(params.get(name) or "").lower() in ("1", "true", "on", "yes")
+
+
+# --------------------------------------------------------------------------------------------------
+# the three calculations (shared by pages and API)
+# --------------------------------------------------------------------------------------------------
+
+
+def tia(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Fit a time-activity curve and integrate it (``redif dose tia``)."""
+    from redif.dosimetry.kinetics import KineticModel, TimeActivity, ValueUnit, fit_kinetics
+    from redif.dosimetry.nuclides import get_nuclide
+    from redif.dosimetry.uncertainty import monte_carlo_tia
+
+    times = _floats(params, "times_h")
+    values = _floats(params, "values")
+    model = str(params.get("model") or "auto")
+    if model not in {m.value for m in KineticModel}:
+        raise InputError("unknown model", field="model", value=model,
+                         remedy="one of " + ", ".join(m.value for m in KineticModel))
+    unit = str(params.get("unit") or "fraction")
+    if unit not in {u.value for u in ValueUnit}:
+        raise InputError("unknown unit", field="unit", value=unit,
+                         remedy="fraction (of administered activity) or MBq")
+    raw_samples = number(params, "samples", required=False)
+    samples = 1000 if raw_samples is None else int(raw_samples)
+    if (raw_samples is not None and raw_samples != samples) or not 0 <= samples <= _MAX_SAMPLES:
+        raise InputError(f"a whole number from 0 to {_MAX_SAMPLES}", field="samples", value=raw_samples)
+    try:
+        data = TimeActivity.create(times, values, decay_corrected=_flag(params, "decay_corrected"),
+                                   nuclide="I-131", unit=ValueUnit(unit))
+    except InputError as exc:
+        raise _refield(exc, {"times": "times_h", "values": "values"}) from None
+    fit = fit_kinetics(data, model)
+    out = fit.to_dict()
+    out["ci_lower"] = out["ci_upper"] = None
+    if samples > 0:
+        unc = monte_carlo_tia(fit, n_samples=samples, seed=0)
+        out["ci_lower"], out["ci_upper"] = unc.ci_lower, unc.ci_upper
+        out["uncertainty"] = unc.to_dict()
+    nuc = get_nuclide("I-131")
+    out["constants"] = [{"name": "I-131 half-life", "value": nuc.half_life_h, "unit": "h",
+                         "source": nuc.source, "grade": str(nuc.grade.value)}]
+    out["disclaimer"] = DISCLAIMER
+    return out
+
+
+def _refield(exc: InputError, mapping: dict[str, str]) -> InputError:
+    field = exc.field or ""
+    for key, name in mapping.items():
+        if key in field:
+            field = name
+            break
+    return InputError(exc.message if hasattr(exc, "message") else str(exc), field=field or None,
+                      value=getattr(exc, "value", None), remedy=getattr(exc, "remedy", None))
+
+
+def lesion(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Lesion dose per activity, sphere model (``redif dose lesion``)."""
+    from redif.dosimetry.lesion import lesion_dose
+
+    mass = number(params, "mass_g", positive=True)
+    tia_h = number(params, "tia_h", positive=True)
+    target = number(params, "target_gy", required=False, positive=True)
+    assert mass is not None and tia_h is not None
+    res = lesion_dose(mass_g=mass, tia_h=tia_h, nuclide="I-131", target_gy=target)
+    return {**res.to_dict(), "disclaimer": DISCLAIMER}
+
+
+def blood(params: Mapping[str, Any]) -> dict[str, Any]:
+    """EANM SOP blood dose per activity and maximum tolerable activity (``redif dose blood``)."""
+    from redif.dosimetry.blood import blood_dose_per_activity
+
+    weight = number(params, "weight_kg", positive=True)
+    wb = number(params, "wb_tia_h", positive=True)
+    bl = number(params, "blood_tia_h_per_ml", positive=True)
+    limit = number(params, "limit_gy", required=False, positive=True)
+    assert weight is not None and wb is not None and bl is not None
+    res = blood_dose_per_activity(weight_kg=weight, wholebody_tia_h=wb, blood_tia_h_per_ml=bl, limit_gy=limit)
+    return {**res.to_dict(), "disclaimer": DISCLAIMER}
+
+
+# --------------------------------------------------------------------------------------------------
+# pages
+# --------------------------------------------------------------------------------------------------
+
+_PAGES: dict[str, tuple[str, Callable[[Mapping[str, Any]], dict[str, Any]], tuple[str, ...]]] = {
+    "tia": ("Time-integrated activity", tia, ("times_h", "values")),
+    "lesion": ("Lesion dosimetry", lesion, ("mass_g", "tia_h")),
+    "blood": ("Blood dosimetry (EANM SOP)", blood, ("weight_kg", "wb_tia_h", "blood_tia_h_per_ml")),
+}
+
+
+def _page(request: Request, kind: str) -> Response:
+    title, fn, needed = _PAGES[kind]
+    params = dict(request.query_params)
+    result: dict[str, Any] | None = None
+    error: InputError | None = None
+    if any(str(params.get(k) or "").strip() for k in needed):
+        try:
+            result = fn(params)
+        except InputError as exc:
+            error = exc
+    ctx = {"kind": kind, "title": title, "values": params, "result": result, "error": error,
+           "error_field": error.field if error else None}
+    partial = is_partial(request.headers, "calc-result")
+    template = "_calc_result.html" if partial else f"calc_{kind}.html"
+    return render(request, template, ctx, status_code=422 if error and not partial else 200)
+
+
+@router.get("/calc")
+@requires(Permission.PUBLIC)
+def calc_index(request: Request) -> Response:
+    """The calculators (public: they hold no patient data)."""
+    return render(request, "calc_index.html", {})
+
+
+@router.get("/calc/tia")
+@requires(Permission.PUBLIC)
+def calc_tia(request: Request) -> Response:
+    """Time-integrated activity from serial measurements."""
+    return _page(request, "tia")
+
+
+@router.get("/calc/lesion")
+@requires(Permission.PUBLIC)
+def calc_lesion(request: Request) -> Response:
+    """Lesion absorbed dose per activity and the activity for a target dose."""
+    return _page(request, "lesion")
+
+
+@router.get("/calc/blood")
+@requires(Permission.PUBLIC)
+def calc_blood(request: Request) -> Response:
+    """Blood absorbed dose per activity and the maximum tolerable activity."""
+    return _page(request, "blood")
+
+
+# --------------------------------------------------------------------------------------------------
+# API
+# --------------------------------------------------------------------------------------------------
+
+_Pos = Annotated[float, Query(gt=0, le=1e9)]
+
+
+@api_router.get("/tia", summary="Time-integrated activity (fit + Monte Carlo CI)")
+@requires(Permission.PUBLIC)
+def api_tia(
+    times_h: Annotated[str, Query(max_length=2000, description="Comma-separated times after intake, h")],
+    values: Annotated[str, Query(max_length=2000, description="Comma-separated fractions of activity")],
+    model: Annotated[str, Query(max_length=16, description="auto, mono, bi, uptake, trapezoid")] = "auto",
+    unit: Annotated[str, Query(pattern="^(fraction|MBq)$", description="fraction or MBq")] = "fraction",
+    decay_corrected: Annotated[bool, Query(description="Values are decay-corrected")] = False,
+    samples: Annotated[int, Query(ge=0, le=_MAX_SAMPLES, description="Monte Carlo samples (0: none)")] = 1000,
+) -> dict[str, Any]:
+    """Same keys as ``redif dose tia --json`` plus ``constants`` and ``disclaimer``."""
+    return to_jsonable(  # type: ignore[no-any-return]
+        tia({"times_h": times_h, "values": values, "model": model, "unit": unit,
+                "decay_corrected": "true" if decay_corrected else "", "samples": samples}))
+
+
+@api_router.get("/lesion", summary="Lesion dose per activity (sphere model)")
+@requires(Permission.PUBLIC)
+def api_lesion(
+    mass_g: Annotated[float, Query(gt=0, le=1e6, description="Lesion mass, g")],
+    tia_h: Annotated[float, Query(gt=0, le=1e6, description="Lesion TIA coefficient of 131I, h")],
+    target_gy: Annotated[float | None, Query(gt=0, le=1e5, description="Target lesion dose, Gy")] = None,
+) -> dict[str, Any]:
+    """Same keys as ``redif dose lesion --json``."""
+    return to_jsonable(  # type: ignore[no-any-return]
+        lesion({"mass_g": mass_g, "tia_h": tia_h, "target_gy": target_gy}))
+
+
+@api_router.get("/blood", summary="Blood dose per activity and maximum tolerable activity")
+@requires(Permission.PUBLIC)
+def api_blood(
+    weight_kg: Annotated[float, Query(gt=0, le=1000, description="Patient weight, kg")],
+    wb_tia_h: Annotated[float, Query(gt=0, le=1e5, description="Whole-body 131I residence time, h")],
+    blood_tia_h_per_ml: Annotated[float, Query(gt=0, le=1e3, description="Blood TIA per mL, h/mL")],
+    limit_gy: Annotated[float | None, Query(gt=0, le=100, description="Blood dose limit, Gy")] = None,
+) -> dict[str, Any]:
+    """Same keys as ``redif dose blood --json``."""
+    return to_jsonable(  # type: ignore[no-any-return]
+        blood({"weight_kg": weight_kg, "wb_tia_h": wb_tia_h, "blood_tia_h_per_ml": blood_tia_h_per_ml,
+               "limit_gy": limit_gy}))
+
+
+_ = _Pos

@@ -1,0 +1,19 @@
+"""The engine pages and API endpoints (evidence, calculators, trial design, patient pathway, dosimetry,
+response), collected for :data:`redif.web.routes.ROUTERS`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from redif.web.routes import calculators, design, dosimetry, evidence, pathway, response
+
+__all__ = ["ROUTERS"]
+
+ROUTERS: list[APIRouter] = [
+    evidence.router, evidence.api_router,
+    calculators.router, calculators.api_router,
+    design.router, design.api_router,
+    pathway.router, pathway.api_router,
+    dosimetry.router, dosimetry.api_router,
+    response.router,
+]
