@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special
+from scipy import optimize, special
 
 from redif.errors import ConvergenceError, InputError
 from redif.evidence._dist import chi2_sf, norm_isf, norm_sf
@@ -51,6 +51,10 @@ _N_AGQ = 7
 _Z, _W = np.polynomial.hermite_e.hermegauss(_N_AGQ)
 _LOGW = np.log(_W / np.sqrt(2.0 * np.pi))
 _HALF_Z2 = 0.5 * _Z**2
+# Divergence guards: tau > 20 or |logit| > 40 on the logit scale means the likelihood has no finite
+# maximum for these data (numerical limits of the fit, not clinical constants).
+_THETA_MAX = 20.0
+_BETA_MAX = 40.0
 
 
 @dataclass(frozen=True)
@@ -89,14 +93,22 @@ class _Objective:
         x, n = self.x, self.n
         if theta == 0.0:
             return np.zeros_like(x), np.ones_like(x)
-        u = self.u.copy()
-        for _ in range(100):
+        # g(u) = theta (x - n p(u)) - u is strictly decreasing with its root in [theta (x - n), theta x]:
+        # Newton steps, replaced by bisection whenever they leave the shrinking bracket.
+        lo = theta * (x - n) - 1e-12
+        hi = theta * x + 1e-12
+        u = np.clip(self.u, lo, hi)
+        for _ in range(200):
             p = special.expit(beta + theta * u)
             g = theta * (x - n * p) - u
             h = theta * theta * n * p * (1.0 - p) + 1.0
-            step = np.clip(g / h, -10.0, 10.0)
-            u += step
-            if float(np.max(np.abs(step))) < 1e-13:
+            lo = np.where(g > 0, u, lo)
+            hi = np.where(g < 0, u, hi)
+            new = u + g / h
+            new = np.where((new < lo) | (new > hi), 0.5 * (lo + hi), new)
+            step = np.abs(new - u)
+            u = new
+            if float(np.max(step)) < 1e-13 * max(1.0, float(np.max(np.abs(u)))):
                 break
         else:
             raise ConvergenceError("GLMM: conditional modes did not converge")
@@ -129,12 +141,46 @@ def _derivatives(f: _Objective, b: float, t: float, h: float = 1e-4) -> tuple[fl
     return f0, g, np.array([[hbb, hbt], [hbt, htt]])
 
 
+def _beta_given_theta(f: _Objective, b: float, t: float) -> float:
+    """Minimise f over beta for fixed theta (1-D Newton with central differences, halving)."""
+    h = 1e-4
+    for _ in range(100):
+        f0, fp, fm = f(b, t), f(b + h, t), f(b - h, t)
+        g = (fp - fm) / (2 * h)
+        c = (fp - 2 * f0 + fm) / h**2
+        step = -g / c if c > 0 else -np.sign(g) * 0.5
+        step = float(np.clip(step, -2.0, 2.0))
+        while abs(step) > 1e-12 and f(b + step, t) > f0:
+            step /= 2.0
+        b += step
+        if abs(step) < 1e-10 or abs(b) > _BETA_MAX:
+            break
+    return b
+
+
+def _profile_fit(f: _Objective, b0: float) -> tuple[float, float]:
+    """Bounded Brent search over theta of the profile deviance min_beta f(beta, theta)."""
+    state = {"b": b0}
+
+    def prof(t: float) -> float:
+        state["b"] = _beta_given_theta(f, state["b"], t)
+        return f(state["b"], t)
+
+    res = optimize.minimize_scalar(prof, bounds=(0.0, _THETA_MAX), method="bounded",
+                                   options={"xatol": 1e-10, "maxiter": 500})
+    t = float(res.x)
+    return _beta_given_theta(f, state["b"], t), t
+
+
 def fit_glmm(events: FloatArray, totals: FloatArray) -> GlmmFit:
     """Fit the random-intercept logistic model by ML (adaptive Gauss-Hermite, 7 nodes).
 
     Newton's method on (beta, theta) with central-difference derivatives of the quadrature
-    log-likelihood (a Levenberg shift keeps the Hessian positive definite, a backtracking line search
-    keeps every step downhill), started from the DerSimonian-Laird fit of the logits.
+    log-likelihood (a Levenberg shift keeps the Hessian positive definite, a trust region and a
+    backtracking line search keep every step bounded and downhill), started from the
+    DerSimonian-Laird fit of the logits; if it does not converge (flat likelihood at the boundary
+    tau = 0, or far from the start), a bounded Brent search over theta of the profile likelihood in
+    beta takes over.
 
     Parameters
     ----------
@@ -153,11 +199,14 @@ def fit_glmm(events: FloatArray, totals: FloatArray) -> GlmmFit:
     b = float(weighted_fit(y, X1, 1.0 / (v + tau0)).beta[0])
     t = max(float(np.sqrt(tau0)), 0.2)
     converged = False
-    for _ in range(200):
+    for _ in range(100):
         f0, g, H = _derivatives(f, b, t)
         lam_min = float(np.linalg.eigvalsh(H)[0])
         Hm = H + (max(0.0, -lam_min) + 1e-6 * (1.0 + abs(lam_min))) * np.eye(2) if lam_min <= 0 else H
         step = -np.linalg.solve(Hm, g)
+        scale = float(np.max(np.abs(step)))
+        if scale > 2.0:  # trust region on the logit scale
+            step *= 2.0 / scale
         alpha = 1.0
         while alpha > 1e-10:
             nb, nt = b + alpha * step[0], t + alpha * step[1]
@@ -168,12 +217,27 @@ def fit_glmm(events: FloatArray, totals: FloatArray) -> GlmmFit:
             nb, nt = b, t
         moved = max(abs(nb - b), abs(nt - t))
         b, t = nb, nt
+        if abs(t) > _THETA_MAX or abs(b) > _BETA_MAX:
+            break
         if moved < 1e-9 and lam_min > 0:
             converged = True
             break
-    if not converged or not (np.isfinite(b) and np.isfinite(t)):
-        raise ConvergenceError("GLMM fit did not converge; try --method REML with --measure PLO")
+    if not converged:  # robust fallback: Brent on theta in [0, max] over the profile in beta
+        b, t = _profile_fit(f, b)
     t = abs(t)
+    if t > 1.0:  # a likelihood that still decreases towards tau -> infinity has no finite maximum
+        b_far = _beta_given_theta(f, b, _THETA_MAX)
+        if f(b_far, _THETA_MAX) < f(b, t) - 1e-9 * max(1.0, abs(f(b, t))):
+            t = _THETA_MAX
+    if 0.0 < t < 1e-2:  # near the boundary the profile is flat: take tau = 0 if it is at least as good
+        b0 = _beta_given_theta(f, b, 0.0)
+        if f(b0, 0.0) <= f(b, t) + 1e-10 * max(1.0, abs(f(b, t))):
+            b, t = b0, 0.0
+    if not (np.isfinite(b) and np.isfinite(t)) or t >= _THETA_MAX * 0.999 or abs(b) > _BETA_MAX:
+        raise ConvergenceError(
+            "GLMM: no finite maximum-likelihood estimate for these data (the between-study variance "
+            "or the logit diverges, as when nearly every study has 0 or only events); use --method REML"
+        )
     if t < 1e-5:  # boundary: tau2 = 0, SE from the beta-only curvature
         t = 0.0
         h = 1e-4
