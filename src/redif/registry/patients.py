@@ -201,3 +201,31 @@ _REL = {
     "labs": "labs",
     "adverse-events": "adverse_events",
 }
+
+
+def export_patient(
+    session: Session, principal: Principal, patient_id: int, *, action: str, fmt: str
+) -> dict[str, Any]:
+    """Load a patient the caller may see, serialise it and audit the export in the same transaction.
+
+    Parameters
+    ----------
+    action
+        Audit action, ``"report"`` (PDF) or ``"export"`` (FHIR, CSV).
+    fmt
+        Export format recorded in the audit event (``"pdf"``, ``"fhir"``, ...).
+    """
+    from redif.registry import audit
+
+    patient = get_patient(session, principal, patient_id)
+    data = patient_to_dict(patient)
+    audit.record(
+        session,
+        action=action,
+        entity="patients",
+        entity_id=patient.id,
+        site_id=patient.site_id,
+        details={"format": fmt},
+    )
+    return data
+

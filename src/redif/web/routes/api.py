@@ -178,16 +178,7 @@ def report_pdf(request: Request, patient_id: PatientId) -> Response:
 
     p = current_principal(request)
     with _db(request, write=True) as s:
-        patient = get_patient(s, p, patient_id)
-        data = reg.patient_to_dict(patient)
-        audit.record(
-            s,
-            action="report",
-            entity="patients",
-            entity_id=patient.id,
-            site_id=patient.site_id,
-            details={"format": "pdf"},
-        )
+        data = reg.export_patient(s, p, patient_id, action="report", fmt="pdf")
     pdf = patient_report_pdf(data, generated_at=datetime.now().replace(microsecond=0))
     return Response(
         pdf,
@@ -204,16 +195,7 @@ def fhir_bundle(request: Request, patient_id: PatientId) -> JSONResponse:
 
     p = current_principal(request)
     with _db(request, write=True) as s:
-        patient = get_patient(s, p, patient_id)
-        data = reg.patient_to_dict(patient)
-        audit.record(
-            s,
-            action="export",
-            entity="patients",
-            entity_id=patient.id,
-            site_id=patient.site_id,
-            details={"format": "fhir"},
-        )
+        data = reg.export_patient(s, p, patient_id, action="export", fmt="fhir")
     return JSONResponse(patient_bundle(data), media_type="application/fhir+json")
 
 

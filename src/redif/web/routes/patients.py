@@ -11,8 +11,8 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from redif.errors import InputError, NotFound
-from redif.registry import audit, uploads
 from redif.registry import patients as reg
+from redif.registry import uploads
 from redif.registry.access import Permission, get_patient
 from redif.registry.models import PATIENT_CHILD_MODELS
 from redif.registry.schemas import RECORD_SCHEMAS, PatientIn
@@ -209,16 +209,7 @@ def patient_report(request: Request, patient_id: PatientId) -> Response:
 
     p = current_principal(request)
     with db_write(request) as s:
-        patient = get_patient(s, p, patient_id)
-        data = reg.patient_to_dict(patient)
-        audit.record(
-            s,
-            action="report",
-            entity="patients",
-            entity_id=patient.id,
-            site_id=patient.site_id,
-            details={"format": "pdf"},
-        )
+        data = reg.export_patient(s, p, patient_id, action="report", fmt="pdf")
     pdf = patient_report_pdf(data, generated_at=datetime.now().replace(microsecond=0))
     return Response(
         pdf,
@@ -237,16 +228,7 @@ def patient_fhir(request: Request, patient_id: PatientId) -> Response:
 
     p = current_principal(request)
     with db_write(request) as s:
-        patient = get_patient(s, p, patient_id)
-        data = reg.patient_to_dict(patient)
-        audit.record(
-            s,
-            action="export",
-            entity="patients",
-            entity_id=patient.id,
-            site_id=patient.site_id,
-            details={"format": "fhir"},
-        )
+        data = reg.export_patient(s, p, patient_id, action="export", fmt="fhir")
     body = json.dumps(patient_bundle(data), indent=2)
     return Response(
         body,
