@@ -141,3 +141,11 @@ def test_forest_text_does_not_overlap(subgroups: bool) -> None:
                 # only the heterogeneity / subgroup-test notes (on a white box) and the title may cross
                 assert text.startswith(("Heterogeneity", "Test for subgroup", "A title")), text
         plt.close(fig)
+
+
+def test_p_value_text_has_no_double_operator() -> None:
+    """A very small p prints as 'p < 0.001' (never 'p = < 0.001'); others as 'p = 0.xxx'."""
+    from redif.evidence.plots import _fmt_p
+
+    assert _fmt_p(1e-9) == "p < 0.001"
+    assert _fmt_p(0.0343) == "p = 0.034"

@@ -102,9 +102,6 @@ def _print_excluded(table: Any) -> None:
 
 
 def _pool_table_render(pool: Any, title: str) -> Table:
-    from redif.evidence.meta import SubgroupResult
-    from redif.evidence.synthesis import definitions_used
-
     grid = Table(title=title, title_justify="left", show_lines=False)
     show_defs = pool.by != "definition"
     columns = [("group", "left"), ("k", "right"), ("events/total", "right"), ("estimate", "right"),
@@ -118,25 +115,17 @@ def _pool_table_render(pool: Any, title: str) -> Table:
         grid.columns[4].header = f"{pool.overall.level:g}% CI"
         grid.columns[5].header = f"{pool.overall.level:g}% PI"
 
-    def add(name: str, res: Any, rows: list[Any], *, bold: bool = False) -> None:
-        defs = definitions_used(rows)
+    for line in pool.group_table():
+        defs = line.definitions
         def_text = ("; ".join(f"{_SHORT_DEF.get(d, d)} ×{n}" for d, n in defs.items()) if defs
                     else "RECIST 1.1 CR+PR")
-        if res.k == 1 and res.studies:
-            # a single study is reported alone, with its own exact (Clopper-Pearson) interval
-            st = res.studies[0]
-            est, lo, hi, pi, i2 = st.estimate, st.ci_lower, st.ci_upper, "—", "—"
-        else:
-            est, lo, hi = res.estimate, res.ci_lower, res.ci_upper
-            pi, i2 = _ci(res.pi_lower, res.pi_upper), f"{res.i2:.0f}%"
-        counts = f"{sum(r.events for r in rows)}/{sum(r.total for r in rows)}"
-        cells = [f"[bold]{name}[/bold]" if bold else name, str(res.k), counts, _pct(est), _ci(lo, hi), pi, i2]
+        pi = "—" if line.pi_lower is None else _ci(line.pi_lower, line.pi_upper)
+        i2 = "—" if line.i2 is None else f"{line.i2:.0f}%"
+        bold = line.name == "all"
+        ci = _ci(line.ci_lower, line.ci_upper)
+        cells = [f"[bold]{line.name}[/bold]" if bold else line.name, str(line.k),
+                 f"{line.events}/{line.total}", _pct(line.estimate), ci, pi, i2]
         grid.add_row(*cells, *([def_text] if show_defs else []))
-
-    if isinstance(pool.result, SubgroupResult):
-        for name, sub in pool.result.subgroups.items():
-            add(name, sub, pool.group_rows(name))
-    add("all", pool.overall, list(pool.table.rows), bold=True)
     return grid
 
 

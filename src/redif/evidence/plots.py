@@ -85,8 +85,8 @@ def _fmt(x: float, digits: int = 2) -> str:
 
 def _fmt_p(p: float) -> str:
     if p is None or not math.isfinite(p):
-        return "NA"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+        return "p = NA"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def _pooled_rows(res: PoolResult, label: str, *, bold: bool) -> list[_Row]:
     if res.k >= 2:
         rows.append(_Row("text", note=(
             f"Heterogeneity: I\u00b2 = {_fmt(res.i2, 1)}%, \u03c4\u00b2 = {_fmt(res.tau2, 3)}, "
-            f"Q = {_fmt(res.q, 2)} (df = {res.q_df}, p = {_fmt_p(res.q_p)})")))
+            f"Q = {_fmt(res.q, 2)} (df = {res.q_df}, {_fmt_p(res.q_p)})")))
     return rows
 
 
@@ -154,7 +154,7 @@ def _layout(result: PoolResult | SubgroupResult) -> tuple[list[_Row], PoolResult
         rows.extend(_pooled_rows(overall, _model_name(overall), bold=True))
         tb = result.test_between
         rows.append(_Row("text", note=(
-            f"Test for subgroup differences: Q = {_fmt(tb.q, 2)}, df = {tb.df}, p = {_fmt_p(tb.p)}")))
+            f"Test for subgroup differences: Q = {_fmt(tb.q, 2)}, df = {tb.df}, {_fmt_p(tb.p)}")))
     else:
         overall = result
         rows.extend(_study_rows(result.studies))

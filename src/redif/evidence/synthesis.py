@@ -36,6 +36,7 @@ from redif.evidence.tables import MODERATORS, OutcomeRow, OutcomeTable, outcome_
 
 __all__ = [
     "EvidenceSummary",
+    "GroupRow",
     "OutcomePool",
     "OutcomeRegression",
     "definitions_used",
@@ -51,6 +52,47 @@ def definitions_used(rows: Iterable[OutcomeRow]) -> dict[str, int]:
     """How many rows use each definition of restored uptake (``{}`` for the response outcome)."""
     counts = Counter(r.definition.value for r in rows if r.definition is not None)
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    """One line of a pooled table (a subgroup or the whole analysis), as every view shows it.
+
+    A group with a single record is not pooled: it is shown with that record's own exact
+    (Clopper-Pearson) interval and no prediction interval or I² (``pooled`` is False).
+    """
+
+    name: str
+    k: int
+    events: int
+    total: int
+    estimate: float
+    ci_lower: float
+    ci_upper: float
+    pi_lower: float | None
+    pi_upper: float | None
+    i2: float | None
+    pooled: bool
+    definitions: dict[str, int]
+
+
+def _group_row(name: str, res: PoolResult, rows: Sequence[OutcomeRow]) -> GroupRow:
+    single = res.k == 1 and bool(res.studies)
+    src = res.studies[0] if single else res
+    return GroupRow(
+        name=name,
+        k=int(res.k),
+        events=sum(r.events for r in rows),
+        total=sum(r.total for r in rows),
+        estimate=float(src.estimate),
+        ci_lower=float(src.ci_lower),
+        ci_upper=float(src.ci_upper),
+        pi_lower=None if single else float(res.pi_lower),
+        pi_upper=None if single else float(res.pi_upper),
+        i2=None if single else float(res.i2),
+        pooled=not single,
+        definitions=definitions_used(rows),
+    )
 
 
 @dataclass(frozen=True)
@@ -71,6 +113,15 @@ class OutcomePool:
         if self.by is None:
             return list(self.table.rows)
         return [r for r in self.table.rows if _group_value(r, self.by) == group]
+
+    def group_table(self) -> list[GroupRow]:
+        """The lines of the pooled table: each subgroup (if any), then ``"all"``."""
+        out: list[GroupRow] = []
+        if isinstance(self.result, SubgroupResult):
+            subs = self.result.subgroups.items()
+            out.extend(_group_row(name, sub, self.group_rows(name)) for name, sub in subs)
+        out.append(_group_row("all", self.overall, list(self.table.rows)))
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """The ``redif meta pool`` JSON keys plus ``outcome``, ``by``, ``filters``, ``definitions``,
