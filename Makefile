@@ -28,7 +28,7 @@ sysdeps:
 	bash scripts/install-system-deps.sh
 
 test: $(STAMP) sysdeps
-	$(BIN)/python -m pytest
+	REDIF_TEST_DASK=1 $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
