@@ -31,7 +31,7 @@ test: $(STAMP) sysdeps
 	REDIF_TEST_DASK=1 $(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/mypy
 
 bench: $(STAMP)

@@ -24,9 +24,13 @@ def main() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     tmp = tempfile.mkdtemp()
-    proc = subprocess.Popen([sys.executable, "-m", "redif", "serve", "--demo", "--port", str(port),
-                             "--data-dir", tmp], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "redif", "serve", "--demo", "--port", str(port), "--data-dir", tmp],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -36,8 +40,16 @@ def main() -> None:
             time.sleep(0.3)
     try:
         with sync_playwright() as p:
-            b = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"])
+            b = p.chromium.launch(
+                executable_path="/usr/bin/chromium",
+                args=[
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                ],
+            )
             page = b.new_page(viewport={"width": 1200, "height": 800})
             page.goto(base + "/login")
             page.screenshot(path=str(OUT / "web_login.png"))
