@@ -1,4 +1,5 @@
-"""Take the README screenshots of the main pages into docs/img/screenshot_*.png.
+"""Take the screenshots of the main pages into docs/img/ (screenshot_*.png for the README, web_*.png for
+docs/web.md).
 
 Starts ``redif serve --demo`` on a fresh temporary data directory (synthetic demo sites and users only),
 drives Debian chromium with Playwright: the evidence explorer, a calculator, the trial designer, and a
@@ -94,10 +95,11 @@ def main() -> None:
                 page = browser.new_context(viewport={"width": 1280, "height": 900},
                                            device_scale_factor=1).new_page()
 
-                def shot(name: str, *, full: bool = False) -> None:
+                def shot(name: str, *, full: bool = False, prefix: str = "screenshot_") -> None:
                     page.wait_for_timeout(300)
-                    page.screenshot(path=str(a.out / f"screenshot_{name}.png"), full_page=full)
-                    print("wrote", a.out / f"screenshot_{name}.png")
+                    path = a.out / f"{prefix}{name}.png"
+                    page.screenshot(path=str(path), full_page=full)
+                    print("wrote", path)
 
                 page.goto(base + "/evidence?outcome=uptake&by=genotype")
                 expect(page.locator("#pooled")).to_be_visible()
@@ -112,10 +114,18 @@ def main() -> None:
                 expect(page.locator("#map-summary")).to_be_visible(timeout=120_000)
                 shot("design_map")
 
+                page.set_viewport_size({"width": 1200, "height": 800})
                 page.goto(base + "/login")
+                shot("login", prefix="web_")
                 page.get_by_label("Username").fill("demo-clinician-a")
                 page.get_by_label("Password").fill(DEMO_PASSWORD)
                 page.get_by_role("button", name="Sign in").click()
+                page.wait_for_url(base + "/patients")
+                shot("patients", prefix="web_")
+                page.get_by_role("link", name="DEMO-A-001").click()
+                shot("patient", prefix="web_")
+                page.set_viewport_size({"width": 1280, "height": 900})
+                page.goto(base + "/patients")
                 page.get_by_role("link", name="New patient").click()
                 page.get_by_label("Pseudonym").fill("DEMO-SCREEN-01")
                 page.get_by_label("Histology").fill("papillary")
