@@ -279,16 +279,16 @@ def _measure(text: str) -> Any:
     return Measure(key)
 
 
-def _yi_vi(file: Path, measure: str) -> tuple[Any, Any, list[str], Any]:
-    """Read FILE and return (yi, vi, labels, measure) on the analysis scale."""
+def _yi_vi(file: Path, measure: str) -> tuple[Any, Any, Any, Any]:
+    """Read FILE once and return (yi, vi, table, measure), yi/vi on the analysis scale."""
     from redif.evidence import meta as engine
 
     ms = _measure(measure)
     table = read_meta_csv(file, measure=str(ms), extra_columns=[])
     if ms is engine.Measure.GEN:
-        return table.yi, table.vi, table.labels, ms
+        return table.yi, table.vi, table, ms
     yi, vi = engine.escalc(str(ms), table.events or [], table.totals or [])
-    return yi, vi, table.labels, ms
+    return yi, vi, table, ms
 
 
 def _no_glmm(method: str) -> None:
@@ -308,15 +308,14 @@ def bias_command(
     from redif.evidence import meta as engine
 
     _no_glmm(method)
-    yi, vi, _, ms = _yi_vi(file, measure)
+    yi, vi, table, ms = _yi_vi(file, measure)
     eg = engine.regtest(yi, vi, method=method, knha=knha)
     rk = engine.ranktest(yi, vi)
     tf = engine.trimfill(yi, vi, method=method)
     out: dict[str, Any] = {"k": len(yi), "measure": str(ms), "method": method.upper(),
                            "egger": eg.to_dict(), "begg": rk.to_dict(), "trimfill": tf.to_dict()}
     if ms is not engine.Measure.GEN:
-        totals = read_meta_csv(file, measure=str(ms), extra_columns=[]).totals
-        est = engine.back_transform(ms, [tf.estimate, tf.ci_lower, tf.ci_upper], totals)
+        est = engine.back_transform(ms, [tf.estimate, tf.ci_lower, tf.ci_upper], table.totals)
         out["trimfill"]["estimate_proportion"] = [float(x) for x in est]
     if as_json:
         emit_json(out)
@@ -346,7 +345,8 @@ def influence_command(
     from redif.evidence import meta as engine
 
     _no_glmm(method)
-    yi, vi, labels, ms = _yi_vi(file, measure)
+    yi, vi, table, ms = _yi_vi(file, measure)
+    labels = table.labels
     loo = engine.leave_one_out(yi, vi, labels, method=method, knha=knha)
     inf = engine.influence(yi, vi, labels, method=method, knha=knha)
     rows: list[dict[str, Any]] = []
