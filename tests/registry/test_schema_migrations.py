@@ -67,8 +67,14 @@ def test_cli_db_upgrade_creates_database(tmp_path: Path) -> None:
     db.dispose()
     import sqlite3
 
+    from alembic.script import ScriptDirectory
+
+    import redif.registry.db as dbmod
+
+    head = ScriptDirectory(str(Path(dbmod.__file__).with_name("migrations"))).get_current_head()
+    assert head is not None
     con = sqlite3.connect(tmp_path / "redif.sqlite")
-    assert con.execute("select version_num from alembic_version").fetchone() == ("0001",)
+    assert con.execute("select version_num from alembic_version").fetchone() == (head,)
 
 
 def test_cli_bad_database_url() -> None:
