@@ -5,14 +5,16 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+LOCK   := constraints.txt
 OUT    ?= out
 
-.PHONY: run demo summary test sysdeps lint bench clean
+.PHONY: run demo summary test sysdeps lint bench lock clean
 
-$(STAMP): pyproject.toml
+# Installs exactly the versions of the lock file (constraints.txt); `make lock` refreshes it.
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,dask]"
+	$(BIN)/python -m pip install --quiet -c $(LOCK) pip
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[dev,dask]"
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -28,7 +30,7 @@ sysdeps:
 	bash scripts/install-system-deps.sh
 
 test: $(STAMP) sysdeps
-	REDIF_TEST_DASK=1 $(BIN)/python -m pytest
+	REDIF_TEST_DASK=1 REDIF_TEST_LOCKED=1 $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
@@ -36,6 +38,17 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	for f in benchmarks/*_bench.py; do $(BIN)/python $$f || exit 1; done
+
+# Refresh the lock: resolve pyproject.toml afresh in a clean virtual environment and freeze it.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet ".[dev,dask]"
+	{ sed -n '/^#/p' $(LOCK); .lock-venv/bin/python -m pip freeze --all --exclude-editable \
+	  | grep -vi '^redif'; } > $(LOCK).new
+	mv $(LOCK).new $(LOCK)
+	rm -rf .lock-venv
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache

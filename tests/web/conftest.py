@@ -3,16 +3,12 @@ bearer tokens, and signed-in browser-like clients."""
 
 from __future__ import annotations
 
-import re
 import sys
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 _TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(_TESTS))
@@ -23,11 +19,7 @@ warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarni
 from web_world import Env, build_env  # noqa: E402
 
 from pg_server import PgServer, shared_server  # noqa: E402
-from redif.registry import auth  # noqa: E402
-from redif.registry import patients as reg  # noqa: E402
 from redif.registry.db import open_database  # noqa: E402
-from redif.web.app import create_app  # noqa: E402
-from redif.web.settings import WebSettings  # noqa: E402
 
 
 @pytest.fixture(scope="session")
