@@ -187,5 +187,6 @@ def create_app(settings: WebSettings, *, db: Database | None = None, migrate_db:
         app.include_router(router)
     _install_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
-    app.add_middleware(SecurityHeadersMiddleware)  # outermost: also on 413 answers
+    # outermost: also on 413 answers; HSTS whenever the app is served over HTTPS (secure cookies)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     return app
