@@ -19,6 +19,7 @@ from redif.registry import patients as reg
 from redif.registry.access import Permission, get_patient
 from redif.registry.models import Site
 from redif.registry.schemas import PatientIn, PatientPatch
+from redif.web.conditional import check_preconditions, entity_tag, validator_headers
 from redif.web.security import current_principal, requires
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
@@ -113,20 +114,38 @@ def create_patient(request: Request, body: PatientIn) -> dict[str, Any]:
 
 @router.get("/patients/{patient_id}", summary="Read a patient with all records")
 @requires(Permission.PATIENT_READ)
-def read_patient(request: Request, patient_id: PatientId) -> dict[str, Any]:
-    """One patient in scope, with every record (404 when absent or at another site)."""
+def read_patient(request: Request, response: Response, patient_id: PatientId) -> dict[str, Any]:
+    """One patient in scope, with every record (404 when absent or at another site). The answer carries
+    an ``ETag`` and ``Last-Modified`` for conditional updates (``If-Match`` on PATCH)."""
     p = current_principal(request)
     with _db(request) as s:
-        return reg.patient_to_dict(get_patient(s, p, patient_id))
+        patient = get_patient(s, p, patient_id)
+        data = reg.patient_to_dict(patient)
+        response.headers.update(validator_headers(data, patient.updated_at))
+        return data
 
 
-@router.patch("/patients/{patient_id}", summary="Update a patient")
+@router.patch(
+    "/patients/{patient_id}",
+    summary="Update a patient",
+    responses={412: {"description": "If-Match / If-Unmodified-Since names an outdated version"}},
+)
 @requires(Permission.PATIENT_WRITE)
-def update_patient(request: Request, patient_id: PatientId, body: PatientPatch) -> dict[str, Any]:
-    """Change fields of a patient in scope."""
+def update_patient(
+    request: Request, response: Response, patient_id: PatientId, body: PatientPatch
+) -> dict[str, Any]:
+    """Change fields of a patient in scope. With ``If-Match: <ETag of the GET>`` (or
+    ``If-Unmodified-Since``) the change is refused with 412 when someone changed the patient since;
+    without a precondition it is applied as before."""
     p = current_principal(request)
     with _db(request, write=True) as s:
-        return reg.patient_to_dict(reg.update_patient(s, p, patient_id, body))
+        patient = get_patient(s, p, patient_id)
+        s.refresh(patient, with_for_update=True)  # PostgreSQL: no other writer between check and change
+        check_preconditions(request, entity_tag(reg.patient_to_dict(patient)), patient.updated_at)
+        patient = reg.update_patient(s, p, patient_id, body)
+        data = reg.patient_to_dict(patient)
+        response.headers.update(validator_headers(data, patient.updated_at))
+        return data
 
 
 @router.delete("/patients/{patient_id}", status_code=204, summary="Delete a patient")
