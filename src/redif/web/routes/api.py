@@ -1,7 +1,8 @@
 """REST API under ``/api/v1`` (OpenAPI at ``/openapi.json``).
 
 Authentication: ``Authorization: Bearer <token>`` (``redif admin create-token``), or the browser session
-cookie plus the ``X-CSRF-Token`` header for state-changing calls. Errors are JSON
+cookie plus the ``X-CSRF-Token`` header (or a ``csrf_token`` form field) for state-changing calls.
+Exports (PDF, FHIR, CSV) write an audit event and are therefore POST requests. Errors are JSON
 (``InputError.to_dict()`` shape) with 4xx status codes.
 """
 
@@ -184,7 +185,7 @@ def delete_record(request: Request, patient_id: PatientId, kind: RecordKind, rec
     return Response(status_code=204)
 
 
-@router.get(
+@router.post(
     "/patients/{patient_id}/report.pdf",
     summary="PDF patient report",
     response_class=Response,
@@ -206,7 +207,7 @@ def report_pdf(request: Request, patient_id: PatientId) -> Response:
     )
 
 
-@router.get("/patients/{patient_id}/fhir", summary="FHIR R4 bundle of a patient")
+@router.post("/patients/{patient_id}/fhir", summary="FHIR R4 bundle of a patient")
 @requires(Permission.EXPORT)
 def fhir_bundle(request: Request, patient_id: PatientId) -> JSONResponse:
     """A FHIR R4 (R4B-validated) collection Bundle; the export is audited."""
@@ -218,7 +219,7 @@ def fhir_bundle(request: Request, patient_id: PatientId) -> JSONResponse:
     return JSONResponse(patient_bundle(data), media_type="application/fhir+json")
 
 
-@router.get(
+@router.post(
     "/export/patients.csv",
     summary="De-identified tabular export (HIPAA Safe Harbor)",
     response_class=Response,
