@@ -16,8 +16,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +43,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 def _csrf_of_login_page(c: Any) -> str:
     r = c.get("/login")
-    m = r.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    return m
+    token: str = r.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    return token
 
 
 def _post_login(c: Any, username: str, password: str) -> Any:
@@ -150,7 +150,11 @@ def test_writes_proceed_during_a_login_flood(env: Any) -> None:
             n += 1  # a new name each time: the throttle must not cut the flood short
             r = fc.post(
                 "/login",
-                data={"username": f"u{threading.get_ident()}-{n}", "password": "wrong-pw", "csrf_token": token},
+                data={
+                    "username": f"u{threading.get_ident()}-{n}",
+                    "password": "wrong-pw",
+                    "csrf_token": token,
+                },
             )
             assert r.status_code == 401
 
@@ -256,7 +260,9 @@ def test_password_policy_accepts_long_passphrases(env: Any) -> None:
     accepted; with ``min_password_length=8`` (the 800-63B floor) ``password`` is refused as common."""
     with env.app.state.db.write_session() as s:
         auth.create_user(s, username="u64", password="zwölf Boxkämpfer " * 4, role="auditor", site_code=None)
-        auth.create_user(s, username="u1024", password="ab cd " * 170 + "abcd", role="auditor", site_code=None)
+        auth.create_user(
+            s, username="u1024", password="ab cd " * 170 + "abcd", role="auditor", site_code=None
+        )
         with pytest.raises(InputError, match="common"):
             auth.create_user(
                 s,
@@ -276,7 +282,9 @@ def test_usernames_are_unique_case_insensitively(env_any: Any) -> None:
     sign-in accepts the name in any case (the same account)."""
     db = env_any.app.state.db
     with db.write_session() as s, pytest.raises(InputError, match="already exists"):
-        auth.create_user(s, username="CLIN_a", password="another long passphrase", role="auditor", site_code=None)
+        auth.create_user(
+            s, username="CLIN_a", password="another long passphrase", role="auditor", site_code=None
+        )
     with pytest.raises(sqlalchemy.exc.IntegrityError), db.write_session() as s:
         s.add(User(username="Clin_A", password_hash="x", role="auditor"))
         s.flush()
@@ -321,8 +329,17 @@ def test_real_server_sends_no_banner_and_sends_hsts(tmp_path: Path) -> None:
     ``redif serve --secure-cookies`` process on 127.0.0.1: no ``Server`` header, and HSTS present."""
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "redif", "serve", "--port", str(port), "--data-dir", str(tmp_path / "d"),
-         "--secure-cookies"],
+        [
+            sys.executable,
+            "-m",
+            "redif",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--secure-cookies",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
@@ -338,7 +355,9 @@ def test_real_server_sends_no_banner_and_sends_hsts(tmp_path: Path) -> None:
                 if proc.poll() is not None:
                     break
                 time.sleep(0.3)
-        assert headers is not None, proc.stdout.read().decode() if proc.poll() is not None else "no answer"
+        if headers is None:
+            out = proc.stdout.read().decode() if proc.stdout is not None and proc.poll() is not None else ""
+            pytest.fail(f"redif serve did not answer: {out}")
         assert headers.get("server") is None, headers.get("server")
         assert headers.get("strict-transport-security") == "max-age=31536000"
     finally:
@@ -348,15 +367,23 @@ def test_real_server_sends_no_banner_and_sends_hsts(tmp_path: Path) -> None:
             proc.stdout.close()
 
 
-def test_serve_on_a_network_address_without_tls_warns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_on_a_network_address_without_tls_warns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Issue 9, Low 4 (``--host 0.0.0.0`` without TLS printed no warning). Expected: ``redif serve`` on
     any non-loopback address without ``--ssl-certfile`` prints a warning naming the address and the
     remedy; on 127.0.0.1 / ::1 / localhost it does not; uvicorn is told not to send its banner."""
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(uvicorn, "run", lambda *a, **k: calls.append(k))
     runner = CliRunner()
-    for host, warns in (("0.0.0.0", True), ("192.0.2.7", True), ("::", True), ("127.0.0.1", False),
-                        ("localhost", False), ("::1", False)):
+    for host, warns in (
+        ("0.0.0.0", True),
+        ("192.0.2.7", True),
+        ("::", True),
+        ("127.0.0.1", False),
+        ("localhost", False),
+        ("::1", False),
+    ):
         r = runner.invoke(cli_app, ["serve", "--host", host, "--data-dir", str(tmp_path / "d")])
         assert r.exit_code == 0, r.output
         text = r.output + (r.stderr if r.stderr_bytes is not None else "")
@@ -364,8 +391,20 @@ def test_serve_on_a_network_address_without_tls_warns(tmp_path: Path, monkeypatc
         assert calls[-1]["server_header"] is False
     key = tmp_path / "k.pem"
     key.write_text("x")
-    r = runner.invoke(cli_app, ["serve", "--host", "0.0.0.0", "--data-dir", str(tmp_path / "d"),
-                                "--ssl-certfile", str(key), "--ssl-keyfile", str(key)])
+    r = runner.invoke(
+        cli_app,
+        [
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--ssl-certfile",
+            str(key),
+            "--ssl-keyfile",
+            str(key),
+        ],
+    )
     assert r.exit_code == 0 and "WARNING" not in r.output
     assert calls[-1]["ssl_certfile"] == str(key)
 

@@ -110,7 +110,9 @@ def register(app: typer.Typer) -> None:
         if warning:
             typer.secho(warning, err=True, fg=typer.colors.YELLOW)
         scheme = "https" if tls else "http"
-        typer.echo(f"redif: serving on {scheme}://{host}:{port}/  (health: /healthz, API schema: /openapi.json)")
+        typer.echo(
+            f"redif: serving on {scheme}://{host}:{port}/  (health: /healthz, API schema: /openapi.json)"
+        )
         common: dict[str, Any] = {
             "host": host,
             "port": port,

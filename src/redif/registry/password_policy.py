@@ -49,9 +49,7 @@ def check_password(password: str, *, username: str, min_length: int, max_length:
     InputError
         On field ``password``, naming the rule (the password itself is never echoed).
     """
-    remedy = (
-        f"choose a passphrase of {min_length} to {max_length} characters, e.g. several unrelated words"
-    )
+    remedy = f"choose a passphrase of {min_length} to {max_length} characters, e.g. several unrelated words"
     if len(password) < min_length:
         raise InputError(f"password shorter than {min_length} characters", field="password", remedy=remedy)
     if len(password) > max_length:

@@ -187,9 +187,7 @@ async def dicom_upload(request: Request, patient_id: PatientId) -> Response:
         return uploads.ingest_upload(s, patient, upload.filename or "upload", upload.file, settings).id
 
     await _run(request, work)
-    return RedirectResponse(
-        f"/patients/{patient_id}?msg=series-uploaded#dicom", status_code=303
-    )
+    return RedirectResponse(f"/patients/{patient_id}?msg=series-uploaded#dicom", status_code=303)
 
 
 @router.post("/patients/{patient_id}/delete")
