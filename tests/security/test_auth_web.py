@@ -25,12 +25,13 @@ import pytest
 import sqlalchemy.exc
 import uvicorn
 from registry_world import PASSWORD
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from typer.testing import CliRunner
 
 from redif.cli.main import app as cli_app
 from redif.errors import InputError
 from redif.registry import auth
+from redif.registry.db import migrate, open_database
 from redif.registry.models import AuditEvent, User
 from redif.web.app import create_app
 from redif.web.settings import WebSettings
@@ -293,6 +294,27 @@ def test_usernames_are_unique_case_insensitively(env_any: Any) -> None:
     assert c.get("/api/v1/me").status_code in (200, 401)  # cookie session: /me needs no CSRF on GET
     me = c.get("/api/v1/me")
     assert me.status_code == 200 and me.json()["username"] == "clin_a"
+
+
+def test_migration_0003_names_clashing_usernames(tmp_path: Path) -> None:
+    """Issue 9, Low 3 (usernames unique case-insensitively): a database that already holds ``Ann`` and
+    ``ann`` cannot get the unique index silently; the upgrade stops naming the clash (and the remedy)."""
+    db = open_database(f"sqlite:///{tmp_path / 'm.sqlite'}")
+    try:
+        migrate(db, "0002")
+        with db.engine.begin() as conn:  # raw SQL: the schema is at 0002, not at the models' head
+            for n in ("Ann", "ann", "bob"):
+                conn.execute(
+                    text(
+                        "insert into users (username, password_hash, role, active, created_at) "
+                        "values (:n, 'x', 'auditor', true, current_timestamp)"
+                    ),
+                    {"n": n},
+                )
+        with pytest.raises(RuntimeError, match="differ only in case: ann; rename"):
+            migrate(db)
+    finally:
+        db.dispose()
 
 
 # ------------------------------------------------------------------- Low 4: transport and banner
