@@ -77,12 +77,10 @@ def test_login_throttling(db: Database) -> None:
     make_world(db)
     settings = auth.AuthSettings(max_failures=2, lockout_s=600)
     for _ in range(2):
-        with db.write_session() as s:
-            assert auth.authenticate(s, "clin_a", "wrong", "10.0.0.1", settings) is None
-    with db.write_session() as s, pytest.raises(auth.LoginThrottled, match="Try again in 10 minutes"):
-        auth.authenticate(s, "clin_a", PASSWORD, "10.0.0.1", settings)
-    with db.write_session() as s:
-        assert auth.authenticate(s, "clin_a", PASSWORD, "10.0.0.2", settings) is not None
+        assert auth.authenticate(db, "clin_a", "wrong", "10.0.0.1", settings) is None
+    with pytest.raises(auth.LoginThrottled, match="Try again in 10 minutes"):
+        auth.authenticate(db, "clin_a", PASSWORD, "10.0.0.1", settings)
+    assert auth.authenticate(db, "clin_a", PASSWORD, "10.0.0.2", settings) is not None
 
 
 def test_sessions_and_tokens(db: Database) -> None:

@@ -48,8 +48,7 @@ def test_create_list_deactivate(tmp_path: Path) -> None:
     assert runner.invoke(app, ["admin", "deactivate-user", "--username", "ann", *dd]).exit_code == 0
     with db.session() as s:
         assert auth.principal_for_token(s, token) is None  # tokens stop at once
-    with db.write_session() as s:
-        assert auth.authenticate(s, "ann", "a long passphrase", "127.0.0.1") is None
+    assert auth.authenticate(db, "ann", "a long passphrase", "127.0.0.1") is None
     assert "(deactivated)" in runner.invoke(app, ["admin", "list-users", *dd]).output
     r = runner.invoke(app, ["admin", "create-site", "--code", "bad code!", "--name", "x", *dd])
     assert r.exit_code != 0

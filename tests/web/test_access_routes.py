@@ -98,7 +98,7 @@ def test_own_site_record_routes_work(env: Any) -> None:
     c = env.client()
     h = env.bearer("clin_a")
     assert c.get(f"/api/v1/patients/{env.patient_a}", headers=h).status_code == 200
-    assert c.get(f"/api/v1/patients/{env.patient_a}/fhir", headers=h).status_code == 200
+    assert c.post(f"/api/v1/patients/{env.patient_a}/fhir", headers=h).status_code == 200
     session, _ = env.login("clin_a")
     assert session.get(f"/patients/{env.patient_a}").status_code == 200
 
@@ -112,7 +112,7 @@ def test_lists_searches_counts_exports_are_scoped(env_any: Any) -> None:
     assert c.get("/api/v1/patients", params={"q": "follicular"}, headers=h).json()["items"] == []
     assert c.get("/api/v1/patients/count", headers=h).json() == {"count": 1}
     assert c.get("/api/v1/patients/count", params={"q": "B"}, headers=h).json() == {"count": 0}
-    csv = c.get("/api/v1/export/patients.csv", headers=h).text
+    csv = c.post("/api/v1/export/patients.csv", headers=h).text
     assert len(csv.strip().splitlines()) == 2 and "NRAS" not in csv and "BRAF" in csv
     assert [s["code"] for s in c.get("/api/v1/sites", headers=h).json()] == ["A"]
     session, _ = env_any.login("clin_a")

@@ -120,7 +120,7 @@ def test_login_create_patient_list_and_download_report(server: str, tmp_path: Pa
             expect(page.locator("#patient-rows tr")).to_have_count(1)
             page.get_by_role("link", name="BROWSER-001").click()
             with page.expect_download() as dl:
-                page.get_by_role("link", name="Download PDF report").click()
+                page.get_by_role("button", name="Download PDF report").click()
             path = tmp_path / "report.pdf"
             dl.value.save_as(path)
             assert path.read_bytes().startswith(b"%PDF")

@@ -122,7 +122,7 @@ def test_upload_phantom_see_dose_download_pdf(server: str, study_zip: Path, tmp_
             # the de-identified series are listed in the imaging section
             expect(page.locator("#dicom table")).to_contain_text("SEG")
             with page.expect_download() as dl:
-                page.get_by_role("link", name="Download PDF report").click()
+                page.get_by_role("button", name="Download PDF report").click()
             path = tmp_path / "report.pdf"
             dl.value.save_as(path)
             assert path.read_bytes().startswith(b"%PDF")

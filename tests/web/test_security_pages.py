@@ -127,7 +127,7 @@ def test_pages_render(env: Any) -> None:
         data={"csrf_token": csrf, "analyte": "Tg", "value": "-1", "unit": "ng/mL"},
     )
     assert r.status_code == 422 and "value" in r.text
-    r = c.get(f"/patients/{env.patient_a}/report.pdf")
+    r = c.post(f"/patients/{env.patient_a}/report.pdf", data={"csrf_token": csrf})
     assert r.status_code == 200 and r.content.startswith(b"%PDF")
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -43,8 +45,14 @@ def register(app: typer.Typer) -> None:
             help="Serve a separate demo database with synthetic, labelled sites, users and patients.",
         ),
         secure_cookies: bool = typer.Option(
-            False, "--secure-cookies", help="Mark cookies Secure (use behind HTTPS)."
+            False,
+            "--secure-cookies",
+            help="Mark cookies Secure and send Strict-Transport-Security (use behind HTTPS).",
         ),
+        ssl_certfile: Path = typer.Option(
+            None, "--ssl-certfile", help="TLS certificate (PEM) to serve HTTPS directly (with --ssl-keyfile)."
+        ),
+        ssl_keyfile: Path = typer.Option(None, "--ssl-keyfile", help="TLS private key (PEM)."),
         workers: int = typer.Option(1, "--workers", min=1, max=64, help="uvicorn worker processes."),
     ) -> None:
         """Create/migrate the registry database and serve the web app and REST API."""
@@ -87,27 +95,38 @@ def register(app: typer.Typer) -> None:
                     f"    redif admin create-site --code SITE1 --name 'My hospital'{dd}\n"
                     f"    redif admin create-user --username admin --site SITE1 --role admin{dd}"
                 )
-        settings = WebSettings(database_url=db.url, data_dir=ddir, secure_cookies=secure_cookies, demo=demo)
+        if (ssl_certfile is None) != (ssl_keyfile is None):
+            raise InputError(
+                "TLS needs both a certificate and a key",
+                field="--ssl-keyfile" if ssl_keyfile is None else "--ssl-certfile",
+                remedy="pass both --ssl-certfile and --ssl-keyfile, or neither",
+            )
+        tls = ssl_certfile is not None
+        settings = WebSettings(
+            database_url=db.url, data_dir=ddir, secure_cookies=secure_cookies or tls, demo=demo
+        )
         db.dispose()
-        typer.echo(f"redif: serving on http://{host}:{port}/  (health: /healthz, API schema: /openapi.json)")
+        warning = exposure_warning(host, tls=tls)
+        if warning:
+            typer.secho(warning, err=True, fg=typer.colors.YELLOW)
+        scheme = "https" if tls else "http"
+        typer.echo(
+            f"redif: serving on {scheme}://{host}:{port}/  (health: /healthz, API schema: /openapi.json)"
+        )
+        common: dict[str, Any] = {
+            "host": host,
+            "port": port,
+            "log_level": "warning",
+            "proxy_headers": False,
+            "server_header": False,  # no "server: uvicorn" banner
+        }
+        if tls:
+            common.update(ssl_certfile=str(ssl_certfile), ssl_keyfile=str(ssl_keyfile))
         if workers > 1:
             os.environ["REDIF_SETTINGS_JSON"] = _settings_json(settings)
-            uvicorn.run(
-                "redif.web.asgi:app",
-                host=host,
-                port=port,
-                workers=workers,
-                log_level="warning",
-                proxy_headers=False,
-            )
+            uvicorn.run("redif.web.asgi:app", workers=workers, **common)
         else:
-            uvicorn.run(
-                create_app(settings, migrate_db=False),
-                host=host,
-                port=port,
-                log_level="warning",
-                proxy_headers=False,
-            )
+            uvicorn.run(create_app(settings, migrate_db=False), **common)
 
     db_app = typer.Typer(help="Registry database maintenance.", no_args_is_help=True)
 
@@ -123,6 +142,26 @@ def register(app: typer.Typer) -> None:
         )
 
     app.add_typer(db_app, name="db")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.strip().lower() in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost: assume it is reachable from the network
+
+
+def exposure_warning(host: str, *, tls: bool) -> str | None:
+    """The warning printed when the server listens on a network address without TLS, else ``None``."""
+    if tls or _is_loopback(host):
+        return None
+    return (
+        f"redif: WARNING: listening on {host} without TLS: passwords, session cookies and patient data "
+        "cross the network unencrypted. Serve HTTPS with --ssl-certfile/--ssl-keyfile, or listen on "
+        "127.0.0.1 behind an HTTPS reverse proxy and pass --secure-cookies."
+    )
 
 
 def _settings_json(settings: object) -> str:

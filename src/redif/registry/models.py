@@ -34,6 +34,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -124,6 +125,10 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     site: Mapped[Site | None] = relationship()
+
+
+#: User names are unique case-insensitively (migration 0003); sign-in compares them the same way.
+Index("uq_users_username_lower", func.lower(User.username), unique=True)
 
 
 class WebSession(Base):

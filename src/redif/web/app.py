@@ -12,6 +12,7 @@ NotFound (incl. scope)    404 JSON                     404 page
 AccessDenied / no perm    403 JSON                     403 page
 not signed in             401 JSON                     303 redirect to ``/login?next=...``
 CSRF failure              403 JSON                     403 page
+stale If-Match            412 JSON                     412 page
 ========================  ==========================  ===================================
 """
 
@@ -31,6 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from redif import __version__
 from redif.errors import AccessDenied, InputError, NotFound
 from redif.registry.db import Database, migrate, open_database
+from redif.web.conditional import PreconditionFailed
 from redif.web.security import (
     BodyLimitMiddleware,
     CsrfFailed,
@@ -108,6 +110,13 @@ def _install_handlers(app: FastAPI) -> None:
         if _is_api(request):
             return JSONResponse(_error_body("AccessDenied", str(exc)), status_code=403)
         return _page(request, 403, "Not allowed", str(exc))
+
+    @app.exception_handler(PreconditionFailed)
+    async def _precondition(request: Request, exc: PreconditionFailed) -> Response:
+        body = _error_body("PreconditionFailed", str(exc), field=exc.header, remedy="GET the resource again")
+        if _is_api(request):
+            return JSONResponse(body, status_code=412)
+        return _page(request, 412, "Changed meanwhile", str(exc))
 
     @app.exception_handler(CsrfFailed)
     async def _csrf(request: Request, exc: CsrfFailed) -> Response:
@@ -187,5 +196,6 @@ def create_app(settings: WebSettings, *, db: Database | None = None, migrate_db:
         app.include_router(router)
     _install_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
-    app.add_middleware(SecurityHeadersMiddleware)  # outermost: also on 413 answers
+    # outermost: also on 413 answers; HSTS whenever the app is served over HTTPS (secure cookies)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     return app

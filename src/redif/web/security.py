@@ -30,6 +30,7 @@ from redif.registry.access import Permission, Principal
 
 __all__ = [
     "CSRF_COOKIE",
+    "HSTS_VALUE",
     "PUBLIC_MOUNTS",
     "SESSION_COOKIE",
     "BodyLimitMiddleware",
@@ -230,8 +231,15 @@ def optional_principal(request: Request) -> Principal | None:
     return getattr(request.state, "principal", None)
 
 
+#: HSTS answer when the app is served over HTTPS (``--secure-cookies``): one year, the value the OWASP
+#: HTTP Security Response Headers cheat sheet recommends; without ``includeSubDomains`` so that other
+#: hosts of a hospital's domain are not forced onto HTTPS by redif.
+HSTS_VALUE = "max-age=31536000"
+
+
 class SecurityHeadersMiddleware:
-    """Adds CSP, framing, sniffing, referrer and caching headers to every HTTP response."""
+    """Adds CSP, framing, sniffing, referrer and caching headers to every HTTP response, HSTS when
+    ``hsts`` is set (the app is served over HTTPS), and removes any ``Server`` banner."""
 
     CSP = (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -239,8 +247,9 @@ class SecurityHeadersMiddleware:
         "form-action 'self'; frame-ancestors 'none'"
     )
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
         self.app = app
+        self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -250,7 +259,7 @@ class SecurityHeadersMiddleware:
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
                 names = {k.lower() for k, _ in headers}
                 extra = {
                     b"content-security-policy": self.CSP.encode(),
@@ -262,6 +271,8 @@ class SecurityHeadersMiddleware:
                 }
                 if not is_static:
                     extra[b"cache-control"] = b"no-store"
+                if self.hsts:
+                    extra[b"strict-transport-security"] = HSTS_VALUE.encode()
                 for k, v in extra.items():
                     if k not in names:
                         headers.append((k, v))

@@ -1,7 +1,8 @@
 """REST API under ``/api/v1`` (OpenAPI at ``/openapi.json``).
 
 Authentication: ``Authorization: Bearer <token>`` (``redif admin create-token``), or the browser session
-cookie plus the ``X-CSRF-Token`` header for state-changing calls. Errors are JSON
+cookie plus the ``X-CSRF-Token`` header (or a ``csrf_token`` form field) for state-changing calls.
+Exports (PDF, FHIR, CSV) write an audit event and are therefore POST requests. Errors are JSON
 (``InputError.to_dict()`` shape) with 4xx status codes.
 """
 
@@ -19,6 +20,7 @@ from redif.registry import patients as reg
 from redif.registry.access import Permission, get_patient
 from redif.registry.models import Site
 from redif.registry.schemas import PatientIn, PatientPatch
+from redif.web.conditional import check_preconditions, entity_tag, validator_headers
 from redif.web.security import current_principal, requires
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
@@ -113,20 +115,38 @@ def create_patient(request: Request, body: PatientIn) -> dict[str, Any]:
 
 @router.get("/patients/{patient_id}", summary="Read a patient with all records")
 @requires(Permission.PATIENT_READ)
-def read_patient(request: Request, patient_id: PatientId) -> dict[str, Any]:
-    """One patient in scope, with every record (404 when absent or at another site)."""
+def read_patient(request: Request, response: Response, patient_id: PatientId) -> dict[str, Any]:
+    """One patient in scope, with every record (404 when absent or at another site). The answer carries
+    an ``ETag`` and ``Last-Modified`` for conditional updates (``If-Match`` on PATCH)."""
     p = current_principal(request)
     with _db(request) as s:
-        return reg.patient_to_dict(get_patient(s, p, patient_id))
+        patient = get_patient(s, p, patient_id)
+        data = reg.patient_to_dict(patient)
+        response.headers.update(validator_headers(data, patient.updated_at))
+        return data
 
 
-@router.patch("/patients/{patient_id}", summary="Update a patient")
+@router.patch(
+    "/patients/{patient_id}",
+    summary="Update a patient",
+    responses={412: {"description": "If-Match / If-Unmodified-Since names an outdated version"}},
+)
 @requires(Permission.PATIENT_WRITE)
-def update_patient(request: Request, patient_id: PatientId, body: PatientPatch) -> dict[str, Any]:
-    """Change fields of a patient in scope."""
+def update_patient(
+    request: Request, response: Response, patient_id: PatientId, body: PatientPatch
+) -> dict[str, Any]:
+    """Change fields of a patient in scope. With ``If-Match: <ETag of the GET>`` (or
+    ``If-Unmodified-Since``) the change is refused with 412 when someone changed the patient since;
+    without a precondition it is applied as before."""
     p = current_principal(request)
     with _db(request, write=True) as s:
-        return reg.patient_to_dict(reg.update_patient(s, p, patient_id, body))
+        patient = get_patient(s, p, patient_id)
+        s.refresh(patient, with_for_update=True)  # PostgreSQL: no other writer between check and change
+        check_preconditions(request, entity_tag(reg.patient_to_dict(patient)), patient.updated_at)
+        patient = reg.update_patient(s, p, patient_id, body)
+        data = reg.patient_to_dict(patient)
+        response.headers.update(validator_headers(data, patient.updated_at))
+        return data
 
 
 @router.delete("/patients/{patient_id}", status_code=204, summary="Delete a patient")
@@ -165,7 +185,7 @@ def delete_record(request: Request, patient_id: PatientId, kind: RecordKind, rec
     return Response(status_code=204)
 
 
-@router.get(
+@router.post(
     "/patients/{patient_id}/report.pdf",
     summary="PDF patient report",
     response_class=Response,
@@ -187,7 +207,7 @@ def report_pdf(request: Request, patient_id: PatientId) -> Response:
     )
 
 
-@router.get("/patients/{patient_id}/fhir", summary="FHIR R4 bundle of a patient")
+@router.post("/patients/{patient_id}/fhir", summary="FHIR R4 bundle of a patient")
 @requires(Permission.EXPORT)
 def fhir_bundle(request: Request, patient_id: PatientId) -> JSONResponse:
     """A FHIR R4 (R4B-validated) collection Bundle; the export is audited."""
@@ -199,7 +219,7 @@ def fhir_bundle(request: Request, patient_id: PatientId) -> JSONResponse:
     return JSONResponse(patient_bundle(data), media_type="application/fhir+json")
 
 
-@router.get(
+@router.post(
     "/export/patients.csv",
     summary="De-identified tabular export (HIPAA Safe Harbor)",
     response_class=Response,

@@ -66,25 +66,32 @@ def login(
     password: Annotated[str, Form(max_length=1024)],
     next: Annotated[str, Form(max_length=2000)] = "/patients",
 ) -> Response:
-    """Check the credentials (throttled per user and address), start a session, redirect."""
+    """Check the credentials (throttled per user and address), start a session, redirect.
+
+    The password is verified before the write transaction opens (:func:`reg_auth.check_login`), so a
+    flood of sign-ins never holds the database's write lock while argon2 runs; the outcome, the failure
+    counter and the audit event (``login`` or ``login_failed``) are then written in one transaction.
+    """
     settings = request.app.state.settings
     ip = _client_ip(request)
-    try:
-        with db_write(request) as s:
-            principal = reg_auth.authenticate(s, username, password, ip, settings.auth)
-            token = csrf = None
-            if principal is not None:
-                s.info["actor"] = principal.username
-                token, csrf = reg_auth.start_session(s, principal, ip, settings.auth)
-                audit.record(
-                    s,
-                    action="login",
-                    entity="users",
-                    entity_id=principal.user_id,
-                    site_id=principal.site_id,
-                    details={"ip": ip},
-                )
-    except reg_auth.LoginThrottled as exc:
+    check = reg_auth.check_login(request.app.state.db, username, password, ip, settings.auth)
+    token = csrf = None
+    with db_write(request) as s:
+        outcome = reg_auth.record_login(s, check, settings.auth)
+        principal = outcome.principal
+        if principal is not None:
+            s.info["actor"] = principal.username
+            token, csrf = reg_auth.start_session(s, principal, ip, settings.auth)
+            audit.record(
+                s,
+                action="login",
+                entity="users",
+                entity_id=principal.user_id,
+                site_id=principal.site_id,
+                details={"ip": ip},
+            )
+    if outcome.reason is reg_auth.LoginFailureReason.LOCKED:
+        exc = reg_auth.LoginThrottled(outcome.retry_after_s)
         return _login_page(request, error=str(exc), status=429, next_url=_safe_next(next), username=username)
     if principal is None or token is None:
         return _login_page(

@@ -174,7 +174,7 @@ async def dosimetry_upload(request: Request, patient_id: PatientId) -> Response:
         ctx = {"patient": pdata, "runs": runs, "can_upload": True, "error": exc,
                "values": {"activity_gbq": form.get("activity_gbq")}}
         return render(request, "dosimetry_page.html", ctx, status_code=422)
-    return RedirectResponse(f"/patients/{patient_id}?msg=Voxel+dosimetry+computed#voxel-dosimetry",
+    return RedirectResponse(f"/patients/{patient_id}?msg=voxel-dosimetry-computed#voxel-dosimetry",
                             status_code=303)
 
 

@@ -79,7 +79,7 @@ async def case_store(request: Request, patient_id: PatientId) -> Response:
         ctx = {"patient": patient, **_assess(request, patient), "can_write": True, "case_error": exc,
                "case_text": text}
         return render(request, "pathway_page.html", ctx, status_code=422)
-    return RedirectResponse(f"/patients/{patient_id}?msg=Case+document+stored#assessment", status_code=303)
+    return RedirectResponse(f"/patients/{patient_id}?msg=case-stored#assessment", status_code=303)
 
 
 def _save(request: Request, patient: dict[str, Any], text: str, fn: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from redif.registry.access import Permission, get_patient
 from redif.registry.models import PATIENT_CHILD_MODELS
 from redif.registry.schemas import RECORD_SCHEMAS, PatientIn
 from redif.web.deps import db_read, db_write, render
+from redif.web.messages import message_for
 from redif.web.security import current_principal, requires
 
 router = APIRouter(include_in_schema=False)
@@ -152,7 +153,7 @@ def patient_detail(request: Request, patient_id: PatientId) -> Response:
             "series": series,
             "can_export": p.can(Permission.EXPORT),
             "can_upload": p.can(Permission.DICOM_UPLOAD),
-            "message": request.query_params.get("msg"),
+            "message": message_for(request.query_params.get("msg")),
         },
     )
 
@@ -186,9 +187,7 @@ async def dicom_upload(request: Request, patient_id: PatientId) -> Response:
         return uploads.ingest_upload(s, patient, upload.filename or "upload", upload.file, settings).id
 
     await _run(request, work)
-    return RedirectResponse(
-        f"/patients/{patient_id}?msg=Series+uploaded+and+de-identified#dicom", status_code=303
-    )
+    return RedirectResponse(f"/patients/{patient_id}?msg=series-uploaded#dicom", status_code=303)
 
 
 @router.post("/patients/{patient_id}/delete")
@@ -201,10 +200,11 @@ def patient_delete(request: Request, patient_id: PatientId) -> Response:
     return RedirectResponse("/patients", status_code=303)
 
 
-@router.get("/patients/{patient_id}/report.pdf")
+@router.post("/patients/{patient_id}/report.pdf")
 @requires(Permission.EXPORT)
 def patient_report(request: Request, patient_id: PatientId) -> Response:
-    """Download the PDF patient report (audited)."""
+    """Download the PDF patient report (audited; POST with the CSRF token, so that no cross-site link
+    can write an export event under the user's name)."""
     from redif.reports.pdf import patient_report_pdf
 
     p = current_principal(request)
@@ -218,10 +218,10 @@ def patient_report(request: Request, patient_id: PatientId) -> Response:
     )
 
 
-@router.get("/patients/{patient_id}/fhir.json")
+@router.post("/patients/{patient_id}/fhir.json")
 @requires(Permission.EXPORT)
 def patient_fhir(request: Request, patient_id: PatientId) -> Response:
-    """Download the FHIR R4 bundle (audited)."""
+    """Download the FHIR R4 bundle (audited; POST with the CSRF token)."""
     import json
 
     from redif.reports.fhir import patient_bundle
