@@ -242,3 +242,10 @@ def validate_input(schema: type[_Strict], data: Any, *, where: str = "") -> Any:
         return schema.model_validate(data)
     except ValidationError as exc:
         raise input_error_from(exc, where=where) from None
+
+
+def max_length_of(schema: Any, name: str) -> int | None:
+    for m in schema.model_fields[name].metadata:
+        if getattr(m, "max_length", None) is not None:
+            return int(m.max_length)
+    return None
