@@ -22,14 +22,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import String, func, select
+from web_world import Env  # type: ignore[import-not-found]
 
 from redif.errors import InputError
 from redif.io.yaml_doc import load_document
 from redif.registry import deid, importer
 from redif.registry.models import PATIENT_CHILD_MODELS, Patient
 from redif.registry.schemas import RECORD_SCHEMAS, PatientIn, PatientPatch, max_length_of
-
-from web_world import Env  # type: ignore[import-not-found]
 
 # A 7-level "billion laughs" document: 9**7 (4.8 million) strings once its aliases are expanded.
 _ALIAS_BOMB = "\n".join(
@@ -225,7 +224,8 @@ def test_concurrent_creates_same_pseudonym_are_one_201_and_five_409(env_any: Env
     conflicts = [b for b, code in zip(bodies, codes, strict=True) if code == 409]
     assert all(b["error"] == "Conflict" and b["field"] == "pseudonym" for b in conflicts), conflicts
     with env_any.app.state.db.session() as s:
-        assert s.execute(select(func.count(Patient.id)).where(Patient.pseudonym == "RACE-1")).scalar_one() == 1
+        n = s.execute(select(func.count(Patient.id)).where(Patient.pseudonym == "RACE-1")).scalar_one()
+    assert n == 1
 
 
 # --------------------------------------------------------------------------------------------------
@@ -247,7 +247,7 @@ def test_csv_export_neutralises_formulas_but_keeps_negative_numbers() -> None:
                         "courses": [{"drugs": "@SUM(A1)", "start_date": "2020-02-01"}]},
         })
     text = deid.safe_harbor_csv(patients, export_date=None)
-    rows = list(csv.DictReader(io.StringIO(text)))
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
     assert len(rows) == 6
     for row in rows:
         for key, value in row.items():
@@ -335,7 +335,8 @@ def _count(env: Env, prefix: str) -> int:
 def test_import_duplicates_refused_before_any_commit(env_any: Env, tmp_path: Path) -> None:
     """Issue 9, Low (import): duplicate pseudonyms in one file were caught after 2 of 3 patients were
     committed. Expected: the whole file is checked first; nothing is written; the error names both rows."""
-    f = _write_import(tmp_path / "dup.json", [{"pseudonym": "D-1"}, {"pseudonym": "D-2"}, {"pseudonym": "D-1"}])
+    rows = [{"pseudonym": "D-1"}, {"pseudonym": "D-2"}, {"pseudonym": "D-1"}]
+    f = _write_import(tmp_path / "dup.json", rows)
     with pytest.raises(InputError, match=r"row 3.*row 1|row 1.*row 3"):
         importer.import_patients(env_any.app.state.db, importer.read_import_file(f), site_code="A")
     assert _count(env_any, "D-") == 0
