@@ -33,7 +33,7 @@ from yaml.nodes import Node
 
 from redif.errors import InputError
 
-__all__ = ["DEFAULT_MAX_DEPTH", "MAX_CASE_BYTES", "MAX_FILE_BYTES", "load_document"]
+__all__ = ["DEFAULT_MAX_DEPTH", "MAX_CASE_BYTES", "MAX_FILE_BYTES", "decode_text", "load_document"]
 
 #: Deepest nesting of mappings/lists accepted (a case file needs about 6).
 DEFAULT_MAX_DEPTH = 64
@@ -99,7 +99,14 @@ def _where(mark: Any) -> str:
     return f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
 
 
-def _text(data: str | bytes, *, field: str, max_bytes: int) -> str:
+def decode_text(data: str | bytes, *, field: str, max_bytes: int) -> str:
+    """Text of an untrusted document: size checked first (UTF-8 bytes), strict UTF-8, BOM dropped.
+
+    Raises
+    ------
+    InputError
+        When the document is larger than ``max_bytes`` or not UTF-8 (naming the byte offset).
+    """
     size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
         raise InputError(
@@ -176,7 +183,7 @@ def load_document(
         When the document is too large, not UTF-8, not valid YAML/JSON, uses an alias, or is nested
         deeper than ``max_depth``.
     """
-    text = _text(data, field=field, max_bytes=max_bytes)
+    text = decode_text(data, field=field, max_bytes=max_bytes)
     too_deep = InputError(
         f"nested deeper than {max_depth} levels", field=field, remedy="flatten the document"
     )
