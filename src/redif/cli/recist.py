@@ -53,7 +53,12 @@ def _read_case_json(path: Path) -> Any:
     if path.suffix.lower() in {".yaml", ".yml"}:
         from redif.io.yaml_doc import MAX_FILE_BYTES, load_document
 
-        return load_document(_read_text(path), field=str(path), max_bytes=MAX_FILE_BYTES, dates_as_text=False)
+        try:
+            return load_document(_read_text(path), field=str(path), max_bytes=MAX_FILE_BYTES,
+                                 dates_as_text=False)
+        except InputError as exc:
+            raise InputError(f"invalid YAML ({exc.message})", field="FILE", value=str(path),
+                             remedy=exc.remedy) from None
     try:
         return json.loads(_read_text(path), parse_float=Decimal)
     except json.JSONDecodeError as exc:
