@@ -24,9 +24,11 @@ import pytest
 from sqlalchemy import String, func, select
 from web_world import Env  # type: ignore[import-not-found]
 
-from redif.errors import InputError
+from redif.errors import Conflict, InputError
 from redif.io.yaml_doc import load_document
 from redif.registry import deid, importer
+from redif.registry import patients as reg
+from redif.registry.access import Principal, Role
 from redif.registry.models import PATIENT_CHILD_MODELS, Patient
 from redif.registry.schemas import RECORD_SCHEMAS, PatientIn, PatientPatch, max_length_of
 
@@ -370,3 +372,31 @@ def test_import_rerun_resumes_after_a_crash(env_any: Env, tmp_path: Path) -> Non
     with pytest.raises(InputError, match=r"row 2: sex"):
         importer.import_patients(db, importer.read_import_file(f), site_code="A")
     assert _count(env_any, "R-") == 3
+
+
+def test_create_patient_race_past_the_check_is_conflict(env_any: Env) -> None:
+    """Issue 9, Medium 6: when two transactions both pass the "pseudonym free" check, the loser's insert
+    violates the unique constraint; expected a :class:`Conflict` naming ``pseudonym`` (409), not an
+    IntegrityError (500). PostgreSQL only: SQLite serialises writers before the check (BEGIN IMMEDIATE)."""
+    db = env_any.app.state.db
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers before the check")
+    principal = Principal(user_id=0, username="race", role=Role.ADMIN, site_id=None)
+    outcome: list[BaseException | None] = []
+    with db.write_session(actor="first") as first:
+        reg.create_patient(first, principal, {"pseudonym": "RACE-2", "site": "A"})
+
+        def second() -> None:
+            try:
+                with db.write_session(actor="second") as s:
+                    reg.create_patient(s, principal, {"pseudonym": "RACE-2", "site": "A"})
+                outcome.append(None)
+            except BaseException as exc:
+                outcome.append(exc)
+
+        t = threading.Thread(target=second)
+        t.start()
+        time.sleep(0.5)  # the second insert now waits on the unique index until the first commits
+    t.join(30)
+    assert len(outcome) == 1 and isinstance(outcome[0], Conflict), outcome
+    assert outcome[0].field == "pseudonym"
