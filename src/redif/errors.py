@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "AccessDenied",
+    "Conflict",
     "ConvergenceError",
     "DicomInputError",
     "InputError",
@@ -76,6 +77,13 @@ class InputError(RedifError, ValueError):
 
 class DicomInputError(InputError):
     """A DICOM file or series that cannot be used quantitatively."""
+
+
+class Conflict(InputError):
+    """The input is well-formed but clashes with what is stored (a unique value already used).
+
+    The API answers it 409 Conflict (an :class:`InputError` otherwise: the CLI exits with status 2).
+    """
 
 
 class ConvergenceError(RedifError):

@@ -145,7 +145,9 @@ def register(app: typer.Typer) -> None:
         data_dir: Path = _DD,
         database_url: str = _URL,
     ) -> None:
-        """Bulk import: one transaction per patient; prints 'ack <pseudonym> <id>' after each commit."""
+        """Bulk import: the whole file is checked first, then one transaction per patient; prints
+        'ack <pseudonym> <id>' after each commit and 'skip <pseudonym> <id>' for patients already stored
+        identically (re-runs resume)."""
         import sys
 
         from tqdm import tqdm
@@ -164,7 +166,11 @@ def register(app: typer.Typer) -> None:
             sys.stdout.flush()
             bar.update(1)
 
-        ids = run_import(db, rows, site_code=site, actor="cli-import", on_commit=ack)
+        def skip(pseudonym: str, pid: int) -> None:
+            sys.stdout.write(f"skip {pseudonym} {pid} (already imported, identical)\n")
+            bar.update(1)
+
+        ids = run_import(db, rows, site_code=site, actor="cli-import", on_commit=ack, on_skip=skip)
         bar.close()
         typer.echo(f"imported {len(ids)} patients", err=True)
 

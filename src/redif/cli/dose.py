@@ -391,17 +391,13 @@ def plan_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Recommend a 131I activity: lesion targets vs blood/retention limits, beside the empiric option."""
-    import yaml
-
     from redif.dosimetry.prescription import plan_from_mapping
     from redif.errors import InputError
+    from redif.io.yaml_doc import MAX_FILE_BYTES, load_document
 
     if not case.is_file():
         raise InputError("case file not found", field=str(case), remedy="give the path of a YAML case file")
-    try:
-        data = yaml.safe_load(case.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML ({str(exc).splitlines()[0]})", field=str(case)) from None
+    data = load_document(case.read_bytes(), field=str(case), max_bytes=MAX_FILE_BYTES, dates_as_text=False)
     if data is not None and not isinstance(data, dict):
         raise InputError("expected a mapping of plan fields", field=str(case), value=type(data).__name__)
     data = data or {}

@@ -51,14 +51,14 @@ def read_csv(path: Path) -> tuple[list[str], list[dict[str, str | None]]]:
 def _read_case_json(path: Path) -> Any:
     """Read a RECIST case: JSON (numbers kept as exact decimals) or, for .yaml/.yml, YAML."""
     if path.suffix.lower() in {".yaml", ".yml"}:
-        import yaml
+        from redif.io.yaml_doc import MAX_FILE_BYTES, load_document
 
         try:
-            return yaml.safe_load(_read_text(path))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark is not None else ""
-            raise InputError(f"invalid YAML{where}", field="FILE", value=str(path)) from None
+            return load_document(_read_text(path), field=str(path), max_bytes=MAX_FILE_BYTES,
+                                 dates_as_text=False)
+        except InputError as exc:
+            raise InputError(f"invalid YAML ({exc.message})", field="FILE", value=str(path),
+                             remedy=exc.remedy) from None
     try:
         return json.loads(_read_text(path), parse_float=Decimal)
     except json.JSONDecodeError as exc:

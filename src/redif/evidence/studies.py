@@ -45,6 +45,7 @@ from redif.evidence.enums import (
     UptakeDefinition,
 )
 from redif.evidence.model import Count, Identifier, StudyArm, UptakeOutcome
+from redif.io.yaml_doc import MAX_FILE_BYTES, load_document
 
 __all__ = [
     "BUILTIN_FILE",
@@ -573,10 +574,7 @@ def read_studies_file(path: str | Path) -> tuple[StudyArm, ...]:
             raise InputError("no study rows", field=name, remedy="add one row per study arm under the header")
         origins = [f"{name} line {i}" for i in range(2, 2 + len(records))]
     elif suffix in {".yaml", ".yml"}:
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise InputError(f"not valid YAML ({exc.__class__.__name__})", field=name) from None
+        data = load_document(text, field=name, max_bytes=MAX_FILE_BYTES, dates_as_text=False)
         records = _records_from_yaml(data, name)
         origins = [f"{name} record {i + 1}" for i in range(len(records))]
     else:

@@ -24,10 +24,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from redif.errors import InputError
+from redif.io.yaml_doc import MAX_FILE_BYTES, load_document
 
 __all__ = [
     "AlterationKind",
@@ -611,16 +611,6 @@ def parse_case(data: Any, *, source: str = "case") -> Case:
     return case
 
 
-class _CaseLoader(yaml.SafeLoader):
-    """Safe YAML loader that keeps dates as text, so that pydantic reports a bad date with its field path."""
-
-
-_CaseLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 def load_case(path: str | Path) -> Case:
     """Read and validate a YAML or JSON case file.
 
@@ -633,17 +623,10 @@ def load_case(path: str | Path) -> Case:
     """
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read case file: {exc.strerror}", field=str(p)) from None
-    try:
-        data = yaml.load(text, Loader=_CaseLoader)  # a SafeLoader subclass; YAML covers JSON
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise InputError(
-            f"not valid YAML/JSON{where}", field=str(p), remedy="fix the syntax (indentation, quotes, colons)"
-        ) from None
+    data = load_document(raw, field=str(p), max_bytes=MAX_FILE_BYTES)  # YAML covers JSON; no aliases
     return parse_case(data, source=str(p))
 
 

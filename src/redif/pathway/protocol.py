@@ -49,6 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from redif.data import Grade, load_yaml
 from redif.errors import InputError
+from redif.io.yaml_doc import MAX_FILE_BYTES, load_document
 from redif.pathway._dates import add_months
 from redif.pathway.case import CaseValidationError, _pydantic_problems
 
@@ -215,11 +216,10 @@ def load_protocol_file(path: str | Path) -> ProtocolTemplate:
     """Read and validate a user-defined protocol template (YAML)."""
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        raw = p.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read protocol template: {exc.strerror}", field=str(p)) from None
-    except yaml.YAMLError:
-        raise InputError("not valid YAML", field=str(p), remedy="fix the template's syntax") from None
+    data = load_document(raw, field=str(p), max_bytes=MAX_FILE_BYTES, dates_as_text=False)
     return parse_protocol(data, source=str(p))
 
 

@@ -62,6 +62,7 @@ from redif.data import load_yaml
 __all__ = [
     "DeidRule",
     "basic_profile_rules",
+    "csv_cell",
     "date_shift_days",
     "deidentify_dataset",
     "effective_action",
@@ -472,13 +473,40 @@ def safe_harbor_rows(
     return rows
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV Injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A value made safe for a CSV cell that a spreadsheet will open (formula injection).
+
+    Rule: a **text** value (``str``) that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+    return is prefixed with a single quote, so that spreadsheets show it as text instead of running it as
+    a formula. Numbers (``int``, ``float``, ``bool``) are written unchanged, so a negative number such as
+    ``-1.5`` (e.g. a day count before the first course) stays a number. ``None`` is an empty cell.
+
+    References
+    ----------
+    OWASP, "CSV Injection" (https://owasp.org/www-community/attacks/CSV_Injection).
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def safe_harbor_csv(patients: Iterable[dict[str, Any]], *, export_date: date | None = None) -> str:
-    """:func:`safe_harbor_rows` as CSV text with a header."""
+    """:func:`safe_harbor_rows` as CSV text with a header; text cells pass through :func:`csv_cell`.
+
+    Records end with CRLF (RFC 4180 §2), so that the writer also quotes any cell holding a carriage
+    return or a line feed (with ``"\\n"`` alone, a bare carriage return inside a cell split the record).
+    """
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(SAFE_HARBOR_COLUMNS), lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=list(SAFE_HARBOR_COLUMNS), lineterminator="\r\n")
     w.writeheader()
     for row in safe_harbor_rows(patients, export_date=export_date):
-        w.writerow({k: "" if v is None else v for k, v in row.items()})
+        w.writerow({k: csv_cell(v) for k, v in row.items()})
     return buf.getvalue()
 
 

@@ -1,30 +1,44 @@
-"""Bulk import of patients from JSON or CSV, one transaction per patient.
+"""Bulk import of patients from JSON or CSV, one transaction per patient, resumable.
 
 JSON: a list of objects (or ``{"patients": [...]}``), each with the patient fields of
 :class:`redif.registry.schemas.PatientIn` and optionally ``"records": {"genotypes": [...], "courses":
 [...], ...}`` keyed like the API. CSV: one patient per row with the patient fields as columns; optional
-``gene``, ``variant``, ``fusion_partner`` columns add a genotype.
+``gene``, ``variant``, ``fusion_partner`` columns add a genotype. Files must be UTF-8; JSON is read with
+the safe loader of :mod:`redif.io.yaml_doc` (size and nesting capped).
 
-Every input row is validated before anything is written (a bad row stops the import with an
-:class:`InputError` naming the row and field). Each patient and all their records are then committed
-in one transaction, after which ``on_commit(pseudonym, patient_id)`` is called: a crash leaves every
-acknowledged patient complete and any other patient absent.
+The **whole file is checked before anything is written**: every row against the schemas, every
+``(site, pseudonym)`` once only, every site known, and every pseudonym already in the registry
+compared with its row. A problem stops the import with an :class:`InputError` naming the row and field.
+Each new patient and all their records are then committed in one transaction, after which
+``on_commit(pseudonym, patient_id)`` is called: a crash leaves every acknowledged patient complete and
+any other patient absent.
+
+Re-runs are idempotent by pseudonym: a patient already stored with exactly the row's fields and records
+is skipped (``on_skip(pseudonym, patient_id)``), so a re-run after a crash resumes where it stopped; an
+existing patient that differs from its row is an error naming the row and the first differing field.
 """
 
 from __future__ import annotations
 
 import csv
+import enum
 import io
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from redif.errors import InputError
+from redif.io.yaml_doc import MAX_FILE_BYTES, decode_text, load_document
 from redif.registry import patients as reg
 from redif.registry.access import Principal, Role
 from redif.registry.db import Database
+from redif.registry.models import Patient, Site
 from redif.registry.schemas import RECORD_SCHEMAS, PatientIn, validate_input
 
 __all__ = ["ImportRow", "import_patients", "read_import_file"]
@@ -40,6 +54,10 @@ _CSV_PATIENT = (
     "progression_date",
     "last_follow_up_date",
 )
+
+
+#: Patient fields compared with a stored patient (the pseudonym and site are the key).
+_STORED_PATIENT_FIELDS = tuple(n for n in PatientIn.model_fields if n not in ("pseudonym", "site"))
 
 
 @dataclass(frozen=True)
@@ -78,25 +96,27 @@ def _validate(number: int, obj: Any) -> ImportRow:
 
 
 def read_import_file(path: Path) -> list[ImportRow]:
-    """Read and validate a JSON or CSV import file (by extension)."""
+    """Read and validate a JSON or CSV import file (by extension); nothing is written."""
     if not path.exists():
         raise InputError("file not found", field="FILE", value=str(path))
-    text = path.read_text(encoding="utf-8-sig")
+    suffix = path.suffix.lower()
+    if suffix not in (".json", ".csv"):
+        raise InputError(
+            "unsupported file type", field="FILE", value=path.suffix, remedy="give a .json or .csv file"
+        )
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror}", field=str(path)) from None
     rows: Any
-    if path.suffix.lower() == ".json":
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"not valid JSON (line {exc.lineno}, column {exc.colno})",
-                field=str(path),
-                remedy="fix the JSON syntax",
-            ) from None
+    if suffix == ".json":
+        doc = load_document(raw, field=str(path), max_bytes=MAX_FILE_BYTES, json=True)
         rows = doc.get("patients") if isinstance(doc, dict) else doc
         if not isinstance(rows, list):
             raise InputError('expected a list of patients or {"patients": [...]}', field=str(path))
-    elif path.suffix.lower() == ".csv":
-        reader = csv.DictReader(io.StringIO(text))
+    else:
+        text = decode_text(raw, field=str(path), max_bytes=MAX_FILE_BYTES)
+        reader = csv.DictReader(io.StringIO(text, newline=""))
         if not reader.fieldnames or "pseudonym" not in reader.fieldnames:
             raise InputError(
                 "CSV header lacks a 'pseudonym' column",
@@ -110,11 +130,83 @@ def read_import_file(path: Path) -> list[ImportRow]:
                 geno = {k: r[k] for k in ("gene", "variant", "fusion_partner") if r.get(k)}
                 obj["records"] = {"genotypes": [geno]}
             rows.append(obj)
-    else:
-        raise InputError(
-            "unsupported file type", field="FILE", value=path.suffix, remedy="give a .json or .csv file"
-        )
     return [_validate(i, r) for i, r in enumerate(rows, start=1)]
+
+
+def _plain(value: Any) -> Any:
+    """A value as stored and read back (enums as their value, dates as ISO text)."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _record_key(kind: str, item: dict[str, Any]) -> str:
+    """A record's schema fields as canonical JSON (for comparing a row with what is stored)."""
+    fields = RECORD_SCHEMAS[kind].model_fields
+    return json.dumps({k: _plain(item.get(k)) for k in sorted(fields)}, sort_keys=True, default=str)
+
+
+def _difference(row: ImportRow, stored: dict[str, Any]) -> str | None:
+    """The first field in which the stored patient differs from the row, or ``None``."""
+    for name in _STORED_PATIENT_FIELDS:
+        if _plain(getattr(row.patient, name)) != stored.get(name):
+            return name
+    for kind in RECORD_SCHEMAS:
+        schema = RECORD_SCHEMAS[kind]
+        wanted = sorted(
+            _record_key(kind, validate_input(schema, item).model_dump()) for item in row.records.get(kind, [])
+        )
+        have = sorted(_record_key(kind, r) for r in stored["records"].get(kind, []))
+        if wanted != have:
+            return f"records.{kind}"
+    return None
+
+
+def _plan(
+    session: Session, rows: list[ImportRow], site_code: str | None
+) -> list[tuple[ImportRow, int | None]]:
+    """Check the whole file against itself and the registry; return each row with the id of an identical
+    stored patient (to skip) or ``None`` (to create)."""
+    sites = {code for (code,) in session.execute(select(Site.code))}
+    seen: dict[tuple[str, str], int] = {}
+    plan: list[tuple[ImportRow, int | None]] = []
+    for row in rows:
+        where = f"row {row.number}"
+        site = row.patient.site or site_code
+        if not site:
+            raise InputError("no site for this patient", field=f"{where}: site",
+                             remedy="give --site CODE or a site column")
+        if site not in sites:
+            raise InputError("unknown site", field=f"{where}: site", value=site,
+                             remedy="use the code of an existing site")
+        key = (site, row.patient.pseudonym)
+        if key in seen:
+            raise InputError(
+                f"pseudonym repeated in this file (first in row {seen[key]})",
+                field=f"{where}: pseudonym",
+                value=row.patient.pseudonym,
+                remedy="give each patient of a site one row",
+            )
+        seen[key] = row.number
+        existing = session.execute(
+            select(Patient).join(Site).where(Site.code == site, Patient.pseudonym == row.patient.pseudonym)
+        ).scalar_one_or_none()
+        if existing is None:
+            plan.append((row, None))
+            continue
+        diff = _difference(row, reg.patient_to_dict(existing))
+        if diff is not None:
+            raise InputError(
+                "pseudonym already in the registry with different values",
+                field=f"{where}: {diff}",
+                value=row.patient.pseudonym,
+                remedy="correct the row, or change the stored patient first (rows equal to the stored "
+                "patient are skipped)",
+            )
+        plan.append((row, existing.id))
+    return plan
 
 
 def import_patients(
@@ -124,25 +216,28 @@ def import_patients(
     site_code: str | None,
     actor: str = "import",
     on_commit: Callable[[str, int], None] | None = None,
+    on_skip: Callable[[str, int], None] | None = None,
 ) -> list[int]:
-    """Import validated rows, one transaction per patient; return the new patient ids."""
+    """Import validated rows, one transaction per new patient; return the new patient ids.
+
+    The whole list is checked first (see the module docstring); patients already stored with exactly
+    the row's values are skipped and reported through ``on_skip(pseudonym, patient_id)``.
+    """
     principal = Principal(user_id=0, username=actor, role=Role.ADMIN, site_id=None)
+    with db.session() as s:
+        plan = _plan(s, list(rows), site_code)
     ids: list[int] = []
-    for row in rows:
-        data = row.patient
-        if data.site is None:
-            if not site_code:
-                raise InputError(
-                    "no site for this patient",
-                    field=f"row {row.number}: site",
-                    remedy="give --site CODE or a site column",
-                )
-            data = data.model_copy(update={"site": site_code})
+    for row, existing_id in plan:
+        if existing_id is not None:
+            if on_skip is not None:
+                on_skip(row.patient.pseudonym, existing_id)
+            continue
+        data = row.patient.model_copy(update={"site": row.patient.site or site_code})
         with db.write_session(actor=actor) as s:
             try:
                 patient = reg.create_patient(s, principal, data)
             except InputError as exc:
-                raise InputError(
+                raise type(exc)(
                     exc.message, field=f"row {row.number}: {exc.field}", value=exc.value, remedy=exc.remedy
                 ) from None
             for kind, items in row.records.items():

@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from redif.errors import AccessDenied, InputError, NotFound
+from redif.errors import AccessDenied, Conflict, InputError, NotFound
 from redif.registry.access import Permission, Principal, get_patient, require, scope_patients
 from redif.registry.models import PATIENT_CHILD_MODELS, Base, Patient, Site
 from redif.registry.schemas import RECORD_SCHEMAS, PatientIn, PatientPatch, validate_input
@@ -64,12 +65,7 @@ def create_patient(session: Session, principal: Principal, data: PatientIn | dic
         select(Patient.id).where(Patient.site_id == site.id, Patient.pseudonym == pin.pseudonym)
     ).first()
     if exists:
-        raise InputError(
-            "pseudonym already used at this site",
-            field="pseudonym",
-            value=pin.pseudonym,
-            remedy="choose another pseudonym",
-        )
+        raise _pseudonym_taken(pin.pseudonym)
     patient = Patient(
         pseudonym=pin.pseudonym,
         site_id=site.id,
@@ -78,9 +74,17 @@ def create_patient(session: Session, principal: Principal, data: PatientIn | dic
     )
     if patient.sex is not None:
         patient.sex = str(patient.sex)
-    session.add(patient)
-    session.flush()
+    try:
+        with session.begin_nested():  # a concurrent create of the same pseudonym loses here, cleanly
+            session.add(patient)
+    except IntegrityError:
+        raise _pseudonym_taken(pin.pseudonym) from None
     return patient
+
+
+def _pseudonym_taken(pseudonym: str) -> Conflict:
+    return Conflict("pseudonym already used at this site", field="pseudonym", value=pseudonym,
+                    remedy="choose another pseudonym")
 
 
 def update_patient(

@@ -30,7 +30,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from redif import __version__
-from redif.errors import AccessDenied, InputError, NotFound
+from redif.errors import AccessDenied, Conflict, InputError, NotFound
 from redif.registry.db import Database, migrate, open_database
 from redif.web.conditional import PreconditionFailed
 from redif.web.security import (
@@ -78,6 +78,12 @@ def _install_handlers(app: FastAPI) -> None:
         if _is_api(request):
             return JSONResponse(exc.to_dict(), status_code=422)
         return _page(request, 422, "Invalid input", str(exc))
+
+    @app.exception_handler(Conflict)
+    async def _conflict(request: Request, exc: Conflict) -> Response:
+        if _is_api(request):
+            return JSONResponse(exc.to_dict(), status_code=409)
+        return _page(request, 409, "Conflict", str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

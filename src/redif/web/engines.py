@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from redif.errors import DicomInputError, InputError
+from redif.io.yaml_doc import MAX_CASE_BYTES, load_document
 
 __all__ = [
     "VoxelRun",
@@ -139,7 +140,7 @@ def save_case_document(data_dir: Path, patient_id: int, text: str, *, pseudonym:
     from redif.pathway import parse_case
 
     try:
-        data = yaml.safe_load(text)
+        data = load_document(text, field="case", max_bytes=MAX_CASE_BYTES)  # no aliases, size/depth capped
     except yaml.YAMLError as exc:
         raise InputError(f"not valid YAML or JSON ({exc.__class__.__name__})", field="case",
                          remedy="paste the case file of `redif patient assess` (see examples/)") from None

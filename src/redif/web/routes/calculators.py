@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from redif import DISCLAIMER
-from redif.cli._common import to_jsonable
+from redif.cli._common import parse_float_list, to_jsonable
+from redif.dosimetry.nuclides import get_nuclide
 from redif.errors import InputError
 from redif.registry.access import Permission
 from redif.web.deps import render
@@ -20,13 +22,63 @@ from redif.web.engines import is_partial
 from redif.web.nav import add_nav_item
 from redif.web.security import requires
 
-__all__ = ["api_router", "blood", "lesion", "number", "router", "tia"]
+__all__ = [
+    "CALC_FIELDS", "Plausible", "api_router", "blood", "check_plausible", "lesion", "number", "router", "tia",
+]
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1/calc", tags=["calculators"])
 add_nav_item("Calculators", "/calc", Permission.PUBLIC)
 
 _MAX_SAMPLES = 5000
+
+
+@dataclass(frozen=True)
+class Plausible:
+    """The plausible range of one calculator input (both ends inclusive) and why."""
+
+    low: float
+    high: float
+    unit: str
+    basis: str
+    #: Positive values below this are refused too (measured values: 0 is "not detected", a positive
+    #: value below the smallest measurable one is a typing or unit error).
+    smallest_positive: float = 0.0
+
+
+#: I-131 mean life T1/2 / ln 2 (h): the time-integrated activity coefficient of activity that is never
+#: cleared (physical decay only), hence the upper bound of every TIA coefficient of 131I.
+_I131_MEAN_LIFE_H = get_nuclide("I-131").half_life_h / math.log(2.0)
+
+#: Plausible ranges of the calculator inputs, shared by the pages and the ``/api/v1/calc`` endpoints
+#: (one validation, one message). Bounds are physical limits or generous clinical limits (basis given).
+CALC_FIELDS: dict[str, Plausible] = {
+    "times_h": Plausible(0.0, 2000.0, "h", "measurements within about 10 I-131 half-lives (1925 h) of "
+                         "intake"),
+    "values": Plausible(0.0, 1.5, "", "a fraction of the administered activity (at most 1, plus 50% "
+                        "allowance for calibration error; 0 or at least 1e-9)", smallest_positive=1e-9),
+    "values_mbq": Plausible(0.0, 1e5, "MBq", "at most 100 GBq, above any administered 131I activity; 0 or "
+                            "at least 1 Bq", smallest_positive=1e-6),
+    "mass_g": Plausible(0.01, 1000.0, "g", "the range of the sphere S-value table (S is not extrapolated)"),
+    "tia_h": Plausible(1e-4, _I131_MEAN_LIFE_H, "h", "at most the I-131 mean life T1/2/ln 2 (ICRP 107): "
+                       "all activity retained, physical decay only"),
+    "target_gy": Plausible(1.0, 1000.0, "Gy", "lesion targets are tens to a few hundred Gy (Maxon 1983)"),
+    "weight_kg": Plausible(0.5, 650.0, "kg", "from a premature newborn to the heaviest recorded patients"),
+    "wb_tia_h": Plausible(1e-3, _I131_MEAN_LIFE_H, "h", "at most the I-131 mean life T1/2/ln 2 (ICRP 107)"),
+    "blood_tia_h_per_ml": Plausible(1e-7, _I131_MEAN_LIFE_H, "h/mL", "at most all activity kept in 1 mL of "
+                                    "blood for the I-131 mean life"),
+    "limit_gy": Plausible(0.1, 10.0, "Gy", "the EANM blood limit is 2 Gy (Benua 1962)"),
+}
+
+
+def check_plausible(name: str, value: float, *, key: str | None = None) -> float:
+    """Refuse a value outside the plausible range of ``CALC_FIELDS[key or name]`` (naming ``name``)."""
+    rng = CALC_FIELDS.get(key or name)
+    if rng is not None and (not rng.low <= value <= rng.high or 0 < value < rng.smallest_positive):
+        unit = f" {rng.unit}" if rng.unit else ""
+        raise InputError(f"outside the plausible range {rng.low:g} to {rng.high:.6g}{unit}", field=name,
+                         value=value, remedy=rng.basis)
+    return value
 
 
 # --------------------------------------------------------------------------------------------------
@@ -36,7 +88,8 @@ _MAX_SAMPLES = 5000
 
 def number(params: Mapping[str, Any], name: str, *, required: bool = True, positive: bool = False
            ) -> float | None:
-    """A finite float from ``params[name]``; ``None`` when blank and not required."""
+    """A finite float from ``params[name]``, within ``CALC_FIELDS[name]`` when listed there; ``None``
+    when blank and not required."""
     raw = params.get(name)
     text = "" if raw is None else str(raw).strip()
     if text == "":
@@ -51,20 +104,24 @@ def number(params: Mapping[str, Any], name: str, *, required: bool = True, posit
         raise InputError("not a finite number", field=name, value=text)
     if positive and value <= 0:
         raise InputError("must be greater than 0", field=name, value=text)
-    return value
+    return check_plausible(name, value)
 
 
-def _floats(params: Mapping[str, Any], name: str) -> list[float]:
-    from redif.cli._common import parse_float_list
-
+def _floats(params: Mapping[str, Any], name: str, *, key: str | None = None) -> list[float]:
+    """Comma-separated finite floats, each within ``CALC_FIELDS[key or name]``."""
     raw = str(params.get(name) or "").strip()
     if not raw:
         raise InputError("required", field=name, remedy="enter comma-separated numbers, e.g. 4, 24, 48")
     try:
-        return parse_float_list(raw.replace(";", ","), option=name)
+        values = parse_float_list(raw.replace(";", ","), option=name)
     except InputError as exc:
         raise InputError(exc.message if hasattr(exc, "message") else str(exc), field=name, value=raw,
                          remedy="comma-separated numbers, e.g. 4, 24, 48") from None
+    for v in values:
+        if not math.isfinite(v):
+            raise InputError("not a finite number", field=name, value=raw)
+        check_plausible(name, v, key=key)
+    return values
 
 
 def _flag(params: Mapping[str, Any], name: str) -> bool:
@@ -83,7 +140,6 @@ def tia(params: Mapping[str, Any]) -> dict[str, Any]:
     from redif.dosimetry.uncertainty import monte_carlo_tia
 
     times = _floats(params, "times_h")
-    values = _floats(params, "values")
     model = str(params.get("model") or "auto")
     if model not in {m.value for m in KineticModel}:
         raise InputError("unknown model", field="model", value=model,
@@ -96,6 +152,7 @@ def tia(params: Mapping[str, Any]) -> dict[str, Any]:
     samples = 1000 if raw_samples is None else int(raw_samples)
     if (raw_samples is not None and raw_samples != samples) or not 0 <= samples <= _MAX_SAMPLES:
         raise InputError(f"a whole number from 0 to {_MAX_SAMPLES}", field="samples", value=raw_samples)
+    values = _floats(params, "values", key="values_mbq" if unit == ValueUnit.MBQ.value else "values")
     try:
         data = TimeActivity.create(times, values, decay_corrected=_flag(params, "decay_corrected"),
                                    nuclide="I-131", unit=ValueUnit(unit))
@@ -210,7 +267,10 @@ def calc_blood(request: Request) -> Response:
 # API
 # --------------------------------------------------------------------------------------------------
 
-_Pos = Annotated[float, Query(gt=0, le=1e9)]
+def _desc(label: str, name: str) -> str:
+    r = CALC_FIELDS[name]
+    return f"{label}, {r.unit}; plausible range {r.low:g} to {r.high:.6g} (checked as on the pages)"
+
 
 
 @api_router.get("/tia", summary="Time-integrated activity (fit + Monte Carlo CI)")
@@ -232,9 +292,9 @@ def api_tia(
 @api_router.get("/lesion", summary="Lesion dose per activity (sphere model)")
 @requires(Permission.PUBLIC)
 def api_lesion(
-    mass_g: Annotated[float, Query(gt=0, le=1e6, description="Lesion mass, g")],
-    tia_h: Annotated[float, Query(gt=0, le=1e6, description="Lesion TIA coefficient of 131I, h")],
-    target_gy: Annotated[float | None, Query(gt=0, le=1e5, description="Target lesion dose, Gy")] = None,
+    mass_g: Annotated[float, Query(description=_desc("Lesion mass", "mass_g"))],
+    tia_h: Annotated[float, Query(description=_desc("Lesion TIA coefficient of 131I", "tia_h"))],
+    target_gy: Annotated[float | None, Query(description=_desc("Target lesion dose", "target_gy"))] = None,
 ) -> dict[str, Any]:
     """Same keys as ``redif dose lesion --json``."""
     return to_jsonable(  # type: ignore[no-any-return]
@@ -244,15 +304,13 @@ def api_lesion(
 @api_router.get("/blood", summary="Blood dose per activity and maximum tolerable activity")
 @requires(Permission.PUBLIC)
 def api_blood(
-    weight_kg: Annotated[float, Query(gt=0, le=1000, description="Patient weight, kg")],
-    wb_tia_h: Annotated[float, Query(gt=0, le=1e5, description="Whole-body 131I residence time, h")],
-    blood_tia_h_per_ml: Annotated[float, Query(gt=0, le=1e3, description="Blood TIA per mL, h/mL")],
-    limit_gy: Annotated[float | None, Query(gt=0, le=100, description="Blood dose limit, Gy")] = None,
+    weight_kg: Annotated[float, Query(description=_desc("Patient weight", "weight_kg"))],
+    wb_tia_h: Annotated[float, Query(description=_desc("Whole-body 131I residence time", "wb_tia_h"))],
+    blood_tia_h_per_ml: Annotated[float, Query(description=_desc("Blood TIA per mL", "blood_tia_h_per_ml"))],
+    limit_gy: Annotated[float | None, Query(description=_desc("Blood dose limit", "limit_gy"))] = None,
 ) -> dict[str, Any]:
     """Same keys as ``redif dose blood --json``."""
     return to_jsonable(  # type: ignore[no-any-return]
         blood({"weight_kg": weight_kg, "wb_tia_h": wb_tia_h, "blood_tia_h_per_ml": blood_tia_h_per_ml,
                "limit_gy": limit_gy}))
 
-
-_ = _Pos
