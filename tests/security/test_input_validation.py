@@ -400,3 +400,12 @@ def test_create_patient_race_past_the_check_is_conflict(env_any: Env) -> None:
     t.join(30)
     assert len(outcome) == 1 and isinstance(outcome[0], Conflict), outcome
     assert outcome[0].field == "pseudonym"
+
+
+def test_new_patient_form_limits_come_from_the_columns(env: Env) -> None:
+    """Issue 9, Medium 6: the form's ``maxlength`` is the column length (histology: String(64) in
+    ``registry/models.py``), not a second hand-typed number (it was 100)."""
+    c, _ = env.login("clin_a")
+    page = c.get("/patients/new").text
+    assert 'name="histology" maxlength="64"' in page
+    assert 'name="pseudonym" required maxlength="64"' in page

@@ -15,7 +15,7 @@ from redif.registry import patients as reg
 from redif.registry import uploads
 from redif.registry.access import Permission, get_patient
 from redif.registry.models import PATIENT_CHILD_MODELS
-from redif.registry.schemas import RECORD_SCHEMAS, PatientIn
+from redif.registry.schemas import RECORD_SCHEMAS, PatientIn, max_length_of
 from redif.web.deps import db_read, db_write, render
 from redif.web.messages import message_for
 from redif.web.security import current_principal, requires
@@ -100,7 +100,12 @@ def patient_list(request: Request, q: Annotated[str | None, Query(max_length=100
 @requires(Permission.PATIENT_WRITE)
 def patient_new(request: Request) -> Response:
     """The new-patient form."""
-    return render(request, "patient_new.html", {"values": {}, "error": None})
+    return render(request, "patient_new.html", {"values": {}, "error": None, "maxlen": _patient_maxlen()})
+
+
+def _patient_maxlen() -> dict[str, int | None]:
+    """The form's ``maxlength`` of each text field, from the one schema (itself from the columns)."""
+    return {name: max_length_of(PatientIn, name) for name in PatientIn.model_fields}
 
 
 @router.post("/patients")
@@ -113,7 +118,8 @@ async def patient_create(request: Request) -> Response:
     try:
         pid = await _run(request, lambda s: reg.create_patient(s, p, data).id)
     except InputError as exc:
-        return render(request, "patient_new.html", {"values": data, "error": str(exc)}, status_code=422)
+        return render(request, "patient_new.html", {"values": data, "error": str(exc),
+                                                    "maxlen": _patient_maxlen()}, status_code=422)
     return RedirectResponse(f"/patients/{pid}", status_code=303)
 
 
