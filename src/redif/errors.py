@@ -11,6 +11,7 @@ __all__ = [
     "ConvergenceError",
     "DicomInputError",
     "InputError",
+    "LimitExceeded",
     "NotFound",
     "QuantificationWarning",
     "RedifError",
@@ -76,6 +77,19 @@ class InputError(RedifError, ValueError):
 
 class DicomInputError(InputError):
     """A DICOM file or series that cannot be used quantitatively."""
+
+
+class LimitExceeded(InputError):
+    """Input beyond a resource limit (voxel size, grid, memory of a job): ``limit`` states the limit."""
+
+    def __init__(self, message: str, *, limit: str, field: str | None = None, value: object = None,
+                 remedy: str | None = None) -> None:
+        self.limit = limit
+        super().__init__(f"{message} (limit: {limit})", field=field, value=value, remedy=remedy)
+
+    def to_dict(self) -> dict[str, object]:
+        """:meth:`InputError.to_dict` plus ``limit``."""
+        return {**super().to_dict(), "limit": self.limit}
 
 
 class ConvergenceError(RedifError):
