@@ -98,8 +98,8 @@ def _assert_nothing_stored(env: Any) -> None:
         assert s.scalar(select(func.count()).select_from(DicomSeries)) == 0
 
 
-def test_huge_spacing_is_refused_quickly_with_bounded_memory(env: Any, phantom: Path,
-                                                             tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_huge_spacing_is_refused_quickly_with_bounded_memory(
+        env: Any, phantom: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Issue 9, High 3: PixelSpacing [1e9, 1e9] and SliceThickness 1e9 (the reported upload; no answer
     in 120 s, memory +60 MB/s) -> 422 naming PixelSpacing, the value and the accepted range, within
     seconds and without allocating for the absurd grid; nothing is stored. The accepted range is the
@@ -155,7 +155,7 @@ def test_engine_refuses_huge_spacing_before_allocating(phantom: Path, tmp_path: 
 
 def test_engine_refuses_a_job_above_its_memory_limit(phantom: Path) -> None:
     """Issue 9, High 3: the per-job memory cap of the engine: the phantom (3 x 24 x 32 x 32 voxels,
-    several MB of working arrays) with a cap of 1 MB -> InputError naming the estimate and the limit."""
+    about 19 MB estimated) with a cap of 1 MB -> InputError naming the estimate and the limit."""
     pets = sorted(p for p in phantom.iterdir() if p.is_dir() and p.name.startswith("pet_"))
     seg = next(phantom.glob("seg*.dcm"))
     with pytest.raises(InputError) as info:

@@ -270,23 +270,16 @@ def run_voxel_case(
         else:
             dicom_idx.append(i)
     done = len(paths) - len(dicom_idx)
-    checked = [False]
-
-    def _check(vol: Volume) -> None:
-        if not checked[0]:
-            plan_voxel_job(vol.shape, vol.spacing_mm, len(paths), tissue).check_memory(max_bytes)
-            checked[0] = True
-
-    first_nifti = next((v for v in loaded if v is not None), None)
-    if first_nifti is not None:
-        _check(first_nifti)
-    if dicom_idx and not checked[0]:  # one time point read and checked before the others
+    # one time point read and its geometry checked before the others are read
+    first = next((v for v in loaded if v is not None), None)
+    if first is None and dicom_idx:
         i0 = dicom_idx.pop(0)
-        loaded[i0] = read_pet_series(paths[i0], calibration_bqml_per_count=calibration_bqml_per_count)
-        _check(loaded[i0])
+        first = loaded[i0] = read_pet_series(paths[i0], calibration_bqml_per_count=calibration_bqml_per_count)
         done += 1
         if progress:
             progress(done, n_steps, f"read {paths[i0].name}")
+    if first is not None:
+        plan_voxel_job(first.shape, first.spacing_mm, len(paths), tissue).check_memory(max_bytes)
     workers = max(1, min(read_workers, len(dicom_idx)))
     if workers > 1:
         import multiprocessing

@@ -121,7 +121,8 @@ class _Walker:
             if item == _SEQ_END:
                 return pos
             if item != _ITEM:
-                raise _Truncated(f"expected an item at byte {pos - 8} in ({tag >> 16:04X},{tag & 0xFFFF:04X})")
+                where = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+                raise _Truncated(f"expected an item at byte {pos - 8} in {where}")
             if length == _UNDEFINED:
                 pos = self.elements(pos, None, depth)
             elif tag == 0x7FE00010:  # encapsulated pixel data: fragments are opaque bytes
