@@ -12,6 +12,7 @@ __all__ = [
     "ConvergenceError",
     "DicomInputError",
     "InputError",
+    "LimitExceeded",
     "NotFound",
     "QuantificationWarning",
     "RedifError",
@@ -84,6 +85,19 @@ class Conflict(InputError):
 
     The API answers it 409 Conflict (an :class:`InputError` otherwise: the CLI exits with status 2).
     """
+
+
+class LimitExceeded(InputError):
+    """Input beyond a resource limit (voxel size, grid, memory of a job): ``limit`` states the limit."""
+
+    def __init__(self, message: str, *, limit: str, field: str | None = None, value: object = None,
+                 remedy: str | None = None) -> None:
+        self.limit = limit
+        super().__init__(f"{message} (limit: {limit})", field=field, value=value, remedy=remedy)
+
+    def to_dict(self) -> dict[str, object]:
+        """:meth:`InputError.to_dict` plus ``limit``."""
+        return {**super().to_dict(), "limit": self.limit}
 
 
 class ConvergenceError(RedifError):

@@ -28,6 +28,7 @@ from redif.dosimetry.dvh import LesionDose, lesion_statistics
 from redif.dosimetry.kernels import Tissue
 from redif.dosimetry.nuclides import get_nuclide
 from redif.dosimetry.voxel import dose_from_tia, kernel_voxel_size_for, soft_tissue_density
+from redif.dosimetry.voxel_limits import DEFAULT_MAX_JOB_BYTES, plan_voxel_job
 from redif.dosimetry.voxel_tia import (
     TiaMethod,
     TimeSeries,
@@ -231,8 +232,13 @@ def run_voxel_case(
     progress: Progress | None = None,
     keep_arrays: bool = False,
     read_workers: int = 1,
+    max_bytes: int = DEFAULT_MAX_JOB_BYTES,
 ) -> VoxelDoseOutput | VoxelDoseSummary:
     """Read inputs, compute, write outputs. Returns the summary (or the full output with ``keep_arrays``).
+
+    The geometry of the first time point read is checked (:func:`redif.dosimetry.voxel_limits.
+    plan_voxel_job`: voxel edges within the accepted range, the job's estimated peak memory at most
+    ``max_bytes``) before the other time points are read and before anything is resampled or stacked.
 
     ``nifti_inputs`` (for NIfTI time points) holds ``units``, ``times_h``, ``nuclide`` and
     ``injected_activity_mbq`` (see :func:`redif.io.nifti.read_nifti_volume`). ``read_workers`` > 1
@@ -264,6 +270,16 @@ def run_voxel_case(
         else:
             dicom_idx.append(i)
     done = len(paths) - len(dicom_idx)
+    # one time point read and its geometry checked before the others are read
+    first = next((v for v in loaded if v is not None), None)
+    if first is None and dicom_idx:
+        i0 = dicom_idx.pop(0)
+        first = loaded[i0] = read_pet_series(paths[i0], calibration_bqml_per_count=calibration_bqml_per_count)
+        done += 1
+        if progress:
+            progress(done, n_steps, f"read {paths[i0].name}")
+    if first is not None:
+        plan_voxel_job(first.shape, first.spacing_mm, len(paths), tissue).check_memory(max_bytes)
     workers = max(1, min(read_workers, len(dicom_idx)))
     if workers > 1:
         import multiprocessing
@@ -287,6 +303,7 @@ def run_voxel_case(
             if progress:
                 progress(done, n_steps, f"read {paths[i].name}")
     volumes = [v for v in loaded if v is not None]
+    del loaded
     series = check_time_series(volumes)
     labelmap = read_mask(mask, volumes[0])
     reference = volumes[0]

@@ -15,6 +15,7 @@ shared/dosimetry/METHODS.md §8.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -129,6 +130,10 @@ def _parse_slice(path: Path, ds: Dataset) -> _Slice:
         raise _fail(path, "slice lacks ImagePositionPatient/ImageOrientationPatient")
     if spacing is None or len(spacing) != 2 or rows is None or cols is None:
         raise _fail(path, "slice lacks PixelSpacing/Rows/Columns")
+    if not all(math.isfinite(v) and v > 0 for v in spacing) or rows < 1 or cols < 1:
+        raise DicomInputError(f"PixelSpacing {list(spacing)} / Rows {rows} / Columns {cols} must be positive "
+                              "and finite", field="PixelSpacing", value=spacing,
+                              remedy=f"{path}: re-export the series from the scanner or PACS")
     slope = (_floats(ds, "RescaleSlope") or (1.0,))[0]
     intercept = (_floats(ds, "RescaleIntercept") or (0.0,))[0]
     return _Slice(path, ds, np.asarray(pos, dtype=np.float64), iop, spacing, rows, cols,
@@ -212,7 +217,11 @@ def _read_multiframe(path: Path) -> tuple[NDArray[np.float32], NDArray[np.float6
     ps = [float(v) for v in ds.PixelSpacing]
     affine = affine_from_geometry(np.asarray([float(v) for v in det.ImagePositionPatient]), iop,
                                   (ps[0], ps[1]), normal * spacing_z)
-    arr = np.asarray(ds.pixel_array, dtype=np.float32)
+    try:
+        arr = np.asarray(ds.pixel_array, dtype=np.float32)
+    except (ValueError, EOFError, OSError, AttributeError, NotImplementedError, RuntimeError) as exc:
+        raise _fail(path, f"cannot decode the image ({type(exc).__name__}: {str(exc)[:120]})",
+                    "re-export the series from the scanner or PACS") from None
     if arr.ndim == 2:
         arr = arr[None]
     slope = float(ds.get("RescaleSlope", 1.0) or 1.0)
@@ -232,11 +241,20 @@ def _pixels(s: _Slice) -> NDArray[np.float32]:
     signed = _ushort(ds, "PixelRepresentation", True) == 1
     dtype = _DTYPES.get((bits or 0, signed))
     if str(ds.file_meta.TransferSyntaxUID) in _LE_SYNTAXES and samples in (None, 1) and dtype:
-        raw = np.frombuffer(cast(bytes, _raw(ds, "PixelData")), dtype=dtype, count=rows * cols)
+        data = cast(bytes, _raw(ds, "PixelData"))
+        expected = rows * cols * np.dtype(dtype).itemsize
+        if len(data) < expected:
+            raise _fail(s.path, f"truncated image: PixelData holds {len(data)} bytes, Rows x Columns x "
+                        f"BitsAllocated/8 needs {expected}", "re-export the series from the scanner or PACS")
+        raw = np.frombuffer(data, dtype=dtype, count=rows * cols)
         return raw.reshape(rows, cols).astype(np.float32)
-    if not hasattr(ds, "pixel_array"):  # raw fast-path dataset of an unusual layout: parse with pydicom
-        ds = pydicom.dcmread(s.path)
-    return np.asarray(ds.pixel_array, dtype=np.float32)
+    try:
+        if not hasattr(ds, "pixel_array"):  # raw fast-path dataset of an unusual layout: parse with pydicom
+            ds = pydicom.dcmread(s.path)
+        return np.asarray(ds.pixel_array, dtype=np.float32)
+    except (ValueError, EOFError, OSError, AttributeError, NotImplementedError, RuntimeError) as exc:
+        raise _fail(s.path, f"cannot decode the image ({type(exc).__name__}: {str(exc)[:120]})",
+                    "re-export the series from the scanner or PACS") from None
 
 
 def _geometry(slices: list[_Slice], directory: Path) -> tuple[list[_Slice], NDArray[np.float64]]:

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from redif.errors import DicomInputError
-from redif.registry import deid
+from redif.registry import deid, dicom_checks
 from redif.registry.models import DicomSeries, MetaEntry, Patient
 
 __all__ = ["UploadLimits", "deid_key", "ingest_upload", "read_upload"]
@@ -157,13 +157,7 @@ def _parse(name: str, data: bytes) -> pydicom.Dataset:
             value=name,
             remedy="re-export the series from the scanner or PACS",
         ) from None
-    if "SOPInstanceUID" not in ds or "SeriesInstanceUID" not in ds:
-        raise DicomInputError(
-            "DICOM file without SOPInstanceUID/SeriesInstanceUID",
-            field="file",
-            value=name,
-            remedy="upload image storage objects (PET/SPECT/CT/NM)",
-        )
+    dicom_checks.check_instance(name, data, ds)  # truncation, required attributes, modality, pixel length
     return ds
 
 

@@ -20,12 +20,20 @@ import zipfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from redif.errors import DicomInputError, InputError
+import numpy as np
+import pydicom
+from pydicom.errors import InvalidDicomError
+from pydicom.multival import MultiValue
+
+from redif.dosimetry.voxel_limits import plan_voxel_job
+from redif.errors import DicomInputError, InputError, LimitExceeded
 from redif.io.yaml_doc import MAX_CASE_BYTES, load_document
+from redif.registry.dicom_checks import check_instance
 
 __all__ = [
+    "DosimetryLimits",
     "VoxelRun",
     "assessment_for",
     "case_from_registry",
@@ -35,8 +43,11 @@ __all__ = [
     "voxel_dosimetry",
 ]
 
-#: Largest PET grid the web app computes synchronously (voxels per time point).
+#: Default largest PET grid the web app computes synchronously (voxels per time point;
+#: ``WebSettings.max_dosimetry_voxels``).
 MAX_VOXELS = 4_000_000
+#: Default memory limit of one web dosimetry job (bytes; ``WebSettings.max_dosimetry_bytes``).
+MAX_JOB_BYTES = 1024 * 1024 * 1024
 #: Most series in one dosimetry upload (time points + SEG).
 MAX_SERIES = 9
 
@@ -174,33 +185,105 @@ def assessment_for(patient: dict[str, Any], data_dir: Path) -> tuple[Any, Any, s
 # --------------------------------------------------------------------------------------------------
 
 
-def split_series(files: list[tuple[str, bytes]]) -> list[tuple[str, str, bytes]]:
-    """Group the DICOM files of an upload by series: ``(modality, series UID, zip bytes)`` each, PET
-    first, SEG last. Refuses non-DICOM members, too many series and grids too large to compute here."""
-    import pydicom
-    from pydicom.errors import InvalidDicomError
+class DosimetryLimits(Protocol):
+    """The limits a dosimetry upload is checked against (``WebSettings`` satisfies it)."""
 
+    max_dosimetry_bytes: int
+    max_dosimetry_voxels: int
+
+
+@dataclass(frozen=True)
+class _DefaultLimits:
+    """``WebSettings``' defaults (for callers without settings)."""
+
+    max_dosimetry_bytes: int = MAX_JOB_BYTES
+    max_dosimetry_voxels: int = MAX_VOXELS
+
+
+_WEB_REMEDY = "run `redif dose voxel` on a workstation for large grids, or crop the images to the lesions"
+
+
+def _numbers(ds: Any, keyword: str, name: str) -> list[float]:
+    try:
+        raw = ds.get(keyword)
+        if raw is None or raw == "":
+            return []
+        values = list(raw) if isinstance(raw, MultiValue | list | tuple) else [raw]
+        return [float(v) for v in values]
+    except (TypeError, ValueError, OverflowError):
+        raise DicomInputError(f"{keyword} is not numeric", field=keyword, value=str(ds.get(keyword))[:80],
+                              remedy=f"{name}: re-export the series from the scanner or PACS") from None
+
+
+def _pet_geometry(headers: list[tuple[str, Any]]) -> tuple[tuple[int, int, int], tuple[float, float, float]]:
+    """``(shape, spacing_mm)`` of one PET series from its headers (no pixel data read)."""
+    name, first = headers[0]
+    rows, cols = int(first.get("Rows") or 0), int(first.get("Columns") or 0)
+    frames = int(first.get("NumberOfFrames") or 1)
+    n = frames if len(headers) == 1 else len(headers)
+    ps = _numbers(first, "PixelSpacing", name)
+    if len(ps) != 2:
+        raise DicomInputError("PET slice without a PixelSpacing of two values", field="PixelSpacing",
+                              value=ps, remedy=f"{name}: re-export the series from the scanner or PACS")
+    step = None
+    iop = _numbers(first, "ImageOrientationPatient", name)
+    if len(headers) > 1 and len(iop) == 6:
+        normal = np.cross(np.asarray(iop[:3]), np.asarray(iop[3:]))
+        pos = [_numbers(ds, "ImagePositionPatient", nm) for nm, ds in headers]
+        if all(len(x) == 3 for x in pos):
+            d = np.sort(np.asarray(pos, dtype=np.float64) @ normal)
+            step = float(np.median(np.diff(d)))
+    if step is None:
+        thick = _numbers(first, "SpacingBetweenSlices", name) or _numbers(first, "SliceThickness", name)
+        step = thick[0] if thick else float("nan")
+    return (n, rows, cols), (step, ps[0], ps[1])
+
+
+def split_series(files: list[tuple[str, bytes]], limits: DosimetryLimits | None = None
+                 ) -> list[tuple[str, str, bytes]]:
+    """Group the DICOM files of an upload by series: ``(modality, series UID, zip bytes)`` each, PET
+    first, SEG last.
+
+    Refuses, before anything is stored or allocated: non-DICOM members, too many series, PET geometry
+    outside the limits of :func:`redif.dosimetry.voxel_limits.plan_voxel_job` (voxel edges, the job's
+    estimated memory against ``limits.max_dosimetry_bytes``, voxels per time point against
+    ``limits.max_dosimetry_voxels``), then truncated or incomplete files
+    (:func:`redif.registry.dicom_checks.check_instance`), naming the member of the upload.
+    """
+    lim = limits or _DefaultLimits()
     groups: dict[str, list[tuple[str, bytes]]] = defaultdict(list)
+    headers: dict[str, list[tuple[str, Any]]] = defaultdict(list)
     modality: dict[str, str] = {}
-    voxels: dict[str, int] = defaultdict(int)
     for name, data in files:
         try:
             ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
             uid = str(ds.SeriesInstanceUID)
-        except (InvalidDicomError, AttributeError, ValueError, OSError) as exc:
+        except (InvalidDicomError, AttributeError, ValueError, OSError, EOFError) as exc:
             raise DicomInputError(f"not a DICOM file ({exc.__class__.__name__})", field="file",
                                   value=name, remedy="zip only the DICOM files of the study") from None
         groups[uid].append((name, data))
+        headers[uid].append((name, ds))
         modality[uid] = str(ds.get("Modality") or "")
-        voxels[uid] += int(ds.get("Rows") or 0) * int(ds.get("Columns") or 0) * int(
-            ds.get("NumberOfFrames") or 1)
     if len(groups) > MAX_SERIES:
         raise InputError(f"the upload holds {len(groups)} series; at most {MAX_SERIES}", field="file",
                          remedy="upload the PET time points and one SEG")
-    for uid, n in voxels.items():
-        if modality[uid] == "PT" and n > MAX_VOXELS:
-            raise InputError(f"PET grid of {n} voxels is larger than the web limit of {MAX_VOXELS}",
-                             field="file", remedy="run `redif dose voxel` on a workstation for large grids")
+    pets = [uid for uid in groups if modality[uid] == "PT"]
+    for uid in pets:
+        shape, spacing = _pet_geometry(headers[uid])
+        n = int(np.prod(shape))
+        if n > lim.max_dosimetry_voxels:
+            raise LimitExceeded(f"PET grid of {n} voxels ({'x'.join(map(str, shape))}) per time point",
+                                limit=f"{lim.max_dosimetry_voxels} voxels per time point", field="grid",
+                                value="x".join(map(str, shape)), remedy=_WEB_REMEDY)
+        plan_voxel_job(shape, spacing, len(pets)).check_memory(lim.max_dosimetry_bytes, remedy=_WEB_REMEDY)
+    del headers
+    for name, data in files:
+        try:
+            ds = pydicom.dcmread(io.BytesIO(data))
+        except Exception as exc:  # pydicom raises many types on damaged input
+            raise DicomInputError(f"malformed DICOM file ({type(exc).__name__})", field="file", value=name,
+                                  remedy="re-export the series from the scanner or PACS") from None
+        check_instance(name, data, ds)
     out = []
     for uid, members in groups.items():
         buf = io.BytesIO()
@@ -222,11 +305,11 @@ class VoxelRun:
     dose_map_png: bytes
 
 
-def voxel_dosimetry(pet_dirs: list[Path], seg_path: Path, activity_gbq: float) -> VoxelRun:
-    """Run the voxel pipeline on stored, de-identified series (time points in any order)."""
+def voxel_dosimetry(pet_dirs: list[Path], seg_path: Path, activity_gbq: float, *,
+                    max_bytes: int = MAX_JOB_BYTES) -> VoxelRun:
+    """Run the voxel pipeline on stored, de-identified series (time points in any order); a job whose
+    estimated memory exceeds ``max_bytes`` is refused (:class:`redif.errors.LimitExceeded`)."""
     import dataclasses
-
-    import numpy as np
 
     from redif.dosimetry.dvh import cumulative_dvh
     from redif.dosimetry.voxel_pipeline import VoxelDoseOutput, run_voxel_case
@@ -237,7 +320,8 @@ def voxel_dosimetry(pet_dirs: list[Path], seg_path: Path, activity_gbq: float) -
     if len(pet_dirs) < 2:
         raise InputError(f"{len(pet_dirs)} PET time point(s) uploaded; voxel dosimetry needs at least 2",
                          field="file", remedy="zip every PET time point and the SEG together")
-    out = run_voxel_case(pet_dirs, seg_path, activity_gbq=activity_gbq, keep_arrays=True)
+    out = run_voxel_case(pet_dirs, seg_path, activity_gbq=activity_gbq, keep_arrays=True,
+                         max_bytes=max_bytes)
     assert isinstance(out, VoxelDoseOutput)
     labels = read_mask(seg_path, read_pet_series(pet_dirs[0])).array
     # resampled to the kernel grid: no outlines, no DVH

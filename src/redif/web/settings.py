@@ -27,6 +27,13 @@ class WebSettings:
     max_unzipped_bytes, max_zip_ratio, max_zip_members
         Zip-bomb guards for zipped DICOM uploads: total uncompressed size, uncompressed/compressed ratio
         of any member and of the whole archive, number of members.
+    max_dosimetry_bytes
+        Memory limit of one voxel-dosimetry job (its estimated peak, bytes,
+        :func:`redif.dosimetry.voxel_limits.plan_voxel_job`); larger jobs are refused with 422 before
+        anything is stored or allocated. The default leaves room for about two concurrent jobs of the
+        largest grid below on a server with 4 GB.
+    max_dosimetry_voxels
+        Largest PET grid (voxels per time point) the web app computes synchronously.
     demo
         The app serves a demo database (shows a banner on every page).
     """
@@ -38,5 +45,7 @@ class WebSettings:
     max_unzipped_bytes: int = 2 * 1024 * 1024 * 1024
     max_zip_ratio: float = 100.0
     max_zip_members: int = 5000
+    max_dosimetry_bytes: int = 1024 * 1024 * 1024
+    max_dosimetry_voxels: int = 4_000_000
     demo: bool = False
     auth: AuthSettings = field(default_factory=AuthSettings)

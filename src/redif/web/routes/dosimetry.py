@@ -73,7 +73,7 @@ def _compute_in_session(request: Request, p: Any, patient_id: int, filename: str
         patient = get_patient(s, p, patient_id)
         files = uploads.read_upload(filename, stream, settings)
         series = []
-        for modality, _uid, blob in split_series(files):
+        for modality, _uid, blob in split_series(files, settings):
             rec = uploads.ingest_upload(s, patient, f"{filename}:{modality}", io.BytesIO(blob), settings)
             stored.append(FsPath(rec.storage_dir))
             series.append(rec)
@@ -84,7 +84,8 @@ def _compute_in_session(request: Request, p: Any, patient_id: int, filename: str
             raise InputError(f"the upload holds {len(segs)} SEG series; exactly one is needed", field="file",
                              remedy="zip the PET time points and one DICOM SEG of the lesions together")
         seg_file = sorted(FsPath(segs[0].storage_dir).glob("*.dcm"))[0]
-        run = voxel_dosimetry([FsPath(x.storage_dir) for x in pets], seg_file, activity_gbq)
+        run = voxel_dosimetry([FsPath(x.storage_dir) for x in pets], seg_file, activity_gbq,
+                              max_bytes=settings.max_dosimetry_bytes)
         run_id = int(segs[0].id)
         for i, les in enumerate(run.lesions):
             details: dict[str, Any] = {"run": run_id, "lesion": les, "dvh": run.dvh.get(str(les["name"]))}
