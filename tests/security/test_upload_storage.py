@@ -65,7 +65,9 @@ def _files_match(env: Any, row: DicomSeries) -> bool:
 
 def _rows(env: Any, pid: int) -> list[DicomSeries]:
     with env.app.state.db.session() as s:
-        return list(s.execute(select(DicomSeries).where(DicomSeries.patient_id == pid)).scalars())
+        rows = list(s.execute(select(DicomSeries).where(DicomSeries.patient_id == pid)).scalars())
+        s.expunge_all()
+    return rows
 
 
 def _upload(env: Any, pid: int, blob: bytes, name: str = "s.zip") -> Any:
@@ -78,14 +80,15 @@ def test_nine_uploads_of_one_series_keep_every_file(env_any: Any) -> None:
     SHA-256 all match their files (before: 3 of 9); an identical re-upload is idempotent (same row)."""
     pid = env_any.patient_a
     ids = []
-    for seed in range(9):
-        r = _upload(env_any, pid, _zip(_same_series(seed)))
+    blobs = [_zip(_same_series(seed)) for seed in range(9)]
+    for blob in blobs:
+        r = _upload(env_any, pid, blob)
         assert r.status_code == 201, r.text
         ids.append(int(r.json()["id"]))
     rows = _rows(env_any, pid)
     assert len(rows) == 9 and len({r.storage_dir for r in rows}) == 9
     assert all(_files_match(env_any, r) for r in rows)
-    again = _upload(env_any, pid, _zip(_same_series(3)))
+    again = _upload(env_any, pid, blobs[3])
     assert again.status_code == 201 and int(again.json()["id"]) == ids[3]
     assert len(_rows(env_any, pid)) == 9
 
@@ -96,7 +99,10 @@ def test_failed_upload_leaves_earlier_upload_intact(env_any: Any) -> None:
     pid = env_any.patient_a
     good = _same_series(0)
     assert _upload(env_any, pid, _zip(good)).status_code == 201
-    bad = [good[0], _edit(_same_series(1)[1], PatientWeight="abcd"), good[2]]
+    # PatientWeight (0010,1030) DS "70.5" (dicom_corpus.WEIGHT_KG) patched to the bytes "abcd" on disk
+    stored = b"\x10\x00\x30\x10DS\x04\x0070.5"
+    assert _same_series(1)[1].count(stored) == 1
+    bad = [good[0], _same_series(1)[1].replace(stored, stored[:-4] + b"abcd"), good[2]]
     r = _upload(env_any, pid, _zip(bad))
     assert r.status_code == 422, r.text
     body = r.json()
