@@ -125,7 +125,7 @@ def test_empty_series_uid_is_refused(env_any: Any, uid: str) -> None:
 
 @pytest.fixture(scope="module")
 def phantom(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    blob, _ = write_small_phantom(tmp_path_factory.mktemp("phantom"))
+    blob: bytes = write_small_phantom(tmp_path_factory.mktemp("phantom"))[0]
     return blob
 
 

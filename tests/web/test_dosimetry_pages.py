@@ -127,7 +127,7 @@ def test_failed_run_leaves_no_files_or_records(env: Any, phantom: tuple[bytes, P
     r = c.post(f"/api/v1/patients/{pid}/dosimetry", headers=h, data={"activity_gbq": "5.5"},
                files={"file": ("no_seg.zip", buf.getvalue(), "application/zip")})
     assert r.status_code == 422 and r.json()["field"] == "file" and "SEG" in r.json()["message"]
-    folder = Path(env.app.state.settings.data_dir) / "dicom" / str(pid)
+    folder = Path(env.app.state.settings.data_dir) / "dicom"
     assert not folder.exists() or list(folder.iterdir()) == []
     session, _ = env.login("clin_a")
     assert "<td>PT</td>" not in session.get(f"/patients/{pid}").text
