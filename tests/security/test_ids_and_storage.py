@@ -72,6 +72,9 @@ def test_deleted_case_never_surfaces_under_a_new_patient(env_any: Any) -> None:
     with env_any.app.state.db.session() as s:
         assert s.get(models.CaseDocument, pid_b) is None
         assert s.get(models.RetiredId, ("patients", pid_b)) is not None
+    # the case document row was deleted through the application: the audit trail is intact
+    verify = c.get("/api/v1/audit/verify", headers=env_any.bearer("auditor"))
+    assert verify.status_code == 200 and verify.json()["ok"], verify.text
 
 
 def test_case_document_is_kept_in_the_database(env_any: Any) -> None:
