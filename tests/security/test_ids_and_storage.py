@@ -21,9 +21,10 @@ from typing import Any
 import pytest
 import yaml
 from dicom_corpus import make_pet_series
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from redif.registry import models
+from redif.registry.db import migrate, open_database
 
 _EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -153,3 +154,39 @@ def test_deleted_patient_files_are_removed(env_any: Any) -> None:
     with env_any.app.state.db.session() as s:
         retired = set(s.execute(select(models.RetiredId.table_name, models.RetiredId.id)).tuples())
     assert ("dicom_series", sid) in retired and ("patients", pid) in retired
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def bare_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'old.sqlite'}"
+    url: str = request.getfixturevalue("pg").new_database()
+    return url
+
+
+def test_upgrade_retires_ids_deleted_before(bare_url: str) -> None:
+    """Issue 9, High 1: a database at revision 0001 whose patient 2 was deleted (ids 1 and 3 remain)
+    is upgraded; id 2 is retired by the migration (expected: a ``retired_ids`` row, so it is never
+    handed out again), the existing records get a ``created_at`` and stay readable."""
+    db = open_database(bare_url)
+    try:
+        migrate(db, "0001")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO sites (id, code, name, is_demo, created_at) "
+                              "VALUES (1, 'A', 'Site A', false, CURRENT_TIMESTAMP)"))
+            for pid in (1, 3):
+                conn.execute(text(
+                    "INSERT INTO patients (id, pseudonym, site_id, sex, is_demo, created_at, updated_at) "
+                    f"VALUES ({pid}, 'P{pid}', 1, 'unknown', false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+            conn.execute(text("INSERT INTO lab_results (id, patient_id, analyte, value, unit) "
+                              "VALUES (5, 3, 'Tg', 1.0, 'ng/mL')"))
+        migrate(db)
+        with db.session() as s:
+            retired = set(s.execute(select(models.RetiredId.table_name, models.RetiredId.id)).tuples())
+            lab = s.get(models.LabResult, 5)
+            assert lab is not None and lab.created_at is not None
+        assert retired == {("patients", 2), ("lab_results", 1), ("lab_results", 2), ("lab_results", 3),
+                           ("lab_results", 4)}
+    finally:
+        db.dispose()
