@@ -89,8 +89,8 @@ def test_audit_events_are_append_only_through_the_orm(db: Database) -> None:
         ),
         ("DELETE FROM audit_events WHERE seq = 3", "audit_events row id={ev4}: sequence gap"),
         (
-            "INSERT INTO lab_results (patient_id, analyte, value, unit) "
-            "SELECT id, 'Tg', 1.0, 'ng/mL' FROM patients WHERE pseudonym = 'A-1'",
+            "INSERT INTO lab_results (id, patient_id, analyte, value, unit, created_at) "
+            "SELECT 1, id, 'Tg', 1.0, 'ng/mL', CURRENT_TIMESTAMP FROM patients WHERE pseudonym = 'A-1'",
             "lab_results row id=1: row has no audit event",
         ),
     ],

@@ -18,7 +18,7 @@ from registry_world import make_world  # type: ignore[import-not-found]
 from sqlalchemy import func, select
 
 from redif.errors import DicomInputError, InputError
-from redif.registry import demo, importer, uploads
+from redif.registry import demo, importer, storage, uploads
 from redif.registry import patients as reg
 from redif.registry.access import get_patient
 from redif.registry.db import Database
@@ -102,7 +102,9 @@ def test_ingest_deidentifies_and_stores(db: Database, tmp_path: Path) -> None:
         assert row.injection_to_scan_h == pytest.approx(24.5)
         assert row.patient_weight_kg == pytest.approx(70.5)
         assert row.radionuclide == "^124^Iodine"
-        stored = sorted(Path(row.storage_dir).glob("*.dcm"))
+        assert not Path(row.storage_dir).is_absolute()  # relative to the data directory (it may move)
+        assert storage.verify_series(tmp_path, row) == []
+        stored = storage.series_files(tmp_path, row)
     assert len(stored) == 3
     for f in stored:
         raw = f.read_bytes()

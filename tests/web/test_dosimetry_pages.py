@@ -106,6 +106,11 @@ def test_other_site_patient_is_404(env: Any, phantom: tuple[bytes, Path]) -> Non
     assert api.status_code == 404
 
 
+def _upload_dirs(env: Any) -> set[str]:
+    folder = Path(env.app.state.settings.data_dir) / "dicom"
+    return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+
+
 def test_failed_run_leaves_no_files_or_records(env: Any, phantom: tuple[bytes, Path]) -> None:
     """PET without SEG, for a new patient: refused naming the file; the transaction rolls back and the
     de-identified files it had written are removed (no orphan series folder, no series record)."""
@@ -124,10 +129,10 @@ def test_failed_run_leaves_no_files_or_records(env: Any, phantom: tuple[bytes, P
     made = c.post("/api/v1/patients", json={"pseudonym": "A-NOSEG", "site": "A"}, headers=h)
     assert made.status_code in (200, 201), made.text
     pid = made.json()["id"]
+    before = _upload_dirs(env)
     r = c.post(f"/api/v1/patients/{pid}/dosimetry", headers=h, data={"activity_gbq": "5.5"},
                files={"file": ("no_seg.zip", buf.getvalue(), "application/zip")})
     assert r.status_code == 422 and r.json()["field"] == "file" and "SEG" in r.json()["message"]
-    folder = Path(env.app.state.settings.data_dir) / "dicom" / str(pid)
-    assert not folder.exists() or list(folder.iterdir()) == []
+    assert _upload_dirs(env) == before  # only this upload's folders were removed
     session, _ = env.login("clin_a")
     assert "<td>PT</td>" not in session.get(f"/patients/{pid}").text

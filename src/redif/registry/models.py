@@ -18,6 +18,7 @@ All timestamps are naive UTC ``datetime`` values (identical on SQLite and Postgr
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -34,16 +35,25 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    exists,
     func,
+    insert,
+    or_,
+    select,
 )
+from sqlalchemy.engine.interfaces import ExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
+    "MAX_ID",
     "PATIENT_CHILD_MODELS",
+    "RANDOM_ID_MODELS",
     "AdverseEvent",
     "ApiToken",
     "AuditEvent",
     "Base",
+    "CaseDocument",
     "DicomSeries",
     "DosimetryResult",
     "Genotype",
@@ -55,10 +65,12 @@ __all__ = [
     "RaiHistory",
     "RedifCourse",
     "ResponseAssessment",
+    "RetiredId",
     "Site",
     "UptakeAssessment",
     "User",
     "WebSession",
+    "random_id",
     "utcnow",
 ]
 
@@ -187,6 +199,61 @@ class MetaEntry(Base):
 
 
 # --------------------------------------------------------------------------------------------------
+# Identifiers of patient-level rows: random, never reused
+# --------------------------------------------------------------------------------------------------
+
+#: Largest id (PostgreSQL ``integer`` is 32-bit signed; the routes validate ``le=MAX_ID``).
+MAX_ID = 2_147_483_647
+_ID_TRIES = 32
+
+
+class RetiredId(Base):
+    """An id of a deleted patient-level row: never handed out again (written in the delete's transaction
+    by :mod:`redif.registry.storage`)."""
+
+    __tablename__ = "retired_ids"
+    __audited__ = False
+
+    table_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    retired_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+def random_id(context: ExecutionContext) -> int:
+    """Column default of patient-level primary keys: a random integer in ``[1, MAX_ID]`` (from
+    :mod:`secrets`) that no row of the table holds and that was never retired.
+
+    Ids are not sequential, so a site learns nothing of other sites' activity from its own ids, and a
+    deleted row's id is never given to a new row (so nothing keyed by it can surface again). A collision
+    (probability ~ n / 2**31 per insert) is retried.
+    """
+    column = context.current_column  # type: ignore[attr-defined]
+    table = column.table
+    retired = RetiredId.__table__
+    for _ in range(_ID_TRIES):
+        candidate = secrets.randbelow(MAX_ID) + 1
+        taken = context.connection.execute(  # type: ignore[attr-defined]
+            select(
+                or_(
+                    exists().where(column == candidate),
+                    exists().where(retired.c.table_name == table.name, retired.c.id == candidate),
+                )
+            )
+        ).scalar()
+        if not taken:
+            return candidate
+    raise RuntimeError(f"no free random id for {table.name} after {_ID_TRIES} tries")  # pragma: no cover
+
+
+def _random_pk() -> Mapped[int]:
+    return mapped_column(Integer, primary_key=True, autoincrement=False, default=random_id)
+
+
+def _created_at() -> Mapped[datetime]:
+    return mapped_column(DateTime, default=utcnow)
+
+
+# --------------------------------------------------------------------------------------------------
 # Patients and the harmonised minimum data set
 # --------------------------------------------------------------------------------------------------
 
@@ -197,7 +264,7 @@ class Patient(Base):
     __tablename__ = "patients"
     __table_args__ = (UniqueConstraint("site_id", "pseudonym"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = _random_pk()
     pseudonym: Mapped[str] = mapped_column(String(64))
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
     sex: Mapped[str] = mapped_column(String(16), default=Sex.UNKNOWN.value)
@@ -213,34 +280,57 @@ class Patient(Base):
 
     site: Mapped[Site] = relationship()
     genotypes: Mapped[list[Genotype]] = relationship(
-        back_populates="patient", cascade="all, delete-orphan", order_by="Genotype.id"
+        back_populates="patient",
+        cascade="all, delete-orphan",
+        order_by="[Genotype.created_at, Genotype.id]",
     )
     rai_history: Mapped[list[RaiHistory]] = relationship(
-        back_populates="patient", cascade="all, delete-orphan", order_by="RaiHistory.id"
+        back_populates="patient",
+        cascade="all, delete-orphan",
+        order_by="[RaiHistory.created_at, RaiHistory.id]",
     )
     courses: Mapped[list[RedifCourse]] = relationship(
-        back_populates="patient", cascade="all, delete-orphan", order_by="RedifCourse.id"
+        back_populates="patient",
+        cascade="all, delete-orphan",
+        order_by="[RedifCourse.created_at, RedifCourse.id]",
     )
     uptake_assessments: Mapped[list[UptakeAssessment]] = relationship(
-        back_populates="patient", cascade="all, delete-orphan", order_by="UptakeAssessment.id"
+        back_populates="patient",
+        cascade="all, delete-orphan",
+        order_by="[UptakeAssessment.created_at, UptakeAssessment.id]",
     )
     dosimetry_results: Mapped[list[DosimetryResult]] = relationship(
-        back_populates="patient", cascade="all, delete-orphan", order_by="DosimetryResult.id"
+        back_populates="patient",
+        cascade="all, delete-orphan",
+        order_by="[DosimetryResult.created_at, DosimetryResult.id]",
     )
     administrations: Mapped[list[IodineAdministration]] = relationship(
-        back_populates="patient", cascade="all, delete-orphan", order_by="IodineAdministration.id"
+        back_populates="patient",
+        cascade="all, delete-orphan",
+        order_by="[IodineAdministration.created_at, IodineAdministration.id]",
     )
     responses: Mapped[list[ResponseAssessment]] = relationship(
-        back_populates="patient", cascade="all, delete-orphan", order_by="ResponseAssessment.id"
+        back_populates="patient",
+        cascade="all, delete-orphan",
+        order_by="[ResponseAssessment.created_at, ResponseAssessment.id]",
     )
     labs: Mapped[list[LabResult]] = relationship(
-        back_populates="patient", cascade="all, delete-orphan", order_by="LabResult.id"
+        back_populates="patient",
+        cascade="all, delete-orphan",
+        order_by="[LabResult.created_at, LabResult.id]",
     )
     adverse_events: Mapped[list[AdverseEvent]] = relationship(
-        back_populates="patient", cascade="all, delete-orphan", order_by="AdverseEvent.id"
+        back_populates="patient",
+        cascade="all, delete-orphan",
+        order_by="[AdverseEvent.created_at, AdverseEvent.id]",
     )
     dicom_series: Mapped[list[DicomSeries]] = relationship(
-        back_populates="patient", cascade="all, delete-orphan", order_by="DicomSeries.id"
+        back_populates="patient",
+        cascade="all, delete-orphan",
+        order_by="[DicomSeries.uploaded_at, DicomSeries.id]",
+    )
+    case_document: Mapped[CaseDocument | None] = relationship(
+        back_populates="patient", cascade="all, delete-orphan", uselist=False
     )
 
 
@@ -253,8 +343,9 @@ class Genotype(Base):
 
     __tablename__ = "genotypes"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = _random_pk()
     patient_id: Mapped[int] = _patient_fk()
+    created_at: Mapped[datetime] = _created_at()
     gene: Mapped[str] = mapped_column(String(32))
     variant: Mapped[str | None] = mapped_column(String(64), nullable=True)
     fusion_partner: Mapped[str | None] = mapped_column(String(32), nullable=True)
@@ -269,8 +360,9 @@ class RaiHistory(Base):
 
     __tablename__ = "rai_history"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = _random_pk()
     patient_id: Mapped[int] = _patient_fk()
+    created_at: Mapped[datetime] = _created_at()
     treatment_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     activity_gbq: Mapped[float | None] = mapped_column(Float, nullable=True)
     indication: Mapped[str | None] = mapped_column(String(100), nullable=True)
@@ -284,8 +376,9 @@ class RedifCourse(Base):
 
     __tablename__ = "redif_courses"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = _random_pk()
     patient_id: Mapped[int] = _patient_fk()
+    created_at: Mapped[datetime] = _created_at()
     course_number: Mapped[int] = mapped_column(Integer, default=1)
     drugs: Mapped[str] = mapped_column(String(200))
     dose: Mapped[str | None] = mapped_column(String(100), nullable=True)
@@ -304,8 +397,9 @@ class UptakeAssessment(Base):
 
     __tablename__ = "uptake_assessments"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = _random_pk()
     patient_id: Mapped[int] = _patient_fk()
+    created_at: Mapped[datetime] = _created_at()
     assessment_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     modality: Mapped[str | None] = mapped_column(String(32), nullable=True)
     tracer: Mapped[str | None] = mapped_column(String(16), nullable=True)
@@ -322,8 +416,9 @@ class DosimetryResult(Base):
 
     __tablename__ = "dosimetry_results"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = _random_pk()
     patient_id: Mapped[int] = _patient_fk()
+    created_at: Mapped[datetime] = _created_at()
     kind: Mapped[str] = mapped_column(String(16))  # lesion | blood | voxel
     method: Mapped[str | None] = mapped_column(String(100), nullable=True)
     lesion_label: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -345,8 +440,9 @@ class IodineAdministration(Base):
 
     __tablename__ = "iodine_administrations"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = _random_pk()
     patient_id: Mapped[int] = _patient_fk()
+    created_at: Mapped[datetime] = _created_at()
     administration_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     activity_gbq: Mapped[float] = mapped_column(Float)
     basis: Mapped[str | None] = mapped_column(String(16), nullable=True)  # empiric | dosimetry
@@ -360,8 +456,9 @@ class ResponseAssessment(Base):
 
     __tablename__ = "response_assessments"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = _random_pk()
     patient_id: Mapped[int] = _patient_fk()
+    created_at: Mapped[datetime] = _created_at()
     assessment_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     criteria: Mapped[str] = mapped_column(String(32), default="RECIST 1.1")
     overall_response: Mapped[str | None] = mapped_column(String(8), nullable=True)
@@ -376,8 +473,9 @@ class LabResult(Base):
 
     __tablename__ = "lab_results"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = _random_pk()
     patient_id: Mapped[int] = _patient_fk()
+    created_at: Mapped[datetime] = _created_at()
     sample_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     analyte: Mapped[str] = mapped_column(String(16))
     value: Mapped[float] = mapped_column(Float)
@@ -391,8 +489,9 @@ class AdverseEvent(Base):
 
     __tablename__ = "adverse_events"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = _random_pk()
     patient_id: Mapped[int] = _patient_fk()
+    created_at: Mapped[datetime] = _created_at()
     onset_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     term: Mapped[str] = mapped_column(String(100))
     ctcae_grade: Mapped[int] = mapped_column(Integer)
@@ -402,11 +501,16 @@ class AdverseEvent(Base):
 
 
 class DicomSeries(Base):
-    """Metadata of an uploaded, de-identified DICOM series (the files live in the data directory)."""
+    """Metadata of an uploaded, de-identified DICOM series.
+
+    The files of each upload live in their own folder, ``storage_dir`` (relative to the data directory:
+    ``dicom/<random UUID>``), written once and never changed; ``instances`` lists each file with its
+    SHA-256 and ``sha256`` is the digest of the files' bytes in order (:mod:`redif.registry.storage`).
+    """
 
     __tablename__ = "dicom_series"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = _random_pk()
     patient_id: Mapped[int] = _patient_fk()
     modality: Mapped[str | None] = mapped_column(String(16), nullable=True)
     series_instance_uid: Mapped[str] = mapped_column(String(64))
@@ -417,10 +521,26 @@ class DicomSeries(Base):
     n_instances: Mapped[int] = mapped_column(Integer)
     storage_dir: Mapped[str] = mapped_column(String(500))
     sha256: Mapped[str] = mapped_column(String(64))
+    instances: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     deid_profile: Mapped[str] = mapped_column(String(200))
     uploaded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     patient: Mapped[Patient] = relationship(back_populates="dicom_series")
+
+
+class CaseDocument(Base):
+    """The pathway case document of a patient (JSON text validated by :func:`redif.pathway.parse_case`);
+    one per patient, deleted with the patient in the same transaction."""
+
+    __tablename__ = "case_documents"
+
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    document: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    patient: Mapped[Patient] = relationship(back_populates="case_document")
 
 
 class AuditEvent(Base):
@@ -456,3 +576,19 @@ PATIENT_CHILD_MODELS: dict[str, type[Base]] = {
     "labs": LabResult,
     "adverse-events": AdverseEvent,
 }
+
+#: Models whose primary key comes from :func:`random_id` (their ids appear in URLs; never reused).
+RANDOM_ID_MODELS: tuple[type[Base], ...] = (Patient, DicomSeries, *PATIENT_CHILD_MODELS.values())
+
+
+def _retire_id(_mapper: Any, connection: Any, target: Any) -> None:
+    """Write the tombstone of a deleted row's id in the delete's own transaction (see :func:`random_id`)."""
+    connection.execute(
+        insert(RetiredId).values(
+            table_name=type(target).__tablename__, id=int(target.id), retired_at=utcnow()
+        )
+    )
+
+
+for _model in RANDOM_ID_MODELS:
+    event.listen(_model, "after_delete", _retire_id)

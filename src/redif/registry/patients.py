@@ -5,6 +5,7 @@ them queries :class:`Patient` directly.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -12,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from redif.errors import AccessDenied, Conflict, InputError, NotFound
+from redif.registry import storage
 from redif.registry.access import Permission, Principal, get_patient, require, scope_patients
 from redif.registry.models import PATIENT_CHILD_MODELS, Base, Patient, Site
 from redif.registry.schemas import RECORD_SCHEMAS, PatientIn, PatientPatch, validate_input
@@ -103,10 +105,19 @@ def update_patient(
     return patient
 
 
-def delete_patient(session: Session, principal: Principal, patient_id: int) -> None:
-    """Delete a patient in scope and all their records."""
+def delete_patient(
+    session: Session, principal: Principal, patient_id: int, *, data_dir: Path | None = None
+) -> None:
+    """Delete a patient in scope with all their records, case document and DICOM series.
+
+    The rows go in ``session``'s transaction, with tombstones of their ids (never handed out again); the
+    stored files of the series are removed from ``data_dir`` after that transaction commits
+    (:mod:`redif.registry.storage`; without ``data_dir`` they are left as orphans no row names).
+    """
     patient = get_patient(session, principal, patient_id)
     require(principal, Permission.PATIENT_DELETE)
+    if data_dir is not None:
+        storage.bind_data_dir(session, data_dir)
     session.delete(patient)
     session.flush()
 
@@ -124,7 +135,7 @@ def list_patients(
     """Patients in scope, newest first, filtered by ``q`` (pseudonym or histology substring)."""
     require(principal, Permission.PATIENT_READ)
     stmt = scope_patients(_search(select(Patient), q), principal)
-    stmt = stmt.order_by(Patient.id.desc()).limit(limit).offset(offset)
+    stmt = stmt.order_by(Patient.created_at.desc(), Patient.id.desc()).limit(limit).offset(offset)
     return list(session.execute(stmt).scalars())
 
 

@@ -5,16 +5,18 @@ An upload is one DICOM file or a ``.zip`` holding the files of one series. Refus
 uncompressed size or compression ratio exceed the limits of :class:`redif.web.settings.WebSettings`
 (checked on the declared sizes *and* while extracting, since declared sizes can lie), archives with
 several series or none. Accepted files are de-identified (:func:`redif.registry.deid.deidentify_dataset`)
-before anything is written to disk; only the de-identified copies are stored, under
-``<data_dir>/dicom/<patient id>/<series uid>/``.
+before anything is written to disk; only the de-identified copies are stored, each upload in a folder of
+its own, ``<data_dir>/dicom/<random UUID>/`` (:mod:`redif.registry.storage`), with the SHA-256 of every
+file.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import math
 import secrets
-import shutil
+import struct
 import zipfile
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -25,10 +27,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from redif.errors import DicomInputError
-from redif.registry import deid, dicom_checks
+from redif.registry import deid, dicom_checks, storage
 from redif.registry.models import DicomSeries, MetaEntry, Patient
 
-__all__ = ["UploadLimits", "deid_key", "ingest_upload", "read_upload"]
+__all__ = ["UploadLimits", "deid_key", "ingest_upload", "read_upload", "series_to_dict"]
 
 _CHUNK = 1 << 20
 
@@ -175,27 +177,132 @@ def _radionuclide(ds: Any) -> str | None:
     return str(rp)[:64] if rp else None
 
 
+_MAX_WEIGHT_KG = 500.0
+
+
+def _malformed(name: str, exc: Exception) -> DicomInputError:
+    return DicomInputError(
+        f"malformed attribute value in {name!r} ({type(exc).__name__}: {str(exc)[:120]})",
+        field="file",
+        value=name,
+        remedy="re-export the series from the scanner or PACS",
+    )
+
+
+def _series_uid(name: str, ds: pydicom.Dataset) -> str:
+    """The file's SeriesInstanceUID; an empty or missing one is refused (it would name no series)."""
+    uid = str(ds.get("SeriesInstanceUID") or "").strip()
+    if not uid:
+        raise DicomInputError(
+            f"{name!r} has an empty SeriesInstanceUID",
+            field="file",
+            value=name,
+            remedy="export the series with its SeriesInstanceUID (0020,000E) from the scanner or PACS",
+        )
+    return uid
+
+
+def _weight_kg(name: str, ds: pydicom.Dataset) -> float | None:
+    """PatientWeight (0010,1030) in kg, ``None`` when absent; a value that is not a weight is refused."""
+    raw = ds.get_item((0x0010, 0x1030))  # as stored, not yet converted to DS
+    if raw is None or raw.value in (None, b"", ""):
+        return None
+    try:
+        value = float(ds.PatientWeight)
+    except (ValueError, TypeError, OverflowError):
+        text = raw.value.decode("latin-1") if isinstance(raw.value, bytes) else str(raw.value)
+        raise DicomInputError(
+            f"{name!r}: PatientWeight {text.strip()[:32]!r} is not a number",
+            field="PatientWeight",
+            value=name,
+            remedy="correct PatientWeight (kg) in the DICOM header or re-export the series",
+        ) from None
+    if not math.isfinite(value) or not 0 < value <= _MAX_WEIGHT_KG:
+        raise DicomInputError(
+            f"{name!r}: PatientWeight {value:g} kg is outside (0, {_MAX_WEIGHT_KG:g}] kg",
+            field="PatientWeight",
+            value=name,
+            remedy="correct PatientWeight (kg) in the DICOM header or re-export the series",
+        )
+    return value
+
+
+def _instance_number(name: str, ds: pydicom.Dataset) -> int:
+    try:
+        return int(ds.get("InstanceNumber") or 0)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise _malformed(name, exc) from None
+
+
+def series_to_dict(series: DicomSeries) -> dict[str, Any]:
+    """Public view of a stored series (no server paths: ``storage_dir`` and the file list stay inside)."""
+    out: dict[str, Any] = {}
+    for col in DicomSeries.__table__.columns:
+        if col.key in _PRIVATE_COLUMNS:
+            continue
+        value = getattr(series, col.key)
+        out[col.key] = value.isoformat() if hasattr(value, "isoformat") else value
+    return out
+
+
+_PRIVATE_COLUMNS = frozenset({"storage_dir", "instances"})
+
+
+def _existing(session: Session, patient: Patient, digest: str, n: int, data_dir: Path) -> DicomSeries | None:
+    """An earlier upload of exactly the same de-identified files for this patient, with intact files."""
+    rows = session.execute(
+        select(DicomSeries).where(
+            DicomSeries.patient_id == patient.id, DicomSeries.sha256 == digest, DicomSeries.n_instances == n
+        )
+    ).scalars()
+    return next((r for r in rows if not storage.verify_series(data_dir, r)), None)
+
+
 def ingest_upload(
     session: Session, patient: Patient, filename: str, stream: IO[bytes], limits: UploadLimits
 ) -> DicomSeries:
-    """Validate, de-identify and store one uploaded series for ``patient``; return its record."""
+    """Validate, de-identify and store one uploaded series for ``patient``; return its record.
+
+    Every accepted upload is written once into a new folder of its own (:func:`redif.registry.storage.
+    new_upload_dir`) with the SHA-256 of each file; nothing another upload stored is ever touched. A
+    failure (here or later in the caller's transaction) removes only this upload's folder. Uploading
+    exactly the same series again (the same de-identified bytes) is idempotent: the existing record is
+    returned and nothing new is stored.
+
+    Raises
+    ------
+    DicomInputError
+        For files that are not DICOM, an empty SeriesInstanceUID, several series, or malformed attribute
+        values (the message names the file).
+    """
     files = read_upload(filename, stream, limits)
-    datasets = [_parse(n, d) for n, d in files]
-    series_uids = {str(ds.SeriesInstanceUID) for ds in datasets}
+    named = [(n, _parse(n, d)) for n, d in files]
+    series_uids = {_series_uid(n, ds) for n, ds in named}
     if len(series_uids) != 1:
         raise DicomInputError(
             f"the upload holds {len(series_uids)} series; upload one series at a time",
             field="file",
             value=filename,
         )
+    weights = [_weight_kg(n, ds) for n, ds in named]
+    numbered = sorted(((_instance_number(n, ds), i) for i, (n, ds) in enumerate(named)))
     key = deid_key(session)
     shift = deid.date_shift_days(key, f"patient:{patient.id}")
-    first = datasets[0]
-    interval_before = deid.injection_to_scan_h(first)
-    weight = first.get("PatientWeight")
-    for ds in datasets:
-        deid.deidentify_dataset(ds, pseudonym=patient.pseudonym, shift_days=shift, uid_key=key)
-    interval_after = deid.injection_to_scan_h(first)
+    first_name, first = named[0]
+    try:
+        interval_before = deid.injection_to_scan_h(first)
+        for name, ds in named:
+            try:
+                deid.deidentify_dataset(ds, pseudonym=patient.pseudonym, shift_days=shift, uid_key=key)
+            except (ValueError, TypeError, OverflowError, KeyError, AttributeError) as exc:
+                raise _malformed(name, exc) from None
+        interval_after = deid.injection_to_scan_h(first)
+        sd = str(first.get("StudyDate") or "")
+        study_date = deid._d(f"{sd[:4]}-{sd[4:6]}-{sd[6:8]}") if len(sd) == 8 else None
+        modality = str(first.get("Modality") or "")[:16] or None
+        radionuclide = _radionuclide(first)
+    except (ValueError, TypeError, OverflowError, KeyError, AttributeError) as exc:
+        raise _malformed(first_name, exc) from None
     if (
         interval_before is not None
         and interval_after is not None
@@ -204,36 +311,47 @@ def ingest_upload(
         raise DicomInputError(
             "de-identification changed the injection-to-scan interval (bug)", field="file", value=filename
         )
-    new_uid = str(first.SeriesInstanceUID)
-    target = Path(limits.data_dir) / "dicom" / str(patient.id) / new_uid
-    target.mkdir(parents=True, exist_ok=True)
-    h = hashlib.sha256()
-    try:
-        for i, ds in enumerate(sorted(datasets, key=lambda d: int(d.get("InstanceNumber") or 0))):
-            buf = io.BytesIO()
+    blobs: list[bytes] = []
+    for _, i in numbered:
+        name, ds = named[i]
+        buf = io.BytesIO()
+        try:
             ds.save_as(buf, enforce_file_format=False)
-            data = buf.getvalue()
-            h.update(data)
-            (target / f"{i:05d}.dcm").write_bytes(data)
-        sd = str(first.get("StudyDate") or "")
-        study_date = deid._d(f"{sd[:4]}-{sd[4:6]}-{sd[6:8]}") if len(sd) == 8 else None
+        except (ValueError, TypeError, OverflowError, struct.error) as exc:
+            raise _malformed(name, exc) from None
+        blobs.append(buf.getvalue())
+    whole = hashlib.sha256()
+    for data in blobs:
+        whole.update(data)
+    digest = whole.hexdigest()
+    data_dir = Path(limits.data_dir)
+    earlier = _existing(session, patient, digest, len(blobs), data_dir)
+    if earlier is not None:
+        return earlier
+    target, rel = storage.new_upload_dir(session, data_dir)
+    try:
+        instances = []
+        for i, data in enumerate(blobs):
+            fname = f"{i:05d}.dcm"
+            (target / fname).write_bytes(data)
+            instances.append({"file": fname, "sha256": hashlib.sha256(data).hexdigest()})
         series = DicomSeries(
             patient_id=patient.id,
-            modality=str(first.get("Modality") or "")[:16] or None,
-            series_instance_uid=new_uid,
+            modality=modality,
+            series_instance_uid=str(first.SeriesInstanceUID),
             study_date=study_date,
-            radionuclide=_radionuclide(first),
+            radionuclide=radionuclide,
             injection_to_scan_h=interval_after,
-            patient_weight_kg=float(weight) if weight not in (None, "") else None,
-            n_instances=len(datasets),
-            storage_dir=str(target),
-            sha256=h.hexdigest(),
+            patient_weight_kg=weights[0],
+            n_instances=len(blobs),
+            storage_dir=rel,
+            sha256=digest,
+            instances=instances,
             deid_profile=deid.METHOD_TEXT[:200],
         )
         session.add(series)
         session.flush()
-    except Exception:
-        shutil.rmtree(target, ignore_errors=True)
+    except BaseException:
+        storage.discard_upload_dir(session, target)
         raise
-    _ = select
     return series

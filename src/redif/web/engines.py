@@ -4,8 +4,8 @@
   registry records (what the harmonised data set holds; lesion-level facts it does not hold stay absent,
   so the pathway engine reports them as missing rather than guessing).
 - A patient may instead carry a full pathway *case document* (the YAML/JSON of ``redif patient
-  assess``), stored de-identified beside the DICOM files (:func:`save_case_document`); it takes
-  precedence.
+  assess``), stored de-identified in the database with the patient (:func:`save_case_document`; the
+  ``case_documents`` table, deleted with the patient); it takes precedence.
 - :func:`split_series` and :func:`voxel_dosimetry` take an uploaded multi-time-point PET study + SEG,
   hand each series to the registry's de-identifying ingest, run :func:`redif.dosimetry.voxel_pipeline.
   run_voxel_case` on the stored files and return the per-lesion results, DVHs and a dose map.
@@ -26,11 +26,13 @@ import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
+from sqlalchemy.orm import Session
 
 from redif.dosimetry.voxel_limits import plan_voxel_job
 from redif.errors import DicomInputError, InputError, LimitExceeded
 from redif.io.yaml_doc import MAX_CASE_BYTES, load_document
 from redif.registry.dicom_checks import check_instance
+from redif.registry.models import CaseDocument
 
 __all__ = [
     "DosimetryLimits",
@@ -127,51 +129,46 @@ def case_from_registry(patient: dict[str, Any]) -> dict[str, Any]:
     return case
 
 
-def _case_path(data_dir: Path, patient_id: int) -> Path:
-    return Path(data_dir) / "cases" / f"{int(patient_id)}.json"
-
-
-def load_case_document(data_dir: Path, patient_id: int) -> dict[str, Any] | None:
-    """The stored case document of a patient, or ``None``."""
-    p = _case_path(data_dir, patient_id)
-    if not p.is_file():
+def load_case_document(session: Session, patient_id: int) -> dict[str, Any] | None:
+    """The stored case document of a patient (a row of ``case_documents``), or ``None``."""
+    row = session.get(CaseDocument, int(patient_id))
+    if row is None:
         return None
-    data: dict[str, Any] = json.loads(p.read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads(row.document)
     return data
 
 
-def save_case_document(data_dir: Path, patient_id: int, text: str, *, pseudonym: str) -> dict[str, Any]:
+def save_case_document(session: Session, patient_id: int, text: str, *, pseudonym: str) -> dict[str, Any]:
     """Validate a case document (YAML or JSON) with the pathway engine and store it for the patient.
 
     The stored ``case_id`` is the registry pseudonym (a case file never carries another identifier);
-    :func:`redif.pathway.parse_case` refuses identifying keys.
+    :func:`redif.pathway.parse_case` refuses identifying keys. The document is a row of its patient in
+    the database (``case_documents``, deleted with the patient in the same transaction), written in
+    ``session``'s transaction.
     """
-    import yaml
-
     from redif.pathway import parse_case
 
-    try:
-        data = load_document(text, field="case", max_bytes=MAX_CASE_BYTES)  # no aliases, size/depth capped
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML or JSON ({exc.__class__.__name__})", field="case",
-                         remedy="paste the case file of `redif patient assess` (see examples/)") from None
+    data = load_document(text, field="case", max_bytes=MAX_CASE_BYTES)  # no aliases, size/depth capped
     if not isinstance(data, dict):
         raise InputError("a case document is a mapping", field="case", remedy="see examples/case_*.yaml")
     data["case_id"] = _CASE_ID.sub("-", pseudonym)[:64] or "case"
     case = parse_case(data, source="case")
     doc: dict[str, Any] = json.loads(case.model_dump_json(exclude_none=True))
-    p = _case_path(data_dir, patient_id)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    row = session.get(CaseDocument, int(patient_id))
+    if row is None:
+        session.add(CaseDocument(patient_id=int(patient_id), document=json.dumps(doc, indent=1)))
+    else:
+        row.document = json.dumps(doc, indent=1)
+    session.flush()
     return doc
 
 
-def assessment_for(patient: dict[str, Any], data_dir: Path) -> tuple[Any, Any, str]:
+def assessment_for(patient: dict[str, Any], session: Session) -> tuple[Any, Any, str]:
     """``(Assessment, Case, basis)`` for a patient: from the stored case document when there is one,
     else from the registry records (basis says which)."""
     from redif.pathway import assess_case, parse_case
 
-    doc = load_case_document(data_dir, int(patient["id"]))
+    doc = load_case_document(session, int(patient["id"]))
     if doc is not None:
         case, basis = parse_case(doc, source="stored case document"), "stored case document"
     else:

@@ -155,7 +155,7 @@ def delete_patient(request: Request, patient_id: PatientId) -> Response:
     """Delete a patient in scope and all their records."""
     p = current_principal(request)
     with _db(request, write=True) as s:
-        reg.delete_patient(s, p, patient_id)
+        reg.delete_patient(s, p, patient_id, data_dir=request.app.state.settings.data_dir)
     return Response(status_code=204)
 
 
@@ -259,7 +259,7 @@ def upload_dicom(
         series = uploads.ingest_upload(
             s, patient, file.filename or "upload", file.file, request.app.state.settings
         )
-        return reg.record_to_dict(series)
+        return uploads.series_to_dict(series)
 
 
 @router.get("/audit/verify", summary="Verify the audit trail")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
-import shutil
+import secrets
 from collections import defaultdict
 from pathlib import Path as FsPath
 from typing import IO, Annotated, Any
@@ -19,9 +19,9 @@ from fastapi.responses import RedirectResponse, Response
 from redif import DISCLAIMER, __version__
 from redif.cli._common import to_jsonable
 from redif.errors import InputError
-from redif.registry import uploads
+from redif.registry import storage, uploads
 from redif.registry.access import Permission, get_patient
-from redif.registry.models import DosimetryResult
+from redif.registry.models import MAX_ID, DosimetryResult
 from redif.web.deps import db_read, db_write, render
 from redif.web.security import current_principal, requires
 
@@ -48,34 +48,22 @@ def _activity(raw: Any) -> float:
 def _compute(request: Request, patient_id: int, filename: str, stream: IO[bytes], activity_gbq: float
              ) -> int:
     """Ingest every series of the upload, run the pipeline, store the lesion rows; return the run id.
-    Everything happens in one transaction; on any failure the stored files are removed too."""
-    p = current_principal(request)
-    stored: list[FsPath] = []
-    root = FsPath(request.app.state.settings.data_dir) / "dicom" / str(int(patient_id))
-    before = {x.name for x in root.iterdir()} if root.is_dir() else set()
-    try:
-        return _compute_in_session(request, p, patient_id, filename, stream, activity_gbq, stored)
-    except BaseException:
-        # the transaction rolled back: remove the series folders this upload created (not those of an
-        # earlier upload of the same series, which its own records still point to)
-        for d in stored:
-            if d.name not in before and d.parent == root:
-                shutil.rmtree(d, ignore_errors=True)
-        raise
 
-
-def _compute_in_session(request: Request, p: Any, patient_id: int, filename: str, stream: IO[bytes],
-                        activity_gbq: float, stored: list[FsPath]) -> int:
+    Everything happens in one transaction. Each series is stored by the registry ingest in a new folder
+    of its own, so a failure here removes only the folders this upload created (when the transaction
+    ends without a commit) and never touches the files behind an earlier, committed run.
+    """
     from redif.web.engines import split_series, voxel_dosimetry
 
+    p = current_principal(request)
     settings = request.app.state.settings
+    data_dir = FsPath(settings.data_dir)
     with db_write(request) as s:
         patient = get_patient(s, p, patient_id)
         files = uploads.read_upload(filename, stream, settings)
         series = []
         for modality, _uid, blob in split_series(files, settings):
             rec = uploads.ingest_upload(s, patient, f"{filename}:{modality}", io.BytesIO(blob), settings)
-            stored.append(FsPath(rec.storage_dir))
             series.append(rec)
         pets = sorted((x for x in series if x.modality == "PT"),
                       key=lambda x: (x.injection_to_scan_h is None, x.injection_to_scan_h or 0.0))
@@ -83,10 +71,10 @@ def _compute_in_session(request: Request, p: Any, patient_id: int, filename: str
         if len(segs) != 1:
             raise InputError(f"the upload holds {len(segs)} SEG series; exactly one is needed", field="file",
                              remedy="zip the PET time points and one DICOM SEG of the lesions together")
-        seg_file = sorted(FsPath(segs[0].storage_dir).glob("*.dcm"))[0]
-        run = voxel_dosimetry([FsPath(x.storage_dir) for x in pets], seg_file, activity_gbq,
-                              max_bytes=settings.max_dosimetry_bytes)
-        run_id = int(segs[0].id)
+        seg_file = storage.series_files(data_dir, segs[0])[0]
+        run = voxel_dosimetry([storage.resolve(data_dir, x.storage_dir) for x in pets], seg_file,
+                              activity_gbq, max_bytes=settings.max_dosimetry_bytes)
+        run_id = secrets.randbelow(MAX_ID) + 1  # a re-upload of the same study reuses its series rows
         for i, les in enumerate(run.lesions):
             details: dict[str, Any] = {"run": run_id, "lesion": les, "dvh": run.dvh.get(str(les["name"]))}
             if i == 0:
@@ -110,7 +98,7 @@ def _runs(request: Request, patient_id: int) -> list[dict[str, Any]]:
         for r in rows:
             by_run[int((r.details or {}).get("run", 0))].append(r)
         out = []
-        for run_id in sorted(by_run, reverse=True):
+        for run_id in sorted(by_run, key=lambda k: (max(r.computed_at for r in by_run[k]), k), reverse=True):
             rs = by_run[run_id]
             head = next((r.details for r in rs if r.details and "summary" in r.details), {}) or {}
             out.append({

@@ -39,7 +39,8 @@ def _assess(request: Request, patient: dict[str, Any]) -> dict[str, Any]:
     from redif.web.engines import assessment_for
 
     try:
-        result, _case, basis = assessment_for(patient, request.app.state.settings.data_dir)
+        with db_read(request) as s:
+            result, _case, basis = assessment_for(patient, s)
     except InputError as exc:
         return {"error": exc, "blocks": [], "basis": None, "has_protocol": False}
     doc = result.to_dict()
@@ -84,8 +85,7 @@ async def case_store(request: Request, patient_id: PatientId) -> Response:
 
 def _save(request: Request, patient: dict[str, Any], text: str, fn: Any) -> dict[str, Any]:
     with db_write(request) as s:
-        doc: dict[str, Any] = fn(request.app.state.settings.data_dir, patient["id"], text,
-                                 pseudonym=patient["pseudonym"])
+        doc: dict[str, Any] = fn(s, patient["id"], text, pseudonym=patient["pseudonym"])
         audit.record(s, action="update", entity="case_document", entity_id=patient["id"],
                      site_id=patient["site_id"], details={"case_id": doc["case_id"]})
     return doc
@@ -99,7 +99,8 @@ def protocol_ics(request: Request, patient_id: PatientId) -> Response:
     from redif.web.engines import assessment_for
 
     patient = _patient(request, patient_id)
-    result, case, _ = assessment_for(patient, request.app.state.settings.data_dir)
+    with db_read(request) as s:
+        result, case, _ = assessment_for(patient, s)
     if result.protocol is None:
         raise InputError("no protocol for this patient", field="protocol",
                          remedy="record a redifferentiation course or a case document with a protocol")
@@ -116,7 +117,8 @@ def api_assessment(request: Request, patient_id: PatientId) -> dict[str, Any]:
     from redif.web.engines import assessment_for
 
     patient = _patient(request, patient_id)
-    result, _, basis = assessment_for(patient, request.app.state.settings.data_dir)
+    with db_read(request) as s:
+        result, _, basis = assessment_for(patient, s)
     out = result.to_dict()
     out["basis"] = basis
     return to_jsonable(out)  # type: ignore[no-any-return]

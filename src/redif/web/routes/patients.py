@@ -140,7 +140,7 @@ def patient_detail(request: Request, patient_id: PatientId) -> Response:
     p = current_principal(request)
     with db_read(request) as s:
         data = reg.patient_to_dict(get_patient(s, p, patient_id))
-        series = [reg.record_to_dict(x) for x in get_patient(s, p, patient_id).dicom_series]
+        series = [uploads.series_to_dict(x) for x in get_patient(s, p, patient_id).dicom_series]
     forms = {kind: _form_fields(RECORD_SCHEMAS[kind]) for kind in PATIENT_CHILD_MODELS}
     can_write = p.can(Permission.PATIENT_WRITE)
     writable = {
@@ -202,7 +202,7 @@ def patient_delete(request: Request, patient_id: PatientId) -> Response:
     """Delete a patient and their records."""
     p = current_principal(request)
     with db_write(request) as s:
-        reg.delete_patient(s, p, patient_id)
+        reg.delete_patient(s, p, patient_id, data_dir=request.app.state.settings.data_dir)
     return RedirectResponse("/patients", status_code=303)
 
 
