@@ -29,7 +29,7 @@ _RECORD = "/api/v1/patients/{patient_id}/records/{kind}/{record_id}"
 # operations reached from a created patient (path, method), each taking its id as patient_id
 _FROM_PATIENT = [
     (_PATIENT, "get"), (_PATIENT, "patch"), (_PATIENT, "delete"), (_RECORDS, "post"),
-    (_PATIENT + "/assessment", "get"), (_PATIENT + "/case", "put"), (_PATIENT + "/fhir", "get"),
+    (_PATIENT + "/assessment", "get"), (_PATIENT + "/case", "put"), (_PATIENT + "/fhir", "post"),
     (_PATIENT + "/dosimetry", "get"),
 ]
 
