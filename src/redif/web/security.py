@@ -175,7 +175,7 @@ def _check_record_scope(request: Request, principal: Principal) -> None:
     if not 1 <= pid <= 2_147_483_647:
         return
     with request.app.state.db.session() as s:
-        get_patient(s, principal, pid)
+        get_patient(s, principal, pid, audit_read=False)  # a scope check: no data is shown
 
 
 async def _csrf_supplied(request: Request) -> str | None:
