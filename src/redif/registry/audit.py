@@ -27,14 +27,12 @@ import hashlib
 import hmac
 import json
 import logging
-import threading
-import time
 import uuid
 import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, Table, delete, event, insert, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -50,12 +48,12 @@ from redif.registry.audit_anchor import (
 from redif.registry.models import AuditEvent, Base, MetaEntry, Patient, utcnow
 
 __all__ = [
+    "DEFERRED_KEY",
     "GENESIS",
     "META_CHAIN_ID",
     "META_KEYED_FROM",
     "AuditProblem",
     "ChainInfo",
-    "DeferredAuditWriter",
     "VerifyReport",
     "audited_tables",
     "defer",
@@ -76,7 +74,9 @@ GENESIS = "0" * 64
 META_CHAIN_ID = "audit_chain_id"
 #: ``registry_meta`` key of the first ``seq`` hashed with the keyed HMAC (earlier: public SHA-256).
 META_KEYED_FROM = "audit_keyed_from_seq"
-_DEFERRED = "_audit_deferred"
+#: ``session.info`` key of the events deferred to the end of the session (:func:`defer`).
+DEFERRED_KEY = "_audit_deferred"
+_DEFERRED = DEFERRED_KEY
 _TOUCHED = "_audit_touched_patients"
 log = logging.getLogger("redif.audit")
 _ADVISORY_KEY = 0x7265646966  # "redif"
@@ -201,7 +201,7 @@ def _read_chain(conn: Connection) -> ChainInfo | None:
 def _chain_for_append(conn: Connection, keyring: AuditKeyring, tail_seq: int) -> ChainInfo:
     """The chain markers, written on the first append (a database made before the keyed chain switches
     to it at its next event, and the switch is recorded). Called with the chain's lock held."""
-    cached = keyring.chain_cache
+    cached: ChainInfo | None = keyring.chain_cache
     if cached is not None:
         return cached
     found = _read_chain(conn)
@@ -209,7 +209,7 @@ def _chain_for_append(conn: Connection, keyring: AuditKeyring, tail_seq: int) ->
         keyring.chain_cache = found  # committed by an earlier transaction: safe to keep
         return found
     info = ChainInfo(uuid.uuid4().hex, tail_seq + 1)
-    m = MetaEntry.__table__
+    m = cast(Table, MetaEntry.__table__)
     conn.execute(delete(m).where(m.c.key.in_([META_CHAIN_ID, META_KEYED_FROM])))
     conn.execute(
         insert(m),
@@ -418,8 +418,9 @@ def defer(
     In a write session (:meth:`redif.registry.db.Database.write_session`) the event is appended in the
     same transaction just before it commits (and is lost with it on a rollback). In a read session
     (:meth:`redif.registry.db.Database.session`) it is handed, when the session closes, to the
-    database's :class:`DeferredAuditWriter`, which writes the events of many requests in one write
-    transaction and is flushed by :meth:`redif.registry.db.Database.flush_audit` and on a normal shutdown.
+    database's deferred writer (:class:`redif.registry.audit_writer.DeferredAuditWriter`), which writes
+    the events of many requests in one write transaction and is flushed by
+    :meth:`redif.registry.db.Database.flush_audit` and on a normal shutdown.
     """
     ev = _event(session, action=action, entity=entity, entity_id=entity_id, site_id=site_id, details=details)
     session.info.setdefault(_DEFERRED, []).append(ev)
@@ -478,101 +479,8 @@ def record_login_failed(
 
 
 def take_deferred(session: Session) -> list[dict[str, Any]]:
-    """Remove and return the events deferred in a read session (for the :class:`DeferredAuditWriter`)."""
+    """Remove and return the events deferred in a read session (for the deferred writer)."""
     return list(session.info.pop(_DEFERRED, []))
-
-
-class DeferredAuditWriter:
-    """Writes deferred events (reads) of read sessions in batches: one write transaction for everything
-    that arrived while the previous batch was being written (group commit), on a background thread.
-
-    Events are never dropped: a failed write is retried; :meth:`flush` waits until every event handed in
-    so far is committed, and :meth:`close` (called by :meth:`redif.registry.db.Database.dispose`, by the
-    web app's shutdown and at interpreter exit) flushes before it stops the thread.
-    """
-
-    def __init__(self, write_factory: sessionmaker[Session], *, retry_s: float = 0.5) -> None:
-        self._factory = write_factory
-        self._retry_s = retry_s
-        self._queue: list[dict[str, Any]] = []
-        self._busy = False
-        self._closed = False
-        self._cv = threading.Condition()
-        self._thread: threading.Thread | None = None
-
-    def submit(self, events: list[dict[str, Any]]) -> None:
-        """Queue events for the next batch."""
-        if not events:
-            return
-        with self._cv:
-            self._queue.extend(events)
-            if self._closed:  # after close (e.g. a late CLI read): write now, in this thread
-                batch, self._queue = self._queue, []
-            else:
-                batch = []
-                if self._thread is None or not self._thread.is_alive():
-                    self._thread = threading.Thread(target=self._run, name="redif-audit-writer", daemon=True)
-                    self._thread.start()
-                self._cv.notify_all()
-        if batch:
-            self._write(batch)
-
-    def _write(self, batch: list[dict[str, Any]]) -> None:
-        with self._factory() as s:
-            s.info["actor"] = "system"
-            s.info["_audit_write"] = True
-            s.info[_DEFERRED] = batch
-            try:
-                s.commit()
-            except BaseException:
-                s.rollback()
-                raise
-
-    def _run(self) -> None:
-        while True:
-            with self._cv:
-                while not self._queue and not self._closed:
-                    self._cv.wait()
-                if not self._queue:
-                    return
-                batch, self._queue = self._queue, []
-                self._busy = True
-            try:
-                self._write(batch)
-            except Exception:
-                log.exception("writing %d audit read events failed; retrying", len(batch))
-                with self._cv:
-                    self._queue[:0] = batch
-                    self._busy = False
-                    self._cv.notify_all()
-                time.sleep(self._retry_s)
-                continue
-            with self._cv:
-                self._busy = False
-                self._cv.notify_all()
-
-    def flush(self, timeout_s: float = 60.0) -> bool:
-        """Wait until every queued event is committed; ``False`` when ``timeout_s`` ran out."""
-        with self._cv:
-            if self._queue and (self._thread is None or not self._thread.is_alive()):
-                batch, self._queue = self._queue, []
-            else:
-                batch = []
-        if batch:
-            self._write(batch)
-        with self._cv:
-            return self._cv.wait_for(lambda: not self._queue and not self._busy, timeout=timeout_s)
-
-    def close(self) -> None:
-        """Flush and stop the background thread (later events are written synchronously)."""
-        self.flush()
-        with self._cv:
-            self._closed = True
-            self._cv.notify_all()
-            thread = self._thread
-        if thread is not None:
-            thread.join(timeout=60)
-        self.flush()
 
 
 @dataclass(frozen=True)
@@ -755,21 +663,21 @@ def _check_anchor(
         )
     reported: set[int] = set()
     for c in sorted(good, key=lambda c: c.seq):
-        ev = by_seq.get(c.seq)
-        if ev is None or c.seq in reported:
-            if ev is None and c.seq <= db_max:
+        at = by_seq.get(c.seq)
+        if at is None or c.seq in reported:
+            if at is None and c.seq <= db_max:
                 ev_problems.append(
                     AuditProblem(
                         "audit_events", "-", f"missing: checkpointed at {where} line {c.line_no}", seq=c.seq
                     )
                 )
             continue
-        if ev["sha256"] != c.head:
+        if at["sha256"] != c.head:
             reported.add(c.seq)
             ev_problems.append(
                 AuditProblem(
                     "audit_events",
-                    str(ev["id"]),
+                    str(at["id"]),
                     f"differs from its checkpoint ({where} line {c.line_no}): the chain was recomputed or "
                     "the event replaced",
                     seq=c.seq,

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from redif.errors import InputError
 from redif.registry import audit
 from redif.registry.audit_anchor import AuditKeyring, database_label
+from redif.registry.audit_writer import DeferredAuditWriter
 
 __all__ = [
     "DEFAULT_DATA_DIR",
@@ -84,7 +85,7 @@ class Database:
     _write: sessionmaker[Session] = field(repr=False)
     #: The audit chain's key and checkpoint file (:mod:`redif.registry.audit_anchor`).
     keyring: AuditKeyring | None = None
-    _deferred: audit.DeferredAuditWriter | None = field(default=None, repr=False)
+    _deferred: DeferredAuditWriter | None = field(default=None, repr=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -156,7 +157,7 @@ def audit_data_dir(url: URL, data_dir: Path | None) -> Path | None:
     return Path(os.environ.get("REDIF_DATA_DIR", str(DEFAULT_DATA_DIR))).resolve()
 
 
-def _close_at_exit(ref: weakref.ref[audit.DeferredAuditWriter]) -> None:
+def _close_at_exit(ref: weakref.ref[DeferredAuditWriter]) -> None:
     writer = ref()
     if writer is not None:
         writer.close()
@@ -208,7 +209,7 @@ def open_database(url: str, *, echo: bool = False, data_dir: Path | None = None)
     audit.register_keyring(write_engine, keyring)
     audit.install(read)
     audit.install(write)
-    deferred = audit.DeferredAuditWriter(write)
+    deferred = DeferredAuditWriter(write)
     atexit.register(_close_at_exit, weakref.ref(deferred))
     return Database(
         url=parsed.render_as_string(hide_password=False),

@@ -229,4 +229,3 @@ def export_patient(
         details={"format": fmt},
     )
     return data
-
