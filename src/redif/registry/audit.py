@@ -228,12 +228,15 @@ def _append(conn: Connection, events: Iterable[dict[str, Any]], info: dict[str, 
     seq, prev = _tail(conn)
     chain = _chain_for_append(conn, keyring, seq)
     key = keyring.chain_key(chain.chain_id)
+    rows = []
     for ev in events:
         seq += 1
         ev = {**ev, "seq": seq, "prev_sha256": prev}
         ev["sha256"] = _event_hash(prev, _hashed_fields(ev), key if seq >= chain.keyed_from else None)
-        conn.execute(insert(AuditEvent).values(**ev))
+        rows.append(ev)
         prev = ev["sha256"]
+    if rows:
+        conn.execute(insert(AuditEvent), rows)  # one executemany for a batch
     info["_audit_head"] = (chain, seq, prev)
 
 
@@ -495,8 +498,11 @@ class AuditProblem:
     def __str__(self) -> str:
         if self.table in (KEY_FILE, CHECKPOINT_FILE):  # a file outside the database
             return f"{self.table} {self.row_id}: {self.message}"
-        where = f" (seq {self.seq})" if self.seq is not None and self.table == "audit_events" else ""
-        return f"{self.table} row id={self.row_id}{where}: {self.message}"
+        if self.table == "audit_events" and self.seq is not None:
+            if self.row_id == "-":  # the event is gone
+                return f"audit_events seq {self.seq}: {self.message}"
+            return f"audit_events row id={self.row_id} (seq {self.seq}): {self.message}"
+        return f"{self.table} row id={self.row_id}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -533,7 +539,8 @@ class VerifyReport:
             )
         ev = self.first_bad_event
         if ev is not None:
-            return f"first bad event: seq {ev.seq} ({ev})"
+            where = "" if ev.row_id == "-" else f"row id={ev.row_id}: "
+            return f"first bad event: seq {ev.seq} ({where}{ev.message})"
         return f"first bad row: {self.first_bad}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -609,6 +616,10 @@ def _check_chain(
     return problems
 
 
+def _range(first: int, last: int) -> str:
+    return f"event {first} was" if first == last else f"events {first}..{last} were"
+
+
 def _check_anchor(
     events: list[dict[str, Any]], chain: ChainInfo | None, keyring: AuditKeyring
 ) -> tuple[list[AuditProblem], list[AuditProblem], list[Checkpoint]]:
@@ -657,7 +668,7 @@ def _check_anchor(
                 "audit_events",
                 "-",
                 f"missing: {where} records events up to seq {last_seq} but the database ends at seq "
-                f"{db_max}: events {db_max + 1}..{last_seq} were deleted (truncation)",
+                f"{db_max}: {_range(db_max + 1, last_seq)} deleted (truncation)",
                 seq=db_max + 1,
             )
         )
