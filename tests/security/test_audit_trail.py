@@ -280,3 +280,25 @@ def test_deleting_the_chain_markers_is_detected(env_any: Env) -> None:
     rep = _verify(db)
     assert not rep.ok
     assert any("chain markers were deleted" in str(p) for p in rep.problems)
+
+
+def test_record_login_failed_writes_an_event_in_write_and_read_sessions(env_any: Env) -> None:
+    """Issue 9, Medium 4: the function the sign-in code calls for a failed login writes a
+    ``login_failed`` event (in the write transaction, or deferred from a read session such as a bearer
+    token lookup) with the username tried and the address, never the password. The calls from
+    ``POST /login`` and the bearer-token check belong to the sign-in code (helper authweb)."""
+    db = _db(env_any)
+    db.flush_audit()
+    start = _max_seq(db)
+    with db.write_session(actor="anonymous") as s:
+        audit.record_login_failed(s, username="clin_a", ip="10.0.0.9", via="form")
+    with db.session(actor="anonymous") as s:
+        audit.record_login_failed(s, username="?", ip="10.0.0.9", via="token", reason="unknown token")
+    db.flush_audit()
+    t = AuditEvent.__table__
+    with db.engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(select(t).where(t.c.seq > start).order_by(t.c.seq)).mappings()]
+    assert [r["action"] for r in rows] == ["login_failed", "login_failed"]
+    assert [json.loads(r["details"])["via"] for r in rows] == ["form", "token"]
+    assert json.loads(rows[0]["details"])["username"] == "clin_a"
+    assert _verify(db).ok
