@@ -17,6 +17,7 @@ import secrets
 import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -301,4 +302,35 @@ def test_record_login_failed_writes_an_event_in_write_and_read_sessions(env_any:
     assert [r["action"] for r in rows] == ["login_failed", "login_failed"]
     assert [json.loads(r["details"])["via"] for r in rows] == ["form", "token"]
     assert json.loads(rows[0]["details"])["username"] == "clin_a"
+    assert _verify(db).ok
+
+
+def test_verify_during_writes_reports_no_false_truncation(env: Env) -> None:
+    """Issue 9, Medium 4: ``verify`` run while other requests commit (and append checkpoints) stays
+    intact: the checkpoint file is read before the database snapshot, so a line never names an event
+    the snapshot cannot hold (expected: every one of the runs is intact)."""
+    db = _db(env)
+    stop = threading.Event()
+
+    def writer() -> None:
+        c = env.client()
+        i = 0
+        while not stop.is_set():
+            i += 1
+            c.patch(
+                f"/api/v1/patients/{env.patient_a}", json={"histology": f"h{i}"}, headers=env.bearer("clin_a")
+            )
+            c.get(f"/api/v1/patients/{env.patient_a}", headers=env.bearer("clin_a"))
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        reports = []
+        for _ in range(8):
+            with db.engine.connect() as conn:
+                reports.append(audit.verify(conn))
+    finally:
+        stop.set()
+        t.join()
+    assert all(r.ok for r in reports), [r.problems for r in reports if not r.ok]
     assert _verify(db).ok

@@ -621,13 +621,15 @@ def _range(first: int, last: int) -> str:
 
 
 def _check_anchor(
-    events: list[dict[str, Any]], chain: ChainInfo | None, keyring: AuditKeyring
+    events: list[dict[str, Any]],
+    chain: ChainInfo | None,
+    keyring: AuditKeyring,
+    lines: list[Checkpoint],
 ) -> tuple[list[AuditProblem], list[AuditProblem], list[Checkpoint]]:
     """Problems of events against the checkpoint file, and problems of the file itself."""
     ev_problems: list[AuditProblem] = []
     file_problems: list[AuditProblem] = []
     where = str(keyring.checkpoint_path)
-    lines = keyring.checkpoints(chain.chain_id if chain else None)
     mine = [c for c in lines if chain is not None and c.chain_id == chain.chain_id]
     if chain is None:
         if lines:
@@ -714,8 +716,16 @@ def verify(conn: Connection, keyring: AuditKeyring | None = None) -> VerifyRepor
     ``keyring`` defaults to the one :func:`redif.registry.db.open_database` registered for the engine.
     """
     keyring = keyring or keyring_for(conn.engine)
-    events = _audit_rows(conn)
+    # the checkpoint file before the database: a line is appended only after its commit, so every line
+    # read now names an event that the snapshot taken below must hold (no false "truncation" under load)
+    all_lines = keyring.checkpoints(every=True)
     chain = _read_chain(conn)
+    events = _audit_rows(conn)
+    lines = [
+        c
+        for c in all_lines
+        if c.label == keyring.label or (chain is not None and c.chain_id == chain.chain_id)
+    ]
     problems_meta: list[AuditProblem] = []
     key: bytes | None = None
     if chain is not None and any(_seq_at_least(e, chain.keyed_from) for e in events):
@@ -730,7 +740,7 @@ def verify(conn: Connection, keyring: AuditKeyring | None = None) -> VerifyRepor
                 )
             )
     ev_problems = _check_chain(events, chain, key)
-    anchor_ev, anchor_file, good = _check_anchor(events, chain, keyring)
+    anchor_ev, anchor_file, good = _check_anchor(events, chain, keyring, lines)
     ev_problems = sorted(ev_problems + anchor_ev, key=lambda p: p.seq if p.seq is not None else 0)
     last: dict[tuple[str, str], dict[str, Any]] = {}
     for ev in events:

@@ -209,8 +209,9 @@ class AuditKeyring:
         finally:
             os.close(fd)
 
-    def checkpoints(self, chain_id: str | None) -> list[Checkpoint]:
-        """Lines of this database (its label) or chain (its id), with whether each line's MAC holds."""
+    def checkpoints(self, chain_id: str | None = None, *, every: bool = False) -> list[Checkpoint]:
+        """Lines of this database (its label) or chain (its id), or ``every`` line, with whether each
+        line's MAC holds."""
         path = self.checkpoint_path
         if path is None or not path.exists():
             return []
@@ -222,7 +223,7 @@ class AuditKeyring:
                 if len(parts) != 6:
                     continue
                 label, cid, kf, seq, head, mac = parts
-                if label != self.label and cid != chain_id:
+                if not every and label != self.label and cid != chain_id:
                     continue
                 try:
                     kf_i, seq_i = int(kf), int(seq)
