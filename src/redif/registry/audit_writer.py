@@ -30,9 +30,12 @@ class DeferredAuditWriter:
     web app's shutdown and at interpreter exit) flushes before it stops the thread.
     """
 
-    def __init__(self, write_factory: sessionmaker[Session], *, retry_s: float = 0.5) -> None:
+    def __init__(
+        self, write_factory: sessionmaker[Session], *, retry_s: float = 0.5, idle_s: float = 10.0
+    ) -> None:
         self._factory = write_factory
         self._retry_s = retry_s
+        self._idle_s = idle_s
         self._queue: list[dict[str, Any]] = []
         self._busy = False
         self._closed = False
@@ -70,9 +73,10 @@ class DeferredAuditWriter:
     def _run(self) -> None:
         while True:
             with self._cv:
-                while not self._queue and not self._closed:
-                    self._cv.wait()
-                if not self._queue:
+                if not self._queue and not self._closed:
+                    self._cv.wait(timeout=self._idle_s)
+                if not self._queue:  # closed, or idle: the thread ends (the next submit starts one)
+                    self._thread = None
                     return
                 batch, self._queue = self._queue, []
                 self._busy = True
