@@ -23,7 +23,8 @@ log = logging.getLogger("redif.audit")
 
 class DeferredAuditWriter:
     """Writes deferred events (reads) of read sessions in batches: one write transaction for everything
-    that arrived while the previous batch was being written (group commit), on a background thread.
+    that arrived while the previous batch was being written or within ``linger_s`` (group commit), on
+    a background thread.
 
     Events are never dropped: a failed write is retried; :meth:`flush` waits until every event handed in
     so far is committed, and :meth:`close` (called by :meth:`redif.registry.db.Database.dispose`, by the
@@ -31,9 +32,16 @@ class DeferredAuditWriter:
     """
 
     def __init__(
-        self, write_factory: sessionmaker[Session], *, retry_s: float = 0.5, idle_s: float = 10.0
+        self,
+        write_factory: sessionmaker[Session],
+        *,
+        retry_s: float = 0.5,
+        idle_s: float = 10.0,
+        linger_s: float = 0.05,
     ) -> None:
         self._factory = write_factory
+        self._linger_s = linger_s
+        self._urgent = False
         self._retry_s = retry_s
         self._idle_s = idle_s
         self._queue: list[dict[str, Any]] = []
@@ -78,6 +86,10 @@ class DeferredAuditWriter:
                 if not self._queue:  # closed, or idle: the thread ends (the next submit starts one)
                     self._thread = None
                     return
+                deadline = time.monotonic() + self._linger_s  # gather more events: fewer transactions
+                while not self._closed and not self._urgent and (left := deadline - time.monotonic()) > 0:
+                    self._cv.wait(timeout=left)
+                self._urgent = False
                 batch, self._queue = self._queue, []
                 self._busy = True
             try:
@@ -101,6 +113,8 @@ class DeferredAuditWriter:
                 batch, self._queue = self._queue, []
             else:
                 batch = []
+                self._urgent = True  # no lingering: write what is queued now
+                self._cv.notify_all()
         if batch:
             self._write(batch)
         with self._cv:
