@@ -97,14 +97,8 @@ def load_demo(db: Database, *, n_patients_per_site: int = 8, seed: int = 2025010
         sites = {x.code: x.id for x in s.execute(select(Site)).scalars()}
         shared_hash = auth.hash_password(DEMO_PASSWORD)  # one argon2id hash: every demo account shares it
         for u in DEMO_USERS:
-            s.add(
-                User(
-                    username=u.username,
-                    password_hash=shared_hash,
-                    role=u.role.value,
-                    site_id=sites[u.site] if u.site else None,
-                )
-            )
+            s.add(User(username=u.username, password_hash=shared_hash, role=u.role.value,
+                       site_id=sites[u.site] if u.site else None))
         rng = random.Random(seed)
         admin = Principal(user_id=0, username="demo-loader", role=Role.ADMIN, site_id=None)
         for site in ("DEMO-A", "DEMO-B"):
