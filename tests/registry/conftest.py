@@ -39,9 +39,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    """An opened, migrated, empty registry on each backend."""
-    database = open_database(db_url)
+def db(db_url: str, tmp_path: Path) -> Iterator[Database]:
+    """An opened, migrated, empty registry on each backend (audit key and checkpoints in ``tmp_path``)."""
+    database = open_database(db_url, data_dir=tmp_path)
     migrate(database)
     yield database
     database.dispose()

@@ -119,9 +119,11 @@ def test_cli_audit_verify_exit_status(db: Database) -> None:
     with db.write_session(actor="clin_a") as s:
         pid = reg.create_patient(s, w.principals["clin_a"], {"pseudonym": "A-1"}).id
     url = db.engine.url.render_as_string(hide_password=False)
+    assert db.keyring is not None and db.keyring.data_dir is not None
+    ddir = str(db.keyring.data_dir)  # where the audit key and the checkpoint file are
     if db.is_sqlite:  # the intact case once (process start-up is slow); the broken case on both backends
         ok = subprocess.run(
-            [sys.executable, "-m", "redif", "audit", "verify", "--database-url", url],
+            [sys.executable, "-m", "redif", "audit", "verify", "--database-url", url, "--data-dir", ddir],
             capture_output=True,
             text=True,
             timeout=120,
@@ -131,7 +133,7 @@ def test_cli_audit_verify_exit_status(db: Database) -> None:
     with db.engine.begin() as conn:
         conn.execute(text("UPDATE patients SET birth_year = 1900 WHERE id = :i"), {"i": pid})
     bad = subprocess.run(
-        [sys.executable, "-m", "redif", "audit", "verify", "--database-url", url],
+        [sys.executable, "-m", "redif", "audit", "verify", "--database-url", url, "--data-dir", ddir],
         capture_output=True,
         text=True,
         timeout=120,

@@ -518,3 +518,16 @@ def test_exports_need_post_with_csrf(env: Any, path: str) -> None:
         r = env.client().post(url, headers=env.bearer("clin_a"))
         assert r.status_code == 200
     assert n_exports() >= 1
+
+
+def test_failed_bearer_tokens_are_audited(env_any: Any) -> None:
+    """Issue 9, Medium 4 (failed logins were not audited): an API call with a bearer token that matches
+    no live token is a failed sign-in and writes one ``login_failed`` event (via ``token``)."""
+    env = env_any
+    c = env.client()
+    r = c.get("/api/v1/patients", headers={"Authorization": "Bearer not-a-real-token"})
+    assert r.status_code == 401
+    env.app.state.db.flush_audit()
+    events = [e for e in _events(env, "login_failed") if e["details"].get("via") == "token"]
+    assert len(events) == 1
+    assert "not-a-real-token" not in json.dumps(events)

@@ -10,9 +10,9 @@ from redif.errors import InputError
 
 
 def _db(database_url: str | None, data_dir: Path | None):  # type: ignore[no-untyped-def]
-    from redif.registry.db import migrate, open_database, resolve_url
+    from redif.registry.db import cli_data_dir, migrate, open_database, resolve_url
 
-    db = open_database(resolve_url(database_url, data_dir))
+    db = open_database(resolve_url(database_url, data_dir), data_dir=cli_data_dir(data_dir))
     migrate(db)
     return db
 

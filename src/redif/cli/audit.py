@@ -1,10 +1,15 @@
-"""`redif audit`: verify the hash-chained audit trail."""
+"""`redif audit`: verify the keyed, hash-chained audit trail against its checkpoint file."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import typer
+
+#: Exit status of ``redif audit verify``: intact.
+EXIT_INTACT = 0
+#: Exit status of ``redif audit verify``: a problem was found (the first bad event or row is named).
+EXIT_BROKEN = 1
 
 
 def register(app: typer.Typer) -> None:
@@ -13,34 +18,35 @@ def register(app: typer.Typer) -> None:
 
     @group.command("verify")
     def verify(
-        data_dir: Path = typer.Option(None, "--data-dir", help="Data directory of the SQLite database."),
+        data_dir: Path = typer.Option(
+            None,
+            "--data-dir",
+            help="Data directory: SQLite database, audit key (audit.key) and checkpoint file "
+            "(audit.checkpoints); default ./redif-data or $REDIF_DATA_DIR.",
+        ),
         database_url: str = typer.Option(None, "--database-url", help="SQLAlchemy URL of the database."),
         json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
-        """Check the hash chain and every audited row; exit 0 when intact, 1 naming the first bad row."""
+        """Check the keyed hash chain, the events against the checkpoint file (truncation, recomputed
+        chains) and every audited row; exit 0 when intact, 1 naming the first bad event (seq)."""
         from redif.cli._common import emit_json
         from redif.registry import audit
-        from redif.registry.db import open_database, resolve_url
+        from redif.registry.db import cli_data_dir, open_database, resolve_url
 
-        db = open_database(resolve_url(database_url, data_dir))
-        with db.engine.connect() as conn:
-            report = audit.verify(conn)
+        db = open_database(resolve_url(database_url, data_dir), data_dir=cli_data_dir(data_dir))
+        try:
+            with db.engine.connect() as conn:
+                report = audit.verify(conn)
+        finally:
+            db.dispose()
         if json_out:
-            emit_json(
-                {
-                    "ok": report.ok,
-                    "n_events": report.n_events,
-                    "n_rows_checked": report.n_rows_checked,
-                    "first_bad": str(report.first_bad) if report.first_bad else None,
-                    "problems": [str(p) for p in report.problems],
-                }
-            )
+            emit_json(report.to_dict())
         elif report.ok:
-            typer.echo(f"audit trail intact: {report.n_events} events, {report.n_rows_checked} rows checked")
-        else:
-            typer.echo(f"audit trail BROKEN: first bad row: {report.first_bad}", err=True)
-            for p in report.problems[1:20]:
-                typer.echo(f"  also: {p}", err=True)
-        raise typer.Exit(0 if report.ok else 1)
+            typer.echo(f"audit trail intact: {report.summary()}")
+        if not report.ok:
+            typer.echo(f"audit trail BROKEN: {report.summary()}", err=True)
+            for p in report.problems[:20]:
+                typer.echo(f"  {p}", err=True)
+        raise typer.Exit(EXIT_INTACT if report.ok else EXIT_BROKEN)
 
     app.add_typer(group, name="audit")

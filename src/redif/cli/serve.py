@@ -12,9 +12,9 @@ from redif.errors import InputError
 
 
 def _open(database_url: str | None, data_dir: Path | None, *, demo: bool = False):  # type: ignore[no-untyped-def]
-    from redif.registry.db import migrate, open_database, resolve_url
+    from redif.registry.db import cli_data_dir, migrate, open_database, resolve_url
 
-    db = open_database(resolve_url(database_url, data_dir, demo=demo))
+    db = open_database(resolve_url(database_url, data_dir, demo=demo), data_dir=cli_data_dir(data_dir))
     migrate(db)
     return db
 

@@ -18,6 +18,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from redif.errors import AccessDenied, InputError, NotFound
+from redif.registry import audit
 from redif.registry.models import Patient
 
 __all__ = [
@@ -131,10 +132,20 @@ def scope_patients(stmt: _S, principal: Principal) -> _S:
     return stmt.where(Patient.site_id == principal.site_id)  # type: ignore[return-value]
 
 
-def get_patient(session: Session, principal: Principal, patient_id: int) -> Patient:
-    """Load a patient in scope, else raise :class:`NotFound` (also for other sites' patients)."""
+def get_patient(
+    session: Session, principal: Principal, patient_id: int, *, audit_read: bool = True
+) -> Patient:
+    """Load a patient in scope, else raise :class:`NotFound` (also for other sites' patients).
+
+    Every load is a read of patient-level data and is audited (:func:`redif.registry.audit.note_patient_read`:
+    one ``read`` event per session and patient, written when the session ends; left out when the same
+    transaction changes or exports the patient, whose own event names it). ``audit_read=False`` only for
+    a scope check whose answer shows no data (the access-control layer's "not found or forbidden").
+    """
     stmt = scope_patients(select(Patient).where(Patient.id == patient_id), principal)
     patient = session.execute(stmt).scalar_one_or_none()
     if patient is None:
         raise NotFound(f"patient {patient_id} not found")
+    if audit_read:
+        audit.note_patient_read(session, patient)
     return patient

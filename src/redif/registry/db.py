@@ -12,7 +12,9 @@ transaction); on PostgreSQL the chain takes a transaction-level advisory lock
 
 from __future__ import annotations
 
+import atexit
 import os
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,14 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, select
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from redif.errors import InputError
+from redif.registry import audit
+from redif.registry.audit_anchor import AuditKeyring, database_label
+from redif.registry.audit_writer import DeferredAuditWriter
 
 __all__ = [
     "DEFAULT_DATA_DIR",
     "Database",
+    "audit_data_dir",
+    "cli_data_dir",
     "default_sqlite_url",
     "migrate",
     "open_database",
@@ -76,6 +83,9 @@ class Database:
     engine: Engine
     _read: sessionmaker[Session] = field(repr=False)
     _write: sessionmaker[Session] = field(repr=False)
+    #: The audit chain's key and checkpoint file (:mod:`redif.registry.audit_anchor`).
+    keyring: AuditKeyring | None = None
+    _deferred: DeferredAuditWriter | None = field(default=None, repr=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -91,12 +101,16 @@ class Database:
                 yield s
             finally:
                 s.rollback()
+                deferred = audit.take_deferred(s)  # reads of patient data: written in batches
+                if deferred and self._deferred is not None:
+                    self._deferred.submit(deferred)
 
     @contextmanager
     def write_session(self, *, actor: str | None = None) -> Iterator[Session]:
         """A session for changes: commits when the block ends normally, rolls back on an exception."""
         with self._write() as s:
             s.info["actor"] = actor or "system"
+            s.info["_audit_write"] = True
             try:
                 yield s
                 s.commit()
@@ -108,7 +122,12 @@ class Database:
         """A bare session the caller manages (used by the web app's per-request dependency)."""
         s = (self._write if write else self._read)()
         s.info["actor"] = actor or "system"
+        s.info["_audit_write"] = write
         return s
+
+    def flush_audit(self, timeout_s: float = 60.0) -> bool:
+        """Write every deferred audit event (reads) now; ``False`` when ``timeout_s`` ran out."""
+        return True if self._deferred is None else self._deferred.flush(timeout_s)
 
     def is_demo(self) -> bool:
         """True when the database was created by ``redif serve --demo``."""
@@ -119,12 +138,36 @@ class Database:
         return row == "true"
 
     def dispose(self) -> None:
-        """Close all pooled connections."""
+        """Write the deferred audit events, then close all pooled connections."""
+        if self._deferred is not None:
+            self._deferred.close()
         self.engine.dispose()
 
 
-def open_database(url: str, *, echo: bool = False) -> Database:
+def audit_data_dir(url: URL, data_dir: Path | None) -> Path | None:
+    """Where the audit key and checkpoint file of a database live: ``data_dir`` when given, else the
+    SQLite file's directory, else ``$REDIF_DATA_DIR`` or :data:`DEFAULT_DATA_DIR` (``None`` for an
+    in-memory SQLite database)."""
+    if data_dir is not None:
+        return Path(data_dir).resolve()
+    if url.get_backend_name() == "sqlite":
+        if not url.database or url.database == ":memory:":
+            return None
+        return Path(url.database).resolve().parent
+    return Path(os.environ.get("REDIF_DATA_DIR", str(DEFAULT_DATA_DIR))).resolve()
+
+
+def _close_at_exit(ref: weakref.ref[DeferredAuditWriter]) -> None:
+    writer = ref()
+    if writer is not None:
+        writer.close()
+
+
+def open_database(url: str, *, echo: bool = False, data_dir: Path | None = None) -> Database:
     """Open (not migrate) the database at ``url``.
+
+    ``data_dir`` holds the audit key (unless ``REDIF_AUDIT_KEY`` is set) and the audit checkpoint file
+    (:mod:`redif.registry.audit_anchor`); see :func:`audit_data_dir` for the default.
 
     Raises
     ------
@@ -161,11 +204,21 @@ def open_database(url: str, *, echo: bool = False) -> Database:
     write_engine = engine.execution_options(redif_write=True)
     read = sessionmaker(bind=engine, expire_on_commit=False)
     write = sessionmaker(bind=write_engine, expire_on_commit=False)
-    from redif.registry import audit
-
+    keyring = AuditKeyring(audit_data_dir(parsed, data_dir), database_label(parsed))
+    audit.register_keyring(engine, keyring)
+    audit.register_keyring(write_engine, keyring)
     audit.install(read)
     audit.install(write)
-    return Database(url=parsed.render_as_string(hide_password=False), engine=engine, _read=read, _write=write)
+    deferred = DeferredAuditWriter(write)
+    atexit.register(_close_at_exit, weakref.ref(deferred))
+    return Database(
+        url=parsed.render_as_string(hide_password=False),
+        engine=engine,
+        _read=read,
+        _write=write,
+        keyring=keyring,
+        _deferred=deferred,
+    )
 
 
 def migrate(db: Database, revision: str = "head") -> None:
@@ -179,6 +232,13 @@ def migrate(db: Database, revision: str = "head") -> None:
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def cli_data_dir(data_dir: Path | None) -> Path:
+    """The data directory of a command: ``--data-dir``, else ``$REDIF_DATA_DIR``, else
+    :data:`DEFAULT_DATA_DIR` (the same rule for ``redif serve``, ``redif admin`` and ``redif audit``, so
+    that they find the same audit key and checkpoint file)."""
+    return (data_dir or Path(os.environ.get("REDIF_DATA_DIR", str(DEFAULT_DATA_DIR)))).resolve()
 
 
 def resolve_url(database_url: str | None, data_dir: Path | None, *, demo: bool = False) -> str:

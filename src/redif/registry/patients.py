@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from redif.errors import AccessDenied, Conflict, InputError, NotFound
-from redif.registry import storage
+from redif.registry import audit, storage
 from redif.registry.access import Permission, Principal, get_patient, require, scope_patients
 from redif.registry.models import PATIENT_CHILD_MODELS, Base, Patient, Site
 from redif.registry.schemas import RECORD_SCHEMAS, PatientIn, PatientPatch, validate_input
@@ -136,7 +136,9 @@ def list_patients(
     require(principal, Permission.PATIENT_READ)
     stmt = scope_patients(_search(select(Patient), q), principal)
     stmt = stmt.order_by(Patient.created_at.desc(), Patient.id.desc()).limit(limit).offset(offset)
-    return list(session.execute(stmt).scalars())
+    items = list(session.execute(stmt).scalars())
+    audit.note_list_read(session, items, query=q)  # one read event naming the patients listed
+    return items
 
 
 def count_patients(session: Session, principal: Principal, *, q: str | None = None) -> int:
@@ -230,8 +232,6 @@ def export_patient(
     fmt
         Export format recorded in the audit event (``"pdf"``, ``"fhir"``, ...).
     """
-    from redif.registry import audit
-
     patient = get_patient(session, principal, patient_id)
     data = patient_to_dict(patient)
     audit.record(
@@ -243,4 +243,3 @@ def export_patient(
         details={"format": fmt},
     )
     return data
-

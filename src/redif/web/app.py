@@ -19,6 +19,8 @@ stale If-Match            412 JSON                     412 page
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -181,10 +183,20 @@ def create_app(settings: WebSettings, *, db: Database | None = None, migrate_db:
     from redif.web.routes import ROUTERS
 
     if db is None:
-        db = open_database(settings.database_url)
+        db = open_database(settings.database_url, data_dir=settings.data_dir)
+    if db.keyring is not None:
+        db.keyring.master_key()  # refuse to start with an unsafe audit key file, not at the first write
     if migrate_db:
         migrate(db)
+    opened = db
+
+    @asynccontextmanager
+    async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        opened.flush_audit()  # a normal shutdown loses no deferred audit events (reads)
+
     app = FastAPI(
+        lifespan=_lifespan,
         title="redif",
         version=__version__,
         summary="Radioiodine redifferentiation workbench: registry, engines and reports (decision support "

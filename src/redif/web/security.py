@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from redif.registry import auth
+from redif.registry import audit, auth
 from redif.registry.access import Permission, Principal
 
 __all__ = [
@@ -150,6 +150,10 @@ def _resolve(request: Request) -> Caller:
     if header.lower().startswith("bearer "):
         with db.session() as s:
             p = auth.principal_for_token(s, header[7:].strip())
+            if p is None:  # a failed sign-in by token: audited (deferred from this read session)
+                audit.record_login_failed(
+                    s, username="(bearer token)", ip=request.client.host if request.client else None,
+                    via="token", reason="unknown, expired or revoked token")
         return Caller(p, "token" if p else "anonymous", None, None)
     token = request.cookies.get(SESSION_COOKIE)
     if token:
@@ -176,7 +180,7 @@ def _check_record_scope(request: Request, principal: Principal) -> None:
     if not 1 <= pid <= 2_147_483_647:
         return
     with request.app.state.db.session() as s:
-        get_patient(s, principal, pid)
+        get_patient(s, principal, pid, audit_read=False)  # a scope check: no data is shown
 
 
 async def _csrf_supplied(request: Request) -> str | None:

@@ -266,11 +266,11 @@ def upload_dicom(
 @requires(Permission.AUDIT_READ)
 def audit_verify(request: Request) -> dict[str, Any]:
     """Recompute the hash chain and compare every row with its last audit event."""
+    request.app.state.db.flush_audit()
     with request.app.state.db.engine.connect() as conn:
         report = audit.verify(conn)
-    return {
-        "ok": report.ok,
-        "n_events": report.n_events,
-        "n_rows_checked": report.n_rows_checked,
-        "problems": [str(x) for x in report.problems[:100]],
-    }
+    out = report.to_dict()
+    out["problems"] = out["problems"][:100]
+    out["problem_details"] = out["problem_details"][:100]
+    out.pop("checkpoint_file")  # no server paths in API answers
+    return out
