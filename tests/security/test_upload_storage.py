@@ -24,6 +24,7 @@ from dicom_corpus import make_pet_series
 from pydicom.uid import generate_uid
 from sqlalchemy import select
 
+from redif.registry import storage
 from redif.registry.models import DicomSeries
 
 _UID = generate_uid()
@@ -176,3 +177,27 @@ def test_api_answers_hold_no_server_paths(env_any: Any) -> None:
     for text in answers:
         assert data_dir not in text and str(env_any.app.state.settings.data_dir) not in text
         assert "storage_dir" not in text
+
+
+def test_files_of_a_series_deleted_in_a_savepoint_stay_when_the_transaction_rolls_back(env_any: Any) -> None:
+    """Issue 9, High 2 (nothing accepted is lost): SQLAlchemy reports a released SAVEPOINT as a commit;
+    the files of a series deleted inside one must stay while the outer transaction can still roll back
+    (they did not before), and go once the outer transaction commits."""
+    pid = env_any.patient_a
+    assert _upload(env_any, pid, _zip(_same_series(0))).status_code == 201
+    (row,) = _rows(env_any, pid)
+    data_dir = Path(env_any.app.state.settings.data_dir)
+    folder = storage.resolve(data_dir, row.storage_dir)
+    db = env_any.app.state.db
+    with pytest.raises(RuntimeError, match="boom"), db.write_session(actor="admin") as s:
+        storage.bind_data_dir(s, data_dir)
+        with s.begin_nested():
+            s.delete(s.get(DicomSeries, row.id))
+        assert folder.is_dir()  # the savepoint is released, the transaction is not committed
+        raise RuntimeError("boom")
+    assert folder.is_dir() and _files_match(env_any, row)
+    with db.write_session(actor="admin") as s:
+        storage.bind_data_dir(s, data_dir)
+        with s.begin_nested():
+            s.delete(s.get(DicomSeries, row.id))
+    assert not folder.exists()

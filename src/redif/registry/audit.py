@@ -353,6 +353,8 @@ def install(factory: sessionmaker[Session]) -> None:
 
     @event.listens_for(factory, "after_commit")
     def _after_commit(session: Session) -> None:
+        if session.in_nested_transaction():  # a SAVEPOINT released (SQLAlchemy fires after_commit for it)
+            return
         session.info.pop(_TOUCHED, None)
         head = session.info.pop("_audit_head", None)
         if head is not None:

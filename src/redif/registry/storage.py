@@ -140,6 +140,8 @@ def _remove(folders: list[Path]) -> None:
 
 
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a SAVEPOINT released: the outer transaction may still roll back
+        return
     session.info.pop(_CREATED, None)  # committed: the new folders belong to their rows now
     doomed: list[str] = session.info.pop(_DOOMED, [])
     if not doomed:
