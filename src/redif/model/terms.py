@@ -31,8 +31,8 @@ from redif.errors import InputError
 
 __all__ = [
     "CODE_PATTERN",
-    "AeAttribution",
     "ActivityBasis",
+    "AeAttribution",
     "AlterationKind",
     "Analyte",
     "BestResponse",
