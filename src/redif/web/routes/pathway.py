@@ -12,8 +12,8 @@ from fastapi import APIRouter, Body, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from redif.cli._common import to_jsonable
 from redif.errors import InputError
+from redif.io.jsonable import to_jsonable
 from redif.pathway import plan_to_ics
 from redif.pathway.report import report_blocks
 from redif.registry import audit
