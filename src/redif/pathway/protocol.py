@@ -249,7 +249,7 @@ def get_protocol(name_or_path: str) -> ProtocolTemplate:
     if key not in table:
         raise InputError(
             "unknown protocol",
-            field="--protocol",
+            field="protocol",
             value=name_or_path,
             remedy=f"use one of {', '.join(sorted(table))} or a path to a template .yaml",
         )
