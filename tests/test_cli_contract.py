@@ -93,7 +93,8 @@ def _csv(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["tg", "doubling-time", "{csv}", "--tsh-state", "bogus"], ["--tsh-state", "'bogus'", "use suppressed"]),
+        (["tg", "doubling-time", "{csv}", "--tsh-state", "bogus"],
+         ["--tsh-state", "'bogus'", "use suppressed"]),
         (["tg", "doubling-time", "{csv}", "--tgab-cutoff", "-1"], ["--tgab-cutoff", "-1"]),
         (["evidence", "pool", "--prefer", "sideways"], ["--prefer", "'sideways'", "use arms or overall"]),
         (["patient", "validate", "{missing}"], ["missing.yaml", "cannot read case file"]),
@@ -173,7 +174,8 @@ def test_ok_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert json.loads(out)["n"] == 3
 
 
-def test_audit_verify_on_tampered_database_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_audit_verify_on_tampered_database_exits_1(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
     """Issue 10: ``redif audit verify`` exits 0 on an intact trail and 1 (a finding) after an audit event
     is deleted (SQLite; the PostgreSQL case is tests/security/test_audit_trail.py)."""
     from sqlalchemy import create_engine, text

@@ -81,6 +81,10 @@ def flag_for(field: str, command: Any) -> str:
     """
     if command is None:
         return field
+    # a command's own overrides (``__redif_field_flags__``, set by a per-command decorator) win
+    overrides: Mapping[str, str] = getattr(command.callback, "__redif_field_flags__", None) or {}
+    if field in overrides:
+        return overrides[field]
     module: ModuleType | None = sys.modules.get(getattr(command.callback, "__module__", "") or "")
     flags: Mapping[str, str] = getattr(module, "FLAGS", {}) or {}
     if field in flags:
