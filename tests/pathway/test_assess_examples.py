@@ -249,19 +249,10 @@ def test_protocol_command_user_template_and_errors(redif: Run, tmp_path: Path) -
 
 
 def test_braf_dosimetry_example(redif: Run) -> None:
-    """Ho 2013 template: the lesion-dose rule decides. With the dosimetry engine installed it computes the
-    plan (checked in test_engine_bridges.py); without it the section says so and the decision is
-    'insufficient data' (never a guess)."""
-    from redif.pathway.evidence_link import engine_available
-
+    """Ho 2013 template: the lesion-dose rule decides; the dosimetry engine computes the plan (checked in
+    test_engine_bridges.py)."""
     doc = _assess(redif, "case_braf_dosimetry.yaml")
     assert doc["protocol_info"]["name"] == "ho2013"
     d = doc["decision"]
-    if engine_available("redif.dosimetry.prescription"):
-        assert d["rule"] == "lesion_dose_threshold" and d["go"] is True
-        assert isinstance(doc["dosimetry"]["plan"], dict)
-    else:
-        assert d["status"] == "insufficient data" and d["go"] is None
-        assert doc["dosimetry"]["plan"] == (
-            "not available: dosimetry engine (redif.dosimetry.prescription) not installed"
-        )
+    assert d["rule"] == "lesion_dose_threshold" and d["go"] is True
+    assert isinstance(doc["dosimetry"]["plan"], dict)

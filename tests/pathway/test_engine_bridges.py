@@ -21,17 +21,8 @@ import pytest
 
 from redif.pathway.assess import assess_case
 from redif.pathway.case import CaseValidationError, load_case, parse_case
-from redif.pathway.evidence_link import engine_available
-
-needs_response = pytest.mark.skipif(
-    not engine_available("redif.response.recist"), reason="response engine absent"
-)
-needs_dosimetry = pytest.mark.skipif(
-    not engine_available("redif.dosimetry.prescription"), reason="dosimetry engine absent"
-)
 
 
-@needs_response
 def test_recist_and_tg_through_the_pathway(examples_dir: Any) -> None:
     doc = assess_case(load_case(examples_dir / "case_braf_v600e.yaml")).to_dict()
     resp = doc["response"]
@@ -52,12 +43,10 @@ def test_recist_and_tg_through_the_pathway(examples_dir: Any) -> None:
     json.dumps(doc, allow_nan=False)
 
 
-@needs_response
 def test_no_response_section_without_assessments(examples_dir: Any) -> None:
     assert "response" not in assess_case(load_case(examples_dir / "case_ras.yaml")).to_dict()
 
 
-@needs_dosimetry
 def test_dosimetry_plan_feeds_the_go_rule(examples_dir: Any) -> None:
     """The decision uses the engine's lesion Gy/GBq and its most restrictive safety limit as the MTA."""
     from redif.dosimetry.plan_input import DosimetryPlanInput
@@ -79,7 +68,6 @@ def test_dosimetry_plan_feeds_the_go_rule(examples_dir: Any) -> None:
     assert doc["dosimetry"]["plan"]["recommended_activity_gbq"] == pytest.approx(ref.recommended_activity_gbq)
 
 
-@needs_dosimetry
 def test_dosimetry_plan_validation(make_case: Any) -> None:
     data = make_case(
         dosimetry={"plan": {"weight_kg": -1, "lesions": [{"name": "L9", "volume_ml": 2, "tia_h": 1}]}}
@@ -97,7 +85,6 @@ def test_dosimetry_plan_validation(make_case: Any) -> None:
     ]
 
 
-@needs_dosimetry
 def test_dosimetry_engine_error_names_the_case_field(make_case: Any, redif: Any, tmp_path: Any) -> None:
     """An engine-level error (blood data without whole-body data) is reported with its case-file path."""
     import yaml
@@ -133,7 +120,6 @@ def _response_case(make_case: Any, follow: dict[str, Any], labs: list[dict[str, 
     return assess_case(parse_case(data)).to_dict()["response"]
 
 
-@needs_response
 @pytest.mark.parametrize(
     ("follow", "expected"),
     [
@@ -152,7 +138,6 @@ def test_recist_time_point_rules(make_case: Any, follow: dict[str, Any], expecte
     assert [t["response"] for t in resp["time_points"]] == [expected]
 
 
-@needs_response
 def test_tg_antibody_flag_passes_through(make_case: Any) -> None:
     """RULES.md §6: Tg is uninterpretable when TgAb are present; the engine's flag reaches the report."""
     labs = [
@@ -165,7 +150,6 @@ def test_tg_antibody_flag_passes_through(make_case: Any) -> None:
     assert any("tgab" in f.lower() or "antibod" in f.lower() for f in tg["flags"])
 
 
-@needs_dosimetry
 def test_schema_embeds_plan_input() -> None:
     from redif.pathway.case import case_json_schema
 

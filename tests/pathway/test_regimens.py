@@ -15,13 +15,7 @@ import pytest
 
 from redif.data import load_yaml
 from redif.pathway.case import parse_case
-from redif.pathway.evidence_link import engine_available
 from redif.pathway.regimens import candidate_regimens, load_regimens
-
-needs_evidence = pytest.mark.skipif(
-    not (engine_available("redif.evidence.studies") and engine_available("redif.evidence.meta")),
-    reason="evidence engines not installed",
-)
 
 
 def _expit(x: float) -> float:
@@ -51,7 +45,6 @@ def test_every_regimen_sourced() -> None:
     assert by_id["ntrk-larotrectinib"]["dose"] == "100 mg BID"  # RULES.md §3 (Groussin 2022)
 
 
-@needs_evidence
 def test_ras_trametinib_live_evidence(make_case: Any) -> None:
     """P07: uptake restored on the diagnostic scan 4/10; response 2/10 (evidence.csv)."""
     opt = _options(make_case, [{"gene": "NRAS", "variant": "Q61R"}])["ras-trametinib"]
@@ -67,7 +60,6 @@ def test_ras_trametinib_live_evidence(make_case: Any) -> None:
     assert resp["estimate"] == pytest.approx(0.2, abs=1e-9)
 
 
-@needs_evidence
 def test_definitions_never_mixed(make_case: Any) -> None:
     """BRAF dabrafenib + trametinib: ERRITI (P05, diagnostic 123I scan, 2/6) and MERAIODE (P06, post-therapy
     scan) use different definitions of restored uptake: two separate results, never one pool (RULES.md §4)."""
@@ -84,7 +76,6 @@ def test_definitions_never_mixed(make_case: Any) -> None:
     assert (resp["events"], resp["n_total"]) == (8, 21)
 
 
-@needs_evidence
 def test_case_report_regimen_has_no_pooled_numbers(make_case: Any) -> None:
     """RET fusion: case reports graded unverified only -> listed as arms, kept out of pooling."""
     ev = _options(make_case, [{"gene": "RET", "kind": "fusion", "fusion_partner": "CCDC6"}])[
@@ -95,7 +86,6 @@ def test_case_report_regimen_has_no_pooled_numbers(make_case: Any) -> None:
     assert all(not a["in_default_analyses"] for a in ev["arms"])
 
 
-@needs_evidence
 def test_living_review_extra_studies(make_case: Any, examples_dir: Any) -> None:
     """A user's study file joins the pool: P07 (4/10) + X02 (examples/extra_studies.csv, 2/6), both "uptake
     on diagnostic scan". Reference, R 4.2 metafor 3.8-1:

@@ -120,25 +120,20 @@ def test_pdf_payload_carries_disclaimer_version_sources_and_missing_engines() ->
 
 
 def test_engine_section_hook(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An engine exposing ``registry_report_section`` fills its section; a failing one is marked."""
-    import types
+    """A function of ``ENGINE_SECTIONS`` fills its section; a failing one is marked with its error."""
 
-    fake = types.ModuleType("fake_engine")
-    fake.registry_report_section = lambda p: {  # type: ignore[attr-defined]
-        "title": "Fake",
-        "lines": [f"{p['pseudonym']} ok"],
-        "table": {"columns": ["a"], "rows": [[1]]},
-        "sources": ["Fake et al. 2024"],
-    }
-    broken = types.ModuleType("broken_engine")
+    def fake(p: Any) -> dict[str, Any]:
+        return {
+            "title": "Fake",
+            "lines": [f"{p['pseudonym']} ok"],
+            "table": {"columns": ["a"], "rows": [[1]]},
+            "sources": ["Fake et al. 2024"],
+        }
 
     def boom(p: Any) -> None:
         raise ValueError("bad input")
 
-    broken.registry_report_section = boom  # type: ignore[attr-defined]
-    monkeypatch.setitem(__import__("sys").modules, "fake_engine", fake)
-    monkeypatch.setitem(__import__("sys").modules, "broken_engine", broken)
-    monkeypatch.setattr(pdf, "ENGINE_SECTIONS", (("fake_engine", "F"), ("broken_engine", "B")))
+    monkeypatch.setattr(pdf, "ENGINE_SECTIONS", (("F", fake), ("B", boom)))
     secs = pdf.engine_sections(PATIENT)
     assert (
         secs[0]["available"]

@@ -1,58 +1,124 @@
-"""Shared helpers for the command-line interface (rendering only; no logic)."""
+"""Shared pieces of the command-line interface: the ``--json`` option, exit codes, the error handler.
+
+Rendering only; no clinical logic. Every command that computes something takes ``as_json: JsonOpt =
+False`` (the same option name and help everywhere). Errors are printed by :func:`report_error`, called by
+:func:`redif.cli.main.main` for every command: an engine's error names its own parameter (``field``),
+which is shown as the command's flag through the module's ``FLAGS`` mapping (``{"tau2_method":
+"--method"}``), or by the default rule ``tau2_method`` -> ``--tau2-method`` when the command has that
+option.
+
+Exit codes (``redif --help``, README "Exit codes"): 0 ok; 1 a finding (a broken audit trail, a failed
+verification); 2 bad input (the one line on standard error names the field or flag, the value and the
+remedy); 3 internal error (a bug in redif: please report it; ``REDIF_DEBUG=1`` shows the traceback).
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import json
-import math
+import re
 import sys
-from collections.abc import Mapping, Sequence
-from datetime import date, datetime
-from pathlib import Path
-from typing import Any
+from collections.abc import Mapping
+from types import ModuleType
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 
-__all__ = ["console", "emit_json", "err_console", "parse_float_list", "to_jsonable"]
+from redif.errors import InputError, RedifError
+from redif.io.jsonable import to_jsonable
+
+__all__ = [
+    "EXIT_CODES_HELP",
+    "EXIT_FINDING",
+    "EXIT_INPUT",
+    "EXIT_INTERNAL",
+    "EXIT_OK",
+    "JSON_HELP",
+    "JsonOpt",
+    "console",
+    "emit_json",
+    "err_console",
+    "flag_for",
+    "parse_float_list",
+    "report_error",
+    "to_jsonable",
+]
 
 console = Console()
 err_console = Console(stderr=True)
 
+#: Exit status: success.
+EXIT_OK = 0
+#: Exit status: the command ran and found a problem (a broken audit trail, a failed verification).
+EXIT_FINDING = 1
+#: Exit status: bad input (a value, flag, file or field that cannot be used).
+EXIT_INPUT = 2
+#: Exit status: internal error, a bug in redif.
+EXIT_INTERNAL = 3
 
-def to_jsonable(obj: Any) -> Any:
-    """Convert engine results (dataclasses, enums, numpy values, NaN) into plain JSON values.
+EXIT_CODES_HELP = (
+    "Exit codes: 0 ok; 1 a finding (e.g. a broken audit trail); 2 bad input (one line on stderr naming "
+    "the flag or field, the value and the remedy); 3 internal error (a bug: please report it; "
+    "REDIF_DEBUG=1 shows the traceback)."
+)
 
-    NaN and infinities become ``null`` so that the output is strict JSON.
+#: The help text of ``--json``, the same for every command.
+JSON_HELP = "Print the result as JSON with stable keys (for scripts) instead of text."
+
+#: The ``--json`` option of every command that computes something: ``as_json: JsonOpt = False``.
+JsonOpt = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
+
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def flag_for(field: str, command: Any) -> str:
+    """The command's name for an engine's ``field``: its flag, its argument, or ``field`` unchanged.
+
+    The module of the command may declare ``FLAGS = {"tau2_method": "--method", ...}``; otherwise a
+    bare parameter name ``tau2_method`` becomes ``--tau2-method`` when the command has that option, or the
+    argument's metavar when it is one of the command's arguments. Paths inside a file (``lesions[2].mass_g``),
+    file names and flags pass through unchanged.
     """
-    import numpy as np
+    if command is None:
+        return field
+    # a command's own overrides (``__redif_field_flags__``, set by a per-command decorator) win
+    overrides: Mapping[str, str] = getattr(command.callback, "__redif_field_flags__", None) or {}
+    if field in overrides:
+        return overrides[field]
+    module: ModuleType | None = sys.modules.get(getattr(command.callback, "__module__", "") or "")
+    flags: Mapping[str, str] = getattr(module, "FLAGS", {}) or {}
+    if field in flags:
+        return flags[field]
+    if not _IDENTIFIER.fullmatch(field):
+        return field
+    candidate = "--" + field.replace("_", "-")
+    for param in command.params:
+        if candidate in getattr(param, "opts", ()):
+            return candidate
+        if getattr(param, "param_type_name", "") == "argument" and param.name == field:
+            return str(getattr(param, "metavar", None) or str(param.name).upper())
+    return field
 
-    if obj is None or isinstance(obj, bool | str):
-        return obj
-    if isinstance(obj, enum.Enum):
-        return to_jsonable(obj.value)
-    if isinstance(obj, int | np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        value = float(obj)
-        return value if math.isfinite(value) else None
-    if isinstance(obj, np.ndarray):
-        return [to_jsonable(v) for v in obj.tolist()]
-    if isinstance(obj, datetime | date):
-        return obj.isoformat()
-    if isinstance(obj, Path):
-        return str(obj)
-    if hasattr(obj, "to_dict") and callable(obj.to_dict):
-        return to_jsonable(obj.to_dict())
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if hasattr(obj, "model_dump") and callable(obj.model_dump):
-        return to_jsonable(obj.model_dump(mode="json"))
-    if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, Sequence | set | frozenset | tuple):
-        return [to_jsonable(v) for v in obj]
-    return str(obj)
+
+def report_error(exc: BaseException, command: Any) -> int:
+    """Print ``exc`` as one line on standard error and return the exit status (2 input, 3 internal)."""
+    if isinstance(exc, InputError):
+        if exc.field:
+            exc.field = flag_for(exc.field, command)
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_INPUT
+    if isinstance(exc, RedifError):
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_INPUT
+    if isinstance(exc, OSError) and exc.filename is not None:
+        reason = exc.strerror or exc
+        sys.stderr.write(f"error: {exc.filename}: {reason}; check the path and its permissions\n")
+        return EXIT_INPUT
+    sys.stderr.write(
+        f"internal error: {type(exc).__name__}: {exc} -- this is a bug in redif; please report it "
+        "(rerun with REDIF_DEBUG=1 to see the traceback)\n"
+    )
+    return EXIT_INTERNAL
 
 
 def emit_json(obj: Any) -> None:
@@ -62,8 +128,6 @@ def emit_json(obj: Any) -> None:
 
 def parse_float_list(text: str, *, option: str) -> list[float]:
     """Parse ``"1,2.5,3"`` into floats, naming ``option`` in the error."""
-    from redif.errors import InputError
-
     out: list[float] = []
     for i, part in enumerate(text.split(",")):
         part = part.strip()

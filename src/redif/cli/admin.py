@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import sys
+from datetime import timedelta
 from pathlib import Path
 
 import typer
 
+from redif.cli._common import JsonOpt, emit_json
 from redif.errors import InputError
 
 
@@ -21,6 +25,10 @@ _DD = typer.Option(None, "--data-dir", help="Data directory of the SQLite databa
 _URL = typer.Option(None, "--database-url", help="SQLAlchemy URL of the registry database.")
 
 
+#: Commands that change the registry and compute nothing to report: no ``--json``.
+ACTIONS = frozenset({"create-site", "create-user", "create-token", "deactivate-user", "import-patients"})
+
+
 def register(app: typer.Typer) -> None:
     """Add the `admin` group to the root application."""
     admin = typer.Typer(help="Administration: sites, users, API tokens, bulk import.", no_args_is_help=True)
@@ -33,8 +41,6 @@ def register(app: typer.Typer) -> None:
         database_url: str = _URL,
     ) -> None:
         """Create a participating site."""
-        import re
-
         from sqlalchemy import select
 
         from redif.registry.models import Site
@@ -82,8 +88,6 @@ def register(app: typer.Typer) -> None:
         database_url: str = _URL,
     ) -> None:
         """Create an API bearer token (printed once; send it as 'Authorization: Bearer <token>')."""
-        from datetime import timedelta
-
         from redif.registry import auth
         from redif.registry.models import utcnow
 
@@ -96,12 +100,11 @@ def register(app: typer.Typer) -> None:
     def list_users(
         data_dir: Path = _DD,
         database_url: str = _URL,
-        json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+        json_out: JsonOpt = False,
     ) -> None:
         """List users with role, site and status."""
         from sqlalchemy import select
 
-        from redif.cli._common import emit_json
         from redif.registry.models import Site, User
 
         db = _db(database_url, data_dir)
@@ -148,8 +151,6 @@ def register(app: typer.Typer) -> None:
         """Bulk import: the whole file is checked first, then one transaction per patient; prints
         'ack <pseudonym> <id>' after each commit and 'skip <pseudonym> <id>' for patients already stored
         identically (re-runs resume)."""
-        import sys
-
         from tqdm import tqdm
 
         from redif.registry.importer import import_patients as run_import

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import typer
 
+from redif.cli._common import EXIT_FINDING, EXIT_OK, JsonOpt, emit_json
+
 #: Exit status of ``redif audit verify``: intact.
-EXIT_INTACT = 0
-#: Exit status of ``redif audit verify``: a problem was found (the first bad event or row is named).
-EXIT_BROKEN = 1
+EXIT_INTACT = EXIT_OK
+#: Exit status of ``redif audit verify``: a finding (the first bad event or row is named).
+EXIT_BROKEN = EXIT_FINDING
 
 
 def register(app: typer.Typer) -> None:
@@ -25,11 +27,10 @@ def register(app: typer.Typer) -> None:
             "(audit.checkpoints); default ./redif-data or $REDIF_DATA_DIR.",
         ),
         database_url: str = typer.Option(None, "--database-url", help="SQLAlchemy URL of the database."),
-        json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+        json_out: JsonOpt = False,
     ) -> None:
         """Check the keyed hash chain, the events against the checkpoint file (truncation, recomputed
         chains) and every audited row; exit 0 when intact, 1 naming the first bad event (seq)."""
-        from redif.cli._common import emit_json
         from redif.registry import audit
         from redif.registry.db import cli_data_dir, open_database, resolve_url
 

@@ -15,7 +15,7 @@ from rich import box
 from rich.table import Table
 
 from redif import DISCLAIMER
-from redif.cli._common import console, emit_json, parse_float_list
+from redif.cli._common import JsonOpt, console, emit_json, parse_float_list
 from redif.errors import InputError
 
 __all__ = ["read_arms_csv", "register"]
@@ -147,7 +147,7 @@ def simon_cmd(
     beta: float = typer.Option(0.2, "--beta", help="Type II error bound (exact, strict)."),
     nmax: int = typer.Option(100, "--nmax", help="Largest total sample size searched (<= 1000)."),
     plot: Path | None = typer.Option(None, "--plot", help="Write OC curves of the designs to this PNG."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: JsonOpt = False,
 ) -> None:
     """Optimal, minimax and admissible Simon two-stage designs (clinfun ph2simon conventions)."""
 
@@ -210,7 +210,7 @@ def single_cmd(
     alpha: float = typer.Option(0.05, "--alpha"),
     beta: float = typer.Option(0.2, "--beta"),
     solutions: int = typer.Option(5, "--solutions", help="How many designs to list."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: JsonOpt = False,
 ) -> None:
     """Exact single-stage designs (clinfun ph2single): reject H0 if > r responses among n."""
     from redif.design.exact import single_stage_designs
@@ -245,7 +245,7 @@ def simon_inference_cmd(
     p0: float = typer.Option(..., "--p0"),
     alpha: float = typer.Option(0.05, "--alpha", help="One-sided error of each confidence limit."),
     ci_method: str = typer.Option("exact", "--ci-method", help="exact (default) or clinfun."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: JsonOpt = False,
 ) -> None:
     """UMVUE, stagewise p-value and exact CI after a Simon two-stage trial."""
     from redif.design.inference import simon_inference
@@ -296,7 +296,7 @@ def map_cmd(
     ),
     vague: str = typer.Option("uniform", "--vague", help="uniform (Beta(1,1)) or unit (mean-matched)."),
     plot: Path | None = typer.Option(None, "--plot", help="Write the prior densities to this PNG."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: JsonOpt = False,
 ) -> None:
     """Robust meta-analytic-predictive (MAP) prior from historical arms, as a beta mixture."""
     from redif.design.bayes import map_prior
@@ -406,7 +406,7 @@ def oc_cmd(
         None, "--grid", help="Comma-separated true rates (default 0, 0.05, ..., 1)."
     ),
     plot: Path | None = typer.Option(None, "--plot", help="Write the OC curves to this PNG."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: JsonOpt = False,
 ) -> None:
     """Operating characteristics (exact) of Simon, single-stage and Bayesian designs on a grid of p."""
     import numpy as np
@@ -490,7 +490,7 @@ def survival_cmd(
     accrual_months: float | None = typer.Option(None, "--accrual-months"),
     followup_months: float | None = typer.Option(None, "--followup-months"),
     median_control_months: float | None = typer.Option(None, "--median-control-months"),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: JsonOpt = False,
 ) -> None:
     """Events for a log-rank test (Schoenfeld) and, with accrual/follow-up, patients."""
     from redif.design.randomised import survival_design
@@ -520,7 +520,7 @@ def two_arm_cmd(
     power: float = typer.Option(0.8, "--power"),
     ratio: float = typer.Option(1.0, "--ratio", help="n2 / n1."),
     cc: bool = typer.Option(False, "--cc", help="Fleiss-Tytun-Ury continuity correction."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: JsonOpt = False,
 ) -> None:
     """Patients per arm for comparing two response rates (normal approximation; exact power)."""
     from redif.design.randomised import two_arm_binary

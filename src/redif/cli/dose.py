@@ -12,11 +12,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from redif.cli._common import console, emit_json, parse_float_list, to_jsonable
+from redif.cli._common import JsonOpt, console, emit_json, parse_float_list, to_jsonable
 
 dose_app = typer.Typer(help="Dosimetry: kinetics, lesion, blood, voxel, prescription.", no_args_is_help=True)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable keys.")]
 TimesOpt = Annotated[str, typer.Option("--times-h", help="Comma-separated times after administration, h.")]
 ValuesOpt = Annotated[str, typer.Option("--values", help="Comma-separated activities (fractions or MBq).")]
 DecayOpt = Annotated[

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from redif import DISCLAIMER
-from redif.cli._common import console, emit_json, err_console, parse_float_list, to_jsonable
+from redif.cli._common import JsonOpt, console, emit_json, err_console, parse_float_list, to_jsonable
 
 __all__ = ["lesion_rows", "progress_bar", "register"]
 
@@ -72,7 +72,7 @@ def voxel(
     overlay_png: Path | None = typer.Option(None, "--overlay-png", help="Write a dose-map overlay (PNG)."),
     read_workers: int = typer.Option(1, "--read-workers", help="Processes reading the time points "
                                      "(1 is fastest for local files; more can help on network storage)."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: JsonOpt = False,
 ) -> None:
     """Voxel dosimetry: per-voxel TIA, 131I dose by kernel convolution, per-lesion statistics."""
     from redif.dosimetry.voxel_pipeline import VoxelDoseOutput, VoxelDoseSummary, run_voxel_case
@@ -156,7 +156,7 @@ def batch(
     workers: int | None = typer.Option(None, "--workers", help="Worker processes (process/dask)."),
     scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address (optional)."),
     out_dir: Path | None = typer.Option(None, "--out-dir", help="Folder for <case_id>_dose.nii.gz."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: JsonOpt = False,
 ) -> None:
     """Run many voxel-dosimetry cases; failed cases are reported, not fatal."""
     from redif.dosimetry.batch import read_manifest, run_batch

@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from redif import DISCLAIMER
+from redif.cli._common import JsonOpt, emit_json
 from redif.cli._common import console as _console
-from redif.cli._common import emit_json
 from redif.errors import InputError
 
 __all__ = ["register"]
@@ -49,7 +49,6 @@ _KnhaOpt = typer.Option(False, "--knha", help="Knapp-Hartung adjustment (t-based
 _LevelOpt = typer.Option(95.0, "--level", help="Confidence level in percent.")
 _PreferOpt = typer.Option("arms", "--prefer",
                           help="arms (default) or overall: which level of a study with arms comes first.")
-_JsonOpt = typer.Option(False, "--json", help="Print JSON (stable keys) instead of a table.")
 
 
 def _base(studies: list[Path] | None) -> Any:
@@ -147,7 +146,7 @@ def _render_pool(pool: Any) -> None:
 
 def _list(
     studies: list[Path] | None = _StudiesOpt,
-    as_json: bool = _JsonOpt,
+    as_json: JsonOpt = False,
 ) -> None:
     """List every record of the evidence base (with any extra study files merged)."""
     base = _base(studies)
@@ -176,7 +175,7 @@ def _list(
 def _show(
     row_id: str = typer.Argument(..., help="Record id, e.g. P06."),
     studies: list[Path] | None = _StudiesOpt,
-    as_json: bool = _JsonOpt,
+    as_json: JsonOpt = False,
 ) -> None:
     """Show every field of one record, with the source and grade of its facts."""
     arm = _base(studies).get(row_id)
@@ -227,7 +226,7 @@ def _pool(
     knha: bool = _KnhaOpt,
     level: float = _LevelOpt,
     prefer: str = _PreferOpt,
-    as_json: bool = _JsonOpt,
+    as_json: JsonOpt = False,
 ) -> None:
     """Pool restored uptake or response across the evidence base (random effects by default)."""
     from redif.evidence.synthesis import pool_outcome
@@ -255,7 +254,7 @@ def _forest(
     level: float = _LevelOpt,
     prefer: str = _PreferOpt,
     title: str | None = typer.Option(None, "--title", help="Plot title."),
-    as_json: bool = _JsonOpt,
+    as_json: JsonOpt = False,
 ) -> None:
     """Draw a forest plot of a pooled outcome (SVG or PNG by the file suffix)."""
     from redif.evidence.plots import check_plot_path, forest_plot
@@ -284,6 +283,7 @@ def _funnel(
     measure: str = _MeasureOpt,
     method: str = _MethodOpt,
     prefer: str = _PreferOpt,
+    as_json: JsonOpt = False,
 ) -> None:
     """Draw a funnel plot (effect on the analysis scale against its standard error)."""
     from redif.evidence.plots import check_plot_path, funnel_plot
@@ -292,7 +292,13 @@ def _funnel(
     check_plot_path(out)
     table = _table(outcome, genotype, definition, min_grade, studies, prefer)
     pool = pool_outcome(table, measure=measure, method=method)
-    console.print(f"wrote {funnel_plot(pool.result, out, title=_default_title(pool))}", highlight=False)
+    path = funnel_plot(pool.result, out, title=_default_title(pool))
+    if as_json:
+        data = pool.to_dict()
+        data["plot"] = str(path)
+        emit_json(data)
+        return
+    console.print(f"wrote {path}", highlight=False)
     _print_excluded(table)
 
 
@@ -316,7 +322,7 @@ def _regress(
     knha: bool = _KnhaOpt,
     level: float = _LevelOpt,
     prefer: str = _PreferOpt,
-    as_json: bool = _JsonOpt,
+    as_json: JsonOpt = False,
 ) -> None:
     """Meta-regression of uptake or response on trial-design moderators (mixed effects)."""
     from redif.evidence.synthesis import regress_outcome
@@ -352,7 +358,7 @@ def _summary(
     method: str = _MethodOpt,
     knha: bool = _KnhaOpt,
     formats: str = typer.Option("svg,png", "--formats", help="Plot formats to write: svg, png or both."),
-    as_json: bool = _JsonOpt,
+    as_json: JsonOpt = False,
 ) -> None:
     """The main job: pooled uptake and response by genotype, uptake by definition, forest plots."""
     from redif.evidence.plots import forest_plot

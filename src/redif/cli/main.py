@@ -1,8 +1,12 @@
 """The ``redif`` command: a thin shell over the engines.
 
-Every command group lives in its own module exposing ``register(app)``. Errors raised for bad input
-(:class:`redif.errors.RedifError`) are printed as one line on standard error with exit status 2; no
-traceback reaches the user (set ``REDIF_DEBUG=1`` to see one).
+Every command group lives in its own module exposing ``register(app)``. One error handler
+(:func:`redif.cli._common.report_error`) serves every command: bad input is one line on standard error
+naming the flag or field, the value and the remedy (exit 2); a finding such as a broken audit trail exits
+1; an unexpected exception is an internal error (exit 3, no traceback unless ``REDIF_DEBUG=1``).
+
+Start-up: the command modules import the engines inside the command bodies, so that ``redif --help`` does
+not load numpy, scipy, SQLAlchemy or matplotlib (figures in ``docs/architecture.md``).
 """
 
 from __future__ import annotations
@@ -10,11 +14,13 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import Any
 
 import typer
+import typer.main
 
 from redif import __version__
-from redif.errors import RedifError
+from redif.cli._common import EXIT_CODES_HELP, report_error
 
 __all__ = ["app", "main"]
 
@@ -54,6 +60,7 @@ app = typer.Typer(
         "redif: radioiodine redifferentiation workbench (evidence, pathway, dosimetry, response, "
         "trial design, registry). Decision support for a qualified clinician."
     ),
+    epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -96,8 +103,20 @@ for _name in _GROUPS:
     _module.register(app)
 
 
+def _invoked_command(argv: list[str] | None) -> Any:
+    """The click command that ``argv`` names (walking the command groups), or None."""
+    command: Any = typer.main.get_command(app)
+    for token in sys.argv[1:] if argv is None else argv:
+        commands = getattr(command, "commands", None)
+        if commands is None:
+            break
+        if token in commands:
+            command = commands[token]
+    return None if hasattr(command, "commands") else command
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``redif`` console script."""
+    """Entry point of the ``redif`` console script (exit codes: see ``redif --help``)."""
     debug = os.environ.get("REDIF_DEBUG", "") not in ("", "0")
     try:
         rv = app(args=argv, prog_name="redif", standalone_mode=False)
@@ -109,19 +128,10 @@ def main(argv: list[str] | None = None) -> None:
     except _USAGE_ERRORS as exc:
         exc.show()  # type: ignore[attr-defined]
         sys.exit(int(getattr(exc, "exit_code", 2)))
-    except RedifError as exc:
-        if debug:
-            raise
-        sys.stderr.write(f"error: {exc}\n")
-        sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:
         if debug:
             raise
-        sys.stderr.write(
-            f"internal error: {type(exc).__name__}: {exc} "
-            "(this is a bug in redif; rerun with REDIF_DEBUG=1 and report it)\n"
-        )
-        sys.exit(1)
+        sys.exit(report_error(exc, _invoked_command(argv)))
     sys.exit(rv if isinstance(rv, int) else 0)

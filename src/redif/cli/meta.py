@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from redif import DISCLAIMER
-from redif.cli._common import console, emit_json
+from redif.cli._common import JsonOpt, console, emit_json
 from redif.errors import InputError
 
 __all__ = ["MetaTable", "read_meta_csv", "register"]
@@ -210,7 +210,7 @@ def pool_command(
     forest: Path | None = typer.Option(None, "--forest", help="Write a forest plot (.svg or .png)."),
     study_ci: str = typer.Option("clopper-pearson", "--study-ci",
                                  help="Per-study interval for proportions: clopper-pearson or wilson."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: JsonOpt = False,
 ) -> None:
     """Pool proportions or generic effect sizes from a CSV file (metafor-compatible)."""
     from redif.evidence import meta as engine
@@ -302,7 +302,7 @@ def bias_command(
     measure: str = typer.Option("PLO", "--measure", help="PR, PLO, PAS, PFT or GEN."),
     method: str = typer.Option("REML", "--method", help="tau2 estimator (not GLMM)."),
     knha: bool = typer.Option(False, "--knha", help="Knapp-Hartung adjustment for Egger's test."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: JsonOpt = False,
 ) -> None:
     """Small-study effects: Egger's regression test, Begg's rank test, trim-and-fill (metafor)."""
     from redif.evidence import meta as engine
@@ -339,7 +339,7 @@ def influence_command(
     measure: str = typer.Option("PLO", "--measure", help="PR, PLO, PAS, PFT or GEN."),
     method: str = typer.Option("REML", "--method", help="tau2 estimator (not GLMM)."),
     knha: bool = typer.Option(False, "--knha", help="Knapp-Hartung adjustment."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: JsonOpt = False,
 ) -> None:
     """Leave-one-out estimates and influence diagnostics per study (metafor leave1out/influence)."""
     from redif.evidence import meta as engine

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from redif.cli._common import JsonOpt, console, emit_json
 from redif.errors import InputError
 
 __all__ = ["register"]
@@ -38,11 +39,18 @@ def _write(path: Path, data: bytes | str, option: str) -> None:
 
 
 @patient_app.command("validate")
-def validate(case_file: Path = typer.Argument(..., help="Case file (YAML or JSON).")) -> None:
+def validate(
+    case_file: Path = typer.Argument(..., help="Case file (YAML or JSON)."),
+    as_json: JsonOpt = False,
+) -> None:
     """Validate a case file: every problem on its own line, naming the field; exit status 2 if any."""
     from redif.pathway.case import load_case
 
     case = load_case(case_file)
+    if as_json:
+        emit_json({"file": str(case_file), "valid": True, "case_id": case.case_id,
+                   "n_lesions": len(case.lesions), "n_rai_courses": len(case.rai_courses)})
+        return
     typer.echo(
         f"{case_file}: valid case {case.case_id} ({len(case.lesions)} lesions, "
         f"{len(case.rai_courses)} 131I courses)"
@@ -60,7 +68,7 @@ def schema() -> None:
 @patient_app.command("assess")
 def assess(
     case_file: Path = typer.Argument(..., help="Case file (YAML or JSON)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the assessment as JSON."),
+    as_json: JsonOpt = False,
     markdown: Path | None = typer.Option(None, "--markdown", help="Also write a Markdown report here."),
     start_date: str | None = typer.Option(None, "--start-date", help="Day 0 of the protocol, YYYY-MM-DD."),
     protocol: str | None = typer.Option(
@@ -75,7 +83,6 @@ def assess(
     ),
 ) -> None:
     """Whole chain for one case, every recommendation with its rule and source."""
-    from redif.cli._common import console, emit_json
     from redif.pathway.assess import assess_case
     from redif.pathway.case import load_case
     from redif.pathway.protocol import plan_to_ics
@@ -107,13 +114,12 @@ def assess(
 def protocol_cmd(
     name: str = typer.Argument(..., help="Template name or a template .yaml path."),
     start_date: str | None = typer.Option(None, "--start-date", help="Day 0, YYYY-MM-DD."),
-    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+    as_json: JsonOpt = False,
     ics: Path | None = typer.Option(None, "--ics", help="Write the plan as iCalendar (needs --start-date)."),
 ) -> None:
     """Dated plan from a protocol template (packaged or user-defined)."""
     from rich.table import Table
 
-    from redif.cli._common import console, emit_json
     from redif.pathway.protocol import get_protocol, plan_to_ics, schedule
 
     plan = schedule(get_protocol(name), _parse_date(start_date, "--start-date"))
@@ -142,9 +148,8 @@ def protocol_cmd(
 
 
 @patient_app.command("protocols")
-def protocols_cmd(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+def protocols_cmd(as_json: JsonOpt = False) -> None:
     """List the packaged protocol templates."""
-    from redif.cli._common import console, emit_json
     from redif.pathway.protocol import available_protocols
 
     rows = [
@@ -156,6 +161,10 @@ def protocols_cmd(as_json: bool = typer.Option(False, "--json", help="Print as J
         return
     for r in rows:
         console.print(f"[bold]{r['name']}[/bold]: {r['title']} ({r['source']}; grade {r['grade']})")
+
+
+#: Commands that compute nothing (``schema`` prints the JSON Schema itself): no ``--json``.
+ACTIONS = frozenset({"schema"})
 
 
 def register(app: typer.Typer) -> None:

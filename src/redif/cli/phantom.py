@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from redif.cli._common import console, emit_json, parse_float_list
+from redif.cli._common import JsonOpt, console, emit_json, parse_float_list
 from redif.errors import InputError
 
 __all__ = ["phantom", "register"]
@@ -24,7 +24,7 @@ def phantom(
     activity_mbq: float = typer.Option(37.0, "--activity-mbq", help="Injected 124I activity, MBq."),
     decay_correction: str = typer.Option("START", "--decay-correction", help="START or ADMIN."),
     no_ct: bool = typer.Option(False, "--no-ct", help="Skip the CT series."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: JsonOpt = False,
 ) -> None:
     """Write a realistic synthetic 124I PET study (PET per time point, CT, SEG) with analytic truth."""
     from redif.cli.dose_voxel import progress_bar

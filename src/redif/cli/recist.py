@@ -16,7 +16,7 @@ from rich import box
 from rich.table import Table
 
 from redif import DISCLAIMER
-from redif.cli._common import console, emit_json
+from redif.cli._common import JsonOpt, console, emit_json
 from redif.errors import InputError
 
 recist_app = typer.Typer(
@@ -95,7 +95,7 @@ def bor_cmd(
         False, "--missing-as-ne", help="Subjects without assessment: NE, not MISSING."
     ),
     stop_at_pd: bool = typer.Option(False, "--stop-at-pd", help="Ignore assessments after the first PD."),
-    as_json: bool = typer.Option(False, "--json", help='JSON output: {"subjects": [{subject, bor, date}]}.'),
+    as_json: JsonOpt = False,
 ) -> None:
     """Best overall response per subject (admiralonco semantics; see docs/response.md)."""
     from redif.response.bor import BorParameters, best_overall_responses
@@ -156,7 +156,7 @@ def timepoint_cmd(
     file: Path = typer.Argument(
         ..., help="JSON (or YAML) case: lesions, baseline, follow_up (see docs/response.md)."
     ),
-    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+    as_json: JsonOpt = False,
     plot: Path | None = typer.Option(None, "--plot", help="Write a sum-of-diameters plot (.png/.svg/.pdf)."),
     keep_pr: str = typer.Option(
         "off",
@@ -235,7 +235,7 @@ def timepoint_cmd(
 def waterfall_cmd(
     files: list[Path] = typer.Argument(..., help="JSON cases (one per subject)."),
     out: Path = typer.Option(..., "--out", help="Plot file (.png/.svg/.pdf)."),
-    as_json: bool = typer.Option(False, "--json", help="JSON output of the plotted values."),
+    as_json: JsonOpt = False,
 ) -> None:
     """Waterfall plot of the best % change of the sum of diameters, one bar per case."""
     from redif.response.plots import save, waterfall_figure

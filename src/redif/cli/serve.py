@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
+import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,10 @@ def _open(database_url: str | None, data_dir: Path | None, *, demo: bool = False
     db = open_database(resolve_url(database_url, data_dir, demo=demo), data_dir=cli_data_dir(data_dir))
     migrate(db)
     return db
+
+
+#: Commands that act (serve, migrate) and compute nothing to report: no ``--json``.
+ACTIONS = frozenset({"serve", "upgrade"})
 
 
 def register(app: typer.Typer) -> None:
@@ -56,8 +63,6 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(1, "--workers", min=1, max=64, help="uvicorn worker processes."),
     ) -> None:
         """Create/migrate the registry database and serve the web app and REST API."""
-        import os
-
         import uvicorn
         from sqlalchemy import func, select
 
@@ -165,9 +170,6 @@ def exposure_warning(host: str, *, tls: bool) -> str | None:
 
 
 def _settings_json(settings: object) -> str:
-    import dataclasses
-    import json
-
     d = dataclasses.asdict(settings)  # type: ignore[call-overload]
     d["data_dir"] = str(d["data_dir"])
     return json.dumps(d)

@@ -7,8 +7,9 @@ from pathlib import Path
 import typer
 
 from redif import DISCLAIMER
-from redif.cli._common import console, emit_json
+from redif.cli._common import JsonOpt, console, emit_json
 from redif.cli.recist import read_csv
+from redif.errors import InputError
 
 tg_app = typer.Typer(
     help="Thyroglobulin kinetics: doubling time, doubling rate, % change.", no_args_is_help=True
@@ -23,7 +24,7 @@ def register(app: typer.Typer) -> None:
 @tg_app.command("doubling-time")
 def doubling_time_cmd(
     file: Path = typer.Argument(..., help="CSV with columns date,tg (ng/mL) and optionally tgab, tsh_state."),
-    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+    as_json: JsonOpt = False,
     plot: Path | None = typer.Option(
         None, "--plot", help="Write Tg on a log axis with the fit (.png/.svg/.pdf)."
     ),
@@ -37,7 +38,6 @@ def doubling_time_cmd(
     ),
 ) -> None:
     """Tg doubling time by least squares of ln(Tg) on time (Miyauchi 2011)."""
-    from redif.errors import InputError
     from redif.response.thyroglobulin import TshState, doubling_time, measurements_from_rows
 
     state = None

@@ -17,6 +17,7 @@ from redif.pathway.eligibility import Eligibility, assess_eligibility
 from redif.pathway.protocol import ProtocolPlan, get_protocol, plan_to_ics, schedule
 from redif.pathway.refractoriness import RefractorinessResult, RefractoryStatus, assess_refractoriness
 from redif.pathway.regimens import candidate_regimens, classify_genotype
+from redif.pathway.registry_section import registry_report_section
 
 __all__ = [
     "Assessment",
@@ -43,9 +44,3 @@ __all__ = [
     "schedule",
 ]
 
-
-def registry_report_section(patient: dict[str, object]) -> dict[str, object] | None:
-    """The pathway's section of the registry PDF report (see :mod:`redif.pathway.registry_section`)."""
-    from redif.pathway.registry_section import registry_report_section as _section
-
-    return _section(patient)

@@ -25,6 +25,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from redif.dosimetry.plan_input import DosimetryPlanInput
 from redif.errors import InputError
 from redif.io.yaml_doc import MAX_FILE_BYTES, load_document
 from redif.model import (
@@ -433,6 +434,20 @@ def _pydantic_problems(exc: ValidationError) -> list[str]:
     return problems
 
 
+def plan_input_problems(plan: dict[str, Any], lesion_ids: set[str]) -> list[str]:
+    """Problems of a ``dosimetry.plan`` section (the dosimetry engine's input model), one line each."""
+    try:
+        model = DosimetryPlanInput.model_validate(plan)
+    except ValidationError as exc:
+        return [f"dosimetry.plan.{line}" for line in _pydantic_problems(exc)]
+    return [
+        f"dosimetry.plan.lesions[{i}].name: {les.name!r} is not a lesion id of the case; "
+        f"use one of {', '.join(sorted(lesion_ids)) or '(none)'}"
+        for i, les in enumerate(model.lesions)
+        if les.name not in lesion_ids
+    ]
+
+
 def _cross_check(case: Case) -> list[str]:
     """Consistency checks pydantic cannot express: unique ids, known lesion references, date order."""
     problems: list[str] = []
@@ -498,8 +513,6 @@ def _cross_check(case: Case) -> list[str]:
                 f"({ra.date} after {case.response_assessments[i - 1].date}); list time points in date order"
             )
     if case.dosimetry and case.dosimetry.plan is not None:
-        from redif.pathway.engines import plan_input_problems
-
         problems += plan_input_problems(case.dosimetry.plan, known)
     rc = case.redifferentiation_course
     if rc and rc.start_date and rc.stop_date and rc.stop_date < rc.start_date:
@@ -564,11 +577,7 @@ def case_json_schema() -> dict[str, Any]:
 
 
 def _embed_plan_schema(schema: dict[str, Any]) -> None:
-    """Put the dosimetry engine's input schema under ``dosimetry.plan`` (when that engine is installed)."""
-    try:
-        from redif.dosimetry.plan_input import DosimetryPlanInput
-    except ImportError:
-        return
+    """Put the dosimetry engine's input schema under ``dosimetry.plan``."""
     plan = DosimetryPlanInput.model_json_schema()
     defs = schema.setdefault("$defs", {})
     extra = plan.pop("$defs", {})

@@ -1,4 +1,4 @@
-"""Bridges to the dosimetry and response engines; each section says so when its engine is not installed.
+"""Bridges to the dosimetry and response engines.
 
 * ``dosimetry.plan`` of a case is the input model of :mod:`redif.dosimetry.prescription`
   (``DosimetryPlanInput``); lesion ``name`` values are the case's lesion ids. The plan's recommended
@@ -13,42 +13,22 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from redif.dosimetry.plan_input import DosimetryPlanInput
+from redif.dosimetry.prescription import ConstraintKind, plan
 from redif.errors import InputError
 from redif.pathway.case import Case, DosimetryResults, LesionDosimetry
-from redif.pathway.evidence_link import engine_available
+from redif.response.lesions import case_from_dict
+from redif.response.recist import assess
+from redif.response.thyroglobulin import TgMeasurement, TshState, doubling_time
 
-__all__ = ["dosimetry_section", "plan_input_problems", "response_section"]
+__all__ = ["dosimetry_section", "response_section"]
 
 _DOSIMETRY = "redif.dosimetry.prescription"
 _RECIST = "redif.response.recist"
 _TG = "redif.response.thyroglobulin"
 
 
-def plan_input_problems(plan: dict[str, Any], lesion_ids: set[str]) -> list[str]:
-    """Problems of a ``dosimetry.plan`` section, one line each (empty when the engine is not installed)."""
-    if not engine_available("redif.dosimetry.plan_input"):
-        return []
-    from pydantic import ValidationError
-
-    from redif.dosimetry.plan_input import DosimetryPlanInput
-    from redif.pathway.case import _pydantic_problems
-
-    try:
-        model = DosimetryPlanInput.model_validate(plan)
-    except ValidationError as exc:
-        return [f"dosimetry.plan.{line}" for line in _pydantic_problems(exc)]
-    return [
-        f"dosimetry.plan.lesions[{i}].name: {les.name!r} is not a lesion id of the case; "
-        f"use one of {', '.join(sorted(lesion_ids)) or '(none)'}"
-        for i, les in enumerate(model.lesions)
-        if les.name not in lesion_ids
-    ]
-
-
 def _plan(case: Case) -> tuple[dict[str, Any], DosimetryResults | None]:
-    from redif.dosimetry.plan_input import DosimetryPlanInput
-    from redif.dosimetry.prescription import ConstraintKind, plan
-
     assert case.dosimetry is not None and case.dosimetry.plan is not None
     try:
         result = plan(DosimetryPlanInput.model_validate(case.dosimetry.plan))
@@ -132,10 +112,7 @@ def dosimetry_section(case: Case) -> tuple[dict[str, Any] | None, DosimetryResul
         out["results"] = case.dosimetry.results.model_dump(mode="json")
         out["results_source"] = "case file (dosimetry.results)"
     if case.dosimetry.plan is not None:
-        if engine_available(_DOSIMETRY):
-            out["plan"], computed = _plan(case)
-        else:
-            out["plan"] = f"not available: dosimetry engine ({_DOSIMETRY}) not installed"
+        out["plan"], computed = _plan(case)
     return out, computed
 
 
@@ -173,8 +150,6 @@ def _recist_input(case: Case) -> dict[str, Any]:
 
 
 def _tg(case: Case) -> dict[str, Any] | str:
-    from redif.response.thyroglobulin import TgMeasurement, TshState, doubling_time
-
     labs = sorted((lab for lab in case.labs if lab.tg_ng_ml is not None), key=lambda lab: lab.date)
     if not labs:
         return "no thyroglobulin values in labs"
@@ -210,14 +185,6 @@ def response_section(case: Case) -> dict[str, Any] | None:
     """The ``response`` JSON section (RECIST 1.1 and thyroglobulin kinetics) when assessments exist."""
     if not case.response_assessments:
         return None
-    if not engine_available(_RECIST):
-        return {
-            "status": f"not available: response engine ({_RECIST}) not installed",
-            "n_assessments": len(case.response_assessments),
-        }
-    from redif.response.lesions import case_from_dict
-    from redif.response.recist import assess
-
     out: dict[str, Any] = {
         "engine": f"{_RECIST}.assess",
         "source": "RECIST 1.1, Eisenhauer EA et al., Eur J Cancer 2009;45:228-247",
@@ -241,8 +208,5 @@ def response_section(case: Case) -> dict[str, Any] | None:
     for key in ("best_overall_response", "best_overall_response_confirmed"):
         bor = doc.get(key)
         out[key] = bor.get("bor") if isinstance(bor, dict) else None
-    if engine_available(_TG):
-        out["thyroglobulin"] = _tg(case)
-    else:
-        out["thyroglobulin"] = f"not available: thyroglobulin engine ({_TG}) not installed"
+    out["thyroglobulin"] = _tg(case)
     return out

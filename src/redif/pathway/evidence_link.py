@@ -1,8 +1,7 @@
 """Live evidence for a regimen: the arms of the evidence base that used it, and their pooled estimates.
 
 Composes ``redif.evidence.studies`` / ``redif.evidence.tables`` (the evidence base and its outcome tables)
-and ``redif.evidence.meta`` (random-effects pooling, logit measure, REML, as metafor). When an engine is
-not installed the section says ``"not available: <engine> not installed"`` instead of numbers.
+and ``redif.evidence.meta`` (random-effects pooling, logit measure, REML, as metafor).
 
 Rules
 -----
@@ -19,33 +18,25 @@ References
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from redif.pathway.regimens import Regimen
+from redif.evidence.meta import pool_proportions
+from redif.evidence.studies import load_evidence
+from redif.evidence.tables import outcome_table
+from redif.pathway._common import Regimen
 
-__all__ = ["engine_available", "load_base", "regimen_evidence"]
+__all__ = ["load_base", "regimen_evidence"]
 
 _POOL_MEASURE = "PLO"
 _POOL_METHOD = "REML"
 
 
-def engine_available(module: str) -> bool:
-    """Whether an engine module can be imported."""
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
-
-
 @lru_cache(maxsize=8)
 def load_base(extra_files: tuple[str, ...] = ()) -> Any:
     """The evidence base (built-in, merged with a user's study files for a living review)."""
-    from redif.evidence.studies import load_evidence
-
     return load_evidence(extra_files)
 
 
@@ -104,8 +95,6 @@ def _finite(x: Any) -> float | None:
 
 
 def _pool(rows: Sequence[Any], definition: str | None) -> dict[str, Any]:
-    from redif.evidence.meta import pool_proportions
-
     events = [r.events for r in rows]
     totals = [r.total for r in rows]
     # one arm: a random-effects model needs k >= 2; the equal-effects fit gives that arm's logit CI
@@ -128,14 +117,10 @@ def _pool(rows: Sequence[Any], definition: str | None) -> dict[str, Any]:
 
 
 def _pooled(regimen: Regimen, base: Any, arm_ids: set[str], outcome: str) -> list[dict[str, Any]] | str:
-    from redif.evidence.tables import outcome_table
-
     table = outcome_table(base, outcome, genotype=regimen.genotype_group)
     rows = [r for r in table.rows if r.row_id in arm_ids]
     if not rows:
         return "no arm with usable counts at grade secondary or better"
-    if not engine_available("redif.evidence.meta"):
-        return "not available: meta-analysis engine (redif.evidence.meta) not installed"
     if outcome == "response":
         return [_pool(rows, None)]
     by_def: dict[str, list[Any]] = {}
@@ -153,8 +138,7 @@ def regimen_evidence(regimen: Regimen, *, studies: Sequence[str] = ()) -> dict[s
     dict
         ``evidence_level`` ("prospective trial" / "case reports only"), ``arms`` (records of the evidence
         base), ``uptake`` and ``response`` (lists of pooled results with ``k``, ``estimate``, ``ci_lower``,
-        ``ci_upper`` and the ``definition`` of restored uptake; or a "not available: ..." string), and
-        ``status`` when an engine is missing.
+        ``ci_upper`` and the ``definition`` of restored uptake; or a string saying why nothing was pooled).
 
     Parameters
     ----------
@@ -170,9 +154,6 @@ def regimen_evidence(regimen: Regimen, *, studies: Sequence[str] = ()) -> dict[s
         "source": regimen.source,
         "grade": regimen.grade.value,
     }
-    if not (engine_available("redif.evidence.studies") and engine_available("redif.evidence.tables")):
-        out["status"] = "not available: evidence base (redif.evidence.studies) not installed"
-        return out
     base = load_base(tuple(str(s) for s in studies))
     arms = _matching_arms(regimen, base)
     out["arms"] = [_arm_dict(a) for a in arms]

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from icalendar import Calendar, Event
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from redif.data import Grade, load_yaml
@@ -248,7 +249,7 @@ def get_protocol(name_or_path: str) -> ProtocolTemplate:
     if key not in table:
         raise InputError(
             "unknown protocol",
-            field="--protocol",
+            field="protocol",
             value=name_or_path,
             remedy=f"use one of {', '.join(sorted(table))} or a path to a template .yaml",
         )
@@ -334,12 +335,10 @@ def plan_to_ics(plan: ProtocolPlan, *, case_id: str | None = None) -> bytes:
     InputError
         If the plan has no start date (there is nothing to put in a calendar).
     """
-    from icalendar import Calendar, Event
-
     if plan.start_date is None:
         raise InputError(
             "a calendar needs dated events",
-            field="--start-date",
+            field="start_date",
             remedy="give --start-date YYYY-MM-DD (day 0 = drug start)",
         )
     cal = Calendar()

@@ -19,8 +19,9 @@ from functools import lru_cache
 from typing import Any
 
 from redif.data import Grade, load_yaml
-from redif.pathway._common import RuleRef, require_sourced
+from redif.pathway._common import Regimen, RuleRef, require_sourced
 from redif.pathway.case import AlterationKind, Case, GenomicAlteration
+from redif.pathway.evidence_link import regimen_evidence
 
 __all__ = [
     "GenotypeMatch",
@@ -35,28 +36,6 @@ __all__ = [
 ]
 
 _FILE = "regimens.yaml"
-
-
-@dataclass(frozen=True)
-class Regimen:
-    """One regimen of the data table."""
-
-    id: str
-    genotype_group: str
-    drugs: tuple[str, ...]
-    dose: str | None
-    duration_days: int | None
-    duration_text: str | None
-    evidence_level: str
-    evidence_rows: tuple[str, ...]
-    default_protocol: str
-    source: str
-    grade: Grade
-
-    @property
-    def drug(self) -> str:
-        """Drug names joined with ' + '."""
-        return " + ".join(self.drugs)
 
 
 @dataclass(frozen=True)
@@ -209,8 +188,6 @@ def candidate_regimens(
         The genotype groups matched and the regimens of those groups, in table order.
     """
     if evidence is None:
-        from redif.pathway.evidence_link import regimen_evidence
-
         evidence = regimen_evidence
     matches = classify_genotype(case)
     options = []

@@ -11,6 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich.panel import Panel
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
 __all__ = ["Block", "report_blocks", "to_markdown", "to_rich"]
 
 
@@ -363,11 +368,6 @@ def to_markdown(blocks: Sequence[Block]) -> str:
 
 def to_rich(blocks: Sequence[Block]) -> list[Any]:
     """Render blocks as rich renderables (print them in order)."""
-    from rich.panel import Panel
-    from rich.rule import Rule
-    from rich.table import Table
-    from rich.text import Text
-
     out: list[Any] = []
     for blk in blocks:
         if blk.kind == "h1":

@@ -25,6 +25,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from fhir.resources.R4B.bundle import Bundle
+
 from redif import __version__
 from redif.data import load_yaml
 
@@ -56,8 +58,6 @@ def patient_bundle(patient: dict[str, Any]) -> dict[str, Any]:
     pydantic.ValidationError
         Never for data stored by redif (the bundle is validated before it is returned).
     """
-    from fhir.resources.R4B.bundle import Bundle
-
     pseudo = str(patient["pseudonym"])
     site = str(patient.get("site"))
     recs = patient.get("records", {})

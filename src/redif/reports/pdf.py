@@ -1,12 +1,11 @@
 """PDF patient report made with typst.
 
 The report holds the patient summary and every registry record of the harmonised minimum data set,
-then one section per engine (pathway, dosimetry, response). An engine contributes a section by
-exposing ``registry_report_section(patient: dict) -> dict | None`` in its package (``redif.pathway``,
-``redif.dosimetry``, ``redif.response``); the dict has ``title``, ``lines`` (list of str), ``table``
-(optional: ``{"columns": [...], "rows": [[...], ...]}``) and ``sources`` (list of str). An engine that
-is absent, or has no such function, is shown as "not available in this version"; an engine that fails is
-shown as "not available" with the error, never silently left out.
+then one section per engine (pathway, dosimetry, response), each made by a function of
+:data:`ENGINE_SECTIONS` (``patient: dict -> dict | None``); the dict has ``title``, ``lines`` (list of
+str), ``table`` (optional: ``{"columns": [...], "rows": [[...], ...]}``) and ``sources`` (list of str). An
+engine with too little data says so; an engine that fails is shown as "not available" with the error,
+never silently left out.
 
 Determinism: the data travel to typst as JSON through ``sys.inputs`` (no escaping, no code injection),
 system fonts are ignored (typst's embedded fonts only) and the PDF timestamp is the ``generated_at``
@@ -15,58 +14,46 @@ argument, so the same inputs and timestamp give the same bytes.
 
 from __future__ import annotations
 
-import importlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import typst
+
 from redif import DISCLAIMER, __version__
+from redif.pathway import registry_report_section
+from redif.reports.engine_sections import dosimetry_section, response_section
 
 __all__ = ["ENGINE_SECTIONS", "engine_sections", "patient_report_pdf", "report_source"]
 
 _TEMPLATE = Path(__file__).with_name("templates") / "patient_report.typ"
 
-#: Engines asked for a report section, in order: (module, heading). A module is asked for
-#: ``registry_report_section``; the built-in adapters of :mod:`redif.reports.engine_sections` are used
-#: for the engines that do not define one.
-ENGINE_SECTIONS: tuple[tuple[str, str], ...] = (
-    ("redif.pathway", "Pathway assessment"),
-    ("redif.dosimetry", "Dosimetry"),
-    ("redif.response", "Response"),
-)
+#: A report section: registry patient (``patient_to_dict`` shape) -> the section, or None (too little data).
+SectionFn = Callable[[dict[str, Any]], dict[str, Any] | None]
 
-_ADAPTERS = {
-    "redif.pathway": "pathway_section",
-    "redif.dosimetry": "dosimetry_section",
-    "redif.response": "response_section",
-}
+#: The engine sections of the report, in order: (heading, function).
+ENGINE_SECTIONS: tuple[tuple[str, SectionFn], ...] = (
+    ("Pathway assessment", registry_report_section),
+    ("Dosimetry", dosimetry_section),
+    ("Response", response_section),
+)
 
 
 def engine_sections(patient: dict[str, Any]) -> list[dict[str, Any]]:
-    """Ask each engine for its section; mark missing ones as not available."""
+    """Ask each engine for its section; an engine that fails is marked "not available" with its error."""
     out: list[dict[str, Any]] = []
-    for module_name, heading in ENGINE_SECTIONS:
+    for heading, fn in ENGINE_SECTIONS:
         section: dict[str, Any] = {"title": heading, "available": False, "lines": [], "sources": []}
         try:
-            module = importlib.import_module(module_name)
-            fn = getattr(module, "registry_report_section", None)
-            if fn is None and module_name in _ADAPTERS:
-                from redif.reports import engine_sections as adapters
-
-                fn = getattr(adapters, _ADAPTERS[module_name])
-            if fn is None:
-                section["lines"] = ["Not available in this version of redif."]
+            result = fn(patient)
+            if result is None:
+                section["lines"] = ["Not available: the engine had too little data for this patient."]
             else:
-                result = fn(patient)
-                if result is None:
-                    section["lines"] = ["Not available: the engine had too little data for this patient."]
-                else:
-                    section.update(
-                        {k: v for k, v in dict(result).items() if k in ("lines", "table", "sources")}
-                    )
-                    section["available"] = True
-                    section["title"] = str(result.get("title", heading))
+                section.update({k: v for k, v in dict(result).items() if k in ("lines", "table", "sources")})
+                section["available"] = True
+                section["title"] = str(result.get("title", heading))
         except Exception as exc:  # an engine failure must not break the report, and must show
             section["lines"] = [f"Not available: the engine failed ({type(exc).__name__}: {exc})."]
         section["lines"] = [str(x) for x in section.get("lines", [])]
@@ -248,8 +235,6 @@ def patient_report_pdf(patient: dict[str, Any], *, generated_at: datetime) -> by
     generated_at
         The report's timestamp (naive = UTC); the same inputs and timestamp give identical bytes.
     """
-    import typst
-
     payload = _payload(patient, generated_at)
     ts = generated_at if generated_at.tzinfo else generated_at.replace(tzinfo=UTC)
     data = typst.compile(

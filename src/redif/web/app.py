@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -35,6 +36,8 @@ from redif import __version__
 from redif.errors import AccessDenied, Conflict, InputError, NotFound
 from redif.registry.db import Database, migrate, open_database
 from redif.web.conditional import PreconditionFailed
+from redif.web.deps import render
+from redif.web.routes import ROUTERS
 from redif.web.security import (
     BodyLimitMiddleware,
     CsrfFailed,
@@ -69,8 +72,6 @@ def _error_body(
 
 
 def _page(request: Request, status: int, title: str, message: str) -> Response:
-    from redif.web.deps import render
-
     return render(request, "error.html", {"title": title, "message": message}, status_code=status)
 
 
@@ -156,8 +157,6 @@ def _install_handlers(app: FastAPI) -> None:
         target = request.url.path
         if request.url.query:
             target += "?" + request.url.query
-        from urllib.parse import quote
-
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
     @app.exception_handler(StarletteHTTPException)
@@ -180,8 +179,6 @@ def _install_handlers(app: FastAPI) -> None:
 
 def create_app(settings: WebSettings, *, db: Database | None = None, migrate_db: bool = True) -> FastAPI:
     """Build the web application for ``settings`` (creating and migrating the database if needed)."""
-    from redif.web.routes import ROUTERS
-
     if db is None:
         db = open_database(settings.database_url, data_dir=settings.data_dir)
     if db.keyring is not None:

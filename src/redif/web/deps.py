@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from redif import DISCLAIMER, __version__
 from redif.registry.access import Permission, Principal
+from redif.web.nav import visible_nav
 
 __all__ = ["db_read", "db_write", "render"]
 
@@ -39,8 +40,6 @@ def render(
     request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
 ) -> HTMLResponse:
     """Render a Jinja2 template with the common context (user, CSRF token, navigation, disclaimer)."""
-    from redif.web.nav import visible_nav
-
     principal = getattr(request.state, "principal", None)
     ctx: dict[str, Any] = {
         "request": request,

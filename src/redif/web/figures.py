@@ -5,11 +5,13 @@ CSP allows ``img-src data:``; an SVG inside ``<img>`` keeps its own styles)."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FormatStrFormatter, LogLocator
 from numpy.typing import NDArray
 
 __all__ = ["data_uri", "dose_map_png", "dvh_svg", "series_svg"]
@@ -66,15 +68,11 @@ def dvh_svg(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]]) -> by
 def series_svg(dates: Sequence[str], values: Sequence[float], *, ylabel: str, title: str,
                log: bool = False) -> bytes:
     """A dated series (e.g. sum of diameters, thyroglobulin on a log axis); SVG bytes."""
-    import datetime as dt
-
     x = [dt.date.fromisoformat(d) for d in dates]
     fig = Figure(figsize=(5.2, 3.0))
     ax = fig.add_subplot()
     ax.plot(x, list(values), marker="o", color=_COLOURS[0])  # type: ignore[arg-type]
     if log:
-        from matplotlib.ticker import FormatStrFormatter, LogLocator
-
         ax.set_yscale("log")
         ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))

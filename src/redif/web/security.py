@@ -15,6 +15,7 @@ anonymous visitors); :func:`current_principal` returns it for routes that need a
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from redif.registry import audit, auth
-from redif.registry.access import Permission, Principal
+from redif.registry.access import Permission, Principal, get_patient
 
 __all__ = [
     "CSRF_COOKIE",
@@ -168,8 +169,6 @@ def _resolve(request: Request) -> Caller:
 
 
 def _check_record_scope(request: Request, principal: Principal) -> None:
-    from redif.registry.access import get_patient
-
     raw = request.path_params.get("patient_id")
     if raw is None:
         return
@@ -336,8 +335,6 @@ class BodyLimitMiddleware:
 
 
 async def _send_413(send: Send, limit: int) -> None:
-    import json
-
     body = json.dumps(
         {
             "error": "InputError",

@@ -14,13 +14,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, File, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import select
 
 from redif.registry import audit, deid, uploads
 from redif.registry import patients as reg
 from redif.registry.access import Permission, get_patient
 from redif.registry.models import Site
 from redif.registry.schemas import PatientIn, PatientPatch
+from redif.reports.fhir import patient_bundle
+from redif.reports.pdf import patient_report_pdf
 from redif.web.conditional import check_preconditions, entity_tag, validator_headers
+from redif.web.deps import db_read, db_write
 from redif.web.security import current_principal, requires
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
@@ -48,8 +52,6 @@ class RecordKind(enum.StrEnum):
 
 
 def _db(request: Request, write: bool = False) -> Any:
-    from redif.web.deps import db_read, db_write
-
     return db_write(request) if write else db_read(request)
 
 
@@ -65,8 +67,6 @@ def me(request: Request) -> dict[str, Any]:
 @requires(Permission.AUTHENTICATED)
 def sites(request: Request) -> list[dict[str, Any]]:
     """Code and name of the sites the caller may see."""
-    from sqlalchemy import select
-
     p = current_principal(request)
     with _db(request) as s:
         rows = s.execute(select(Site).order_by(Site.code)).scalars()
@@ -194,8 +194,6 @@ def delete_record(request: Request, patient_id: PatientId, kind: RecordKind, rec
 @requires(Permission.EXPORT)
 def report_pdf(request: Request, patient_id: PatientId) -> Response:
     """The patient report (typst PDF); the download is audited."""
-    from redif.reports.pdf import patient_report_pdf
-
     p = current_principal(request)
     with _db(request, write=True) as s:
         data = reg.export_patient(s, p, patient_id, action="report", fmt="pdf")
@@ -211,8 +209,6 @@ def report_pdf(request: Request, patient_id: PatientId) -> Response:
 @requires(Permission.EXPORT)
 def fhir_bundle(request: Request, patient_id: PatientId) -> JSONResponse:
     """A FHIR R4 (R4B-validated) collection Bundle; the export is audited."""
-    from redif.reports.fhir import patient_bundle
-
     p = current_principal(request)
     with _db(request, write=True) as s:
         data = reg.export_patient(s, p, patient_id, action="export", fmt="fhir")

@@ -5,17 +5,22 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from redif.cli._common import to_jsonable
 from redif.errors import InputError
+from redif.io.jsonable import to_jsonable
+from redif.pathway import plan_to_ics
+from redif.pathway.report import report_blocks
 from redif.registry import audit
 from redif.registry import patients as reg
 from redif.registry.access import Permission, get_patient
 from redif.web.deps import db_read, db_write, render
+from redif.web.engines import assessment_for, save_case_document
 from redif.web.security import current_principal, requires
 
 __all__ = ["api_router", "router"]
@@ -35,9 +40,6 @@ def _patient(request: Request, patient_id: int) -> dict[str, Any]:
 
 def _assess(request: Request, patient: dict[str, Any]) -> dict[str, Any]:
     """Context for the section: the assessment's report blocks, or the reason it cannot run."""
-    from redif.pathway.report import report_blocks
-    from redif.web.engines import assessment_for
-
     try:
         with db_read(request) as s:
             result, _case, basis = assessment_for(patient, s)
@@ -63,10 +65,6 @@ def assessment_section(request: Request, patient_id: PatientId) -> Response:
 @requires(Permission.PATIENT_WRITE)
 async def case_store(request: Request, patient_id: PatientId) -> Response:
     """Store a pathway case document (YAML/JSON of ``redif patient assess``) for the patient."""
-    from starlette.concurrency import run_in_threadpool
-
-    from redif.web.engines import save_case_document
-
     patient = _patient(request, patient_id)  # scope first: another site's patient is 404
     form = await request.form()
     text = str(form.get("case") or "")
@@ -95,9 +93,6 @@ def _save(request: Request, patient: dict[str, Any], text: str, fn: Any) -> dict
 @requires(Permission.PATIENT_READ)
 def protocol_ics(request: Request, patient_id: PatientId) -> Response:
     """The dated protocol as an iCalendar file."""
-    from redif.pathway import plan_to_ics
-    from redif.web.engines import assessment_for
-
     patient = _patient(request, patient_id)
     with db_read(request) as s:
         result, case, _ = assessment_for(patient, s)
@@ -114,8 +109,6 @@ def protocol_ics(request: Request, patient_id: PatientId) -> Response:
 @requires(Permission.PATIENT_READ)
 def api_assessment(request: Request, patient_id: PatientId) -> dict[str, Any]:
     """The JSON of ``redif patient assess --json`` plus ``basis`` (registry records or case document)."""
-    from redif.web.engines import assessment_for
-
     patient = _patient(request, patient_id)
     with db_read(request) as s:
         result, _, basis = assessment_for(patient, s)
@@ -130,10 +123,6 @@ def api_case(request: Request, patient_id: PatientId,
              case: Annotated[dict[str, Any], Body(description="Case document (schema: redif patient schema)")]
              ) -> dict[str, Any]:
     """Validate with the pathway engine, store, and answer the stored document."""
-    import json
-
-    from redif.web.engines import save_case_document
-
     patient = _patient(request, patient_id)
     text = json.dumps(case)
     if len(text) > _MAX_CASE_CHARS:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import enum
+import json
 import typing
 from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from redif.errors import InputError, NotFound
 from redif.registry import patients as reg
@@ -16,6 +18,8 @@ from redif.registry import uploads
 from redif.registry.access import Permission, get_patient
 from redif.registry.models import PATIENT_CHILD_MODELS
 from redif.registry.schemas import RECORD_SCHEMAS, PatientIn, max_length_of
+from redif.reports.fhir import patient_bundle
+from redif.reports.pdf import patient_report_pdf
 from redif.web.deps import db_read, db_write, render
 from redif.web.messages import message_for
 from redif.web.security import current_principal, requires
@@ -124,8 +128,6 @@ async def patient_create(request: Request) -> Response:
 
 
 async def _run(request: Request, fn: Any) -> Any:
-    from starlette.concurrency import run_in_threadpool
-
     def work() -> Any:
         with db_write(request) as s:
             return fn(s)
@@ -211,8 +213,6 @@ def patient_delete(request: Request, patient_id: PatientId) -> Response:
 def patient_report(request: Request, patient_id: PatientId) -> Response:
     """Download the PDF patient report (audited; POST with the CSRF token, so that no cross-site link
     can write an export event under the user's name)."""
-    from redif.reports.pdf import patient_report_pdf
-
     p = current_principal(request)
     with db_write(request) as s:
         data = reg.export_patient(s, p, patient_id, action="report", fmt="pdf")
@@ -228,10 +228,6 @@ def patient_report(request: Request, patient_id: PatientId) -> Response:
 @requires(Permission.EXPORT)
 def patient_fhir(request: Request, patient_id: PatientId) -> Response:
     """Download the FHIR R4 bundle (audited; POST with the CSRF token)."""
-    import json
-
-    from redif.reports.fhir import patient_bundle
-
     p = current_principal(request)
     with db_write(request) as s:
         data = reg.export_patient(s, p, patient_id, action="export", fmt="fhir")

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from redif.registry import patients as reg
 from redif.registry.access import Permission, get_patient
 from redif.web.deps import db_read, render
+from redif.web.figures import data_uri, series_svg
 from redif.web.security import current_principal, requires
 
 __all__ = ["router"]
@@ -29,8 +30,6 @@ def _series(rows: list[dict[str, Any]], date_key: str, value_key: str) -> tuple[
 @requires(Permission.PATIENT_READ)
 def response_section(request: Request, patient_id: PatientId) -> Response:
     """Charts and tables of the response data (when there are any)."""
-    from redif.web.figures import data_uri, series_svg
-
     p = current_principal(request)
     with db_read(request) as s:
         patient = reg.patient_to_dict(get_patient(s, p, patient_id))
