@@ -258,13 +258,14 @@ def _forest(
     as_json: bool = _JsonOpt,
 ) -> None:
     """Draw a forest plot of a pooled outcome (SVG or PNG by the file suffix)."""
-    from redif.evidence.plots import check_plot_path, forest_plot
+    from redif.evidence.plots import forest_bytes
     from redif.evidence.synthesis import pool_outcome
+    from redif.io.figures import check_plot_path, plot_format, write_plot
 
     check_plot_path(out)
     table = _table(outcome, genotype, definition, min_grade, studies, prefer)
     pool = pool_outcome(table, by=by, measure=measure, method=method, knha=knha, level=level)
-    path = forest_plot(pool.result, out, title=title or _default_title(pool))
+    path = write_plot(forest_bytes(pool.result, plot_format(out), title=title or _default_title(pool)), out)
     if as_json:
         data = pool.to_dict()
         data["plot"] = str(path)
@@ -286,13 +287,15 @@ def _funnel(
     prefer: str = _PreferOpt,
 ) -> None:
     """Draw a funnel plot (effect on the analysis scale against its standard error)."""
-    from redif.evidence.plots import check_plot_path, funnel_plot
+    from redif.evidence.plots import funnel_bytes
     from redif.evidence.synthesis import pool_outcome
+    from redif.io.figures import check_plot_path, plot_format, write_plot
 
     check_plot_path(out)
     table = _table(outcome, genotype, definition, min_grade, studies, prefer)
     pool = pool_outcome(table, measure=measure, method=method)
-    console.print(f"wrote {funnel_plot(pool.result, out, title=_default_title(pool))}", highlight=False)
+    path = write_plot(funnel_bytes(pool.result, plot_format(out), title=_default_title(pool)), out)
+    console.print(f"wrote {path}", highlight=False)
     _print_excluded(table)
 
 
@@ -355,8 +358,9 @@ def _summary(
     as_json: bool = _JsonOpt,
 ) -> None:
     """The main job: pooled uptake and response by genotype, uptake by definition, forest plots."""
-    from redif.evidence.plots import forest_plot
+    from redif.evidence.plots import forest_bytes
     from redif.evidence.synthesis import evidence_summary
+    from redif.io.figures import write_plot
 
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError("not a folder", field="--out-dir", value=str(out_dir), remedy="give a folder path")
@@ -371,8 +375,8 @@ def _summary(
     plots: list[Path] = []
     for name, pool in summary.pools.items():
         for suffix in dict.fromkeys(suffixes):
-            plots.append(forest_plot(pool.result, out_dir / f"forest_{name}{suffix}",
-                                     title=_default_title(pool)))
+            plots.append(write_plot(forest_bytes(pool.result, suffix.lstrip("."), title=_default_title(pool)),
+                                    out_dir / f"forest_{name}{suffix}"))
     if as_json:
         data = summary.to_dict()
         data["plots"] = [str(p) for p in plots]

@@ -12,9 +12,11 @@ import os
 import sys
 
 import typer
+import typer.main
 
 from redif import __version__
-from redif.errors import RedifError
+from redif.cli._flags import cli_error
+from redif.errors import InputError, RedifError
 
 __all__ = ["app", "main"]
 
@@ -112,6 +114,8 @@ def main(argv: list[str] | None = None) -> None:
     except RedifError as exc:
         if debug:
             raise
+        if isinstance(exc, InputError):  # engine field -> this command's flag (the one translation)
+            exc = cli_error(exc, typer.main.get_command(app), sys.argv[1:] if argv is None else argv)
         sys.stderr.write(f"error: {exc}\n")
         sys.exit(2)
     except KeyboardInterrupt:

@@ -371,14 +371,8 @@ def influence_command(
 
 
 def _forest(result: Any, path: Path) -> None:
-    if path.suffix.lower() not in (".svg", ".png"):
-        raise InputError("forest plot must be .svg or .png", field="--forest", value=str(path))
-    try:
-        from redif.evidence.plots import forest_plot
-    except ImportError:
-        raise InputError("forest plots are not available in this build", field="--forest",
-                         remedy="omit --forest") from None
-    forest_plot(result, path)
+    out = check_plot_path(path, field="forest")
+    write_plot(forest_bytes(result, plot_format(out)), out, field="forest")
 
 
 def register(app: typer.Typer) -> None:

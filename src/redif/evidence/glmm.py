@@ -40,7 +40,7 @@ from redif.errors import ConvergenceError, InputError
 from redif.evidence._dist import chi2_sf, norm_isf, norm_sf
 from redif.evidence.measures import Measure, escalc
 from redif.evidence.results import PoolResult
-from redif.evidence.rma import RmaFit, build_pool_result
+from redif.evidence.rma_result import RmaFit, build_pool_result
 from redif.evidence.tau2 import Method, weighted_fit
 
 __all__ = ["GlmmFit", "fit_glmm", "pool_glmm"]

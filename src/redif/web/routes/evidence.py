@@ -84,11 +84,7 @@ def _named(exc: InputError) -> InputError:
 
 
 def _forest_svg(result: Any, title: str) -> bytes:
-    from redif.evidence.plots import forest_plot
-
-    with tempfile.TemporaryDirectory() as d:
-        path = forest_plot(result.result, Path(d) / "forest.svg", title=title)
-        return path.read_bytes()
+    return forest_bytes(result.result, "svg", title=title)
 
 
 def _options() -> dict[str, list[str]]:
