@@ -247,4 +247,4 @@ def test_study_ci_option(debruin_csv: Path) -> None:
     want = (p + z * z / (2 * n) - z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
     assert lo == pytest.approx(want, abs=1e-10)
     bad = _run(str(debruin_csv), "--study-ci", "exact")
-    assert bad.returncode == 2 and "study_ci" in bad.stderr
+    assert bad.returncode == 2 and "--study-ci" in bad.stderr  # issue 10: the CLI names its flag
