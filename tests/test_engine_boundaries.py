@@ -17,6 +17,8 @@ import pytest
 _SRC = Path(__file__).resolve().parents[1] / "src" / "redif"
 _ENGINES = ("evidence", "design", "dosimetry", "response", "pathway", "io")
 _FLAG = re.compile(r"^--[a-z]")  # "--" alone is a matplotlib line style, not a flag
+_FLAG_IN_TEXT = re.compile(r"(?<![\w-])--[a-z]")
+_ERRORS = {"InputError", "DicomInputError", "ConvergenceError", "LimitExceeded", "NotFound", "Conflict"}
 
 
 def _engine_files() -> list[Path]:
@@ -34,6 +36,10 @@ def _flag_strings(path: Path) -> list[str]:
             head = node.values[0]
             if isinstance(head, ast.Constant) and isinstance(head.value, str) and _FLAG.match(head.value):
                 found.append(f"{path.relative_to(_SRC)}:{node.lineno}: f-string {head.value!r}")
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in _ERRORS:
+            for sub in ast.walk(node):  # message, field and remedy of an error: no "use --method EE"
+                if isinstance(sub, ast.Constant) and isinstance(sub.value, str) and _FLAG_IN_TEXT.search(sub.value):
+                    found.append(f"{path.relative_to(_SRC)}:{sub.lineno}: in an error {sub.value!r}")
     return found
 
 

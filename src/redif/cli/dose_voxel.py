@@ -13,6 +13,7 @@ from rich.table import Table
 
 from redif import DISCLAIMER
 from redif.cli._common import console, emit_json, err_console, parse_float_list, to_jsonable
+from redif.cli._flags import field_flags
 
 __all__ = ["lesion_rows", "progress_bar", "register"]
 
@@ -48,6 +49,7 @@ def _fmt(v: object, nd: int = 2) -> str:
     return "-" if v is None else f"{float(v):.{nd}f}"  # type: ignore[arg-type]
 
 
+@field_flags(volumes="--pet", path="--pet")
 def voxel(
     ctx: typer.Context,
     pet: list[str] = typer.Option(..., "--pet", help="Time-point folders (DICOM) or NIfTI files, in time "

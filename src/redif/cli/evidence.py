@@ -18,7 +18,9 @@ from rich.table import Table
 from redif import DISCLAIMER
 from redif.cli._common import console as _console
 from redif.cli._common import emit_json
+from redif.cli._flags import field_flags
 from redif.errors import InputError
+from redif.evidence.estimators import methods_help
 
 __all__ = ["register"]
 
@@ -44,7 +46,7 @@ _DefinitionOpt = typer.Option(
 _GradeOpt = typer.Option("secondary", "--min-grade", help=_GRADE_HELP)
 _StudiesOpt = typer.Option(None, "--studies", help=_STUDIES_HELP)
 _MeasureOpt = typer.Option("PLO", "--measure", help="PR, PLO (default), PAS or PFT.")
-_MethodOpt = typer.Option("REML", "--method", help="EE, DL, HE, SJ, ML, REML (default), EB, PM, HS, GLMM.")
+_MethodOpt = typer.Option("REML", "--method", help=methods_help())
 _KnhaOpt = typer.Option(False, "--knha", help="Knapp-Hartung adjustment (t-based CI and PI).")
 _LevelOpt = typer.Option(95.0, "--level", help="Confidence level in percent.")
 _PreferOpt = typer.Option("arms", "--prefer",
@@ -306,6 +308,7 @@ def _default_title(pool: Any) -> str:
     return what + (f" by {pool.by}" if pool.by else "") + (f" ({'; '.join(bits)})" if bits else "")
 
 
+@field_flags(moderators="--mods")
 def _regress(
     mods: str = typer.Option(..., "--mods", help="Comma-separated moderators, e.g. "
                              "weeks_drug_before_uptake_assessment,definition"),

@@ -65,9 +65,9 @@ def arms_from_evidence(
     if not table.rows:
         raise InputError(
             "no arm of the evidence base matches",
-            field="--genotype",
+            field="genotype",
             value={"outcome": outcome, "genotype": genotype, "definition": definition},
-            remedy="relax --definition or --min-grade, or choose another genotype",
+            remedy="relax the definition or min_grade, or choose another genotype",
         )
     sel = ", ".join(f"{k}={v}" for k, v in table.filters.items())
     return HistoricalArms(

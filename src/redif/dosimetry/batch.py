@@ -144,8 +144,8 @@ def _dask_executor(workers: int | None, scheduler: str | None) -> tuple[Executor
     try:
         import distributed
     except ImportError:
-        raise InputError("the dask executor needs dask.distributed", field="--executor", value="dask",
-                         remedy="pip install 'redif[dask]' or use --executor process") from None
+        raise InputError("the dask executor needs dask.distributed", field="executor", value="dask",
+                         remedy="pip install 'redif[dask]' or use the process executor") from None
     dd: Any = distributed
     if scheduler:
         remote: Any = dd.Client(scheduler)
@@ -173,10 +173,10 @@ def run_batch(
     try:
         kind = ExecutorKind(executor)
     except ValueError:
-        raise InputError("unknown executor", field="--executor", value=executor,
+        raise InputError("unknown executor", field="executor", value=executor,
                          remedy="use sequential, process or dask") from None
     if workers is not None and workers < 1:
-        raise InputError("workers must be >= 1", field="--workers", value=workers)
+        raise InputError("workers must be >= 1", field="workers", value=workers)
     results: list[CaseResult | None] = [None] * len(cases)
     if kind is ExecutorKind.SEQUENTIAL:
         for i, case in enumerate(cases):

@@ -546,7 +546,7 @@ def merge_voxel_summary(case: Mapping[str, Any], summary: Mapping[str, Any]) -> 
         raise InputError(
             "not a voxel-dosimetry result (no 'lesions' list)",
             field="voxel_json",
-            remedy="give the output of `redif dose voxel ... --json`",
+            remedy="give the JSON output of the voxel dose calculation",
         )
     out = dict(case)
     lesions = list(out.get("lesions") or [])
@@ -556,7 +556,7 @@ def merge_voxel_summary(case: Mapping[str, Any], summary: Mapping[str, Any]) -> 
             raise InputError(
                 "voxel lesion without name or mean_gy_per_gbq",
                 field=f"voxel_json.lesions.{i}",
-                remedy="give the output of `redif dose voxel ... --json`",
+                remedy="give the JSON output of the voxel dose calculation",
             )
         name = str(vl["name"])
         if name in names:

@@ -139,17 +139,17 @@ def compute_voxel_dose(
     try:
         method = TiaMethod(method)
     except ValueError:
-        raise InputError("unknown TIA method", field="--method", value=method,
+        raise InputError("unknown TIA method", field="method", value=method,
                          remedy="use fit or region") from None
     try:
         tissue = Tissue(tissue)
     except ValueError:
-        raise InputError("unknown kernel tissue", field="--tissue", value=tissue,
+        raise InputError("unknown kernel tissue", field="tissue", value=tissue,
                          remedy="use soft or bone") from None
     timings: dict[str, float] = {}
     rho = soft_tissue_density() if density_g_per_ml is None else float(density_g_per_ml)
     if activity_gbq is not None and not activity_gbq > 0:
-        raise InputError("activity must be positive", field="--activity-gbq", value=activity_gbq)
+        raise InputError("activity must be positive", field="activity_gbq", value=activity_gbq)
     imaged = get_nuclide(series.nuclide).name
     t0 = time.perf_counter()
     if imaged == _DOSE_NUCLIDE:
@@ -158,7 +158,7 @@ def compute_voxel_dose(
         if activity_gbq is None:
             if recorded is None:
                 raise InputError("the series does not record the administered activity",
-                                 field="RadionuclideTotalDose", remedy="give --activity-gbq")
+                                 field="RadionuclideTotalDose", remedy="give activity_gbq")
             activity_gbq = recorded / 1000.0
         scale = 1.0 if recorded is None else activity_gbq * 1000.0 / recorded
         tia = tia_imaged * np.float32(scale)
@@ -258,10 +258,10 @@ def run_voxel_case(
         if p.name.endswith((".nii", ".nii.gz")):
             if not nifti_inputs:
                 raise InputError("NIfTI time points need units, times and nuclide", field=str(p),
-                                 remedy="give --nifti-units, --times-h and --nuclide")
+                                 remedy="give the NIfTI units, times_h and nuclide")
             times = list(nifti_inputs["times_h"])  # type: ignore[call-overload]
             if len(times) != len(paths):
-                raise InputError("one time per NIfTI file needed", field="--times-h", value=times)
+                raise InputError("one time per NIfTI file needed", field="times_h", value=times)
             loaded[i] = read_nifti_volume(
                 p, units=str(nifti_inputs["units"]), time_h=float(times[i]),
                 nuclide=str(nifti_inputs["nuclide"]),

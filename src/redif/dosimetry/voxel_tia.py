@@ -96,7 +96,7 @@ def check_time_series(volumes: Sequence[Volume], *, nuclide: str | None = None) 
         unknown nuclide, a time point not after the previous one, or one before the administration.
     """
     if len(volumes) < 2:
-        raise InputError("need at least two time points", field="--pet", value=len(volumes),
+        raise InputError("need at least two time points", field="volumes", value=len(volumes),
                          remedy="give one folder per time point, e.g. 4, 24, 48 and 96 h")
     first = volumes[0]
     name = nuclide or first.nuclide
@@ -111,11 +111,11 @@ def check_time_series(volumes: Sequence[Volume], *, nuclide: str | None = None) 
             raise InputError("time point not in Bq/mL", field=vol.source, value=vol.units)
         if not same_grid(vol.affine, vol.shape, first.affine, first.shape):
             raise InputError(f"time point {vol.source} is on a different grid from {first.source}",
-                             field="--pet", remedy="resample all time points onto one grid first")
+                             field="volumes", remedy="resample all time points onto one grid first")
         if vol.radiopharmaceutical_start != first.radiopharmaceutical_start or (
                 vol.nuclide or name) != name:
             raise InputError(f"time point {vol.source} belongs to another administration than "
-                             f"{first.source} (injection time or nuclide differ)", field="--pet")
+                             f"{first.source} (injection time or nuclide differ)", field="volumes")
         t = vol.time_since_admin_h
         if t is None or t <= 0:
             raise InputError("acquisition not after the administration", field=vol.source, value=t,
@@ -351,7 +351,7 @@ def tia_map(
     try:
         m = TiaMethod(method)
     except ValueError:
-        raise InputError("unknown TIA method", field="--method", value=method,
+        raise InputError("unknown TIA method", field="method", value=method,
                          remedy="use fit or region") from None
     lam = get_nuclide(series.nuclide).decay_constant_per_h
     factors = None
@@ -363,7 +363,7 @@ def tia_map(
                              time_factors=factors)
     else:
         if labels is None:
-            raise InputError("the region method needs a label map", field="--method", value="region")
+            raise InputError("the region method needs a label map", field="method", value="region")
         conc = region_tia(series.times_h, series.activity_bqml, labels, lam, n_late=n_late,
                           time_factors=factors)
     out: NDArray[np.float32] = np.asarray(conc, dtype=np.float32)

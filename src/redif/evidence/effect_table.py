@@ -22,8 +22,8 @@ from numpy.typing import NDArray
 
 from redif.errors import InputError
 from redif.evidence.measures import PROPORTION_MEASURES, Measure, escalc
-from redif.evidence.regression import RegressionResult, meta_regression
-from redif.evidence.results import PoolResult, SubgroupResult
+from redif.evidence.regression import meta_regression
+from redif.evidence.results import PoolResult, RegressionResult, SubgroupResult
 from redif.evidence.rma import pool_generic, pool_proportions
 from redif.evidence.subgroups import pool_subgroups, pool_subgroups_generic
 from redif.evidence.tau2 import Method, method_codes, parse_method

@@ -114,7 +114,7 @@ def fit_rma(
     if m is not Method.EE and k - p < 1 and tau2 is None:
         raise InputError(
             f"k = {k} studies: a random-effects model ({m}) needs at least {p + 1}",
-            field="k", value=k, remedy="add studies or use --method EE",
+            field="k", value=k, remedy="add studies or use method EE",
         )
     if knha and k - p < 1:
         raise InputError(f"k = {k}: Knapp-Hartung needs at least {p + 1} studies", field="knha", value=k)

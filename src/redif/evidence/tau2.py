@@ -24,50 +24,28 @@ J Educ Behav Stat 2005;30:261-293.
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import optimize
 
 from redif.errors import ConvergenceError, InputError
+from redif.evidence.estimators import (
+    ESTIMATORS,
+    Method,
+    Tau2Estimator,
+    method_codes,
+    methods_help,
+    parse_method,
+)
 
 __all__ = ["ESTIMATORS", "Method", "Tau2Estimator", "WeightedFit", "estimate_tau2", "is_intercept_only",
            "method_codes", "methods_help", "parse_method", "q_generalised", "tau2_se", "weighted_fit"]
+# The estimators (tau2_*) and standard errors (se_*) below are named by the table
+# redif.evidence.estimators.ESTIMATORS, which imports them on first use.
 
 FloatArray = NDArray[np.float64]
-
-
-class Method(enum.StrEnum):
-    """Estimation method (metafor names); GLMM only for proportions."""
-
-    EE = "EE"
-    DL = "DL"
-    HE = "HE"
-    SJ = "SJ"
-    ML = "ML"
-    REML = "REML"
-    EB = "EB"
-    PM = "PM"
-    HS = "HS"
-    GLMM = "GLMM"
-
-
-def parse_method(method: str | Method) -> Method:
-    """Return ``method`` as a :class:`Method` (``FE`` is accepted as ``EE``)."""
-    text = str(method).upper()
-    if text in ("FE", "CE"):
-        text = "EE"
-    try:
-        return Method(text)
-    except ValueError:
-        raise InputError(
-            "unknown method", field="method", value=method,
-            remedy=f"use one of {', '.join(method_codes())}",
-        ) from None
 
 
 @dataclass(frozen=True)
@@ -163,14 +141,14 @@ def _loglik(tau2: float, y: FloatArray, v: FloatArray, X: FloatArray, reml: bool
     return ll
 
 
-def _he(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
+def tau2_he(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
     k, p = X.shape
     ols = weighted_fit(y, X, np.ones_like(v))
     tr_pv = float(v.sum() - np.trace(ols.xtwx_inv @ ((X * v[:, None]).T @ X)))
     return float((ols.rss - tr_pv) / (k - p))
 
 
-def _pm(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
+def tau2_pm(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
     k, p = X.shape
     target = float(k - p)
     if q_generalised(0.0, y, v, X) < target:
@@ -187,7 +165,7 @@ def _pm(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
 
 def _fisher(y: FloatArray, v: FloatArray, X: FloatArray, reml: bool, *, tol: float = 1e-12,
             maxiter: int = 1000) -> float:
-    tau2 = max(0.0, _he(y, v, X))
+    tau2 = max(0.0, tau2_he(y, v, X))
     intercept = is_intercept_only(X)
     for _ in range(maxiter):
         if intercept:
@@ -218,56 +196,58 @@ def _fisher(y: FloatArray, v: FloatArray, X: FloatArray, reml: bool, *, tol: flo
     return max(0.0, tau2)
 
 
-def _ee(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
+# --- estimators of tau^2 (named in redif.evidence.estimators.ESTIMATORS) -----------------------------------
+
+def tau2_ee(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
     return 0.0
 
 
-def _dl(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
+def tau2_dl(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
     k, p = X.shape
     fit = weighted_fit(y, X, 1.0 / v)
-    return (fit.rss - (k - p)) / fit.trace_p(X)
+    return float((fit.rss - (k - p)) / fit.trace_p(X))
 
 
-def _hs(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
+def tau2_hs(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
     k = X.shape[0]
     fit = weighted_fit(y, X, 1.0 / v)
-    return (fit.rss - k) / float((1.0 / v).sum())
+    return float((fit.rss - k) / float((1.0 / v).sum()))
 
 
-def _sj(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
+def tau2_sj(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
     k, p = X.shape
     tau0 = float(np.mean((y - y.mean()) ** 2))
     fit = weighted_fit(y, X, 1.0 / (v + tau0))
-    return tau0 * fit.rss / (k - p)
+    return float(tau0 * fit.rss / (k - p))
 
 
-def _ml(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
+def tau2_ml(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
     return _fisher(y, v, X, reml=False)
 
 
-def _reml(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
+def tau2_reml(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
     return _fisher(y, v, X, reml=True)
 
 
 # --- standard errors of tau^2 (metafor rma.uni's se.tau2) -------------------------------------------------
 
-def _se_zero(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
+def se_zero(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
     return 0.0
 
 
-def _se_ml(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
+def se_ml(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
     """``sqrt(2 / sum w^2)`` with ``w = 1/(v + tau2)`` (inverse Fisher information, ML)."""
     fit = weighted_fit(y, X, 1.0 / (v + tau2))
     return float(np.sqrt(2.0 / (fit.w**2).sum()))
 
 
-def _se_reml(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
+def se_reml(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
     """``sqrt(2 / tr(PP))`` (inverse Fisher information, REML)."""
     fit = weighted_fit(y, X, 1.0 / (v + tau2))
     return float(np.sqrt(2.0 / fit.trace_pp(X)))
 
 
-def _se_pm(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
+def se_pm(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
     """``sqrt(2 k^2 / (k - p) / (sum w)^2)`` (Paule-Mandel and empirical Bayes, as metafor)."""
     k, p = X.shape
     fit = weighted_fit(y, X, 1.0 / (v + tau2))
@@ -283,12 +263,12 @@ def _se_moment(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float, *, hs: 
     return float(np.sqrt(core) / denom)
 
 
-def _se_dl(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
+def se_dl(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
     """``sqrt(2(k-p) + 4 tau2 tr(P) + 2 tau2^2 tr(PP)) / tr(P)`` with ``P`` for weights ``1/v``."""
     return _se_moment(y, v, X, tau2, hs=False)
 
 
-def _se_hs(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
+def se_hs(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
     """As DerSimonian-Laird, divided by ``sum(1/v)`` instead of ``tr(P)``."""
     return _se_moment(y, v, X, tau2, hs=True)
 
@@ -313,7 +293,7 @@ def _pv_traces(y: FloatArray, v: FloatArray, X: FloatArray, *, he: bool) -> tupl
     return tau0, tr_pvpv, tr_ppv, tr_pp
 
 
-def _se_he(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
+def se_he(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
     """``sqrt(2 tr(PVPV) + 4 tau2 tr(PV) + 2 tau2^2 (k-p)) / (k-p)`` with the OLS projection ``P``."""
     k, p = X.shape
     tr_pv, tr_pvpv = _pv_traces(y, v, X, he=True)
@@ -321,7 +301,7 @@ def _se_he(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
     return float(np.sqrt(core) / (k - p))
 
 
-def _se_sj(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
+def se_sj(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
     """``tau2_0 sqrt(2 tr(PVPV) + 4 tau2 tr(PPV) + 2 tau2^2 tr(PP)) / (k-p)``, weights ``1/(v + tau2_0)``."""
     k, p = X.shape
     tau0, tr_pvpv, tr_ppv, tr_pp = _pv_traces(y, v, X, he=False)
@@ -329,73 +309,9 @@ def _se_sj(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
     return float(tau0 * np.sqrt(core) / (k - p))
 
 
-Estimate = Callable[[FloatArray, FloatArray, FloatArray], float]
-StandardError = Callable[[FloatArray, FloatArray, FloatArray, float], float]
-
-
-@dataclass(frozen=True)
-class Tau2Estimator:
-    """One supported estimation method: its estimator of tau^2 and the standard error of that estimate.
-
-    ``estimate``/``se`` are ``None`` only for a method fitted by its own engine (GLMM).
-    """
-
-    method: Method
-    name: str
-    reference: str
-    estimate: Estimate | None
-    se: StandardError | None
-    positive_v: bool = False  # the estimator divides by the sampling variances
-    proportions_only: bool = False
-
-
-#: The one table of supported methods (metafor's names, in metafor's order): the engine dispatches on
-#: it, the CLI help and the web form list its keys, docs/meta.md describes each row. Adding an estimator
-#: is one entry here (plus a reference test against metafor).
-ESTIMATORS: Mapping[Method, Tau2Estimator] = MappingProxyType({
-    Method.EE: Tau2Estimator(Method.EE, "equal-effects (common-effect) model, tau2 = 0", "-", _ee, _se_zero),
-    Method.DL: Tau2Estimator(Method.DL, "DerSimonian-Laird", "DerSimonian & Laird 1986", _dl, _se_dl,
-                             positive_v=True),
-    Method.HE: Tau2Estimator(Method.HE, "Hedges (Hedges-Olkin)", "Hedges & Olkin 1985", _he, _se_he),
-    Method.SJ: Tau2Estimator(Method.SJ, "Sidik-Jonkman", "Sidik & Jonkman 2005", _sj, _se_sj),
-    Method.ML: Tau2Estimator(Method.ML, "maximum likelihood (Fisher scoring)", "Viechtbauer 2005", _ml,
-                             _se_ml),
-    Method.REML: Tau2Estimator(Method.REML, "restricted maximum likelihood (Fisher scoring)",
-                               "Viechtbauer 2005", _reml, _se_reml),
-    Method.EB: Tau2Estimator(Method.EB, "empirical Bayes (Morris)", "Morris 1983", _pm, _se_pm,
-                             positive_v=True),
-    Method.PM: Tau2Estimator(Method.PM, "Paule-Mandel", "Paule & Mandel 1982", _pm, _se_pm, positive_v=True),
-    Method.HS: Tau2Estimator(Method.HS, "Hunter-Schmidt", "Hunter & Schmidt 2004", _hs, _se_hs,
-                             positive_v=True),
-    Method.GLMM: Tau2Estimator(Method.GLMM, "binomial-normal GLMM by ML (7-point adaptive Gauss-Hermite)",
-                               "metafor rma.glmm; lme4 nAGQ = 7", None, None, proportions_only=True),
-})
-
-
-def method_codes(*, glmm: bool = True) -> tuple[str, ...]:
-    """The codes of the supported methods, in table order (``glmm=False`` leaves GLMM out)."""
-    return tuple(m.value for m, e in ESTIMATORS.items() if glmm or not e.proportions_only)
-
-
-def methods_help(*, glmm: bool = True, default: str = "REML") -> str:
-    """The ``--method`` help text, read from :data:`ESTIMATORS`."""
-    codes = [f"{c} (default)" if c == default else c for c in method_codes(glmm=glmm)]
-    text = "tau2 estimator: " + ", ".join(codes)
-    return text + ("; GLMM for proportions only." if glmm else ".")
-
-
-def _entry(method: Method) -> Tau2Estimator:
-    entry = ESTIMATORS.get(method)
-    if entry is None or entry.estimate is None or entry.se is None:
-        raise InputError(f"{method} has no tau2 estimator here", field="method", value=str(method),
-                         remedy=f"use one of {', '.join(method_codes(glmm=False))}"
-                         + ("; GLMM is available for proportions only" if method is Method.GLMM else ""))
-    return entry
-
-
 def estimate_tau2(y: FloatArray, v: FloatArray, X: FloatArray, method: Method) -> float:
-    """Estimate tau^2 by ``method`` (an entry of :data:`ESTIMATORS`) for outcomes ``y``, variances ``v``
-    and design ``X`` (k x p).
+    """Estimate tau^2 by ``method`` (an entry of :data:`~redif.evidence.estimators.ESTIMATORS`) for
+    outcomes ``y``, variances ``v`` and design ``X`` (k x p).
 
     Returns 0 for ``EE``; values are truncated at zero as in metafor.
 
@@ -405,16 +321,14 @@ def estimate_tau2(y: FloatArray, v: FloatArray, X: FloatArray, method: Method) -
         For a method without an estimator in the table (GLMM, or anything unknown) -- never a silent
         fall-through to another estimator.
     """
-    entry = _entry(method)
+    entry = ESTIMATORS[parse_method(method)]
+    estimate = entry.estimator()
     if entry.positive_v and np.any(v <= 0):
         raise InputError(f"{method} needs positive sampling variances", field="vi",
                          value=float(v.min()), remedy="remove studies with vi <= 0")
-    assert entry.estimate is not None  # checked by _entry
-    return max(0.0, float(entry.estimate(y, v, X)))
+    return max(0.0, float(estimate(y, v, X)))
 
 
 def tau2_se(method: Method, y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
     """Standard error of the tau^2 estimate by ``method`` (metafor's ``se.tau2``)."""
-    entry = _entry(method)
-    assert entry.se is not None  # checked by _entry
-    return float(entry.se(y, v, X, tau2))
+    return float(ESTIMATORS[parse_method(method)].se_formula()(y, v, X, tau2))

@@ -248,7 +248,7 @@ def get_protocol(name_or_path: str) -> ProtocolTemplate:
     if key not in table:
         raise InputError(
             "unknown protocol",
-            field="--protocol",
+            field="protocol",
             value=name_or_path,
             remedy=f"use one of {', '.join(sorted(table))} or a path to a template .yaml",
         )
@@ -339,8 +339,8 @@ def plan_to_ics(plan: ProtocolPlan, *, case_id: str | None = None) -> bytes:
     if plan.start_date is None:
         raise InputError(
             "a calendar needs dated events",
-            field="--start-date",
-            remedy="give --start-date YYYY-MM-DD (day 0 = drug start)",
+            field="start_date",
+            remedy="give the start date as YYYY-MM-DD (day 0 = drug start)",
         )
     cal = Calendar()
     cal.add("prodid", "-//redif//pathway protocol//EN")
