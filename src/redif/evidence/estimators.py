@@ -119,7 +119,7 @@ ESTIMATORS: Mapping[Method, Tau2Estimator] = MappingProxyType({
                       "as DL, divided by sum(1/v) instead of tr(P)", "hs", "hs", positive_v=True),
     Method.GLMM: Tau2Estimator(Method.GLMM, "binomial-normal GLMM by ML (7-point adaptive Gauss-Hermite)",
                                "metafor rma.glmm; lme4 nAGQ = 7",
-                               "inverse Hessian of the marginal likelihood", None, None,
+                               "not reported (NaN)", None, None,
                                proportions_only=True),
 })
 
