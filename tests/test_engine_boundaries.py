@@ -25,6 +25,10 @@ def _engine_files() -> list[Path]:
     return sorted(p for pkg in _ENGINES for p in (_SRC / pkg).rglob("*.py"))
 
 
+def _name(func: ast.expr) -> str:
+    return str(getattr(func, "id", getattr(func, "attr", "")))
+
+
 def _flag_strings(path: Path) -> list[str]:
     """Every string constant in ``path`` that is a CLI flag (``--name``), with its line."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -36,9 +40,10 @@ def _flag_strings(path: Path) -> list[str]:
             head = node.values[0]
             if isinstance(head, ast.Constant) and isinstance(head.value, str) and _FLAG.match(head.value):
                 found.append(f"{path.relative_to(_SRC)}:{node.lineno}: f-string {head.value!r}")
-        elif isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in _ERRORS:
+        elif isinstance(node, ast.Call) and _name(node.func) in _ERRORS:
             for sub in ast.walk(node):  # message, field and remedy of an error: no "use --method EE"
-                if isinstance(sub, ast.Constant) and isinstance(sub.value, str) and _FLAG_IN_TEXT.search(sub.value):
+                if isinstance(sub, ast.Constant) and isinstance(sub.value, str) \
+                        and _FLAG_IN_TEXT.search(sub.value):
                     found.append(f"{path.relative_to(_SRC)}:{sub.lineno}: in an error {sub.value!r}")
     return found
 

@@ -74,7 +74,8 @@ def test_cli_help_lists_the_table() -> None:
     for argv, codes in ((["meta", "pool", "--help"], method_codes()),
                         (["evidence", "pool", "--help"], method_codes()),
                         (["meta", "bias", "--help"], method_codes(glmm=False))):
-        text = re.sub(r"\s+", " ", re.sub(r"[│╭╮╰╯─]", " ", runner.invoke(app, argv, terminal_width=400).output))
+        out = runner.invoke(app, argv, terminal_width=400).output
+        text = re.sub(r"\s+", " ", re.sub(r"[│╭╮╰╯─]", " ", out))
         m = re.search(r"tau2 estimator: (.*?)(?:\.|;)", text)
         assert m is not None, text
         listed = [c.replace("(default)", "").strip() for c in m.group(1).split(",")]

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from redif.errors import InputError
-from redif.evidence.meta import pool_proportions, pool_subgroups
-from redif.evidence.meta import PoolResult, SubgroupResult
+from redif.evidence.meta import PoolResult, SubgroupResult, pool_proportions, pool_subgroups
 from redif.evidence.plots import forest_bytes, funnel_bytes
 from redif.io.figures import check_plot_path, plot_format, write_plot
 
