@@ -14,7 +14,7 @@ from functools import lru_cache
 from redif.data import Grade, load_yaml
 from redif.errors import InputError
 
-__all__ = ["Nuclide", "available_nuclides", "get_nuclide"]
+__all__ = ["THERAPY_NUCLIDE", "Nuclide", "available_nuclides", "get_nuclide", "therapy_nuclide"]
 
 _FILE = "nuclides.yaml"
 
@@ -35,6 +35,10 @@ class Nuclide:
         Mean energy emitted as photons (gamma, X, annihilation) per decay, MeV.
     source, grade
         Citation and grade of the half-life.
+    voxel_kernels
+        Folder (in ``redif/data``) of the nuclide's voxel S-value kernels, ``None`` without any.
+    sphere_svalue_column
+        Column of ``sphere_svalues.csv`` holding its sphere S-values, ``None`` without any.
     """
 
     name: str
@@ -43,6 +47,8 @@ class Nuclide:
     photon_energy_mev: float | None
     source: str
     grade: Grade
+    voxel_kernels: str | None = None
+    sphere_svalue_column: str | None = None
 
     @property
     def decay_constant_per_h(self) -> float:
@@ -98,7 +104,18 @@ def get_nuclide(name: str) -> Nuclide:
         photon_energy_mev=_energy("photon_energy_mev_per_decay"),
         source=str(hl["source"]),
         grade=Grade(hl["grade"]),
+        voxel_kernels=entry.get("voxel_kernels"),
+        sphere_svalue_column=entry.get("sphere_svalue_column"),
     )
+
+
+def therapy_nuclide() -> str:
+    """The nuclide doses refer to (``therapy_nuclide`` of the table)."""
+    return str(load_yaml(_FILE)["therapy_nuclide"])
+
+
+#: The therapy nuclide, read once from the table (the default of every dose function).
+THERAPY_NUCLIDE: str = therapy_nuclide()
 
 
 def available_nuclides() -> list[str]:

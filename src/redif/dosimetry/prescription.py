@@ -36,6 +36,7 @@ from redif.dosimetry.blood import blood_dose_per_activity, retention_limited_act
 from redif.dosimetry.conversion import RecoveryCurve
 from redif.dosimetry.kinetics import KineticFit, TimeActivity, fit_kinetics
 from redif.dosimetry.lesion import LesionDose, lesion_dose, lesion_dose_from_dose_per_activity, lesion_mass_g
+from redif.dosimetry.nuclides import THERAPY_NUCLIDE
 from redif.dosimetry.plan_input import (
     DosimetryPlanInput,
     LesionInput,
@@ -59,7 +60,7 @@ __all__ = [
 ]
 
 _FILE = "dosimetry_thresholds.yaml"
-_THERAPY = "I-131"
+_THERAPY = THERAPY_NUCLIDE
 FloatArray = NDArray[np.float64]
 
 

@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from redif import DISCLAIMER
 from redif.dosimetry.dvh import LesionDose, lesion_statistics
 from redif.dosimetry.kernels import Tissue
-from redif.dosimetry.nuclides import get_nuclide
+from redif.dosimetry.nuclides import THERAPY_NUCLIDE, get_nuclide
 from redif.dosimetry.voxel import dose_from_tia, kernel_voxel_size_for, soft_tissue_density
 from redif.dosimetry.voxel_limits import DEFAULT_MAX_JOB_BYTES, plan_voxel_job
 from redif.dosimetry.voxel_tia import (
@@ -42,7 +42,7 @@ from redif.io.volume import Volume
 __all__ = ["VoxelDoseOutput", "VoxelDoseSummary", "compute_voxel_dose", "plan_lesions", "run_voxel_case"]
 
 Progress = Callable[[int, int, str], None]
-_DOSE_NUCLIDE = "I-131"
+_DOSE_NUCLIDE = THERAPY_NUCLIDE
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from redif.dosimetry.nuclides import get_nuclide
+from redif.dosimetry.nuclides import THERAPY_NUCLIDE, get_nuclide
 from redif.errors import InputError
 from redif.io.volume import Volume, same_grid
 
@@ -139,7 +139,7 @@ def _swap_factors(times_h: NDArray[np.float64], from_nuclide: str, to_nuclide: s
                                        to_nuclide=to_nuclide), dtype=np.float64)
 
 
-def swap_physical_decay(series: TimeSeries, to_nuclide: str = "I-131") -> TimeSeries:
+def swap_physical_decay(series: TimeSeries, to_nuclide: str = THERAPY_NUCLIDE) -> TimeSeries:
     """Predict the activity of ``to_nuclide`` with the same biological kinetics (per voxel).
 
     ``a_to(t) = a_from(t) * exp((lambda_from - lambda_to) * t)`` for the same administered activity
