@@ -74,28 +74,16 @@ def tia_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Fit a time-activity curve; time-integrated activity with a Monte Carlo CI."""
-    from redif.dosimetry.kinetics import TimeActivity, ValueUnit, fit_kinetics
-    from redif.dosimetry.uncertainty import monte_carlo_tia
-    from redif.errors import InputError
+    from redif.dosimetry.kinetics import ValueUnit
+    from redif.dosimetry.tia import estimate_tia
 
-    try:
-        vunit = ValueUnit(unit)
-    except ValueError:
-        raise InputError("unknown unit", field="--unit", value=unit, remedy="use fraction or MBq") from None
-    data = TimeActivity.create(
-        parse_float_list(times_h, option="--times-h"),
-        parse_float_list(values, option="--values"),
-        decay_corrected=decay_corrected,
-        nuclide=nuclide,
-        unit=vunit,
+    est = estimate_tia(
+        parse_float_list(times_h, option="times_h"), parse_float_list(values, option="values"),
+        model=model, unit=unit, decay_corrected=decay_corrected, nuclide=nuclide, samples=samples, seed=seed,
+        measurement_cv=measurement_cv, weighting=weighting,
     )
-    fit = fit_kinetics(data, model, weighting=weighting)
-    out = fit.to_dict()
-    out["ci_lower"] = out["ci_upper"] = None
-    if samples > 0:
-        unc = monte_carlo_tia(fit, n_samples=samples, seed=seed, measurement_cv=measurement_cv)
-        out["ci_lower"], out["ci_upper"] = unc.ci_lower, unc.ci_upper
-        out["uncertainty"] = unc.to_dict()
+    vunit = est.fit.unit
+    out = est.to_dict()
     if json_out:
         emit_json(out)
         return
