@@ -143,7 +143,7 @@ def test_subprocess_good_and_bad() -> None:
     assert ok.returncode == 0 and json.loads(ok.stdout)["events"] == 121
     bad = _run_redif("design", "simon", "--p0", "0.4", "--p1", "0.2", "--json")
     assert bad.returncode == 2
-    assert bad.stderr.strip().count("\n") == 0 and bad.stderr.startswith("error: p1")
+    assert bad.stderr.strip().count("\n") == 0 and bad.stderr.startswith("error: --p1")  # issue 10: the flag
 
 
 def test_map_csv_aliases_and_unit_vague(redif_cli: Any, tmp_path: Path) -> None:
