@@ -37,6 +37,21 @@ CvOpt = Annotated[
 ]
 
 
+#: The nuclide options name entries of the nuclide table (data/nuclides.yaml, redif.dosimetry.nuclides);
+#: their default is the table's therapy nuclide, resolved when a command runs (reading the table at
+#: import would add ~0.1 s to every start-up).
+_NUCLIDE_HELP = " A nuclide of the nuclide table (default: its therapy nuclide)."
+
+
+NuclideOpt = Annotated[str | None, typer.Option("--nuclide", help="Measured nuclide." + _NUCLIDE_HELP)]
+
+
+def _therapy(nuclide: str | None) -> str:
+    from redif.dosimetry.nuclides import THERAPY_NUCLIDE
+
+    return THERAPY_NUCLIDE if nuclide is None else nuclide
+
+
 def _disclaimer() -> str:
     from redif import DISCLAIMER
 
@@ -61,7 +76,7 @@ def tia_cmd(
     values: ValuesOpt,
     model: ModelOpt = "auto",
     decay_corrected: DecayOpt = False,
-    nuclide: Annotated[str, typer.Option("--nuclide", help="Measured nuclide.")] = "I-131",
+    nuclide: NuclideOpt = None,
     unit: Annotated[
         str, typer.Option("--unit", help="fraction (of administered activity) or MBq.")
     ] = "fraction",
@@ -79,8 +94,8 @@ def tia_cmd(
 
     est = estimate_tia(
         parse_float_list(times_h, option="times_h"), parse_float_list(values, option="values"),
-        model=model, unit=unit, decay_corrected=decay_corrected, nuclide=nuclide, samples=samples, seed=seed,
-        measurement_cv=measurement_cv, weighting=weighting,
+        model=model, unit=unit, decay_corrected=decay_corrected, nuclide=_therapy(nuclide), samples=samples,
+        seed=seed, measurement_cv=measurement_cv, weighting=weighting,
     )
     vunit = est.fit.unit
     out = est.to_dict()
@@ -115,7 +130,7 @@ def stp_cmd(
         float | None, typer.Option("--effective-half-life-h", help="Prior effective half-life (madsen).")
     ] = None,
     decay_corrected: DecayOpt = False,
-    nuclide: Annotated[str, typer.Option("--nuclide")] = "I-131",
+    nuclide: NuclideOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Single-time-point TIA (Hänscheid 2018 or Madsen 2018)."""
@@ -123,13 +138,13 @@ def stp_cmd(
     from redif.errors import InputError
 
     if method == "hanscheid":
-        tia = hanscheid_tia_h(value, time_h, decay_corrected=decay_corrected, nuclide=nuclide)
+        tia = hanscheid_tia_h(value, time_h, decay_corrected=decay_corrected, nuclide=_therapy(nuclide))
         rule = "Hänscheid 2018: A(t)*2t/ln2 (doi:10.2967/jnumed.117.193706)"
     elif method == "madsen":
         if effective_half_life_h is None:
             raise InputError("madsen needs a prior effective half-life", field="--effective-half-life-h")
         tia = madsen_tia_h(
-            value, time_h, effective_half_life_h, decay_corrected=decay_corrected, nuclide=nuclide
+            value, time_h, effective_half_life_h, decay_corrected=decay_corrected, nuclide=_therapy(nuclide)
         )
         rule = "Madsen 2018: A(t)*exp(lambda_eff t)/lambda_eff"
     else:
@@ -146,7 +161,7 @@ def convert_cmd(
     times_h: TimesOpt,
     values: ValuesOpt,
     from_nuclide: Annotated[str, typer.Option("--from", help="Measured nuclide.")] = "I-124",
-    to_nuclide: Annotated[str, typer.Option("--to", help="Therapy nuclide.")] = "I-131",
+    to_nuclide: Annotated[str | None, typer.Option("--to", help="Therapy nuclide." + _NUCLIDE_HELP)] = None,
     decay_corrected: DecayOpt = False,
     model: ModelOpt = "auto",
     volume_ml: Annotated[float | None, typer.Option("--volume-ml", help="Lesion volume for the RC.")] = None,
@@ -180,7 +195,7 @@ def convert_cmd(
     )
     res = convert_time_activity(
         data,
-        to_nuclide=to_nuclide,
+        to_nuclide=_therapy(to_nuclide),
         model=model,
         recovery_curve=curve,
         volume_ml=volume_ml,
@@ -215,7 +230,9 @@ def lesion_cmd(
         float | None, typer.Option("--volume-ml", help="Lesion volume, mL (x density).")
     ] = None,
     density: Annotated[float | None, typer.Option("--density-g-per-ml", help="Default 1.04 g/mL.")] = None,
-    nuclide: Annotated[str, typer.Option("--nuclide", help="Nuclide of the dose (therapy).")] = "I-131",
+    nuclide: Annotated[
+        str | None, typer.Option("--nuclide", help="Nuclide of the dose." + _NUCLIDE_HELP)
+    ] = None,
     target_gy: Annotated[float | None, typer.Option("--target-gy", help="Target lesion dose, Gy.")] = None,
     times_h: Annotated[
         str | None, typer.Option("--times-h", help="Instead of --tia-h: measurement times, h.")
@@ -258,13 +275,15 @@ def lesion_cmd(
             nuclide=measured,
         )
         conv = convert_time_activity(
-            data, to_nuclide=nuclide, model=model, n_samples=samples, seed=seed, measurement_cv=measurement_cv
+            data, to_nuclide=_therapy(nuclide), model=model, n_samples=samples, seed=seed,
+            measurement_cv=measurement_cv,
         )
         tia_h = conv.tia_h
         samples_h = None if conv.uncertainty is None else conv.uncertainty.samples_h
         kinetics = conv.to_dict()
     assert tia_h is not None
-    res = lesion_dose(mass_g=mass, tia_h=tia_h, nuclide=nuclide, target_gy=target_gy, tia_samples_h=samples_h)
+    res = lesion_dose(mass_g=mass, tia_h=tia_h, nuclide=_therapy(nuclide), target_gy=target_gy,
+                      tia_samples_h=samples_h)
     out = {**res.to_dict(), "kinetics": kinetics, "disclaimer": _disclaimer()}
     if json_out:
         emit_json(out)
