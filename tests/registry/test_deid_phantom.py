@@ -34,7 +34,7 @@ def _deid_tree(src: Path, dst: Path, shift: int) -> None:
 def test_voxel_dose_identical_after_deidentification(tmp_path: Path) -> None:
     phantoms = pytest.importorskip("redif.dosimetry.phantoms")
     files_mod = pytest.importorskip("redif.io.phantom_files")
-    pipeline = pytest.importorskip("redif.dosimetry.voxel_pipeline")
+    pipeline = pytest.importorskip("redif.io.voxel_case")
     spec = phantoms.PhantomSpec(shape=(24, 32, 32), time_points_h=(4.0, 24.0, 96.0))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

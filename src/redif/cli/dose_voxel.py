@@ -77,7 +77,8 @@ def voxel(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Voxel dosimetry: per-voxel TIA, 131I dose by kernel convolution, per-lesion statistics."""
-    from redif.dosimetry.voxel_pipeline import VoxelDoseOutput, VoxelDoseSummary, run_voxel_case
+    from redif.dosimetry.voxel_pipeline import VoxelDoseOutput, VoxelDoseSummary
+    from redif.io.voxel_case import run_voxel_case
 
     pets = [*pet, *ctx.args]
     nifti: dict[str, object] | None = None

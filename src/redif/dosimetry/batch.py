@@ -24,12 +24,13 @@ import csv
 import dataclasses
 import enum
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from redif.errors import InputError, RedifError
+from redif.io.voxel_case import run_voxel_case
 
 __all__ = ["BatchCase", "CaseResult", "ExecutorKind", "read_manifest", "run_batch", "run_case"]
 
@@ -124,8 +125,6 @@ def read_manifest(path: str | Path, *, out_dir: str | Path | None = None) -> lis
 
 def run_case(case: BatchCase) -> CaseResult:
     """Run one case; every error becomes a one-line message (never raises)."""
-    from redif.dosimetry.voxel_pipeline import run_voxel_case
-
     try:
         if case.out:
             Path(case.out).parent.mkdir(parents=True, exist_ok=True)
@@ -191,8 +190,6 @@ def run_batch(
         pool, close = _dask_executor(workers, scheduler)
     try:
         futures = {pool.submit(run_case, case): i for i, case in enumerate(cases)}
-        from concurrent.futures import as_completed
-
         for done, fut in enumerate(as_completed(futures), start=1):
             i = futures[fut]
             try:

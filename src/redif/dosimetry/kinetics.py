@@ -24,6 +24,7 @@ Burnham KP, Anderson DR. Model selection and multimodel inference. 2nd ed. Sprin
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 from dataclasses import dataclass, field
@@ -601,6 +602,4 @@ def fit_kinetics(
 
 
 def _replace(fit: KineticFit, **changes: Any) -> KineticFit:
-    import dataclasses
-
     return dataclasses.replace(fit, **changes)

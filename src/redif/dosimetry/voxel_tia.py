@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
+from redif.dosimetry.conversion import convert_activity
 from redif.dosimetry.nuclides import THERAPY_NUCLIDE, get_nuclide
 from redif.errors import InputError
 from redif.io.volume import Volume, same_grid
@@ -133,8 +134,6 @@ def check_time_series(volumes: Sequence[Volume], *, nuclide: str | None = None) 
 def _swap_factors(times_h: NDArray[np.float64], from_nuclide: str, to_nuclide: str) -> NDArray[np.float64]:
     """Per-time factors ``exp((lambda_from - lambda_to) t)``: the region engine's conversion of a unit
     curve (:func:`redif.dosimetry.conversion.convert_activity`), applied to every voxel."""
-    from redif.dosimetry.conversion import convert_activity
-
     return np.asarray(convert_activity(times_h, np.ones_like(times_h), from_nuclide=from_nuclide,
                                        to_nuclide=to_nuclide), dtype=np.float64)
 
