@@ -13,9 +13,9 @@ import pytest
 
 from redif.dosimetry.batch import BatchCase, read_manifest, run_batch, run_case
 from redif.dosimetry.phantoms import PhantomSpec, make_phantom
-from redif.io.voxel_case import run_voxel_case
 from redif.errors import InputError
 from redif.io.phantom_files import PhantomFiles, write_phantom
+from redif.io.voxel_case import run_voxel_case
 
 
 @pytest.fixture(scope="module")

@@ -26,8 +26,8 @@ import pytest
 from _phantom_zip import write_small_phantom
 from sqlalchemy import func, select
 
-from redif.io.voxel_case import run_voxel_case
 from redif.errors import InputError
+from redif.io.voxel_case import run_voxel_case
 from redif.registry.models import DicomSeries
 
 _MEMORY_BOUND = 200 * 1024 * 1024  # bytes; the refused request itself needs well under 10 MB

@@ -310,9 +310,9 @@ def voxel_dosimetry(pet_dirs: list[Path], seg_path: Path, activity_gbq: float, *
 
     from redif.dosimetry.dvh import cumulative_dvh
     from redif.dosimetry.voxel_pipeline import VoxelDoseOutput
-    from redif.io.voxel_case import run_voxel_case
     from redif.io.dicom import read_pet_series
     from redif.io.masks import read_mask
+    from redif.io.voxel_case import run_voxel_case
     from redif.web.figures import dose_map_png
 
     if len(pet_dirs) < 2:
