@@ -52,3 +52,21 @@ def _flag_strings(path: Path) -> list[str]:
 def test_no_engine_names_a_cli_flag(path: Path) -> None:
     """Issue 10: no engine module holds a ``--flag`` string (an error field, a parse argument, ...)."""
     assert _flag_strings(path) == []
+
+
+def _imports(path: Path) -> set[str]:
+    """Every ``redif.*`` module ``path`` imports, at module level or inside a function."""
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("redif"):
+            out.add(node.module)
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.startswith("redif"))
+    return out
+
+
+def test_rma_and_glmm_do_not_import_each_other() -> None:
+    """Issue 10: the circle rma <-> glmm is broken; the shared fit result lives in rma_result."""
+    rma, glmm = _SRC / "evidence" / "rma.py", _SRC / "evidence" / "glmm.py"
+    assert "redif.evidence.rma" not in _imports(glmm)
+    assert "redif.evidence.rma_result" in _imports(glmm) and "redif.evidence.rma_result" in _imports(rma)
