@@ -35,7 +35,7 @@ def main() -> None:
     n = ap.parse_args().n
     from fastapi.testclient import TestClient
 
-    from redif.evidence.plots import forest_plot
+    from redif.evidence.plots import forest_bytes
     from redif.evidence.studies import load_evidence
     from redif.evidence.synthesis import pool_outcome
     from redif.evidence.tables import outcome_table
@@ -52,10 +52,10 @@ def main() -> None:
     def baseline() -> None:
         table = outcome_table(load_evidence([]), "uptake", genotype=None, definition=None)
         res = pool_outcome(table, by="genotype")
-        forest_plot(res.result, d / "f.svg", title="x")
+        (d / "f.svg").write_bytes(forest_bytes(res.result, "svg", title="x"))
 
     rows = [
-        ("baseline: outcome_table + pool_outcome + forest_plot (direct)", baseline),
+        ("baseline: outcome_table + pool_outcome + forest_bytes (direct)", baseline),
         ("GET /evidence?by=genotype (page, cached pool and plot)", lambda: c.get("/evidence?by=genotype")),
         ("GET /api/v1/evidence/pool", lambda: c.get("/api/v1/evidence/pool")),
         ("GET /api/v1/calc/lesion", lambda: c.get("/api/v1/calc/lesion?mass_g=2&tia_h=20&target_gy=80")),

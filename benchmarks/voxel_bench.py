@@ -10,7 +10,7 @@ Steps timed for each variant (each variant runs in its own subprocess, so that i
 SEG written by ``redif phantom`` into a temporary folder, per-voxel time-integrated activity, 131I dose
 by kernel convolution, per-lesion statistics.
 
-* ``redif``: :func:`redif.dosimetry.voxel_pipeline.run_voxel_case` (float32 throughout, fast DICOM pixel
+* ``redif``: :func:`redif.workflows.voxel_case.run_voxel_case` (float32 throughout, fast DICOM pixel
   path, per-voxel fit on 124I and 131I-swapped data, scipy.fft with good sizes and the kernel radius as
   the only padding).
 * ``baseline``: what existing open tools do: pydicom ``pixel_array`` per slice to float64, a float64
@@ -35,7 +35,7 @@ _REDIF = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
 import highdicom, pydicom, scipy.fft  # imported before timing, as in the baseline
-from redif.dosimetry.voxel_pipeline import run_voxel_case
+from redif.workflows.voxel_case import run_voxel_case
 t_import = time.perf_counter() - t0
 args = json.loads(sys.argv[1])
 _r = resource.getrusage(resource.RUSAGE_SELF)
@@ -129,7 +129,7 @@ def _run(code: str, payload: dict[str, object]) -> dict[str, object]:
 def _write_phantom(root: Path, shape: tuple[int, int, int], voxel_mm: float, seed: int = 0,
                    times: tuple[float, ...] = (4.0, 24.0, 48.0, 96.0)) -> dict[str, object]:
     from redif.dosimetry.phantoms import PhantomSpec, make_phantom
-    from redif.io.phantom_files import write_phantom
+    from redif.workflows.phantom_files import write_phantom
 
     spec = PhantomSpec(shape=shape, voxel_mm=voxel_mm, time_points_h=times, noise_cv=0.05, seed=seed)
     files = write_phantom(make_phantom(spec), root, with_ct=False)
@@ -183,7 +183,7 @@ def main() -> None:
 
 
 def _batch(tmp: Path) -> None:
-    from redif.dosimetry.batch import BatchCase, run_batch
+    from redif.workflows.voxel_batch import BatchCase, run_batch
 
     cases = []
     for i in range(4):

@@ -24,6 +24,7 @@ import pytest
 import typer.main
 
 from redif.cli import _common
+from redif.cli._flags import FIELD_FLAGS_ATTR
 from redif.cli.main import app, main
 from redif.errors import InputError
 
@@ -119,7 +120,8 @@ def test_bad_input_exits_2_with_one_line(argv: list[str], expected: list[str], t
 def test_engine_field_is_shown_as_the_flag(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     """Issue 10: an engine error naming its parameter (``tsh_state``) is shown as the command's flag
-    (``--tsh-state``, default rule), and a module's ``FLAGS`` entry wins over the default rule."""
+    (``--tsh-state``, default rule), and a command's declared override (``redif.cli._flags.field_flags``)
+    wins over the default rule."""
     import redif.cli.tg as tg_cli
     import redif.response.thyroglobulin as tg
 
@@ -129,7 +131,8 @@ def test_engine_field_is_shown_as_the_flag(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.setattr(tg, "doubling_time", bad)
     code, _, err = _run(["tg", "doubling-time", str(_csv(tmp_path))], capsys)
     assert code == 2 and err.startswith("error: --tsh-state: not usable")
-    monkeypatch.setattr(tg_cli, "FLAGS", {"tsh_state": "--state-of-tsh"}, raising=False)
+    monkeypatch.setattr(tg_cli.doubling_time_cmd, FIELD_FLAGS_ATTR, {"tsh_state": "--state-of-tsh"},
+                        raising=False)
     code, _, err = _run(["tg", "doubling-time", str(_csv(tmp_path))], capsys)
     assert code == 2 and err.startswith("error: --state-of-tsh: not usable")
 

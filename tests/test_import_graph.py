@@ -4,7 +4,8 @@ The graph is built with :mod:`ast` from the sources under ``src/redif``: every `
 statement, at module level or inside a function (an import inside a function hides a circle, it does not
 remove it). The layers are the ones drawn in ``ARCHITECTURE.md`` ("Layers"; repeated in
 ``docs/architecture.md``): interfaces (cli, web, reports) > analysis (ipd, federated) > registry >
-pathway > engines (evidence, dosimetry, response, design) > model > foundation (data, io, units, errors).
+pathway, workflows > engines (evidence, dosimetry, response, design) > model > foundation (data, io,
+units, errors).
 A module may import from its own layer or any layer below it, never from a layer above.
 """
 
@@ -24,7 +25,7 @@ LAYERS: dict[str, int] = {
     "cli": 6, "web": 6, "reports": 6, "__main__": 6,
     "ipd": 5, "federated": 5,
     "registry": 4,
-    "pathway": 3,
+    "pathway": 3, "workflows": 3,
     "evidence": 2, "dosimetry": 2, "response": 2, "design": 2,
     "model": 1,
     "data": 0, "io": 0, "units": 0, "errors": 0, "": 0,

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from redif.dosimetry.batch import BatchCase, read_manifest, run_batch, run_case
 from redif.dosimetry.phantoms import PhantomSpec, make_phantom
-from redif.dosimetry.voxel_pipeline import run_voxel_case
 from redif.errors import InputError
-from redif.io.phantom_files import PhantomFiles, write_phantom
+from redif.workflows.phantom_files import PhantomFiles, write_phantom
+from redif.workflows.voxel_batch import BatchCase, read_manifest, run_batch, run_case
+from redif.workflows.voxel_case import run_voxel_case
 
 
 @pytest.fixture(scope="module")

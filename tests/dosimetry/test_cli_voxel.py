@@ -126,7 +126,7 @@ def test_bad_input_exits_2(phantom_dir: Path, tmp_path: Path, capsys: pytest.Cap
                       "--method", "magic")
     _one_line_exit_2(r, "--method")
     r = _redif_inproc(capsys, "phantom", str(tmp_path / "p"), "--time-points-h", "24,4")
-    _one_line_exit_2(r, "time_points_h")
+    _one_line_exit_2(r, "--time-points-h")  # issue 10: the engine field time_points_h shown as the flag
 
 
 def test_batch_cli(phantom_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

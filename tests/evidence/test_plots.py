@@ -1,4 +1,9 @@
-"""Forest and funnel plots: valid SVG/PNG files holding every study label; bad suffixes rejected."""
+"""Forest and funnel plots: valid SVG/PNG files holding every study label; bad suffixes rejected.
+
+Issue 10: the engine renders bytes (``forest_bytes``/``funnel_bytes``) and writes no file; the file
+writer is :func:`redif.io.figures.write_plot`. ``forest_plot``/``funnel_plot`` below compose the two the
+way the CLI does, so the file-level checks are unchanged.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from redif.errors import InputError
-from redif.evidence.meta import pool_proportions, pool_subgroups
-from redif.evidence.plots import forest_plot, funnel_plot
+from redif.evidence.meta import PoolResult, SubgroupResult, pool_proportions, pool_subgroups
+from redif.evidence.plots import forest_bytes, funnel_bytes
+from redif.io.figures import check_plot_path, plot_format, write_plot
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -19,6 +25,27 @@ EVENTS = [4, 5, 3, 4, 2, 11, 20]
 TOTALS = [9, 5, 6, 10, 6, 28, 21]
 LABELS = ["Alpha 2013", "Beta 2015", "Gamma 2019", "Delta 2019", "Epsilon 2022", "Zeta 2023", "Eta 2023"]
 GROUPS = ["BRAF", "RAS", "other", "BRAF", "BRAF", "mixed", "BRAF"]
+
+
+def forest_plot(result: PoolResult | SubgroupResult, path: Path, *, title: str | None = None) -> Path:
+    out = check_plot_path(path)
+    return write_plot(forest_bytes(result, plot_format(out), title=title), out)
+
+
+def funnel_plot(result: PoolResult | SubgroupResult, path: Path, *, title: str | None = None) -> Path:
+    out = check_plot_path(path)
+    return write_plot(funnel_bytes(result, plot_format(out), title=title), out)
+
+
+def test_engine_renders_bytes_and_refuses_unknown_format() -> None:
+    """Issue 10: the engine returns SVG bytes (well-formed XML) and names its own field ``fmt`` for an
+    unknown format (the PDF renderer is not offered)."""
+    res = pool_proportions(EVENTS, TOTALS, LABELS)
+    assert ET.fromstring(forest_bytes(res, "svg")).tag == f"{_SVG_NS}svg"
+    assert funnel_bytes(res, "png").startswith(_PNG_MAGIC)
+    with pytest.raises(InputError) as info:
+        forest_bytes(res, "pdf")
+    assert info.value.field == "fmt"
 
 
 def _svg_texts(path: Path) -> str:

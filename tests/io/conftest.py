@@ -12,8 +12,8 @@ import pytest
 
 from redif.dosimetry.phantoms import Phantom, PhantomSpec, make_phantom
 from redif.io.dicom_write import SeriesContext, write_pet_series
-from redif.io.phantom_files import PhantomFiles, write_phantom
 from redif.io.volume import DecayCorrection
+from redif.workflows.phantom_files import PhantomFiles, write_phantom
 
 SMALL = PhantomSpec(shape=(40, 48, 48), voxel_mm=4.8)
 

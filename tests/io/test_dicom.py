@@ -18,8 +18,8 @@ import pytest
 from redif.dosimetry.phantoms import Phantom
 from redif.errors import DicomInputError
 from redif.io.dicom import parse_dicom_datetime, read_pet_series
-from redif.io.phantom_files import PhantomFiles
 from redif.io.volume import DecayCorrection
+from redif.workflows.phantom_files import PhantomFiles
 
 
 def _slopes(folder: Path) -> list[float]:

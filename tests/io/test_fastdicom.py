@@ -11,7 +11,7 @@ from pydicom.uid import ImplicitVRLittleEndian
 
 from redif.io._fastdicom import read_raw
 from redif.io.dicom import read_pet_series
-from redif.io.phantom_files import PhantomFiles
+from redif.workflows.phantom_files import PhantomFiles
 
 KEYS = ["ImagePositionPatient", "RescaleSlope", "SOPInstanceUID", "Rows", "PixelData", "AcquisitionTime"]
 

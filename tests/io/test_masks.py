@@ -20,7 +20,7 @@ from redif.errors import InputError
 from redif.io.dicom import read_pet_series
 from redif.io.masks import read_mask
 from redif.io.nifti import write_nifti
-from redif.io.phantom_files import PhantomFiles
+from redif.workflows.phantom_files import PhantomFiles
 
 _RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 

@@ -15,8 +15,8 @@ import pytest
 from redif.errors import InputError
 from redif.io.dicom import read_pet_series
 from redif.io.nifti import read_nifti_volume, write_nifti
-from redif.io.phantom_files import PhantomFiles
 from redif.io.rtdose import read_rtdose, write_rtdose
+from redif.workflows.phantom_files import PhantomFiles
 
 
 def test_rtdose_round_trip(phantom_files: PhantomFiles, tmp_path: Path) -> None:

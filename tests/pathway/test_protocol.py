@@ -106,8 +106,10 @@ def test_ics_parses_back() -> None:
 
 
 def test_ics_needs_a_start_date() -> None:
-    with pytest.raises(InputError, match="--start-date"):
+    """Issue 10: the engine names the plan's field ``start_date`` (the CLI shows ``--start-date``)."""
+    with pytest.raises(InputError) as info:
         plan_to_ics(schedule(get_protocol("meraiode")))
+    assert info.value.field == "start_date"
 
 
 def _template(**over: Any) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """De-identification keeps quantitative dosimetry intact: the voxel dose of the dosimetry engine's
-synthetic phantom (redif.dosimetry.phantoms + redif.io.phantom_files) is identical before and after every
-file (PET time points and the SEG mask) goes through :func:`redif.registry.deid.deidentify_dataset`
-(same key and per-patient date shift, as on ingest)."""
+synthetic phantom (redif.dosimetry.phantoms + redif.workflows.phantom_files) is identical before and
+after every file (PET time points and the SEG mask) goes through
+:func:`redif.registry.deid.deidentify_dataset` (same key and per-patient date shift, as on ingest)."""
 
 from __future__ import annotations
 
@@ -33,8 +33,8 @@ def _deid_tree(src: Path, dst: Path, shift: int) -> None:
 @pytest.mark.slow
 def test_voxel_dose_identical_after_deidentification(tmp_path: Path) -> None:
     phantoms = pytest.importorskip("redif.dosimetry.phantoms")
-    files_mod = pytest.importorskip("redif.io.phantom_files")
-    pipeline = pytest.importorskip("redif.dosimetry.voxel_pipeline")
+    files_mod = pytest.importorskip("redif.workflows.phantom_files")
+    pipeline = pytest.importorskip("redif.workflows.voxel_case")
     spec = phantoms.PhantomSpec(shape=(24, 32, 32), time_points_h=(4.0, 24.0, 96.0))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -48,8 +48,11 @@ def test_tg_figure_log_axis():
 
 
 def test_bad_plot_inputs(tmp_path):
-    with pytest.raises(InputError, match="--plot"):
+    """Issue 10: the writer (redif.io.figures.save_figure) names the field ``plot``; the CLI shows
+    ``--plot``."""
+    with pytest.raises(InputError) as info:
         save(waterfall_figure(["a"], [1.0]), tmp_path / "x.jpg")
+    assert info.value.field == "plot"
     with pytest.raises(InputError):
         waterfall_figure([], [])
 

@@ -3,7 +3,7 @@
 A dosimetry upload whose PET claims absurd voxel sizes or grids must be refused (422, naming the field,
 the value and the limit) *before* anything is allocated for it, both through the web (the upload is
 refused before the ingest stores a file) and through the engine (``redif dose voxel`` =
-:func:`redif.dosimetry.voxel_pipeline.run_voxel_case`).
+:func:`redif.workflows.voxel_case.run_voxel_case`).
 
 The synthetic study is the web tests' small phantom (``tests/web/_phantom_zip.py``: 3 time points of
 24 x 32 x 32 voxels of 4 mm + one SEG), with the geometry attributes of its PET slices rewritten.
@@ -26,9 +26,9 @@ import pytest
 from _phantom_zip import write_small_phantom
 from sqlalchemy import func, select
 
-from redif.dosimetry.voxel_pipeline import run_voxel_case
 from redif.errors import InputError
 from redif.registry.models import DicomSeries
+from redif.workflows.voxel_case import run_voxel_case
 
 _MEMORY_BOUND = 200 * 1024 * 1024  # bytes; the refused request itself needs well under 10 MB
 _TIME_BOUND_S = 20.0

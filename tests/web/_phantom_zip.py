@@ -13,7 +13,7 @@ from typing import Any
 def write_small_phantom(outdir: Path) -> tuple[bytes, dict[str, Any]]:
     """Write the phantom under ``outdir``; return the zip bytes and the analytic truth."""
     from redif.dosimetry.phantoms import PhantomSpec, make_phantom
-    from redif.io.phantom_files import write_phantom
+    from redif.workflows.phantom_files import write_phantom
 
     spec = PhantomSpec(shape=(24, 32, 32), time_points_h=(4.0, 24.0, 96.0))
     ph = make_phantom(spec)

@@ -3,7 +3,7 @@ series are de-identified and stored by the registry ingest, the voxel pipeline r
 files, one result per lesion is stored and shown (table, dose map, DVH), the API serves the same, and
 another site's patient answers 404.
 
-Expected doses are not re-derived here: they must equal what :func:`redif.dosimetry.voxel_pipeline.
+Expected doses are not re-derived here: they must equal what :func:`redif.workflows.voxel_case.
 run_voxel_case` gives on the *original* (not de-identified) files — an independent path (no web, no
 de-identification) that the dosimetry engine's own tests check against the phantom's analytic truth.
 """
@@ -28,7 +28,7 @@ def phantom(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, Path]:
 
 
 def _reference(d: Path) -> dict[str, float]:
-    from redif.dosimetry.voxel_pipeline import run_voxel_case
+    from redif.workflows.voxel_case import run_voxel_case
 
     pets = sorted(p for p in d.iterdir() if p.is_dir() and p.name.startswith("pet_"))
     seg = next(d.glob("seg*.dcm"))

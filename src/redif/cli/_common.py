@@ -15,15 +15,13 @@ remedy); 3 internal error (a bug in redif: please report it; ``REDIF_DEBUG=1`` s
 from __future__ import annotations
 
 import json
-import re
 import sys
-from collections.abc import Mapping
-from types import ModuleType
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from redif.cli import _flags
 from redif.errors import InputError, RedifError
 from redif.io.jsonable import to_jsonable
 
@@ -68,36 +66,19 @@ JSON_HELP = "Print the result as JSON with stable keys (for scripts) instead of 
 #: The ``--json`` option of every command that computes something: ``as_json: JsonOpt = False``.
 JsonOpt = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 
-_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 
 
 def flag_for(field: str, command: Any) -> str:
     """The command's name for an engine's ``field``: its flag, its argument, or ``field`` unchanged.
 
-    The module of the command may declare ``FLAGS = {"tau2_method": "--method", ...}``; otherwise a
-    bare parameter name ``tau2_method`` becomes ``--tau2-method`` when the command has that option, or the
-    argument's metavar when it is one of the command's arguments. Paths inside a file (``lesions[2].mass_g``),
-    file names and flags pass through unchanged.
+    A field equal to one of the command's parameters becomes that parameter's long option (or the
+    argument's name); a command declares engine fields that differ from its parameters with
+    :func:`redif.cli._flags.field_flags`. Anything else (a path inside a file such as
+    ``lesions[2].mass_g``, a file name, a CSV column, a DICOM keyword) passes through unchanged.
     """
     if command is None:
         return field
-    # a command's own overrides (``__redif_field_flags__``, set by a per-command decorator) win
-    overrides: Mapping[str, str] = getattr(command.callback, "__redif_field_flags__", None) or {}
-    if field in overrides:
-        return overrides[field]
-    module: ModuleType | None = sys.modules.get(getattr(command.callback, "__module__", "") or "")
-    flags: Mapping[str, str] = getattr(module, "FLAGS", {}) or {}
-    if field in flags:
-        return flags[field]
-    if not _IDENTIFIER.fullmatch(field):
-        return field
-    candidate = "--" + field.replace("_", "-")
-    for param in command.params:
-        if candidate in getattr(param, "opts", ()):
-            return candidate
-        if getattr(param, "param_type_name", "") == "argument" and param.name == field:
-            return str(getattr(param, "metavar", None) or str(param.name).upper())
-    return field
+    return _flags.flag_for(field, _flags.command_flags(command))
 
 
 def report_error(exc: BaseException, command: Any) -> int:

@@ -18,7 +18,9 @@ from rich.table import Table
 from redif import DISCLAIMER
 from redif.cli._common import JsonOpt, emit_json
 from redif.cli._common import console as _console
+from redif.cli._flags import field_flags
 from redif.errors import InputError
+from redif.evidence.estimators import methods_help
 
 __all__ = ["register"]
 
@@ -44,7 +46,7 @@ _DefinitionOpt = typer.Option(
 _GradeOpt = typer.Option("secondary", "--min-grade", help=_GRADE_HELP)
 _StudiesOpt = typer.Option(None, "--studies", help=_STUDIES_HELP)
 _MeasureOpt = typer.Option("PLO", "--measure", help="PR, PLO (default), PAS or PFT.")
-_MethodOpt = typer.Option("REML", "--method", help="EE, DL, HE, SJ, ML, REML (default), EB, PM, HS, GLMM.")
+_MethodOpt = typer.Option("REML", "--method", help=methods_help())
 _KnhaOpt = typer.Option(False, "--knha", help="Knapp-Hartung adjustment (t-based CI and PI).")
 _LevelOpt = typer.Option(95.0, "--level", help="Confidence level in percent.")
 _PreferOpt = typer.Option("arms", "--prefer",
@@ -257,13 +259,14 @@ def _forest(
     as_json: JsonOpt = False,
 ) -> None:
     """Draw a forest plot of a pooled outcome (SVG or PNG by the file suffix)."""
-    from redif.evidence.plots import check_plot_path, forest_plot
+    from redif.evidence.plots import forest_bytes
     from redif.evidence.synthesis import pool_outcome
+    from redif.io.figures import check_plot_path, plot_format, write_plot
 
     check_plot_path(out)
     table = _table(outcome, genotype, definition, min_grade, studies, prefer)
     pool = pool_outcome(table, by=by, measure=measure, method=method, knha=knha, level=level)
-    path = forest_plot(pool.result, out, title=title or _default_title(pool))
+    path = write_plot(forest_bytes(pool.result, plot_format(out), title=title or _default_title(pool)), out)
     if as_json:
         data = pool.to_dict()
         data["plot"] = str(path)
@@ -286,13 +289,14 @@ def _funnel(
     as_json: JsonOpt = False,
 ) -> None:
     """Draw a funnel plot (effect on the analysis scale against its standard error)."""
-    from redif.evidence.plots import check_plot_path, funnel_plot
+    from redif.evidence.plots import funnel_bytes
     from redif.evidence.synthesis import pool_outcome
+    from redif.io.figures import check_plot_path, plot_format, write_plot
 
     check_plot_path(out)
     table = _table(outcome, genotype, definition, min_grade, studies, prefer)
     pool = pool_outcome(table, measure=measure, method=method)
-    path = funnel_plot(pool.result, out, title=_default_title(pool))
+    path = write_plot(funnel_bytes(pool.result, plot_format(out), title=_default_title(pool)), out)
     if as_json:
         data = pool.to_dict()
         data["plot"] = str(path)
@@ -309,6 +313,7 @@ def _default_title(pool: Any) -> str:
     return what + (f" by {pool.by}" if pool.by else "") + (f" ({'; '.join(bits)})" if bits else "")
 
 
+@field_flags(moderators="--mods")
 def _regress(
     mods: str = typer.Option(..., "--mods", help="Comma-separated moderators, e.g. "
                              "weeks_drug_before_uptake_assessment,definition"),
@@ -361,8 +366,9 @@ def _summary(
     as_json: JsonOpt = False,
 ) -> None:
     """The main job: pooled uptake and response by genotype, uptake by definition, forest plots."""
-    from redif.evidence.plots import forest_plot
+    from redif.evidence.plots import forest_bytes
     from redif.evidence.synthesis import evidence_summary
+    from redif.io.figures import write_plot
 
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError("not a folder", field="--out-dir", value=str(out_dir), remedy="give a folder path")
@@ -377,8 +383,8 @@ def _summary(
     plots: list[Path] = []
     for name, pool in summary.pools.items():
         for suffix in dict.fromkeys(suffixes):
-            plots.append(forest_plot(pool.result, out_dir / f"forest_{name}{suffix}",
-                                     title=_default_title(pool)))
+            plots.append(write_plot(forest_bytes(pool.result, suffix.lstrip("."), title=_default_title(pool)),
+                                    out_dir / f"forest_{name}{suffix}"))
     if as_json:
         data = summary.to_dict()
         data["plots"] = [str(p) for p in plots]

@@ -74,8 +74,7 @@ def assess(
     protocol: str | None = typer.Option(
         None,
         "--protocol",
-        help="Protocol template name (meraiode, ho2013, erriti, sel-i-metry, "
-        "rothenberg) or a template .yaml path.",
+        help="Protocol template name (the list: redif patient protocols) or a template .yaml path.",
     ),
     ics: Path | None = typer.Option(None, "--ics", help="Also write the dated protocol as iCalendar."),
     studies: list[Path] = typer.Option(

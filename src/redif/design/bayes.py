@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special
+from scipy import special, stats
 
 from redif.data import load_yaml
 from redif.design._validate import check_positive
@@ -96,8 +96,6 @@ class MAPPosterior:
 
     def predictive_cdf(self, theta: ArrayLike) -> NDArray[np.float64]:
         """P(theta_new <= theta) from the grid (exact up to quadrature error)."""
-        from scipy import stats
-
         t = np.atleast_1d(np.asarray(theta, dtype=float))
         u = special.logit(t)
         s = np.sqrt(self.tau[None, :] ** 2 + self.mu_step**2 / 12.0)

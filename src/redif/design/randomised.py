@@ -261,7 +261,7 @@ def survival_design(
         raise InputError(
             "give accrual, follow-up and the control median together",
             field="accrual_months",
-            remedy="add --accrual-months, --followup-months and --median-control-months",
+            remedy="add accrual_months, followup_months and median_control_months",
         )
     assert accrual_months is not None and followup_months is not None and median_control_months is not None
     med = check_positive(median_control_months, "median_control_months")

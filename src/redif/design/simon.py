@@ -375,7 +375,7 @@ def simon_design(
             f"no design meets alpha < {alpha:g} and beta < {beta:g} with n <= nmax",
             field="nmax",
             value=nmax,
-            remedy="increase --nmax or relax alpha, beta or the gap p1 - p0",
+            remedy="increase nmax or relax alpha, beta or the gap p1 - p0",
         )
     pmf0, sf0 = _tables(p0, nmax)
     pmf1, sf1 = _tables(p1, nmax)
@@ -401,7 +401,7 @@ def simon_design(
             f"no two-stage design meets alpha < {alpha:g} and beta < {beta:g} with n <= nmax",
             field="nmax",
             value=nmax,
-            remedy="increase --nmax or relax alpha, beta or the gap p1 - p0",
+            remedy="increase nmax or relax alpha, beta or the gap p1 - p0",
         )
     ens = np.array([d.en0 for d in by_n])
     i_opt = int(np.argmin(ens))

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from redif.dosimetry.kinetics import KineticFit, KineticModel, TimeActivity, fit_kinetics
-from redif.dosimetry.nuclides import get_nuclide
+from redif.dosimetry.nuclides import THERAPY_NUCLIDE, get_nuclide
 from redif.dosimetry.uncertainty import TiaUncertainty, monte_carlo_tia
 from redif.errors import InputError
 
@@ -129,7 +129,7 @@ def convert_activity(
     values: ArrayLike,
     *,
     from_nuclide: str = "I-124",
-    to_nuclide: str = "I-131",
+    to_nuclide: str = THERAPY_NUCLIDE,
     decay_corrected: bool = False,
 ) -> FloatArray:
     """Predicted ``to_nuclide`` activity (not decay-corrected) at the same times.
@@ -144,7 +144,7 @@ def convert_activity(
 def convert_time_activity(
     data: TimeActivity,
     *,
-    to_nuclide: str = "I-131",
+    to_nuclide: str = THERAPY_NUCLIDE,
     model: KineticModel | str = KineticModel.AUTO,
     recovery_curve: RecoveryCurve | None = None,
     volume_ml: float | None = None,

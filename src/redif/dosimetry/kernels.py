@@ -26,12 +26,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from redif.data import data_path
+from redif.dosimetry.nuclides import THERAPY_NUCLIDE, get_nuclide
 from redif.errors import InputError
 
 __all__ = ["Tissue", "available_voxel_sizes_mm", "load_kernel"]
 
-_DIR = "vsv_lanconelli2012_I131"
-_NAME = re.compile(r"^131I(?P<size>[0-9.]+)mm(?P<tissue>soft|bone)\.txt$")
+# files as distributed by Lanconelli et al.: <mass><symbol><size>mm<tissue>.txt, e.g. 131I2.21mmsoft.txt
+_NAME = re.compile(r"^[0-9]+[A-Za-z]+(?P<size>[0-9.]+)mm(?P<tissue>soft|bone)\.txt$")
 
 
 class Tissue(enum.StrEnum):
@@ -41,29 +42,36 @@ class Tissue(enum.StrEnum):
     BONE = "bone"
 
 
-def _kernel_dir() -> Path:
-    return data_path(_DIR)
+def _kernel_dir(nuclide: str) -> Path:
+    """The kernel folder the nuclide table names for ``nuclide``."""
+    nuc = get_nuclide(nuclide)
+    if nuc.voxel_kernels is None:
+        raise InputError("no voxel S-value kernels are tabulated for this nuclide", field="nuclide",
+                         value=nuclide, remedy=f"use {THERAPY_NUCLIDE} or the local-deposition method")
+    return data_path(nuc.voxel_kernels)
 
 
-@lru_cache(maxsize=1)
-def _index() -> dict[tuple[float, Tissue], Path]:
+@lru_cache(maxsize=4)
+def _index(nuclide: str = THERAPY_NUCLIDE) -> dict[tuple[float, Tissue], Path]:
     out: dict[tuple[float, Tissue], Path] = {}
-    for path in _kernel_dir().iterdir():
+    for path in _kernel_dir(nuclide).iterdir():
         match = _NAME.match(path.name)
         if match:
             out[(float(match["size"]), Tissue(match["tissue"]))] = path
     return out
 
 
-def available_voxel_sizes_mm(tissue: Tissue | str = Tissue.SOFT) -> list[float]:
-    """Voxel sizes (mm, cubic) for which a tabulated I-131 kernel exists."""
+def available_voxel_sizes_mm(
+    tissue: Tissue | str = Tissue.SOFT, nuclide: str = THERAPY_NUCLIDE,
+) -> list[float]:
+    """Voxel sizes (mm, cubic) for which a tabulated kernel of ``nuclide`` exists."""
     t = Tissue(tissue)
-    return sorted(size for size, tis in _index() if tis is t)
+    return sorted(size for size, tis in _index(get_nuclide(nuclide).name) if tis is t)
 
 
 @lru_cache(maxsize=32)
-def _load(size_mm: float, tissue: Tissue) -> NDArray[np.float64]:
-    path = _index()[(size_mm, tissue)]
+def _load(size_mm: float, tissue: Tissue, nuclide: str = THERAPY_NUCLIDE) -> NDArray[np.float64]:
+    path = _index(nuclide)[(size_mm, tissue)]
     table = np.loadtxt(path, skiprows=2, encoding="utf-8", usecols=(0, 1, 2, 3))
     n = 6
     octant = np.zeros((n, n, n))
@@ -76,8 +84,11 @@ def _load(size_mm: float, tissue: Tissue) -> NDArray[np.float64]:
     return full
 
 
-def load_kernel(voxel_size_mm: float, tissue: Tissue | str = Tissue.SOFT) -> NDArray[np.float64]:
-    """Return the full 11 x 11 x 11 I-131 voxel S-value kernel in mGy/(MBq*s) (read-only array).
+def load_kernel(
+    voxel_size_mm: float, tissue: Tissue | str = Tissue.SOFT, nuclide: str = THERAPY_NUCLIDE,
+) -> NDArray[np.float64]:
+    """Return the full 11 x 11 x 11 voxel S-value kernel of ``nuclide`` (default the therapy nuclide,
+    I-131) in mGy/(MBq*s) (read-only array).
 
     Parameters
     ----------
@@ -85,11 +96,13 @@ def load_kernel(voxel_size_mm: float, tissue: Tissue | str = Tissue.SOFT) -> NDA
         Cubic voxel edge in mm; must be one of :func:`available_voxel_sizes_mm` (within 1e-6 mm).
     tissue
         ``"soft"`` (soft tissue) or ``"bone"`` (compact bone).
+    nuclide
+        A nuclide whose entry in ``data/nuclides.yaml`` names a kernel folder (``voxel_kernels``).
 
     Raises
     ------
     InputError
-        If no kernel is tabulated for that voxel size (resample instead).
+        If no kernel is tabulated for that nuclide or voxel size (resample instead).
     """
     try:
         t = Tissue(tissue)
@@ -97,12 +110,14 @@ def load_kernel(voxel_size_mm: float, tissue: Tissue | str = Tissue.SOFT) -> NDA
         raise InputError(
             "unknown kernel tissue", field="tissue", value=tissue, remedy="use 'soft' or 'bone'"
         ) from None
-    for size in available_voxel_sizes_mm(t):
+    name = get_nuclide(nuclide).name
+    sizes = available_voxel_sizes_mm(t, name)
+    for size in sizes:
         if abs(size - voxel_size_mm) < 1e-6:
-            return _load(size, t)
+            return _load(size, t, name)
     raise InputError(
-        "no tabulated I-131 kernel for this voxel size",
+        f"no tabulated {name} kernel for this voxel size",
         field="voxel_size_mm",
         value=voxel_size_mm,
-        remedy=f"use one of {available_voxel_sizes_mm(t)} mm or resample the kernel",
+        remedy=f"use one of {sizes} mm or resample the kernel",
     )

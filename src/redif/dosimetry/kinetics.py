@@ -24,6 +24,7 @@ Burnham KP, Anderson DR. Model selection and multimodel inference. 2nd ed. Sprin
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from numpy.typing import ArrayLike, NDArray
 from redif.data import sourced_value
 from redif.dosimetry._lm import levenberg_marquardt
 from redif.dosimetry._models import MODELS, ExpModel
-from redif.dosimetry.nuclides import get_nuclide
+from redif.dosimetry.nuclides import THERAPY_NUCLIDE, get_nuclide
 from redif.errors import ConvergenceError, InputError
 
 __all__ = [
@@ -117,7 +118,7 @@ class TimeActivity:
     times_h: tuple[float, ...]
     values: tuple[float, ...]
     decay_correction: DecayCorrection
-    nuclide: str = "I-131"
+    nuclide: str = THERAPY_NUCLIDE
     unit: ValueUnit = ValueUnit.FRACTION
 
     def __post_init__(self) -> None:
@@ -182,7 +183,7 @@ class TimeActivity:
         values: ArrayLike,
         *,
         decay_corrected: bool,
-        nuclide: str = "I-131",
+        nuclide: str = THERAPY_NUCLIDE,
         unit: ValueUnit | str = ValueUnit.FRACTION,
     ) -> TimeActivity:
         """Build from arrays with a boolean decay-correction flag."""
@@ -601,6 +602,4 @@ def fit_kinetics(
 
 
 def _replace(fit: KineticFit, **changes: Any) -> KineticFit:
-    import dataclasses
-
     return dataclasses.replace(fit, **changes)

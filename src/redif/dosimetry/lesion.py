@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from redif.data import SourcedValue, sourced_value
+from redif.dosimetry.nuclides import THERAPY_NUCLIDE
 from redif.dosimetry.spheres import SphereSValue, sphere_s_value
 from redif.errors import InputError
 
@@ -121,7 +122,7 @@ def lesion_dose(
     *,
     mass_g: float,
     tia_h: float,
-    nuclide: str = "I-131",
+    nuclide: str = THERAPY_NUCLIDE,
     target_gy: float | None = None,
     tia_samples_h: ArrayLike | None = None,
     ci_level: float = 0.95,
@@ -212,7 +213,7 @@ def lesion_dose_from_dose_per_activity(
     )
     return LesionDose(
         mass_g,
-        "I-131",
+        THERAPY_NUCLIDE,
         None,
         None,
         ldpa,

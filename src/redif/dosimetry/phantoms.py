@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
-from redif.dosimetry.nuclides import get_nuclide
+from redif.dosimetry.nuclides import THERAPY_NUCLIDE, get_nuclide
 from redif.errors import InputError
 
 __all__ = ["Compartment", "LesionSpec", "Phantom", "PhantomSpec", "compartment_tia", "make_phantom"]
@@ -236,7 +236,8 @@ def make_phantom(spec: PhantomSpec | None = None) -> Phantom:
             "effective_half_life_h_i124": les.kinetics.effective_half_life_h,
             "uptake_half_time_h": les.kinetics.uptake_half_time_h,
             "tia_mbq_h_i124": compartment_tia(les.kinetics) * vol / 1e6,
-            "tia_mbq_h_i131_same_activity": compartment_tia(les.kinetics, swap_to="I-131") * vol / 1e6,
+            "tia_mbq_h_i131_same_activity":
+                compartment_tia(les.kinetics, swap_to=THERAPY_NUCLIDE) * vol / 1e6,
         })
     truth: dict[str, object] = {
         "description": "analytic time-integrated activities of the redif synthetic 124I phantom",

@@ -36,6 +36,7 @@ from redif.dosimetry.blood import blood_dose_per_activity, retention_limited_act
 from redif.dosimetry.conversion import RecoveryCurve
 from redif.dosimetry.kinetics import KineticFit, TimeActivity, fit_kinetics
 from redif.dosimetry.lesion import LesionDose, lesion_dose, lesion_dose_from_dose_per_activity, lesion_mass_g
+from redif.dosimetry.nuclides import THERAPY_NUCLIDE
 from redif.dosimetry.plan_input import (
     DosimetryPlanInput,
     LesionInput,
@@ -59,7 +60,7 @@ __all__ = [
 ]
 
 _FILE = "dosimetry_thresholds.yaml"
-_THERAPY = "I-131"
+_THERAPY = THERAPY_NUCLIDE
 FloatArray = NDArray[np.float64]
 
 
@@ -546,7 +547,7 @@ def merge_voxel_summary(case: Mapping[str, Any], summary: Mapping[str, Any]) -> 
         raise InputError(
             "not a voxel-dosimetry result (no 'lesions' list)",
             field="voxel_json",
-            remedy="give the output of `redif dose voxel ... --json`",
+            remedy="give the JSON output of the voxel dose calculation",
         )
     out = dict(case)
     lesions = list(out.get("lesions") or [])
@@ -556,7 +557,7 @@ def merge_voxel_summary(case: Mapping[str, Any], summary: Mapping[str, Any]) -> 
             raise InputError(
                 "voxel lesion without name or mean_gy_per_gbq",
                 field=f"voxel_json.lesions.{i}",
-                remedy="give the output of `redif dose voxel ... --json`",
+                remedy="give the JSON output of the voxel dose calculation",
             )
         name = str(vl["name"])
         if name in names:

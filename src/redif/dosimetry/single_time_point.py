@@ -15,7 +15,7 @@ import enum
 import math
 
 from redif.dosimetry.kinetics import DecayCorrection, KineticFit, KineticModel, TimeActivity
-from redif.dosimetry.nuclides import get_nuclide
+from redif.dosimetry.nuclides import THERAPY_NUCLIDE, get_nuclide
 from redif.errors import InputError
 
 __all__ = ["StpMethod", "hanscheid_tia_h", "madsen_tia_h", "single_time_point_fit"]
@@ -32,7 +32,7 @@ def _physical_value(value: float, time_h: float, decay_corrected: bool, nuclide:
 
 
 def hanscheid_tia_h(
-    value: float, time_h: float, *, decay_corrected: bool = False, nuclide: str = "I-131"
+    value: float, time_h: float, *, decay_corrected: bool = False, nuclide: str = THERAPY_NUCLIDE
 ) -> float:
     """Single-time-point TIA after Hänscheid et al. 2018: Ã ≈ A(t)·2t/ln 2.
 
@@ -53,7 +53,7 @@ def madsen_tia_h(
     effective_half_life_h: float,
     *,
     decay_corrected: bool = False,
-    nuclide: str = "I-131",
+    nuclide: str = THERAPY_NUCLIDE,
 ) -> float:
     """Single-time-point TIA after Madsen et al. 2018: Ã = A(t)·e^(λ_eff t)/λ_eff.
 

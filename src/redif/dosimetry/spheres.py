@@ -22,13 +22,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from redif.data import Grade, data_path
-from redif.dosimetry.nuclides import get_nuclide
+from redif.dosimetry.nuclides import THERAPY_NUCLIDE, available_nuclides, get_nuclide
 from redif.errors import InputError
 
-__all__ = ["SphereSValue", "sphere_s_value", "sphere_table"]
+__all__ = ["SphereSValue", "sphere_nuclides", "sphere_s_value", "sphere_table"]
 
 _FILE = "sphere_svalues.csv"
-_COLUMNS = {"I-131": "s_i131_mgy_per_mbq_s", "I-124": "s_i124_mgy_per_mbq_s"}
 SOURCE = (
     "redif sphere table (scripts/make_sphere_svalues.py) from Lanconelli 2012 I-131 voxel S-values "
     "and ICRP-107 energies; unit-density spheres"
@@ -65,7 +64,12 @@ def sphere_table() -> dict[str, NDArray[np.float64]]:
     return out
 
 
-def sphere_s_value(mass_g: float, nuclide: str = "I-131") -> SphereSValue:
+def sphere_nuclides() -> list[str]:
+    """The nuclides whose table entry names a sphere S-value column."""
+    return [n for n in available_nuclides() if get_nuclide(n).sphere_svalue_column is not None]
+
+
+def sphere_s_value(mass_g: float, nuclide: str = THERAPY_NUCLIDE) -> SphereSValue:
     """S-value of a unit-density sphere of ``mass_g`` grams (log-log interpolation).
 
     Raises
@@ -73,13 +77,14 @@ def sphere_s_value(mass_g: float, nuclide: str = "I-131") -> SphereSValue:
     InputError
         Mass outside the tabulated 0.01-1000 g, or a nuclide without a table.
     """
-    name = get_nuclide(nuclide).name
-    if name not in _COLUMNS:
+    nuc = get_nuclide(nuclide)
+    name, column = nuc.name, nuc.sphere_svalue_column
+    if column is None:
         raise InputError(
             "no sphere S-values for this nuclide",
             field="nuclide",
             value=nuclide,
-            remedy=f"use one of {', '.join(_COLUMNS)}",
+            remedy=f"use one of {', '.join(sphere_nuclides())}",
         )
     tab = sphere_table()
     m = tab["mass_g"]
@@ -91,5 +96,5 @@ def sphere_s_value(mass_g: float, nuclide: str = "I-131") -> SphereSValue:
             remedy="check the volume/density; S is not extrapolated",
         )
     mm = min(max(mass_g, m[0]), m[-1])
-    s = float(np.exp(np.interp(math.log(mm), np.log(m), np.log(tab[_COLUMNS[name]]))))
+    s = float(np.exp(np.interp(math.log(mm), np.log(m), np.log(tab[column]))))
     return SphereSValue(float(mass_g), name, s, SOURCE, Grade.UNVERIFIED)

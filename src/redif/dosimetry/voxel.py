@@ -31,7 +31,7 @@ from scipy import fft
 
 from redif.data import sourced_value
 from redif.dosimetry.kernels import Tissue, available_voxel_sizes_mm, load_kernel
-from redif.dosimetry.nuclides import get_nuclide
+from redif.dosimetry.nuclides import THERAPY_NUCLIDE, get_nuclide
 from redif.dosimetry.resample import resample_extensive, resample_intensive, target_grid
 from redif.errors import InputError
 
@@ -158,7 +158,7 @@ def convolve_kernel(
 def local_deposition_dose(
     tia_mbq_s: NDArray[np.floating],
     voxel_volume_ml: float,
-    nuclide: str = "I-131",
+    nuclide: str = THERAPY_NUCLIDE,
     *,
     density_g_per_ml: float | None = None,
 ) -> NDArray[np.float32]:
@@ -200,7 +200,7 @@ def _spacing(voxel_size_mm: float | Sequence[float]) -> tuple[float, float, floa
 def dose_from_tia(
     tia_mbq_s: NDArray[np.floating],
     voxel_size_mm: float | Sequence[float],
-    nuclide: str = "I-131",
+    nuclide: str = THERAPY_NUCLIDE,
     tissue: str = "soft",
     *,
     method: DoseMethod | str = DoseMethod.KERNEL,
@@ -250,10 +250,10 @@ def dose_from_tia(
     if m is DoseMethod.LOCAL:
         return local_deposition_dose(tia, float(np.prod(spacing)) / 1000.0, nuclide,
                                      density_g_per_ml=density_g_per_ml)
-    if get_nuclide(nuclide).name != "I-131":
-        raise InputError("voxel S-value kernels are tabulated for I-131 only", field="nuclide",
-                         value=nuclide, remedy="convert the TIA to I-131 (swap_physical_decay) or use "
-                         "method='local'")
+    if get_nuclide(nuclide).voxel_kernels is None:
+        raise InputError("no voxel S-value kernels are tabulated for this nuclide", field="nuclide",
+                         value=nuclide, remedy=f"convert the TIA to {THERAPY_NUCLIDE} (swap_physical_decay) "
+                         "or use method='local'")
     try:
         Tissue(tissue)
     except ValueError:

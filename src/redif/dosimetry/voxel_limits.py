@@ -125,7 +125,7 @@ def plan_voxel_job(shape: Sequence[int], spacing_mm: Sequence[float], n_time_poi
     try:
         tissue = Tissue(tissue)
     except ValueError:
-        raise InputError("unknown kernel tissue", field="--tissue", value=tissue,
+        raise InputError("unknown kernel tissue", field="tissue", value=tissue,
                          remedy="use soft or bone") from None
     spacing = _check_spacing(spacing_mm)
     dims = tuple(int(n) for n in shape)

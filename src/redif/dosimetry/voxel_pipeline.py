@@ -1,8 +1,9 @@
 """The voxel-dosimetry pipeline for one patient: time points + mask -> 131I dose map and lesion statistics.
 
-:func:`compute_voxel_dose` is pure (arrays in, arrays and statistics out). :func:`run_voxel_case` is the
-orchestration used by ``redif dose voxel`` and ``redif dose batch``: it reads the DICOM/NIfTI inputs,
-calls the pure function and writes the requested dose maps.
+:func:`compute_voxel_dose` is pure (arrays in, arrays and statistics out); it reads and writes no file.
+The orchestration that reads the DICOM/NIfTI inputs, calls it and writes the dose maps is
+:func:`redif.workflows.voxel_case.run_voxel_case` (used by ``redif dose voxel``, ``redif dose batch``
+and the web).
 
 What the doses refer to
 -----------------------
@@ -16,9 +17,8 @@ What the doses refer to
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,23 +26,20 @@ from numpy.typing import NDArray
 from redif import DISCLAIMER
 from redif.dosimetry.dvh import LesionDose, lesion_statistics
 from redif.dosimetry.kernels import Tissue
-from redif.dosimetry.nuclides import get_nuclide
+from redif.dosimetry.nuclides import THERAPY_NUCLIDE, get_nuclide
 from redif.dosimetry.voxel import dose_from_tia, kernel_voxel_size_for, soft_tissue_density
-from redif.dosimetry.voxel_limits import DEFAULT_MAX_JOB_BYTES, plan_voxel_job
 from redif.dosimetry.voxel_tia import (
     TiaMethod,
     TimeSeries,
-    check_time_series,
     tia_map,
     voxel_fit_tia,
 )
 from redif.errors import InputError
-from redif.io.volume import Volume
 
-__all__ = ["VoxelDoseOutput", "VoxelDoseSummary", "compute_voxel_dose", "plan_lesions", "run_voxel_case"]
+__all__ = ["VoxelDoseOutput", "VoxelDoseSummary", "compute_voxel_dose", "plan_lesions"]
 
 Progress = Callable[[int, int, str], None]
-_DOSE_NUCLIDE = "I-131"
+_DOSE_NUCLIDE = THERAPY_NUCLIDE
 
 
 @dataclass(frozen=True)
@@ -139,17 +136,17 @@ def compute_voxel_dose(
     try:
         method = TiaMethod(method)
     except ValueError:
-        raise InputError("unknown TIA method", field="--method", value=method,
+        raise InputError("unknown TIA method", field="method", value=method,
                          remedy="use fit or region") from None
     try:
         tissue = Tissue(tissue)
     except ValueError:
-        raise InputError("unknown kernel tissue", field="--tissue", value=tissue,
+        raise InputError("unknown kernel tissue", field="tissue", value=tissue,
                          remedy="use soft or bone") from None
     timings: dict[str, float] = {}
     rho = soft_tissue_density() if density_g_per_ml is None else float(density_g_per_ml)
     if activity_gbq is not None and not activity_gbq > 0:
-        raise InputError("activity must be positive", field="--activity-gbq", value=activity_gbq)
+        raise InputError("activity must be positive", field="activity_gbq", value=activity_gbq)
     imaged = get_nuclide(series.nuclide).name
     t0 = time.perf_counter()
     if imaged == _DOSE_NUCLIDE:
@@ -158,7 +155,7 @@ def compute_voxel_dose(
         if activity_gbq is None:
             if recorded is None:
                 raise InputError("the series does not record the administered activity",
-                                 field="RadionuclideTotalDose", remedy="give --activity-gbq")
+                                 field="RadionuclideTotalDose", remedy="give activity_gbq")
             activity_gbq = recorded / 1000.0
         scale = 1.0 if recorded is None else activity_gbq * 1000.0 / recorded
         tia = tia_imaged * np.float32(scale)
@@ -216,125 +213,6 @@ def compute_voxel_dose(
         timings_s=timings,
     )
     return VoxelDoseOutput(dose_gy, tia, stats, summary)
-
-
-def run_voxel_case(
-    pet: Sequence[str | Path],
-    mask: str | Path,
-    *,
-    out: str | Path | None = None,
-    rtdose: str | Path | None = None,
-    activity_gbq: float | None = None,
-    method: TiaMethod | str = TiaMethod.FIT,
-    tissue: Tissue | str = Tissue.SOFT,
-    calibration_bqml_per_count: float | None = None,
-    nifti_inputs: dict[str, object] | None = None,
-    progress: Progress | None = None,
-    keep_arrays: bool = False,
-    read_workers: int = 1,
-    max_bytes: int = DEFAULT_MAX_JOB_BYTES,
-) -> VoxelDoseOutput | VoxelDoseSummary:
-    """Read inputs, compute, write outputs. Returns the summary (or the full output with ``keep_arrays``).
-
-    The geometry of the first time point read is checked (:func:`redif.dosimetry.voxel_limits.
-    plan_voxel_job`: voxel edges within the accepted range, the job's estimated peak memory at most
-    ``max_bytes``) before the other time points are read and before anything is resampled or stacked.
-
-    ``nifti_inputs`` (for NIfTI time points) holds ``units``, ``times_h``, ``nuclide`` and
-    ``injected_activity_mbq`` (see :func:`redif.io.nifti.read_nifti_volume`). ``read_workers`` > 1
-    reads the DICOM time points in that many worker processes (worth it only where reading waits on
-    slow storage: with local files the transfer of the arrays costs more than it saves).
-    """
-    from redif.io.dicom import read_pet_series
-    from redif.io.masks import read_mask
-    from redif.io.nifti import read_nifti_volume, write_nifti
-
-    t0 = time.perf_counter()
-    paths = [Path(p) for p in pet]
-    n_steps = len(paths) + 3
-    loaded: list[Volume | None] = [None] * len(paths)
-    dicom_idx = []
-    for i, p in enumerate(paths):
-        if p.name.endswith((".nii", ".nii.gz")):
-            if not nifti_inputs:
-                raise InputError("NIfTI time points need units, times and nuclide", field=str(p),
-                                 remedy="give --nifti-units, --times-h and --nuclide")
-            times = list(nifti_inputs["times_h"])  # type: ignore[call-overload]
-            if len(times) != len(paths):
-                raise InputError("one time per NIfTI file needed", field="--times-h", value=times)
-            loaded[i] = read_nifti_volume(
-                p, units=str(nifti_inputs["units"]), time_h=float(times[i]),
-                nuclide=str(nifti_inputs["nuclide"]),
-                injected_activity_mbq=nifti_inputs.get("injected_activity_mbq"),  # type: ignore[arg-type]
-            )
-        else:
-            dicom_idx.append(i)
-    done = len(paths) - len(dicom_idx)
-    # one time point read and its geometry checked before the others are read
-    first = next((v for v in loaded if v is not None), None)
-    if first is None and dicom_idx:
-        i0 = dicom_idx.pop(0)
-        first = loaded[i0] = read_pet_series(paths[i0], calibration_bqml_per_count=calibration_bqml_per_count)
-        done += 1
-        if progress:
-            progress(done, n_steps, f"read {paths[i0].name}")
-    if first is not None:
-        plan_voxel_job(first.shape, first.spacing_mm, len(paths), tissue).check_memory(max_bytes)
-    workers = max(1, min(read_workers, len(dicom_idx)))
-    if workers > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
-                                          else None)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futs = {pool.submit(read_pet_series, paths[i],
-                                calibration_bqml_per_count=calibration_bqml_per_count): i
-                    for i in dicom_idx}
-            for fut in as_completed(futs):
-                loaded[futs[fut]] = fut.result()
-                done += 1
-                if progress:
-                    progress(done, n_steps, f"read {paths[futs[fut]].name}")
-    else:
-        for i in dicom_idx:
-            loaded[i] = read_pet_series(paths[i], calibration_bqml_per_count=calibration_bqml_per_count)
-            done += 1
-            if progress:
-                progress(done, n_steps, f"read {paths[i].name}")
-    volumes = [v for v in loaded if v is not None]
-    del loaded
-    series = check_time_series(volumes)
-    labelmap = read_mask(mask, volumes[0])
-    reference = volumes[0]
-    del volumes
-    t_load = time.perf_counter() - t0
-
-    def _inner(done: int, total: int, label: str) -> None:
-        if progress:
-            progress(len(paths) + done, n_steps, label)
-
-    result = compute_voxel_dose(series, labelmap.array, labelmap.names, activity_gbq=activity_gbq,
-                                method=method, tissue=tissue, progress=_inner)
-    outputs: dict[str, str] = {}
-    for target in (out, rtdose):
-        if target is not None:
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
-    if out is not None:
-        write_nifti(out, result.dose_gy, reference.affine,
-                    description=f"redif 131I dose Gy, {result.summary.activity_gbq:g} GBq")
-        outputs["nifti"] = str(out)
-    if rtdose is not None:
-        from redif.io.rtdose import write_rtdose
-
-        write_rtdose(rtdose, result.dose_gy, reference)
-        outputs["rtdose"] = str(rtdose)
-    timings = {"load_s": t_load, **result.summary.timings_s}
-    summary = VoxelDoseSummary(**{**result.summary.__dict__, "outputs": outputs, "timings_s": timings})
-    if keep_arrays:
-        return VoxelDoseOutput(result.dose_gy, result.tia_mbq_h, result.lesions, summary, labelmap.array,
-                               reference.spacing_mm)
-    return summary
 
 
 def plan_lesions(summary: VoxelDoseSummary) -> list[dict[str, object]]:

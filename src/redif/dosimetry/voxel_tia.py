@@ -34,7 +34,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from redif.dosimetry.nuclides import get_nuclide
+from redif.dosimetry.conversion import convert_activity
+from redif.dosimetry.nuclides import THERAPY_NUCLIDE, get_nuclide
 from redif.errors import InputError
 from redif.io.volume import Volume, same_grid
 
@@ -96,7 +97,7 @@ def check_time_series(volumes: Sequence[Volume], *, nuclide: str | None = None) 
         unknown nuclide, a time point not after the previous one, or one before the administration.
     """
     if len(volumes) < 2:
-        raise InputError("need at least two time points", field="--pet", value=len(volumes),
+        raise InputError("need at least two time points", field="volumes", value=len(volumes),
                          remedy="give one folder per time point, e.g. 4, 24, 48 and 96 h")
     first = volumes[0]
     name = nuclide or first.nuclide
@@ -111,11 +112,11 @@ def check_time_series(volumes: Sequence[Volume], *, nuclide: str | None = None) 
             raise InputError("time point not in Bq/mL", field=vol.source, value=vol.units)
         if not same_grid(vol.affine, vol.shape, first.affine, first.shape):
             raise InputError(f"time point {vol.source} is on a different grid from {first.source}",
-                             field="--pet", remedy="resample all time points onto one grid first")
+                             field="volumes", remedy="resample all time points onto one grid first")
         if vol.radiopharmaceutical_start != first.radiopharmaceutical_start or (
                 vol.nuclide or name) != name:
             raise InputError(f"time point {vol.source} belongs to another administration than "
-                             f"{first.source} (injection time or nuclide differ)", field="--pet")
+                             f"{first.source} (injection time or nuclide differ)", field="volumes")
         t = vol.time_since_admin_h
         if t is None or t <= 0:
             raise InputError("acquisition not after the administration", field=vol.source, value=t,
@@ -133,13 +134,11 @@ def check_time_series(volumes: Sequence[Volume], *, nuclide: str | None = None) 
 def _swap_factors(times_h: NDArray[np.float64], from_nuclide: str, to_nuclide: str) -> NDArray[np.float64]:
     """Per-time factors ``exp((lambda_from - lambda_to) t)``: the region engine's conversion of a unit
     curve (:func:`redif.dosimetry.conversion.convert_activity`), applied to every voxel."""
-    from redif.dosimetry.conversion import convert_activity
-
     return np.asarray(convert_activity(times_h, np.ones_like(times_h), from_nuclide=from_nuclide,
                                        to_nuclide=to_nuclide), dtype=np.float64)
 
 
-def swap_physical_decay(series: TimeSeries, to_nuclide: str = "I-131") -> TimeSeries:
+def swap_physical_decay(series: TimeSeries, to_nuclide: str = THERAPY_NUCLIDE) -> TimeSeries:
     """Predict the activity of ``to_nuclide`` with the same biological kinetics (per voxel).
 
     ``a_to(t) = a_from(t) * exp((lambda_from - lambda_to) * t)`` for the same administered activity
@@ -351,7 +350,7 @@ def tia_map(
     try:
         m = TiaMethod(method)
     except ValueError:
-        raise InputError("unknown TIA method", field="--method", value=method,
+        raise InputError("unknown TIA method", field="method", value=method,
                          remedy="use fit or region") from None
     lam = get_nuclide(series.nuclide).decay_constant_per_h
     factors = None
@@ -363,7 +362,7 @@ def tia_map(
                              time_factors=factors)
     else:
         if labels is None:
-            raise InputError("the region method needs a label map", field="--method", value="region")
+            raise InputError("the region method needs a label map", field="method", value="region")
         conc = region_tia(series.times_h, series.activity_bqml, labels, lam, n_late=n_late,
                           time_factors=factors)
     out: NDArray[np.float32] = np.asarray(conc, dtype=np.float32)

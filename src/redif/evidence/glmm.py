@@ -40,7 +40,7 @@ from redif.errors import ConvergenceError, InputError
 from redif.evidence._dist import chi2_sf, norm_isf, norm_sf
 from redif.evidence.measures import Measure, escalc
 from redif.evidence.results import PoolResult
-from redif.evidence.rma import RmaFit, build_pool_result
+from redif.evidence.rma_result import RmaFit, build_pool_result
 from redif.evidence.tau2 import Method, weighted_fit
 
 __all__ = ["GlmmFit", "fit_glmm", "pool_glmm"]
@@ -236,7 +236,7 @@ def fit_glmm(events: FloatArray, totals: FloatArray) -> GlmmFit:
     if not (np.isfinite(b) and np.isfinite(t)) or t >= _THETA_MAX * 0.999 or abs(b) > _BETA_MAX:
         raise ConvergenceError(
             "GLMM: no finite maximum-likelihood estimate for these data (the between-study variance "
-            "or the logit diverges, as when nearly every study has 0 or only events); use --method REML"
+            "or the logit diverges, as when nearly every study has 0 or only events); use method REML"
         )
     if t < 1e-5:  # boundary: tau2 = 0, SE from the beta-only curvature
         t = 0.0
@@ -266,18 +266,18 @@ def pool_glmm(
     """Pool proportions with the binomial-normal GLMM (metafor ``rma.glmm(measure="PLO")``)."""
     if measure is not Measure.PLO:
         raise InputError("GLMM works on the logit scale only", field="measure", value=str(measure),
-                         remedy="use --measure PLO with --method GLMM")
+                         remedy="use measure PLO with method GLMM")
     if knha:
         raise InputError("Knapp-Hartung is not available with GLMM", field="knha",
-                         remedy="drop --knha or use method REML")
+                         remedy="drop knha or use method REML")
     k = events.size
     if k < 2:
         raise InputError(f"k = {k}: the GLMM needs at least 2 studies", field="k", value=k,
-                         remedy="add studies or use --method EE")
+                         remedy="add studies or use method EE")
     if events.sum() == 0 or events.sum() == totals.sum():
         raise InputError(
             "the GLMM has no finite estimate when no study has an event (or every participant has one)",
-            field="events", value=int(events.sum()), remedy="use --method REML (continuity-corrected logits)",
+            field="events", value=int(events.sum()), remedy="use method REML (continuity-corrected logits)",
         )
     gf = fit_glmm(events, totals)
     y, v = escalc("PLO", events, totals)

@@ -6,7 +6,8 @@ the estimate with CI as text and the weight in percent; a diamond for each poole
 subgroup's), a bar for the prediction interval, heterogeneity statistics and, for subgroups, the test of
 subgroup differences. Text stays text in SVG output (``svg.fonttype = "none"``) so that it is searchable.
 
-These functions write a file (the only I/O they do) and return its path; they never print.
+These functions return the rendered bytes (SVG or PNG) and do no file I/O; the CLI writes them with
+:func:`redif.io.figures.write_plot`, the web sends them.
 
 References
 ----------
@@ -16,10 +17,10 @@ References
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -36,9 +37,10 @@ from matplotlib.textpath import TextToPath
 from redif.errors import InputError
 from redif.evidence.meta import PoolResult, StudyRow, SubgroupResult
 
-__all__ = ["check_plot_path", "forest_plot", "funnel_plot"]
+__all__ = ["PLOT_FORMATS", "forest_bytes", "funnel_bytes"]
 
-_SUFFIXES = (".svg", ".png")
+#: Formats the plots render to.
+PLOT_FORMATS = ("svg", "png")
 _TEXT_TO_PATH = TextToPath()
 _PROPORTION_MEASURES = {"PR", "PLO", "PAS", "PFT"}
 _ROW_IN = 0.26  # height of one row, inches
@@ -61,22 +63,24 @@ _SCALE_NAMES = {
 }
 
 
-def check_plot_path(path: Path | str) -> Path:
-    """Return ``path`` as a Path if it ends in ``.svg``/``.png`` and its folder exists.
+def _render(fig: Figure, fmt: str) -> bytes:
+    """Render ``fig`` in ``fmt`` (call inside ``plt.rc_context(_STYLE)``) and close it."""
+    buf = io.BytesIO()
+    meta: dict[str, str | None] = (
+        {"Date": None, "Creator": "redif"} if fmt == "svg" else {"Software": "redif"})
+    try:
+        fig.savefig(buf, format=fmt, metadata=meta)
+    finally:
+        plt.close(fig)
+    return buf.getvalue()
 
-    Raises
-    ------
-    InputError
-        Otherwise (the CLI checks ``--out`` with it before computing anything).
-    """
-    out = Path(path)
-    if out.suffix.lower() not in _SUFFIXES:
-        raise InputError("unknown plot file type", field="--out", value=str(out),
-                         remedy="end the file name in .svg or .png")
-    if out.parent and not out.parent.exists():
-        raise InputError("the folder of the plot file does not exist", field="--out", value=str(out.parent),
-                         remedy="create the folder first or choose another path")
-    return out
+
+def _check_format(fmt: str) -> str:
+    f = str(fmt).lower().lstrip(".")
+    if f not in PLOT_FORMATS:
+        raise InputError("unknown plot format", field="fmt", value=fmt,
+                         remedy=f"use one of: {', '.join(PLOT_FORMATS)}")
+    return f
 
 
 def _fmt(x: float, digits: int = 2) -> str:
@@ -183,8 +187,8 @@ def _char_in(text: str, *, bold: bool = True, size: float = _FONT) -> float:
     return float(width_pt) / 72.0
 
 
-def forest_plot(result: PoolResult | SubgroupResult, path: Path, *, title: str | None = None) -> Path:
-    """Draw a forest plot of ``result`` into ``path`` (``.svg`` or ``.png``) and return the path.
+def forest_bytes(result: PoolResult | SubgroupResult, fmt: str = "svg", *, title: str | None = None) -> bytes:
+    """Draw a forest plot of ``result`` and return it rendered as ``fmt`` (``"svg"`` or ``"png"``).
 
     Parameters
     ----------
@@ -192,22 +196,19 @@ def forest_plot(result: PoolResult | SubgroupResult, path: Path, *, title: str |
         A pooled result (:func:`redif.evidence.meta.pool_proportions`) or a subgroup analysis
         (:func:`redif.evidence.meta.pool_subgroups`, drawn as one block per subgroup with its own diamond,
         then the overall diamond and the test of subgroup differences).
-    path
-        Output file; the suffix chooses the format.
+    fmt
+        ``"svg"`` (text stays text) or ``"png"``.
     title
         Optional title above the plot.
 
     Raises
     ------
     InputError
-        If the suffix is not ``.svg``/``.png`` or the folder does not exist.
+        For another format (field ``fmt``).
     """
-    out = check_plot_path(path)
+    f = _check_format(fmt)
     with plt.rc_context(_STYLE):
-        fig = _forest_figure(result, title)
-        fig.savefig(out, format=out.suffix.lower().lstrip("."), metadata=_metadata(out))
-        plt.close(fig)
-    return out
+        return _render(_forest_figure(result, title), f)
 
 
 def _forest_figure(result: PoolResult | SubgroupResult, title: str | None) -> Figure:
@@ -299,13 +300,7 @@ def _forest_figure(result: PoolResult | SubgroupResult, title: str | None) -> Fi
     return fig
 
 
-def _metadata(out: Path) -> dict[str, str | None]:
-    if out.suffix.lower() == ".svg":
-        return {"Date": None, "Creator": "redif"}
-    return {"Software": "redif"}
-
-
-def funnel_plot(result: PoolResult | SubgroupResult, path: Path, *, title: str | None = None) -> Path:
+def funnel_bytes(result: PoolResult | SubgroupResult, fmt: str = "svg", *, title: str | None = None) -> bytes:
     """Funnel plot: each study's effect on the analysis scale against its standard error (inverted axis),
     the pooled estimate and the pseudo 95% confidence region mu +/- 1.96 SE.
 
@@ -313,17 +308,17 @@ def funnel_plot(result: PoolResult | SubgroupResult, path: Path, *, title: str |
     ----------
     result
         A pooled result; for a subgroup analysis the overall model is drawn.
-    path
-        ``.svg`` or ``.png`` output file.
+    fmt
+        ``"svg"`` or ``"png"``.
     title
         Optional title.
 
     Raises
     ------
     InputError
-        For an unknown suffix, a missing folder, or fewer than 2 studies.
+        For another format, or fewer than 2 studies.
     """
-    out = check_plot_path(path)
+    f = _check_format(fmt)
     res = result.overall if isinstance(result, SubgroupResult) else result
     if len(res.studies) < 2:
         raise InputError("a funnel plot needs at least 2 studies", field="studies", value=len(res.studies))
@@ -344,6 +339,4 @@ def funnel_plot(result: PoolResult | SubgroupResult, path: Path, *, title: str |
         if title:
             ax.set_title(title, fontsize=_FONT + 1, fontweight="bold", loc="left")
         fig.tight_layout()
-        fig.savefig(out, format=out.suffix.lower().lstrip("."), metadata=_metadata(out))
-        plt.close(fig)
-    return out
+        return _render(fig, f)

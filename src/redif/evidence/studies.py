@@ -546,13 +546,13 @@ def read_studies_file(path: str | Path) -> tuple[StudyArm, ...]:
     path = Path(path)
     name = path.name
     if not path.is_file():
-        raise InputError("file not found", field="--studies", value=str(path),
+        raise InputError("file not found", field="studies", value=str(path),
                          remedy="give the path of a .csv or .yaml study file")
     suffix = path.suffix.lower()
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the file ({exc})", field="--studies", value=str(path)) from None
+        raise InputError(f"cannot read the file ({exc})", field="studies", value=str(path)) from None
     if suffix == ".csv":
         reader = csv.DictReader(text.splitlines())
         if not reader.fieldnames:
@@ -579,7 +579,7 @@ def read_studies_file(path: str | Path) -> tuple[StudyArm, ...]:
         records = _records_from_yaml(data, name)
         origins = [f"{name} record {i + 1}" for i in range(len(records))]
     else:
-        raise InputError("unknown file type", field="--studies", value=path.suffix,
+        raise InputError("unknown file type", field="studies", value=path.suffix,
                          remedy="use a .csv, .yaml or .yml file")
     studies = tuple(parse_study(rec, origin=org) for rec, org in zip(records, origins, strict=True))
     validate_studies(studies, check_links=False)

@@ -26,7 +26,8 @@ from redif.errors import InputError
 from redif.evidence._dist import chi2_sf
 from redif.evidence.measures import PROPORTION_MEASURES, check_counts, escalc, parse_measure
 from redif.evidence.results import BetweenTest, PoolResult, SubgroupResult
-from redif.evidence.rma import build_pool_result, check_generic, check_level, fit_rma, pool_generic
+from redif.evidence.rma import check_generic, check_level, fit_rma, pool_generic, pool_proportions
+from redif.evidence.rma_result import build_pool_result
 from redif.evidence.tau2 import Method, parse_method
 
 __all__ = ["between_test", "pool_subgroups", "pool_subgroups_generic"]
@@ -67,8 +68,6 @@ def pool_subgroups(
     Parameters are those of :func:`~redif.evidence.rma.pool_proportions` plus ``groups``, one group
     value per study. The overall result pools all studies ignoring the groups.
     """
-    from redif.evidence.rma import pool_proportions
-
     ms = parse_measure(measure)
     if ms not in PROPORTION_MEASURES:
         raise InputError("pool_subgroups needs a proportion measure", field="measure", value=str(ms),

@@ -156,7 +156,7 @@ def _require_rows(table: OutcomeTable, minimum: int = 1) -> None:
     raise InputError(
         f"{table.k} study rows match the filters ({', '.join(f'{k}={v}' for k, v in table.filters.items())})"
         f"{left}", field="filters",
-        remedy="widen the filters (--genotype, --definition) or lower --min-grade",
+        remedy="widen the filters (genotype, definition) or lower min_grade",
     )
 
 
@@ -189,7 +189,7 @@ def pool_outcome(
             level=level, study_ci=study_ci)
     else:
         if by not in MODERATORS:
-            raise InputError("unknown grouping", field="--by", value=by,
+            raise InputError("unknown grouping", field="by", value=by,
                              remedy=f"use one of: {', '.join(MODERATORS)}")
         groups = [_group_value(r, by) for r in table.rows]
         result = pool_subgroups(table.events, table.totals, groups, table.labels, measure=measure,
@@ -237,11 +237,11 @@ def regress_outcome(
     """
     mods = tuple(m.strip() for m in moderators if m.strip())
     if not mods:
-        raise InputError("no moderators given", field="--mods",
+        raise InputError("no moderators given", field="moderators",
                          remedy=f"name one or more of: {', '.join(MODERATORS)}")
     for name in mods:
         if name not in MODERATORS:
-            raise InputError("unknown moderator", field="--mods", value=name,
+            raise InputError("unknown moderator", field="moderators", value=name,
                              remedy=f"use one of: {', '.join(MODERATORS)}")
     _require_rows(table)
     kept: list[OutcomeRow] = []
@@ -255,8 +255,8 @@ def regress_outcome(
     if len(kept) < len(mods) + 2:
         raise InputError(
             f"{len(kept)} rows have every moderator ({', '.join(mods)}); {len(mods) + 2} or more are needed",
-            field="--mods", value=",".join(mods),
-            remedy="use fewer moderators, widen the filters or lower --min-grade")
+            field="moderators", value=",".join(mods),
+            remedy="use fewer moderators, widen the filters or lower min_grade")
     yi, vi = escalc(measure, [r.events for r in kept], [r.total for r in kept])
     columns = {m: [r.moderator(m) for r in kept] for m in mods}
     result = meta_regression(yi, vi, columns, method=method, knha=knha, level=level, measure=measure)

@@ -206,20 +206,20 @@ def _parse(cls: Any, value: str, option: str) -> Any:
 
 def parse_genotype(value: str) -> GenotypeGroup:
     """Parse a genotype option (case-insensitive; ``BRAF``, ``RET``, ``NTRK``, ``mixed`` accepted)."""
-    result: GenotypeGroup = _parse(GenotypeGroup, value, "--genotype")
+    result: GenotypeGroup = _parse(GenotypeGroup, value, "genotype")
     return result
 
 
 def parse_definition(value: str) -> UptakeDefinition:
     """Parse a definition option (full value or ``124I``, ``threshold``, ``diagnostic``, ``post-therapy``,
     ``protocol``)."""
-    result: UptakeDefinition = _parse(UptakeDefinition, value, "--definition")
+    result: UptakeDefinition = _parse(UptakeDefinition, value, "definition")
     return result
 
 
 def parse_grade(value: str) -> EvidenceGrade:
-    """Parse a ``--min-grade`` option."""
-    result: EvidenceGrade = _parse(EvidenceGrade, value, "--min-grade")
+    """Parse a minimum evidence grade (``min_grade``)."""
+    result: EvidenceGrade = _parse(EvidenceGrade, value, "min_grade")
     return result
 
 
@@ -367,7 +367,7 @@ def outcome_table(
     try:
         kind = OutcomeKind(str(outcome).strip().lower())
     except ValueError:
-        raise InputError("unknown outcome", field="--outcome", value=outcome,
+        raise InputError("unknown outcome", field="outcome", value=outcome,
                          remedy="use uptake or response") from None
     geno = parse_genotype(genotype) if isinstance(genotype, str) else genotype
     defn = parse_definition(definition) if isinstance(definition, str) else definition
@@ -376,8 +376,8 @@ def outcome_table(
         raise InputError("unknown value", field="prefer", value=prefer, remedy="use arms or overall")
     if kind is OutcomeKind.RESPONSE and defn is not None:
         raise InputError("a definition of restored uptake applies to the uptake outcome only",
-                         field="--definition", value=defn.label,
-                         remedy="drop --definition or use --outcome uptake")
+                         field="definition", value=defn.label,
+                         remedy="drop the definition or use the uptake outcome")
     definitions: tuple[UptakeDefinition | None, ...]
     if kind is OutcomeKind.RESPONSE:
         definitions = (None,)

@@ -24,7 +24,6 @@ J Educ Behav Stat 2005;30:261-293.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,40 +31,21 @@ from numpy.typing import NDArray
 from scipy import optimize
 
 from redif.errors import ConvergenceError, InputError
+from redif.evidence.estimators import (
+    ESTIMATORS,
+    Method,
+    Tau2Estimator,
+    method_codes,
+    methods_help,
+    parse_method,
+)
 
-__all__ = ["Method", "WeightedFit", "estimate_tau2", "is_intercept_only", "parse_method", "q_generalised",
-           "weighted_fit"]
+__all__ = ["ESTIMATORS", "Method", "Tau2Estimator", "WeightedFit", "estimate_tau2", "is_intercept_only",
+           "method_codes", "methods_help", "parse_method", "q_generalised", "tau2_se", "weighted_fit"]
+# The estimators (tau2_*) and standard errors (se_*) below are named by the table
+# redif.evidence.estimators.ESTIMATORS, which imports them on first use.
 
 FloatArray = NDArray[np.float64]
-
-
-class Method(enum.StrEnum):
-    """Estimation method (metafor names); GLMM only for proportions."""
-
-    EE = "EE"
-    DL = "DL"
-    HE = "HE"
-    SJ = "SJ"
-    ML = "ML"
-    REML = "REML"
-    EB = "EB"
-    PM = "PM"
-    HS = "HS"
-    GLMM = "GLMM"
-
-
-def parse_method(method: str | Method) -> Method:
-    """Return ``method`` as a :class:`Method` (``FE`` is accepted as ``EE``)."""
-    text = str(method).upper()
-    if text in ("FE", "CE"):
-        text = "EE"
-    try:
-        return Method(text)
-    except ValueError:
-        raise InputError(
-            "unknown method", field="method", value=method,
-            remedy="use one of EE, DL, HE, SJ, ML, REML, EB, PM, HS, GLMM",
-        ) from None
 
 
 @dataclass(frozen=True)
@@ -161,14 +141,14 @@ def _loglik(tau2: float, y: FloatArray, v: FloatArray, X: FloatArray, reml: bool
     return ll
 
 
-def _he(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
+def tau2_he(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
     k, p = X.shape
     ols = weighted_fit(y, X, np.ones_like(v))
     tr_pv = float(v.sum() - np.trace(ols.xtwx_inv @ ((X * v[:, None]).T @ X)))
     return float((ols.rss - tr_pv) / (k - p))
 
 
-def _pm(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
+def tau2_pm(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
     k, p = X.shape
     target = float(k - p)
     if q_generalised(0.0, y, v, X) < target:
@@ -185,7 +165,7 @@ def _pm(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
 
 def _fisher(y: FloatArray, v: FloatArray, X: FloatArray, reml: bool, *, tol: float = 1e-12,
             maxiter: int = 1000) -> float:
-    tau2 = max(0.0, _he(y, v, X))
+    tau2 = max(0.0, tau2_he(y, v, X))
     intercept = is_intercept_only(X)
     for _ in range(maxiter):
         if intercept:
@@ -216,34 +196,139 @@ def _fisher(y: FloatArray, v: FloatArray, X: FloatArray, reml: bool, *, tol: flo
     return max(0.0, tau2)
 
 
+# --- estimators of tau^2 (named in redif.evidence.estimators.ESTIMATORS) -----------------------------------
+
+def tau2_ee(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
+    return 0.0
+
+
+def tau2_dl(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
+    k, p = X.shape
+    fit = weighted_fit(y, X, 1.0 / v)
+    return float((fit.rss - (k - p)) / fit.trace_p(X))
+
+
+def tau2_hs(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
+    k = X.shape[0]
+    fit = weighted_fit(y, X, 1.0 / v)
+    return float((fit.rss - k) / float((1.0 / v).sum()))
+
+
+def tau2_sj(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
+    k, p = X.shape
+    tau0 = float(np.mean((y - y.mean()) ** 2))
+    fit = weighted_fit(y, X, 1.0 / (v + tau0))
+    return float(tau0 * fit.rss / (k - p))
+
+
+def tau2_ml(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
+    return _fisher(y, v, X, reml=False)
+
+
+def tau2_reml(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
+    return _fisher(y, v, X, reml=True)
+
+
+# --- standard errors of tau^2 (metafor rma.uni's se.tau2) -------------------------------------------------
+
+def se_zero(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
+    return 0.0
+
+
+def se_ml(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
+    """``sqrt(2 / sum w^2)`` with ``w = 1/(v + tau2)`` (inverse Fisher information, ML)."""
+    fit = weighted_fit(y, X, 1.0 / (v + tau2))
+    return float(np.sqrt(2.0 / (fit.w**2).sum()))
+
+
+def se_reml(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
+    """``sqrt(2 / tr(PP))`` (inverse Fisher information, REML)."""
+    fit = weighted_fit(y, X, 1.0 / (v + tau2))
+    return float(np.sqrt(2.0 / fit.trace_pp(X)))
+
+
+def se_pm(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
+    """``sqrt(2 k^2 / (k - p) / (sum w)^2)`` (Paule-Mandel and empirical Bayes, as metafor)."""
+    k, p = X.shape
+    fit = weighted_fit(y, X, 1.0 / (v + tau2))
+    return float(np.sqrt(2.0 * k**2 / (k - p) / fit.w.sum() ** 2))
+
+
+def _se_moment(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float, *, hs: bool) -> float:
+    k, p = X.shape
+    fit = weighted_fit(y, X, 1.0 / v)
+    trp, trpp = fit.trace_p(X), fit.trace_pp(X)
+    core = 2.0 * (k - p) + 4.0 * tau2 * trp + 2.0 * tau2**2 * trpp
+    denom = float(fit.w.sum()) if hs else trp
+    return float(np.sqrt(core) / denom)
+
+
+def se_dl(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
+    """``sqrt(2(k-p) + 4 tau2 tr(P) + 2 tau2^2 tr(PP)) / tr(P)`` with ``P`` for weights ``1/v``."""
+    return _se_moment(y, v, X, tau2, hs=False)
+
+
+def se_hs(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
+    """As DerSimonian-Laird, divided by ``sum(1/v)`` instead of ``tr(P)``."""
+    return _se_moment(y, v, X, tau2, hs=True)
+
+
+def _pv_traces(y: FloatArray, v: FloatArray, X: FloatArray, *, he: bool) -> tuple[float, ...]:
+    """Traces of PV products in p x p algebra: OLS projection (HE) or weights ``1/(v + tau2_0)`` (SJ)."""
+    tau0 = float(np.mean((y - y.mean()) ** 2))
+    w = np.ones_like(v) if he else 1.0 / (v + tau0)
+    A = np.linalg.inv((X.T * w) @ X)
+
+    def xdx(d: FloatArray) -> FloatArray:
+        return np.asarray((X.T * d) @ X, dtype=float)
+
+    C = xdx(w * w * v)
+    tr_pv = float((w * v).sum() - np.trace(A @ C))
+    tr_pvpv = float(((w * v) ** 2).sum() - 2.0 * np.trace(A @ xdx(w**3 * v**2)) + np.trace(A @ C @ A @ C))
+    if he:
+        return tr_pv, tr_pvpv
+    B2 = xdx(w * w)
+    tr_ppv = float((w * w * v).sum() - 2.0 * np.trace(A @ xdx(w**3 * v)) + np.trace(A @ B2 @ A @ C))
+    tr_pp = float((w * w).sum() - 2.0 * np.trace(A @ xdx(w**3)) + np.trace(A @ B2 @ A @ B2))
+    return tau0, tr_pvpv, tr_ppv, tr_pp
+
+
+def se_he(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
+    """``sqrt(2 tr(PVPV) + 4 tau2 tr(PV) + 2 tau2^2 (k-p)) / (k-p)`` with the OLS projection ``P``."""
+    k, p = X.shape
+    tr_pv, tr_pvpv = _pv_traces(y, v, X, he=True)
+    core = 2.0 * tr_pvpv + 4.0 * tau2 * tr_pv + 2.0 * tau2**2 * (k - p)
+    return float(np.sqrt(core) / (k - p))
+
+
+def se_sj(y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
+    """``tau2_0 sqrt(2 tr(PVPV) + 4 tau2 tr(PPV) + 2 tau2^2 tr(PP)) / (k-p)``, weights ``1/(v + tau2_0)``."""
+    k, p = X.shape
+    tau0, tr_pvpv, tr_ppv, tr_pp = _pv_traces(y, v, X, he=False)
+    core = 2.0 * tr_pvpv + 4.0 * tau2 * tr_ppv + 2.0 * tau2**2 * tr_pp
+    return float(tau0 * np.sqrt(core) / (k - p))
+
+
 def estimate_tau2(y: FloatArray, v: FloatArray, X: FloatArray, method: Method) -> float:
-    """Estimate tau^2 by ``method`` for outcomes ``y``, variances ``v`` and design ``X`` (k x p).
+    """Estimate tau^2 by ``method`` (an entry of :data:`~redif.evidence.estimators.ESTIMATORS`) for
+    outcomes ``y``, variances ``v`` and design ``X`` (k x p).
 
     Returns 0 for ``EE``; values are truncated at zero as in metafor.
+
+    Raises
+    ------
+    InputError
+        For a method without an estimator in the table (GLMM, or anything unknown) -- never a silent
+        fall-through to another estimator.
     """
-    k, p = X.shape
-    if method is Method.EE:
-        return 0.0
-    if method in (Method.DL, Method.HS, Method.PM, Method.EB) and np.any(v <= 0):
+    entry = ESTIMATORS[parse_method(method)]
+    estimate = entry.estimator()
+    if entry.positive_v and np.any(v <= 0):
         raise InputError(f"{method} needs positive sampling variances", field="vi",
                          value=float(v.min()), remedy="remove studies with vi <= 0")
-    if method is Method.DL:
-        fit = weighted_fit(y, X, 1.0 / v)
-        tau2 = (fit.rss - (k - p)) / fit.trace_p(X)
-    elif method is Method.HS:
-        fit = weighted_fit(y, X, 1.0 / v)
-        tau2 = (fit.rss - k) / float((1.0 / v).sum())
-    elif method is Method.HE:
-        tau2 = _he(y, v, X)
-    elif method is Method.SJ:
-        tau0 = float(np.mean((y - y.mean()) ** 2))
-        fit = weighted_fit(y, X, 1.0 / (v + tau0))
-        tau2 = tau0 * fit.rss / (k - p)
-    elif method in (Method.PM, Method.EB):
-        # EB (Morris) solves k/(k-p) y'Py = k, the same estimating equation as Paule-Mandel.
-        tau2 = _pm(y, v, X)
-    elif method in (Method.ML, Method.REML):
-        tau2 = _fisher(y, v, X, reml=method is Method.REML)
-    else:  # pragma: no cover - GLMM is dispatched elsewhere
-        raise InputError("GLMM is available for proportions only", field="method", value=str(method))
-    return max(0.0, float(tau2))
+    return max(0.0, float(estimate(y, v, X)))
+
+
+def tau2_se(method: Method, y: FloatArray, v: FloatArray, X: FloatArray, tau2: float) -> float:
+    """Standard error of the tau^2 estimate by ``method`` (metafor's ``se.tau2``)."""
+    return float(ESTIMATORS[parse_method(method)].se_formula()(y, v, X, tau2))

@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
-from redif.dosimetry.nuclides import available_nuclides, get_nuclide
+from redif.data.nuclides import available_nuclides, get_nuclide
 from redif.errors import DicomInputError
 from redif.io._fastdicom import read_raw
 from redif.io.volume import DecayCorrection, Volume, affine_from_geometry

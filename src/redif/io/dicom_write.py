@@ -25,7 +25,7 @@ from pydicom.sr.codedict import codes
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from redif import __version__
-from redif.dosimetry.nuclides import get_nuclide
+from redif.data.nuclides import get_nuclide
 from redif.io.volume import DecayCorrection
 
 __all__ = ["SeriesContext", "write_ct_series", "write_pet_series"]

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from redif.dosimetry.nuclides import get_nuclide
+from redif.data.nuclides import get_nuclide
 from redif.errors import InputError
 from redif.io.volume import DecayCorrection, Volume
 
@@ -68,7 +68,7 @@ def read_nifti_volume(
                          remedy=f"give one of {', '.join(UNITS_TO_BQML)}")
     p = Path(path)
     if not p.is_file():
-        raise InputError("NIfTI file not found", field="--pet", value=str(p))
+        raise InputError("NIfTI file not found", field="path", value=str(p))
     img: Any = nib.load(str(p))
     data = np.asarray(img.dataobj, dtype=np.float32)
     if data.ndim == 4 and data.shape[3] == 1:

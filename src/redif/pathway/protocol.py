@@ -65,6 +65,7 @@ __all__ = [
     "load_protocol_file",
     "parse_protocol",
     "plan_to_ics",
+    "protocol_names",
     "schedule",
 ]
 
@@ -224,19 +225,33 @@ def load_protocol_file(path: str | Path) -> ProtocolTemplate:
     return parse_protocol(data, source=str(p))
 
 
+#: The one table of protocol templates is the folder ``redif/data/protocols``: one ``<name>.yaml`` per
+#: template. The CLI (``redif patient protocols``, ``--protocol``), the case schema's
+#: ``redifferentiation_course.protocol`` and the regimens' ``default_protocol`` all name its entries.
+_PROTOCOLS = "protocols"
+
+
+def protocol_names() -> tuple[str, ...]:
+    """The names of the packaged templates (the file names, without parsing them), sorted."""
+    folder = resources.files("redif.data").joinpath(_PROTOCOLS)
+    return tuple(sorted(e.name[: -len(".yaml")] for e in folder.iterdir() if e.name.endswith(".yaml")))
+
+
 @lru_cache(maxsize=1)
 def _packaged() -> dict[str, ProtocolTemplate]:
     out: dict[str, ProtocolTemplate] = {}
-    folder = resources.files("redif.data").joinpath("protocols")
+    folder = resources.files("redif.data").joinpath(_PROTOCOLS)
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
             t = parse_protocol(yaml.safe_load(entry.read_text(encoding="utf-8")), source=entry.name)
+            if f"{t.name}.yaml" != entry.name:
+                raise CaseValidationError(entry.name, [f"name: {t.name!r} differs from the file name"])
             out[t.name] = t
     return out
 
 
 def available_protocols() -> dict[str, ProtocolTemplate]:
-    """The packaged protocol templates by name."""
+    """The packaged protocol templates by name (the table of :func:`protocol_names`, parsed)."""
     return dict(_packaged())
 
 
@@ -339,7 +354,7 @@ def plan_to_ics(plan: ProtocolPlan, *, case_id: str | None = None) -> bytes:
         raise InputError(
             "a calendar needs dated events",
             field="start_date",
-            remedy="give --start-date YYYY-MM-DD (day 0 = drug start)",
+            remedy="give the start date as YYYY-MM-DD (day 0 = drug start)",
         )
     cal = Calendar()
     cal.add("prodid", "-//redif//pathway protocol//EN")

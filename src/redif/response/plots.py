@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import ScalarFormatter
 
 from redif.errors import InputError
+from redif.io.figures import save_figure
 from redif.response.criteria import recist_criteria
 from redif.response.recist import RecistResult
 from redif.response.thyroglobulin import TgKinetics
@@ -186,16 +187,8 @@ def tg_figure(kin: TgKinetics) -> Figure:
 
 
 def save(fig: Figure, path: str | Path) -> Path:
-    """Write ``fig`` to ``path`` (format from the suffix: png, svg, pdf); return the path."""
-    out = Path(path)
-    if out.suffix.lower() not in {".png", ".svg", ".pdf"}:
-        raise InputError(
-            "unsupported plot format",
-            field="--plot",
-            value=str(out),
-            remedy="use a file name ending in .png, .svg or .pdf",
-        )
-    if not out.parent.exists():
-        raise InputError("folder does not exist", field="--plot", value=str(out.parent))
-    fig.savefig(out, dpi=150, metadata={"Date": None} if out.suffix.lower() == ".svg" else None)
-    return out
+    """Write ``fig`` to ``path`` (format from the suffix: png, svg, pdf); return the path.
+
+    Kept for the CLI's callers; the writer is :func:`redif.io.figures.save_figure`.
+    """
+    return save_figure(fig, path, field="plot")

@@ -309,10 +309,11 @@ def voxel_dosimetry(pet_dirs: list[Path], seg_path: Path, activity_gbq: float, *
     import dataclasses
 
     from redif.dosimetry.dvh import cumulative_dvh
-    from redif.dosimetry.voxel_pipeline import VoxelDoseOutput, run_voxel_case
+    from redif.dosimetry.voxel_pipeline import VoxelDoseOutput
     from redif.io.dicom import read_pet_series
     from redif.io.masks import read_mask
     from redif.web.figures import dose_map_png
+    from redif.workflows.voxel_case import run_voxel_case
 
     if len(pet_dirs) < 2:
         raise InputError(f"{len(pet_dirs)} PET time point(s) uploaded; voxel dosimetry needs at least 2",

@@ -14,7 +14,11 @@ from fastapi.responses import Response
 
 from redif import DISCLAIMER
 from redif.cli._common import parse_float_list, to_jsonable
-from redif.dosimetry.nuclides import get_nuclide
+from redif.dosimetry.blood import blood_dose_per_activity
+from redif.dosimetry.kinetics import ValueUnit
+from redif.dosimetry.lesion import lesion_dose
+from redif.dosimetry.nuclides import THERAPY_NUCLIDE, get_nuclide
+from redif.dosimetry.tia import estimate_tia, parse_kinetic_model, parse_value_unit
 from redif.errors import InputError
 from redif.registry.access import Permission
 from redif.web.deps import render
@@ -46,9 +50,9 @@ class Plausible:
     smallest_positive: float = 0.0
 
 
-#: I-131 mean life T1/2 / ln 2 (h): the time-integrated activity coefficient of activity that is never
-#: cleared (physical decay only), hence the upper bound of every TIA coefficient of 131I.
-_I131_MEAN_LIFE_H = get_nuclide("I-131").half_life_h / math.log(2.0)
+#: Mean life T1/2 / ln 2 (h) of the therapy nuclide (I-131): the time-integrated activity coefficient of
+#: activity that is never cleared (physical decay only), hence the upper bound of every TIA coefficient.
+_I131_MEAN_LIFE_H = get_nuclide(THERAPY_NUCLIDE).half_life_h / math.log(2.0)
 
 #: Plausible ranges of the calculator inputs, shared by the pages and the ``/api/v1/calc`` endpoints
 #: (one validation, one message). Bounds are physical limits or generous clinical limits (basis given).
@@ -134,70 +138,36 @@ def _flag(params: Mapping[str, Any], name: str) -> bool:
 
 
 def tia(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Fit a time-activity curve and integrate it (``redif dose tia``)."""
-    from redif.dosimetry.kinetics import KineticModel, TimeActivity, ValueUnit, fit_kinetics
-    from redif.dosimetry.nuclides import get_nuclide
-    from redif.dosimetry.uncertainty import monte_carlo_tia
-
+    """Fit a time-activity curve and integrate it (``redif dose tia``: the same engine function)."""
     times = _floats(params, "times_h")
-    model = str(params.get("model") or "auto")
-    if model not in {m.value for m in KineticModel}:
-        raise InputError("unknown model", field="model", value=model,
-                         remedy="one of " + ", ".join(m.value for m in KineticModel))
-    unit = str(params.get("unit") or "fraction")
-    if unit not in {u.value for u in ValueUnit}:
-        raise InputError("unknown unit", field="unit", value=unit,
-                         remedy="fraction (of administered activity) or MBq")
+    model = parse_kinetic_model(str(params.get("model") or "auto"))
+    unit = parse_value_unit(str(params.get("unit") or "fraction"))
     raw_samples = number(params, "samples", required=False)
     samples = 1000 if raw_samples is None else int(raw_samples)
     if (raw_samples is not None and raw_samples != samples) or not 0 <= samples <= _MAX_SAMPLES:
         raise InputError(f"a whole number from 0 to {_MAX_SAMPLES}", field="samples", value=raw_samples)
-    values = _floats(params, "values", key="values_mbq" if unit == ValueUnit.MBQ.value else "values")
-    try:
-        data = TimeActivity.create(times, values, decay_corrected=_flag(params, "decay_corrected"),
-                                   nuclide="I-131", unit=ValueUnit(unit))
-    except InputError as exc:
-        raise _refield(exc, {"times": "times_h", "values": "values"}) from None
-    fit = fit_kinetics(data, model)
-    out = fit.to_dict()
-    out["ci_lower"] = out["ci_upper"] = None
-    if samples > 0:
-        unc = monte_carlo_tia(fit, n_samples=samples, seed=0)
-        out["ci_lower"], out["ci_upper"] = unc.ci_lower, unc.ci_upper
-        out["uncertainty"] = unc.to_dict()
-    nuc = get_nuclide("I-131")
-    out["constants"] = [{"name": "I-131 half-life", "value": nuc.half_life_h, "unit": "h",
-                         "source": nuc.source, "grade": str(nuc.grade.value)}]
+    values = _floats(params, "values", key="values_mbq" if unit is ValueUnit.MBQ else "values")
+    est = estimate_tia(times, values, model=model, unit=unit,
+                       decay_corrected=_flag(params, "decay_corrected"), nuclide=THERAPY_NUCLIDE,
+                       samples=samples, seed=0)
+    out = est.to_dict()
+    out["constants"] = est.constants()
     out["disclaimer"] = DISCLAIMER
     return out
 
 
-def _refield(exc: InputError, mapping: dict[str, str]) -> InputError:
-    field = exc.field or ""
-    for key, name in mapping.items():
-        if key in field:
-            field = name
-            break
-    return InputError(exc.message if hasattr(exc, "message") else str(exc), field=field or None,
-                      value=getattr(exc, "value", None), remedy=getattr(exc, "remedy", None))
-
-
 def lesion(params: Mapping[str, Any]) -> dict[str, Any]:
     """Lesion dose per activity, sphere model (``redif dose lesion``)."""
-    from redif.dosimetry.lesion import lesion_dose
-
     mass = number(params, "mass_g", positive=True)
     tia_h = number(params, "tia_h", positive=True)
     target = number(params, "target_gy", required=False, positive=True)
     assert mass is not None and tia_h is not None
-    res = lesion_dose(mass_g=mass, tia_h=tia_h, nuclide="I-131", target_gy=target)
+    res = lesion_dose(mass_g=mass, tia_h=tia_h, nuclide=THERAPY_NUCLIDE, target_gy=target)
     return {**res.to_dict(), "disclaimer": DISCLAIMER}
 
 
 def blood(params: Mapping[str, Any]) -> dict[str, Any]:
     """EANM SOP blood dose per activity and maximum tolerable activity (``redif dose blood``)."""
-    from redif.dosimetry.blood import blood_dose_per_activity
-
     weight = number(params, "weight_kg", positive=True)
     wb = number(params, "wb_tia_h", positive=True)
     bl = number(params, "blood_tia_h_per_ml", positive=True)

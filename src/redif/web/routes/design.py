@@ -5,19 +5,26 @@ trial with a binary endpoint, and ``/api/v1/design/{simon,single}``. Thin: parse
 from __future__ import annotations
 
 import functools
-import io
 from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from redif import DISCLAIMER
 from redif.cli._common import to_jsonable
+from redif.design.bayes import map_prior
+from redif.design.exact import single_stage_designs
+from redif.design.historical import arms_from_evidence
+from redif.design.plots import prior_posterior_figure
+from redif.design.simon import simon_design
 from redif.errors import InputError
+from redif.evidence.enums import GenotypeGroup, UptakeDefinition
+from redif.io.figures import figure_bytes
 from redif.registry.access import Permission
 from redif.web.deps import render
 from redif.web.engines import is_partial
+from redif.web.figures import data_uri
 from redif.web.nav import add_nav_item
 from redif.web.routes.calculators import number
 from redif.web.security import requires
@@ -55,8 +62,6 @@ def _inputs(params: Mapping[str, Any]) -> dict[str, Any]:
 
 def simon(params: Mapping[str, Any]) -> dict[str, Any]:
     """Optimal, minimax and admissible Simon designs (``SimonResult.to_dict`` keys)."""
-    from redif.design.simon import simon_design
-
     a = _inputs(params)
     res = simon_design(a["p0"], a["p1"], a["alpha"], a["beta"], nmax=a["nmax"])
     out = res.to_dict()
@@ -67,8 +72,6 @@ def simon(params: Mapping[str, Any]) -> dict[str, Any]:
 
 def single(params: Mapping[str, Any]) -> dict[str, Any]:
     """The smallest exact single-stage designs."""
-    from redif.design.exact import single_stage_designs
-
     a = _inputs(params)
     designs = single_stage_designs(a["p0"], a["p1"], a["alpha"], a["beta"], solutions=5, nmax=a["nmax"])
     return {"p0": a["p0"], "p1": a["p1"], "alpha_target": a["alpha"], "beta_target": a["beta"],
@@ -97,8 +100,6 @@ def design_page(request: Request) -> Response:
 @requires(Permission.PUBLIC)
 def calc_simon(request: Request) -> Response:
     """The Simon calculator is the trial designer."""
-    from fastapi.responses import RedirectResponse
-
     q = request.url.query
     return RedirectResponse("/design" + (f"?{q}" if q else ""), status_code=303)
 
@@ -114,11 +115,6 @@ MAP_REFERENCES = (
 @functools.lru_cache(maxsize=32)
 def _map(outcome: str, genotype: str | None, definition: str | None, min_grade: str,
          robust_weight: float | None) -> dict[str, Any]:
-    from redif.design.bayes import map_prior
-    from redif.design.historical import arms_from_evidence
-    from redif.design.plots import prior_posterior_figure
-    from redif.web.figures import data_uri
-
     arms = arms_from_evidence(outcome, genotype=genotype, definition=definition, min_grade=min_grade)
     res = map_prior(arms.r, arms.n, robust_weight=robust_weight)
     out: dict[str, Any] = res.to_dict()
@@ -127,9 +123,7 @@ def _map(outcome: str, genotype: str | None, definition: str | None, min_grade: 
     out["disclaimer"] = DISCLAIMER
     fig = prior_posterior_figure({"MAP prior": res.map_mixture, "robust MAP prior": res.mixture},
                                  title=f"MAP prior from {len(arms.r)} arms")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None})
-    out["plot"] = data_uri(buf.getvalue(), "image/svg+xml")
+    out["plot"] = data_uri(figure_bytes(fig, "svg"), "image/svg+xml")
     return out
 
 
@@ -146,20 +140,15 @@ def map_from_evidence(params: Mapping[str, Any]) -> dict[str, Any]:
     if outcome == "response" and definition:
         raise InputError("a definition of restored uptake applies to the uptake outcome only",
                          field="definition", value=definition)
-    try:
-        return dict(_map(outcome, str(params.get("genotype") or "").strip() or None, definition,
-                         str(params.get("min_grade") or "secondary"), w))
-    except InputError as exc:
-        field = (exc.field or "").lstrip("-").replace("-", "_") or None
-        raise InputError(exc.message, field=field, value=exc.value, remedy=exc.remedy) from None
+    # the engines name their parameters (genotype, definition, min_grade): this form's field names
+    return dict(_map(outcome, str(params.get("genotype") or "").strip() or None, definition,
+                     str(params.get("min_grade") or "secondary"), w))
 
 
 @router.get("/design/map")
 @requires(Permission.PUBLIC)
 def map_page(request: Request) -> Response:
     """Robust MAP prior from the evidence base (the informative prior of a Bayesian single-arm design)."""
-    from redif.evidence.enums import GenotypeGroup, UptakeDefinition
-
     params = dict(request.query_params)
     ctx: dict[str, Any] = {"values": params, "error": None, "map": None,
                            "options": {"genotype": [g.value for g in GenotypeGroup],

@@ -6,9 +6,7 @@ calls)."""
 from __future__ import annotations
 
 import functools
-import tempfile
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -17,9 +15,16 @@ from fastapi.responses import Response
 from redif import DISCLAIMER
 from redif.cli._common import to_jsonable
 from redif.errors import InputError
+from redif.evidence.enums import GenotypeGroup, UptakeDefinition
+from redif.evidence.estimators import method_codes
+from redif.evidence.plots import forest_bytes
+from redif.evidence.studies import load_evidence
+from redif.evidence.synthesis import pool_outcome
+from redif.evidence.tables import outcome_table
 from redif.registry.access import Permission
 from redif.web.deps import render
 from redif.web.engines import is_partial
+from redif.web.figures import data_uri
 from redif.web.nav import add_nav_item
 from redif.web.security import requires
 
@@ -30,15 +35,13 @@ api_router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
 add_nav_item("Evidence", "/evidence", Permission.PUBLIC)
 
 MEASURES = ("PLO", "PR", "PAS", "PFT")
-METHODS = ("REML", "DL", "EE", "HE", "SJ", "ML", "EB", "PM", "HS", "GLMM")
+METHODS = method_codes()  # the estimator table (redif.evidence.estimators.ESTIMATORS)
 GRADES = ("primary", "secondary", "unverified", "unreliable-secondary")
 BY = ("", "genotype", "definition", "drug")
 
 
 @functools.lru_cache(maxsize=1)
 def _base() -> Any:
-    from redif.evidence.studies import load_evidence
-
     return load_evidence([])
 
 
@@ -51,10 +54,11 @@ def _choice(params: Mapping[str, Any], name: str, allowed: tuple[str, ...], defa
 
 
 def pool(params: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """``(OutcomePool, parsed filters)`` for the explorer's query parameters."""
-    from redif.evidence.synthesis import pool_outcome
-    from redif.evidence.tables import outcome_table
+    """``(OutcomePool, parsed filters)`` for the explorer's query parameters.
 
+    The engines name their parameters (``genotype``, ``min_grade``, ``method``), which are this form's
+    field names, so their errors pass through unchanged.
+    """
     f: dict[str, Any] = {
         "outcome": _choice(params, "outcome", ("uptake", "response"), "uptake"),
         "genotype": str(params.get("genotype") or "").strip() or None,
@@ -67,33 +71,17 @@ def pool(params: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
     if f["outcome"] == "response" and f["definition"]:
         raise InputError("a definition of restored uptake applies to the uptake outcome only",
                          field="definition", value=f["definition"], remedy="clear it or choose uptake")
-    try:
-        table = outcome_table(_base(), f["outcome"], genotype=f["genotype"], definition=f["definition"],
-                              min_grade=f["min_grade"])
-        result = pool_outcome(table, by=f["by"], measure=f["measure"], method=f["method"])
-    except InputError as exc:
-        raise _named(exc) from None
+    table = outcome_table(_base(), f["outcome"], genotype=f["genotype"], definition=f["definition"],
+                          min_grade=f["min_grade"])
+    result = pool_outcome(table, by=f["by"], measure=f["measure"], method=f["method"])
     return result, f
 
 
-def _named(exc: InputError) -> InputError:
-    field = (exc.field or "").lstrip("-").replace("-", "_") or None
-    if field == "k":  # too few records for the model: the estimator is what the user can change
-        field = "method"
-    return InputError(exc.message, field=field, value=exc.value, remedy=exc.remedy)
-
-
 def _forest_svg(result: Any, title: str) -> bytes:
-    from redif.evidence.plots import forest_plot
-
-    with tempfile.TemporaryDirectory() as d:
-        path = forest_plot(result.result, Path(d) / "forest.svg", title=title)
-        return path.read_bytes()
+    return forest_bytes(result.result, "svg", title=title)
 
 
 def _options() -> dict[str, list[str]]:
-    from redif.evidence.enums import GenotypeGroup, UptakeDefinition
-
     return {"genotype": [g.value for g in GenotypeGroup], "definition": [d.label for d in UptakeDefinition],
             "min_grade": list(GRADES), "measure": list(MEASURES), "method": list(METHODS), "by": list(BY)}
 
@@ -112,8 +100,6 @@ def _sources(result: Any) -> dict[str, dict[str, str]]:
 def _page_data(key: tuple[tuple[str, str], ...]) -> tuple[Any, dict[str, Any], str, str]:
     """Pool, filters, title and forest-plot data URI for one filter set (the evidence base is fixed for
     the life of the process, so results are cached; errors are not)."""
-    from redif.web.figures import data_uri
-
     result, f = pool(dict(key))
     title = f"Pooled {f['outcome']}" + (f" by {f['by']}" if f["by"] else "")
     return result, f, title, data_uri(_forest_svg(result, title), "image/svg+xml")

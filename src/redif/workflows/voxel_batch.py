@@ -24,12 +24,13 @@ import csv
 import dataclasses
 import enum
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from redif.errors import InputError, RedifError
+from redif.workflows.voxel_case import run_voxel_case
 
 __all__ = ["BatchCase", "CaseResult", "ExecutorKind", "read_manifest", "run_batch", "run_case"]
 
@@ -124,8 +125,6 @@ def read_manifest(path: str | Path, *, out_dir: str | Path | None = None) -> lis
 
 def run_case(case: BatchCase) -> CaseResult:
     """Run one case; every error becomes a one-line message (never raises)."""
-    from redif.dosimetry.voxel_pipeline import run_voxel_case
-
     try:
         if case.out:
             Path(case.out).parent.mkdir(parents=True, exist_ok=True)
@@ -144,8 +143,8 @@ def _dask_executor(workers: int | None, scheduler: str | None) -> tuple[Executor
     try:
         import distributed
     except ImportError:
-        raise InputError("the dask executor needs dask.distributed", field="--executor", value="dask",
-                         remedy="pip install 'redif[dask]' or use --executor process") from None
+        raise InputError("the dask executor needs dask.distributed", field="executor", value="dask",
+                         remedy="pip install 'redif[dask]' or use the process executor") from None
     dd: Any = distributed
     if scheduler:
         remote: Any = dd.Client(scheduler)
@@ -173,10 +172,10 @@ def run_batch(
     try:
         kind = ExecutorKind(executor)
     except ValueError:
-        raise InputError("unknown executor", field="--executor", value=executor,
+        raise InputError("unknown executor", field="executor", value=executor,
                          remedy="use sequential, process or dask") from None
     if workers is not None and workers < 1:
-        raise InputError("workers must be >= 1", field="--workers", value=workers)
+        raise InputError("workers must be >= 1", field="workers", value=workers)
     results: list[CaseResult | None] = [None] * len(cases)
     if kind is ExecutorKind.SEQUENTIAL:
         for i, case in enumerate(cases):
@@ -191,8 +190,6 @@ def run_batch(
         pool, close = _dask_executor(workers, scheduler)
     try:
         futures = {pool.submit(run_case, case): i for i, case in enumerate(cases)}
-        from concurrent.futures import as_completed
-
         for done, fut in enumerate(as_completed(futures), start=1):
             i = futures[fut]
             try:
