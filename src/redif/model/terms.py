@@ -35,6 +35,7 @@ __all__ = [
     "AeAttribution",
     "AlterationKind",
     "Analyte",
+    "AtaResponse",
     "BestResponse",
     "CodedEnum",
     "DosimetryKind",
@@ -586,3 +587,21 @@ class NextTherapyClass(CodedEnum):
     CLINICAL_TRIAL = "clinical_trial"
     OTHER = "other"
 
+
+@_coded("ata_response")
+class AtaResponse(CodedEnum):
+    """ATA 2015 response-to-therapy category of one follow-up time point (Haugen 2016, Table 13).
+
+    Table 13 is defined for patients after total thyroidectomy and radioiodine remnant ablation; the
+    order of the members is from best to worst.
+    """
+
+    EXCELLENT = "excellent"
+    INDETERMINATE = "indeterminate"
+    BIOCHEMICAL_INCOMPLETE = "biochemical_incomplete"
+    STRUCTURAL_INCOMPLETE = "structural_incomplete"
+
+    @property
+    def rank(self) -> int:
+        """0 for excellent ... 3 for structural incomplete; larger is worse."""
+        return list(type(self)).index(self)
