@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from redif import DISCLAIMER
+from redif.pathway.ata_response import ata_response
 from redif.pathway.case import Case
 from redif.pathway.decision import Decision, decide
 from redif.pathway.eligibility import Eligibility, assess_eligibility
@@ -22,6 +23,7 @@ from redif.pathway.evidence_link import regimen_evidence
 from redif.pathway.protocol import ProtocolPlan, ProtocolTemplate, get_protocol, schedule
 from redif.pathway.refractoriness import RefractorinessResult, assess_refractoriness
 from redif.pathway.regimens import GenotypeMatch, RegimenOption, candidate_regimens
+from redif.response.ata_response import AtaTimePoint, scope
 
 __all__ = ["Assessment", "assess_case"]
 
@@ -48,6 +50,7 @@ class Assessment:
     notes: tuple[str, ...] = field(default_factory=tuple)
     lesions: tuple[dict[str, Any], ...] = ()
     course_drugs: frozenset[str] | None = None
+    ata_response: tuple[AtaTimePoint, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of ``redif patient assess --json`` (stable keys)."""
@@ -153,6 +156,8 @@ class Assessment:
                 "notes": list(self.protocol.notes),
             },
             "lesions": [dict(les) for les in self.lesions],
+            "ata_response": [p.to_dict() for p in self.ata_response],
+            "ata_response_scope": scope(),
             "notes": list(self.notes),
             "disclaimer": self.disclaimer,
         }
@@ -309,4 +314,5 @@ def assess_case(
             for les in case.lesions
         ),
         course_drugs=None if rc is None else frozenset(d.drug.lower() for d in rc.drugs),
+        ata_response=ata_response(case),
     )

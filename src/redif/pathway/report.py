@@ -264,8 +264,36 @@ def report_blocks(doc: dict[str, Any]) -> list[Block]:
     if resp:
         b.append(Block("h2", "Response"))
         b.append(Block("bullets", items=tuple(_response_lines(resp))))
+    b.extend(_ata_blocks(doc))
     b.append(Block("quote", doc["disclaimer"]))
     return b
+
+
+def _ata_blocks(doc: dict[str, Any]) -> list[Block]:
+    """The "ATA response to therapy" section (ATA 2015 Table 13 categories per follow-up time point)."""
+    if "ata_response" not in doc:
+        return []
+    points = doc["ata_response"]
+    out = [Block("h2", "ATA response to therapy")]
+    sc = doc.get("ata_response_scope")
+    if sc:
+        out.append(Block("p", f"Caveat: {sc['text']} ({sc['source']}; grade {sc['grade']})"))
+    if not points:
+        out.append(
+            Block("p", "No follow-up time point: no Tg, TgAb or imaging dated after a recorded 131I course.")
+        )
+        return out
+    out.append(
+        Block(
+            "table",
+            header=("date", "category", "rule", "detail", "source", "grade"),
+            rows=tuple(
+                (p["date"], p["label"], f"{p['rule']}: {p['text']}", p["detail"], p["source"], p["grade"])
+                for p in points
+            ),
+        )
+    )
+    return out
 
 
 def _dosimetry_lines(dos: dict[str, Any]) -> list[str]:
