@@ -49,7 +49,7 @@ def _one(
     return last.category, last.rule.id
 
 
-E, I, B, S = (AtaResponse.EXCELLENT, AtaResponse.INDETERMINATE, AtaResponse.BIOCHEMICAL_INCOMPLETE,
+E, IND, B, S = (AtaResponse.EXCELLENT, AtaResponse.INDETERMINATE, AtaResponse.BIOCHEMICAL_INCOMPLETE,
               AtaResponse.STRUCTURAL_INCOMPLETE)
 
 
@@ -57,7 +57,7 @@ E, I, B, S = (AtaResponse.EXCELLENT, AtaResponse.INDETERMINATE, AtaResponse.BIOC
     ("tg", "expected"),
     [
         (0.0, E), (0.19, E),  # Table 13 row "excellent": suppressed Tg < 0.2 ng/mL
-        (0.2, I), (0.5, I), (0.99, I),  # row "indeterminate": non-stimulated Tg detectable but < 1
+        (0.2, IND), (0.5, IND), (0.99, IND),  # row "indeterminate": non-stimulated Tg detectable but < 1
         (1.0, B), (1.01, B), (50.0, B),  # row "biochemical incomplete": suppressed Tg >= 1 (PMC7578621)
     ],
 )
@@ -70,7 +70,7 @@ def test_suppressed_tg_boundaries(tg: float, expected: AtaResponse) -> None:
     ("tg", "expected"),
     [
         (0.0, E), (0.99, E),  # row "excellent": TSH-stimulated Tg < 1 ng/mL
-        (1.0, I), (5.0, I), (9.99, I),  # row "indeterminate": stimulated Tg detectable but < 10
+        (1.0, IND), (5.0, IND), (9.99, IND),  # row "indeterminate": stimulated Tg detectable but < 10
         (10.0, B), (10.01, B),  # row "biochemical incomplete": stimulated Tg >= 10
     ],
 )
@@ -89,7 +89,8 @@ def test_thresholds_are_the_sourced_values() -> None:
     for name, entry in data["thresholds"].items():
         assert entry["source"] and Grade(entry["grade"]), name
     for name in ("excellent_suppressed_tg_below", "biochemical_stimulated_tg_at_least"):
-        assert data["thresholds"][name]["grade"] == "secondary" and "Table 13" in data["thresholds"][name]["source"]
+        entry = data["thresholds"][name]
+        assert entry["grade"] == "secondary" and "Table 13" in entry["source"]
     for r in rules().values():
         assert r.source and isinstance(r.grade, Grade) and r.category in AtaResponse
 
@@ -114,7 +115,7 @@ def test_no_imaging_never_structural_never_excellent() -> None:
     """Issue 11: without imaging a point cannot be structural incomplete (no evidence) nor excellent
     (Table 13 excellent needs negative imaging): a low Tg gives indeterminate with the rule that says so;
     a high Tg stays biochemical incomplete and the detail says structural disease is not excluded."""
-    assert _one(0.1, SUP, imaging=()) == (I, "excellent_range_no_imaging")
+    assert _one(0.1, SUP, imaging=()) == (IND, "excellent_range_no_imaging")
     cat, rid = _one(5.0, SUP, imaging=())
     assert (cat, rid) == (B, "tg_suppressed_high")
     pts = classify_time_points([LabSample(D, tg_ng_ml=5.0, tsh_state=SUP, tgab_positive=False)], [],
@@ -125,27 +126,27 @@ def test_no_imaging_never_structural_never_excellent() -> None:
 def test_nonspecific_imaging_is_indeterminate() -> None:
     """Issue 11: Table 13 row "indeterminate": non-specific findings on imaging (faint/equivocal uptake)."""
     img = (ImagingFinding(dt.date(2024, 6, 1), "nonspecific", "WBS: faint thyroid-bed uptake"),)
-    assert _one(0.1, SUP, imaging=img) == (I, "imaging_nonspecific")
-    assert _one(2.0, SUP, imaging=img) == (B, "tg_suppressed_high")  # a biochemical incomplete Tg still counts
+    assert _one(0.1, SUP, imaging=img) == (IND, "imaging_nonspecific")
+    assert _one(2.0, SUP, imaging=img) == (B, "tg_suppressed_high")  # a high Tg still counts
 
 
 def test_tgab_positive_makes_tg_uninterpretable() -> None:
     """Issue 11: with TgAb positive the Tg thresholds do not apply (Table 13: 'in the absence of anti-Tg
     antibodies'): an undetectable Tg is not excellent; a single TgAb gives indeterminate (trend unknown);
     stable or declining TgAb gives indeterminate (Table 13 indeterminate row)."""
-    assert _one(0.0, SUP, tgab=True) == (I, "tgab_positive_trend_unknown")
+    assert _one(0.0, SUP, tgab=True) == (IND, "tgab_positive_trend_unknown")
     earlier = (LabSample(dt.date(2024, 3, 1), tgab_positive=True, tgab_iu_ml=100.0),)
     labs = (*earlier, LabSample(D, tg_ng_ml=0.0, tsh_state=SUP, tgab_positive=True, tgab_iu_ml=80.0))
     last = classify_time_points(labs, [NEG], therapy_dates=[D0])[-1]
-    assert (last.category, last.rule.id) == (I, "tgab_positive_stable")
+    assert (last.category, last.rule.id) == (IND, "tgab_positive_stable")
 
 
 @pytest.mark.parametrize(
     ("before", "after", "expected"),
     [
-        (100.0, 150.0, I),  # +50 %: not more than 50 % -> stable
+        (100.0, 150.0, IND),  # +50 %: not more than 50 % -> stable
         (100.0, 151.0, B),  # +51 %: rising (Reverter 2020: an increase of more than 50 %)
-        (100.0, 40.0, I),  # declining
+        (100.0, 40.0, IND),  # declining
     ],
 )
 def test_tgab_rising_rule(before: float, after: float, expected: AtaResponse) -> None:
@@ -171,13 +172,13 @@ def test_tgab_de_novo_is_rising() -> None:
 def test_tgab_not_reported_blocks_excellent() -> None:
     """Issue 11: a low Tg without a negative TgAb is not excellent (redif convention, unverified)."""
     cat, rid = _one(0.1, SUP, tgab=None)
-    assert (cat, rid) == (I, "excellent_range_tgab_unknown")
+    assert (cat, rid) == (IND, "excellent_range_tgab_unknown")
     assert rules()[rid].grade is Grade.UNVERIFIED
 
 
 @pytest.mark.parametrize(
     ("tg", "expected", "rule"),
-    [(0.1, E, "excellent"), (0.5, I, "tsh_state_unknown"), (5.0, I, "tsh_state_unknown"),
+    [(0.1, E, "excellent"), (0.5, IND, "tsh_state_unknown"), (5.0, IND, "tsh_state_unknown"),
      (10.0, B, "tg_stimulated_high")],
 )
 def test_unknown_tsh_state_judged_both_ways(tg: float, expected: AtaResponse, rule: str) -> None:
@@ -192,7 +193,7 @@ def test_worst_of_same_day_samples_and_missing_tg() -> None:
     labs = [LabSample(D, tg_ng_ml=0.1, tsh_state=SUP, tgab_positive=False),
             LabSample(D, tg_ng_ml=5.0, tsh_state=STIM, tgab_positive=False)]
     assert classify_time_points(labs, [NEG], therapy_dates=[D0])[-1].category is I
-    assert _one(None, SUP) == (I, "no_tg")
+    assert _one(None, SUP) == (IND, "no_tg")
 
 
 def test_time_points_follow_therapy_and_window() -> None:
@@ -203,9 +204,11 @@ def test_time_points_follow_therapy_and_window() -> None:
     old = ImagingFinding(dt.date(2024, 1, 5), "disease", "CT before 131I")
     pts = classify_time_points(labs, [old, NEG], therapy_dates=[D0])
     assert [p.date for p in pts] == [NEG.date, D] and pts[-1].category is E
-    assert classify_time_points(labs, [NEG], therapy_dates=[D0], as_of=dt.date(2024, 6, 30))[-1].date == NEG.date
+    cut = classify_time_points(labs, [NEG], therapy_dates=[D0], as_of=dt.date(2024, 6, 30))
+    assert cut[-1].date == NEG.date
     far = ImagingFinding(D - dt.timedelta(days=thresholds().window_days + 1), "negative", "old US")
-    assert classify_time_points(labs[1:], [far], therapy_dates=[D0])[-1].rule.id == "excellent_range_no_imaging"
+    stale = classify_time_points(labs[1:], [far], therapy_dates=[D0])
+    assert stale[-1].rule.id == "excellent_range_no_imaging"
 
 
 def test_json_shape_and_scope() -> None:
