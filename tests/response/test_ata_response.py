@@ -192,7 +192,7 @@ def test_worst_of_same_day_samples_and_missing_tg() -> None:
     TgAb negative without Tg -> indeterminate (no_tg)."""
     labs = [LabSample(D, tg_ng_ml=0.1, tsh_state=SUP, tgab_positive=False),
             LabSample(D, tg_ng_ml=5.0, tsh_state=STIM, tgab_positive=False)]
-    assert classify_time_points(labs, [NEG], therapy_dates=[D0])[-1].category is I
+    assert classify_time_points(labs, [NEG], therapy_dates=[D0])[-1].category is IND
     assert _one(None, SUP) == (IND, "no_tg")
 
 
