@@ -108,7 +108,7 @@ def test_pdf_is_deterministic_for_same_inputs_and_timestamp() -> None:
 def test_pdf_payload_carries_disclaimer_version_sources_and_missing_engines() -> None:
     payload = pdf._payload(PATIENT, datetime(2026, 1, 2))
     assert payload["disclaimer"] == DISCLAIMER and payload["version"] == __version__
-    pathway, dosimetry, response = payload["sections"]
+    pathway, dosimetry, response, _ata = payload["sections"]
     assert pathway["available"] and pathway["title"].startswith("Pathway")
     assert any("BRAF V600E" in line for line in pathway["lines"]) and pathway["sources"]
     assert dosimetry["available"] and "85 Gy" in dosimetry["lines"][0]

@@ -125,7 +125,8 @@ def ata_from_registry(patient: Mapping[str, Any]) -> tuple[AtaTimePoint, ...]:
 
     The registry holds Tg and TgAb values without the TSH state or the TgAb verdict (so Tg thresholds are
     judged both ways and TgAb gives only a trend), the RECIST overall response per assessment (CR ->
-    negative imaging; PR, SD, NON-CR/NON-PD, PD -> disease; NE -> nothing) and the 131I dates.
+    negative imaging; PR, SD, NON-CR/NON-PD, PD -> disease; NE -> nothing) and the 131I dates (prior
+    courses and administrations after redifferentiation).
     """
     records = patient.get("records") or {}
     by_date: dict[dt.date, dict[str, float]] = {}
@@ -158,4 +159,6 @@ def ata_from_registry(patient: Mapping[str, Any]) -> tuple[AtaTimePoint, ...]:
         elif resp is not OverallResponse.NE:
             imaging.append(ImagingFinding(d, "disease", f"RECIST {resp.label} ({d})"))
     therapies = [d for r in records.get("rai-history") or [] if (d := _date(r.get("treatment_date")))]
+    given = records.get("administrations") or []
+    therapies += [d for r in given if (d := _date(r.get("administration_date")))]
     return classify_time_points(labs, imaging, therapy_dates=therapies)

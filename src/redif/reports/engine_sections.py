@@ -11,7 +11,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-__all__ = ["dosimetry_section", "pathway_section", "response_section"]
+from redif.pathway.ata_response import ata_from_registry
+from redif.response.ata_response import scope
+
+__all__ = ["ata_response_section", "dosimetry_section", "pathway_section", "response_section"]
 
 
 def _histology(text: Any) -> str:
@@ -141,4 +144,26 @@ def dosimetry_section(patient: dict[str, Any]) -> dict[str, Any] | None:
             "Dosimetry results as stored in the registry (computed with redif.dosimetry or "
             "entered by the site physicist); thresholds as recorded with each result"
         ],
+    }
+
+
+def ata_response_section(patient: dict[str, Any]) -> dict[str, Any] | None:
+    """ATA 2015 response to therapy (Table 13 categories) per follow-up time point after a 131I course."""
+    points = ata_from_registry(patient)
+    if not points:
+        return None
+    sc = scope()
+    return {
+        "title": "ATA response to therapy",
+        "lines": [
+            f"Caveat: {sc['text']} (grade {sc['grade']})",
+            "From the registry: Tg without TSH state (judged under both thresholds) and TgAb titres "
+            "without the laboratory's verdict; a stored case document gives the full classification.",
+        ],
+        "table": {
+            "columns": ["Date", "Category", "Rule", "Grade"],
+            "rows": [[p.date.isoformat(), p.category.label, f"{p.rule.id}: {p.detail}", p.rule.grade.value]
+                     for p in points],
+        },
+        "sources": sorted({p.rule.source for p in points} | {sc["source"]}),
     }

@@ -24,7 +24,7 @@ import typst
 
 from redif import DISCLAIMER, __version__
 from redif.pathway import registry_report_section
-from redif.reports.engine_sections import dosimetry_section, response_section
+from redif.reports.engine_sections import ata_response_section, dosimetry_section, response_section
 
 __all__ = ["ENGINE_SECTIONS", "engine_sections", "patient_report_pdf", "report_source"]
 
@@ -38,6 +38,7 @@ ENGINE_SECTIONS: tuple[tuple[str, SectionFn], ...] = (
     ("Pathway assessment", registry_report_section),
     ("Dosimetry", dosimetry_section),
     ("Response", response_section),
+    ("ATA response to therapy", ata_response_section),
 )
 
 
