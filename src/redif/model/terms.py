@@ -42,6 +42,7 @@ __all__ = [
     "Gene",
     "Histology",
     "ImagingModality",
+    "LesionPattern",
     "NextTherapyClass",
     "NonTargetResponse",
     "NonTargetStatus",
@@ -49,6 +50,7 @@ __all__ = [
     "ProgressionCriterion",
     "RaiIntent",
     "RaiRefractoryCriterion",
+    "SafetySeverity",
     "Setting",
     "Sex",
     "TargetResponse",
@@ -586,3 +588,21 @@ class NextTherapyClass(CodedEnum):
     CLINICAL_TRIAL = "clinical_trial"
     OTHER = "other"
 
+
+
+@_coded("lesion_pattern")
+class LesionPattern(CodedEnum):
+    """Pattern of a lesion (``diffuse`` selects the lower 48-h whole-body retention limit)."""
+
+    DIFFUSE = "diffuse"
+    MACRONODULAR = "macronodular"
+    FOCAL = "focal"
+
+
+@_coded("safety_severity")
+class SafetySeverity(CodedEnum):
+    """Severity of a safety finding of the pathway assessment."""
+
+    CONTRAINDICATION = "contraindication"
+    WARNING = "warning"
+    INFO = "info"

@@ -22,6 +22,7 @@ from redif.pathway.evidence_link import regimen_evidence
 from redif.pathway.protocol import ProtocolPlan, ProtocolTemplate, get_protocol, schedule
 from redif.pathway.refractoriness import RefractorinessResult, assess_refractoriness
 from redif.pathway.regimens import GenotypeMatch, RegimenOption, candidate_regimens
+from redif.pathway.safety import SafetyFinding, assess_safety
 
 __all__ = ["Assessment", "assess_case"]
 
@@ -48,6 +49,7 @@ class Assessment:
     notes: tuple[str, ...] = field(default_factory=tuple)
     lesions: tuple[dict[str, Any], ...] = ()
     course_drugs: frozenset[str] | None = None
+    safety: tuple[SafetyFinding, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of ``redif patient assess --json`` (stable keys)."""
@@ -153,6 +155,7 @@ class Assessment:
                 "notes": list(self.protocol.notes),
             },
             "lesions": [dict(les) for les in self.lesions],
+            "safety": [f.to_dict() for f in self.safety],
             "notes": list(self.notes),
             "disclaimer": self.disclaimer,
         }
@@ -270,6 +273,11 @@ def assess_case(
         policy=template.decision_policy if template else None,
     )
     response = response_section(case)
+    safety = assess_safety(
+        case,
+        drugs=[d.drug for d in rc.drugs] if rc else (list(options[0].regimen.drugs) if options else []),
+        plan=plan,
+    )
     if rc is not None:
         drug = " + ".join(f"{d.drug} {d.dose}" if d.dose else d.drug for d in rc.drugs) + " (case file)"
     elif options:
@@ -309,4 +317,5 @@ def assess_case(
             for les in case.lesions
         ),
         course_drugs=None if rc is None else frozenset(d.drug.lower() for d in rc.drugs),
+        safety=safety,
     )
