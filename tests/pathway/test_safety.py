@@ -98,7 +98,8 @@ def test_pregnancy_and_breastfeeding_are_contraindications(make_case: MakeCase, 
     findings = assess_safety(case, plan=_plan())
     rule = {"pregnant": "pregnancy", "breastfeeding": "breastfeeding"}[key]
     f = _ids(findings)[rule]
-    assert f.severity is SafetySeverity.CONTRAINDICATION and f.severity == "contraindication"
+    assert f.severity is SafetySeverity.CONTRAINDICATION
+    assert f.to_dict()["severity"] == "contraindication"
     assert findings[0].id == rule  # contraindications come first
     assert has_contraindication(findings)
 

@@ -178,7 +178,9 @@ def _lung_checks(case: Case, rules: Mapping[str, SafetyRule]) -> list[SafetyFind
         out.append(_finding(rules["lung_pattern_not_recorded"], grade=grade,
                             lesions=", ".join(unknown_ids), **values))
     if other_ids and not diffuse_ids and not unknown_ids:
-        out.append(_finding(rules["lung_retention_limit"], grade=grade, lesions=", ".join(other_ids), **values))
+        out.append(
+            _finding(rules["lung_retention_limit"], grade=grade, lesions=", ".join(other_ids), **values)
+        )
     plan = case.dosimetry.plan if case.dosimetry is not None else None
     if plan is not None:
         flag = bool(plan.get("lung_metastases", False))
@@ -229,25 +231,25 @@ def _iodine_checks(s: SafetyBaseline | None, rai: dt.date | None,
     return out
 
 
-def _drug_checks(s: SafetyBaseline | None, drugs: Sequence[str], start: dt.date | None) -> list[SafetyFinding]:
+def _drug_checks(
+    s: SafetyBaseline | None, drugs: Sequence[str], start: dt.date | None
+) -> list[SafetyFinding]:
     chosen = {d.strip().lower() for d in drugs}
-    base = s or SafetyBaseline()
+    base = s or SafetyBaseline.model_validate({})
+    lvef, lln, qtc = base.lvef_percent, base.lvef_lln_percent, base.ecg_qtc_ms
     out: list[SafetyFinding] = []
     for r in safety_rules():
         if not r.check or not chosen & set(r.drugs):
             continue
         p = r.params
-        if r.check == "always":
+        if r.check == "always" or (r.check == "lvef_baseline" and lvef is None):
             out.append(_finding(r))
-        elif r.check == "lvef_baseline" and base.lvef_percent is None:
-            out.append(_finding(r))
-        elif (r.check == "lvef_below_lln" and base.lvef_percent is not None and base.lvef_lln_percent is not None
-              and base.lvef_percent < base.lvef_lln_percent):
-            out.append(_finding(r, lvef=base.lvef_percent, lln=base.lvef_lln_percent))
-        elif r.check == "qtc_baseline" and base.ecg_qtc_ms is None:
+        elif r.check == "lvef_below_lln" and lvef is not None and lln is not None and lvef < lln:
+            out.append(_finding(r, lvef=lvef, lln=lln))
+        elif r.check == "qtc_baseline" and qtc is None:
             out.append(_finding(r, qtc_max_ms=p.get("qtc_max_ms")))
-        elif r.check == "qtc_above" and base.ecg_qtc_ms is not None and base.ecg_qtc_ms > float(p["qtc_max_ms"]):
-            out.append(_finding(r, qtc=base.ecg_qtc_ms, qtc_max_ms=p["qtc_max_ms"]))
+        elif r.check == "qtc_above" and qtc is not None and qtc > float(p["qtc_max_ms"]):
+            out.append(_finding(r, qtc=qtc, qtc_max_ms=p["qtc_max_ms"]))
         elif r.check == "ophthalmology_baseline":
             exam = base.ophthalmology_exam_date
             if exam is None or (start is not None and exam > start):
