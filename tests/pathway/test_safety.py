@@ -23,6 +23,7 @@ from redif.model import LesionPattern, SafetySeverity
 from redif.pathway.assess import assess_case
 from redif.pathway.case import CaseValidationError, load_case, parse_case
 from redif.pathway.protocol import get_protocol, schedule
+from redif.pathway.registry_section import registry_report_section
 from redif.pathway.safety import assess_safety, has_contraindication, retention_limits, safety_rules
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
@@ -341,3 +342,40 @@ def test_text_report_has_the_safety_section(redif: Run, tmp_path: Path) -> None:
     assert "## Safety: 1 contraindication" in md
     assert "| severity | finding | source | grade |" in md
     assert "| contraindication | pregnancy: Pregnancy is a contraindication" in md
+
+
+# --- the PDF's pathway section -----------------------------------------------------------------------
+
+
+def _registry_patient(**extra: Any) -> dict[str, Any]:
+    return {
+        "pseudonym": "P-1",
+        "rai_refractory_criterion": None,
+        "progression_date": None,
+        "records": {
+            "genotypes": [{"gene": "BRAF", "variant": "V600E", "fusion_partner": None}],
+            "courses": [{"id": 1, "course_number": 1, "drugs": "dabrafenib + trametinib"}],
+        },
+        **extra,
+    }
+
+
+def test_pdf_section_from_the_stored_case_document(examples_dir: Any) -> None:
+    """Issue 11: the PDF's pathway section lists the safety findings of the stored case document (the
+    pregnant example -> the contraindication with its source and grade)."""
+    doc = yaml.safe_load((examples_dir / "case_pregnant.yaml").read_text(encoding="utf-8"))
+    sec = registry_report_section(_registry_patient(case_document=doc))
+    assert sec is not None
+    assert any(line.startswith("Safety contraindication: Pregnancy is a contraindication") and
+               "grade secondary" in line for line in sec["lines"])
+    assert any("Thyroid 1999" in s for s in sec["sources"])
+
+
+def test_pdf_section_from_registry_drugs() -> None:
+    """Issue 11: without a case document, the PDF lists the label checks of the registry course's drugs
+    (dabrafenib + trametinib: baseline LVEF not recorded) and says what the registry cannot hold."""
+    sec = registry_report_section(_registry_patient())
+    assert sec is not None
+    text = "\n".join(sec["lines"])
+    assert "Dabrafenib: baseline LVEF not recorded" in text and "Trametinib: baseline LVEF" in text
+    assert "need a case document with a safety block" in text
