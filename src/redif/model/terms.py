@@ -43,6 +43,7 @@ __all__ = [
     "Gene",
     "Histology",
     "ImagingModality",
+    "LesionPattern",
     "NextTherapyClass",
     "NonTargetResponse",
     "NonTargetStatus",
@@ -50,6 +51,7 @@ __all__ = [
     "ProgressionCriterion",
     "RaiIntent",
     "RaiRefractoryCriterion",
+    "SafetySeverity",
     "Setting",
     "Sex",
     "TargetResponse",
@@ -605,3 +607,20 @@ class AtaResponse(CodedEnum):
     def rank(self) -> int:
         """0 for excellent ... 3 for structural incomplete; larger is worse."""
         return list(type(self)).index(self)
+
+@_coded("lesion_pattern")
+class LesionPattern(CodedEnum):
+    """Pattern of a lesion (``diffuse`` selects the lower 48-h whole-body retention limit)."""
+
+    DIFFUSE = "diffuse"
+    MACRONODULAR = "macronodular"
+    FOCAL = "focal"
+
+
+@_coded("safety_severity")
+class SafetySeverity(CodedEnum):
+    """Severity of a safety finding of the pathway assessment."""
+
+    CONTRAINDICATION = "contraindication"
+    WARNING = "warning"
+    INFO = "info"

@@ -23,6 +23,7 @@ from redif.pathway.evidence_link import regimen_evidence
 from redif.pathway.protocol import ProtocolPlan, ProtocolTemplate, get_protocol, schedule
 from redif.pathway.refractoriness import RefractorinessResult, assess_refractoriness
 from redif.pathway.regimens import GenotypeMatch, RegimenOption, candidate_regimens
+from redif.pathway.safety import SafetyFinding, assess_safety
 from redif.response.ata_response import AtaTimePoint, scope
 
 __all__ = ["Assessment", "assess_case"]
@@ -51,6 +52,7 @@ class Assessment:
     lesions: tuple[dict[str, Any], ...] = ()
     course_drugs: frozenset[str] | None = None
     ata_response: tuple[AtaTimePoint, ...] = ()
+    safety: tuple[SafetyFinding, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of ``redif patient assess --json`` (stable keys)."""
@@ -158,6 +160,7 @@ class Assessment:
             "lesions": [dict(les) for les in self.lesions],
             "ata_response": [p.to_dict() for p in self.ata_response],
             "ata_response_scope": scope(),
+            "safety": [f.to_dict() for f in self.safety],
             "notes": list(self.notes),
             "disclaimer": self.disclaimer,
         }
@@ -275,6 +278,11 @@ def assess_case(
         policy=template.decision_policy if template else None,
     )
     response = response_section(case)
+    safety = assess_safety(
+        case,
+        drugs=[d.drug for d in rc.drugs] if rc else (list(options[0].regimen.drugs) if options else []),
+        plan=plan,
+    )
     if rc is not None:
         drug = " + ".join(f"{d.drug} {d.dose}" if d.dose else d.drug for d in rc.drugs) + " (case file)"
     elif options:
@@ -315,4 +323,5 @@ def assess_case(
         ),
         course_drugs=None if rc is None else frozenset(d.drug.lower() for d in rc.drugs),
         ata_response=ata_response(case),
+        safety=safety,
     )

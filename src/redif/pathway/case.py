@@ -31,6 +31,7 @@ from redif.io.yaml_doc import MAX_FILE_BYTES, load_document
 from redif.model import (
     AlterationKind,
     Histology,
+    LesionPattern,
     NonTargetStatus,
     ProgressionCriterion,
     RaiIntent,
@@ -54,6 +55,7 @@ __all__ = [
     "LabResult",
     "Lesion",
     "LesionDosimetry",
+    "LesionPattern",
     "LesionUptake",
     "Modality",
     "NonTargetStatus",
@@ -64,6 +66,7 @@ __all__ = [
     "RaiIntent",
     "RedifferentiationCourse",
     "ResponseAssessment",
+    "SafetyBaseline",
     "Setting",
     "TshState",
     "TshStimulation",
@@ -178,6 +181,21 @@ class Lesion(_Model):
     )
     lymph_node: bool = False
     detected_by: list[Modality] = Field(default_factory=list, description="Modalities that show it")
+    pattern: LesionPattern | None = Field(
+        None, description="diffuse (micronodular / miliary), macronodular or focal; diffuse lung -> lower "
+        "48-h retention limit"
+    )
+
+    @field_validator("pattern", mode="before")
+    @classmethod
+    def _pattern_alias(cls, v: Any) -> Any:
+        """Accept the vocabulary's labels and aliases (``nodular``, ``micronodular``)."""
+        if isinstance(v, str):
+            try:
+                return LesionPattern.parse(v)
+            except InputError:
+                return v  # pydantic reports the allowed codes
+        return v
 
 
 class ProgressionEvent(_Model):
@@ -277,6 +295,28 @@ class ResponseAssessment(_Model):
     note: str | None = None
 
 
+class SafetyBaseline(_Model):
+    """What the safety checks of the assessment read: pregnancy, lactation, cardiac and ocular baseline,
+    medications, iodinated contrast and the low-iodine diet (rules: ``redif/data/safety_rules.yaml``)."""
+
+    pregnant: bool | None = Field(None, description="Pregnant now (null = not recorded)")
+    breastfeeding: bool | None = Field(None, description="Breastfeeding now (null = not recorded)")
+    lvef_percent: float | None = Field(None, ge=0, le=100, description="Baseline LVEF, %")
+    lvef_lln_percent: float | None = Field(
+        None, ge=0, le=100, description="Institutional lower limit of normal of the LVEF, %"
+    )
+    ecg_qtc_ms: float | None = Field(None, gt=0, le=1000, description="Baseline corrected QT interval, ms")
+    ophthalmology_exam_date: dt.date | None = Field(None, description="Baseline ophthalmological examination")
+    medications: list[Annotated[str, Field(min_length=1, max_length=120)]] = Field(
+        default_factory=list, description="Current medications, by name (e.g. dexamethasone, rifampicin)"
+    )
+    iodinated_contrast_date: dt.date | None = Field(None, description="Latest iodinated contrast")
+    low_iodine_diet_start: dt.date | None = Field(None, description="Start of the low-iodine diet")
+    corticosteroid_cover: bool | None = Field(
+        None, description="Corticosteroid cover planned for TSH stimulation (brain / spine metastases)"
+    )
+
+
 class Case(_Model):
     """One pseudonymous patient: everything the pathway assessment reads."""
 
@@ -303,6 +343,7 @@ class Case(_Model):
     uptake_assessment: UptakeAssessment | None = None
     dosimetry: DosimetrySection | None = None
     response_assessments: list[ResponseAssessment] = Field(default_factory=list)
+    safety: SafetyBaseline | None = Field(None, description="Baseline for the safety checks")
 
     def lesion(self, lesion_id: str) -> Lesion | None:
         """Return the lesion with this id, or ``None``."""

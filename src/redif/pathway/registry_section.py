@@ -8,16 +8,19 @@ lesion uptake, refractoriness criteria, protocol, go / no-go) needs a case file:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
-from redif.pathway.case import AlterationKind, GenomicAlteration
+from redif.pathway.assess import assess_case
+from redif.pathway.case import AlterationKind, Case, CaseValidationError, GenomicAlteration, parse_case
 from redif.pathway.eligibility import eligibility_rules
 from redif.pathway.regimens import classify_alterations, regimens_for
+from redif.pathway.safety import assess_safety
 
-__all__ = ["registry_report_section"]
+__all__ = ["registry_report_section", "safety_lines"]
 
 
 def _alterations(records: list[Mapping[str, Any]]) -> list[GenomicAlteration]:
@@ -38,6 +41,39 @@ def _alterations(records: list[Mapping[str, Any]]) -> list[GenomicAlteration]:
         except ValidationError:
             continue
     return out
+
+
+def _course_drugs(records: Mapping[str, Any]) -> list[str]:
+    courses = list(records.get("courses") or [])
+    if not courses:
+        return []
+    c = max(courses, key=lambda x: (x.get("course_number") or 0, x.get("id") or 0))
+    return [d.strip() for d in re.split(r"[+,/;]| and ", str(c.get("drugs") or "")) if d.strip()]
+
+
+def safety_lines(patient: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """Safety findings for the PDF: ``(lines, sources)``. From the stored case document when the patient
+    dict carries one (``case_document``, the web adds it), else the drug-label checks of the latest
+    registry course (the registry holds no pregnancy, LVEF, medications, contrast or diet)."""
+    doc = patient.get("case_document")
+    findings: tuple[Any, ...]
+    if isinstance(doc, Mapping):
+        try:
+            findings = assess_case(parse_case(dict(doc), source="stored case document")).safety
+        except CaseValidationError as exc:
+            return [f"Safety: not available (stored case document: {exc.problems[0]})."], []
+        basis = "stored case document"
+    else:
+        drugs = _course_drugs(patient.get("records") or {})
+        empty = Case.model_validate({"case_id": "registry", "histology": "other"})
+        findings = assess_safety(empty, drugs=drugs)
+        basis = (
+            "registry course drugs only; pregnancy, LVEF, QTc, medications, contrast and the low-iodine "
+            "diet need a case document with a safety block"
+        )
+    lines = [f"Safety ({basis}): {len(findings)} finding(s)."]
+    lines += [f"Safety {f.severity.value}: {f.text} ({f.source}; grade {f.grade.value})" for f in findings]
+    return lines, sorted({f.source for f in findings})
 
 
 def registry_report_section(patient: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -77,7 +113,11 @@ def registry_report_section(patient: Mapping[str, Any]) -> dict[str, Any] | None
         "Full assessment (per-lesion uptake, refractoriness criteria, protocol, go / no-go): "
         "redif patient assess CASE.yaml."
     )
-    sources = sorted({r.source for r in regimens} | {m.source for m in matches} | {rec74a["source"]})
+    safety, safety_sources = safety_lines(patient)
+    lines += safety
+    sources = sorted(
+        {r.source for r in regimens} | {m.source for m in matches} | {rec74a["source"]} | set(safety_sources)
+    )
     return {
         "title": "Pathway: genotype and candidate regimens",
         "lines": lines,

@@ -174,6 +174,8 @@ def report_blocks(doc: dict[str, Any]) -> list[Block]:
     if e.get("trial_context"):
         b.append(Block("p", "Trial context: " + e["trial_context"]))
 
+    b.extend(_safety_blocks(doc.get("safety")))
+
     b.append(Block("h2", f"Candidate regimens ({len(doc['regimens'])})"))
     if doc["regimens"]:
         b.append(
@@ -291,6 +293,26 @@ def _ata_blocks(doc: dict[str, Any]) -> list[Block]:
                 (p["date"], p["label"], f"{p['rule']}: {p['text']}", p["detail"], p["source"], p["grade"])
                 for p in points
             ),
+        )
+    )
+    return out
+
+
+def _safety_blocks(findings: Any) -> list[Block]:
+    """The "Safety" section: one row per finding (severity, finding, source, grade)."""
+    if not isinstance(findings, list):
+        return []
+    n = sum(1 for f in findings if f["severity"] == "contraindication")
+    title = f"Safety: {n} contraindication{'s' if n != 1 else ''}" if n else "Safety"
+    out = [Block("h2", title, style="bold red" if n else None)]
+    if not findings:
+        out.append(Block("p", "No safety finding."))
+        return out
+    out.append(
+        Block(
+            "table",
+            header=("severity", "finding", "source", "grade"),
+            rows=tuple((f["severity"], f"{f['id']}: {f['text']}", f["source"], f["grade"]) for f in findings),
         )
     )
     return out

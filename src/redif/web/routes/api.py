@@ -25,6 +25,7 @@ from redif.reports.fhir import patient_bundle
 from redif.reports.pdf import patient_report_pdf
 from redif.web.conditional import check_preconditions, entity_tag, validator_headers
 from redif.web.deps import db_read, db_write
+from redif.web.engines import load_case_document
 from redif.web.security import current_principal, requires
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
@@ -197,6 +198,7 @@ def report_pdf(request: Request, patient_id: PatientId) -> Response:
     p = current_principal(request)
     with _db(request, write=True) as s:
         data = reg.export_patient(s, p, patient_id, action="report", fmt="pdf")
+        data["case_document"] = load_case_document(s, patient_id)  # the safety findings of the PDF
     pdf = patient_report_pdf(data, generated_at=datetime.now().replace(microsecond=0))
     return Response(
         pdf,

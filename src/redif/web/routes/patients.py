@@ -21,6 +21,7 @@ from redif.registry.schemas import RECORD_SCHEMAS, PatientIn, max_length_of
 from redif.reports.fhir import patient_bundle
 from redif.reports.pdf import patient_report_pdf
 from redif.web.deps import db_read, db_write, render
+from redif.web.engines import load_case_document
 from redif.web.messages import message_for
 from redif.web.security import current_principal, requires
 
@@ -216,6 +217,7 @@ def patient_report(request: Request, patient_id: PatientId) -> Response:
     p = current_principal(request)
     with db_write(request) as s:
         data = reg.export_patient(s, p, patient_id, action="report", fmt="pdf")
+        data["case_document"] = load_case_document(s, patient_id)  # the safety findings of the PDF
     pdf = patient_report_pdf(data, generated_at=datetime.now().replace(microsecond=0))
     return Response(
         pdf,
