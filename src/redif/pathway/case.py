@@ -26,6 +26,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from redif.dosimetry.plan_input import DosimetryPlanInput
+from redif.pathway._dates import sequence_problems
 from redif.errors import InputError
 from redif.io.yaml_doc import MAX_FILE_BYTES, load_document
 from redif.model import (
@@ -522,6 +523,7 @@ def _cross_check(case: Case) -> list[str]:
     for i, g in enumerate(case.genotype):
         if g.kind is AlterationKind.MUTATION and g.fusion_partner:
             problems.append(f"genotype[{i}].fusion_partner: given for a mutation; set kind: fusion")
+    problems += sequence_problems(case)
     return problems
 
 

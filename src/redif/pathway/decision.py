@@ -27,9 +27,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
+from typing import TYPE_CHECKING
+
 from redif.data import Grade, load_yaml
 from redif.pathway._common import RuleRef
 from redif.pathway.case import Case, DosimetryResults, UptakeAssessment
+from redif.pathway.eligibility import EligibilityStatus
+
+if TYPE_CHECKING:  # the Assessment composes this module: type-only import, no cycle at run time
+    from redif.pathway.assess import Assessment
 
 __all__ = [
     "Decision",
@@ -38,7 +44,11 @@ __all__ = [
     "RuleOutcome",
     "decide",
     "decision_rules",
+    "plan_allowed",
 ]
+
+#: Severity of a safety finding that forbids a plan (the ``safety`` list of the Assessment).
+CONTRAINDICATION = "contraindication"
 
 _FILE = "decision_rules.yaml"
 
@@ -324,3 +334,42 @@ def decide(
 def _weakest(grades: Sequence[Grade]) -> Grade:
     order = [Grade.UNVERIFIED, Grade.SECONDARY, Grade.PRIMARY]
     return min(grades, key=order.index)
+
+
+def plan_allowed(assessment: Assessment) -> tuple[bool, list[str]]:
+    """Whether a dated protocol may be shown, and otherwise what would have to change.
+
+    The one gate that the CLI, the web pages and the PDF report call: a plan exists only for a patient
+    whose eligibility is ``candidate`` and who has no safety finding of severity ``contraindication``.
+    Anything else gives an empty ``protocol`` (a hypothetical plan only on explicit request, labelled so).
+
+    Parameters
+    ----------
+    assessment
+        The assessment (its ``eligibility`` and, when present, its ``safety`` findings are read).
+
+    Returns
+    -------
+    (allowed, changes)
+        ``changes``: one line per condition that would have to change for a plan to be allowed
+        (empty when allowed).
+
+    References
+    ----------
+    ATA 2025 Rec 74A/74B (PMID 40844370): redifferentiation is considered only in progressive RAI-R disease
+    with a targetable alteration, never in the adjuvant setting.
+    """
+    e = assessment.eligibility
+    changes: list[str] = []
+    if e.status is not EligibilityStatus.CANDIDATE:
+        what = f"eligibility would have to be 'candidate' (it is '{e.status.value}': {e.reason})"
+        if e.missing_data:
+            what += "; data that would decide it: " + "; ".join(e.missing_data)
+        changes.append(what)
+    for finding in getattr(assessment, "safety", None) or ():
+        get = finding.get if isinstance(finding, dict) else lambda k, f=finding: getattr(f, k, None)
+        severity = get("severity")
+        if getattr(severity, "value", severity) == CONTRAINDICATION:
+            text = get("text") or get("id") or CONTRAINDICATION
+            changes.append(f"the contraindication would have to be resolved: {text}")
+    return not changes, changes
