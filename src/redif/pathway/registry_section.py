@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from redif.pathway.case import AlterationKind, GenomicAlteration
 from redif.pathway.eligibility import eligibility_rules
-from redif.pathway.regimens import classify_alterations, regimens_for
+from redif.pathway.regimens import classify_alterations, genotype_conflicts, regimens_for
 
 __all__ = ["registry_report_section"]
 
@@ -50,21 +50,14 @@ def registry_report_section(patient: Mapping[str, Any]) -> dict[str, Any] | None
     regimens = regimens_for(matches)
     rec74a = eligibility_rules()["rec74a"]
     lines = []
-    for a in alterations:
-        (m,) = classify_alterations([a]) or (None,)
-        label = (
-            f"{a.gene} {a.variant or ''}".strip()
-            if a.kind is AlterationKind.MUTATION
-            else f"{a.fusion_partner + '-' if a.fusion_partner else ''}{a.gene} fusion"
-        )
+    for m in matches:  # every recorded alteration, none dropped
+        scope = {True: "covered by", False: "not covered by"}.get(m.rec74a, "not stated to be covered by")
         lines.append(
-            f"{label}: "
-            + (
-                f"genotype group {m.group} (targetable)"
-                if m
-                else "no targetable alteration in the regimen table"
-            )
+            f"{m.alteration}: genotype group {m.group}; evidence: {m.evidence_level}; {scope} ATA 2025 Rec 74A"
+            + (f" ({m.note})" if m.note else "")
+            + f" [{m.source}; grade {m.grade.value}]"
         )
+    lines.extend(genotype_conflicts(matches))
     criterion = patient.get("rai_refractory_criterion")
     lines.append(
         f"RAI-refractoriness criterion recorded: {criterion or 'none recorded'}; progression date: "
@@ -73,6 +66,10 @@ def registry_report_section(patient: Mapping[str, Any]) -> dict[str, Any] | None
     lines.append(f"Context: {rec74a['text']} ({rec74a['source']}; grade {rec74a['grade']}).")
     if not regimens:
         lines.append("No candidate regimen: no targetable alteration (BRAF V600E, RAS, RET or NTRK fusion).")
+    lines.append(
+        "No dated schedule in this report: a protocol is shown only for a candidate without "
+        "contraindication (redif.pathway.decision.plan_allowed), which needs the full case."
+    )
     lines.append(
         "Full assessment (per-lesion uptake, refractoriness criteria, protocol, go / no-go): "
         "redif patient assess CASE.yaml."

@@ -205,6 +205,7 @@ def report_blocks(doc: dict[str, Any]) -> list[Block]:
 
     b.extend(_protocol_blocks(doc))
     if doc.get("notes"):
+        b.append(Block("h2", "Notes and warnings"))
         b.append(Block("bullets", items=tuple(doc["notes"])))
 
     d = doc.get("decision")
