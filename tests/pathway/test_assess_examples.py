@@ -88,12 +88,18 @@ def test_ras(redif: Run) -> None:
 
 def test_ret_fusion(redif: Run) -> None:
     """§3 SEL-I-METRY: L1 1.0 -> 1.3 %IA is exactly +30% -> go by uptake_increase; RET fusion evidence is
-    case reports only (§1 ITOG)."""
+    case reports only (§1 ITOG), outside Rec 74A as transcribed (§2: BRAF/RAS) -> eligibility
+    indeterminate (issue 11), so no plan unless --hypothetical."""
     doc = _assess(redif, "case_ret_fusion.yaml", "--start-date", "2024-09-16")
     assert doc["refractory"]["status"] == "refractory"
+    assert doc["eligibility"]["status"] == "indeterminate"
     assert [r["drug"] for r in doc["regimens"]] == ["selpercatinib"]
     assert doc["regimens"][0]["evidence_level"] == "case reports only"
-    assert doc["protocol_info"]["name"] == "sel-i-metry"
+    assert doc["protocol"] == [] and doc["plan"]["allowed"] is False
+    assert any("case reports" in c for c in doc["plan"]["what_would_have_to_change"])
+    hypo = _assess(redif, "case_ret_fusion.yaml", "--start-date", "2024-09-16", "--hypothetical")
+    assert hypo["protocol_info"]["name"] == "sel-i-metry"
+    assert all(p["hypothetical"] for p in hypo["protocol"])
     d = doc["decision"]
     assert d["go"] is True and d["rule"] == "uptake_increase"
     outcomes = {o["id"]: o["outcome"] for o in d["rules"]}
@@ -114,7 +120,9 @@ def test_ntrk_fusion(redif: Run) -> None:
     assert [(r["drug"], r["dose"]) for r in doc["regimens"]] == [("larotrectinib", "100 mg BID")]
     assert doc["regimens"][0]["evidence_level"] == "case reports only"
     assert "decision" not in doc
-    assert doc["protocol"][0]["date"] == "2025-01-13"
+    assert doc["eligibility"]["status"] == "indeterminate" and doc["protocol"] == []
+    hypo = _assess(redif, "case_ntrk_fusion.yaml", "--hypothetical")
+    assert hypo["protocol"][0]["date"] == "2025-01-13" and hypo["protocol"][0]["hypothetical"] is True
 
 
 def test_not_refractory(redif: Run) -> None:
@@ -134,7 +142,7 @@ def test_no_targetable_alteration(redif: Run) -> None:
     """§2 Rec 74A needs a targetable mutation: TERT only -> refractory but not a candidate, no regimen."""
     doc = _assess(redif, "case_no_target.yaml")
     assert doc["refractory"]["status"] == "refractory"
-    assert doc["eligibility"]["status"] == "not a candidate"
+    assert doc["eligibility"]["status"] == "not_candidate"
     assert doc["regimens"] == [] and doc["protocol"] == []
     assert "selumetinib" in doc["eligibility"]["trial_context"]
 
