@@ -264,3 +264,29 @@ def test_braf_dosimetry_example(redif: Run) -> None:
     d = doc["decision"]
     assert d["rule"] == "lesion_dose_threshold" and d["go"] is True
     assert isinstance(doc["dosimetry"]["plan"], dict)
+
+
+def test_tgab_biochemical_only(redif: Run) -> None:
+    """Issue 11: BRAF V600E, strong criterion (i) (L1/L2 absent on the 5.5 GBq treatment scan, CT-visible)
+    -> refractory; the only progression is biochemical with TgAb positive at 3 of 3 Tg values -> eligibility
+    indeterminate (structural progression needed, RULES.md §2 trial entry = RECIST progression), Tg marked
+    unreliable (TgAb), no plan."""
+    doc = _assess(redif, "case_tgab_biochemical_only.yaml")
+    assert doc["refractory"]["status"] == "refractory"
+    e = doc["eligibility"]
+    assert e["status"] == "indeterminate"
+    assert any("RECIST 1.1" in m for m in e["missing_data"])
+    tg = next(c for c in e["checks"] if c["id"] == "tgab_positive")
+    assert tg["status"] == "not met" and "TgAb positive at 3 of 3" in tg["detail"]
+    assert doc["protocol"] == [] and doc["plan"]["allowed"] is False
+
+
+def test_not_candidate_adjuvant(redif: Run) -> None:
+    """Issue 11: adjuvant setting -> Rec 74B (§2) -> not_candidate; the case names MERAIODE but protocol is
+    [] and the output says what would have to change; no "131I 5.5 GBq" line is printed."""
+    doc = _assess(redif, "case_not_candidate.yaml")
+    assert doc["eligibility"]["status"] == "not_candidate"
+    assert doc["protocol"] == [] and doc["protocol_info"] is None
+    assert any("Rec 74B" in c for c in doc["plan"]["what_would_have_to_change"])
+    text = redif("patient", "assess", "examples/case_not_candidate.yaml").stdout
+    assert "131I 5.5 GBq" not in text and "What would have to change" in text

@@ -199,6 +199,8 @@ def test_vemurafenib_on_ho2013_template_warns(redif: Run) -> None:
         "case_ntrk_fusion.yaml",
         "case_ras.yaml",
         "case_ret_fusion.yaml",
+        "case_tgab_biochemical_only.yaml",
+        "case_not_candidate.yaml",
     ],
 )
 def test_status_vocabulary(redif: Run, name: str) -> None:
