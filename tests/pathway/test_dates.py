@@ -52,9 +52,9 @@ def test_issue_example_refused_cli_exit_2(make_case: Any, redif: Run, tmp_path: 
         assert out.returncode == 2, out.stdout
         lines = [ln.strip() for ln in out.stderr.splitlines()]
         assert any(ln.startswith("uptake_assessment.date:") and "before the drug start" in ln for ln in lines)
-        assert any(
-            ln.startswith("uptake_assessment.days_on_drug:") and "-33 days" in ln for ln in lines
-        ), out.stderr
+        assert any(ln.startswith("uptake_assessment.days_on_drug:") and "-33 days" in ln for ln in lines), (
+            out.stderr
+        )
         assert "Traceback" not in out.stderr
 
 
@@ -114,7 +114,12 @@ def test_on_drug_scan_before_start(make_case: Any) -> None:
     data = make_case(
         redifferentiation_course=_course(),
         diagnostic_scans=[
-            {"date": "2024-05-01", "tracer": "I-123", "on_redifferentiation_drug": True, "uptake": {"L1": "present"}}
+            {
+                "date": "2024-05-01",
+                "tracer": "I-123",
+                "on_redifferentiation_drug": True,
+                "uptake": {"L1": "present"},
+            }
         ],
     )
     (line,) = _problems(data)
@@ -132,7 +137,11 @@ def test_all_problems_one_line_each(make_case: Any) -> None:
         ],
     )
     fields = sorted(p.split(":")[0] for p in _problems(data))
-    assert fields == ["response_assessments[1].date", "uptake_assessment.date", "uptake_assessment.days_on_drug"]
+    assert fields == [
+        "response_assessments[1].date",
+        "uptake_assessment.date",
+        "uptake_assessment.days_on_drug",
+    ]
 
 
 def test_examples_still_valid(redif: Run) -> None:

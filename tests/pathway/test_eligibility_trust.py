@@ -37,7 +37,8 @@ def _refractory(make_case: Any, **over: Any) -> dict[str, Any]:
         progression_events=[{"date": "2024-01-15", "criterion": "recist_1_1", "lesion_ids": ["L1"]}],
     )
     base.update(over)
-    return make_case(**base)
+    data: dict[str, Any] = make_case(**base)
+    return data
 
 
 def _doc(data: dict[str, Any], **kw: Any) -> dict[str, Any]:
@@ -94,7 +95,9 @@ def test_rising_tgab_titre_marks_tg_unreliable(make_case: Any) -> None:
     for lab, titre in zip(labs, (40.0, 60.0, 95.0), strict=True):
         lab["tgab_iu_ml"] = titre
     doc = _doc(
-        _refractory(make_case, progression_events=[{"date": "2024-01-10", "criterion": "biochemical"}], labs=labs)
+        _refractory(
+            make_case, progression_events=[{"date": "2024-01-10", "criterion": "biochemical"}], labs=labs
+        )
     )
     tg = next(c for c in doc["eligibility"]["checks"] if c["id"] == "tgab_positive")
     assert tg["status"] == "not met"

@@ -29,14 +29,24 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def _adjuvant(make_case: Any) -> dict[str, Any]:
-    return make_case(
+    data: dict[str, Any] = make_case(
         setting="adjuvant",
-        rai_courses=[{"date": "2021-01-10", "activity_gbq": 5.5, "intent": "treatment",
-                      "post_therapy_scan": {"uptake": {"L1": "absent"}}}],
+        rai_courses=[
+            {
+                "date": "2021-01-10",
+                "activity_gbq": 5.5,
+                "intent": "treatment",
+                "post_therapy_scan": {"uptake": {"L1": "absent"}},
+            }
+        ],
         progression_events=[{"date": "2024-01-15", "criterion": "recist_1_1"}],
-        redifferentiation_course={"drugs": [{"drug": "dabrafenib"}, {"drug": "trametinib"}],
-                                  "start_date": "2024-06-03", "protocol": "meraiode"},
+        redifferentiation_course={
+            "drugs": [{"drug": "dabrafenib"}, {"drug": "trametinib"}],
+            "start_date": "2024-06-03",
+            "protocol": "meraiode",
+        },
     )
+    return data
 
 
 def _write(tmp_path: Path, data: dict[str, Any]) -> str:
@@ -112,16 +122,26 @@ def test_contraindication_blocks_plan(redif: Run, examples_dir: Path) -> None:
     result = assess_case(load_case(examples_dir / "case_braf_v600e.yaml"))
     ok, changes = plan_allowed(result)
     assert ok and changes == []
-    for finding in (SimpleNamespace(id="pregnancy", severity="contraindication", text="pregnant"),
-                    {"id": "pregnancy", "severity": "contraindication", "text": "pregnant"}):
+    for finding in (
+        SimpleNamespace(id="pregnancy", severity="contraindication", text="pregnant"),
+        {"id": "pregnancy", "severity": "contraindication", "text": "pregnant"},
+    ):
         fake = SimpleNamespace(eligibility=result.eligibility, safety=[finding])
         ok, changes = plan_allowed(fake)  # type: ignore[arg-type]
         assert not ok and any("pregnant" in c for c in changes)
     warn = SimpleNamespace(eligibility=result.eligibility, safety=[SimpleNamespace(severity="warning")])
     assert plan_allowed(warn)[0]  # type: ignore[arg-type]
     if any(f.name == "safety" for f in dataclasses.fields(result)):  # once the safety branch is merged
-        gated = gate_plan(dataclasses.replace(result, safety=[SimpleNamespace(  # type: ignore[call-arg]
-            id="pregnancy", severity="contraindication", text="pregnant")]))
+        gated = gate_plan(
+            dataclasses.replace(
+                result,
+                safety=[
+                    SimpleNamespace(  # type: ignore[call-arg]
+                        id="pregnancy", severity="contraindication", text="pregnant"
+                    )
+                ],
+            )
+        )
         assert gated.protocol is None
 
 

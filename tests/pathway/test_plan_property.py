@@ -26,12 +26,20 @@ _DAY0 = dt.date(2018, 1, 1)
 _LESIONS = ["L1", "L2", "N1"]
 
 _alteration = st.one_of(
-    st.builds(lambda v: {"gene": "BRAF", "kind": "mutation", "variant": v},
-              st.sampled_from(["V600E", "p.V600E", "V600K", "V600R", "K601E"])),
-    st.builds(lambda g, v: {"gene": g, "kind": "mutation", "variant": v},
-              st.sampled_from(["NRAS", "HRAS", "KRAS"]), st.sampled_from(["Q61R", "G12C", "G13D"])),
-    st.builds(lambda g, p: {"gene": g, "kind": "fusion", "fusion_partner": p},
-              st.sampled_from(["RET", "NTRK1", "NTRK3", "ALK"]), st.sampled_from(["CCDC6", "ETV6", "NCOA4"])),
+    st.builds(
+        lambda v: {"gene": "BRAF", "kind": "mutation", "variant": v},
+        st.sampled_from(["V600E", "p.V600E", "V600K", "V600R", "K601E"]),
+    ),
+    st.builds(
+        lambda g, v: {"gene": g, "kind": "mutation", "variant": v},
+        st.sampled_from(["NRAS", "HRAS", "KRAS"]),
+        st.sampled_from(["Q61R", "G12C", "G13D"]),
+    ),
+    st.builds(
+        lambda g, p: {"gene": g, "kind": "fusion", "fusion_partner": p},
+        st.sampled_from(["RET", "NTRK1", "NTRK3", "ALK"]),
+        st.sampled_from(["CCDC6", "ETV6", "NCOA4"]),
+    ),
     st.builds(lambda g: {"gene": g, "kind": "mutation", "variant": "X1Y"}, st.sampled_from(["TERT", "TP53"])),
 )
 _day = st.integers(min_value=0, max_value=6 * 365)
@@ -44,28 +52,46 @@ def _date(n: int) -> str:
 @st.composite
 def cases(draw: st.DrawFn) -> dict[str, Any]:
     lesions = [
-        {"id": lid, "site": "s", "organ": "lymph_node" if lid == "N1" else "lung",
-         "lymph_node": lid == "N1", "size_mm": draw(st.sampled_from([None, 8.0, 15.0, 35.0])),
-         "detected_by": draw(st.lists(st.sampled_from(["ct", "mri", "us", "fdg_pet"]), max_size=2, unique=True))}
+        {
+            "id": lid,
+            "site": "s",
+            "organ": "lymph_node" if lid == "N1" else "lung",
+            "lymph_node": lid == "N1",
+            "size_mm": draw(st.sampled_from([None, 8.0, 15.0, 35.0])),
+            "detected_by": draw(
+                st.lists(st.sampled_from(["ct", "mri", "us", "fdg_pet"]), max_size=2, unique=True)
+            ),
+        }
         for lid in _LESIONS
     ]
-    uptake = st.dictionaries(st.sampled_from(_LESIONS),
-                             st.sampled_from(["present", "absent", "equivocal", "not_assessed"]), max_size=3)
+    uptake = st.dictionaries(
+        st.sampled_from(_LESIONS),
+        st.sampled_from(["present", "absent", "equivocal", "not_assessed"]),
+        max_size=3,
+    )
     courses = [
-        {"date": _date(d), "activity_gbq": draw(st.sampled_from([1.1, 3.7, 5.5, 7.4])),
-         "intent": draw(st.sampled_from(["ablation", "adjuvant", "treatment"])),
-         "post_therapy_scan": draw(st.one_of(st.none(), st.builds(lambda u: {"uptake": u}, uptake)))}
+        {
+            "date": _date(d),
+            "activity_gbq": draw(st.sampled_from([1.1, 3.7, 5.5, 7.4])),
+            "intent": draw(st.sampled_from(["ablation", "adjuvant", "treatment"])),
+            "post_therapy_scan": draw(st.one_of(st.none(), st.builds(lambda u: {"uptake": u}, uptake))),
+        }
         for d in draw(st.lists(_day, max_size=3, unique=True))
     ]
     progression = [
-        {"date": _date(d), "criterion": draw(st.sampled_from(
-            ["recist_1_1", "clinical", "fdg_pet", "biochemical", "other"]))}
+        {
+            "date": _date(d),
+            "criterion": draw(st.sampled_from(["recist_1_1", "clinical", "fdg_pet", "biochemical", "other"])),
+        }
         for d in draw(st.lists(_day, max_size=3))
     ]
     labs = [
-        {"date": _date(d), "tg_ng_ml": draw(st.sampled_from([0.5, 3.0, 20.0])),
-         "tgab_positive": draw(st.sampled_from([None, True, False])),
-         "tgab_iu_ml": draw(st.sampled_from([None, 20.0, 80.0]))}
+        {
+            "date": _date(d),
+            "tg_ng_ml": draw(st.sampled_from([0.5, 3.0, 20.0])),
+            "tgab_positive": draw(st.sampled_from([None, True, False])),
+            "tgab_iu_ml": draw(st.sampled_from([None, 20.0, 80.0])),
+        }
         for d in draw(st.lists(_day, max_size=3, unique=True))
     ]
     scans = [
@@ -88,14 +114,30 @@ def cases(draw: st.DrawFn) -> dict[str, Any]:
         for les in lesions:
             les["detected_by"] = ["ct"]
         data["setting"] = "recurrent_or_metastatic"
-        data["rai_courses"] = [{"date": _date(0), "activity_gbq": 5.5, "intent": "treatment",
-                                "post_therapy_scan": {"uptake": {lid: "absent" for lid in _LESIONS}}}]
+        data["rai_courses"] = [
+            {
+                "date": _date(0),
+                "activity_gbq": 5.5,
+                "intent": "treatment",
+                "post_therapy_scan": {"uptake": {lid: "absent" for lid in _LESIONS}},
+            }
+        ]
     if draw(st.booleans()):
         start = draw(_day)
         data["redifferentiation_course"] = {
-            "drugs": [{"drug": d} for d in draw(st.lists(st.sampled_from(
-                ["dabrafenib", "trametinib", "selumetinib", "vemurafenib", "selpercatinib"]),
-                min_size=1, max_size=2, unique=True))],
+            "drugs": [
+                {"drug": d}
+                for d in draw(
+                    st.lists(
+                        st.sampled_from(
+                            ["dabrafenib", "trametinib", "selumetinib", "vemurafenib", "selpercatinib"]
+                        ),
+                        min_size=1,
+                        max_size=2,
+                        unique=True,
+                    )
+                )
+            ],
             "start_date": _date(start),
             "protocol": draw(st.one_of(st.none(), st.sampled_from(protocol_names()))),
         }

@@ -14,8 +14,11 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "case_not_candidate
 def test_not_candidate_page_has_no_plan(env: Any) -> None:
     c, csrf = env.login("clin_a")
     pid = env.patient_a
-    r = c.post(f"/patients/{pid}/case", data={"csrf_token": csrf, "case": EXAMPLE.read_text()},
-               follow_redirects=False)
+    r = c.post(
+        f"/patients/{pid}/case",
+        data={"csrf_token": csrf, "case": EXAMPLE.read_text()},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     page = c.get(f"/patients/{pid}/assessment").text
     assert "Eligibility: not_candidate" in page

@@ -99,7 +99,9 @@ def assess(
 
     start = _parse_date(start_date, "--start-date")
     case = load_case(case_file)
-    result = assess_case(case, start_date=start, protocol=protocol, studies=studies, hypothetical=hypothetical)
+    result = assess_case(
+        case, start_date=start, protocol=protocol, studies=studies, hypothetical=hypothetical
+    )
     doc = result.to_dict()
     if ics is not None:
         allowed, changes = plan_allowed(result)

@@ -49,7 +49,8 @@ def sequence_problems(case: Case) -> list[str]:
         if ua.date < start:
             problems.append(
                 f"uptake_assessment.date: {ua.date} is before the drug start "
-                f"(redifferentiation_course.start_date {start}); the go / no-go scan must be taken on the drug"
+                f"(redifferentiation_course.start_date {start}); the go / no-go scan must be taken on "
+                "the drug"
             )
         if ua.days_on_drug is not None:
             elapsed = (ua.date - start).days

@@ -26,7 +26,6 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from redif.dosimetry.plan_input import DosimetryPlanInput
-from redif.pathway._dates import sequence_problems
 from redif.errors import InputError
 from redif.io.yaml_doc import MAX_FILE_BYTES, load_document
 from redif.model import (
@@ -41,6 +40,7 @@ from redif.model import (
 )
 from redif.model import ImagingModality as Modality
 from redif.model import UptakeStatus as Uptake
+from redif.pathway._dates import sequence_problems
 
 __all__ = [
     "AlterationKind",

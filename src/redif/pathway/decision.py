@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-
 from typing import TYPE_CHECKING
 
 from redif.data import Grade, load_yaml

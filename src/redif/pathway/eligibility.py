@@ -31,7 +31,15 @@ from typing import Any
 from redif.data import Grade, load_yaml
 from redif.pathway._common import RuleRef, require_sourced
 from redif.pathway._dates import add_months
-from redif.pathway.case import Case, LabResult, Lesion, ProgressionCriterion, ProgressionEvent, Setting, Uptake
+from redif.pathway.case import (
+    Case,
+    LabResult,
+    Lesion,
+    ProgressionCriterion,
+    ProgressionEvent,
+    Setting,
+    Uptake,
+)
 from redif.pathway.refractoriness import RefractorinessResult, RefractoryStatus
 from redif.pathway.regimens import GenotypeMatch, genotype_conflicts, untargeted_context
 
@@ -117,7 +125,8 @@ def _criteria() -> _Criteria:
     for key, entry in raw["progression_evidence"].items():
         rules[key] = RuleRef.from_entry(entry, file=_FILE, key=key)
     structural = frozenset(
-        ProgressionCriterion(c) for c in raw["progression_evidence"]["structural_required"]["structural_criteria"]
+        ProgressionCriterion(c)
+        for c in raw["progression_evidence"]["structural_required"]["structural_criteria"]
     )
     return _Criteria(rules=rules, values=values, structural=structural)
 
@@ -219,6 +228,7 @@ def _lesion_size(case: Case, c: _Criteria) -> tuple[CheckStatus, str]:
     largest = max(case.lesions, key=lambda les: les.size_mm or 0.0)
     return CheckStatus.MET, f"largest lesion {largest.id} {largest.size_mm:g} mm <= {limit:g} mm"
 
+
 def _labs_label(labs: list[LabResult]) -> str:
     return ", ".join(str(lab.date) for lab in labs)
 
@@ -255,7 +265,8 @@ def _tg_reliability(case: Case, c: _Criteria) -> tuple[Check, bool]:
     reasons = []
     if positive:
         reasons.append(
-            f"TgAb positive at {len(positive)} of {len(used)} Tg measurement(s) used ({_labs_label(positive)})"
+            f"TgAb positive at {len(positive)} of {len(used)} Tg measurement(s) used "
+            f"({_labs_label(positive)})"
         )
     if rising:
         reasons.append(
@@ -416,7 +427,8 @@ def assess_eligibility(
     trial_context = context.text if (case.genotype and not targetable) else None
     notes = genotype_conflicts(genotype)
     notes += [
-        f"{m.alteration}: {m.group}, evidence {m.evidence_level} — {m.note} ({m.source}; grade {m.grade.value})"
+        f"{m.alteration}: {m.group}, evidence {m.evidence_level} — {m.note} "
+        f"({m.source}; grade {m.grade.value})"
         for m in genotype
         if m.note and m.rec74a is not True
     ]

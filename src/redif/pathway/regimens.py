@@ -240,7 +240,8 @@ def template_mismatch(template: str, drugs: Sequence[str], *, what: str) -> str 
     if not other:
         return None
     return (
-        f"warning: drug/protocol mismatch: {what} {' + '.join(drugs)} runs the {template} template, which was "
+        f"warning: drug/protocol mismatch: {what} {' + '.join(drugs)} runs the {template} template, "
+        "which was "
         f"designed with {' + '.join(designed)} ({source}; grade {grade.value}); its day offsets and "
         f"event texts name the trial's drug, not {', '.join(other)}"
     )

@@ -51,9 +51,16 @@ def registry_report_section(patient: Mapping[str, Any]) -> dict[str, Any] | None
     rec74a = eligibility_rules()["rec74a"]
     lines = []
     for m in matches:  # every recorded alteration, none dropped
-        scope = {True: "covered by", False: "not covered by"}.get(m.rec74a, "not stated to be covered by")
+        scope = (
+            "covered by"
+            if m.rec74a is True
+            else "not covered by"
+            if m.rec74a is False
+            else "not stated to be covered by"
+        )
         lines.append(
-            f"{m.alteration}: genotype group {m.group}; evidence: {m.evidence_level}; {scope} ATA 2025 Rec 74A"
+            f"{m.alteration}: genotype group {m.group}; evidence: {m.evidence_level}; "
+            f"{scope} ATA 2025 Rec 74A"
             + (f" ({m.note})" if m.note else "")
             + f" [{m.source}; grade {m.grade.value}]"
         )

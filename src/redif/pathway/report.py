@@ -159,7 +159,8 @@ def report_blocks(doc: dict[str, Any]) -> list[Block]:
                 "Genotype: "
                 + "; ".join(
                     f"{g['alteration']} → {g['group']}, evidence: {g.get('evidence_level') or '—'}, "
-                    f"Rec 74A: {_REC74A.get(g.get('rec74a'), 'not stated')} ({g['source']}; grade {g['grade']})"
+                    f"Rec 74A: {_REC74A.get(g.get('rec74a'), 'not stated')} "
+                    f"({g['source']}; grade {g['grade']})"
                     for g in e["genotype"]
                 ),
             )
@@ -262,7 +263,9 @@ def _protocol_blocks(doc: dict[str, Any]) -> list[Block]:
         b.append(Block("h2", f"{tag}Protocol: {info['name']}", style="bold yellow" if hypo else None))
         if hypo:
             b.append(
-                Block("p", f"{_HYPO}: no indication for this plan; shown only because --hypothetical was given.")
+                Block(
+                    "p", f"{_HYPO}: no indication for this plan; shown only because --hypothetical was given."
+                )
             )
         b.append(
             Block(
