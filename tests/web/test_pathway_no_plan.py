@@ -21,7 +21,7 @@ def test_not_candidate_page_has_no_plan(env: Any) -> None:
     )
     assert r.status_code == 303
     page = c.get(f"/patients/{pid}/assessment").text
-    assert "Eligibility: not_candidate" in page
+    assert "Eligibility: not_candidate" in page and 'class="status-not-candidate"' in page
     assert "protocol.ics" not in page and 'id="no-plan"' in page and "Rec 74B" in page
     assert "131I 5.5 GBq" not in page
     ics = c.get(f"/patients/{pid}/protocol.ics")
