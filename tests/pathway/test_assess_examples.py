@@ -88,12 +88,18 @@ def test_ras(redif: Run) -> None:
 
 def test_ret_fusion(redif: Run) -> None:
     """§3 SEL-I-METRY: L1 1.0 -> 1.3 %IA is exactly +30% -> go by uptake_increase; RET fusion evidence is
-    case reports only (§1 ITOG)."""
+    case reports only (§1 ITOG), outside Rec 74A as transcribed (§2: BRAF/RAS) -> eligibility
+    indeterminate (issue 11), so no plan unless --hypothetical."""
     doc = _assess(redif, "case_ret_fusion.yaml", "--start-date", "2024-09-16")
     assert doc["refractory"]["status"] == "refractory"
+    assert doc["eligibility"]["status"] == "indeterminate"
     assert [r["drug"] for r in doc["regimens"]] == ["selpercatinib"]
     assert doc["regimens"][0]["evidence_level"] == "case reports only"
-    assert doc["protocol_info"]["name"] == "sel-i-metry"
+    assert doc["protocol"] == [] and doc["plan"]["allowed"] is False
+    assert any("case reports" in c for c in doc["plan"]["what_would_have_to_change"])
+    hypo = _assess(redif, "case_ret_fusion.yaml", "--start-date", "2024-09-16", "--hypothetical")
+    assert hypo["protocol_info"]["name"] == "sel-i-metry"
+    assert all(p["hypothetical"] for p in hypo["protocol"])
     d = doc["decision"]
     assert d["go"] is True and d["rule"] == "uptake_increase"
     outcomes = {o["id"]: o["outcome"] for o in d["rules"]}
@@ -114,7 +120,9 @@ def test_ntrk_fusion(redif: Run) -> None:
     assert [(r["drug"], r["dose"]) for r in doc["regimens"]] == [("larotrectinib", "100 mg BID")]
     assert doc["regimens"][0]["evidence_level"] == "case reports only"
     assert "decision" not in doc
-    assert doc["protocol"][0]["date"] == "2025-01-13"
+    assert doc["eligibility"]["status"] == "indeterminate" and doc["protocol"] == []
+    hypo = _assess(redif, "case_ntrk_fusion.yaml", "--hypothetical")
+    assert hypo["protocol"][0]["date"] == "2025-01-13" and hypo["protocol"][0]["hypothetical"] is True
 
 
 def test_not_refractory(redif: Run) -> None:
@@ -134,7 +142,7 @@ def test_no_targetable_alteration(redif: Run) -> None:
     """§2 Rec 74A needs a targetable mutation: TERT only -> refractory but not a candidate, no regimen."""
     doc = _assess(redif, "case_no_target.yaml")
     assert doc["refractory"]["status"] == "refractory"
-    assert doc["eligibility"]["status"] == "not a candidate"
+    assert doc["eligibility"]["status"] == "not_candidate"
     assert doc["regimens"] == [] and doc["protocol"] == []
     assert "selumetinib" in doc["eligibility"]["trial_context"]
 
@@ -256,3 +264,29 @@ def test_braf_dosimetry_example(redif: Run) -> None:
     d = doc["decision"]
     assert d["rule"] == "lesion_dose_threshold" and d["go"] is True
     assert isinstance(doc["dosimetry"]["plan"], dict)
+
+
+def test_tgab_biochemical_only(redif: Run) -> None:
+    """Issue 11: BRAF V600E, strong criterion (i) (L1/L2 absent on the 5.5 GBq treatment scan, CT-visible)
+    -> refractory; the only progression is biochemical with TgAb positive at 3 of 3 Tg values -> eligibility
+    indeterminate (structural progression needed, RULES.md §2 trial entry = RECIST progression), Tg marked
+    unreliable (TgAb), no plan."""
+    doc = _assess(redif, "case_tgab_biochemical_only.yaml")
+    assert doc["refractory"]["status"] == "refractory"
+    e = doc["eligibility"]
+    assert e["status"] == "indeterminate"
+    assert any("RECIST 1.1" in m for m in e["missing_data"])
+    tg = next(c for c in e["checks"] if c["id"] == "tgab_positive")
+    assert tg["status"] == "not met" and "TgAb positive at 3 of 3" in tg["detail"]
+    assert doc["protocol"] == [] and doc["plan"]["allowed"] is False
+
+
+def test_not_candidate_adjuvant(redif: Run) -> None:
+    """Issue 11: adjuvant setting -> Rec 74B (§2) -> not_candidate; the case names MERAIODE but protocol is
+    [] and the output says what would have to change; no "131I 5.5 GBq" line is printed."""
+    doc = _assess(redif, "case_not_candidate.yaml")
+    assert doc["eligibility"]["status"] == "not_candidate"
+    assert doc["protocol"] == [] and doc["protocol_info"] is None
+    assert any("Rec 74B" in c for c in doc["plan"]["what_would_have_to_change"])
+    text = redif("patient", "assess", "examples/case_not_candidate.yaml").stdout
+    assert "131I 5.5 GBq" not in text and "What would have to change" in text

@@ -71,7 +71,7 @@ def test_progression_windows(make_case: Any, progression: str, sel: CheckStatus,
 
 def test_no_targetable_alteration(make_case: Any) -> None:
     e = _elig(_refractory(make_case, genotype=[{"gene": "TERT", "variant": "C228T"}]))
-    assert e.eligible is False and e.status == "not a candidate"
+    assert e.eligible is False and e.status == "not_candidate"
     assert "targetable" in e.reason
     assert e.trial_context and "selumetinib" in e.trial_context
 
@@ -115,8 +115,9 @@ def test_genotype_groups(
     ("gene", "kind", "variant"), [("BRAF", "mutation", "K601E"), ("RET", "mutation", "M918T")]
 )
 def test_not_matched(make_case: Any, gene: str, kind: str, variant: str) -> None:
-    """BRAF non-V600E and RET point mutations are not the groups of the regimen table."""
-    assert (
-        classify_genotype(parse_case(make_case(genotype=[{"gene": gene, "kind": kind, "variant": variant}])))
-        == ()
+    """BRAF non-V600 and RET point mutations are not the groups of the regimen table; issue 11: they are
+    kept and shown (group "no regimen group", not targetable), never dropped."""
+    (m,) = classify_genotype(
+        parse_case(make_case(genotype=[{"gene": gene, "kind": kind, "variant": variant}]))
     )
+    assert m.group == "no regimen group" and m.targetable is False and m.rec74a is False

@@ -18,7 +18,9 @@ def test_braf_patient_section() -> None:
     """BRAF V600E -> the four BRAF regimens of regimens.yaml (RULES.md §3), each with source and grade."""
     sec = registry_report_section(_patient([{"gene": "BRAF", "variant": "p.V600E", "fusion_partner": None}]))
     assert sec is not None
-    assert sec["lines"][0] == "BRAF p.V600E: genotype group BRAF V600E (targetable)"
+    assert sec["lines"][0].startswith(
+        "BRAF p.V600E: genotype group BRAF V600E; evidence: prospective trial; covered by ATA 2025 Rec 74A"
+    )
     table = sec["table"]
     assert isinstance(table, dict)
     assert [row[1] for row in table["rows"]] == [
@@ -33,10 +35,11 @@ def test_braf_patient_section() -> None:
 def test_fusion_and_untargeted() -> None:
     sec = registry_report_section(_patient([{"gene": "NTRK3", "fusion_partner": "ETV6"}, {"gene": "TERT"}]))
     assert sec is not None
-    assert sec["lines"][:2] == [
-        "ETV6-NTRK3 fusion: genotype group NTRK fusion (targetable)",
-        "TERT: no targetable alteration in the regimen table",
-    ]
+    assert sec["lines"][0].startswith(
+        "ETV6-NTRK3 fusion: genotype group NTRK fusion; evidence: case reports only; not covered by ATA 2025 "
+        "Rec 74A"
+    )
+    assert sec["lines"][1].startswith("TERT: genotype group no regimen group; evidence: no redifferentiation")
     sec = registry_report_section(_patient([{"gene": "TERT", "variant": "C228T"}]))
     assert sec is not None and sec["table"] is None
     assert registry_report_section(_patient([])) is None

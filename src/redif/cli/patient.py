@@ -80,18 +80,37 @@ def assess(
     studies: list[Path] = typer.Option(
         [], "--studies", help="Extra study file (CSV/YAML) merged into the evidence base; repeatable."
     ),
+    hypothetical: bool = typer.Option(
+        False,
+        "--hypothetical",
+        help="Show the dated plan even without an indication (not a candidate, or a contraindication); "
+        "every entry is then flagged and labelled HYPOTHETICAL.",
+    ),
 ) -> None:
-    """Whole chain for one case, every recommendation with its rule and source."""
-    from redif.pathway.assess import assess_case
+    """Whole chain for one case, every recommendation with its rule and source.
+
+    A dated protocol is shown only for a candidate without contraindication; otherwise the output says
+    what would have to change (``--hypothetical`` shows the plan anyway, labelled on every line)."""
+    from redif.pathway.assess import assess_case, plan_allowed
     from redif.pathway.case import load_case
     from redif.pathway.protocol import plan_to_ics
     from redif.pathway.report import report_blocks, to_markdown, to_rich
 
     start = _parse_date(start_date, "--start-date")
     case = load_case(case_file)
-    result = assess_case(case, start_date=start, protocol=protocol, studies=studies)
+    result = assess_case(
+        case, start_date=start, protocol=protocol, studies=studies, hypothetical=hypothetical
+    )
     doc = result.to_dict()
     if ics is not None:
+        allowed, changes = plan_allowed(result)
+        if not allowed:
+            raise InputError(
+                "no protocol to export: no indication for a plan"
+                + (" (a hypothetical plan is never exported as a calendar)" if result.hypothetical else ""),
+                field="--ics",
+                remedy="what would have to change: " + "; ".join(changes),
+            )
         if result.protocol is None:
             raise InputError(
                 "no protocol to export",

@@ -7,6 +7,7 @@ engines. Every recommendation in the result carries its rule and source; the res
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,19 +15,26 @@ from pathlib import Path
 from typing import Any
 
 from redif import DISCLAIMER
+from redif.model import SafetySeverity
 from redif.pathway.ata_response import ata_response
 from redif.pathway.case import Case
 from redif.pathway.decision import Decision, decide
-from redif.pathway.eligibility import Eligibility, assess_eligibility
+from redif.pathway.eligibility import Eligibility, EligibilityStatus, assess_eligibility
 from redif.pathway.engines import dosimetry_section, response_section
 from redif.pathway.evidence_link import regimen_evidence
 from redif.pathway.protocol import ProtocolPlan, ProtocolTemplate, get_protocol, schedule
 from redif.pathway.refractoriness import RefractorinessResult, assess_refractoriness
-from redif.pathway.regimens import GenotypeMatch, RegimenOption, candidate_regimens
+from redif.pathway.regimens import (
+    GenotypeMatch,
+    RegimenOption,
+    candidate_regimens,
+    course_regimen_note,
+    template_mismatch,
+)
 from redif.pathway.safety import SafetyFinding, assess_safety
 from redif.response.ata_response import AtaTimePoint, scope
 
-__all__ = ["Assessment", "assess_case"]
+__all__ = ["Assessment", "assess_case", "gate_plan", "plan_allowed"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,8 @@ class Assessment:
     course_drugs: frozenset[str] | None = None
     ata_response: tuple[AtaTimePoint, ...] = ()
     safety: tuple[SafetyFinding, ...] = ()
+    hypothetical: bool = False
+    plan_changes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of ``redif patient assess --json`` (stable keys)."""
@@ -94,7 +104,7 @@ class Assessment:
                 "cumulative_activity_gbq": r.cumulative_activity_gbq,
             },
             "eligibility": {
-                "status": self.eligibility.status,
+                "status": self.eligibility.status.value,
                 "eligible": self.eligibility.eligible,
                 "reason": self.eligibility.reason,
                 "as_of": self.eligibility.as_of.isoformat() if self.eligibility.as_of else None,
@@ -103,11 +113,16 @@ class Assessment:
                         "group": g.group,
                         "alteration": g.alteration,
                         "targetable": g.targetable,
+                        "evidence_level": g.evidence_level,
+                        "rec74a": g.rec74a,
+                        "note": g.note,
                         "source": g.source,
                         "grade": g.grade.value,
                     }
                     for g in self.genotype
                 ],
+                "missing_data": list(self.eligibility.missing_data),
+                "notes": list(self.eligibility.notes),
                 "checks": [
                     {
                         "id": c.id,
@@ -143,7 +158,15 @@ class Assessment:
                 }
                 for o in self.regimens
             ],
-            "protocol": self.protocol.table() if self.protocol else [],
+            "protocol": [{**row, "hypothetical": self.hypothetical} for row in self.protocol.table()]
+            if self.protocol
+            else [],
+            "plan": {
+                "allowed": not self.plan_changes,
+                "hypothetical": self.hypothetical,
+                "what_would_have_to_change": list(self.plan_changes),
+                "chosen_by": self.protocol_chosen_by,
+            },
             "protocol_info": None
             if self.protocol is None
             else {
@@ -213,8 +236,6 @@ def _choose_protocol(
     case: Case,
     options: tuple[RegimenOption, ...],
     protocol: str | ProtocolTemplate | None,
-    *,
-    not_candidate: bool,
 ) -> tuple[ProtocolTemplate | None, str]:
     if isinstance(protocol, ProtocolTemplate):
         return protocol, "given (user template)"
@@ -223,11 +244,6 @@ def _choose_protocol(
     rc = case.redifferentiation_course
     if rc and rc.protocol:
         return get_protocol(rc.protocol), "case file (redifferentiation_course.protocol)"
-    if options and not_candidate:
-        return (
-            None,
-            "none: not a candidate for redifferentiation (see eligibility); give --protocol to plan anyway",
-        )
     if options:
         first = options[0].regimen
         return get_protocol(first.default_protocol), f"default of the first regimen ({first.id})"
@@ -240,6 +256,7 @@ def assess_case(
     start_date: dt.date | None = None,
     protocol: str | ProtocolTemplate | None = None,
     studies: Sequence[str | Path] = (),
+    hypothetical: bool = False,
 ) -> Assessment:
     """Run the whole pathway for one case.
 
@@ -254,15 +271,16 @@ def assess_case(
         ``redifferentiation_course.protocol`` or the first candidate regimen's default protocol.
     studies
         Extra study files merged into the evidence base (a living review).
+    hypothetical
+        Keep the dated plan even where :func:`plan_allowed` forbids one; every
+        entry is then flagged ``hypothetical``. Without it such a case has an empty ``protocol``.
     """
     refractory = assess_refractoriness(case)
     extra = tuple(str(p) for p in studies)
     genotype, options = candidate_regimens(case, evidence=lambda r: regimen_evidence(r, studies=extra))
     eligibility = assess_eligibility(case, refractory, genotype)
     notes: list[str] = []
-    template, chosen_by = _choose_protocol(
-        case, options, protocol, not_candidate=eligibility.eligible is False
-    )
+    template, chosen_by = _choose_protocol(case, options, protocol)
     rc = case.redifferentiation_course
     start = start_date or (rc.start_date if rc else None)
     plan = schedule(template, start) if template else None
@@ -290,7 +308,19 @@ def assess_case(
         drug = f"{r.drug} {r.dose or '(dose not stated in the sources read)'} (regimen {r.id})"
     else:
         drug = None
-    return Assessment(
+    notes += list(eligibility.notes)
+    course = [d.drug for d in rc.drugs] if rc else []
+    regimen_note = course_regimen_note(course, options)
+    if regimen_note:
+        notes.append(regimen_note)
+    if template is not None:
+        drugs = course or (list(options[0].regimen.drugs) if options else [])
+        mismatch = template_mismatch(
+            template.name, drugs, what="the recorded course" if course else "the first candidate regimen"
+        )
+        if mismatch:
+            notes.append(mismatch)
+    result = Assessment(
         case_id=case.case_id,
         synthetic=case.synthetic,
         description=case.description,
@@ -324,4 +354,62 @@ def assess_case(
         course_drugs=None if rc is None else frozenset(d.drug.lower() for d in rc.drugs),
         ata_response=ata_response(case),
         safety=safety,
+    )
+    return gate_plan(result, hypothetical=hypothetical)
+
+
+def plan_allowed(assessment: Assessment) -> tuple[bool, list[str]]:
+    """Whether a dated protocol may be shown, and otherwise what would have to change.
+
+    The one gate that the CLI, the web pages and the PDF report call: a plan exists only for a patient
+    whose eligibility is ``candidate`` and who has no safety finding of severity ``contraindication``.
+    Anything else gives an empty ``protocol`` (a hypothetical plan only on explicit request, labelled so).
+
+    Parameters
+    ----------
+    assessment
+        The assessment (its ``eligibility`` and, when present, its ``safety`` findings are read).
+
+    Returns
+    -------
+    (allowed, changes)
+        ``changes``: one line per condition that would have to change for a plan to be allowed
+        (empty when allowed).
+
+    References
+    ----------
+    ATA 2025 Rec 74A/74B (PMID 40844370): redifferentiation is considered only in progressive RAI-R disease
+    with a targetable alteration, never in the adjuvant setting.
+    """
+    e = assessment.eligibility
+    changes: list[str] = []
+    if e.status is not EligibilityStatus.CANDIDATE:
+        what = f"eligibility would have to be 'candidate' (it is '{e.status.value}': {e.reason})"
+        if e.missing_data:
+            what += "; data that would decide it: " + "; ".join(e.missing_data)
+        changes.append(what)
+    for finding in assessment.safety:
+        if finding.severity is SafetySeverity.CONTRAINDICATION:
+            changes.append(f"the contraindication would have to be resolved: {finding.text}")
+    return not changes, changes
+
+
+def gate_plan(result: Assessment, *, hypothetical: bool = False) -> Assessment:
+    """Apply :func:`plan_allowed`: drop the plan (or flag it hypothetical)."""
+    allowed, changes = plan_allowed(result)
+    if allowed:
+        return dataclasses.replace(result, hypothetical=False, plan_changes=())
+    if hypothetical and result.protocol is not None:
+        return dataclasses.replace(result, hypothetical=True, plan_changes=tuple(changes))
+    chosen = "none: no indication for a plan (see 'what would have to change')"
+    if result.protocol is not None:
+        chosen += f"; the template would have been {result.protocol.protocol} ({result.protocol_chosen_by})"
+    notes = tuple(n for n in result.notes if not n.startswith("protocol has day offsets only"))
+    return dataclasses.replace(
+        result,
+        protocol=None,
+        protocol_chosen_by=chosen,
+        hypothetical=False,
+        plan_changes=tuple(changes),
+        notes=notes,
     )

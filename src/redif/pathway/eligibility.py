@@ -2,8 +2,16 @@
 
 Trial criteria (SEL-I-METRY progression within 12 months and measurable non-avid lesion; MERAIODE
 progression within 18 months and no lesion > 3 cm) are reported as "trial criterion X: met / not met /
-unknown", never as hard rules. The overall answer follows ATA 2025 Rec 74A: a candidate needs
-progressive RAI-refractory disease with a targetable alteration; Rec 74B (adjuvant setting) says no.
+unknown", never as hard rules. The overall answer (``candidate`` / ``not_candidate`` / ``indeterminate``)
+follows ATA 2025 Rec 74A: a candidate needs progressive RAI-refractory disease with a targetable alteration
+that the recommendation covers; Rec 74B (adjuvant setting) says no. Weak evidence cannot make a candidate:
+
+* "progressive" needs structural progression (RECIST 1.1, or documented clinical or FDG-PET progression);
+  a rising Tg alone leaves the answer indeterminate, with the imaging that would decide it;
+* every Tg-based statement is checked against TgAb (positive or rising at the measurements used: Tg is
+  unreliable, and the answer says why);
+* fusions and rare variants are shown with their evidence level and are not counted as meeting Rec 74A;
+  every genotype entry is kept and conflicting alterations are reported.
 
 References
 ----------
@@ -23,11 +31,19 @@ from typing import Any
 from redif.data import Grade, load_yaml
 from redif.pathway._common import RuleRef, require_sourced
 from redif.pathway._dates import add_months
-from redif.pathway.case import Case, Lesion, ProgressionCriterion, Setting, Uptake
+from redif.pathway.case import (
+    Case,
+    LabResult,
+    Lesion,
+    ProgressionCriterion,
+    ProgressionEvent,
+    Setting,
+    Uptake,
+)
 from redif.pathway.refractoriness import RefractorinessResult, RefractoryStatus
-from redif.pathway.regimens import GenotypeMatch, untargeted_context
+from redif.pathway.regimens import GenotypeMatch, genotype_conflicts, untargeted_context
 
-__all__ = ["Check", "CheckStatus", "Eligibility", "assess_eligibility"]
+__all__ = ["Check", "CheckStatus", "Eligibility", "EligibilityStatus", "assess_eligibility"]
 
 _FILE = "regimens.yaml"
 
@@ -39,6 +55,14 @@ class CheckStatus(enum.StrEnum):
     NOT_MET = "not met"
     UNKNOWN = "unknown"
     NOT_APPLICABLE = "not applicable"
+
+
+class EligibilityStatus(enum.StrEnum):
+    """Overall eligibility answer (the JSON ``eligibility.status``)."""
+
+    CANDIDATE = "candidate"
+    NOT_CANDIDATE = "not_candidate"
+    INDETERMINATE = "indeterminate"
 
 
 @dataclass(frozen=True)
@@ -61,21 +85,28 @@ class Check:
 
 @dataclass(frozen=True)
 class Eligibility:
-    """Eligibility answer: candidate / not a candidate / indeterminate, with every check."""
+    """Eligibility answer: candidate / not_candidate / indeterminate, with every check.
 
-    status: str
+    ``missing_data`` says what data would decide an indeterminate answer; ``notes`` carries the genotype
+    conflicts and scope notes (never dropped).
+    """
+
+    status: EligibilityStatus
     eligible: bool | None
     reason: str
     checks: tuple[Check, ...]
     genotype: tuple[GenotypeMatch, ...]
     as_of: dt.date | None
     trial_context: str | None = None
+    missing_data: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class _Criteria:
     rules: dict[str, RuleRef]
     values: dict[str, float]
+    structural: frozenset[ProgressionCriterion]
 
 
 @lru_cache(maxsize=1)
@@ -91,7 +122,13 @@ def _criteria() -> _Criteria:
     for key, entry in raw["measurable"].items():
         require_sourced(entry, file=_FILE, key=key)
         values[key] = float(entry["value"])
-    return _Criteria(rules=rules, values=values)
+    for key, entry in raw["progression_evidence"].items():
+        rules[key] = RuleRef.from_entry(entry, file=_FILE, key=key)
+    structural = frozenset(
+        ProgressionCriterion(c)
+        for c in raw["progression_evidence"]["structural_required"]["structural_criteria"]
+    )
+    return _Criteria(rules=rules, values=values, structural=structural)
 
 
 def _check(rule: RuleRef, kind: str, status: CheckStatus, detail: str) -> Check:
@@ -192,6 +229,113 @@ def _lesion_size(case: Case, c: _Criteria) -> tuple[CheckStatus, str]:
     return CheckStatus.MET, f"largest lesion {largest.id} {largest.size_mm:g} mm <= {limit:g} mm"
 
 
+def _labs_label(labs: list[LabResult]) -> str:
+    return ", ".join(str(lab.date) for lab in labs)
+
+
+def _tg_reliability(case: Case, c: _Criteria) -> tuple[Check, bool]:
+    """TgAb at the Tg measurements used by the case's Tg-based statements.
+
+    The measurements used: for a biochemical progression event, every Tg value on or before its date; with
+    no such event, the whole Tg series (the response section's Tg kinetics). Returns the check and whether
+    Tg is unreliable (TgAb positive or rising).
+    """
+    biochemical = [p for p in case.progression_events if p.criterion is ProgressionCriterion.BIOCHEMICAL]
+    tg_labs = sorted((lab for lab in case.labs if lab.tg_ng_ml is not None), key=lambda lab: lab.date)
+    rule_pos, rule_rise = c.rules["tgab_positive"], c.rules["tgab_rising"]
+    if biochemical:
+        last = max(p.date for p in biochemical)
+        used = [lab for lab in tg_labs if lab.date <= last]
+        what = f"biochemical progression (latest {last})"
+    else:
+        used = tg_labs
+        what = "the thyroglobulin series"
+    if not used:
+        status = CheckStatus.UNKNOWN if biochemical else CheckStatus.NOT_APPLICABLE
+        detail = (
+            f"{what}: no Tg value recorded on or before it (labs[].tg_ng_ml)"
+            if biochemical
+            else "no Tg-based statement in the case"
+        )
+        return _check(rule_pos, "data check", status, detail), False
+    positive = [lab for lab in used if lab.tgab_positive is True]
+    unknown = [lab for lab in used if lab.tgab_positive is None]
+    titres = [lab for lab in used if lab.tgab_iu_ml is not None]
+    rising = len(titres) >= 2 and (titres[-1].tgab_iu_ml or 0.0) > (titres[0].tgab_iu_ml or 0.0)
+    reasons = []
+    if positive:
+        reasons.append(
+            f"TgAb positive at {len(positive)} of {len(used)} Tg measurement(s) used "
+            f"({_labs_label(positive)})"
+        )
+    if rising:
+        reasons.append(
+            f"TgAb rising from {titres[0].tgab_iu_ml:g} IU/mL ({titres[0].date}) to "
+            f"{titres[-1].tgab_iu_ml:g} IU/mL ({titres[-1].date}) [{rule_rise.source}; grade "
+            f"{rule_rise.grade.value}]"
+        )
+    if reasons:
+        detail = (
+            f"{what}: Tg UNRELIABLE — " + "; ".join(reasons) + ". TgAb interference can make Tg falsely low "
+            "or its trend meaningless; follow the TgAb trend (same method) and structural imaging instead"
+        )
+        return _check(rule_pos, "data check", CheckStatus.NOT_MET, detail), True
+    if unknown:
+        detail = (
+            f"{what}: TgAb not recorded at {_labs_label(unknown)} (labs[].tgab_positive): whether Tg is "
+            "reliable is unknown"
+        )
+        return _check(rule_pos, "data check", CheckStatus.UNKNOWN, detail), False
+    detail = f"{what}: TgAb negative at all {len(used)} Tg measurement(s) used ({_labs_label(used)})"
+    return _check(rule_pos, "data check", CheckStatus.MET, detail), False
+
+
+def _progressive(
+    case: Case, c: _Criteria, tg_unreliable: bool, missing: list[str]
+) -> tuple[CheckStatus, str]:
+    structural = [p for p in case.progression_events if p.criterion in c.structural]
+    if structural:
+        last = max(structural, key=lambda p: p.date)
+        return CheckStatus.MET, f"structural progression ({last.criterion.value}) on {last.date}"
+    other: list[ProgressionEvent] = [p for p in case.progression_events if p.criterion not in c.structural]
+    decide = (
+        "structural imaging showing progression: RECIST 1.1 (CT/MRI), or documented clinical or FDG-PET "
+        "progression (progression_events[].criterion)"
+    )
+    missing.append(decide)
+    if not other:
+        return CheckStatus.UNKNOWN, "no progression event recorded"
+    kinds = ", ".join(f"{p.criterion.value} on {p.date}" for p in sorted(other, key=lambda p: p.date))
+    detail = f"non-structural progression only ({kinds}): not enough for 'progressive'"
+    if tg_unreliable:
+        detail += "; moreover Tg is unreliable here (TgAb positive or rising, see the TgAb data check)"
+    return CheckStatus.UNKNOWN, detail
+
+
+def _genotype_part(
+    genotype: tuple[GenotypeMatch, ...], case: Case, missing: list[str]
+) -> tuple[CheckStatus, str]:
+    covered = [m for m in genotype if m.rec74a is True]
+    if covered:
+        return CheckStatus.MET, ", ".join(f"{m.alteration} ({m.group}; {m.evidence_level})" for m in covered)
+    uncertain = [m for m in genotype if m.targetable or m.rec74a is None]
+    if uncertain:
+        missing.append(
+            "an alteration covered by Rec 74A (BRAF V600E or RAS), or an individual decision outside the "
+            "guideline (e.g. a clinical trial) for " + ", ".join(m.alteration for m in uncertain)
+        )
+        return CheckStatus.UNKNOWN, "; ".join(
+            f"{m.alteration} ({m.group}; evidence: {m.evidence_level}): {m.note or 'not covered by Rec 74A'}"
+            for m in uncertain
+        )
+    if case.genotype:
+        return CheckStatus.NOT_MET, "no BRAF V600E or RAS alteration (Rec 74A) among " + ", ".join(
+            f"{m.alteration} ({m.group})" for m in genotype
+        )
+    missing.append("tumour genotype (genotype[]: BRAF, RAS, RET/NTRK fusions)")
+    return CheckStatus.UNKNOWN, "no genotype recorded"
+
+
 def assess_eligibility(
     case: Case, refractoriness: RefractorinessResult, genotype: tuple[GenotypeMatch, ...]
 ) -> Eligibility:
@@ -216,6 +360,7 @@ def assess_eligibility(
     g74a, g74b = c.rules["rec74a"], c.rules["rec74b"]
 
     # --- ATA 2025 Rec 74A: progressive + RAI-R + targetable ---------------------------------------------
+    missing: list[str] = []
     parts: list[tuple[str, CheckStatus, str]] = []
     st = refractoriness.status
     parts.append(
@@ -229,25 +374,13 @@ def assess_eligibility(
             f"refractoriness: {st.value}",
         )
     )
-    if case.progression_events:
-        last = max(p.date for p in case.progression_events)
-        parts.append(("progressive", CheckStatus.MET, f"progression recorded (latest {last})"))
-    else:
-        parts.append(("progressive", CheckStatus.UNKNOWN, "no progression event recorded"))
-    targetable = [m for m in genotype if m.targetable]
-    if targetable:
-        parts.append(("targetable alteration", CheckStatus.MET, ", ".join(m.alteration for m in targetable)))
-    elif case.genotype:
-        parts.append(
-            (
-                "targetable alteration",
-                CheckStatus.NOT_MET,
-                "no BRAF V600E, RAS, RET or NTRK fusion among "
-                + ", ".join(f"{a.gene} {a.variant or a.fusion_partner or ''}".strip() for a in case.genotype),
-            )
-        )
-    else:
-        parts.append(("targetable alteration", CheckStatus.UNKNOWN, "no genotype recorded"))
+    if st is RefractoryStatus.INDETERMINATE:
+        missing.extend(refractoriness.missing_data)
+    tg_check, tg_unreliable = _tg_reliability(case, c)
+    pst, pdetail = _progressive(case, c, tg_unreliable, missing)
+    parts.append(("progressive", pst, pdetail))
+    gst, gdetail = _genotype_part(genotype, case, missing)
+    parts.append(("targetable alteration covered by Rec 74A", gst, gdetail))
     statuses = [p[1] for p in parts]
     s74a = (
         CheckStatus.NOT_MET
@@ -257,6 +390,15 @@ def assess_eligibility(
         else CheckStatus.MET
     )
     checks.append(_check(g74a, "guideline", s74a, "; ".join(f"{n}: {s.value} ({d})" for n, s, d in parts)))
+    checks.append(
+        _check(
+            c.rules["structural_required"],
+            "guideline",
+            pst,
+            pdetail,
+        )
+    )
+    checks.append(tg_check)
 
     adjuvant = case.setting is Setting.ADJUVANT
     checks.append(
@@ -281,22 +423,37 @@ def assess_eligibility(
     checks.append(_check(c.rules["meraiode_lesion_size"], "trial criterion", ms, dms))
 
     context, _rows = untargeted_context()
+    targetable = [m for m in genotype if m.targetable]
     trial_context = context.text if (case.genotype and not targetable) else None
+    notes = genotype_conflicts(genotype)
+    notes += [
+        f"{m.alteration}: {m.group}, evidence {m.evidence_level} — {m.note} "
+        f"({m.source}; grade {m.grade.value})"
+        for m in genotype
+        if m.note and m.rec74a is not True
+    ]
+    if tg_unreliable:
+        notes.append(tg_check.detail)
+    status: EligibilityStatus
     if adjuvant:
-        status, eligible = "not a candidate", False
+        status, eligible = EligibilityStatus.NOT_CANDIDATE, False
         reason = "adjuvant setting: ATA 2025 Rec 74B recommends against redifferentiation"
+        missing = []
     elif s74a is CheckStatus.MET:
-        status, eligible = "candidate", True
+        status, eligible = EligibilityStatus.CANDIDATE, True
         reason = (
-            "ATA 2025 Rec 74A context met: progressive RAI-refractory disease with a targetable alteration"
+            "ATA 2025 Rec 74A context met: structural progression of RAI-refractory disease with an "
+            "alteration the recommendation covers"
         )
+        missing = []
     elif s74a is CheckStatus.NOT_MET:
-        status, eligible = "not a candidate", False
+        status, eligible = EligibilityStatus.NOT_CANDIDATE, False
         reason = "ATA 2025 Rec 74A context not met: " + "; ".join(
             f"{n} ({d})" for n, s, d in parts if s is CheckStatus.NOT_MET
         )
+        missing = []
     else:
-        status, eligible = "indeterminate", None
+        status, eligible = EligibilityStatus.INDETERMINATE, None
         reason = "ATA 2025 Rec 74A context unknown: " + "; ".join(
             f"{n} ({d})" for n, s, d in parts if s is CheckStatus.UNKNOWN
         )
@@ -308,6 +465,8 @@ def assess_eligibility(
         genotype=genotype,
         as_of=as_of,
         trial_context=trial_context,
+        missing_data=tuple(dict.fromkeys(missing)),
+        notes=tuple(dict.fromkeys(notes)),
     )
 
 

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from redif.pathway.assess import assess_case
 from redif.pathway.case import AlterationKind, Case, CaseValidationError, GenomicAlteration, parse_case
 from redif.pathway.eligibility import eligibility_rules
-from redif.pathway.regimens import classify_alterations, regimens_for
+from redif.pathway.regimens import classify_alterations, genotype_conflicts, regimens_for
 from redif.pathway.safety import assess_safety
 
 __all__ = ["registry_report_section", "safety_lines"]
@@ -86,21 +86,21 @@ def registry_report_section(patient: Mapping[str, Any]) -> dict[str, Any] | None
     regimens = regimens_for(matches)
     rec74a = eligibility_rules()["rec74a"]
     lines = []
-    for a in alterations:
-        (m,) = classify_alterations([a]) or (None,)
-        label = (
-            f"{a.gene} {a.variant or ''}".strip()
-            if a.kind is AlterationKind.MUTATION
-            else f"{a.fusion_partner + '-' if a.fusion_partner else ''}{a.gene} fusion"
+    for m in matches:  # every recorded alteration, none dropped
+        scope = (
+            "covered by"
+            if m.rec74a is True
+            else "not covered by"
+            if m.rec74a is False
+            else "not stated to be covered by"
         )
         lines.append(
-            f"{label}: "
-            + (
-                f"genotype group {m.group} (targetable)"
-                if m
-                else "no targetable alteration in the regimen table"
-            )
+            f"{m.alteration}: genotype group {m.group}; evidence: {m.evidence_level}; "
+            f"{scope} ATA 2025 Rec 74A"
+            + (f" ({m.note})" if m.note else "")
+            + f" [{m.source}; grade {m.grade.value}]"
         )
+    lines.extend(genotype_conflicts(matches))
     criterion = patient.get("rai_refractory_criterion")
     lines.append(
         f"RAI-refractoriness criterion recorded: {criterion or 'none recorded'}; progression date: "
@@ -109,6 +109,10 @@ def registry_report_section(patient: Mapping[str, Any]) -> dict[str, Any] | None
     lines.append(f"Context: {rec74a['text']} ({rec74a['source']}; grade {rec74a['grade']}).")
     if not regimens:
         lines.append("No candidate regimen: no targetable alteration (BRAF V600E, RAS, RET or NTRK fusion).")
+    lines.append(
+        "No dated schedule in this report: a protocol is shown only for a candidate without "
+        "contraindication (redif.pathway.assess.plan_allowed), which needs the full case."
+    )
     lines.append(
         "Full assessment (per-lesion uptake, refractoriness criteria, protocol, go / no-go): "
         "redif patient assess CASE.yaml."

@@ -36,7 +36,7 @@ _STATUS_STYLE = {
     "not refractory": "bold green",
     "indeterminate": "bold yellow",
     "candidate": "bold green",
-    "not a candidate": "bold red",
+    "not_candidate": "bold red",
     "go": "bold green",
     "no-go": "bold red",
     "insufficient data": "bold yellow",
@@ -149,17 +149,24 @@ def report_blocks(doc: dict[str, Any]) -> list[Block]:
     e = doc["eligibility"]
     b.append(Block("h2", f"Eligibility: {e['status']}", style=_STATUS_STYLE.get(e["status"])))
     b.append(Block("p", e["reason"]))
+    if e.get("missing_data"):
+        b.append(Block("p", "Data that would decide it:"))
+        b.append(Block("bullets", items=tuple(e["missing_data"])))
     if e["genotype"]:
         b.append(
             Block(
                 "p",
                 "Genotype: "
                 + "; ".join(
-                    f"{g['alteration']} → {g['group']} ({g['source']}; grade {g['grade']})"
+                    f"{g['alteration']} → {g['group']}, evidence: {g.get('evidence_level') or '—'}, "
+                    f"Rec 74A: {_REC74A.get(g.get('rec74a'), 'not stated')} "
+                    f"({g['source']}; grade {g['grade']})"
                     for g in e["genotype"]
                 ),
             )
         )
+    if e.get("notes"):
+        b.append(Block("bullets", items=tuple(e["notes"])))
     b.append(
         Block(
             "table",
@@ -199,36 +206,9 @@ def report_blocks(doc: dict[str, Any]) -> list[Block]:
     else:
         b.append(Block("p", "No regimen: no targetable alteration matched the regimen table."))
 
-    info = doc.get("protocol_info")
-    if info and info.get("name"):
-        b.append(Block("h2", f"Protocol: {info['name']}"))
-        b.append(
-            Block(
-                "p",
-                f"{info['title']} ({info['source']}; grade {info['grade']}). Chosen by: "
-                f"{info['chosen_by']}. Drug: {_s(info.get('drug'))}. Start date: {_s(info['start_date'])}.",
-            )
-        )
-        b.append(
-            Block(
-                "table",
-                header=("day", "date", "event", "source", "grade"),
-                rows=tuple(
-                    (str(p["day"]), _s(p["date"]), p["event"], p["source"], p["grade"])
-                    for p in doc["protocol"]
-                ),
-            )
-        )
-        items = list(info["notes"])
-        if info.get("decision_policy"):
-            items.insert(0, f"Decision policy: {info['decision_policy']}")
-        if items:
-            b.append(Block("bullets", items=tuple(items)))
-    else:
-        b.append(Block("h2", "Protocol: none"))
-        if info:
-            b.append(Block("p", str(info.get("chosen_by", ""))))
+    b.extend(_protocol_blocks(doc))
     if doc.get("notes"):
+        b.append(Block("h2", "Notes and warnings"))
         b.append(Block("bullets", items=tuple(doc["notes"])))
 
     d = doc.get("decision")
@@ -316,6 +296,67 @@ def _safety_blocks(findings: Any) -> list[Block]:
         )
     )
     return out
+
+
+_REC74A = {True: "covered", False: "not covered"}
+_HYPO = "HYPOTHETICAL"
+
+
+def _protocol_blocks(doc: dict[str, Any]) -> list[Block]:
+    """The protocol section: the dated plan only where ``plan.allowed`` (or labelled HYPOTHETICAL)."""
+    b: list[Block] = []
+    info = doc.get("protocol_info")
+    plan = doc.get("plan") or {"allowed": True, "hypothetical": False, "what_would_have_to_change": []}
+    hypo = bool(plan.get("hypothetical"))
+    tag = f"{_HYPO} — " if hypo else ""
+    if info and info.get("name") and doc["protocol"]:
+        b.append(Block("h2", f"{tag}Protocol: {info['name']}", style="bold yellow" if hypo else None))
+        if hypo:
+            b.append(
+                Block(
+                    "p", f"{_HYPO}: no indication for this plan; shown only because --hypothetical was given."
+                )
+            )
+        b.append(
+            Block(
+                "p",
+                f"{tag}{info['title']} ({info['source']}; grade {info['grade']}). Chosen by: "
+                f"{info['chosen_by']}. Drug: {_s(info.get('drug'))}. Start date: {_s(info['start_date'])}.",
+            )
+        )
+        b.append(
+            Block(
+                "table",
+                header=("day", "date", "event", "source", "grade"),
+                rows=tuple(
+                    (
+                        f"{_HYPO} {p['day']}" if hypo else str(p["day"]),
+                        _s(p["date"]),
+                        f"{_HYPO}: {p['event']}" if hypo else p["event"],
+                        p["source"],
+                        p["grade"],
+                    )
+                    for p in doc["protocol"]
+                ),
+            )
+        )
+        items = list(info["notes"])
+        if info.get("decision_policy"):
+            items.insert(0, f"Decision policy: {info['decision_policy']}")
+        items += [f"what would have to change: {c}" for c in plan.get("what_would_have_to_change", [])]
+        if items:
+            b.append(Block("bullets", items=tuple(f"{tag}{i}" for i in items)))
+        return b
+    b.append(Block("h2", "Protocol: none"))
+    changes = plan.get("what_would_have_to_change") or []
+    if changes:
+        b.append(Block("p", "No dated plan: there is no indication. What would have to change:"))
+        b.append(Block("bullets", items=tuple(changes)))
+    elif info:
+        b.append(Block("p", str(info.get("chosen_by", ""))))
+    else:
+        b.append(Block("p", str(plan.get("chosen_by") or "no candidate regimen")))
+    return b
 
 
 def _dosimetry_lines(dos: dict[str, Any]) -> list[str]:

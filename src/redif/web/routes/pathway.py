@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from redif.errors import InputError
 from redif.io.jsonable import to_jsonable
 from redif.pathway import plan_to_ics
+from redif.pathway.assess import plan_allowed
 from redif.pathway.report import report_blocks
 from redif.registry import audit
 from redif.registry import patients as reg
@@ -44,10 +45,11 @@ def _assess(request: Request, patient: dict[str, Any]) -> dict[str, Any]:
         with db_read(request) as s:
             result, _case, basis = assessment_for(patient, s)
     except InputError as exc:
-        return {"error": exc, "blocks": [], "basis": None, "has_protocol": False}
+        return {"error": exc, "blocks": [], "basis": None, "has_protocol": False, "plan_changes": []}
     doc = result.to_dict()
+    allowed, changes = plan_allowed(result)  # the one gate shared with the CLI and the PDF
     return {"error": None, "blocks": report_blocks(doc), "basis": basis, "doc": doc,
-            "has_protocol": result.protocol is not None}
+            "has_protocol": allowed and result.protocol is not None, "plan_changes": changes}
 
 
 @router.get("/patients/{patient_id}/assessment")
@@ -96,6 +98,10 @@ def protocol_ics(request: Request, patient_id: PatientId) -> Response:
     patient = _patient(request, patient_id)
     with db_read(request) as s:
         result, case, _ = assessment_for(patient, s)
+    allowed, changes = plan_allowed(result)
+    if not allowed:
+        raise InputError("no protocol for this patient: no indication for a plan", field="protocol",
+                         remedy="what would have to change: " + "; ".join(changes))
     if result.protocol is None:
         raise InputError("no protocol for this patient", field="protocol",
                          remedy="record a redifferentiation course or a case document with a protocol")
