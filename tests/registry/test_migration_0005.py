@@ -90,17 +90,17 @@ def test_migration_0005_maps_flags_and_keeps_every_row(bare_url: str) -> None:
         with db.engine.begin() as conn:
             assert _counts(conn) == before
         with db.session() as s:
-            hist = dict(s.execute(select(models.Patient.id, models.Patient.histology)).tuples().all())
-            crit = dict(s.execute(select(models.Patient.id, models.Patient.rai_refractory_criterion)).tuples().all())
+            hist = dict(s.execute(select(models.Patient.id, models.Patient.histology)).all())
+            crit = dict(s.execute(select(models.Patient.id, models.Patient.rai_refractory_criterion)).all())
             assert hist == {11: "oncocytic", 12: "oncocytic", 13: "papillary", 14: "papillary", 15: None}
             assert crit == {11: "ata2025_strong_no_uptake_post_therapy", 12: None, 13: None,
                             14: "ata2015_loses_ability", 15: None}
-            tsh = dict(s.execute(select(models.RedifCourse.id, models.RedifCourse.tsh_stimulation)).tuples().all())
+            tsh = dict(s.execute(select(models.RedifCourse.id, models.RedifCourse.tsh_stimulation)).all())
             assert tsh == {21: "rhtsh", 22: "withdrawal"}
             up = {u.id: (u.modality, u.tracer, u.restored_definition)
                   for u in s.execute(select(models.UptakeAssessment)).scalars()}
             assert up == {31: ("pet_ct", "I-124", "increased_124i_uptake"), 32: ("spect_ct", "I-123", None)}
-            genes = dict(s.execute(select(models.Genotype.id, models.Genotype.gene)).tuples().all())
+            genes = dict(s.execute(select(models.Genotype.id, models.Genotype.gene)).all())
             assert genes == {41: "BRAF", 42: "other"}
             assert s.get(models.IodineAdministration, 71).basis == "dosimetry"  # type: ignore[union-attr]
             assert s.get(models.LabResult, 81).analyte == "Tg"  # type: ignore[union-attr]

@@ -19,6 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from redif import DISCLAIMER, __version__
 from redif.cli._common import to_jsonable
 from redif.errors import InputError
+from redif.model import DosimetryMethod
 from redif.registry import storage, uploads
 from redif.registry.access import Permission, get_patient
 from redif.registry.models import MAX_ID, DosimetryResult
@@ -76,12 +77,13 @@ def _compute(request: Request, patient_id: int, filename: str, stream: IO[bytes]
                               activity_gbq, max_bytes=settings.max_dosimetry_bytes)
         run_id = secrets.randbelow(MAX_ID) + 1  # a re-upload of the same study reuses its series rows
         for i, les in enumerate(run.lesions):
-            details: dict[str, Any] = {"run": run_id, "lesion": les, "dvh": run.dvh.get(str(les["name"]))}
+            details: dict[str, Any] = {"run": run_id, "lesion": les, "dvh": run.dvh.get(str(les["name"])),
+                                        "method": METHOD}
             if i == 0:
                 details["summary"] = run.summary
                 details["dose_map_png"] = base64.b64encode(run.dose_map_png).decode("ascii")
             s.add(DosimetryResult(
-                patient_id=patient.id, kind="voxel", method=METHOD, lesion_label=str(les["name"])[:64],
+                patient_id=patient.id, kind="voxel", method=DosimetryMethod.VOXEL_S_VALUE.value, lesion_label=str(les["name"])[:64],
                 absorbed_dose_gy=float(les["mean_gy"]),  # type: ignore[arg-type]
                 dose_per_activity_gy_per_gbq=float(les["mean_gy_per_gbq"]),  # type: ignore[arg-type]
                 series_id=pets[0].id if pets else None, software_version=__version__,
@@ -103,7 +105,8 @@ def _runs(request: Request, patient_id: int) -> list[dict[str, Any]]:
             head = next((r.details for r in rs if r.details and "summary" in r.details), {}) or {}
             out.append({
                 "run": run_id, "computed_at": rs[0].computed_at.isoformat(timespec="seconds"),
-                "software_version": rs[0].software_version, "method": rs[0].method,
+                "software_version": rs[0].software_version,
+                "method": (rs[0].details or {}).get("method") or rs[0].method,
                 "summary": head.get("summary", {}),
                 "dose_map_png": head.get("dose_map_png"),
                 "lesions": [{"id": r.id, **(r.details or {}).get("lesion", {})} for r in rs],
