@@ -99,7 +99,7 @@ def test_coded_field_draws_its_terms_from_the_model(
     assert column_length(table, name) >= max(len(c) for c in codes)
 
     # (2) the API input schema and /openapi.json
-    schemas = [PatientIn, PatientPatch] if form_name == "patient" else [RECORD_SCHEMAS[form_name]]
+    schemas: list[Any] = [PatientIn, PatientPatch] if form_name == "patient" else [RECORD_SCHEMAS[form_name]]
     for schema in schemas:
         js = schema.model_json_schema()
         assert _enum(js, name, js) == codes, schema.__name__

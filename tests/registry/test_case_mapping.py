@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from redif.model import Histology
-from redif.registry.schemas import PatientIn
+from redif.registry.schemas import PatientIn, validate_input
 from redif.reports import engine_sections
 from redif.web.engines import case_from_registry
 
@@ -15,7 +15,7 @@ from redif.web.engines import case_from_registry
 def _patient(histology: str) -> dict[str, Any]:
     """A registry patient as stored: the histology goes through the registry's validation (free text ->
     the model's code), then into ``patient_to_dict`` shape."""
-    stored = PatientIn(pseudonym="P-1", histology=histology).histology
+    stored = validate_input(PatientIn, {"pseudonym": "P-1", "histology": histology}).histology
     return {"id": 1, "pseudonym": "P-1", "histology": stored, "birth_year": 1960,
             "progression_date": "2024-03-01", "progression_criterion": "recist_1_1",
             "records": {"genotypes": [{"gene": "BRAF", "variant": "V600E"}],

@@ -7,17 +7,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BACKENDS, make_url
 from sqlalchemy import func, select, text
 
 from redif.registry import models
 from redif.registry.db import migrate, open_database
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def bare_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database on each backend (SQLite and PostgreSQL)."""
-    return make_url(request.param, tmp_path, request)
+    """An empty database on each backend (SQLite and PostgreSQL; the server of tests/registry/conftest.py)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'old.sqlite'}"
+    url: str = request.getfixturevalue("pg").new_database()
+    return url
 
 
 _PATIENTS = (
@@ -31,37 +33,44 @@ _PATIENTS = (
 )
 
 
+_COURSES = ("redif_courses",
+            "id, patient_id, created_at, course_number, drugs, dose_reductions, tsh_stimulation")
+_UPTAKE = ("uptake_assessments",
+           "id, patient_id, created_at, modality, tracer, restored, restored_definition")
+
+
 def _insert_old_rows(conn: Any) -> None:
     conn.execute(text("INSERT INTO sites (id, code, name, is_demo, created_at) "
                       "VALUES (1, 'A', 'Site A', false, CURRENT_TIMESTAMP)"))
     for pid, histology, criterion in _PATIENTS:
         conn.execute(text(
-            "INSERT INTO patients (id, pseudonym, site_id, sex, histology, rai_refractory_criterion, is_demo, "
-            "created_at, updated_at) VALUES (:id, :ps, 1, 'female', :h, :c, false, CURRENT_TIMESTAMP, "
+            "INSERT INTO patients (id, pseudonym, site_id, sex, histology, rai_refractory_criterion, "
+            "is_demo, created_at, updated_at) VALUES (:id, :ps, 1, 'female', :h, :c, false, CURRENT_TIMESTAMP, "
             "CURRENT_TIMESTAMP)"), {"id": pid, "ps": f"P{pid}", "h": histology, "c": criterion})
     rows = [
-        ("redif_courses", "id, patient_id, created_at, course_number, drugs, dose_reductions, tsh_stimulation",
+        (_COURSES,
          "21, 11, CURRENT_TIMESTAMP, 1, 'dabrafenib', 0, 'rhTSH'"),
-        ("redif_courses", "id, patient_id, created_at, course_number, drugs, dose_reductions, tsh_stimulation",
+        (_COURSES,
          "22, 12, CURRENT_TIMESTAMP, 1, 'selumetinib', 0, 'withdrawal'"),
-        ("uptake_assessments", "id, patient_id, created_at, modality, tracer, restored, restored_definition",
+        (_UPTAKE,
          "31, 11, CURRENT_TIMESTAMP, 'PET/CT', 'I-124', true, 'increased 124I uptake'"),
-        ("uptake_assessments", "id, patient_id, created_at, modality, tracer, restored, restored_definition",
-         "32, 12, CURRENT_TIMESTAMP, 'SPECT/CT', 'I-123', false, 'any new uptake on the scan, site rule 4'"),
-        ("genotypes", "id, patient_id, created_at, gene", "41, 11, CURRENT_TIMESTAMP, 'braf'"),
-        ("genotypes", "id, patient_id, created_at, gene", "42, 12, CURRENT_TIMESTAMP, 'EIF1AX'"),
-        ("response_assessments", "id, patient_id, created_at, criteria, overall_response",
+        (_UPTAKE,
+         "32, 12, CURRENT_TIMESTAMP, 'SPECT/CT', 'I-123', false, "
+         "'any new uptake on the scan, site rule 4'"),
+        (("genotypes", "id, patient_id, created_at, gene"), "41, 11, CURRENT_TIMESTAMP, 'braf'"),
+        (("genotypes", "id, patient_id, created_at, gene"), "42, 12, CURRENT_TIMESTAMP, 'EIF1AX'"),
+        (("response_assessments", "id, patient_id, created_at, criteria, overall_response"),
          "51, 11, CURRENT_TIMESTAMP, 'RECIST 1.1', 'PR'"),
-        ("dosimetry_results", "id, patient_id, created_at, kind, method, computed_at",
+        (("dosimetry_results", "id, patient_id, created_at, kind, method, computed_at"),
          "61, 11, CURRENT_TIMESTAMP, 'lesion', 'demo (synthetic)', CURRENT_TIMESTAMP"),
-        ("iodine_administrations", "id, patient_id, created_at, activity_gbq, basis",
+        (("iodine_administrations", "id, patient_id, created_at, activity_gbq, basis"),
          "71, 11, CURRENT_TIMESTAMP, 5.5, 'dosimetry-based'"),
-        ("lab_results", "id, patient_id, created_at, analyte, value, unit",
+        (("lab_results", "id, patient_id, created_at, analyte, value, unit"),
          "81, 11, CURRENT_TIMESTAMP, 'thyroglobulin', 4.0, 'ng/mL'"),
-        ("adverse_events", "id, patient_id, created_at, term, ctcae_grade, attribution",
+        (("adverse_events", "id, patient_id, created_at, term, ctcae_grade, attribution"),
          "91, 11, CURRENT_TIMESTAMP, 'Fatigue', 2, 'probably related'"),
     ]
-    for table, cols, values in rows:
+    for (table, cols), values in rows:
         conn.execute(text(f"INSERT INTO {table} ({cols}) VALUES ({values})"))
 
 
@@ -91,7 +100,8 @@ def test_migration_0005_maps_flags_and_keeps_every_row(bare_url: str) -> None:
             assert _counts(conn) == before
         with db.session() as s:
             hist = dict(s.execute(select(models.Patient.id, models.Patient.histology)).all())
-            crit = dict(s.execute(select(models.Patient.id, models.Patient.rai_refractory_criterion)).all())
+            criterion = models.Patient.rai_refractory_criterion
+            crit = dict(s.execute(select(models.Patient.id, criterion)).all())
             assert hist == {11: "oncocytic", 12: "oncocytic", 13: "papillary", 14: "papillary", 15: None}
             assert crit == {11: "ata2025_strong_no_uptake_post_therapy", 12: None, 13: None,
                             14: "ata2015_loses_ability", 15: None}
@@ -113,7 +123,8 @@ def test_migration_0005_maps_flags_and_keeps_every_row(bare_url: str) -> None:
         assert flags == {
             ("patients", 12, "rai_refractory_criterion"): (12, "never concentrates, per Dr. Smith"),
             ("patients", 15, "histology"): (15, "mixed medullary-follicular (review)"),
-            ("uptake_assessments", 32, "restored_definition"): (12, "any new uptake on the scan, site rule 4"),
+            ("uptake_assessments", 32, "restored_definition"):
+                (12, "any new uptake on the scan, site rule 4"),
             ("genotypes", 42, "gene"): (12, "EIF1AX"),
             ("dosimetry_results", 61, "method"): (11, "demo (synthetic)"),
             ("adverse_events", 91, "attribution"): (11, "probably related"),

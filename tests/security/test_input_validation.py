@@ -26,11 +26,11 @@ from web_world import Env  # type: ignore[import-not-found]
 
 from redif.errors import Conflict, InputError
 from redif.io.yaml_doc import load_document
+from redif.model import vocabulary
 from redif.registry import deid, importer
 from redif.registry import patients as reg
 from redif.registry.access import Principal, Role
 from redif.registry.models import PATIENT_CHILD_MODELS, Patient
-from redif.model import vocabulary
 from redif.registry.schemas import RECORD_SCHEMAS, PatientIn, PatientPatch, max_length_of
 
 # A 7-level "billion laughs" document: 9**7 (4.8 million) strings once its aliases are expanded.

@@ -82,7 +82,8 @@ def case_from_registry(patient: Mapping[str, Any]) -> dict[str, Any]:
         case["year_of_birth"] = patient["birth_year"]
     case["genotype"] = [genotype_from_record(g) for g in rec.get("genotypes", []) if g.get("gene")]
     case["rai_courses"] = [
-        {"date": r["treatment_date"], "activity_gbq": r["activity_gbq"], "intent": _intent(r.get("indication"))}
+        {"date": r["treatment_date"], "activity_gbq": r["activity_gbq"],
+         "intent": _intent(r.get("indication"))}
         for r in rec.get("rai-history", []) if r.get("treatment_date") and r.get("activity_gbq")
     ]
     if patient.get("progression_date") and patient.get("progression_criterion"):

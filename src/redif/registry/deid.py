@@ -70,9 +70,9 @@ from redif.data import load_yaml
 from redif.model import Field, FieldType, forms, vocabulary
 
 __all__ = [
+    "NARRATIVE_FIELDS",
     "DeidRule",
     "basic_profile_rules",
-    "NARRATIVE_FIELDS",
     "csv_cell",
     "date_shift_days",
     "deidentify_dataset",

@@ -48,9 +48,9 @@ from redif.errors import InputError
 from redif.model import FieldType, Vocabulary, forms, vocabulary
 
 __all__ = [
+    "CODED_COLUMNS",
     "MAX_ID",
     "PATIENT_CHILD_MODELS",
-    "CODED_COLUMNS",
     "RANDOM_ID_MODELS",
     "AdverseEvent",
     "ApiToken",

@@ -18,7 +18,15 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 from sqlalchemy import String
 
 from redif.errors import InputError
@@ -184,7 +192,9 @@ class PatientIn(_Strict):
     sex: SexCode = _model("patient", "sex", default=Sex.UNKNOWN)
     birth_year: Year | None = _model("patient", "birth_year", default=None)
     histology: HistologyCode | None = _model("patient", "histology", default=None)
-    rai_refractory_criterion: CriterionCode | None = _model("patient", "rai_refractory_criterion", default=None)
+    rai_refractory_criterion: CriterionCode | None = _model(
+        "patient", "rai_refractory_criterion", default=None
+    )
     diagnosis_date: date | None = _model("patient", "diagnosis_date", default=None)
     progression_date: date | None = _model("patient", "progression_date", default=None)
     progression_criterion: ProgressionCode | None = _model("patient", "progression_criterion", default=None)
@@ -197,7 +207,9 @@ class PatientPatch(_Strict):
     sex: SexCode | None = _model("patient", "sex", default=None)
     birth_year: Year | None = _model("patient", "birth_year", default=None)
     histology: HistologyCode | None = _model("patient", "histology", default=None)
-    rai_refractory_criterion: CriterionCode | None = _model("patient", "rai_refractory_criterion", default=None)
+    rai_refractory_criterion: CriterionCode | None = _model(
+        "patient", "rai_refractory_criterion", default=None
+    )
     diagnosis_date: date | None = _model("patient", "diagnosis_date", default=None)
     progression_date: date | None = _model("patient", "progression_date", default=None)
     progression_criterion: ProgressionCode | None = _model("patient", "progression_criterion", default=None)

@@ -83,7 +83,8 @@ def _compute(request: Request, patient_id: int, filename: str, stream: IO[bytes]
                 details["summary"] = run.summary
                 details["dose_map_png"] = base64.b64encode(run.dose_map_png).decode("ascii")
             s.add(DosimetryResult(
-                patient_id=patient.id, kind="voxel", method=DosimetryMethod.VOXEL_S_VALUE.value, lesion_label=str(les["name"])[:64],
+                patient_id=patient.id, kind="voxel", method=DosimetryMethod.VOXEL_S_VALUE.value,
+                lesion_label=str(les["name"])[:64],
                 absorbed_dose_gy=float(les["mean_gy"]),  # type: ignore[arg-type]
                 dose_per_activity_gy_per_gbq=float(les["mean_gy_per_gbq"]),  # type: ignore[arg-type]
                 series_id=pets[0].id if pets else None, software_version=__version__,

@@ -64,8 +64,8 @@ def _create_tables() -> None:
         sa.Column("drugs", sa.String(length=200), nullable=False),
         sa.Column("therapy_class", sa.String(length=32), nullable=True),
         sa.Column("start_date", sa.Date(), nullable=True),
-        sa.ForeignKeyConstraint(["patient_id"], ["patients.id"], name=op.f("fk_next_therapies_patient_id_patients"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["patient_id"], ["patients.id"],
+                                name=op.f("fk_next_therapies_patient_id_patients"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_next_therapies")),
     )
     op.create_index(op.f("ix_next_therapies_patient_id"), "next_therapies", ["patient_id"], unique=False)
@@ -79,8 +79,8 @@ def _create_tables() -> None:
         sa.Column("verbatim", sa.Text(), nullable=False),
         sa.Column("reason", sa.String(length=200), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["patient_id"], ["patients.id"], name=op.f("fk_review_flags_patient_id_patients"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["patient_id"], ["patients.id"],
+                                name=op.f("fk_review_flags_patient_id_patients"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_review_flags")),
     )
     op.create_index(op.f("ix_review_flags_patient_id"), "review_flags", ["patient_id"], unique=False)
