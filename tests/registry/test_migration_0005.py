@@ -46,7 +46,8 @@ def _insert_old_rows(conn: Any) -> None:
         conn.execute(text(
             "INSERT INTO patients (id, pseudonym, site_id, sex, histology, rai_refractory_criterion, "
             "is_demo, created_at, updated_at) VALUES (:id, :ps, 1, 'female', :h, :c, false, "
-            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"id": pid, "ps": f"P{pid}", "h": histology, "c": criterion})
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+            {"id": pid, "ps": f"P{pid}", "h": histology, "c": criterion})
     rows = [
         (_COURSES,
          "21, 11, CURRENT_TIMESTAMP, 1, 'dabrafenib', 0, 'rhTSH'"),
