@@ -12,7 +12,8 @@ from redif.registry import deid
 
 def _patient() -> dict[str, object]:
     return {
-        "pseudonym": "SECRET-1", "site": "HOSP", "sex": "female", "birth_year": 1960, "histology": "papillary",
+        "pseudonym": "SECRET-1", "site": "HOSP", "sex": "female", "birth_year": 1960,
+        "histology": "papillary",
         "rai_refractory_criterion": "ata2015_never_concentrates", "progression_date": "2024-07-01",
         "progression_criterion": "recist_1_1",
         "records": {
