@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import func, select, text
 
 from redif.registry import models
+from redif.registry import patients as reg
+from redif.registry.access import Principal, Role, get_patient
 from redif.registry.db import migrate, open_database
 
 
@@ -130,5 +132,14 @@ def test_migration_0005_maps_flags_and_keeps_every_row(bare_url: str) -> None:
             ("dosimetry_results", 61, "method"): (11, "demo (synthetic)"),
             ("adverse_events", 91, "attribution"): (11, "probably related"),
         }
+        # a person who sets the field (or deletes the record) has reviewed it: its flag goes
+        admin = Principal(user_id=0, username="reviewer", role=Role.ADMIN, site_id=None)
+        with db.write_session(actor="reviewer") as s:
+            reg.update_patient(s, admin, 15, {"histology": "other"})
+            reg.delete_record(s, admin, 11, "dosimetry", 61)
+            left = {(f.table_name, f.row_id) for f in s.execute(select(models.ReviewFlag)).scalars()}
+            assert ("patients", 15) not in left and ("dosimetry_results", 61) not in left
+            assert len(left) == len(flags) - 2
+            assert [f["column_name"] for f in reg.patient_to_dict(get_patient(s, admin, 12))["review_flags"]]
     finally:
         db.dispose()
