@@ -17,9 +17,6 @@ from redif.registry.models import PATIENT_CHILD_MODELS, Base, Patient, Site
 NOT_FIELDS = {"id", "patient_id", "created_at", "updated_at", "site_id", "is_demo", "series_id",
               "computed_at", "details"}
 
-#: Forms whose registry table does not follow the model yet: helper "registrymodel" adds the
-#: ``progression_criterion`` column, the next-therapy table, and widens/codes the columns.
-_PENDING = "registry tables follow the model when branch 'registrymodel' is merged; then remove this mark"
 
 
 def _tables() -> dict[str, type[Base]]:
@@ -93,9 +90,8 @@ def test_patient_site_is_the_site_code() -> None:
     assert form("patient").field("site").max_length == Site.__table__.c.code.type.length
 
 
-_ALIGNED = ["genotypes", "rai-history", "courses", "uptake", "dosimetry", "administrations", "labs",
-            "adverse-events"]
-_NOT_YET = ["patient", "responses"]
+_ALIGNED = ["patient", "genotypes", "rai-history", "courses", "uptake", "dosimetry", "administrations",
+            "responses", "labs", "adverse-events", "next-therapy"]
 
 
 @pytest.mark.parametrize("form_name", _ALIGNED)
@@ -106,17 +102,6 @@ def test_registry_columns_are_model_fields(form_name: str) -> None:
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.xfail(strict=True, reason=_PENDING)
-@pytest.mark.parametrize("form_name", _NOT_YET)
-def test_registry_columns_are_model_fields_pending(form_name: str) -> None:
-    """Issue 10 (pending helper 'registrymodel'): the patients table lacks the progression_criterion
-    column; response_assessments.overall_response is String(8), too short for the code NON_CR_NON_PD
-    (13 characters)."""
-    problems = _column_problems(form_name)
-    assert not problems, "\n".join(problems)
-
-
-@pytest.mark.xfail(strict=True, reason=_PENDING)
 def test_next_therapy_table_exists() -> None:
-    """Issue 10 (pending helper 'registrymodel'): the registry has a next-therapy record kind."""
+    """Issue 10: the registry has a next-therapy record kind."""
     assert "next-therapy" in PATIENT_CHILD_MODELS

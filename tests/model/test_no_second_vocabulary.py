@@ -93,9 +93,6 @@ def test_no_second_vocabulary() -> None:
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.xfail(strict=True, reason="redif.registry (helper 'registrymodel') still defines Sex, SexIn "
-                   "and OverallResponse; remove this mark when registry/models.py and schemas.py import "
-                   "redif.model")
 def test_no_second_vocabulary_in_registry() -> None:
     """Issue 10: the registry's tables and API schemas define no vocabulary of their own either
     (registry/schemas.py OverallResponse lacked NON-CR/NON-PD; Sex/SexIn repeat the sex vocabulary)."""

@@ -26,6 +26,7 @@ from web_world import Env  # type: ignore[import-not-found]
 
 from redif.errors import Conflict, InputError
 from redif.io.yaml_doc import load_document
+from redif.model import vocabulary
 from redif.registry import deid, importer
 from redif.registry import patients as reg
 from redif.registry.access import Principal, Role
@@ -49,6 +50,7 @@ _MINIMAL: dict[str, dict[str, Any]] = {
     "responses": {},
     "labs": {"analyte": "Tg", "value": 1.0, "unit": "ng/mL"},
     "adverse-events": {"term": "fatigue", "ctcae_grade": 1},
+    "next-therapy": {"drugs": "lenvatinib"},
 }
 
 
@@ -136,6 +138,8 @@ def test_every_schema_string_fits_its_column() -> None:
                 continue
             annotation = schema.model_fields[name].annotation
             ann = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
+            # a coded field (issue 10) is Annotated[<model enum>, <alias parser>]
+            ann = [typing.get_args(a)[0] if typing.get_origin(a) is typing.Annotated else a for a in ann]
             if ann and isinstance(ann[0], type) and issubclass(ann[0], enum.Enum):
                 assert max(len(str(m.value)) for m in ann[0]) <= length, (schema.__name__, name)
             else:
@@ -147,7 +151,8 @@ def test_every_schema_string_fits_its_column() -> None:
 
 def test_patient_strings_longer_than_their_column_are_422(env_any: Env) -> None:
     """Issue 9, Medium 6: a 65-character histology gave 201 on SQLite and 500 on PostgreSQL. Expected:
-    column length + 1 characters is 422 naming the field; exactly the column length is stored (201)."""
+    column length + 1 characters is 422 naming the field; a value that fits is stored (201). Since issue 10
+    both fields are coded (redif.model): the longest code of the vocabulary is stored."""
     c = env_any.client()
     h = env_any.bearer("clin_a")
     cols = _string_columns(Patient)
@@ -157,7 +162,8 @@ def test_patient_strings_longer_than_their_column_are_422(env_any: Env) -> None:
         assert r.status_code == 422 and r.json()["field"].endswith(name), (name, r.status_code, r.text)
         r = c.patch(f"/api/v1/patients/{env_any.patient_a}", json={name: "x" * (n + 1)}, headers=h)
         assert r.status_code == 422, (name, r.status_code)
-        r = c.post("/api/v1/patients", json={"pseudonym": f"L-{name}", name: "x" * n}, headers=h)
+        longest = max(vocabulary(name).codes(), key=len)
+        r = c.post("/api/v1/patients", json={"pseudonym": f"L-{name}", name: longest}, headers=h)
         assert r.status_code == 201, (name, r.text)
     r = c.post("/api/v1/patients", json={"pseudonym": "P" * (cols["pseudonym"] + 1)}, headers=h)
     assert r.status_code == 422
@@ -178,8 +184,8 @@ def test_record_strings_longer_than_their_column_are_422(env_any: Env) -> None:
             r = c.post(f"{url}/{kind}", json={**_MINIMAL[kind], name: "x" * (length + 1)}, headers=h)
             assert r.status_code == 422 and r.json()["field"] == name, (kind, name, r.status_code, r.text)
             checked += 1
-    free = [("genotypes", "variant"), ("genotypes", "assay"), ("courses", "drugs"), ("uptake", "modality"),
-            ("dosimetry", "lesion_label"), ("labs", "unit"), ("adverse-events", "attribution"),
+    free = [("genotypes", "variant"), ("genotypes", "assay"), ("courses", "drugs"),
+            ("dosimetry", "lesion_label"), ("labs", "unit"), ("next-therapy", "drugs"),
             ("responses", "criteria"), ("administrations", "post_therapy_scan")]
     for kind, name in free:
         n = _string_columns(PATIENT_CHILD_MODELS[kind])[name]
@@ -407,5 +413,7 @@ def test_new_patient_form_limits_come_from_the_columns(env: Env) -> None:
     ``registry/models.py``), not a second hand-typed number (it was 100)."""
     c, _ = env.login("clin_a")
     page = c.get("/patients/new").text
-    assert 'name="histology" maxlength="64"' in page
     assert 'name="pseudonym" required maxlength="64"' in page
+    # issue 10: histology is coded; the form offers the model's codes
+    assert '<select id="histology" name="histology">' in page
+    assert all(f'<option value="{code}"' in page for code in vocabulary("histology").codes())

@@ -79,7 +79,7 @@ def test_cross_site_record_routes_answer_404(env_any: Any) -> None:
                 if path.endswith("/dicom"):
                     kwargs["files"] = {"file": ("x.dcm", b"not dicom", "application/dicom")}
                 else:
-                    kwargs["json"] = {"gene": "BRAF"} if "records" in path else {"histology": "x"}
+                    kwargs["json"] = {"gene": "BRAF"} if "records" in path else {"histology": "papillary"}
         else:
             client = session
             if method != "GET":

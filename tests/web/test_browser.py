@@ -106,7 +106,7 @@ def test_login_create_patient_list_and_download_report(server: str, tmp_path: Pa
             page.get_by_label("Pseudonym").fill("BROWSER-001")
             page.get_by_label("Sex").select_option("female")
             page.get_by_label("Birth year").fill("1962")
-            page.get_by_label("Histology").fill("papillary")
+            page.get_by_label("Histology").select_option("papillary")  # coded (issue 10)
             page.get_by_role("button", name="Create patient").click()
             expect(page.get_by_role("heading", level=1)).to_have_text("Patient BROWSER-001")
             page.get_by_role("link", name="Patients").click()

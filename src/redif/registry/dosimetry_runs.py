@@ -26,13 +26,15 @@ from sqlalchemy.orm import Session
 from redif import __version__
 from redif.errors import InputError
 from redif.io.jsonable import to_jsonable
+from redif.model import DosimetryMethod
 from redif.registry import storage, uploads
 from redif.registry.access import Principal, get_patient
 from redif.registry.models import MAX_ID, DosimetryResult
 
 __all__ = ["METHOD", "RunLimits", "VoxelPipeline", "VoxelRunResult", "compute_voxel_run", "voxel_runs"]
 
-#: The method stored with each voxel result.
+#: The method of each voxel result, in words (kept in ``details``; the ``method`` column holds the model's
+#: code :attr:`redif.model.DosimetryMethod.VOXEL_S_VALUE`).
 METHOD = "voxel S-value convolution (Lanconelli 2012 I-131 kernels), voxel-wise fitted TIA"
 
 
@@ -111,12 +113,14 @@ def compute_voxel_run(session: Session, principal: Principal, patient_id: int, f
                                    activity_gbq, max_bytes=limits.max_dosimetry_bytes)
     run_id = secrets.randbelow(MAX_ID) + 1  # a re-upload of the same study reuses its series rows
     for i, les in enumerate(run.lesions):
-        details: dict[str, Any] = {"run": run_id, "lesion": les, "dvh": run.dvh.get(str(les["name"]))}
+        details: dict[str, Any] = {"run": run_id, "lesion": les, "dvh": run.dvh.get(str(les["name"])),
+                                   "method": METHOD}
         if i == 0:
             details["summary"] = run.summary
             details["dose_map_png"] = base64.b64encode(run.dose_map_png).decode("ascii")
         session.add(DosimetryResult(
-            patient_id=patient.id, kind="voxel", method=METHOD, lesion_label=str(les["name"])[:64],
+            patient_id=patient.id, kind="voxel", method=DosimetryMethod.VOXEL_S_VALUE.value,
+            lesion_label=str(les["name"])[:64],
             absorbed_dose_gy=float(les["mean_gy"]),
             dose_per_activity_gy_per_gbq=float(les["mean_gy_per_gbq"]),
             series_id=pets[0].id if pets else None, software_version=__version__,
@@ -136,7 +140,8 @@ def voxel_runs(session: Session, principal: Principal, patient_id: int) -> list[
         head = next((r.details for r in rs if r.details and "summary" in r.details), {}) or {}
         out.append({
             "run": run_id, "computed_at": rs[0].computed_at.isoformat(timespec="seconds"),
-            "software_version": rs[0].software_version, "method": rs[0].method,
+            "software_version": rs[0].software_version,
+            "method": (rs[0].details or {}).get("method") or rs[0].method,
             "summary": head.get("summary", {}),
             "dose_map_png": head.get("dose_map_png"),
             "lesions": [{"id": r.id, **(r.details or {}).get("lesion", {})} for r in rs],

@@ -37,6 +37,7 @@ _PATIENT_FIELDS = (
     "rai_refractory_criterion",
     "diagnosis_date",
     "progression_date",
+    "progression_criterion",
     "last_follow_up_date",
 )
 
@@ -101,8 +102,20 @@ def update_patient(
         if key == "sex" and value is None:
             value = "unknown"
         setattr(patient, key, str(value) if key == "sex" and value is not None else value)
+    if patch.model_fields_set:  # a field set by hand is reviewed: its migration flag (if any) is done
+        _clear_flags(patient, Patient.__tablename__, patient.id, columns=patch.model_fields_set)
     session.flush()
     return patient
+
+
+def _clear_flags(patient: Patient, table: str, row_id: int, *, columns: set[str] | None = None) -> None:
+    """Remove a patient's review flags of a row (of some of its columns) once a person has set or deleted
+    it (migration 0005 wrote them; the orphans are deleted with the flush)."""
+    for flag in list(patient.review_flags):
+        if flag.table_name != table or flag.row_id != row_id:
+            continue
+        if columns is None or flag.column_name in columns:
+            patient.review_flags.remove(flag)
 
 
 def delete_patient(
@@ -183,6 +196,7 @@ def delete_record(session: Session, principal: Principal, patient_id: int, kind:
     rec = session.get(model, record_id)
     if rec is None or getattr(rec, "patient_id", None) != patient.id:
         raise NotFound(f"{kind} record {record_id} not found")
+    _clear_flags(patient, model.__tablename__, record_id)
     session.delete(rec)
     session.flush()
 
@@ -201,6 +215,7 @@ def patient_to_dict(patient: Patient, *, records: bool = True) -> dict[str, Any]
     out = record_to_dict(patient)
     out["site"] = patient.site.code
     if records:
+        out["review_flags"] = [record_to_dict(f) for f in patient.review_flags]
         out["records"] = {
             kind: [record_to_dict(r) for r in getattr(patient, _REL[kind])] for kind in PATIENT_CHILD_MODELS
         }
@@ -217,6 +232,7 @@ _REL = {
     "responses": "responses",
     "labs": "labs",
     "adverse-events": "adverse_events",
+    "next-therapy": "next_therapies",
 }
 
 

@@ -93,9 +93,11 @@ def _install_handlers(app: FastAPI) -> None:
         errs = exc.errors()
         first = errs[0] if errs else {}
         loc = ".".join(str(p) for p in first.get("loc", ()))
+        bad = first.get("input")
         err = InputError(
             str(first.get("msg", "invalid request")),
             field=loc or None,
+            value=None if isinstance(bad, (dict, list)) else bad,
             remedy="see /openapi.json for the expected shape",
         )
         if _is_api(request):

@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from redif.errors import InputError, NotFound
+from redif.model import forms
 from redif.registry import patients as reg
 from redif.registry import uploads
 from redif.registry.access import Permission, get_patient
@@ -29,17 +30,8 @@ router = APIRouter(include_in_schema=False)
 
 PatientId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
-_KIND_LABELS = {
-    "genotypes": "Genotype",
-    "rai-history": "Previous radioiodine",
-    "courses": "Redifferentiation courses",
-    "uptake": "Uptake assessments",
-    "dosimetry": "Dosimetry results",
-    "administrations": "131I administrations",
-    "responses": "Response assessments",
-    "labs": "Laboratory (Tg, TgAb, TSH)",
-    "adverse-events": "Adverse events (CTCAE)",
-}
+#: Section heading of each record kind: the label of its form in the model.
+_KIND_LABELS = {frm.name: frm.label for frm in forms() if frm.repeating}
 
 
 def _form_fields(schema: type[Any]) -> list[dict[str, Any]]:
@@ -53,7 +45,7 @@ def _form_fields(schema: type[Any]) -> list[dict[str, Any]]:
         if origin is typing.Annotated:
             base = typing.get_args(base)[0]
         kind = "text"
-        choices: list[str] = []
+        choices: list[dict[str, str]] = []
         if base is date:
             kind = "date"
         elif base is bool:
@@ -61,8 +53,8 @@ def _form_fields(schema: type[Any]) -> list[dict[str, Any]]:
         elif base in (int, float):
             kind = "number"
         elif isinstance(base, type) and issubclass(base, enum.Enum):
-            kind = "select"
-            choices = [str(m.value) for m in base]
+            kind = "select"  # a coded field: the model's codes, shown with their labels
+            choices = [{"code": str(m.value), "label": str(getattr(m, "label", m.value))} for m in base]
         out.append(
             {
                 "name": name,
@@ -105,7 +97,13 @@ def patient_list(request: Request, q: Annotated[str | None, Query(max_length=100
 @requires(Permission.PATIENT_WRITE)
 def patient_new(request: Request) -> Response:
     """The new-patient form."""
-    return render(request, "patient_new.html", {"values": {}, "error": None, "maxlen": _patient_maxlen()})
+    return render(request, "patient_new.html", {"values": {}, "error": None, "maxlen": _patient_maxlen(),
+                                                "fields": _patient_fields()})
+
+
+def _patient_fields() -> dict[str, dict[str, Any]]:
+    """The new-patient form's fields (coded ones with the model's codes and labels)."""
+    return {f["name"]: f for f in _form_fields(PatientIn)}
 
 
 def _patient_maxlen() -> dict[str, int | None]:
@@ -124,7 +122,8 @@ async def patient_create(request: Request) -> Response:
         pid = await _run(request, lambda s: reg.create_patient(s, p, data).id)
     except InputError as exc:
         return render(request, "patient_new.html", {"values": data, "error": str(exc),
-                                                    "maxlen": _patient_maxlen()}, status_code=422)
+                                                    "maxlen": _patient_maxlen(), "fields": _patient_fields()},
+                      status_code=422)
     return RedirectResponse(f"/patients/{pid}", status_code=303)
 
 
