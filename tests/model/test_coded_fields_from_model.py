@@ -31,12 +31,6 @@ CASE_PROPERTIES: dict[tuple[str, str], list[tuple[str, str]]] = {
     ("uptake", "tracer"): [("UptakeAssessment", "tracer"), ("DiagnosticScan", "tracer")],
 }
 
-#: Case-schema fields still typed by a second definition in redif.pathway.case (the reshape of the
-#: engines around the model replaces them with the model's enums); their case check is an expected failure
-#: until then, their registry and API checks run.
-CASE_PENDING = {("genotypes", "gene"), ("uptake", "tracer")}
-
-
 @pytest.fixture(scope="module")
 def openapi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The app's ``/openapi.json``."""
@@ -125,8 +119,6 @@ def test_coded_field_draws_its_terms_from_the_model(
     for definition, prop in CASE_PROPERTIES.get((form_name, name), []):
         obj = case if not definition else case["$defs"][definition]
         found = _enum(obj, prop, case)
-        if found != codes and (form_name, name) in CASE_PENDING:
-            pytest.xfail(f"case schema {definition or 'root'}.{prop} still has its own vocabulary: {found}")
         assert found == codes, (definition, prop)
 
 

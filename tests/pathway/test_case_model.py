@@ -153,3 +153,20 @@ def test_bad_yaml_date_names_the_field(tmp_path: Path) -> None:
     assert info.value.problems[0].startswith("rai_courses[0].date: Input should be a valid date")
     p.write_text("case_id: A-1\nhistology: papillary\nassessment_date: 2024-02-29\n")
     assert str(load_case(p).assessment_date) == "2024-02-29"
+
+
+def test_gene_and_tracer_are_the_model_vocabularies(make_case: Any) -> None:
+    """Issue 10: the case file's gene and tracer draw their terms from redif.model (vocabularies ``gene``
+    and ``tracer``): a lower-case symbol is the model's code, an unknown symbol or tracer is refused with
+    the field named and the allowed codes listed."""
+    data = make_case()
+    data["genotype"] = [{"gene": "braf", "variant": "V600E"}]
+    case = parse_case(data, source="test")
+    assert case.genotype[0].gene == "BRAF"
+    data["genotype"] = [{"gene": "EIF1AX"}]
+    problems = _problems(data)
+    assert problems[0].startswith("genotype[0].gene") and "NRAS" in problems[0]
+    data = make_case()
+    data["diagnostic_scans"] = [{"date": "2023-01-01", "tracer": "Tc-99m"}]
+    problems = _problems(data)
+    assert problems[0].startswith("diagnostic_scans[0].tracer") and "I-124" in problems[0]

@@ -30,12 +30,14 @@ from redif.errors import InputError
 from redif.io.yaml_doc import MAX_FILE_BYTES, load_document
 from redif.model import (
     AlterationKind,
+    Gene,
     Histology,
     LesionPattern,
     NonTargetStatus,
     ProgressionCriterion,
     RaiIntent,
     Setting,
+    Tracer,
     TshState,
     TshStimulation,
 )
@@ -127,17 +129,23 @@ class _Model(BaseModel):
 class GenomicAlteration(_Model):
     """One alteration: gene, variant or fusion partner, assay and date."""
 
-    gene: str = Field(min_length=1, description="HGNC symbol, e.g. BRAF, NRAS, RET, NTRK3")
+    gene: Gene = Field(description="HGNC symbol (vocabulary `gene` of redif.model); `other` if not in it")
     kind: AlterationKind = AlterationKind.MUTATION
     variant: str | None = Field(None, description="Protein change for a mutation, e.g. V600E, Q61R")
     fusion_partner: str | None = Field(None, description="5' partner of a fusion, e.g. CCDC6, ETV6")
     assay: str | None = Field(None, description="e.g. targeted NGS panel, RNA fusion panel, IHC")
     date: dt.date | None = None
 
-    @field_validator("gene")
+    @field_validator("gene", mode="before")
     @classmethod
-    def _upper_gene(cls, v: str) -> str:
-        return v.upper()
+    def _gene_term(cls, v: object) -> object:
+        """Accept the model's code, label or alias in any case (``braf`` -> ``BRAF``)."""
+        if isinstance(v, str):
+            try:
+                return Gene.parse(v)
+            except InputError:
+                return v  # the enum check below reports it with the allowed codes
+        return v
 
 
 class PostTherapyScan(_Model):
@@ -163,7 +171,7 @@ class DiagnosticScan(_Model):
 
     id: Ident | None = None
     date: dt.date
-    tracer: str = Field(pattern=r"^I-12[34]$|^I-131$", description="I-123, I-124 or I-131")
+    tracer: Tracer = Field(description="I-123, I-124 or I-131 (vocabulary `tracer` of redif.model)")
     technique: str | None = Field(None, description="e.g. planar WBS, SPECT/CT, PET/CT")
     tsh_stimulation: TshStimulation = TshStimulation.UNKNOWN
     on_redifferentiation_drug: bool = False
@@ -247,7 +255,7 @@ class UptakeAssessment(_Model):
     """Result of the uptake assessment after the drug lead-in (the go / no-go scan)."""
 
     date: dt.date | None = None
-    tracer: str | None = Field(None, pattern=r"^I-12[34]$|^I-131$")
+    tracer: Tracer | None = None
     technique: str | None = None
     unit: str | None = Field(None, description="Unit of baseline/on-drug uptake, e.g. %IA")
     days_on_drug: int | None = Field(None, ge=0)

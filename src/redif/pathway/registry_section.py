@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from redif.errors import InputError
+from redif.model import Gene
 from redif.pathway.assess import assess_case
 from redif.pathway.case import AlterationKind, Case, CaseValidationError, GenomicAlteration, parse_case
 from redif.pathway.eligibility import eligibility_rules
@@ -31,14 +33,14 @@ def _alterations(records: list[Mapping[str, Any]]) -> list[GenomicAlteration]:
         try:
             out.append(
                 GenomicAlteration(
-                    gene=str(r["gene"]),
+                    gene=Gene.parse(str(r["gene"])),
                     kind=AlterationKind.FUSION if r.get("fusion_partner") else AlterationKind.MUTATION,
                     variant=r.get("variant") or None,
                     fusion_partner=r.get("fusion_partner") or None,
                     assay=r.get("assay") or None,
                 )
             )
-        except ValidationError:
+        except (ValidationError, InputError):  # a value the case schema refuses: left out, not guessed
             continue
     return out
 
