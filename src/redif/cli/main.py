@@ -73,6 +73,8 @@ _GROUPS = (
     "serve",
     "admin",
     "audit",
+    "registry",
+    "dictionary",
 )
 
 

@@ -132,8 +132,20 @@ REDCAP_COLUMNS: tuple[str, ...] = (
 
 #: Every field type REDCap accepts in a data dictionary.
 REDCAP_FIELD_TYPES: frozenset[str] = frozenset(
-    {"text", "notes", "dropdown", "radio", "checkbox", "yesno", "truefalse", "calc", "file", "descriptive",
-     "slider", "sql"}
+    {
+        "text",
+        "notes",
+        "dropdown",
+        "radio",
+        "checkbox",
+        "yesno",
+        "truefalse",
+        "calc",
+        "file",
+        "descriptive",
+        "slider",
+        "sql",
+    }
 )
 
 #: The REDCap text validation types this dictionary uses, by model field type.
@@ -148,8 +160,14 @@ REDCAP_RECORD_ID = "record_id"
 
 #: REDCap names of its own columns and suffixes; a model name equal to one of these is prefixed.
 _REDCAP_RESERVED = frozenset(
-    {REDCAP_RECORD_ID, "redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance",
-     "redcap_data_access_group", "redcap_survey_identifier"}
+    {
+        REDCAP_RECORD_ID,
+        "redcap_event_name",
+        "redcap_repeat_instrument",
+        "redcap_repeat_instance",
+        "redcap_data_access_group",
+        "redcap_survey_identifier",
+    }
 )
 _NAME = re.compile(r"^[a-z](?:[a-z0-9]|_(?!_))*$")
 #: Text longer than this is a REDCap ``notes`` box rather than a one-line ``text`` field.
@@ -170,8 +188,10 @@ _ODM_TYPES: Mapping[FieldType, str] = {
 def _model(
     model_forms: Sequence[Form] | None, vocabs: Mapping[str, Vocabulary] | None
 ) -> tuple[tuple[Form, ...], Mapping[str, Vocabulary]]:
-    return (tuple(forms() if model_forms is None else model_forms),
-            vocabularies() if vocabs is None else vocabs)
+    return (
+        tuple(forms() if model_forms is None else model_forms),
+        vocabularies() if vocabs is None else vocabs,
+    )
 
 
 def _number(value: float) -> str:
@@ -188,8 +208,12 @@ def redcap_form_name(form: Form) -> str:
     """REDCap instrument name of a form (``rai-history`` -> ``rai_history``)."""
     name = re.sub(r"[^a-z0-9]+", "_", form.name.lower()).strip("_")
     if not _NAME.match(name):
-        raise InputError("form name cannot be a REDCap instrument name", field="form", value=form.name,
-                         remedy="name forms with letters, digits, '-' or '_', starting with a letter")
+        raise InputError(
+            "form name cannot be a REDCap instrument name",
+            field="form",
+            value=form.name,
+            remedy="name forms with letters, digits, '-' or '_', starting with a letter",
+        )
     return name
 
 
@@ -209,14 +233,22 @@ def redcap_variables(model_forms: Sequence[Form] | None = None) -> dict[tuple[st
             if uses[f.name] > 1 or name in _REDCAP_RESERVED or name.startswith("redcap_"):
                 name = f"{redcap_form_name(form)}_{name}"
             if not _NAME.match(name):
-                raise InputError("field name cannot be a REDCap variable name", field=f"{form.name}.{f.name}",
-                                 value=name, remedy="use lowercase letters, digits and single underscores")
+                raise InputError(
+                    "field name cannot be a REDCap variable name",
+                    field=f"{form.name}.{f.name}",
+                    value=name,
+                    remedy="use lowercase letters, digits and single underscores",
+                )
             out[(form.name, f.name)] = name
     taken = Counter(out.values())
     clash = sorted(n for n, k in taken.items() if k > 1)
     if clash or REDCAP_RECORD_ID in taken:
-        raise InputError("REDCap variable names coincide", field="fields", value=", ".join(clash),
-                         remedy="rename one of the fields in the model")
+        raise InputError(
+            "REDCap variable names coincide",
+            field="fields",
+            value=", ".join(clash),
+            remedy="rename one of the fields in the model",
+        )
     return out
 
 
@@ -228,8 +260,12 @@ def redcap_choice_codes(vocabulary: Vocabulary) -> dict[str, str]:
     """
     out = {code: re.sub(r"[^a-z0-9]+", "_", code.lower()).strip("_") for code in vocabulary.codes()}
     if len(set(out.values())) != len(out) or not all(out.values()):
-        raise InputError("vocabulary codes do not give distinct REDCap choice codes", field=vocabulary.name,
-                         value=", ".join(vocabulary.codes()), remedy="make the codes differ in letters or digits")
+        raise InputError(
+            "vocabulary codes do not give distinct REDCap choice codes",
+            field=vocabulary.name,
+            value=", ".join(vocabulary.codes()),
+            remedy="make the codes differ in letters or digits",
+        )
     return out
 
 
@@ -275,8 +311,12 @@ def _redcap_row(f: Field, form: Form, variable: str, vocabs: Mapping[str, Vocabu
 
 def _vocabulary_of(f: Field, vocabs: Mapping[str, Vocabulary]) -> Vocabulary:
     if f.vocabulary is None or f.vocabulary not in vocabs:
-        raise InputError("coded field without a known vocabulary", field=f"{f.form}.{f.name}",
-                         value=f.vocabulary, remedy="name a vocabulary of the model")
+        raise InputError(
+            "coded field without a known vocabulary",
+            field=f"{f.form}.{f.name}",
+            value=f.vocabulary,
+            remedy="name a vocabulary of the model",
+        )
     return vocabs[f.vocabulary]
 
 
@@ -299,13 +339,15 @@ def redcap(model_forms: Sequence[Form] | None = None, vocabs: Mapping[str, Vocab
     variables = redcap_variables(all_forms)
     rows: list[list[str]] = [list(REDCAP_COLUMNS)]
     first = dict.fromkeys(REDCAP_COLUMNS, "")
-    first.update({
-        "Variable / Field Name": REDCAP_RECORD_ID,
-        "Form Name": redcap_form_name(all_forms[0]),
-        "Field Type": "text",
-        "Field Label": "Record ID",
-        "Field Annotation": "REDCap record identifier, assigned at export; not the site pseudonym.",
-    })
+    first.update(
+        {
+            "Variable / Field Name": REDCAP_RECORD_ID,
+            "Form Name": redcap_form_name(all_forms[0]),
+            "Field Type": "text",
+            "Field Label": "Record ID",
+            "Field Annotation": "REDCap record identifier, assigned at export; not the site pseudonym.",
+        }
+    )
     rows.append([first[c] for c in REDCAP_COLUMNS])
     for form in all_forms:
         for f in form.fields:
@@ -317,8 +359,9 @@ def redcap(model_forms: Sequence[Form] | None = None, vocabs: Mapping[str, Vocab
 def redcap_repeating_instruments(model_forms: Sequence[Form] | None = None) -> str:
     """The repeating instruments (every repeating form) as REDCap's ``form_name,custom_form_label`` CSV."""
     all_forms = tuple(forms() if model_forms is None else model_forms)
-    return _csv([["form_name", "custom_form_label"]]
-                + [[redcap_form_name(f), ""] for f in all_forms if f.repeating])
+    return _csv(
+        [["form_name", "custom_form_label"]] + [[redcap_form_name(f), ""] for f in all_forms if f.repeating]
+    )
 
 
 # ------------------------------------------------------------------------------------------------ ODM
@@ -359,15 +402,18 @@ def odm(
     """
     all_forms, all_vocabs = _model(model_forms, vocabs)
     ET.register_namespace("", ODM_NAMESPACE)
-    root = ET.Element(f"{{{ODM_NAMESPACE}}}ODM", {
-        "FileType": "Snapshot",
-        "Granularity": "Metadata",
-        "FileOID": _oid("redif", "dictionary", study_oid, version),
-        "CreationDateTime": creation_datetime,
-        "ODMVersion": "1.3.2",
-        "Originator": "redif",
-        "SourceSystem": "redif",
-    })
+    root = ET.Element(
+        f"{{{ODM_NAMESPACE}}}ODM",
+        {
+            "FileType": "Snapshot",
+            "Granularity": "Metadata",
+            "FileOID": _oid("redif", "dictionary", study_oid, version),
+            "CreationDateTime": creation_datetime,
+            "ODMVersion": "1.3.2",
+            "Originator": "redif",
+            "SourceSystem": "redif",
+        },
+    )
     study = _sub(root, "Study", {"OID": study_oid})
     gv = _sub(study, "GlobalVariables")
     _sub(gv, "StudyName").text = "redif registry"
@@ -385,21 +431,46 @@ def odm(
     mdv = _sub(study, "MetaDataVersion", {"OID": _oid("MDV", version), "Name": f"redif data model {version}"})
     protocol = _sub(mdv, "Protocol")
     _sub(protocol, "StudyEventRef", {"StudyEventOID": "SE.REGISTRY", "OrderNumber": "1", "Mandatory": "Yes"})
-    event = _sub(mdv, "StudyEventDef",
-                 {"OID": "SE.REGISTRY", "Name": "Registry", "Repeating": "No", "Type": "Common"})
+    event = _sub(
+        mdv, "StudyEventDef", {"OID": "SE.REGISTRY", "Name": "Registry", "Repeating": "No", "Type": "Common"}
+    )
     for i, form in enumerate(all_forms, start=1):
-        _sub(event, "FormRef", {"FormOID": _oid("F", form.name), "OrderNumber": str(i),
-                                "Mandatory": "Yes" if not form.repeating else "No"})
+        _sub(
+            event,
+            "FormRef",
+            {
+                "FormOID": _oid("F", form.name),
+                "OrderNumber": str(i),
+                "Mandatory": "Yes" if not form.repeating else "No",
+            },
+        )
     for form in all_forms:
-        fd = _sub(mdv, "FormDef", {"OID": _oid("F", form.name), "Name": form.label,
-                                   "Repeating": "Yes" if form.repeating else "No"})
+        fd = _sub(
+            mdv,
+            "FormDef",
+            {"OID": _oid("F", form.name), "Name": form.label, "Repeating": "Yes" if form.repeating else "No"},
+        )
         _sub(fd, "ItemGroupRef", {"ItemGroupOID": _oid("IG", form.name), "Mandatory": "Yes"})
     for form in all_forms:
-        ig = _sub(mdv, "ItemGroupDef", {"OID": _oid("IG", form.name), "Name": form.label,
-                                        "Repeating": "Yes" if form.repeating else "No"})
+        ig = _sub(
+            mdv,
+            "ItemGroupDef",
+            {
+                "OID": _oid("IG", form.name),
+                "Name": form.label,
+                "Repeating": "Yes" if form.repeating else "No",
+            },
+        )
         for i, f in enumerate(form.fields, start=1):
-            _sub(ig, "ItemRef", {"ItemOID": _oid("IT", form.name, f.name), "OrderNumber": str(i),
-                                 "Mandatory": "Yes" if f.required else "No"})
+            _sub(
+                ig,
+                "ItemRef",
+                {
+                    "ItemOID": _oid("IT", form.name, f.name),
+                    "OrderNumber": str(i),
+                    "Mandatory": "Yes" if f.required else "No",
+                },
+            )
     used: dict[str, Vocabulary] = {}
     for form in all_forms:
         for f in form.fields:
@@ -415,8 +486,9 @@ def odm(
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
-def _item_def(mdv: ET.Element, form: Form, f: Field, vocabs: Mapping[str, Vocabulary],
-              used: dict[str, Vocabulary]) -> None:
+def _item_def(
+    mdv: ET.Element, form: Form, f: Field, vocabs: Mapping[str, Vocabulary], used: dict[str, Vocabulary]
+) -> None:
     attrib = {"OID": _oid("IT", form.name, f.name), "Name": f.name, "DataType": _ODM_TYPES[f.type]}
     vocab = _vocabulary_of(f, vocabs) if f.type is FieldType.CODED else None
     if vocab is not None:
@@ -499,7 +571,9 @@ def _type(f: Field) -> str:
     return f.type.value
 
 
-def markdown(model_forms: Sequence[Form] | None = None, vocabs: Mapping[str, Vocabulary] | None = None) -> str:
+def markdown(
+    model_forms: Sequence[Form] | None = None, vocabs: Mapping[str, Vocabulary] | None = None
+) -> str:
     """The model as a human codebook (Markdown): forms, fields, then the vocabularies they use."""
     all_forms, all_vocabs = _model(model_forms, vocabs)
     variables = redcap_variables(all_forms)
@@ -523,15 +597,23 @@ def markdown(model_forms: Sequence[Form] | None = None, vocabs: Mapping[str, Voc
         "| Form | Label | Repeating | REDCap instrument |",
         "|---|---|---|---|",
     ]
-    out += [f"| [{form.name}](#form-{form.name}) | {_cell(form.label)} | {'yes' if form.repeating else 'no'} "
-            f"| `{redcap_form_name(form)}` |" for form in all_forms]
+    out += [
+        f"| [{form.name}](#form-{form.name}) | {_cell(form.label)} | {'yes' if form.repeating else 'no'} "
+        f"| `{redcap_form_name(form)}` |"
+        for form in all_forms
+    ]
     used: dict[str, Vocabulary] = {}
     for form in all_forms:
-        out += ["", f"## Form {form.name}", "", f"{form.label}. "
-                + ("Repeating: a patient has any number of these." if form.repeating
-                   else "One per patient."), "",
-                "| Field | REDCap variable | Label | Type | Unit | Range | Required | Identifier | Description |",
-                "|---|---|---|---|---|---|---|---|---|"]
+        out += [
+            "",
+            f"## Form {form.name}",
+            "",
+            f"{form.label}. "
+            + ("Repeating: a patient has any number of these." if form.repeating else "One per patient."),
+            "",
+            "| Field | REDCap variable | Label | Type | Unit | Range | Required | Identifier | Description |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
         for f in form.fields:
             if f.type is FieldType.CODED:
                 vocab = _vocabulary_of(f, all_vocabs)
@@ -544,10 +626,19 @@ def markdown(model_forms: Sequence[Form] | None = None, vocabs: Mapping[str, Voc
     out += ["", "## Vocabularies"]
     for name in sorted(used):
         vocab = used[name]
-        out += ["", f"### Vocabulary {name}", "", f"{_cell(vocab.label)}. Source: {_cell(vocab.source)}", "",
-                "| Code | Label | Definition | External codes | Source | Grade |", "|---|---|---|---|---|---|"]
+        out += [
+            "",
+            f"### Vocabulary {name}",
+            "",
+            f"{_cell(vocab.label)}. Source: {_cell(vocab.source)}",
+            "",
+            "| Code | Label | Definition | External codes | Source | Grade |",
+            "|---|---|---|---|---|---|",
+        ]
         for t in vocab.terms:
             ext = ", ".join(f"{k}: {v}" for k, v in sorted(t.external.items()))
-            out.append(f"| `{_cell(t.code)}` | {_cell(t.label)} | {_cell(t.definition)} | {_cell(ext)} "
-                       f"| {_cell(t.source)} | {t.grade.value} |")
+            out.append(
+                f"| `{_cell(t.code)}` | {_cell(t.label)} | {_cell(t.definition)} | {_cell(ext)} "
+                f"| {_cell(t.source)} | {t.grade.value} |"
+            )
     return "\n".join(out) + "\n"
