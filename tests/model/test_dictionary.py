@@ -269,7 +269,8 @@ def test_odm_is_valid_odm_1_3_2_xml() -> None:
 
 
 def _case_schema() -> dict[str, Any]:
-    return json.loads(dictionary.jsonschema(case_json_schema()))
+    schema: dict[str, Any] = json.loads(dictionary.jsonschema(case_json_schema()))
+    return schema
 
 
 def _example(path: Path) -> Any:

@@ -483,7 +483,8 @@ def odm(
             for system, code in sorted(term.external.items()):
                 _sub(item, "Alias", {"Context": system, "Name": code})
     ET.indent(root, space="  ")
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return data + b"\n"
 
 
 def _item_def(

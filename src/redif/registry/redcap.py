@@ -36,7 +36,7 @@ import csv
 import io
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -146,6 +146,15 @@ def _sort_key(f: Field, value: Any) -> tuple[int, Any]:
     return (1, str(value))
 
 
+def _content_key(form: Form) -> Callable[[Mapping[str, Any]], list[tuple[int, Any]]]:
+    """Sort key of a form's records by their values, field by field (ids are random: not an order)."""
+
+    def key(record: Mapping[str, Any]) -> list[tuple[int, Any]]:
+        return [_sort_key(f, record.get(f.name)) for f in form.fields]
+
+    return key
+
+
 def redcap_records(
     patients: Sequence[Mapping[str, Any]],
     model_forms: Sequence[Form] | None = None,
@@ -168,7 +177,7 @@ def redcap_records(
             items: list[Mapping[str, Any]]
             if form.repeating:
                 items = list((patient.get("records") or {}).get(form.name, []))
-                items.sort(key=lambda r, fs=form.fields: [_sort_key(f, r.get(f.name)) for f in fs])
+                items.sort(key=_content_key(form))
             else:
                 items = [patient]
             for instance, item in enumerate(items, start=1):
