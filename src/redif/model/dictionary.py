@@ -9,9 +9,11 @@ REDCap data dictionary
     (:data:`REDCAP_COLUMNS`). Field types are REDCap's own (:data:`REDCAP_FIELD_TYPES`): text fields with
     the validation types ``date_ymd``, ``integer`` and ``number`` (with the model's minimum and maximum),
     ``dropdown`` for coded fields with choices written ``raw, label | raw, label``, ``yesno`` (stored 1/0)
-    for booleans, ``notes`` for long text. The first field of the first instrument is the record
-    identifier ``record_id``, as REDCap requires. Every form but ``patient`` is a repeating instrument
-    (a patient has many courses, scans, lesions, labs, responses); REDCap keeps that setting outside the
+    for booleans, ``notes`` for long text; the registry's hard limits become the action tags
+    ``@CHARLIMIT`` (text length) and ``@FORCE-MINMAX`` (range) in the Field Annotation. The first field
+    of the first instrument is the record identifier ``record_id``, as REDCap requires. Every form but
+    ``patient`` is a repeating instrument (a patient has many courses, scans, lesions, labs, responses);
+    REDCap keeps that setting outside the
     data dictionary, so :func:`redcap_repeating_instruments` writes the list of repeating instruments in
     the CSV layout of REDCap's "repeating instruments" import (``form_name,custom_form_label``).
 
@@ -59,7 +61,8 @@ Techniques" (https://bdeveer.github.io/REDCap_KB_RAG/); the header text as used 
 patterns as modelled by LinkML's ``linkml-redcap`` (https://linkml.io/linkml-redcap/); the variable-name
 rule and the advisory 26-character warning: REDCap's validation suite, vanderbilt-redcap/redcap_rsvc
 issue 638 (B.6.7.2200); repeating instruments: REDCap "Repeating Instruments & Events" help (University
-of Alberta REDCap help pages).
+of Alberta REDCap help pages); action tags ``@CHARLIMIT`` and ``@FORCE-MINMAX``: REDCap Knowledge Base
+RC-AT-05, "Free Text Action Tags".
 
 CDISC Operational Data Model (ODM) version 1.3.2, CDISC 2013 (specification and XML Schema
 ``ODM1-3-2.xsd``, namespace ``http://www.cdisc.org/ns/odm/v1.3``).
@@ -302,10 +305,12 @@ def _redcap_row(f: Field, form: Form, variable: str, vocabs: Mapping[str, Vocabu
             if f.type is not FieldType.DATE:
                 row["Text Validation Min"] = "" if f.minimum is None else _number(f.minimum)
                 row["Text Validation Max"] = "" if f.maximum is None else _number(f.maximum)
-    annotation = " ".join(notes)
+    tags = []  # REDCap action tags: the registry's limits are hard limits, so REDCap enforces them too
     if f.type is FieldType.TEXT and f.max_length is not None:
-        annotation = f"@CHARLIMIT={f.max_length} {annotation}".strip()
-    row["Field Annotation"] = annotation
+        tags.append(f"@CHARLIMIT={f.max_length}")
+    if f.type in (FieldType.INTEGER, FieldType.NUMBER) and (f.minimum is not None or f.maximum is not None):
+        tags.append("@FORCE-MINMAX")
+    row["Field Annotation"] = " ".join(tags + notes)
     return row
 
 
