@@ -193,6 +193,21 @@ def test_import_refuses_unknown_site_and_other_site(db: Database) -> None:
     assert _count_patients(db) == 0
 
 
+def test_import_takes_the_site_from_the_option(db: Database) -> None:
+    """Issue 10: a file without the site (column empty or absent) imports to the site given by --site."""
+    _add_sites(db, "S1")
+    blank = _edit(_valid_file(), 2, "site", "")
+    assert [r.patient.site for r in parse_redcap(blank, site_code="S1")] == ["S1"]
+    table = list(csv.reader(io.StringIO(blank, newline="")))
+    col = table[0].index("site")
+    buf = io.StringIO(newline="")
+    csv.writer(buf, lineterminator="\r\n").writerows([r[:col] + r[col + 1 :] for r in table])
+    ids = import_patients(db, parse_redcap(buf.getvalue(), site_code="S1"), site_code="S1")
+    assert len(ids) == 1
+    with db.session() as s:
+        assert s.execute(select(Site.code).join(Patient)).scalars().all() == ["S1"]
+
+
 def test_import_refuses_unknown_columns() -> None:
     """Issue 10: a column that is not a dictionary variable is refused (named), REDCap's own
     ``<instrument>_complete`` and ``redcap_data_access_group`` columns are ignored."""

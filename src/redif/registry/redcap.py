@@ -407,6 +407,8 @@ def parse_redcap(
             for f in other.fields:
                 variable = layout.variables[(other.name, f.name)]
                 raw = row.get(variable, "")
+                if other is form and not form.repeating and f.name == "site" and not raw and site_code:
+                    raw = site_code  # the file need not name the site that --site gives
                 if other is not form:
                     if raw:
                         raise InputError(
@@ -461,8 +463,6 @@ def parse_redcap(
                     value=row_site,
                     remedy=f"import this site's rows with --site {row_site}, or correct the site",
                 )
-            if site_code and not row_site:
-                values["site"] = site_code
             _schema_check(PatientIn, values, where, names)
             rec.patient, rec.row = values, number
     out: list[ImportRow] = []
