@@ -251,3 +251,20 @@ def test_cli_demo_export_import_round_trip(tmp_path: Path) -> None:
     assert second.read_bytes() == first.read_bytes()
     rerun = json.loads(run("registry", "import", "--format", "redcap", str(first), "--json", *empty))
     assert rerun["imported"] == [] and len(rerun["skipped"]) == 16
+
+
+def test_export_of_one_site(db: Database) -> None:
+    """Issue 10: `registry export --site CODE` writes only that site's patients; an unknown site code is
+    refused rather than giving an empty file."""
+    _add_sites(db, "S1", "S2")
+    import_patients(db, parse_redcap(_valid_file()), site_code=None)
+    other = _edit(_edit(_valid_file(), 2, "site", "S2"), 2, "pseudonym", "P-002")
+    import_patients(db, parse_redcap(other), site_code=None)
+    rows = _table(export_redcap(db, sites=["S2"]))
+    assert [(r["pseudonym"], r["site"]) for r in rows if not r["redcap_repeat_instrument"]] == [
+        ("P-002", "S2")
+    ]
+    assert len(_table(export_redcap(db))) == 2 * len(rows)
+    with pytest.raises(InputError) as info:
+        export_redcap(db, sites=["S9"])
+    assert info.value.field == "site" and info.value.value == "S9"
