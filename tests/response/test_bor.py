@@ -95,7 +95,7 @@ def _subjects(text: str = ADRS, pd_dates: dict[str, str] | None = None, drop: tu
 
 
 def _table(results):
-    return {r.subject: (r.bor.value, None if r.date is None else r.date.isoformat()) for r in results}
+    return {r.subject: (r.bor.label, None if r.date is None else r.date.isoformat()) for r in results}
 
 
 def test_unconfirmed_admiralonco_test1():

@@ -160,8 +160,8 @@ def _list(
         grid.add_column(col)
     for s in base:
         uptake = "; ".join(
-            f"{o.restored.value}/{o.evaluable.value} ({o.definition.value})" if o.restored and o.evaluable
-            else f"{o.percent_reported:g}% ({o.definition.value})" for o in s.uptake)
+            f"{o.restored.value}/{o.evaluable.value} ({o.definition.label})" if o.restored and o.evaluable
+            else f"{o.percent_reported:g}% ({o.definition.label})" for o in s.uptake)
         response = (f"{s.recist_cr.value + s.recist_pr.value}/{s.response_denominator.value}"
                     if s.recist_cr and s.recist_pr and s.response_denominator else "")
         wk = s.weeks_drug_before_uptake_assessment
@@ -194,7 +194,7 @@ def _show(
             continue
         if key == "uptake":
             text = "\n".join(
-                f"{o.definition.value}: "
+                f"{o.definition.label}: "
                 + (f"{_count_text(o.restored)}/{_count_text(o.evaluable)}" if o.restored and o.evaluable
                    else f"{o.percent_reported:g}% (no count)")
                 + (f" — {o.note}" if o.note else "") for o in value)

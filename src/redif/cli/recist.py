@@ -140,7 +140,7 @@ def bor_cmd(
     for col in ("subject", "BOR", "date", "why"):
         table.add_column(col)
     for r in results:
-        table.add_row(r.subject, r.bor.value, "" if r.date is None else r.date.isoformat(), r.reason)
+        table.add_row(r.subject, r.bor.label, "" if r.date is None else r.date.isoformat(), r.reason)
     console.print(table)
     console.print(
         f"confirm-days {params.confirm_days}, start-window-days {params.start_window_days}, "
@@ -222,7 +222,7 @@ def timepoint_cmd(
     for label, best in (("unconfirmed", result.best_response), ("confirmed", result.best_response_confirmed)):
         if best is not None:
             console.print(
-                f"best overall response ({label}): [bold]{best.bor.value}[/bold] "
+                f"best overall response ({label}): [bold]{best.bor.label}[/bold] "
                 f"{'' if best.date is None else best.date.isoformat()} - {best.reason}"
             )
     console.print(
@@ -251,7 +251,7 @@ def waterfall_cmd(
             continue
         labels.append(result.subject or path.stem)
         changes.append(float(best))
-        responses.append(result.waterfall_response.value)
+        responses.append(result.waterfall_response.label)
     save(waterfall_figure(labels, changes, responses), out)
     if as_json:
         emit_json(

@@ -3,6 +3,13 @@
 The values are the exact strings used in the data files (``src/redif/data/evidence_studies.yaml``) and in
 a user's own study file, so that ``GenotypeGroup("RAS")`` parses a cell directly.
 
+:class:`UptakeDefinition` (how a trial defined "restored" uptake) is a vocabulary of the data model,
+defined in :mod:`redif.model` and imported here: its codes are REDCap-safe (``post_therapy_scan``), its
+labels are the wording of the evidence base (``uptake on post-therapy scan``). The data files and users'
+study files may give either; outputs show the label (:func:`display`). MERAIODE's BRAF cohort shows why
+the definition matters: uptake restored in 65% on the day-28 diagnostic scan, 95% on the post-therapy
+scan (RULES.md section 4).
+
 References
 ----------
 .. [1] Leboulleux S, et al. Redifferentiation therapy in unresectable or metastatic radioactive iodine
@@ -15,6 +22,8 @@ from __future__ import annotations
 
 import enum
 
+from redif.model import CodedEnum, UptakeDefinition
+
 __all__ = [
     "DEFINITION_PRIORITY",
     "CountFlag",
@@ -23,6 +32,7 @@ __all__ = [
     "OutcomeKind",
     "RowType",
     "UptakeDefinition",
+    "display",
 ]
 
 
@@ -49,21 +59,6 @@ class GenotypeGroup(enum.StrEnum):
     OTHER = "other"
 
 
-class UptakeDefinition(enum.StrEnum):
-    """How a trial defined "restored" radioiodine uptake.
-
-    The definitions are not interchangeable: in MERAIODE's BRAF cohort uptake was restored in 65% on the
-    day-28 diagnostic scan but in 95% on the post-therapy scan (RULES.md section 4).
-    """
-
-    INCREASED_124I = "increased 124I uptake"
-    LESION_DOSE_THRESHOLD = "lesion-dose threshold reached"
-    DIAGNOSTIC_SCAN = "uptake on diagnostic scan"
-    POST_THERAPY_SCAN = "uptake on post-therapy scan"
-    PROTOCOL_SUFFICIENT = "protocol-defined sufficient uptake"
-    NOT_REPORTED = "not reported"
-
-
 #: Order in which one uptake outcome is chosen for an arm that reports several, when no definition is
 #: requested: the criterion that decided whether 131I was given comes first (the strictest first), the
 #: post-therapy scan (read after a high 131I activity, the most sensitive) last. See ``docs/evidence.md``.
@@ -75,6 +70,11 @@ DEFINITION_PRIORITY: tuple[UptakeDefinition, ...] = (
     UptakeDefinition.POST_THERAPY_SCAN,
     UptakeDefinition.NOT_REPORTED,
 )
+
+
+def display(member: enum.Enum) -> str:
+    """The text an output shows for an enum member: a model term's label, else the member's value."""
+    return member.label if isinstance(member, CodedEnum) else str(member.value)
 
 
 class EvidenceGrade(enum.StrEnum):

@@ -93,7 +93,7 @@ class UptakeOutcome:
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {
-            "definition": self.definition.value,
+            "definition": self.definition.label,
             "restored": None if self.restored is None else self.restored.to_dict(),
             "evaluable": None if self.evaluable is None else self.evaluable.to_dict(),
             "percent_reported": self.percent_reported,

@@ -43,6 +43,7 @@ from redif.evidence.enums import (
     GenotypeGroup,
     RowType,
     UptakeDefinition,
+    display,
 )
 from redif.evidence.model import Count, Identifier, StudyArm, UptakeOutcome
 from redif.io.yaml_doc import MAX_FILE_BYTES, load_document
@@ -146,13 +147,13 @@ def _text(ctx: _Ctx, field: str, raw: object) -> str | None:
 
 def _enum(ctx: _Ctx, cls: type[_E], field: str, raw: object) -> _E:
     if _blank(raw):
-        raise ctx.error(field, "is required", remedy=f"use one of: {', '.join(m.value for m in cls)}")
+        raise ctx.error(field, "is required", remedy=f"use one of: {', '.join(display(m) for m in cls)}")
     text = str(raw).strip()
     text = _ALIASES.get(text.lower(), text)
     for member in cls:
-        if member.value.lower() == text.lower():
+        if member.value.lower() == text.lower() or display(member).lower() == text.lower():
             return member
-    raise ctx.error(field, "unknown value", raw, remedy=f"use one of: {', '.join(m.value for m in cls)}")
+    raise ctx.error(field, "unknown value", raw, remedy=f"use one of: {', '.join(display(m) for m in cls)}")
 
 
 def _count(ctx: _Ctx, field: str, raw: object) -> Count | None:
@@ -283,7 +284,7 @@ def _uptake_list(ctx: _Ctx, record: Mapping[str, Any], evaluable: Count | None) 
         definition = _enum(ctx, UptakeDefinition, f"{where}.definition", item.get("definition"))
         if definition in seen:
             raise ctx.error(f"{where}.definition", "definition given twice for the same record",
-                            definition.value, remedy="one outcome per definition")
+                            definition.label, remedy="one outcome per definition")
         seen.add(definition)
         restored = _count(ctx, f"{where}.restored", item.get("restored"))
         percent = _float(ctx, f"{where}.percent_reported", item.get("percent_reported"), upper=100.0)
@@ -466,7 +467,7 @@ def validate_studies(studies: Sequence[StudyArm], *, check_links: bool = True) -
                 raise _Ctx(parent.origin, parent.row_id).error(
                     "uptake.restored",
                     f"its parts ({', '.join(p.row_id for p in parts)}) add up to {events}/{total} "
-                    f"'{outcome.definition.value}' but the record says {outcome.restored.value}/{total}",
+                    f"'{outcome.definition.label}' but the record says {outcome.restored.value}/{total}",
                     remedy="correct the counts of the record or of its parts",
                 )
 

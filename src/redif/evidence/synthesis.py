@@ -50,7 +50,7 @@ _NOT_REPORTED = "not reported"
 
 def definitions_used(rows: Iterable[OutcomeRow]) -> dict[str, int]:
     """How many rows use each definition of restored uptake (``{}`` for the response outcome)."""
-    counts = Counter(r.definition.value for r in rows if r.definition is not None)
+    counts = Counter(r.definition.label for r in rows if r.definition is not None)
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 

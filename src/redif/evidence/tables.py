@@ -32,6 +32,7 @@ References
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -44,6 +45,7 @@ from redif.evidence.enums import (
     GenotypeGroup,
     OutcomeKind,
     UptakeDefinition,
+    display,
 )
 from redif.evidence.model import Count, StudyArm
 
@@ -111,8 +113,8 @@ class OutcomeRow:
             return float(digits) if len(digits) == 4 else None
         if isinstance(value, bool):
             return "yes" if value else "no"
-        if hasattr(value, "value"):
-            return value.value
+        if isinstance(value, enum.Enum):
+            return display(value)
         return value
 
     def to_dict(self) -> dict[str, Any]:
@@ -120,7 +122,7 @@ class OutcomeRow:
         return {
             "row_id": self.row_id, "label": self.label, "outcome": self.outcome.value,
             "events": self.events, "total": self.total,
-            "definition": None if self.definition is None else self.definition.value,
+            "definition": None if self.definition is None else self.definition.label,
             "genotype": self.genotype.value, "drug": self.drug, "grade": self.grade.value,
             "derived": self.derived,
             "weeks_drug_before_uptake_assessment": self.weeks_drug_before_uptake_assessment,
@@ -196,10 +198,10 @@ def _parse(cls: Any, value: str, option: str) -> Any:
                "protocol": "protocol-defined sufficient uptake"}
     text = aliases.get(text, text).lower()
     for member in cls:
-        if member.value.lower() == text:
+        if member.value.lower() == text or display(member).lower() == text:
             return member
     raise InputError("unknown value", field=option, value=value,
-                     remedy=f"use one of: {', '.join(m.value for m in cls)}")
+                     remedy=f"use one of: {', '.join(display(m) for m in cls)}")
 
 
 def parse_genotype(value: str) -> GenotypeGroup:
@@ -245,7 +247,7 @@ def _candidate(arm: StudyArm, outcome: OutcomeKind, definition: UptakeDefinition
             return None
         if up.restored is None or up.evaluable is None:
             pct = f" as {up.percent_reported:g}%" if up.percent_reported is not None else ""
-            return _Candidate(None, f"'{definition.value}' reported only{pct}, with no count")
+            return _Candidate(None, f"'{definition.label}' reported only{pct}, with no count")
         used: tuple[Count, ...] = (up.restored, up.evaluable)
         events, total = up.restored.value, up.evaluable.value
     else:
@@ -374,7 +376,7 @@ def outcome_table(
         raise InputError("unknown value", field="prefer", value=prefer, remedy="use arms or overall")
     if kind is OutcomeKind.RESPONSE and defn is not None:
         raise InputError("a definition of restored uptake applies to the uptake outcome only",
-                         field="--definition", value=defn.value,
+                         field="--definition", value=defn.label,
                          remedy="drop --definition or use --outcome uptake")
     definitions: tuple[UptakeDefinition | None, ...]
     if kind is OutcomeKind.RESPONSE:
@@ -398,5 +400,5 @@ def outcome_table(
     if geno is not None:
         filters["genotype"] = geno.value
     if defn is not None:
-        filters["definition"] = defn.value
+        filters["definition"] = defn.label
     return OutcomeTable(kind, tuple(rows), tuple(excluded), grade, geno, defn, prefer, filters)

@@ -42,7 +42,6 @@ __all__ = [
     "Gene",
     "Histology",
     "ImagingModality",
-    "LesionUptake",
     "NextTherapyClass",
     "NonTargetResponse",
     "NonTargetStatus",
@@ -59,6 +58,7 @@ __all__ = [
     "TshStimulation",
     "UptakeDefinition",
     "UptakeModality",
+    "UptakeStatus",
     "Vocabulary",
     "coded_enums",
     "enum_for",
@@ -362,7 +362,7 @@ class ImagingModality(CodedEnum):
 
 
 @_coded("lesion_uptake")
-class LesionUptake(CodedEnum):
+class UptakeStatus(CodedEnum):
     """Radioiodine uptake of one lesion on one scan."""
 
     PRESENT = "present"

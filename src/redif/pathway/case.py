@@ -18,7 +18,6 @@ Lancet Diabetes Endocrinol 2025;13:516-527, PMID 40318680).
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -28,6 +27,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from redif.errors import InputError
 from redif.io.yaml_doc import MAX_FILE_BYTES, load_document
+from redif.model import (
+    AlterationKind,
+    Histology,
+    NonTargetStatus,
+    ProgressionCriterion,
+    RaiIntent,
+    Setting,
+    TshState,
+    TshStimulation,
+)
+from redif.model import ImagingModality as Modality
+from redif.model import UptakeStatus as Uptake
 
 __all__ = [
     "AlterationKind",
@@ -101,99 +112,12 @@ _IDENTIFYING_KEYS = frozenset(
 )
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-class Histology(enum.StrEnum):
-    """Histology of the follicular-cell-derived thyroid cancer."""
-
-    PAPILLARY = "papillary"
-    FOLLICULAR = "follicular"
-    ONCOCYTIC = "oncocytic"
-    POORLY_DIFFERENTIATED = "poorly_differentiated"
-    OTHER = "other"
-
-
-class Setting(enum.StrEnum):
-    """Clinical setting (ATA 2025 Rec 74A concerns progressive RAI-R disease, Rec 74B the adjuvant one)."""
-
-    RECURRENT_OR_METASTATIC = "recurrent_or_metastatic"
-    ADJUVANT = "adjuvant"
-
-
-class AlterationKind(enum.StrEnum):
-    """Kind of genomic alteration."""
-
-    MUTATION = "mutation"
-    FUSION = "fusion"
-    OTHER = "other"
-
-
-class Modality(enum.StrEnum):
-    """Imaging that shows a lesion (structural or FDG imaging, RULES.md §2)."""
-
-    CT = "ct"
-    MRI = "mri"
-    US = "us"
-    FDG_PET = "fdg_pet"
-    OTHER = "other"
-
-
+#: Modalities that show disease structurally or on FDG (ATA 2025 strong criterion i).
 STRUCTURAL_OR_FDG = frozenset({Modality.CT, Modality.MRI, Modality.US, Modality.FDG_PET})
 
 
-class Uptake(enum.StrEnum):
-    """Radioiodine uptake of one lesion on one scan."""
-
-    PRESENT = "present"
-    ABSENT = "absent"
-    EQUIVOCAL = "equivocal"
-    NOT_ASSESSED = "not_assessed"
-
-
-class RaiIntent(enum.StrEnum):
-    """Intent of a 131I activity: remnant ablation, adjuvant, or treatment of known disease."""
-
-    ABLATION = "ablation"
-    ADJUVANT = "adjuvant"
-    TREATMENT = "treatment"
-
-
-class TshStimulation(enum.StrEnum):
-    """How TSH was raised for a radioiodine administration."""
-
-    RHTSH = "rhtsh"
-    WITHDRAWAL = "withdrawal"
-    NONE = "none"
-    UNKNOWN = "unknown"
-
-
-class TshState(enum.StrEnum):
-    """TSH state at a thyroglobulin measurement (must match across a doubling-time fit)."""
-
-    SUPPRESSED = "suppressed"
-    STIMULATED = "stimulated"
-    UNKNOWN = "unknown"
-
-
-class ProgressionCriterion(enum.StrEnum):
-    """How progression was established."""
-
-    RECIST_1_1 = "recist_1_1"
-    CLINICAL = "clinical"
-    FDG_PET = "fdg_pet"
-    BIOCHEMICAL = "biochemical"
-    OTHER = "other"
-
-
-class NonTargetStatus(enum.StrEnum):
-    """What the reader recorded for one non-target lesion at one time point (RECIST 1.1)."""
-
-    PRESENT = "present"
-    ABSENT = "absent"
-    PROGRESSION = "progression"
-    NOT_EVALUATED = "not-evaluated"
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
 class GenomicAlteration(_Model):

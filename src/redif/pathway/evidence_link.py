@@ -57,7 +57,7 @@ def _count(c: Any) -> int | None:
 def _arm_dict(arm: Any) -> dict[str, Any]:
     uptake = [
         {
-            "definition": u.definition.value,
+            "definition": u.definition.label,
             "restored": _count(u.restored),
             "evaluable": _count(u.evaluable),
             "percent_reported": u.percent_reported,
@@ -140,7 +140,7 @@ def _pooled(regimen: Regimen, base: Any, arm_ids: set[str], outcome: str) -> lis
         return [_pool(rows, None)]
     by_def: dict[str, list[Any]] = {}
     for r in rows:
-        key = r.definition.value if r.definition is not None else "not reported"
+        key = r.definition.label if r.definition is not None else "not reported"
         by_def.setdefault(key, []).append(r)
     return [_pool(group, key) for key, group in by_def.items()]
 

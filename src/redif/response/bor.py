@@ -197,7 +197,7 @@ class BestOverallResponse:
         """JSON form with the stable keys ``subject``, ``bor``, ``date``."""
         return {
             "subject": self.subject,
-            "bor": self.bor.value,
+            "bor": self.bor.label,
             "date": None if self.date is None else self.date.isoformat(),
         }
 

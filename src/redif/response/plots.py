@@ -90,13 +90,13 @@ def sum_of_diameters_figure(result: RecistResult) -> Figure:
     for t in result.timepoints:
         y = float(t.sum_mm) if t.sum_mm is not None else float(t.measured_sum_mm)
         ax.annotate(
-            t.overall.value,
+            t.overall.label,
             (_num([t.date])[0], y),
             textcoords="offset points",
             xytext=(0, 8),
             ha="center",
             fontsize=8,
-            color=_TEXT.get(t.overall.value, "black"),
+            color=_TEXT.get(t.overall.label, "black"),
             fontweight="bold",
         )
     ax.xaxis_date()

@@ -157,10 +157,10 @@ class TimepointResponse:
         """JSON form: mm as floats, percentages as floats rounded to 0.01 %, codes as strings."""
         return {
             "date": self.date.isoformat(),
-            "target": self.target.value,
-            "non_target": self.non_target.value,
+            "target": self.target.label,
+            "non_target": self.non_target.label,
             "new_lesions": self.new_lesions.value,
-            "overall": self.overall.value,
+            "overall": self.overall.label,
             "sum_mm": _f(self.sum_mm),
             "measured_sum_mm": _f(self.measured_sum_mm),
             "change_from_baseline_mm": _f(self.change_from_baseline_mm),

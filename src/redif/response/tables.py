@@ -19,7 +19,8 @@ from redif.response.codes import OverallResponse
 __all__ = ["BOR_COLUMNS", "subjects_from_rows"]
 
 BOR_COLUMNS = ("subject", "treatment_start", "date", "response")
-_CODES = {code.value: code for code in OverallResponse}
+#: Accepted spellings (upper case): the model code (``NON_CR_NON_PD``) and the label (``NON-CR/NON-PD``).
+_CODES = {spelling.upper(): code for code in OverallResponse for spelling in (code.value, code.label)}
 
 
 def subjects_from_rows(
@@ -106,7 +107,7 @@ def subjects_from_rows(
                 else f"subject {subject}: date {date_raw} without a response",
                 field=f"row {line}, response",
                 value=resp_raw or None,
-                remedy="use one of " + ", ".join(_CODES),
+                remedy="use one of " + ", ".join(code.label for code in OverallResponse),
             )
         when = parse_date(date_raw, field=f"row {line}, date", problems=problems)
         if when is None or code is None:

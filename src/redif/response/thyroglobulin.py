@@ -27,16 +27,16 @@ TgAb/TSH details unverified).
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
 from typing import Any
 
 from redif.data import sourced_value
 from redif.errors import InputError
+from redif.model import TshState
 from redif.response._problems import Problems, parse_date
 
 __all__ = [
@@ -51,22 +51,15 @@ __all__ = [
 _FILE = "thyroglobulin.yaml"
 
 
-class TshState(enum.StrEnum):
-    """TSH state when Tg was drawn."""
+def _tsh_state(raw: str) -> TshState | None:
+    """The TSH state of a CSV cell (the model's vocabulary: ``rhtsh`` and ``withdrawal`` mean stimulated,
+    ``levothyroxine`` suppressed); ``None`` for blank or unknown. Raises InputError for anything else."""
+    if not raw:
+        return None
+    state = TshState.parse(raw)
+    return None if state is TshState.UNKNOWN else state
 
-    SUPPRESSED = "suppressed"
-    STIMULATED = "stimulated"
 
-
-_TSH_ALIASES = {
-    "suppressed": TshState.SUPPRESSED,
-    "suppression": TshState.SUPPRESSED,
-    "levothyroxine": TshState.SUPPRESSED,
-    "stimulated": TshState.STIMULATED,
-    "rhtsh": TshState.STIMULATED,
-    "withdrawal": TshState.STIMULATED,
-}
-_UNKNOWN = {"unknown", "na", "n/a", "not reported"}
 _POS = {"positive", "pos", "+", "yes", "y", "true", "1"}
 _NEG = {"negative", "neg", "-", "no", "n", "false", "0"}
 
@@ -290,7 +283,12 @@ def doubling_time(series: Sequence[TgMeasurement], *, tsh_state: TshState | None
     Miyauchi A et al. Thyroid 2011;21:707-716 (Tg-DT by least squares of ln Tg on time, rate = 1/DT).
     """
     min_points, days_per_year = _constants()
-    all_points = list(series)
+    if tsh_state is TshState.UNKNOWN:
+        tsh_state = None
+    all_points = [
+        m if m.tsh_state is not TshState.UNKNOWN else replace(m, tsh_state=None)
+        for m in series
+    ]
     _check_series(all_points, 1 if tsh_state is not None else min_points)
     points = [m for m in all_points if tsh_state is None or m.tsh_state is tsh_state]
     if len(points) < min_points:
@@ -456,9 +454,10 @@ def measurements_from_rows(
                 remedy="write positive or negative, or give numeric titres with the assay's cut-off "
                 "(--tgab-cutoff)",
             )
-        tsh_raw = r.get("tsh_state", "").lower()
-        tsh = _TSH_ALIASES.get(tsh_raw) if tsh_raw else None
-        if tsh_raw and tsh is None and tsh_raw not in _UNKNOWN:
+        tsh: TshState | None = None
+        try:
+            tsh = _tsh_state(r.get("tsh_state", "").strip())
+        except InputError:
             problems.add(
                 "unknown TSH state",
                 field=f"row {line}, tsh_state",

@@ -163,7 +163,7 @@ def map_page(request: Request) -> Response:
     params = dict(request.query_params)
     ctx: dict[str, Any] = {"values": params, "error": None, "map": None,
                            "options": {"genotype": [g.value for g in GenotypeGroup],
-                                       "definition": [d.value for d in UptakeDefinition],
+                                       "definition": [d.label for d in UptakeDefinition],
                                        "min_grade": ["primary", "secondary", "unverified"]}}
     if params.get("outcome"):
         try:

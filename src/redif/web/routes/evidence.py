@@ -94,7 +94,7 @@ def _forest_svg(result: Any, title: str) -> bytes:
 def _options() -> dict[str, list[str]]:
     from redif.evidence.enums import GenotypeGroup, UptakeDefinition
 
-    return {"genotype": [g.value for g in GenotypeGroup], "definition": [d.value for d in UptakeDefinition],
+    return {"genotype": [g.value for g in GenotypeGroup], "definition": [d.label for d in UptakeDefinition],
             "min_grade": list(GRADES), "measure": list(MEASURES), "method": list(METHODS), "by": list(BY)}
 
 
