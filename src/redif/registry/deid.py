@@ -29,8 +29,17 @@ Tabular exports
 ---------------
 :func:`safe_harbor_rows` follows the HIPAA Safe Harbor method (45 CFR 164.514(b)(2)): no names,
 geographic units, record numbers, or other identifiers; every date reduced to its year or to a
-number of days from the patient's own index date; ages over 89 aggregated to "90+"; free-text fields
-are left out; pseudonyms and site codes are replaced by export-local labels.
+number of days from the patient's own index date; ages over 89 aggregated to "90+"; narrative
+free-text fields are left out; pseudonyms and site codes are replaced by export-local labels.
+
+After the summary columns (:data:`SAFE_HARBOR_COLUMNS`) the export has one column per field of every
+form of :mod:`redif.model` (:func:`model_columns`, named ``<form>.<field>``, e.g.
+``uptake.restored_definition``, ``courses.tsh_stimulation``): a repeating form's cell holds the values of
+the patient's records in record order, joined by `` | ``; a date is written as days from the patient's
+index date (the first course's start); a coded field holds its code (a value that is not a code of the
+field's vocabulary is left empty); identifying fields (``identifier`` in the model: the pseudonym) and the
+narrative text fields of :data:`NARRATIVE_FIELDS` are withheld (empty), so the columns are the same for
+every export.
 
 References
 ----------
@@ -58,15 +67,18 @@ from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag, Tag
 
 from redif.data import load_yaml
+from redif.model import Field, FieldType, forms, vocabulary
 
 __all__ = [
     "DeidRule",
     "basic_profile_rules",
+    "NARRATIVE_FIELDS",
     "csv_cell",
     "date_shift_days",
     "deidentify_dataset",
     "effective_action",
     "injection_to_scan_h",
+    "model_columns",
     "remap_uid",
     "safe_harbor_csv",
     "safe_harbor_rows",
@@ -393,7 +405,51 @@ SAFE_HARBOR_COLUMNS = (
     "max_ctcae_grade",
 )
 
-_BEST_ORDER = ("CR", "PR", "SD", "PD", "NE")
+_BEST_ORDER = ("CR", "PR", "SD", "NON_CR_NON_PD", "PD", "NE")
+
+#: Narrative free-text fields ``(form, field)``: they may hold names, places or dates, so Safe Harbor
+#: withholds them (their columns stay, empty).
+NARRATIVE_FIELDS: frozenset[tuple[str, str]] = frozenset({
+    ("rai-history", "indication"),
+    ("administrations", "post_therapy_scan"),
+    ("responses", "fdg_pet"),
+    ("dosimetry", "lesion_label"),
+})
+
+
+def model_columns() -> tuple[tuple[str, Field], ...]:
+    """``(column name, model field)`` of every field of every form, in the model's order."""
+    return tuple((f"{frm.name}.{fld.name}", fld) for frm in forms() for fld in frm.fields)
+
+
+def _field_value(fld: Field, value: Any, index: date | None, age90: bool) -> Any:
+    """One value of a model field as Safe Harbor lets it out (``None`` when withheld)."""
+    if value is None or fld.identifier or (fld.form, fld.name) in NARRATIVE_FIELDS:
+        return None
+    if fld.type is FieldType.DATE:
+        d = _d(value)
+        return (d - index).days if d and index else None
+    if fld.type is FieldType.CODED:
+        assert fld.vocabulary is not None
+        return str(value) if str(value) in vocabulary(fld.vocabulary).codes() else None
+    if fld.form == "patient" and fld.name == "birth_year":
+        return None if age90 else value
+    return value
+
+
+def _model_cells(p: dict[str, Any], site: str, index: date | None, age90: bool) -> dict[str, Any]:
+    recs = p.get("records", {})
+    out: dict[str, Any] = {}
+    for column, fld in model_columns():
+        if fld.form == "patient":
+            out[column] = site if fld.name == "site" else _field_value(fld, p.get(fld.name), index, age90)
+            continue
+        values = [_field_value(fld, r.get(fld.name), index, age90) for r in recs.get(fld.form, [])]
+        if len(values) > 1:  # record order kept: an empty slot where a record has no value
+            out[column] = " | ".join("" if v is None else str(v) for v in values)
+        else:
+            out[column] = values[0] if values else None
+    return out
 
 
 def _d(value: Any) -> date | None:
@@ -468,6 +524,7 @@ def safe_harbor_rows(
                 "max_ctcae_grade": max(
                     (a["ctcae_grade"] for a in recs.get("adverse-events", [])), default=None
                 ),
+                **_model_cells(p, site, index, age90),
             }
         )
     return rows
@@ -503,7 +560,8 @@ def safe_harbor_csv(patients: Iterable[dict[str, Any]], *, export_date: date | N
     return or a line feed (with ``"\\n"`` alone, a bare carriage return inside a cell split the record).
     """
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(SAFE_HARBOR_COLUMNS), lineterminator="\r\n")
+    fieldnames = [*SAFE_HARBOR_COLUMNS, *(name for name, _ in model_columns())]
+    w = csv.DictWriter(buf, fieldnames=fieldnames, lineterminator="\r\n")
     w.writeheader()
     for row in safe_harbor_rows(patients, export_date=export_date):
         w.writerow({k: csv_cell(v) for k, v in row.items()})

@@ -63,6 +63,15 @@ _DRUGS = {
 }
 
 
+#: RAI-refractoriness criteria of the demo patients (codes of the model's vocabulary).
+_CRITERIA = (
+    "ata2025_strong_no_uptake_post_therapy",
+    "ata2025_strong_progression_despite_uptake",
+    "ata2015_never_concentrates",
+    "ata2015_loses_ability",
+)
+
+
 def _is_demo(db: Database) -> bool:
     return db.is_demo()
 
@@ -114,9 +123,9 @@ def load_demo(db: Database, *, n_patients_per_site: int = 8, seed: int = 2025010
                         "sex": rng.choice(["female", "male"]),
                         "birth_year": rng.randrange(1945, 1990),
                         "histology": rng.choice(
-                            ["papillary", "follicular", "oncocytic", "poorly differentiated"]
+                            ["papillary", "follicular", "oncocytic", "poorly_differentiated"]
                         ),
-                        "rai_refractory_criterion": "synthetic demo value",
+                        "rai_refractory_criterion": _CRITERIA[i % len(_CRITERIA)],
                         "diagnosis_date": (start - timedelta(days=rng.randrange(700, 3000))).isoformat(),
                     },
                 )
@@ -138,7 +147,7 @@ def load_demo(db: Database, *, n_patients_per_site: int = 8, seed: int = 2025010
                         "start_date": start.isoformat(),
                         "stop_date": (start + timedelta(days=days + 7)).isoformat(),
                         "days_before_uptake": days,
-                        "tsh_stimulation": "rhTSH",
+                        "tsh_stimulation": "rhtsh",
                         "low_iodine_diet": True,
                     },
                 )
@@ -150,10 +159,11 @@ def load_demo(db: Database, *, n_patients_per_site: int = 8, seed: int = 2025010
                     "uptake",
                     {
                         "assessment_date": (start + timedelta(days=days)).isoformat(),
-                        "modality": "PET/CT",
+                        "modality": "pet_ct",
                         "tracer": "I-124",
+                        "activity_mbq": 74.0,
                         "restored": restored,
-                        "restored_definition": "synthetic demo definition",
+                        "restored_definition": "increased_124i_uptake",
                     },
                 )
                 if restored:
@@ -164,7 +174,7 @@ def load_demo(db: Database, *, n_patients_per_site: int = 8, seed: int = 2025010
                         "dosimetry",
                         {
                             "kind": "lesion",
-                            "method": "demo (synthetic)",
+                            "method": "i124_pet_lesion",
                             "lesion_label": "L1",
                             "absorbed_dose_gy": round(rng.uniform(5, 400), 1),
                         },
@@ -180,6 +190,7 @@ def load_demo(db: Database, *, n_patients_per_site: int = 8, seed: int = 2025010
                             "basis": "empiric",
                         },
                     )
+                    response = rng.choice(["PR", "SD", "SD", "PD"])
                     reg.add_record(
                         s,
                         admin,
@@ -187,9 +198,24 @@ def load_demo(db: Database, *, n_patients_per_site: int = 8, seed: int = 2025010
                         "responses",
                         {
                             "assessment_date": (start + timedelta(days=days + 180)).isoformat(),
-                            "overall_response": rng.choice(["PR", "SD", "SD", "PD"]),
+                            "overall_response": response,
                         },
                     )
+                    if response == "PD":
+                        progressed = start + timedelta(days=days + 180)
+                        reg.update_patient(s, admin, p.id, {"progression_date": progressed.isoformat(),
+                                                            "progression_criterion": "recist_1_1"})
+                        reg.add_record(
+                            s,
+                            admin,
+                            p.id,
+                            "next-therapy",
+                            {
+                                "drugs": "lenvatinib",
+                                "therapy_class": "multikinase_inhibitor",
+                                "start_date": (progressed + timedelta(days=30)).isoformat(),
+                            },
+                        )
                 reg.add_record(
                     s,
                     admin,

@@ -17,7 +17,6 @@ All timestamps are naive UTC ``datetime`` values (identical on SQLite and Postgr
 
 from __future__ import annotations
 
-import enum
 import secrets
 from datetime import UTC, date, datetime
 from typing import Any
@@ -43,11 +42,15 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine.interfaces import ExecutionContext
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, mapped_column, relationship
+
+from redif.errors import InputError
+from redif.model import FieldType, Vocabulary, forms, vocabulary
 
 __all__ = [
     "MAX_ID",
     "PATIENT_CHILD_MODELS",
+    "CODED_COLUMNS",
     "RANDOM_ID_MODELS",
     "AdverseEvent",
     "ApiToken",
@@ -61,11 +64,13 @@ __all__ = [
     "LabResult",
     "LoginFailure",
     "MetaEntry",
+    "NextTherapy",
     "Patient",
     "RaiHistory",
     "RedifCourse",
     "ResponseAssessment",
     "RetiredId",
+    "ReviewFlag",
     "Site",
     "UptakeAssessment",
     "User",
@@ -95,15 +100,6 @@ class Base(DeclarativeBase):
 
     #: Set to False on tables that the audit trail does not track (sessions, audit events, ...).
     __audited__ = True
-
-
-class Sex(enum.StrEnum):
-    """Administrative sex as recorded (HL7 administrative-gender vocabulary)."""
-
-    FEMALE = "female"
-    MALE = "male"
-    OTHER = "other"
-    UNKNOWN = "unknown"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -267,12 +263,13 @@ class Patient(Base):
     id: Mapped[int] = _random_pk()
     pseudonym: Mapped[str] = mapped_column(String(64))
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
-    sex: Mapped[str] = mapped_column(String(16), default=Sex.UNKNOWN.value)
+    sex: Mapped[str] = mapped_column(String(16), default="unknown")
     birth_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
     histology: Mapped[str | None] = mapped_column(String(64), nullable=True)
     rai_refractory_criterion: Mapped[str | None] = mapped_column(String(200), nullable=True)
     diagnosis_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     progression_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    progression_criterion: Mapped[str | None] = mapped_column(String(32), nullable=True)
     last_follow_up_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -328,6 +325,16 @@ class Patient(Base):
         back_populates="patient",
         cascade="all, delete-orphan",
         order_by="[DicomSeries.uploaded_at, DicomSeries.id]",
+    )
+    next_therapies: Mapped[list[NextTherapy]] = relationship(
+        back_populates="patient",
+        cascade="all, delete-orphan",
+        order_by="[NextTherapy.created_at, NextTherapy.id]",
+    )
+    review_flags: Mapped[list[ReviewFlag]] = relationship(
+        back_populates="patient",
+        cascade="all, delete-orphan",
+        order_by="[ReviewFlag.id]",
     )
     case_document: Mapped[CaseDocument | None] = relationship(
         back_populates="patient", cascade="all, delete-orphan", uselist=False
@@ -461,7 +468,7 @@ class ResponseAssessment(Base):
     created_at: Mapped[datetime] = _created_at()
     assessment_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     criteria: Mapped[str] = mapped_column(String(32), default="RECIST 1.1")
-    overall_response: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    overall_response: Mapped[str | None] = mapped_column(String(16), nullable=True)
     sum_of_diameters_mm: Mapped[float | None] = mapped_column(Float, nullable=True)
     fdg_pet: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
@@ -498,6 +505,44 @@ class AdverseEvent(Base):
     attribution: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
     patient: Mapped[Patient] = relationship(back_populates="adverse_events")
+
+
+class NextTherapy(Base):
+    """The next systemic therapy after redifferentiation (drug(s), class, start date)."""
+
+    __tablename__ = "next_therapies"
+
+    id: Mapped[int] = _random_pk()
+    patient_id: Mapped[int] = _patient_fk()
+    created_at: Mapped[datetime] = _created_at()
+    drugs: Mapped[str] = mapped_column(String(200))
+    therapy_class: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    start_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+    patient: Mapped[Patient] = relationship(back_populates="next_therapies")
+
+
+class ReviewFlag(Base):
+    """A stored value that could not be mapped to a term of the model, kept verbatim for review.
+
+    Written by migration 0005 (free text of the coded columns -> codes): the coded column is set to
+    ``NULL`` (or to ``other`` where the column is required and the vocabulary has it) and the original
+    text is kept here, word for word, with the table, row and column it came from and the reason. Nothing
+    is dropped: a reviewer picks the right code and deletes the flag. Deleted with the patient.
+    """
+
+    __tablename__ = "review_flags"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = _patient_fk()
+    table_name: Mapped[str] = mapped_column(String(64))
+    row_id: Mapped[int] = mapped_column(Integer)
+    column_name: Mapped[str] = mapped_column(String(64))
+    verbatim: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    patient: Mapped[Patient] = relationship(back_populates="review_flags")
 
 
 class DicomSeries(Base):
@@ -575,6 +620,7 @@ PATIENT_CHILD_MODELS: dict[str, type[Base]] = {
     "responses": ResponseAssessment,
     "labs": LabResult,
     "adverse-events": AdverseEvent,
+    "next-therapy": NextTherapy,
 }
 
 #: Models whose primary key comes from :func:`random_id` (their ids appear in URLs; never reused).
@@ -592,3 +638,37 @@ def _retire_id(_mapper: Any, connection: Any, target: Any) -> None:
 
 for _model in RANDOM_ID_MODELS:
     event.listen(_model, "after_delete", _retire_id)
+
+
+# --------------------------------------------------------------------------------------------------
+# Coded columns: the model's vocabularies are the only values they take
+# --------------------------------------------------------------------------------------------------
+
+
+def _coded_columns() -> dict[tuple[str, str], tuple[InstrumentedAttribute[Any], Vocabulary]]:
+    tables: dict[str, type[Base]] = {"patient": Patient, **PATIENT_CHILD_MODELS}
+    out: dict[tuple[str, str], tuple[InstrumentedAttribute[Any], Vocabulary]] = {}
+    for frm in forms():
+        for fld in frm.fields:
+            if fld.type is FieldType.CODED and fld.vocabulary:
+                attr = getattr(tables[frm.name], fld.name)
+                out[(frm.name, fld.name)] = (attr, vocabulary(fld.vocabulary))
+    return out
+
+
+#: ``(form, field)`` -> (registry column, its vocabulary), for every coded field of :mod:`redif.model`.
+CODED_COLUMNS = _coded_columns()
+
+
+def _code_validator(vocab: Vocabulary, column: str) -> Any:
+    def check(_target: Any, value: Any, _old: Any, _initiator: Any) -> Any:
+        if value is None or (isinstance(value, str) and value in vocab.codes()):
+            return None if value is None else str(value)
+        raise InputError(f"unknown {vocab.name} code", field=column, value=value,
+                         remedy=f"use one of: {', '.join(vocab.codes())}")
+
+    return check
+
+
+for (_form, _name), (_attr, _vocab) in CODED_COLUMNS.items():
+    event.listen(_attr, "set", _code_validator(_vocab, _name), retval=True)

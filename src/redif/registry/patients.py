@@ -37,6 +37,7 @@ _PATIENT_FIELDS = (
     "rai_refractory_criterion",
     "diagnosis_date",
     "progression_date",
+    "progression_criterion",
     "last_follow_up_date",
 )
 
@@ -201,6 +202,7 @@ def patient_to_dict(patient: Patient, *, records: bool = True) -> dict[str, Any]
     out = record_to_dict(patient)
     out["site"] = patient.site.code
     if records:
+        out["review_flags"] = [record_to_dict(f) for f in patient.review_flags]
         out["records"] = {
             kind: [record_to_dict(r) for r in getattr(patient, _REL[kind])] for kind in PATIENT_CHILD_MODELS
         }
@@ -217,6 +219,7 @@ _REL = {
     "responses": "responses",
     "labs": "labs",
     "adverse-events": "adverse_events",
+    "next-therapy": "next_therapies",
 }
 
 

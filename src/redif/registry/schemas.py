@@ -1,67 +1,67 @@
 """Validated input and output shapes of registry records (pydantic 2), shared by the API, the importer
-and the web forms.
+and the web forms -- generated from :mod:`redif.model`.
 
-Vocabularies (sex, RECIST overall response, CTCAE grade range, tracers) are standard terms; they are
-validated here so that the database holds only well-formed values.
-
-Text fields take their ``max_length`` from the length of the SQLAlchemy column that stores them
-(:func:`column_length`, read from :mod:`redif.registry.models`), so validation and storage cannot
-disagree: a value that passes validation always fits its column (on SQLite and PostgreSQL alike).
+Every field's type, range (``minimum``/``maximum``), text length (``max_length``) and, for coded fields,
+its vocabulary come from the model's :class:`redif.model.Field`: the record schemas of
+:data:`RECORD_SCHEMAS` are built from the model's forms (a field added to the model appears here, in the
+API and in the web forms), and :class:`PatientIn` / :class:`PatientPatch` take each field's constraints
+from the model too. A coded field is typed by the model's enum, so the OpenAPI schema lists its codes;
+a known label or alias of a term (``"rhTSH"``, ``"PET/CT"``) is accepted and stored as its code, anything
+else is refused with the field, the value and the allowed codes. A text field's ``max_length`` is the
+model's, which equals its column's length (checked by the tests), so a value that passes validation
+always fits its column.
 """
 
 from __future__ import annotations
 
-import enum
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model, model_validator
 from sqlalchemy import String
 
 from redif.errors import InputError
-from redif.registry.models import (
-    AdverseEvent,
-    Base,
-    DosimetryResult,
-    Genotype,
-    IodineAdministration,
-    LabResult,
-    Patient,
-    RaiHistory,
-    RedifCourse,
-    ResponseAssessment,
-    Site,
-    UptakeAssessment,
+from redif.model import (
+    CodedEnum,
+    FieldType,
+    Histology,
+    ProgressionCriterion,
+    RaiRefractoryCriterion,
+    Sex,
+    enum_for,
+    form,
+    forms,
 )
+from redif.model import Field as ModelField
+from redif.model import field as model_field
+from redif.registry.models import Base
 
 __all__ = [
     "PSEUDONYM_PATTERN",
     "RECORD_SCHEMAS",
-    "AdministrationIn",
-    "AdverseEventIn",
-    "CourseIn",
-    "DosimetryIn",
-    "GenotypeIn",
-    "LabIn",
     "PatientIn",
     "PatientPatch",
-    "RaiHistoryIn",
-    "ResponseIn",
-    "UptakeIn",
     "column_length",
     "input_error_from",
     "max_length_of",
+    "record_body_schema",
     "validate_input",
 ]
-
-Year = Annotated[int, Field(ge=1900, le=2100)]
 
 #: A pseudonym: letters, digits, ``.``, ``_``, ``-``; starting with a letter or digit.
 PSEUDONYM_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
+#: Defaults of fields whose registry column is NOT NULL with a default (the model says what they mean).
+_DEFAULTS: dict[tuple[str, str], Any] = {
+    ("courses", "course_number"): 1,
+    ("courses", "dose_reductions"): 0,
+    ("responses", "criteria"): "RECIST 1.1",
+}
+
 
 def column_length(model: type[Base], name: str) -> int:
-    """Length of the ``String`` column ``name`` of ``model``: the one definition of a text field's size.
+    """Length of the ``String`` column ``name`` of ``model``.
 
     Raises
     ------
@@ -75,39 +75,71 @@ def column_length(model: type[Base], name: str) -> int:
     return length
 
 
-def _text(
-    model: type[Base],
-    name: str,
-    *,
-    default: Any = None,
-    min_length: int | None = None,
-    pattern: str | None = None,
-) -> Any:
-    """A pydantic ``Field`` for a text field stored in ``model.name``; ``max_length`` is the column's.
+def _to_code(enum_cls: type[CodedEnum]) -> Callable[[Any], Any]:
+    """Before-validator: a label or alias of a term becomes its code; anything else is passed on (and
+    refused by the enum with the allowed codes)."""
 
-    ``default=...`` makes the field required. Whitespace is stripped first (``_Strict`` config), so the
-    limit applies to the stored text.
-    """
-    return Field(default, min_length=min_length, max_length=column_length(model, name), pattern=pattern)
+    def parse(value: Any) -> Any:
+        if isinstance(value, str) and not isinstance(value, enum_cls):
+            try:
+                return enum_cls.parse(value)
+            except InputError:
+                return value
+        return value
 
-
-class SexIn(enum.StrEnum):
-    """Administrative sex."""
-
-    FEMALE = "female"
-    MALE = "male"
-    OTHER = "other"
-    UNKNOWN = "unknown"
+    return parse
 
 
-class OverallResponse(enum.StrEnum):
-    """RECIST 1.1 overall response (Eisenhauer et al., Eur J Cancer 2009;45:228-247)."""
+def coded(enum_cls: type[CodedEnum]) -> Any:
+    """The annotation of a coded field: the model's enum, accepting a term's label or alias."""
+    return Annotated[enum_cls, BeforeValidator(_to_code(enum_cls))]
 
-    CR = "CR"
-    PR = "PR"
-    SD = "SD"
-    PD = "PD"
-    NE = "NE"
+
+def _constraints(f: ModelField) -> dict[str, Any]:
+    """pydantic ``Field`` keyword arguments of a model field (range, length, description)."""
+    kw: dict[str, Any] = {"description": f.description + (f" Unit: {f.unit}." if f.unit else "")}
+    if f.type in (FieldType.INTEGER, FieldType.NUMBER):
+        if f.minimum is not None:
+            kw["ge"] = f.minimum
+        if f.maximum is not None:
+            kw["le"] = f.maximum
+    if f.type is FieldType.TEXT:
+        kw["min_length"] = 1
+        if f.max_length is not None:
+            kw["max_length"] = f.max_length
+    return kw
+
+
+_PY_TYPES: dict[FieldType, Any] = {
+    FieldType.TEXT: str,
+    FieldType.INTEGER: int,
+    FieldType.NUMBER: float,
+    FieldType.DATE: date,
+    FieldType.BOOLEAN: bool,
+}
+
+
+def _annotation(f: ModelField) -> Any:
+    if f.type is FieldType.CODED:
+        assert f.vocabulary is not None
+        return coded(enum_for(f.vocabulary))
+    return _PY_TYPES[f.type]
+
+
+def _pydantic_field(f: ModelField, *, optional: bool = False) -> tuple[Any, Any]:
+    """``(annotation, FieldInfo)`` of a model field for :func:`pydantic.create_model`."""
+    kw = _constraints(f)
+    default = _DEFAULTS.get((f.form, f.name))
+    if default is not None:
+        return _annotation(f), Field(default, **kw)
+    if f.required and not optional:
+        return _annotation(f), Field(..., **kw)
+    return _annotation(f) | None, Field(None, **kw)
+
+
+def _model(form_name: str, name: str, **kw: Any) -> Any:
+    """A pydantic ``Field`` with the constraints of the model's field ``form_name.name`` (plus ``kw``)."""
+    return Field(**{**_constraints(model_field(form_name, name)), **kw})
 
 
 def _check_text(value: Any) -> None:
@@ -136,137 +168,81 @@ class _Strict(BaseModel):
         return data
 
 
-class PatientIn(_Strict):
-    """A new patient. ``site`` (site code) is needed only for cross-site roles."""
+Year = Annotated[int, Field(ge=1900, le=2100)]
+HistologyCode = Annotated[Histology, BeforeValidator(_to_code(Histology))]
+CriterionCode = Annotated[RaiRefractoryCriterion, BeforeValidator(_to_code(RaiRefractoryCriterion))]
+ProgressionCode = Annotated[ProgressionCriterion, BeforeValidator(_to_code(ProgressionCriterion))]
+SexCode = Annotated[Sex, BeforeValidator(_to_code(Sex))]
 
-    pseudonym: str = _text(Patient, "pseudonym", default=..., min_length=1, pattern=PSEUDONYM_PATTERN)
-    site: str | None = _text(Site, "code")
-    sex: SexIn = SexIn.UNKNOWN
-    birth_year: Year | None = None
-    histology: str | None = _text(Patient, "histology", min_length=1)
-    rai_refractory_criterion: str | None = _text(Patient, "rai_refractory_criterion")
-    diagnosis_date: date | None = None
-    progression_date: date | None = None
-    last_follow_up_date: date | None = None
+
+class PatientIn(_Strict):
+    """A new patient (the model's "patient" form). ``site`` (site code) is needed only for cross-site
+    roles."""
+
+    pseudonym: str = _model("patient", "pseudonym", default=..., pattern=PSEUDONYM_PATTERN)
+    site: str | None = _model("patient", "site", default=None)
+    sex: SexCode = _model("patient", "sex", default=Sex.UNKNOWN)
+    birth_year: Year | None = _model("patient", "birth_year", default=None)
+    histology: HistologyCode | None = _model("patient", "histology", default=None)
+    rai_refractory_criterion: CriterionCode | None = _model("patient", "rai_refractory_criterion", default=None)
+    diagnosis_date: date | None = _model("patient", "diagnosis_date", default=None)
+    progression_date: date | None = _model("patient", "progression_date", default=None)
+    progression_criterion: ProgressionCode | None = _model("patient", "progression_criterion", default=None)
+    last_follow_up_date: date | None = _model("patient", "last_follow_up_date", default=None)
 
 
 class PatientPatch(_Strict):
     """Fields of a patient that may change."""
 
-    sex: SexIn | None = None
-    birth_year: Year | None = None
-    histology: str | None = _text(Patient, "histology", min_length=1)
-    rai_refractory_criterion: str | None = _text(Patient, "rai_refractory_criterion")
-    diagnosis_date: date | None = None
-    progression_date: date | None = None
-    last_follow_up_date: date | None = None
+    sex: SexCode | None = _model("patient", "sex", default=None)
+    birth_year: Year | None = _model("patient", "birth_year", default=None)
+    histology: HistologyCode | None = _model("patient", "histology", default=None)
+    rai_refractory_criterion: CriterionCode | None = _model("patient", "rai_refractory_criterion", default=None)
+    diagnosis_date: date | None = _model("patient", "diagnosis_date", default=None)
+    progression_date: date | None = _model("patient", "progression_date", default=None)
+    progression_criterion: ProgressionCode | None = _model("patient", "progression_criterion", default=None)
+    last_follow_up_date: date | None = _model("patient", "last_follow_up_date", default=None)
 
 
-class GenotypeIn(_Strict):
-    """Tumour genotype."""
-
-    gene: str = _text(Genotype, "gene", default=..., min_length=1)
-    variant: str | None = _text(Genotype, "variant")
-    fusion_partner: str | None = _text(Genotype, "fusion_partner")
-    assay: str | None = _text(Genotype, "assay", min_length=1)
-    sample_date: date | None = None
+def _schema_name(form_name: str) -> str:
+    return "".join(part.capitalize() for part in form_name.split("-")) + "In"
 
 
-class RaiHistoryIn(_Strict):
-    """Previous radioiodine therapy."""
-
-    treatment_date: date | None = None
-    activity_gbq: Annotated[float, Field(gt=0, le=100)] | None = None
-    indication: str | None = _text(RaiHistory, "indication", min_length=1)
-    post_therapy_scan_uptake: bool | None = None
-
-
-class CourseIn(_Strict):
-    """Redifferentiation drug course."""
-
-    course_number: Annotated[int, Field(ge=1, le=20)] = 1
-    drugs: str = _text(RedifCourse, "drugs", default=..., min_length=1)
-    dose: str | None = _text(RedifCourse, "dose", min_length=1)
-    start_date: date | None = None
-    stop_date: date | None = None
-    dose_reductions: Annotated[int, Field(ge=0, le=20)] = 0
-    days_before_uptake: Annotated[int, Field(ge=0, le=3650)] | None = None
-    tsh_stimulation: str | None = _text(RedifCourse, "tsh_stimulation", pattern=r"^(rhTSH|withdrawal|none)$")
-    low_iodine_diet: bool | None = None
+def _record_schema(form_name: str) -> type[_Strict]:
+    """The input schema of a repeating form, generated from its model fields."""
+    frm = form(form_name)
+    fields = {f.name: _pydantic_field(f) for f in frm.fields}
+    schema: type[_Strict] = create_model(  # type: ignore[call-overload]
+        _schema_name(form_name), __base__=_Strict, __doc__=f"{frm.label} (model form {frm.name!r}).", **fields
+    )
+    return schema
 
 
-class UptakeIn(_Strict):
-    """Uptake assessment. ``tracer``: one of the three iodine isotopes used for uptake imaging."""
-
-    assessment_date: date | None = None
-    modality: str | None = _text(UptakeAssessment, "modality")
-    tracer: str | None = _text(UptakeAssessment, "tracer", pattern=r"^(I-123|I-124|I-131)$")
-    activity_mbq: Annotated[float, Field(gt=0, le=10000)] | None = None
-    time_after_administration_h: Annotated[float, Field(ge=0, le=2000)] | None = None
-    restored: bool | None = None
-    restored_definition: str | None = _text(UptakeAssessment, "restored_definition")
+#: Input schema of each patient record kind (keys match ``models.PATIENT_CHILD_MODELS`` and the model's
+#: repeating forms).
+RECORD_SCHEMAS: dict[str, type[_Strict]] = {f.name: _record_schema(f.name) for f in forms() if f.repeating}
 
 
-class DosimetryIn(_Strict):
-    """Stored dosimetry result."""
-
-    kind: str = _text(DosimetryResult, "kind", default=..., pattern=r"^(lesion|blood|voxel)$")
-    method: str | None = _text(DosimetryResult, "method", min_length=1)
-    lesion_label: str | None = _text(DosimetryResult, "lesion_label")
-    absorbed_dose_gy: Annotated[float, Field(ge=0, le=1e5)] | None = None
-    dose_per_activity_gy_per_gbq: Annotated[float, Field(ge=0, le=1e5)] | None = None
-    threshold_gy: Annotated[float, Field(ge=0, le=1e5)] | None = None
-
-
-class AdministrationIn(_Strict):
-    """Therapeutic 131I administration."""
-
-    administration_date: date | None = None
-    activity_gbq: Annotated[float, Field(gt=0, le=100)]
-    basis: str | None = _text(IodineAdministration, "basis", pattern=r"^(empiric|dosimetry)$")
-    post_therapy_scan: str | None = _text(IodineAdministration, "post_therapy_scan")
+def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        if "$ref" in node and node["$ref"].startswith("#/$defs/"):
+            return _inline_refs(defs[node["$ref"].removeprefix("#/$defs/")], defs)
+        return {k: _inline_refs(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [_inline_refs(v, defs) for v in node]
+    return node
 
 
-class ResponseIn(_Strict):
-    """Response time point."""
-
-    assessment_date: date | None = None
-    criteria: str = _text(ResponseAssessment, "criteria", default="RECIST 1.1")
-    overall_response: OverallResponse | None = None
-    sum_of_diameters_mm: Annotated[float, Field(ge=0, le=5000)] | None = None
-    fdg_pet: str | None = _text(ResponseAssessment, "fdg_pet", min_length=1)
-
-
-class LabIn(_Strict):
-    """Laboratory value."""
-
-    sample_date: date | None = None
-    analyte: str = _text(LabResult, "analyte", default=..., pattern=r"^(Tg|TgAb|TSH)$")
-    value: Annotated[float, Field(ge=0, le=1e7)]
-    unit: str = _text(LabResult, "unit", default=..., min_length=1)
-
-
-class AdverseEventIn(_Strict):
-    """Adverse event (CTCAE grade 1-5)."""
-
-    onset_date: date | None = None
-    term: str = _text(AdverseEvent, "term", default=..., min_length=1)
-    ctcae_grade: Annotated[int, Field(ge=1, le=5)]
-    attribution: str | None = _text(AdverseEvent, "attribution")
-
-
-#: Input schema of each patient record kind (keys match ``models.PATIENT_CHILD_MODELS``).
-RECORD_SCHEMAS: dict[str, type[_Strict]] = {
-    "genotypes": GenotypeIn,
-    "rai-history": RaiHistoryIn,
-    "courses": CourseIn,
-    "uptake": UptakeIn,
-    "dosimetry": DosimetryIn,
-    "administrations": AdministrationIn,
-    "responses": ResponseIn,
-    "labs": LabIn,
-    "adverse-events": AdverseEventIn,
-}
+def record_body_schema() -> dict[str, Any]:
+    """OpenAPI schema of a record body: one of the record schemas (``x-record-kind`` names the kind),
+    with their enums inlined (a request body schema cannot use JSON Schema ``$defs``)."""
+    one_of = []
+    for kind, schema in RECORD_SCHEMAS.items():
+        js = schema.model_json_schema()
+        inlined = _inline_refs(js, js.get("$defs", {}))
+        inlined["x-record-kind"] = kind
+        one_of.append(inlined)
+    return {"oneOf": one_of}
 
 
 def input_error_from(exc: ValidationError, *, where: str = "") -> InputError:
@@ -274,11 +250,14 @@ def input_error_from(exc: ValidationError, *, where: str = "") -> InputError:
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err.get("loc", ()))
     fld = f"{where}{loc}" if where else loc
+    remedy = "correct the value and retry"
+    if err.get("type") == "enum":
+        remedy = f"use one of the codes: {err.get('ctx', {}).get('expected', '')}"
     return InputError(
         str(err.get("msg", "invalid value")),
         field=fld or None,
         value=err.get("input") if not isinstance(err.get("input"), dict) else None,
-        remedy="correct the value and retry",
+        remedy=remedy,
     )
 
 
@@ -290,7 +269,6 @@ def validate_input(schema: type[_Strict], data: Any, *, where: str = "") -> Any:
         return schema.model_validate(data)
     except ValidationError as exc:
         raise input_error_from(exc, where=where) from None
-
 
 
 def max_length_of(schema: type[BaseModel], name: str) -> int | None:

@@ -11,15 +11,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-__all__ = ["dosimetry_section", "pathway_section", "response_section"]
+from redif.registry.case_mapping import case_from_registry
+
+__all__ = ["dosimetry_section", "pathway_section", "report_case", "response_section"]
 
 
-def _histology(text: Any) -> str:
-    t = str(text or "").strip().lower().replace(" ", "_")
-    for h in ("papillary", "follicular", "oncocytic", "poorly_differentiated"):
-        if t.startswith(h):
-            return h
-    return "other"
+def report_case(patient: dict[str, Any]) -> dict[str, Any]:
+    """The pathway case the report uses for a registry patient: the one mapping of
+    :func:`redif.registry.case_mapping.case_from_registry` (the same case the web assesses)."""
+    return case_from_registry(patient)
 
 
 def pathway_section(patient: dict[str, Any]) -> dict[str, Any] | None:
@@ -29,22 +29,7 @@ def pathway_section(patient: dict[str, Any]) -> dict[str, Any] | None:
     genotypes = patient.get("records", {}).get("genotypes", [])
     if not genotypes:
         return None
-    alterations = []
-    for g in genotypes:
-        alt: dict[str, Any] = {"gene": g["gene"]}
-        if g.get("fusion_partner"):
-            alt.update(kind="fusion", fusion_partner=g["fusion_partner"])
-        elif g.get("variant"):
-            alt["variant"] = g["variant"]
-        alterations.append(alt)
-    case = parse_case(
-        {
-            "case_id": str(patient["pseudonym"]),
-            "histology": _histology(patient.get("histology")),
-            "genotype": alterations,
-        },
-        source="registry",
-    )
+    case = parse_case(report_case(patient), source="registry records")
     matches, options = candidate_regimens(case)
     lines = [
         f"Genotype group: {m.group} ({m.alteration}; {'targetable' if m.targetable else 'not targetable'})"

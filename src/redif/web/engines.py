@@ -1,8 +1,7 @@
 """Glue between the registry and the engines for the patient pages (no clinical rule lives here).
 
-- :func:`case_from_registry` builds the input of :func:`redif.pathway.assess_case` from a patient's
-  registry records (what the harmonised data set holds; lesion-level facts it does not hold stay absent,
-  so the pathway engine reports them as missing rather than guessing).
+- :func:`case_from_registry` (the one mapping, :mod:`redif.registry.case_mapping`, re-exported) builds
+  the input of :func:`redif.pathway.assess_case` from a patient's registry records.
 - A patient may instead carry a full pathway *case document* (the YAML/JSON of ``redif patient
   assess``), stored de-identified in the database with the patient (:func:`save_case_document`; the
   ``case_documents`` table, deleted with the patient); it takes precedence.
@@ -31,6 +30,7 @@ from sqlalchemy.orm import Session
 from redif.dosimetry.voxel_limits import plan_voxel_job
 from redif.errors import DicomInputError, InputError, LimitExceeded
 from redif.io.yaml_doc import MAX_CASE_BYTES, load_document
+from redif.registry.case_mapping import case_from_registry
 from redif.registry.dicom_checks import check_instance
 from redif.registry.models import CaseDocument
 
@@ -59,74 +59,6 @@ _CASE_ID = re.compile(r"[^A-Za-z0-9_.-]")
 # --------------------------------------------------------------------------------------------------
 # pathway case
 # --------------------------------------------------------------------------------------------------
-
-
-def _histology(text: str | None) -> str | None:
-    t = (text or "").lower()
-    for key, value in (("poorly", "poorly_differentiated"), ("papillary", "papillary"),
-                       ("oncocytic", "oncocytic"), ("hurthle", "oncocytic"), ("hürthle", "oncocytic"),
-                       ("follicular", "follicular")):
-        if key in t:
-            return value
-    return "other" if t else None
-
-
-def _intent(text: str | None) -> str:
-    t = (text or "").lower()
-    if "ablat" in t:
-        return "ablation"
-    if "adjuv" in t:
-        return "adjuvant"
-    return "treatment"
-
-
-def case_from_registry(patient: dict[str, Any]) -> dict[str, Any]:
-    """The pathway case mapping for a patient dict of :func:`redif.registry.patients.patient_to_dict`.
-
-    Raises
-    ------
-    InputError
-        If the registry lacks a fact the pathway needs (histology).
-    """
-    rec = patient.get("records", {})
-    histology = _histology(patient.get("histology"))
-    if histology is None:
-        raise InputError("the patient has no histology recorded", field="histology",
-                         remedy="edit the patient (histology) or store a pathway case document")
-    case_id = _CASE_ID.sub("-", str(patient["pseudonym"]))
-    if len(case_id) < 2 or not case_id[0].isalnum():
-        case_id = "P" + case_id
-    case: dict[str, Any] = {"case_id": case_id[:64], "histology": histology}
-    if patient.get("birth_year"):
-        case["year_of_birth"] = patient["birth_year"]
-    case["genotype"] = [
-        {k: v for k, v in {
-            "gene": g["gene"], "kind": "fusion" if g.get("fusion_partner") else "mutation",
-            "variant": g.get("variant"), "fusion_partner": g.get("fusion_partner"),
-            "assay": g.get("assay"), "date": g.get("sample_date")}.items() if v is not None}
-        for g in rec.get("genotypes", [])
-    ]
-    case["rai_courses"] = [
-        {"date": r["treatment_date"], "activity_gbq": r["activity_gbq"],
-         "intent": _intent(r.get("indication"))}
-        for r in rec.get("rai-history", []) if r.get("treatment_date") and r.get("activity_gbq")
-    ]
-    labs: dict[str, dict[str, Any]] = defaultdict(dict)
-    for lab in rec.get("labs", []):
-        if not lab.get("sample_date"):
-            continue
-        key = {"tg": "tg_ng_ml", "tgab": "tgab_iu_ml", "tsh": "tsh_miu_l"}.get(str(lab["analyte"]).lower())
-        if key:
-            labs[lab["sample_date"]][key] = lab["value"]
-    case["labs"] = [{"date": d, **v} for d, v in sorted(labs.items())]
-    courses = rec.get("courses", [])
-    if courses:
-        c = max(courses, key=lambda x: (x.get("course_number") or 0, x.get("id") or 0))
-        drugs = [d.strip() for d in re.split(r"[+,/;]| and ", c["drugs"]) if d.strip()]
-        case["redifferentiation_course"] = {
-            k: v for k, v in {"drugs": [{"drug": d} for d in drugs], "start_date": c.get("start_date"),
-                              "stop_date": c.get("stop_date")}.items() if v is not None}
-    return case
 
 
 def load_case_document(session: Session, patient_id: int) -> dict[str, Any] | None:

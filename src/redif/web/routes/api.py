@@ -19,7 +19,7 @@ from redif.registry import audit, deid, uploads
 from redif.registry import patients as reg
 from redif.registry.access import Permission, get_patient
 from redif.registry.models import Site
-from redif.registry.schemas import PatientIn, PatientPatch
+from redif.registry.schemas import PatientIn, PatientPatch, record_body_schema
 from redif.web.conditional import check_preconditions, entity_tag, validator_headers
 from redif.web.security import current_principal, requires
 
@@ -45,6 +45,7 @@ class RecordKind(enum.StrEnum):
     RESPONSES = "responses"
     LABS = "labs"
     ADVERSE_EVENTS = "adverse-events"
+    NEXT_THERAPY = "next-therapy"
 
 
 def _db(request: Request, write: bool = False) -> Any:
@@ -159,7 +160,13 @@ def delete_patient(request: Request, patient_id: PatientId) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/patients/{patient_id}/records/{kind}", status_code=201, summary="Add a record")
+@router.post(
+    "/patients/{patient_id}/records/{kind}",
+    status_code=201,
+    summary="Add a record",
+    openapi_extra={"requestBody": {"required": True,
+                                   "content": {"application/json": {"schema": record_body_schema()}}}},
+)
 @requires(Permission.AUTHENTICATED)
 def add_record(
     request: Request,
