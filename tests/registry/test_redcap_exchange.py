@@ -30,7 +30,7 @@ from redif.registry.access import Principal, Role
 from redif.registry.db import Database, migrate, open_database
 from redif.registry.demo import load_demo
 from redif.registry.importer import import_patients
-from redif.registry.models import Patient, Site
+from redif.registry.models import Patient, ReviewFlag, Site
 from redif.registry.redcap import EXCHANGE_COLUMNS, export_redcap, parse_redcap, redcap_records
 
 _ADMIN = Principal(user_id=0, username="test", role=Role.ADMIN, site_id=None)
@@ -70,7 +70,7 @@ def test_demo_round_trip_is_identical(pair: tuple[Database, Database]) -> None:
     identical file; every stored record is a row (nothing dropped); a re-run skips every patient."""
     source, target = pair
     load_demo(source)
-    first = export_redcap(source)
+    first = export_redcap(source).text
     rows = _table(first)
     assert list(rows[0])[:3] == list(EXCHANGE_COLUMNS)
     with source.session() as s:
@@ -84,7 +84,7 @@ def test_demo_round_trip_is_identical(pair: tuple[Database, Database]) -> None:
     _add_sites(target, "DEMO-A", "DEMO-B")
     ids = import_patients(target, parse_redcap(first), site_code=None)
     assert len(ids) == 16
-    second = export_redcap(target)
+    second = export_redcap(target).text
     assert second == first
 
     skipped: list[str] = []
@@ -260,11 +260,32 @@ def test_export_of_one_site(db: Database) -> None:
     import_patients(db, parse_redcap(_valid_file()), site_code=None)
     other = _edit(_edit(_valid_file(), 2, "site", "S2"), 2, "pseudonym", "P-002")
     import_patients(db, parse_redcap(other), site_code=None)
-    rows = _table(export_redcap(db, sites=["S2"]))
+    rows = _table(export_redcap(db, sites=["S2"]).text)
     assert [(r["pseudonym"], r["site"]) for r in rows if not r["redcap_repeat_instrument"]] == [
         ("P-002", "S2")
     ]
-    assert len(_table(export_redcap(db))) == 2 * len(rows)
+    assert len(_table(export_redcap(db).text)) == 2 * len(rows)
     with pytest.raises(InputError) as info:
         export_redcap(db, sites=["S9"])
     assert info.value.field == "site" and info.value.value == "S9"
+
+
+def test_export_counts_values_awaiting_review(db: Database) -> None:
+    """Issue 10: values the migration kept verbatim for review (registry review flags) are not model codes,
+    so the file leaves them empty; the export says how many await review instead of hiding them."""
+    _add_sites(db, "S1")
+    (pid,) = import_patients(db, parse_redcap(_valid_file()), site_code=None)
+    with db.write_session(actor="test") as s:
+        s.add(
+            ReviewFlag(
+                patient_id=pid,
+                table_name="patients",
+                row_id=pid,
+                column_name="histology",
+                verbatim="Hurthle cell",
+                reason="no term",
+            )
+        )
+    result = export_redcap(db)
+    assert (result.patients, result.pending_review) == (1, 1)
+    assert _table(result.text)[0]["histology"] == "papillary"

@@ -64,18 +64,31 @@ def register(app: typer.Typer) -> None:
         _check_format(fmt, _EXPORT_FORMATS)
         db = _db(database_url, data_dir, demo=demo)
         try:
-            text = export_redcap(db, sites=sites)
+            result = export_redcap(db, sites=sites)
         finally:
             db.dispose()
         try:
-            out.write_bytes(text.encode("utf-8"))
+            out.write_bytes(result.text.encode("utf-8"))
         except OSError as exc:
             raise InputError(f"cannot write file: {exc.strerror}", field="--out", value=str(out)) from None
-        n_records = len({line.split(",", 1)[0] for line in text.splitlines()[1:]})
         if json_out:
-            emit_json({"format": fmt, "out": str(out), "patients": n_records})
-        else:
-            typer.echo(f"{n_records} patients written to {out} ({fmt})", err=True)
+            emit_json(
+                {
+                    "format": fmt,
+                    "out": str(out),
+                    "patients": result.patients,
+                    "pending_review": result.pending_review,
+                }
+            )
+            return
+        typer.echo(f"{result.patients} patients written to {out} ({fmt})", err=True)
+        if result.pending_review:
+            typer.secho(
+                f"warning: {result.pending_review} stored values await review (free text not mapped to a "
+                "term); they stay in the registry and are empty in the file until a reviewer picks the code",
+                err=True,
+                fg=typer.colors.YELLOW,
+            )
 
     @group.command("import")
     def import_(

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from redif.errors import InputError
 from redif.io.yaml_doc import MAX_FILE_BYTES, decode_text
@@ -61,11 +61,12 @@ from redif.registry import patients as reg
 from redif.registry.access import Principal, Role
 from redif.registry.db import Database
 from redif.registry.importer import ImportRow
-from redif.registry.models import Site
+from redif.registry.models import Patient, ReviewFlag, Site
 from redif.registry.schemas import RECORD_SCHEMAS, PatientIn
 
 __all__ = [
     "EXCHANGE_COLUMNS",
+    "RedcapExport",
     "export_redcap",
     "parse_redcap",
     "read_redcap_file",
@@ -196,7 +197,18 @@ def redcap_records(
     return buf.getvalue()
 
 
-def export_redcap(db: Database, *, sites: Sequence[str] = (), actor: str = "cli-export") -> str:
+@dataclass(frozen=True)
+class RedcapExport:
+    """A REDCap export: the file's text, how many patients it holds, and how many stored values of those
+    patients await review (free text the migration could not map to a term: kept in the registry's
+    review flags, empty in the file until a reviewer picks the code)."""
+
+    text: str
+    patients: int
+    pending_review: int
+
+
+def export_redcap(db: Database, *, sites: Sequence[str] = (), actor: str = "cli-export") -> RedcapExport:
     """Every patient of the registry (or of ``sites``) in REDCap's flat format; the export is audited.
 
     Raises
@@ -213,16 +225,19 @@ def export_redcap(db: Database, *, sites: Sequence[str] = (), actor: str = "cli-
                     "unknown site", field="site", value=code, remedy="use the code of a site of the registry"
                 )
         items = [reg.patient_to_dict(p) for p in reg.list_patients(s, principal, limit=2**31 - 1)]
+        flags = select(func.count(ReviewFlag.id)).join(Patient).join(Site)
         if sites:
             items = [p for p in items if p["site"] in sites]
+            flags = flags.where(Site.code.in_(list(sites)))
         text = redcap_records(items)
+        pending = int(s.execute(flags).scalar_one())
         audit.record(
             s,
             action="export",
             entity="patients",
             details={"format": "redcap", "n": len(items), "sites": sorted(sites)},
         )
-    return text
+    return RedcapExport(text=text, patients=len(items), pending_review=pending)
 
 
 # ----------------------------------------------------------------------------------------------- import
