@@ -26,14 +26,11 @@ from redif.errors import InputError
 from redif.model.dictionary import redcap_form_name, redcap_variables
 from redif.model.fields import forms
 from redif.registry import patients as reg
-from redif.registry.access import Principal, Role
 from redif.registry.db import Database, migrate, open_database
 from redif.registry.demo import load_demo
 from redif.registry.importer import import_patients
 from redif.registry.models import Patient, ReviewFlag, Site
 from redif.registry.redcap import EXCHANGE_COLUMNS, export_redcap, parse_redcap, redcap_records
-
-_ADMIN = Principal(user_id=0, username="test", role=Role.ADMIN, site_id=None)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -75,7 +75,6 @@ __all__ = [
 
 #: The leading columns of REDCap's flat format for a classic project with repeating instruments.
 EXCHANGE_COLUMNS: tuple[str, ...] = (REDCAP_RECORD_ID, "redcap_repeat_instrument", "redcap_repeat_instance")
-_PATIENT_FORM = "patient"
 _IGNORED = re.compile(
     r"^(redcap_data_access_group|redcap_survey_identifier|[a-z][a-z0-9_]*_(complete|timestamp))$"
 )
