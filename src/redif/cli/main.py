@@ -80,6 +80,8 @@ _GROUPS = (
     "serve",
     "admin",
     "audit",
+    "registry",
+    "dictionary",
 )
 
 
