@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 
+from redif.cli._common import JsonOpt, emit_json
 from redif.errors import InputError
 from redif.model import dictionary
 
@@ -48,6 +50,7 @@ def register(app: typer.Typer) -> None:
     def export(
         fmt: str = typer.Option(..., "--format", help=f"Dictionary format ({_FORMAT_HELP})."),
         out: Path = typer.Option(..., "--out", help="File to write."),
+        as_json: JsonOpt = False,
     ) -> None:
         """Write the data dictionary of the model in one format."""
         data = _render(fmt)
@@ -55,6 +58,10 @@ def register(app: typer.Typer) -> None:
             out.write_bytes(data)
         except OSError as exc:
             raise InputError(f"cannot write file: {exc.strerror}", field="--out", value=str(out)) from None
+        if as_json:
+            emit_json({"format": fmt, "out": str(out), "bytes": len(data),
+                       "sha256": hashlib.sha256(data).hexdigest()})
+            return
         typer.echo(f"{fmt} data dictionary written to {out}", err=True)
 
     app.add_typer(group, name="dictionary")

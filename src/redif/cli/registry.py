@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from redif.cli._common import JsonOpt, emit_json
 from redif.errors import InputError
 
 __all__ = ["register"]
@@ -17,7 +18,6 @@ _URL = typer.Option(None, "--database-url", help="SQLAlchemy URL of the registry
 _DEMO = typer.Option(
     False, "--demo", help="Use the data directory's demo database (the one `redif serve --demo` serves)."
 )
-_JSON = typer.Option(False, "--json", help="Print JSON.")
 _EXPORT_FORMATS = ("redcap",)
 _IMPORT_FORMATS = ("redcap", "json", "csv")
 
@@ -55,10 +55,9 @@ def register(app: typer.Typer) -> None:
         data_dir: Path = _DD,
         database_url: str = _URL,
         demo: bool = _DEMO,
-        json_out: bool = _JSON,
+        json_out: JsonOpt = False,
     ) -> None:
         """Write the registry's patients and records as a REDCap import file (audited as an export)."""
-        from redif.cli._common import emit_json
         from redif.registry.redcap import export_redcap
 
         _check_format(fmt, _EXPORT_FORMATS)
@@ -106,12 +105,11 @@ def register(app: typer.Typer) -> None:
         data_dir: Path = _DD,
         database_url: str = _URL,
         demo: bool = _DEMO,
-        json_out: bool = _JSON,
+        json_out: JsonOpt = False,
     ) -> None:
         """Import patients: the whole file is checked against the model first, nothing is written if a
         row is wrong; then one transaction per patient. Patients already stored identically are skipped,
         so re-runs are idempotent."""
-        from redif.cli._common import emit_json
         from redif.registry.importer import import_patients, read_import_file
         from redif.registry.redcap import read_redcap_file
 
@@ -151,11 +149,10 @@ def register(app: typer.Typer) -> None:
     def demo_(
         data_dir: Path = _DD,
         database_url: str = _URL,
-        json_out: bool = _JSON,
+        json_out: JsonOpt = False,
     ) -> None:
         """Fill the data directory's demo database with the synthetic demo sites, users and patients of
         `redif serve --demo`, without serving."""
-        from redif.cli._common import emit_json
         from redif.registry.demo import DEMO_PASSWORD, load_demo
 
         db = _db(database_url, data_dir, demo=True)
