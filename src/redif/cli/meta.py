@@ -122,6 +122,10 @@ def pool_command(
     level: float = typer.Option(95.0, "--level", help="Confidence level in percent."),
     by: str | None = typer.Option(None, "--by", help="Column for subgroup analysis (separate tau2)."),
     mods: str | None = typer.Option(None, "--mods", help="Comma-separated moderator columns."),
+    random: str | None = typer.Option(
+        None, "--random", help="Nested random effects OUTER/INNER (two columns, e.g. trial/arm): a "
+                               "multilevel model as metafor rma.mv(random = ~ 1 | OUTER/INNER); --method "
+                               "REML or ML."),
     forest: Path | None = typer.Option(None, "--forest", help="Write a forest plot (.svg or .png)."),
     study_ci: str = typer.Option("clopper-pearson", "--study-ci",
                                  help="Per-study interval for proportions: clopper-pearson or wilson."),
@@ -131,6 +135,10 @@ def pool_command(
     from redif.evidence.effect_table import pool_effect_table
     from redif.evidence.plots import forest_bytes
 
+    if random is not None:
+        _pool_multilevel(file, measure=measure, method=method, random=random, mods=mods, level=level,
+                         by=by, knha=knha, forest=forest, as_json=as_json)
+        return
     if forest is not None:
         check_plot_path(forest, field="forest")
     pool = pool_effect_table(file, measure=measure, method=method, knha=knha, level=level, by=by,
@@ -146,6 +154,48 @@ def pool_command(
         _render(out, str(pool.measure))
         if forest is not None:
             console.print(f"forest plot written to {forest}")
+
+
+def _pool_multilevel(file: Path, *, measure: str, method: str, random: str, mods: str | None, level: float,
+                     by: str | None, knha: bool, forest: Path | None, as_json: bool) -> None:
+    """``meta pool --random OUTER/INNER``: the nested model (:mod:`redif.evidence.multilevel`)."""
+    from redif.errors import InputError
+    from redif.evidence.multilevel import pool_multilevel_file
+
+    for name, given in (("by", by is not None), ("knha", knha), ("forest", forest is not None)):
+        if given:
+            raise InputError("not available with the multilevel model", field=name,
+                             remedy="drop it, or drop --random for the standard random-effects model")
+    res = pool_multilevel_file(file, random=random, measure=measure, method=method, level=level,
+                               moderators=mods)
+    out = res.to_dict()
+    out["disclaimer"] = DISCLAIMER
+    if as_json:
+        emit_json(out)
+        return
+    outer, inner = res.random
+    prop = res.measure in PROPORTION
+    scale = "proportion" if prop else "effect"
+    console.print(f"Multilevel model ({res.measure}, {res.method}, k = {res.k}; random = ~ 1 | "
+                  f"{outer}/{inner}, {res.n_levels[0]} {outer} and {res.n_levels[1]} {inner} levels)")
+    head = "Intercept" if res.qm is not None else "Pooled"
+    console.print(f"{head} {scale}: {_fmt(res.estimate)} [{_fmt(res.ci_lower)}, {_fmt(res.ci_upper)}], "
+                  f"prediction interval [{_fmt(res.pi_lower)}, {_fmt(res.pi_upper)}] ({res.level:g}%, z)")
+    console.print(f"mu = {_fmt(res.mu)} (SE {_fmt(res.se)}) on the {res.measure} scale; sigma2 {outer} = "
+                  f"{_fmt(res.sigma2[0])}, sigma2 {inner} = {_fmt(res.sigma2[1])}; QE = {_fmt(res.qe, 2)} "
+                  f"(df = {res.qe_df}, p {_fmt_p(res.qe_p)})")
+    if res.qm is not None:
+        ct = Table(title=f"Moderators ({res.measure} scale)")
+        for col in ("Term", "Estimate", "SE", "z", "p", "CI"):
+            ct.add_column(col, justify="left" if col == "Term" else "right")
+        for c in res.coefficients:
+            ct.add_row(c.name, _fmt(c.estimate), _fmt(c.se), _fmt(c.stat, 3), _fmt(c.p),
+                       f"[{_fmt(c.ci_lower)}, {_fmt(c.ci_upper)}]")
+        console.print(ct)
+        console.print(f"QM = {_fmt(res.qm, 3)} (df = {res.qm_df}, p {_fmt_p(res.qm_p)})")
+    for note in res.notes:
+        console.print(f"note: {note}")
+    console.print(f"[dim]{DISCLAIMER}[/dim]")
 
 
 def _yi_vi(file: Path, measure: str) -> tuple[Any, Any, EffectTable, Any]:
