@@ -15,14 +15,15 @@ PLO; the arm component at the boundary 0), made up for these tests.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from redif.cli.main import app
+from redif.cli.main import main
 from redif.errors import InputError
 from redif.evidence.multilevel import MultilevelResult, parse_random, pool_multilevel, pool_multilevel_file
 
@@ -49,6 +50,18 @@ def _fit(key: str) -> MultilevelResult:
     file, random, measure, mods = CASES[key]
     method = "ML" if "_ML" in key else "REML"
     return pool_multilevel_file(DATA / file, random=random, measure=measure, method=method, moderators=mods)
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    """Run ``redif meta pool ARGS`` in-process through the console entry point: (status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(["meta", "pool", *args])
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+    return code, out.getvalue(), err.getvalue()
 
 
 def _close(actual: float, expected: float) -> bool:
@@ -134,21 +147,19 @@ def test_refuses_bad_input() -> None:
 def test_cli_json_keys() -> None:
     """Issue 12: ``redif meta pool FILE --random trial/arm --json`` gives the keys named in the issue
     (with ``--mods`` also coefficients, qm, qm_p); values equal the engine's (metafor-checked above)."""
-    runner = CliRunner()
     file = str(DATA / "multilevel_arms.csv")
-    r = runner.invoke(app, ["meta", "pool", file, "--measure", "PLO", "--method", "ML", "--random",
-                            "trial/arm", "--json"])
-    assert r.exit_code == 0, r.output
-    out = json.loads(r.output)
+    code, stdout, stderr = _cli(file, "--measure", "PLO", "--method", "ML", "--random", "trial/arm", "--json")
+    assert code == 0, stderr
+    out = json.loads(stdout)
     keys = {"k", "mu", "se", "ci_lower", "ci_upper", "pi_lower", "pi_upper", "estimate", "sigma2", "qe",
             "qe_df", "qe_p"}
     assert keys <= set(out) and not {"coefficients", "qm", "qm_p"} & set(out)
     assert len(out["sigma2"]) == 2
     assert out["mu"] == pytest.approx(_listed(REF["arms_ML"]["beta"])[0], abs=TOL)
-    r = runner.invoke(app, ["meta", "pool", file, "--measure", "PLO", "--random", "trial/arm", "--mods",
-                            "genotype", "--json"])
-    assert r.exit_code == 0, r.output
-    out = json.loads(r.output)
+    code, stdout, stderr = _cli(file, "--measure", "PLO", "--random", "trial/arm", "--mods", "genotype",
+                                "--json")
+    assert code == 0, stderr
+    out = json.loads(stdout)
     assert keys | {"coefficients", "qm", "qm_p"} <= set(out)
     assert [c["name"] for c in out["coefficients"]] == ["intrcpt", "genotypeRAS", "genotypeWT"]
 
@@ -156,13 +167,13 @@ def test_cli_json_keys() -> None:
 def test_cli_errors_name_flags() -> None:
     """Issue 12: CLI errors name the flag (--random, --method, --by), exit code 2 for bad input, no
     traceback."""
-    runner = CliRunner()
     file = str(DATA / "multilevel_arms.csv")
-    for extra, flag in ((["--random", "trial"], "--random"), (["--random", "trial/arm", "--method", "DL"],
-                                                               "--method"),
-                        (["--random", "trial/arm", "--by", "genotype"], "--by")):
-        r = runner.invoke(app, ["meta", "pool", file, *extra])
-        assert r.exit_code == 2, (extra, r.output)
-        assert flag in r.output and "Traceback" not in r.output
-    r = runner.invoke(app, ["meta", "pool", file, "--random", "trial/arm"])
-    assert r.exit_code == 0 and "sigma2 trial" in r.output
+    cases = ((["--random", "trial"], "--random"), (["--random", "trial/arm", "--method", "DL"], "--method"),
+             (["--random", "trial/arm", "--by", "genotype"], "--by"),
+             (["--random", "trial/arm", "--mods", "genotype,nope"], "nope"))
+    for extra, flag in cases:
+        code, _, stderr = _cli(file, *extra)
+        assert code == 2, (extra, stderr)
+        assert flag in stderr and "Traceback" not in stderr
+    code, stdout, stderr = _cli(file, "--random", "trial/arm")
+    assert code == 0 and "sigma2 trial" in stdout, stderr
