@@ -7,10 +7,11 @@ Expected values: ``tests/evidence/data/multilevel_reference.json``, written by
 
 Each case is ``rma.mv(yi, vi, [mods = ~ ...,] random = ~ 1 | outer/inner, method = "REML"|"ML")`` with
 ``predict()`` for the prediction interval (``newmods = 0`` with moderators) and ``transf.ilogit`` for the
-proportion scale. Data: metafor's ``dat.konstantopoulos2011`` (56 schools in 11 districts, GEN; both
-components interior) exported to ``konstantopoulos2011.csv``; ``multilevel_arms.csv`` (14 arms in 6
-trials, PLO; the trial component at the boundary 0) and ``multilevel_homog.csv`` (13 arms in 6 trials,
-PLO; the arm component at the boundary 0), made up for these tests.
+proportion scale (``transf.ipft.hm`` with the study sizes for the one PFT case). Data: metafor's
+``dat.konstantopoulos2011`` (56 schools in 11 districts, GEN; both components interior) exported to
+``konstantopoulos2011.csv``; ``multilevel_arms.csv`` (14 arms in 6 trials, PLO; the trial component at
+the boundary 0) and ``multilevel_homog.csv`` (13 arms in 6 trials, PLO and PFT; the arm component at the
+boundary 0), made up for these tests.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ for _m in ("REML", "ML"):
     CASES[f"arms_{_m}_genotype"] = ("multilevel_arms.csv", "trial/arm", "PLO", "genotype")
     CASES[f"arms_{_m}_genotype_weeks"] = ("multilevel_arms.csv", "trial/arm", "PLO", "genotype,weeks")
     CASES[f"homog_{_m}"] = ("multilevel_homog.csv", "trial/arm", "PLO", None)
+CASES["homog_REML_PFT"] = ("multilevel_homog.csv", "trial/arm", "PFT", None)
 
 
 def _listed(x: Any) -> list[float]:
@@ -48,7 +50,7 @@ def _listed(x: Any) -> list[float]:
 
 def _fit(key: str) -> MultilevelResult:
     file, random, measure, mods = CASES[key]
-    method = "ML" if "_ML" in key else "REML"
+    method = "ML" if "_ML" in key else "REML"  # "homog_REML_PFT": REML
     return pool_multilevel_file(DATA / file, random=random, measure=measure, method=method, moderators=mods)
 
 

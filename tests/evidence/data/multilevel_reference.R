@@ -25,7 +25,7 @@ fit <- function(dat, outer, inner, method, mods = NULL, measure = "GEN") {
   tr <- if (measure == "PLO") {
     if (p == 1) predict(res, transf = transf.ilogit) else predict(res, newmods = rep(0, p - 1),
                                                                     transf = transf.ilogit)
-  } else pr
+  } else if (measure == "PFT") predict(res, transf = transf.ipft.hm, targs = list(ni = dat$total)) else pr
   list(k = res$k, sigma2 = res$sigma2, s_nlevels = res$s.nlevels, beta = c(res$beta),
        names = rownames(res$beta), se = res$se, zval = res$zval, pval = res$pval, ci_lb = res$ci.lb,
        ci_ub = res$ci.ub, QE = res$QE, QEdf = res$k - p, QEp = res$QEp, QM = res$QM, QMp = res$QMp,
@@ -45,4 +45,5 @@ for (m in c("REML", "ML")) {
                                                      measure = "PLO")
   out[[paste0("homog_", m)]] <- fit(homog, "trial", "arm", m, measure = "PLO")
 }
+out$homog_REML_PFT <- fit(homog, "trial", "arm", "REML", measure = "PFT")
 cat(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE), "\n")
