@@ -76,7 +76,7 @@ def rob_summary_bytes(summary: RobSummary, tool: RobTool, fmt: str = "svg") -> b
     """Per item (and overall), the share of records with each answer, as stacked horizontal bars."""
     labels = [*tool.item_ids, "Overall"]
     with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(6.5, 0.6 + 0.3 * len(labels)))
+        fig, ax = plt.subplots(figsize=(6.5, 1.2 + 0.3 * len(labels)))
         for y, label in enumerate(labels):
             counts = summary.judgements if label == "Overall" else summary.items[label]
             total = sum(counts.values()) or 1
@@ -89,11 +89,11 @@ def rob_summary_bytes(summary: RobSummary, tool: RobTool, fmt: str = "svg") -> b
         handles, names = ax.get_legend_handles_labels()
         unique = dict(zip(names, handles, strict=True))
         ax.legend(unique.values(), [n.replace("_", " ") for n in unique], loc="upper center",
-                  bbox_to_anchor=(0.5, -0.12), ncol=len(unique), frameon=False)
+                  bbox_to_anchor=(0.5, -0.18), ncol=4, frameon=False)
         ax.set_yticks(range(len(labels)), labels)
         ax.set_ylim(len(labels) - 0.5, -0.5)
         ax.set_xlim(0, 1)
-        ax.set_xlabel(f"share of {summary.n_records} appraised records")
+        ax.set_xlabel(f"share of records ({summary.n_records} appraisals, not-assessed ones in Overall only)")
         ax.set_title(f"Risk of bias summary: {tool.name} (draft, unverified)", fontsize=8)
         fig.tight_layout()
         return _render(fig, fmt)
