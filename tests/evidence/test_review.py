@@ -62,11 +62,12 @@ FIXTURE_ROB = {"assessments": [
     {"record": "F4", "assessed": False, "reason": "randomised trial: use RoB 2"},
 ]}
 
-FIXTURE_LOG = {
+FIXTURE_LOG: dict[str, Any] = {
     "identification": {"databases": 40, "registers": 5, "other_methods": "unknown"},
     "duplicates_removed": 5, "records_screened": 40, "records_excluded": 30, "reports_sought": 10,
     "reports_not_retrieved": 2, "reports_assessed": 8,
-    "reports_excluded": [{"reason": "no uptake outcome", "count": 3}, {"reason": "review article", "count": 2}],
+    "reports_excluded": [{"reason": "no uptake outcome", "count": 3},
+                         {"reason": "review article", "count": 2}],
     "studies_included": 3, "included_reports": ["F1", "F2", "F3"],
     "entries": [{"date": "2026-01-02", "file": "new.yaml", "records": ["F4"], "decision": "included"}],
 }

@@ -21,8 +21,8 @@ from redif.errors import InputError
 __all__ = ["register"]
 
 _LogOpt = typer.Option(None, "--log", help="Screening log file (YAML); default: the built-in log.")
-_DRAFT_NOTE = ("Risk-of-bias answers are a draft from the evidence base's own fields (grade unverified, no paper "
-               "read): a starting point for the consortium's reviewers.")
+_DRAFT_NOTE = ("Risk-of-bias answers are a draft from the evidence base's own fields (grade unverified, "
+               "no paper read): a starting point for the consortium's reviewers.")
 
 
 def _read_log(path: Path | None) -> dict[str, Any]:
@@ -81,7 +81,8 @@ def _rob(
         grid.add_row(label, *(answers.get(i, "") for i in tool.item_ids), a.judgement)
     console.print(grid)
     console.print("Judgements: " + ", ".join(f"{k} {v}" for k, v in summary.judgements.items())
-                  + f" ({summary.n_records} appraisals; arms sharing their study's count once)", highlight=False)
+                  + f" ({summary.n_records} appraisals; arms sharing their study's count once)",
+                  highlight=False)
     console.print(f"Overall rule: {tool.rule}", highlight=False, style="dim")
     console.print(_DRAFT_NOTE, style="dim")
     for p in plots:
@@ -112,7 +113,8 @@ def _grade(as_json: JsonOpt = False) -> None:
                      r.certainty.replace("_", " "), reasons)
     console.print(grid)
     console.print("Certainty starts low (single-arm/observational evidence, Balshem 2011); thresholds are "
-                  "redif rules (grade_rules.yaml, unverified); --json gives each reason in full.", style="dim")
+                  "redif rules (grade_rules.yaml, unverified); --json gives each reason in full.",
+                  style="dim")
     console.print(_DRAFT_NOTE, style="dim")
 
 
@@ -137,13 +139,13 @@ def _prisma(
 
 
 def _add(
-    file: Path = typer.Argument(..., help="New study records (.yaml or .csv), checked like the evidence base."),
+    file: Path = typer.Argument(..., help="New study records (.yaml or .csv), checked like the base."),
     log: Path = typer.Option(Path("screening_log.yaml"), "--log",
                              help="Screening log to append to (created from the built-in log if missing)."),
     note: str | None = typer.Option(None, "--note", help="A note for the log entry."),
     as_json: JsonOpt = False,
 ) -> None:
-    """Validate new records against the evidence base and log them (with today's date) in the screening log."""
+    """Validate new records against the evidence base; log them, dated, in the screening log."""
     import yaml
 
     from redif.evidence.prisma import add_entry, prisma_counts

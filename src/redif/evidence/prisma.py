@@ -184,7 +184,8 @@ def prisma_svg(counts: PrismaCounts, *, title: str = "redif living review") -> s
         f'viewBox="0 0 800 {height}" font-family="DejaVu Sans, sans-serif" font-size="12">',
         '<defs><marker id="a" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto">'
         '<path d="M0,0 L8,4 L0,8 z" fill="#000000"/></marker></defs>',
-        f'<text x="20" y="30" font-size="14" font-weight="bold">PRISMA 2020 flow diagram: {escape(title)}</text>',
+        f'<text x="20" y="30" font-size="14" font-weight="bold">PRISMA 2020 flow diagram: '
+        f'{escape(title)}</text>',
         *side, *boxes, *arrows,
         f'<text x="20" y="{height - 12}" font-size="10">"unknown": not documented in the screening log '
         '(never guessed). Page MJ et al. BMJ 2021;372:n71.</text>',
