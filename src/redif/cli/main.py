@@ -69,6 +69,7 @@ app = typer.Typer(
 # Command-group modules, each with ``register(app)``; order is the order in ``redif --help``.
 _GROUPS = (
     "evidence",
+    "evidence_review",
     "meta",
     "dose",
     "dose_voxel",
