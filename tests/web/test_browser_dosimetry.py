@@ -102,7 +102,7 @@ def test_upload_phantom_see_dose_download_pdf(server: str, study_zip: Path, tmp_
             expect(page).to_have_url(server + "/patients")
             page.get_by_role("link", name="New patient").click()
             page.get_by_label("Pseudonym").fill("DOSE-001")
-            page.get_by_label("Histology").fill("papillary")
+            page.get_by_label("Histology").select_option("papillary")  # coded (issue 10)
             page.get_by_role("button", name="Create patient").click()
             expect(page.get_by_role("heading", level=1)).to_have_text("Patient DOSE-001")
             # the dosimetry section is loaded by htmx
