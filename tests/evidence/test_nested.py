@@ -1,0 +1,73 @@
+"""Issue 12, item 3: the evidence base pooled with arms nested in their trials
+(:func:`redif.evidence.nested.pool_nested`).
+
+Reference values from R metafor 3.8-1 (run here), on the fixture below (8 arms in 5 trials; the trial
+component interior, the arm component at its boundary 0):
+
+    library(metafor)
+    d <- data.frame(trial = c("T1","T1","T1","T2","T2","T3","T4","T5"),
+                    arm = c("a","b","c","a","b","a","a","a"),
+                    xi = c(4,5,3,2,5,20,6,11), ni = c(9,5,6,6,14,21,10,28))
+    d <- escalc("PLO", xi = xi, ni = ni, data = d)
+    r <- rma.mv(yi, vi, random = ~ 1 | trial/arm, data = d, method = "REML",
+                control = list(rel.tol = 1e-10))
+    predict(r, transf = transf.ilogit); r$sigma2; r$QE
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from redif.errors import InputError
+from redif.evidence.enums import UptakeDefinition
+from redif.evidence.nested import pool_nested, trial_of
+from redif.evidence.studies import load_evidence
+from redif.evidence.tables import OutcomeTable, outcome_table
+
+TRIALS = ["T1", "T1", "T1", "T2", "T2", "T3", "T4", "T5"]
+EVENTS = [4, 5, 3, 2, 5, 20, 6, 11]
+TOTALS = [9, 5, 6, 6, 14, 21, 10, 28]
+
+
+def _fixture() -> OutcomeTable:
+    base = outcome_table(load_evidence(), "uptake", definition=UptakeDefinition.POST_THERAPY_SCAN,
+                         min_grade="unverified")
+    template = base.rows[0]
+    rows = []
+    for i, (t, x, n) in enumerate(zip(TRIALS, EVENTS, TOTALS, strict=True)):
+        rows.append(dataclasses.replace(template, row_id=f"{t}-{i}", events=x, total=n, part_of=t))
+    return dataclasses.replace(base, rows=tuple(rows), excluded=())
+
+
+def test_matches_metafor_rma_mv() -> None:
+    res = pool_nested(_fixture())
+    assert res.n_levels == (5, 8)
+    assert res.sigma2[0] == pytest.approx(0.8032623830, abs=1e-4)
+    assert res.sigma2[1] == pytest.approx(0.0, abs=1e-4)
+    assert res.mu == pytest.approx(0.2360658088, abs=1e-4)
+    assert res.se == pytest.approx(0.4797245470, abs=1e-4)
+    assert res.estimate == pytest.approx(0.5587439031, abs=1e-4)
+    assert (res.ci_lower, res.ci_upper) == pytest.approx((0.3308867789, 0.7642834390), abs=1e-4)
+    assert (res.pi_lower, res.pi_upper) == pytest.approx((0.1472469568, 0.9027789479), abs=1e-4)
+    assert res.qe == pytest.approx(14.6154562087, abs=1e-4)
+
+
+def test_arms_of_one_trial_share_it() -> None:
+    """ERRITI's BRAF and BRAF-wild-type arms (P05, P05b) are part of the trial record P05c; Ho 2013's arms
+    are part of P01 (``part_of`` in the evidence base)."""
+    table = outcome_table(load_evidence(), "uptake", definition=UptakeDefinition.DIAGNOSTIC_SCAN,
+                          min_grade="unverified")
+    trials = {r.row_id: trial_of(r) for r in table.rows}
+    assert trials["P05"] == trials["P05b"] == "P05c"
+    table = outcome_table(load_evidence(), "uptake", definition=UptakeDefinition.INCREASED_124I,
+                          min_grade="unverified")
+    assert {trial_of(r) for r in table.rows} == {"P01"} and table.k == 3
+
+
+def test_one_row_is_refused() -> None:
+    table = dataclasses.replace(_fixture(), rows=_fixture().rows[:1])
+    with pytest.raises(InputError) as err:
+        pool_nested(table)
+    assert err.value.field == "k"
