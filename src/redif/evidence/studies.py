@@ -87,8 +87,8 @@ _TEXT_FIELDS = (
     "tg_response", "pfs", "adverse_events", "part_of", "verification_detail", "notes", "source",
 )
 _COUNT_FIELDS = (
-    "n_enrolled", "n_evaluable", "n_treated_131i", "n_started_drug", "recist_cr", "recist_pr", "recist_sd", "recist_pd",
-    "response_denominator",
+    "n_enrolled", "n_evaluable", "n_treated_131i", "n_started_drug", "recist_cr", "recist_pr", "recist_sd",
+    "recist_pd", "response_denominator",
 )
 _FLAT_UPTAKE = ("uptake_definition", "n_uptake_restored", "n_uptake_evaluable", "uptake_percent_reported",
                 "uptake_note")

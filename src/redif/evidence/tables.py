@@ -251,7 +251,7 @@ class _Candidate:
 def _response_total(arm: StudyArm, denominator: str) -> tuple[Count | None, str]:
     """The response denominator of ``arm`` for ``itt`` or ``treated``, or ``None`` and why not."""
     if denominator == "itt":
-        return arm.n_started_drug, "intention-to-treat denominator (patients who started the drug) not reported"
+        return arm.n_started_drug, "intention-to-treat denominator (who started the drug) not reported"
     basis = (arm.response_denominator_basis or "").strip().lower()
     if arm.response_denominator is not None and basis == "treated":
         return arm.response_denominator, ""
