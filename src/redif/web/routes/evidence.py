@@ -67,13 +67,17 @@ def pool(params: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
         "measure": _choice(params, "measure", MEASURES, "PLO"),
         "method": _choice(params, "method", METHODS, "REML"),
         "by": _choice(params, "by", BY, "") or None,
+        "denominator": _choice(params, "denominator", ("itt", "treated"), "itt"),
+        "test": _choice(params, "test", ("adhoc", "knha", "z"), "adhoc"),
+        "mix_definitions": str(params.get("mix_definitions") or "").strip().lower() in ("1", "true", "yes"),
     }
     if f["outcome"] == "response" and f["definition"]:
         raise InputError("a definition of restored uptake applies to the uptake outcome only",
                          field="definition", value=f["definition"], remedy="clear it or choose uptake")
     table = outcome_table(_base(), f["outcome"], genotype=f["genotype"], definition=f["definition"],
-                          min_grade=f["min_grade"])
-    result = pool_outcome(table, by=f["by"], measure=f["measure"], method=f["method"])
+                          min_grade=f["min_grade"], denominator=f["denominator"])
+    result = pool_outcome(table, by=f["by"], measure=f["measure"], method=f["method"], test=f["test"],
+                          mix_definitions=f["mix_definitions"])
     return result, f
 
 
