@@ -64,6 +64,10 @@ _ENGINE_TEST: dict[str, bool | str] = {"z": False, "knha": True, "adhoc": "adhoc
 #: The label of a pool that mixes definitions of restored uptake (only with ``mix_definitions``).
 MIXED_DEFINITIONS = "mixed definitions"
 
+#: Keys of a pooled result that describe the model or list the studies, and so pool nothing: kept in the
+#: JSON of a pool split by definition, whose overall estimate keys are left out.
+_MODEL_KEYS: tuple[str, ...] = ("measure", "method", "knha", "level", "inference", "pi_convention", "studies")
+
 #: Below this many records a tau^2 estimate of 0 is flagged (heterogeneity cannot be ruled out).
 SMALL_K = 10
 
@@ -82,6 +86,20 @@ def resolve_test(test: str | None, knha: bool = False) -> str:
     if name not in TESTS:
         raise InputError("unknown test", field="test", value=test,
                          remedy="use adhoc (Knapp-Hartung with max(1, q), default), knha or z")
+    return name
+
+
+def _test_for(method: str, test: str | None, knha: bool) -> str:
+    """:func:`resolve_test`, except that GLMM (no Knapp-Hartung in the binomial-normal model, as in
+    metafor's ``rma.glmm``) defaults to ``z``; asking for adhoc or knha with GLMM is refused."""
+    name = resolve_test(test, knha)
+    if str(method).strip().upper() != "GLMM":
+        return name
+    if test is None and not knha:
+        return "z"
+    if name != "z":
+        raise InputError("Knapp-Hartung is not available with GLMM", field="test", value=name,
+                         remedy="use test z with GLMM, or another method")
     return name
 
 
@@ -190,8 +208,11 @@ class OutcomePool:
         ``rows`` and ``excluded`` (``count``, ``ids``, ``rows``)."""
         out = self.result.to_dict()
         if self.stratified:
-            # the overall keys would pool several definitions: keep only what does not
-            out = {"k": self.table.k, "overall_pooled": False,
+            # The overall estimate keys (mu, se, estimate, ci_*, pi_*, tau2, i2, h2, q, ...) would pool
+            # several definitions of restored uptake, so they are left out (documented in docs/evidence.md);
+            # the model description and the per-study list, which pool nothing, stay.
+            kept = {key: out[key] for key in _MODEL_KEYS if key in out}
+            out = {"k": self.table.k, **kept, "overall_pooled": False,
                    "overall_note": "no pool across definitions of restored uptake; one group per definition "
                                    "(use mix_definitions to pool them, labelled mixed definitions)",
                    "subgroups": out["subgroups"], "test_between": out["test_between"]}
@@ -278,7 +299,7 @@ def pool_outcome(
         If no row matches the filters, or the engine rejects the model (e.g. k = 1 with REML).
     """
     _require_rows(table)
-    name = resolve_test(test, knha)
+    name = _test_for(method, test, knha)
     engine = _ENGINE_TEST[name]
     if by is not None and by not in MODERATORS:
         raise InputError("unknown grouping", field="by", value=by,
@@ -287,13 +308,21 @@ def pool_outcome(
     stratify = several and not mix_definitions and table.outcome is OutcomeKind.UPTAKE
     mixed = several and mix_definitions and table.outcome is OutcomeKind.UPTAKE
     groups = _groups(table, by, stratify)
-    if groups is None:
-        result: PoolResult | SubgroupResult = pool_proportions(
-            table.events, table.totals, table.labels, measure=measure, method=method, knha=engine,
-            level=level, study_ci=study_ci)
-    else:
-        result = pool_subgroups(table.events, table.totals, groups, table.labels, measure=measure,
-                                method=method, knha=engine, level=level, study_ci=study_ci)
+    try:
+        if groups is None:
+            result: PoolResult | SubgroupResult = pool_proportions(
+                table.events, table.totals, table.labels, measure=measure, method=method, knha=engine,
+                level=level, study_ci=study_ci)
+        else:
+            result = pool_subgroups(table.events, table.totals, groups, table.labels, measure=measure,
+                                    method=method, knha=engine, level=level, study_ci=study_ci)
+    except InputError as exc:
+        if exc.field != "knha" or "needs at least" not in str(exc):
+            raise
+        # the engine names its own flag; here the inference is chosen with ``test``
+        raise InputError(f"k = {table.k}: Knapp-Hartung (test {name}) needs at least 2 records",
+                         field="test", value=name,
+                         remedy="use test z (with method EE), or widen the filters") from exc
     return OutcomePool(table, by, result, tuple(groups or ()), stratify, mixed, name)
 
 
