@@ -168,14 +168,26 @@ def test_forest_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     code, stdout, err = _run(capsys, "evidence", "forest", "--outcome", "uptake", "--by", "genotype",
                              "--out", str(out))
     assert code == 0, err
-    # issue 12: P06 is out of the default uptake rows (unverified count); P07 is in, under its definition
-    assert out.exists() and "P07 MERAIODE RAS 2021" in out.read_text(encoding="utf-8")
+    # issue 12: P06 is out of the default uptake rows (unverified count); P07 is in, under its definition;
+    # the groups use different definitions, so no overall diamond is drawn and the plot says why
+    svg = out.read_text(encoding="utf-8")
+    assert "P07 MERAIODE RAS 2021" in svg and "No overall pool" in svg and "Random-effects" not in svg
+    mixed = tmp_path / "m.svg"
+    code, _stdout, err = _run(capsys, "evidence", "forest", "--outcome", "uptake", "--mix-definitions",
+                              "--out", str(mixed))
+    assert code == 0, err
+    assert "No overall pool" not in mixed.read_text(encoding="utf-8")
     assert str(out) in stdout
 
 
 def test_funnel_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "funnel.png"
-    code, stdout, err = _run(capsys, "evidence", "funnel", "--outcome", "uptake", "--out", str(out))
+    """Issue 12: a funnel plot has one pooled mean, so the uptake rows (five definitions) need
+    --mix-definitions (title labelled) or one --definition; without either: exit 2 naming --definition."""
+    code, _stdout, err = _run(capsys, "evidence", "funnel", "--outcome", "uptake", "--out", str(out))
+    assert code == 2 and err.startswith("error: --definition") and "5 definitions" in err
+    code, stdout, err = _run(capsys, "evidence", "funnel", "--outcome", "uptake", "--mix-definitions", "--out",
+                             str(out))
     assert code == 0, err
     assert out.read_bytes().startswith(b"\x89PNG") and "Left out: 5 record(s)" in stdout
 

@@ -345,7 +345,8 @@ def _forest(
     table = _table(outcome, genotype, definition, min_grade, studies, prefer, denominator)
     pool = pool_outcome(table, by=by, measure=measure, method=method, knha=knha, level=level, test=test,
                         mix_definitions=mix_definitions)
-    path = write_plot(forest_bytes(pool.result, plot_format(out), title=title or _default_title(pool)), out)
+    path = write_plot(forest_bytes(pool.result, plot_format(out), title=title or _default_title(pool),
+                                    show_overall=not pool.stratified), out)
     if as_json:
         data = pool.to_dict()
         data["plot"] = str(path)
@@ -364,6 +365,8 @@ def _funnel(
     studies: list[Path] | None = _StudiesOpt,
     measure: str = _MeasureOpt,
     method: str = _MethodOpt,
+    denominator: str = _DenomOpt,
+    mix_definitions: bool = _MixOpt,
     prefer: str = _PreferOpt,
     as_json: JsonOpt = False,
 ) -> None:
@@ -373,8 +376,13 @@ def _funnel(
     from redif.io.figures import check_plot_path, plot_format, write_plot
 
     check_plot_path(out)
-    table = _table(outcome, genotype, definition, min_grade, studies, prefer)
-    pool = pool_outcome(table, measure=measure, method=method)
+    table = _table(outcome, genotype, definition, min_grade, studies, prefer, denominator)
+    pool = pool_outcome(table, measure=measure, method=method, mix_definitions=mix_definitions)
+    if pool.stratified:
+        raise InputError(f"a funnel plot is drawn around one pooled mean, but the rows use "
+                         f"{len(set(pool.groups))} definitions of restored uptake",
+                         field="definition", value=None,
+                         remedy="choose one with --definition, or pass --mix-definitions (labelled mixed)")
     path = write_plot(funnel_bytes(pool.result, plot_format(out), title=_default_title(pool)), out)
     if as_json:
         data = pool.to_dict()
@@ -484,8 +492,9 @@ def _summary(
     plots: list[Path] = []
     for name, pool in summary.pools.items():
         for suffix in dict.fromkeys(suffixes):
-            plots.append(write_plot(forest_bytes(pool.result, suffix.lstrip("."), title=_default_title(pool)),
-                                    out_dir / f"forest_{name}{suffix}"))
+            data = forest_bytes(pool.result, suffix.lstrip("."), title=_default_title(pool),
+                                show_overall=not pool.stratified)
+            plots.append(write_plot(data, out_dir / f"forest_{name}{suffix}"))
     if as_json:
         data = summary.to_dict()
         data["plots"] = [str(p) for p in plots]
