@@ -102,7 +102,8 @@ def test_pool_matches_engine_on_same_rows(capsys: pytest.CaptureFixture[str]) ->
     assert treated["denominator"] == "treated" and treated["test"] == "z"
     ref = pool_proportions([5, 1, 2], [8, 7, 10], method="DL")
     assert treated["estimate"] == pytest.approx(ref.estimate, abs=1e-12)
-    assert (treated["ci_lower"], treated["ci_upper"]) == pytest.approx((ref.ci_lower, ref.ci_upper), abs=1e-12)
+    ci = (treated["ci_lower"], treated["ci_upper"])
+    assert ci == pytest.approx((ref.ci_lower, ref.ci_upper), abs=1e-12)
     assert treated["excluded"]["ids"] == ["P02", "P03", "P06"]
 
 
@@ -152,7 +153,8 @@ def test_regress_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert {"coefficients", "qm", "qm_p", "qe", "qe_p", "r2"} <= set(data)
     assert [c["name"] for c in data["coefficients"]] == ["intrcpt", "weeks_drug_before_uptake_assessment"]
     # C01 (4 weeks) and the others report weeks; Lee 2021 (C03, added by issue 12) does not: dropped
-    assert data["dropped"] == [{"row_id": "C03", "reason": "no value for weeks_drug_before_uptake_assessment"}]
+    why = "no value for weeks_drug_before_uptake_assessment"
+    assert data["dropped"] == [{"row_id": "C03", "reason": why}]
     assert data["k"] == 9 and data["test"] == "adhoc" and len(data["records"]) == 9
 
 
@@ -186,8 +188,8 @@ def test_funnel_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     --mix-definitions (title labelled) or one --definition; without either: exit 2 naming --definition."""
     code, _stdout, err = _run(capsys, "evidence", "funnel", "--outcome", "uptake", "--out", str(out))
     assert code == 2 and err.startswith("error: --definition") and "5 definitions" in err
-    code, stdout, err = _run(capsys, "evidence", "funnel", "--outcome", "uptake", "--mix-definitions", "--out",
-                             str(out))
+    code, stdout, err = _run(capsys, "evidence", "funnel", "--outcome", "uptake", "--mix-definitions",
+                             "--out", str(out))
     assert code == 0, err
     assert out.read_bytes().startswith(b"\x89PNG") and "Left out: 5 record(s)" in stdout
 
@@ -199,9 +201,11 @@ def test_pool_by_drug_and_glmm(capsys: pytest.CaptureFixture[str]) -> None:
     not reported). Issue 12: groups are definition x drug by default (P06 is unverified and left out)."""
     data = _json(capsys, "evidence", "pool", "--by", "drug")
     ks = {g: v["k"] for g, v in data["subgroups"].items()}
-    assert ks == {"increased 124I uptake × selumetinib": 3, "protocol-defined sufficient uptake × selumetinib": 1,
+    assert ks == {"increased 124I uptake × selumetinib": 3,
+                  "protocol-defined sufficient uptake × selumetinib": 1,
                   "uptake on diagnostic scan × dabrafenib + trametinib": 1,
-                  "uptake on diagnostic scan × trametinib": 2, "lesion-dose threshold reached × vemurafenib": 1,
+                  "uptake on diagnostic scan × trametinib": 2,
+                  "lesion-dose threshold reached × vemurafenib": 1,
                   "not reported × larotrectinib": 1, "not reported × larotrectinib / selpercatinib": 1}
     # GLMM has no Knapp-Hartung (metafor rma.glmm): its default test is z; asking for adhoc is refused
     glmm = _json(capsys, "evidence", "pool", "--method", "GLMM", "--outcome", "response")

@@ -82,7 +82,8 @@ def test_response_treated_matches_metafor() -> None:
     """Issue 12: response over those given 131I (Ho 5/8, ERRITI 1/7, MERAIODE RAS 2/10; MERAIODE BRAF's
     number treated is not reported, so it is left out), metafor adhoc."""
     table = outcome_table(load_evidence(), "response", denominator="treated")
-    assert [(r.row_id, r.events, r.total) for r in table.rows] == [("P01", 5, 8), ("P05c", 1, 7), ("P07", 2, 10)]
+    assert [(r.row_id, r.events, r.total) for r in table.rows] == [
+        ("P01", 5, 8), ("P05c", 1, 7), ("P07", 2, 10)]
     res = pool_outcome(table).overall
     assert res.estimate == pytest.approx(0.31596965, abs=TOL)
     assert (res.ci_lower, res.ci_upper) == pytest.approx((0.01904358, 0.91660481), abs=TOL)

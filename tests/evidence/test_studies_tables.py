@@ -68,7 +68,8 @@ def test_restrict_to_definition() -> None:
     post = outcome_table(base, "uptake", definition=UptakeDefinition.POST_THERAPY_SCAN)
     assert _triples(post) == [("P07", 6, 10)]
     assert [e.row_id for e in post.excluded] == ["P06"] and "unverified" in post.excluded[0].reason
-    loose = outcome_table(base, "uptake", definition=UptakeDefinition.POST_THERAPY_SCAN, min_grade="unverified")
+    loose = outcome_table(base, "uptake", definition=UptakeDefinition.POST_THERAPY_SCAN,
+                          min_grade="unverified")
     assert _triples(loose) == [("P06", 19, 20), ("P07", 6, 10)]
     diag = outcome_table(base, "uptake", definition="diagnostic")
     assert _triples(diag) == [("P05", 2, 6), ("P05b", 5, 14), ("P07", 4, 10)]

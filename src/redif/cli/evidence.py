@@ -492,9 +492,9 @@ def _summary(
     plots: list[Path] = []
     for name, pool in summary.pools.items():
         for suffix in dict.fromkeys(suffixes):
-            data = forest_bytes(pool.result, suffix.lstrip("."), title=_default_title(pool),
-                                show_overall=not pool.stratified)
-            plots.append(write_plot(data, out_dir / f"forest_{name}{suffix}"))
+            image = forest_bytes(pool.result, suffix.lstrip("."), title=_default_title(pool),
+                                 show_overall=not pool.stratified)
+            plots.append(write_plot(image, out_dir / f"forest_{name}{suffix}"))
     if as_json:
         data = summary.to_dict()
         data["plots"] = [str(p) for p in plots]

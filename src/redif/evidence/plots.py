@@ -222,7 +222,8 @@ def forest_bytes(result: PoolResult | SubgroupResult, fmt: str = "svg", *, title
         return _render(_forest_figure(result, title, show_overall), f)
 
 
-def _forest_figure(result: PoolResult | SubgroupResult, title: str | None, show_overall: bool = True) -> Figure:
+def _forest_figure(result: PoolResult | SubgroupResult, title: str | None,
+                   show_overall: bool = True) -> Figure:
     """Build the forest plot figure (call inside ``plt.rc_context(_STYLE)``)."""
     show_overall = show_overall or not isinstance(result, SubgroupResult)
     rows, overall = _layout(result, show_overall)

@@ -118,8 +118,8 @@ def _page_data(key: tuple[tuple[str, str], ...]) -> tuple[Any, dict[str, Any], s
     return result, f, title, data_uri(_forest_svg(result, title), "image/svg+xml")
 
 
-_FILTERS = ("outcome", "genotype", "definition", "min_grade", "measure", "method", "by", "denominator", "test",
-            "mix_definitions")
+_FILTERS = ("outcome", "genotype", "definition", "min_grade", "measure", "method", "by", "denominator",
+            "test", "mix_definitions")
 
 
 @router.get("/evidence")
@@ -150,7 +150,7 @@ def api_pool(
     measure: Annotated[str, Query(max_length=4)] = "PLO",
     method: Annotated[str, Query(max_length=5)] = "REML",
     by: Annotated[str | None, Query(max_length=20, description="genotype, definition or drug")] = None,
-    denominator: Annotated[str, Query(max_length=10, description="response: itt (default) or treated")] = "itt",
+    denominator: Annotated[str, Query(max_length=10, description="response: itt (default), treated")] = "itt",
     test: Annotated[str | None, Query(max_length=6, description="adhoc (default), knha or z")] = None,
     mix_definitions: Annotated[bool, Query(description="pool uptake across definitions (labelled)")] = False,
 ) -> dict[str, Any]:
