@@ -81,9 +81,16 @@ def test_map_from_csv_and_evidence(redif_cli: Any, tmp_path: Path) -> None:
         "BRAF",
         "--definition",
         "post-therapy",
+        "--min-grade",
+        "unverified",
     )
     assert [a["n"] for a in e["historical"]["arms"]] and e["historical"]["selection"]
     assert 0 < e["mean"] < 1
+    # Issue 12 curation: MERAIODE BRAF's post-therapy count (95% -> 19/20) is derived and unverified, so
+    # at the default grade (secondary) no BRAF arm has a post-therapy count: a clear exit 2, not a guess.
+    out = redif_cli("design", "map", "--from-evidence", "--outcome", "uptake", "--genotype", "BRAF",
+                    "--definition", "post-therapy", "--json")
+    assert out.returncode == 2 and "no arm of the evidence base matches" in out.stderr
 
 
 def test_oc_survival_two_arm_json(redif_cli: Any) -> None:

@@ -35,34 +35,76 @@ def _json(capsys: pytest.CaptureFixture[str], *args: str) -> Any:
     return json.loads(out)
 
 
+STRATIFIED_KEYS = {"k", "measure", "method", "overall_pooled", "overall_note", "subgroups", "test_between",
+                   "mixed_definitions", "denominator", "test", "definitions", "rows", "excluded"}
+
+
 def test_pool_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
-    """Default uptake pool: k = 10 rows (see test_studies_tables.test_default_uptake_table), 4 left out."""
+    """Default uptake pool: k = 10 rows (see test_studies_tables.test_default_uptake_table), 5 left out.
+
+    Issue 12 (like with like): the rows use five definitions of restored uptake, so by default there is
+    one group per definition and no overall pool -- the overall estimate keys (POOL_KEYS) are left out by
+    design and ``overall_pooled`` is false; they come back, labelled ``mixed_definitions``, only with
+    ``--mix-definitions``. Each group lists its ``records``; the test is metafor's adhoc by default."""
     data = _json(capsys, "evidence", "pool", "--outcome", "uptake")
-    assert set(data) >= POOL_KEYS
+    assert set(data) >= STRATIFIED_KEYS and not {"estimate", "ci_lower", "tau2"} & set(data)
+    assert data["overall_pooled"] is False and data["mixed_definitions"] is False and data["test"] == "adhoc"
     assert data["k"] == 10 and data["measure"] == "PLO" and data["method"] == "REML"
-    assert data["excluded"]["count"] == 4 and data["excluded"]["ids"] == ["P02", "S03", "S03a", "S03b"]
+    assert data["excluded"]["count"] == 5 and data["excluded"]["ids"] == ["P02", "P06", "S03", "S03a", "S03b"]
     assert [r["row_id"] for r in data["rows"]][:3] == ["P01a", "P01b", "P01c"]
-    assert 0 <= data["ci_lower"] <= data["estimate"] <= data["ci_upper"] <= 1
+    assert set(data["subgroups"]) == set(data["definitions"])
+    for sub in data["subgroups"].values():
+        assert set(sub) >= POOL_KEYS | {"records", "definitions"} and len(sub["definitions"]) == 1
+        assert len(sub["records"]) == sub["k"]
+    mixed = _json(capsys, "evidence", "pool", "--outcome", "uptake", "--mix-definitions")
+    assert set(mixed) >= POOL_KEYS and mixed["mixed_definitions"] is True and mixed["overall_pooled"] is True
+    assert mixed["k"] == 10 and len(mixed["records"]) == 10
+    assert 0 <= mixed["ci_lower"] <= mixed["estimate"] <= mixed["ci_upper"] <= 1
 
 
 def test_pool_by_genotype_json(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 12: --by genotype without --definition gives definition x genotype groups (the default rows of
+    test_studies_tables.test_default_uptake_table, each record's definition and genotype read by hand):
+    10 groups of one record, so the between-group test has df = 9; with --mix-definitions the genotype
+    groups of old come back (BRAF V600E: P01a, P03, P05 since P06 is unverified)."""
     data = _json(capsys, "evidence", "pool", "--outcome", "uptake", "--by", "genotype")
-    assert set(data["subgroups"]) == {"BRAF V600E", "BRAF wild-type", "RAS", "NTRK fusion",
-                                      "mixed/unselected", "other"}
-    assert set(data["subgroups"]["BRAF V600E"]) >= POOL_KEYS
-    assert data["subgroups"]["BRAF V600E"]["k"] == 4
-    assert set(data["test_between"]) == {"q", "df", "p"} and data["test_between"]["df"] == 5
+    assert set(data["subgroups"]) == {
+        "increased 124I uptake × BRAF V600E", "increased 124I uptake × RAS", "increased 124I uptake × other",
+        "lesion-dose threshold reached × BRAF V600E", "not reported × NTRK fusion",
+        "not reported × mixed/unselected", "protocol-defined sufficient uptake × mixed/unselected",
+        "uptake on diagnostic scan × BRAF V600E", "uptake on diagnostic scan × BRAF wild-type",
+        "uptake on diagnostic scan × RAS"}
+    braf = data["subgroups"]["uptake on diagnostic scan × BRAF V600E"]
+    assert set(braf) >= POOL_KEYS and braf["k"] == 1 and braf["records"] == ["P05"]
+    assert set(data["test_between"]) == {"q", "df", "p"} and data["test_between"]["df"] == 9
+    mixed = _json(capsys, "evidence", "pool", "--outcome", "uptake", "--by", "genotype", "--mix-definitions")
+    assert set(mixed["subgroups"]) == {"BRAF V600E", "BRAF wild-type", "RAS", "NTRK fusion",
+                                       "mixed/unselected", "other"}
+    assert mixed["subgroups"]["BRAF V600E"]["records"] == ["P01a", "P03", "P05"]
+    assert mixed["mixed_definitions"] is True and set(mixed) >= POOL_KEYS
 
 
 def test_pool_matches_engine_on_same_rows(capsys: pytest.CaptureFixture[str]) -> None:
-    """The command pools exactly the table's events/totals (evidence.csv response counts: P01 5/8,
-    P05c 1/7, P06 8/21, P07 2/10)."""
+    """The command pools exactly the table's events/totals. Issue 12: the default denominator is itt
+    (test_studies_tables.test_default_response_table: P01 5/20, P05c 1/20, P06 8/24, P07 2/11) and the
+    default test adhoc; ``--denominator treated`` gives P01 5/8, P05c 1/7, P07 2/10 (P06 has no count of
+    patients given 131I) and ``--test z`` the engine's z test."""
     from redif.evidence.meta import pool_proportions
 
     data = _json(capsys, "evidence", "pool", "--outcome", "response", "--method", "DL")
-    ref = pool_proportions([5, 1, 8, 2], [8, 7, 21, 10], method="DL")
+    assert data["denominator"] == "itt" and data["test"] == "adhoc"
+    ref = pool_proportions([5, 1, 8, 2], [20, 20, 24, 11], method="DL", knha="adhoc")
     assert data["estimate"] == pytest.approx(ref.estimate, abs=1e-12)
     assert data["tau2"] == pytest.approx(ref.tau2, abs=1e-12)
+    assert (data["ci_lower"], data["ci_upper"]) == pytest.approx((ref.ci_lower, ref.ci_upper), abs=1e-12)
+    treated = _json(capsys, "evidence", "pool", "--outcome", "response", "--method", "DL", "--denominator",
+                    "treated", "--test", "z")
+    assert treated["denominator"] == "treated" and treated["test"] == "z"
+    ref = pool_proportions([5, 1, 2], [8, 7, 10], method="DL")
+    assert treated["estimate"] == pytest.approx(ref.estimate, abs=1e-12)
+    ci = (treated["ci_lower"], treated["ci_upper"])
+    assert ci == pytest.approx((ref.ci_lower, ref.ci_upper), abs=1e-12)
+    assert treated["excluded"]["ids"] == ["P02", "P03", "P06"]
 
 
 def test_pool_filters_and_studies(capsys: pytest.CaptureFixture[str]) -> None:
@@ -73,22 +115,36 @@ def test_pool_filters_and_studies(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_pool_definition_and_grade(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 12 curation: post-therapy scan keeps only P07 6/10 at the default grade (P06's 19/20 is derived
+    and unverified), so k = 1: the adhoc test needs 2 records (a clear exit 2 naming --test), z with EE
+    reports the single record; at min grade unverified P06 enters again (k = 2)."""
+    code, _out, err = _run(capsys, "evidence", "pool", "--outcome", "uptake", "--definition", "post-therapy",
+                           "--method", "EE")
+    assert code == 2 and err.startswith("error: --test") and "k = 1" in err
     data = _json(capsys, "evidence", "pool", "--outcome", "uptake", "--definition", "post-therapy",
-                 "--method", "EE")
+                 "--method", "EE", "--test", "z")
+    assert data["k"] == 1 and data["excluded"]["ids"] == ["P06"]
+    data = _json(capsys, "evidence", "pool", "--outcome", "uptake", "--definition", "post-therapy",
+                 "--method", "EE", "--min-grade", "unverified")
     assert data["k"] == 2 and data["excluded"]["count"] == 0
     data = _json(capsys, "evidence", "pool", "--outcome", "uptake", "--min-grade", "primary")
     assert {"P06", "P08", "C01"} <= set(data["excluded"]["ids"])
 
 
 def test_list_and_show(capsys: pytest.CaptureFixture[str]) -> None:
+    """29 records: the 27 of evidence.csv plus the two registered trials without results (issue 12); the
+    text list leaves the ongoing ones to `evidence ongoing` and marks MERAIODE BRAF's 19/20 as derived."""
     rows = _json(capsys, "evidence", "list")
-    assert len(rows) == 27 and rows[0]["row_id"] == "P01"
+    assert len(rows) == 29 and rows[0]["row_id"] == "P01"
     p06 = _json(capsys, "evidence", "show", "p06")
     assert p06["grade"] == "secondary" and p06["uptake"][0]["percent_reported"] == 65
     code, out, _ = _run(capsys, "evidence", "show", "P07")
     assert code == 0 and "uptake on post-therapy scan: 6/10" in out and "source" in out
     code, out, _ = _run(capsys, "evidence", "list")
-    assert code == 0 and "MERAIODE RAS 2021" in out
+    assert code == 0 and "MERAIODE RAS 2021" in out and "19/20 (derived," in out
+    assert "Ongoing (registered, no results; never pooled): 2" in out
+    ongoing = _json(capsys, "evidence", "ongoing")
+    assert [r["row_id"] for r in ongoing] == ["O01", "O02"]
 
 
 def test_regress_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -96,14 +152,17 @@ def test_regress_json(capsys: pytest.CaptureFixture[str]) -> None:
                  "weeks_drug_before_uptake_assessment")
     assert {"coefficients", "qm", "qm_p", "qe", "qe_p", "r2"} <= set(data)
     assert [c["name"] for c in data["coefficients"]] == ["intrcpt", "weeks_drug_before_uptake_assessment"]
-    # C01 (4 weeks) and the others all report weeks; none dropped
-    assert data["dropped"] == [] and data["k"] == 10
+    # C01 (4 weeks) and the others report weeks; Lee 2021 (C03, added by issue 12) does not: dropped
+    why = "no value for weeks_drug_before_uptake_assessment"
+    assert data["dropped"] == [{"row_id": "C03", "reason": why}]
+    assert data["k"] == 9 and data["test"] == "adhoc" and len(data["records"]) == 9
 
 
 def test_regress_drops_missing_moderator(capsys: pytest.CaptureFixture[str]) -> None:
-    """activity_gbq is blank for Ho 2013 (dosimetry-determined), Dunn 2019 and C01 in evidence.csv."""
+    """activity_gbq is blank for Ho 2013 (dosimetry-determined), Dunn 2019 and C01 in evidence.csv, and for
+    Lee 2021 (C03, issue 12: the abstract gives no activity)."""
     data = _json(capsys, "evidence", "regress", "--mods", "activity_gbq")
-    assert {d["row_id"] for d in data["dropped"]} == {"P01a", "P01b", "P01c", "P03", "C01"}
+    assert {d["row_id"] for d in data["dropped"]} == {"P01a", "P01b", "P01c", "P03", "C01", "C03"}
 
 
 def test_forest_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -111,32 +170,60 @@ def test_forest_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     code, stdout, err = _run(capsys, "evidence", "forest", "--outcome", "uptake", "--by", "genotype",
                              "--out", str(out))
     assert code == 0, err
-    assert out.exists() and "P06 MERAIODE BRAF 2023" in out.read_text(encoding="utf-8")
+    # issue 12: P06 is out of the default uptake rows (unverified count); P07 is in, under its definition;
+    # the groups use different definitions, so no overall diamond is drawn and the plot says why
+    svg = out.read_text(encoding="utf-8")
+    assert "P07 MERAIODE RAS 2021" in svg and "No overall pool" in svg and "Random-effects" not in svg
+    mixed = tmp_path / "m.svg"
+    code, _stdout, err = _run(capsys, "evidence", "forest", "--outcome", "uptake", "--mix-definitions",
+                              "--out", str(mixed))
+    assert code == 0, err
+    assert "No overall pool" not in mixed.read_text(encoding="utf-8")
     assert str(out) in stdout
 
 
 def test_funnel_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "funnel.png"
-    code, stdout, err = _run(capsys, "evidence", "funnel", "--outcome", "uptake", "--out", str(out))
+    """Issue 12: a funnel plot has one pooled mean, so the uptake rows (five definitions) need
+    --mix-definitions (title labelled) or one --definition; without either: exit 2 naming --definition."""
+    code, _stdout, err = _run(capsys, "evidence", "funnel", "--outcome", "uptake", "--out", str(out))
+    assert code == 2 and err.startswith("error: --definition") and "5 definitions" in err
+    code, stdout, err = _run(capsys, "evidence", "funnel", "--outcome", "uptake", "--mix-definitions",
+                             "--out", str(out))
     assert code == 0, err
-    assert out.read_bytes().startswith(b"\x89PNG") and "Left out: 4 record(s)" in stdout
+    assert out.read_bytes().startswith(b"\x89PNG") and "Left out: 5 record(s)" in stdout
 
 
 def test_pool_by_drug_and_glmm(capsys: pytest.CaptureFixture[str]) -> None:
-    """Drug regimens of the default uptake rows (evidence.csv 'drugs'): selumetinib P01a-c and P08,
-    dabrafenib + trametinib P05 and P06, trametinib P05b and P07, vemurafenib P03, larotrectinib C01."""
+    """Drug regimens of the default uptake rows (evidence.csv 'drugs'): selumetinib P01a-c (124I increase)
+    and P08 (protocol-defined), dabrafenib + trametinib P05, trametinib P05b and P07 (all diagnostic scan),
+    vemurafenib P03 (dose threshold), larotrectinib C01 and larotrectinib / selpercatinib C03 (definition
+    not reported). Issue 12: groups are definition x drug by default (P06 is unverified and left out)."""
     data = _json(capsys, "evidence", "pool", "--by", "drug")
     ks = {g: v["k"] for g, v in data["subgroups"].items()}
-    assert ks == {"selumetinib": 4, "dabrafenib + trametinib": 2, "trametinib": 2, "vemurafenib": 1,
-                  "larotrectinib": 1}
+    assert ks == {"increased 124I uptake × selumetinib": 3,
+                  "protocol-defined sufficient uptake × selumetinib": 1,
+                  "uptake on diagnostic scan × dabrafenib + trametinib": 1,
+                  "uptake on diagnostic scan × trametinib": 2,
+                  "lesion-dose threshold reached × vemurafenib": 1,
+                  "not reported × larotrectinib": 1, "not reported × larotrectinib / selpercatinib": 1}
+    # GLMM has no Knapp-Hartung (metafor rma.glmm): its default test is z; asking for adhoc is refused
     glmm = _json(capsys, "evidence", "pool", "--method", "GLMM", "--outcome", "response")
-    assert glmm["method"] == "GLMM" and glmm["k"] == 4
+    assert glmm["method"] == "GLMM" and glmm["k"] == 4 and glmm["test"] == "z"
+    code, _out, err = _run(capsys, "evidence", "pool", "--method", "GLMM", "--outcome", "response",
+                           "--test", "adhoc")
+    assert code == 2 and err.startswith("error: --test") and "GLMM" in err
 
 
 def test_summary_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = _json(capsys, "evidence", "summary", "--out-dir", str(tmp_path), "--formats", "svg")
     assert set(data) >= {"uptake", "response", "uptake_by_definition", "plots", "disclaimer", "excluded_ids"}
-    assert set(data["uptake"]) >= POOL_KEYS and "subgroups" in data["response"]
+    # issue 12: uptake is split by definition (no overall keys, see test_pool_json_contract); response
+    # keeps every pooled key, with its denominator; the summary says which test and denominator it used
+    assert set(data["uptake"]) >= STRATIFIED_KEYS and data["uptake"]["overall_pooled"] is False
+    assert set(data["response"]) >= POOL_KEYS and "subgroups" in data["response"]
+    assert data["response"]["denominator"] == "itt" and data["denominator"] == "itt"
+    assert data["test"] == "adhoc" and data["mixed_definitions"] is False and data["n_records"] == 29
     for p in data["plots"]:
         assert Path(p).exists()
     assert len(data["plots"]) == 3 and all(p.endswith(".svg") for p in data["plots"])
@@ -189,8 +276,11 @@ def test_summary_end_to_end(tmp_path: Path) -> None:
     proc = _redif("evidence", "summary", "--out-dir", "out", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout
-    assert "Restored radioiodine uptake, by genotype" in text and "BRAF V600E" in text
-    assert "Objective response" in text and "Left out of at least one analysis: 5 record(s)" in text
+    assert "Restored radioiodine uptake, by definition × genotype" in text and "BRAF V600E" in text
+    assert "Objective response (RECIST CR+PR), by genotype (denominator: itt)" in text
+    # issue 12: P06 joins the left-out records (unverified 19/20) -> 6
+    assert "Left out of at least one analysis: 6 record(s)" in text
+    assert "Knapp-Hartung with max(1, q)" in text and "no pool across definitions" in text
     assert DISCLAIMER.split(";")[0] in " ".join(text.split())
     for name in ("forest_uptake", "forest_response", "forest_uptake_by_definition"):
         for suffix in (".svg", ".png"):

@@ -49,21 +49,27 @@ def _write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 
 def test_builtin_has_every_row_of_the_source_table() -> None:
-    """The 27 row_id values of evidence.csv, in its order (P01 ... C05)."""
+    """The 27 row_id values of evidence.csv, in its order (P01 ... C05), then the two registered trials
+    without results added by issue 12 (O01 NCT04554680, O02 NCT02152995: ongoing, never pooled)."""
     base = load_evidence()
     assert base.ids == (
         "P01", "P01a", "P01b", "P01c", "P02", "P03", "P04", "P05", "P05b", "P05c", "P06", "P07", "P08",
         "R01", "R02", "R03", "S01", "S02", "S03", "S03a", "S03b", "S04", "C01", "C02", "C03", "C04", "C05",
+        "O01", "O02",
     )
+    assert {s.row_id for s in base if s.results_reported is False} == {"O01", "O02"}
     assert all(s.source for s in base)
 
 
 def test_grades_copied_from_verification_column() -> None:
-    """evidence.csv 'verification': primary-abstract -> primary; S01/S02/C02-C05 unverified;
-    S03/S03a/S03b unreliable-secondary; P04, P06, P08, R01, R02, C01 secondary."""
+    """evidence.csv 'verification': primary-abstract -> primary; S01/S02/C02/C04/C05 unverified;
+    S03/S03a/S03b unreliable-secondary; P04, P06, P08, R01, R02, C01 secondary. Issue 12: C03 (Lee 2021
+    JCI) is now primary (confirmed from its abstract, shared evidence.csv correction); O02 (NCT02152995,
+    registry record not read) is unverified."""
     base = load_evidence()
     by_grade = {g: {s.row_id for s in base if s.grade is g} for g in EvidenceGrade}
-    assert by_grade[EvidenceGrade.UNVERIFIED] == {"S01", "S02", "C02", "C03", "C04", "C05"}
+    assert by_grade[EvidenceGrade.UNVERIFIED] == {"S01", "S02", "C02", "C04", "C05", "O02"}
+    assert base.get("C03").grade is EvidenceGrade.PRIMARY
     assert by_grade[EvidenceGrade.UNRELIABLE_SECONDARY] == {"S03", "S03a", "S03b"}
     assert by_grade[EvidenceGrade.SECONDARY] == {"P04", "P06", "P08", "R01", "R02", "C01"}
 
@@ -71,7 +77,9 @@ def test_grades_copied_from_verification_column() -> None:
 def test_several_uptake_definitions_kept_apart() -> None:
     """evidence.csv n_uptake_restored: P01 "12 increased; 8 reached threshold" of 20 evaluable;
     P07 "dcWBS2 4/10 (40%); post-therapy WBS 6/10 (60%)"; P06 "dcWBS day 28 65%; post-therapy WBS 95%
-    (~20/21)" -- the 65% has no denominator, so no count."""
+    (~20/21)" -- the 65% has no denominator, so no count. Issue 12: 5/65/95% fit a denominator of 20
+    (1, 13, 19 of 20), not 21, so the post-therapy count is 19/20, flagged unverified with a note that
+    says it is derived (shown as "derived, unverified")."""
     base = load_evidence()
     p01 = base.get("P01")
     inc = p01.uptake_for(UptakeDefinition.INCREASED_124I)
@@ -87,7 +95,10 @@ def test_several_uptake_definitions_kept_apart() -> None:
     d6 = p06.uptake_for(UptakeDefinition.DIAGNOSTIC_SCAN)
     assert d6 is not None and d6.restored is None and d6.percent_reported == 65
     post6 = p06.uptake_for(UptakeDefinition.POST_THERAPY_SCAN)
-    assert post6 and post6.restored and post6.restored.flag is CountFlag.DERIVED
+    assert post6 and post6.restored and post6.evaluable
+    assert (post6.restored.value, post6.evaluable.value) == (19, 20)
+    assert post6.restored.flag is CountFlag.UNVERIFIED and post6.evaluable.flag is CountFlag.UNVERIFIED
+    assert (post6.restored.note or "").startswith("derived")
 
 
 def test_unverified_marks_become_flags() -> None:
@@ -180,7 +191,7 @@ def test_csv_merge(tmp_path: Path) -> None:
         "drugs": "selpercatinib",
     }])
     base = load_evidence([path])
-    assert len(base) == 28
+    assert len(base) == len(load_evidence()) + 1 == 30  # 29 built-in records (issue 12: + O01, O02)
     arm = base.get("U01")
     assert arm.genotype is GenotypeGroup.RET_FUSION and arm.drugs == ("selpercatinib",)
     assert arm.uptake[0].restored is not None and arm.uptake[0].restored.value == 3

@@ -27,38 +27,50 @@ def test_default_uptake_table() -> None:
       -- they partition P01's 20 evaluable, so P01 itself is not used;
     - P03 "4 (124I responders)" / 10 (lesion-dose threshold);
     - P05 2 / 6 and P05b 5 / 14 (partition P05c's 20; 2 + 5 = 7 = P05c's "7 (35%)");
-    - P06: the day-28 65% has no denominator -> post-therapy "~20/21";
     - P07 "dcWBS2 4/10" (diagnostic scan comes before the post-therapy scan);
-    - P08 "11 (39.3% ...)" / "28 analysed"; C01 2 / 3 (n_enrolled 3).
-    Left out: P02 (its 6 and its 10 are unverified), S03/S03a/S03b (unreliable-secondary).
+    - P08 "11 (39.3% ...)" / "28 analysed"; C01 2 / 3 (n_enrolled 3);
+    - C03 Lee 2021 2/2 (issue 12 curation: abstract "restored 125I radioiodine uptake" in both girls).
+    Left out: P02 (its 6 and its 10 are unverified); P06 (issue 12 curation: the day-28 65% has no
+    denominator and the post-therapy 95% is now 19/20, derived and unverified -- 5/65/95% fit 20, not 21);
+    S03/S03a/S03b (unreliable-secondary).
     """
     table = outcome_table(load_evidence(), "uptake")
     assert _triples(table) == [
         ("P01a", 4, 9), ("P01b", 5, 5), ("P01c", 3, 6), ("P03", 4, 10), ("P05", 2, 6), ("P05b", 5, 14),
-        ("P06", 20, 21), ("P07", 4, 10), ("P08", 11, 28), ("C01", 2, 3),
+        ("P07", 4, 10), ("P08", 11, 28), ("C01", 2, 3), ("C03", 2, 2),
     ]
-    assert [e.row_id for e in table.excluded] == ["P02", "S03", "S03a", "S03b"]
+    assert [e.row_id for e in table.excluded] == ["P02", "P06", "S03", "S03a", "S03b"]
     assert "unverified" in table.excluded[0].reason
-    assert "unreliable-secondary" in table.excluded[1].reason
+    assert "unverified" in table.excluded[1].reason and "65%" in table.excluded[1].reason
+    assert "unreliable-secondary" in table.excluded[2].reason
 
 
 def test_default_response_table() -> None:
-    """evidence.csv recist_CR + recist_PR / response_denominator:
-    P01 0 (derived) + 5 / "8 treated"; P05c "0 (derived)" + 1 / "7 treated";
-    P06 "0 (derived)" + "8 (38%)" / "21 evaluable"; P07 "0 (derived)" + "2 (20%)" / "10 evaluable".
+    """Issue 12: the default denominator is intention to treat (everyone who started the drug,
+    n_started_drug): CR + PR from evidence.csv recist_CR + recist_PR, over
+    P01 0 (derived) + 5 / 20 (Ho 2013: the 20 evaluable; issue 12 hand count "Ho is 5/20");
+    P05c "0 (derived)" + 1 / 20 (ERRITI abstract "7 of 20", all 20 received the drug; "ERRITI 1/20");
+    P06 "0 (derived)" + "8 (38%)" / 24 enrolled (source table "orr_among_enrolled 8/24 (derived)");
+    P07 "0 (derived)" + "2 (20%)" / 11 enrolled ("orr_among_enrolled 2/11 (derived)").
     P02 has no CR cell (and unverified PR), P03 has only "4 treated": both reported as left out."""
     table = outcome_table(load_evidence(), "response")
-    assert _triples(table) == [("P01", 5, 8), ("P05c", 1, 7), ("P06", 8, 21), ("P07", 2, 10)]
+    assert table.denominator == "itt" and table.filters["denominator"] == "itt"
+    assert _triples(table) == [("P01", 5, 20), ("P05c", 1, 20), ("P06", 8, 24), ("P07", 2, 11)]
     assert {e.row_id for e in table.excluded} == {"P02", "P03"}
     assert all(r.derived for r in table.rows)  # every CR = 0 is derived
 
 
 def test_restrict_to_definition() -> None:
-    """Post-therapy scan: P06 "95% (~20/21)", P07 "6/10". Diagnostic scan: P05 2/6, P05b 5/14, P07 4/10;
-    P06's 65% has no count and P02's count is unverified -> both listed as left out."""
+    """Post-therapy scan: P07 "6/10"; P06 "95%" is 19/20 derived and unverified since issue 12 (5/65/95%
+    fit 20, not 21), so it enters only at min grade unverified. Diagnostic scan: P05 2/6, P05b 5/14,
+    P07 4/10; P06's 65% has no count and P02's count is unverified -> both listed as left out."""
     base = load_evidence()
     post = outcome_table(base, "uptake", definition=UptakeDefinition.POST_THERAPY_SCAN)
-    assert _triples(post) == [("P06", 20, 21), ("P07", 6, 10)]
+    assert _triples(post) == [("P07", 6, 10)]
+    assert [e.row_id for e in post.excluded] == ["P06"] and "unverified" in post.excluded[0].reason
+    loose = outcome_table(base, "uptake", definition=UptakeDefinition.POST_THERAPY_SCAN,
+                          min_grade="unverified")
+    assert _triples(loose) == [("P06", 19, 20), ("P07", 6, 10)]
     diag = outcome_table(base, "uptake", definition="diagnostic")
     assert _triples(diag) == [("P05", 2, 6), ("P05b", 5, 14), ("P07", 4, 10)]
     reasons = {e.row_id: e.reason for e in diag.excluded}
@@ -73,10 +85,12 @@ def test_threshold_definition_uses_the_whole_when_arms_incomplete() -> None:
 
 
 def test_genotype_filter_reaches_into_subgroups() -> None:
-    """BRAF V600E: P01a 4/9, P03 4/10, P05 2/6, P06 20/21; RAS: P01b 5/5, P07 4/10."""
+    """BRAF V600E: P01a 4/9, P03 4/10, P05 2/6 (P06 19/20 is unverified since issue 12: left out at the
+    default grade); RAS: P01b 5/5, P07 4/10."""
     base = load_evidence()
     braf = outcome_table(base, "uptake", genotype="BRAF V600E")
-    assert _triples(braf) == [("P01a", 4, 9), ("P03", 4, 10), ("P05", 2, 6), ("P06", 20, 21)]
+    assert _triples(braf) == [("P01a", 4, 9), ("P03", 4, 10), ("P05", 2, 6)]
+    assert "P06" in {e.row_id for e in braf.excluded}
     ras = outcome_table(base, "uptake", genotype=GenotypeGroup.RAS)
     assert _triples(ras) == [("P01b", 5, 5), ("P07", 4, 10)]
 

@@ -23,7 +23,15 @@ def test_single_record_group_uses_its_exact_interval() -> None:
     assert wt.pi_lower is None and wt.i2 is None
     assert wt.ci_lower == pytest.approx(0.1276, abs=1e-4)
     assert wt.ci_upper == pytest.approx(0.6486, abs=1e-4)
-    overall = lines["all"]
+    # Issue 12: the uptake rows use several definitions, so by default the groups are definition x
+    # genotype and there is no "all" line (it would pool definitions); it comes back, labelled, only with
+    # mix_definitions.
+    assert wt.name == "uptake on diagnostic scan × BRAF wild-type"
+    assert "all" not in lines and pool.stratified
+    mixed = pool_outcome(table, by="genotype", mix_definitions=True)
+    lines = {line.name: line for line in mixed.group_table()}
+    overall = lines["all (mixed definitions)"]
+    pool = mixed
     assert overall.pooled
     assert overall.estimate == pytest.approx(pool.overall.estimate)
     assert overall.events == sum(r.events for r in table.rows)

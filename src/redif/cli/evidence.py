@@ -47,7 +47,14 @@ _GradeOpt = typer.Option("secondary", "--min-grade", help=_GRADE_HELP)
 _StudiesOpt = typer.Option(None, "--studies", help=_STUDIES_HELP)
 _MeasureOpt = typer.Option("PLO", "--measure", help="PR, PLO (default), PAS or PFT.")
 _MethodOpt = typer.Option("REML", "--method", help=methods_help())
-_KnhaOpt = typer.Option(False, "--knha", help="Knapp-Hartung adjustment (t-based CI and PI).")
+_KnhaOpt = typer.Option(False, "--knha",
+                        help="Knapp-Hartung without the max(1, q) safeguard (= --test knha).")
+_TestOpt = typer.Option(None, "--test", help="adhoc (default: Knapp-Hartung with max(1, q), metafor "
+                        "test='adhoc'), knha or z.")
+_DenomOpt = typer.Option("itt", "--denominator", help="Response denominator: itt (default; everyone who "
+                         "started the redifferentiation drug) or treated (those given 131I).")
+_MixOpt = typer.Option(False, "--mix-definitions", help="Allow one uptake pool across definitions of "
+                       "restored uptake (labelled 'mixed definitions').")
 _LevelOpt = typer.Option(95.0, "--level", help="Confidence level in percent.")
 _PreferOpt = typer.Option("arms", "--prefer",
                           help="arms (default) or overall: which level of a study with arms comes first.")
@@ -60,13 +67,32 @@ def _base(studies: list[Path] | None) -> Any:
 
 
 def _table(outcome: str, genotype: str | None, definition: str | None, min_grade: str,
-           studies: list[Path] | None, prefer: str) -> Any:
+           studies: list[Path] | None, prefer: str, denominator: str = "itt") -> Any:
     from redif.evidence.tables import outcome_table
 
     if prefer not in ("arms", "overall"):
         raise InputError("unknown value", field="--prefer", value=prefer, remedy="use arms or overall")
     return outcome_table(_base(studies), outcome, genotype=genotype, definition=definition,
-                         min_grade=min_grade, prefer=prefer)  # type: ignore[arg-type]
+                         min_grade=min_grade, prefer=prefer, denominator=denominator)  # type: ignore[arg-type]
+
+
+def _model_text(pool: Any) -> str:
+    res = pool.overall
+    test = {"adhoc": "Knapp-Hartung with max(1, q)", "knha": "Knapp-Hartung", "z": "z"}[pool.test]
+    bits = [f"{res.method}, {res.measure}, {test}"]
+    if pool.table.denominator:
+        bits.append(f"response denominator: {pool.table.denominator}")
+    if pool.mixed_definitions:
+        bits.append("MIXED DEFINITIONS of restored uptake")
+    elif pool.stratified:
+        bits.append("one group per definition of restored uptake (no pool across definitions)")
+    return "; ".join(bits)
+
+
+def _print_notes(pool: Any) -> None:
+    for line in pool.group_table():
+        if line.note:
+            console.print(f"  note ({line.name}): {line.note}", highlight=False, style="dim")
 
 
 _SHORT_DEF = {
@@ -89,8 +115,10 @@ def _ci(lo: float, hi: float) -> str:
 def _count_text(count: Any) -> str:
     if count is None:
         return ""
-    flag = "" if count.flag.value == "reported" else f" ({count.flag.value})"
-    return f"{count.value}{flag}"
+    flag = count.flag.value
+    if flag == "unverified" and (count.note or "").lower().startswith("derived"):
+        flag = "derived, unverified"
+    return f"{count.value}" + ("" if flag == "reported" else f" ({flag})")
 
 
 def _print_excluded(table: Any) -> None:
@@ -135,10 +163,17 @@ def _render_pool(pool: Any) -> None:
 
     res = pool.overall
     title = f"Pooled {pool.table.outcome.value}" + (f" by {pool.by}" if pool.by else "")
+    if pool.mixed_definitions:
+        title += " (mixed definitions)"
+    if pool.table.denominator:
+        title += f" (denominator: {pool.table.denominator})"
     console.print(_pool_table_render(pool, title))
-    model = f"{res.method}, {res.measure}" + (", Knapp-Hartung" if res.knha else "")
-    console.print(f"Model: {model}; I² = {res.i2:.1f}%, tau² = {res.tau2:.4f}, "
-                  f"Q = {res.q:.2f} (df = {res.q_df}, p = {res.q_p:.3g})", highlight=False)
+    if pool.stratified:
+        console.print(f"Model: {_model_text(pool)}", highlight=False)
+    else:
+        console.print(f"Model: {_model_text(pool)}; I² = {res.i2:.1f}%, tau² = {res.tau2:.4f}, "
+                      f"Q = {res.q:.2f} (df = {res.q_df}, p = {res.q_p:.3g})", highlight=False)
+    _print_notes(pool)
     if isinstance(pool.result, SubgroupResult):
         tb = pool.result.test_between
         console.print(f"Test for subgroup differences: Q = {tb.q:.2f}, df = {tb.df}, p = {tb.p:.3g}",
@@ -160,10 +195,12 @@ def _list(
                 "grade"):
         grid.add_column(col)
     for s in base:
+        if s.results_reported is False:
+            continue
         uptake = "; ".join(
-            f"{o.restored.value}/{o.evaluable.value} ({o.definition.label})" if o.restored and o.evaluable
+            f"{_pair_text(o.restored, o.evaluable)} ({o.definition.label})" if o.restored and o.evaluable
             else f"{o.percent_reported:g}% ({o.definition.label})" for o in s.uptake)
-        response = (f"{s.recist_cr.value + s.recist_pr.value}/{s.response_denominator.value}"
+        response = (_pair_text(s.recist_cr, s.recist_pr, s.response_denominator)
                     if s.recist_cr and s.recist_pr and s.response_denominator else "")
         wk = s.weeks_drug_before_uptake_assessment
         weeks = "" if wk is None else f"{wk:g}"
@@ -171,7 +208,41 @@ def _list(
                      weeks, uptake, response, s.grade.value)
     console.print(grid)
     console.print("Grades: primary (abstract/registry), secondary (transcription), unverified and "
-                  "unreliable-secondary (left out of default analyses).")
+                  "unreliable-secondary (left out of default analyses). A count marked (derived) was "
+                  "computed by arithmetic, (unverified) was not checked against a source.")
+    ongoing = [s for s in base if s.results_reported is False]
+    if ongoing:
+        console.print(f"Ongoing (registered, no results; never pooled): {len(ongoing)} — see "
+                      "`redif evidence ongoing`.", highlight=False)
+
+
+def _pair_text(*counts: Any) -> str:
+    """``events/total`` (``cr+pr/total`` for three counts) with the worst flag of the counts shown."""
+    values = [c.value for c in counts]
+    text = f"{values[0] + values[1]}/{values[2]}" if len(values) == 3 else f"{values[0]}/{values[1]}"
+    flags = {_count_text(c).partition(" ")[2].strip("()") for c in counts} - {""}
+    order = ("derived, unverified", "unverified", "derived")
+    worst = next((f for f in order if f in flags), "")
+    return text + (f" ({worst})" if worst else "")
+
+
+def _ongoing(
+    studies: list[Path] | None = _StudiesOpt,
+    as_json: JsonOpt = False,
+) -> None:
+    """Registered trials without results (never pooled)."""
+    rows = [s for s in _base(studies) if s.results_reported is False]
+    if as_json:
+        emit_json([s.to_dict() for s in rows])
+        return
+    grid = Table(title=f"Ongoing: {len(rows)} registered trial(s) without results (never pooled)",
+                 title_justify="left")
+    for col in ("id", "registry", "trial", "drug(s)", "design", "grade"):
+        grid.add_column(col, overflow="fold")
+    for s in rows:
+        grid.add_row(s.row_id, ", ".join(s.registry_ids), s.label, s.regimen_label, s.design or "",
+                     s.grade.value)
+    console.print(grid)
 
 
 def _show(
@@ -226,15 +297,19 @@ def _pool(
     measure: str = _MeasureOpt,
     method: str = _MethodOpt,
     knha: bool = _KnhaOpt,
+    test: str | None = _TestOpt,
+    denominator: str = _DenomOpt,
+    mix_definitions: bool = _MixOpt,
     level: float = _LevelOpt,
     prefer: str = _PreferOpt,
     as_json: JsonOpt = False,
 ) -> None:
-    """Pool restored uptake or response across the evidence base (random effects by default)."""
+    """Pool restored uptake (one definition at a time) or response across the evidence base."""
     from redif.evidence.synthesis import pool_outcome
 
-    table = _table(outcome, genotype, definition, min_grade, studies, prefer)
-    pool = pool_outcome(table, by=by, measure=measure, method=method, knha=knha, level=level)
+    table = _table(outcome, genotype, definition, min_grade, studies, prefer, denominator)
+    pool = pool_outcome(table, by=by, measure=measure, method=method, knha=knha, level=level, test=test,
+                        mix_definitions=mix_definitions)
     if as_json:
         emit_json(pool.to_dict())
         return
@@ -253,6 +328,9 @@ def _forest(
     measure: str = _MeasureOpt,
     method: str = _MethodOpt,
     knha: bool = _KnhaOpt,
+    test: str | None = _TestOpt,
+    denominator: str = _DenomOpt,
+    mix_definitions: bool = _MixOpt,
     level: float = _LevelOpt,
     prefer: str = _PreferOpt,
     title: str | None = typer.Option(None, "--title", help="Plot title."),
@@ -264,9 +342,11 @@ def _forest(
     from redif.io.figures import check_plot_path, plot_format, write_plot
 
     check_plot_path(out)
-    table = _table(outcome, genotype, definition, min_grade, studies, prefer)
-    pool = pool_outcome(table, by=by, measure=measure, method=method, knha=knha, level=level)
-    path = write_plot(forest_bytes(pool.result, plot_format(out), title=title or _default_title(pool)), out)
+    table = _table(outcome, genotype, definition, min_grade, studies, prefer, denominator)
+    pool = pool_outcome(table, by=by, measure=measure, method=method, knha=knha, level=level, test=test,
+                        mix_definitions=mix_definitions)
+    path = write_plot(forest_bytes(pool.result, plot_format(out), title=title or _default_title(pool),
+                                    show_overall=not pool.stratified), out)
     if as_json:
         data = pool.to_dict()
         data["plot"] = str(path)
@@ -285,6 +365,8 @@ def _funnel(
     studies: list[Path] | None = _StudiesOpt,
     measure: str = _MeasureOpt,
     method: str = _MethodOpt,
+    denominator: str = _DenomOpt,
+    mix_definitions: bool = _MixOpt,
     prefer: str = _PreferOpt,
     as_json: JsonOpt = False,
 ) -> None:
@@ -294,8 +376,13 @@ def _funnel(
     from redif.io.figures import check_plot_path, plot_format, write_plot
 
     check_plot_path(out)
-    table = _table(outcome, genotype, definition, min_grade, studies, prefer)
-    pool = pool_outcome(table, measure=measure, method=method)
+    table = _table(outcome, genotype, definition, min_grade, studies, prefer, denominator)
+    pool = pool_outcome(table, measure=measure, method=method, mix_definitions=mix_definitions)
+    if pool.stratified:
+        raise InputError(f"a funnel plot is drawn around one pooled mean, but the rows use "
+                         f"{len(set(pool.groups))} definitions of restored uptake",
+                         field="definition", value=None,
+                         remedy="choose one with --definition, or pass --mix-definitions (labelled mixed)")
     path = write_plot(funnel_bytes(pool.result, plot_format(out), title=_default_title(pool)), out)
     if as_json:
         data = pool.to_dict()
@@ -310,6 +397,12 @@ def _default_title(pool: Any) -> str:
     uptake = pool.table.outcome.value == "uptake"
     what = "Restored radioiodine uptake" if uptake else "Objective response (CR+PR)"
     bits = [f"{k}: {v}" for k, v in pool.table.filters.items() if k in ("genotype", "definition")]
+    if pool.mixed_definitions:
+        bits.append("MIXED DEFINITIONS")
+    elif pool.stratified:
+        bits.append("by definition")
+    if pool.table.denominator:
+        bits.append(f"denominator: {pool.table.denominator}")
     return what + (f" by {pool.by}" if pool.by else "") + (f" ({'; '.join(bits)})" if bits else "")
 
 
@@ -325,6 +418,9 @@ def _regress(
     measure: str = _MeasureOpt,
     method: str = _MethodOpt,
     knha: bool = _KnhaOpt,
+    test: str | None = _TestOpt,
+    denominator: str = _DenomOpt,
+    force: bool = typer.Option(False, "--force", help="Fit even when a moderator level has one record."),
     level: float = _LevelOpt,
     prefer: str = _PreferOpt,
     as_json: JsonOpt = False,
@@ -332,8 +428,9 @@ def _regress(
     """Meta-regression of uptake or response on trial-design moderators (mixed effects)."""
     from redif.evidence.synthesis import regress_outcome
 
-    table = _table(outcome, genotype, definition, min_grade, studies, prefer)
-    reg = regress_outcome(table, mods.split(","), measure=measure, method=method, knha=knha, level=level)
+    table = _table(outcome, genotype, definition, min_grade, studies, prefer, denominator)
+    reg = regress_outcome(table, mods.split(","), measure=measure, method=method, knha=knha, level=level,
+                          test=test, force=force)
     if as_json:
         emit_json(reg.to_dict())
         return
@@ -348,7 +445,15 @@ def _regress(
     console.print(grid)
     r2 = "NA" if res.r2 is None else f"{res.r2:.1f}%"
     console.print(f"QM = {res.qm:.2f} (p = {res.qm_p:.3g}); QE = {res.qe:.2f} (p = {res.qe_p:.3g}); "
-                  f"R² = {r2}; tau² = {res.tau2:.4f}", highlight=False)
+                  f"R² = {r2}; tau² = {res.tau2:.4f}; test: {reg.test}"
+                  + (f"; response denominator: {table.denominator}" if table.denominator else ""),
+                  highlight=False)
+    for name, counts in reg.levels.items():
+        console.print(f"  k per level of {name}: " + ", ".join(f"{lev} {n}" for lev, n in counts.items()),
+                      highlight=False)
+    if reg.single_levels:
+        console.print(f"  FORCED with single-record level(s): {', '.join(reg.single_levels)}",
+                      highlight=False)
     for row_id, why in reg.dropped:
         console.print(f"  dropped {row_id}: {why}", highlight=False)
     _print_excluded(table)
@@ -362,6 +467,9 @@ def _summary(
     measure: str = _MeasureOpt,
     method: str = _MethodOpt,
     knha: bool = _KnhaOpt,
+    test: str | None = _TestOpt,
+    denominator: str = _DenomOpt,
+    mix_definitions: bool = _MixOpt,
     formats: str = typer.Option("svg,png", "--formats", help="Plot formats to write: svg, png or both."),
     as_json: JsonOpt = False,
 ) -> None:
@@ -378,13 +486,15 @@ def _summary(
                          remedy="use svg, png or svg,png")
     base = _base(studies)
     summary = evidence_summary(base.studies, measure=measure, method=method, knha=knha,
-                               min_grade=min_grade)
+                               min_grade=min_grade, test=test, denominator=denominator,
+                               mix_definitions=mix_definitions)
     out_dir.mkdir(parents=True, exist_ok=True)
     plots: list[Path] = []
     for name, pool in summary.pools.items():
         for suffix in dict.fromkeys(suffixes):
-            plots.append(write_plot(forest_bytes(pool.result, suffix.lstrip("."), title=_default_title(pool)),
-                                    out_dir / f"forest_{name}{suffix}"))
+            image = forest_bytes(pool.result, suffix.lstrip("."), title=_default_title(pool),
+                                 show_overall=not pool.stratified)
+            plots.append(write_plot(image, out_dir / f"forest_{name}{suffix}"))
     if as_json:
         data = summary.to_dict()
         data["plots"] = [str(p) for p in plots]
@@ -396,24 +506,27 @@ def _summary(
     console.print("Each patient counts once per analysis: a study's arms replace its overall row when they "
                   "partition it.", style="dim")
     console.print("'Restored uptake' differs between trials: one definition per arm (go/no-go criterion "
-                  "first, post-therapy scan last); the definitions used are listed.", style="dim")
+                  "first, post-therapy scan last); uptake is pooled within one definition at a time"
+                  + (" — here MIXED DEFINITIONS (--mix-definitions)" if summary.uptake.mixed_definitions
+                     else "") + ".", style="dim")
     for name, pool in summary.pools.items():
         console.print()
         console.print(_pool_table_render(pool, {
-            "uptake": "Restored radioiodine uptake, by genotype",
-            "response": "Objective response (RECIST CR+PR), by genotype",
+            "uptake": "Restored radioiodine uptake, by definition × genotype"
+                      + (" (mixed definitions)" if pool.mixed_definitions else ""),
+            "response": f"Objective response (RECIST CR+PR), by genotype (denominator: {denominator})",
             "uptake_by_definition": "Restored uptake, by definition of restored uptake",
         }[name]))
-        res = pool.overall
         from redif.evidence.meta import SubgroupResult
 
-        model = f"{res.method}, {res.measure}" + (", Knapp-Hartung" if res.knha else "")
+        model = _model_text(pool)
         between = ""
         if isinstance(pool.result, SubgroupResult):
             tb = pool.result.test_between
             between = f"; subgroup differences Q = {tb.q:.2f}, df = {tb.df}, p = {tb.p:.3g}"
         console.print(f"Model: {model}; PI = 95% prediction interval; a group with k = 1 is not pooled "
                       f"(its own exact CI is shown){between}", highlight=False, style="dim")
+        _print_notes(pool)
     console.print()
     excluded: dict[str, dict[str, str]] = {}
     for pool in summary.pools.values():
@@ -437,6 +550,7 @@ def register(app: typer.Typer) -> None:
     """Add the `evidence` commands to the root application."""
     evidence_app.command("list")(_list)
     evidence_app.command("show")(_show)
+    evidence_app.command("ongoing")(_ongoing)
     evidence_app.command("pool")(_pool)
     evidence_app.command("forest")(_forest)
     evidence_app.command("funnel")(_funnel)

@@ -107,7 +107,9 @@ class StudyArm:
 
     Counts are :class:`Count` or ``None`` (blank: not reported). ``part_of`` names the overall record of
     which this one is a subset (e.g. ``P01a`` is part of ``P01``): the same patients are never pooled
-    twice (see :func:`redif.evidence.tables.outcome_table`).
+    twice (see :func:`redif.evidence.tables.outcome_table`). ``n_started_drug`` is everyone who started the
+    redifferentiation drug (the intention-to-treat denominator of response); ``results_reported`` is
+    False for a registered trial with no results yet (listed as ongoing, never pooled).
     """
 
     row_id: str
@@ -141,6 +143,8 @@ class StudyArm:
     n_enrolled: Count | None = None
     n_evaluable: Count | None = None
     n_treated_131i: Count | None = None
+    n_started_drug: Count | None = None
+    results_reported: bool | None = None
     uptake: tuple[UptakeOutcome, ...] = ()
     recist_cr: Count | None = None
     recist_pr: Count | None = None

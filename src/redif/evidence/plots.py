@@ -37,7 +37,7 @@ from matplotlib.textpath import TextToPath
 from redif.errors import InputError
 from redif.evidence.meta import PoolResult, StudyRow, SubgroupResult
 
-__all__ = ["PLOT_FORMATS", "forest_bytes", "funnel_bytes"]
+__all__ = ["NO_OVERALL_NOTE", "PLOT_FORMATS", "forest_bytes", "funnel_bytes"]
 
 #: Formats the plots render to.
 PLOT_FORMATS = ("svg", "png")
@@ -141,7 +141,11 @@ def _pooled_rows(res: PoolResult, label: str, *, bold: bool) -> list[_Row]:
     return rows
 
 
-def _layout(result: PoolResult | SubgroupResult) -> tuple[list[_Row], PoolResult]:
+#: Drawn instead of the overall diamond when the subgroups must not be pooled together.
+NO_OVERALL_NOTE = "No overall pool: the groups use different definitions of restored uptake"
+
+
+def _layout(result: PoolResult | SubgroupResult, show_overall: bool = True) -> tuple[list[_Row], PoolResult]:
     rows: list[_Row] = [_Row("header")]
     if isinstance(result, SubgroupResult):
         overall = result.overall
@@ -155,7 +159,10 @@ def _layout(result: PoolResult | SubgroupResult) -> tuple[list[_Row], PoolResult
             if sub.k >= 2:
                 rows.extend(_pooled_rows(sub, f"Subtotal: {name}", bold=False))
             rows.append(_Row("blank"))
-        rows.extend(_pooled_rows(overall, _model_name(overall), bold=True))
+        if show_overall:
+            rows.extend(_pooled_rows(overall, _model_name(overall), bold=True))
+        else:
+            rows.append(_Row("text", note=NO_OVERALL_NOTE))
         tb = result.test_between
         rows.append(_Row("text", note=(
             f"Test for subgroup differences: Q = {_fmt(tb.q, 2)}, df = {tb.df}, {_fmt_p(tb.p)}")))
@@ -187,7 +194,8 @@ def _char_in(text: str, *, bold: bool = True, size: float = _FONT) -> float:
     return float(width_pt) / 72.0
 
 
-def forest_bytes(result: PoolResult | SubgroupResult, fmt: str = "svg", *, title: str | None = None) -> bytes:
+def forest_bytes(result: PoolResult | SubgroupResult, fmt: str = "svg", *, title: str | None = None,
+                 show_overall: bool = True) -> bytes:
     """Draw a forest plot of ``result`` and return it rendered as ``fmt`` (``"svg"`` or ``"png"``).
 
     Parameters
@@ -200,6 +208,9 @@ def forest_bytes(result: PoolResult | SubgroupResult, fmt: str = "svg", *, title
         ``"svg"`` (text stays text) or ``"png"``.
     title
         Optional title above the plot.
+    show_overall
+        ``False`` (subgroup analyses only): leave out the overall diamond and its reference line, and say
+        why (:data:`NO_OVERALL_NOTE`) -- for groups that use different definitions of restored uptake.
 
     Raises
     ------
@@ -208,12 +219,14 @@ def forest_bytes(result: PoolResult | SubgroupResult, fmt: str = "svg", *, title
     """
     f = _check_format(fmt)
     with plt.rc_context(_STYLE):
-        return _render(_forest_figure(result, title), f)
+        return _render(_forest_figure(result, title, show_overall), f)
 
 
-def _forest_figure(result: PoolResult | SubgroupResult, title: str | None) -> Figure:
+def _forest_figure(result: PoolResult | SubgroupResult, title: str | None,
+                   show_overall: bool = True) -> Figure:
     """Build the forest plot figure (call inside ``plt.rc_context(_STYLE)``)."""
-    rows, overall = _layout(result)
+    show_overall = show_overall or not isinstance(result, SubgroupResult)
+    rows, overall = _layout(result, show_overall)
     proportion = overall.measure.upper() in _PROPORTION_MEASURES
     xlo, xhi = _x_limits(rows, proportion)
     n = len(rows) + 1  # + axis row
@@ -246,7 +259,8 @@ def _forest_figure(result: PoolResult | SubgroupResult, title: str | None) -> Fi
     x_est = 1.0 + 0.12 / plot_w
     x_weight = 1.0 + (est_w + weight_w - 0.05) / plot_w
     max_w = max((r.weight for r in rows if r.kind == "study" and math.isfinite(r.weight)), default=1.0)
-    ax.axvline(overall.estimate, color="0.55", lw=0.7, ls=(0, (3, 3)), zorder=0)
+    if show_overall:
+        ax.axvline(overall.estimate, color="0.55", lw=0.7, ls=(0, (3, 3)), zorder=0)
     for y, r in enumerate(rows):
         weight = "bold" if r.bold or r.kind == "header" else "normal"
         if r.kind == "header":

@@ -108,7 +108,7 @@ def design_matrix(
 
 def meta_regression(
     yi: ArrayLike, vi: ArrayLike, moderators: Mapping[str, Sequence[float | str]], *,
-    method: str | Method = "REML", knha: bool = False, level: float = 95.0, measure: str = "GEN",
+    method: str | Method = "REML", knha: bool | str = False, level: float = 95.0, measure: str = "GEN",
 ) -> RegressionResult:
     """Fit a mixed-effects meta-regression of ``yi`` on ``moderators``.
 
@@ -167,7 +167,7 @@ def meta_regression(
         for j in range(p)
     )
     return RegressionResult(
-        k=k, method=str(m), knha=knha, level=lv, coefficients=coefs, qm=qm, qm_df=mm, qm_df2=df2,
+        k=k, method=str(m), knha=bool(knha), level=lv, coefficients=coefs, qm=qm, qm_df=mm, qm_df2=df2,
         qm_p=qm_p, qe=fit.qe, qe_df=fit.qe_df, qe_p=fit.qe_p, r2=r2, tau2=fit.tau2, i2=fit.i2, h2=fit.h2,
         inference=fit.inference, measure=measure,
         vcov=tuple(tuple(float(x) for x in row) for row in fit.vb),

@@ -88,7 +88,7 @@ def check_generic(yi: ArrayLike, vi: ArrayLike) -> tuple[FloatArray, FloatArray]
 
 def fit_rma(
     y: FloatArray, v: FloatArray, X: FloatArray | None = None, *, method: Method | str = Method.REML,
-    knha: bool = False, level: float = 95.0, tau2: float | None = None,
+    knha: bool | str = False, level: float = 95.0, tau2: float | None = None,
 ) -> RmaFit:
     """Fit ``y_i = x_i'beta + u_i + e_i`` with ``u_i ~ N(0, tau2)``, ``e_i ~ N(0, v_i)``.
 
@@ -101,13 +101,19 @@ def fit_rma(
     method
         tau^2 estimator (:class:`~redif.evidence.tau2.Method`, not GLMM).
     knha
-        Knapp-Hartung adjustment (t tests and CIs with k - p df).
+        Knapp-Hartung adjustment (t tests and CIs with k - p df); ``"adhoc"`` truncates its variance factor
+        at 1 (``max(1, s2w)``, metafor ``test="adhoc"``), so the interval is never narrower than the z one's
+        standard error.
     level
         Confidence level in percent.
     tau2
         Fix tau^2 at this value instead of estimating it.
     """
     m = parse_method(method)
+    adhoc = knha == "adhoc"
+    if isinstance(knha, str) and not adhoc:
+        raise InputError("unknown test", field="knha", value=knha, remedy="use True, False or 'adhoc'")
+    knha = bool(knha)
     k = y.size
     Xm = np.ones((k, 1)) if X is None else np.asarray(X, dtype=float)
     p = Xm.shape[1]
@@ -125,6 +131,8 @@ def fit_rma(
     s2w = 1.0
     if knha:
         s2w = 0.0 if fit.rss <= np.finfo(float).eps else fit.rss / (k - p)
+        if adhoc:
+            s2w = max(1.0, s2w)
         vb = s2w * vb
     se = np.sqrt(np.diag(vb))
     alpha = 1.0 - level / 100.0
@@ -208,7 +216,7 @@ def pool_generic(
 
 def pool_proportions(
     events: ArrayLike, totals: ArrayLike, labels: Sequence[str] | None = None, *,
-    measure: str | Measure = "PLO", method: str | Method = "REML", knha: bool = False,
+    measure: str | Measure = "PLO", method: str | Method = "REML", knha: bool | str = False,
     level: float = 95.0, study_ci: str = "clopper-pearson",
 ) -> PoolResult:
     """Pool single proportions ``events/totals`` (metafor ``escalc`` + ``rma`` or ``rma.glmm``).
@@ -225,7 +233,8 @@ def pool_proportions(
     method
         A tau^2 estimator, or ``GLMM`` (binomial-normal model, ``PLO`` only).
     knha, level
-        Knapp-Hartung adjustment; confidence level in percent.
+        Knapp-Hartung adjustment (``"adhoc"``: with the ``max(1, s2w)`` safeguard); confidence level in
+        percent.
     study_ci
         Per-study interval: ``clopper-pearson`` (default) or ``wilson``.
     """
@@ -240,7 +249,7 @@ def pool_proportions(
         raise InputError("no studies", field="events", remedy="give at least one study")
     labs = _labels(labels, x.size)
     if m is Method.GLMM:
-        res: PoolResult = pool_glmm(x, n, labs, measure=ms, knha=knha, level=lv, study_ci=study_ci)
+        res: PoolResult = pool_glmm(x, n, labs, measure=ms, knha=bool(knha), level=lv, study_ci=study_ci)
         return res
     y, v = escalc(ms, x, n)
     fit = fit_rma(y, v, method=m, knha=knha, level=lv)

@@ -87,14 +87,15 @@ _TEXT_FIELDS = (
     "tg_response", "pfs", "adverse_events", "part_of", "verification_detail", "notes", "source",
 )
 _COUNT_FIELDS = (
-    "n_enrolled", "n_evaluable", "n_treated_131i", "recist_cr", "recist_pr", "recist_sd", "recist_pd",
-    "response_denominator",
+    "n_enrolled", "n_evaluable", "n_treated_131i", "n_started_drug", "recist_cr", "recist_pr", "recist_sd",
+    "recist_pd", "response_denominator",
 )
 _FLAT_UPTAKE = ("uptake_definition", "n_uptake_restored", "n_uptake_evaluable", "uptake_percent_reported",
                 "uptake_note")
 _OTHER_FIELDS = (
     "row_id", "row_type", "genotype", "grade", "pmid", "doi", "registry_ids", "randomised", "drugs",
     "weeks_drug_before_uptake_assessment", "activity_gbq", "lesional_dosimetry", "uptake",
+    "results_reported",
 )
 _KNOWN = frozenset(_TEXT_FIELDS + _COUNT_FIELDS + _FLAT_UPTAKE + _OTHER_FIELDS)
 
@@ -107,7 +108,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "n_enrolled", "n_evaluable", "uptake_definition", "n_uptake_restored", "n_uptake_evaluable",
     "uptake_percent_reported", "uptake_note", "n_treated_131i", "recist_cr", "recist_pr", "recist_sd",
     "recist_pd", "response_denominator", "response_denominator_basis", "response_timepoint", "part_of",
-    "source", "grade", "verification_detail", "notes",
+    "source", "grade", "verification_detail", "notes", "n_started_drug", "results_reported",
 )
 
 _COUNT_TEXT = re.compile(
@@ -370,6 +371,8 @@ def parse_study(record: Mapping[str, Any], *, origin: str = "built-in") -> Study
         n_enrolled=counts["n_enrolled"],
         n_evaluable=counts["n_evaluable"],
         n_treated_131i=counts["n_treated_131i"],
+        n_started_drug=counts["n_started_drug"],
+        results_reported=_bool(ctx, "results_reported", record.get("results_reported")),
         uptake=_uptake_list(ctx, record, counts["n_evaluable"]),
         recist_cr=counts["recist_cr"],
         recist_pr=counts["recist_pr"],
@@ -393,7 +396,7 @@ def parse_study(record: Mapping[str, Any], *, origin: str = "built-in") -> Study
 def _check_counts(ctx: _Ctx, arm: StudyArm) -> None:
     enrolled = arm.n_enrolled.value if arm.n_enrolled else None
     if enrolled is not None:
-        for name in ("n_evaluable", "n_treated_131i", "response_denominator"):
+        for name in ("n_evaluable", "n_treated_131i", "n_started_drug", "response_denominator"):
             count: Count | None = getattr(arm, name)
             if count is not None and count.value > enrolled:
                 raise ctx.error(name, f"exceeds enrolled patients ({enrolled})", count.value,

@@ -60,7 +60,7 @@ def between_test(results: Sequence[PoolResult]) -> BetweenTest:
 
 def pool_subgroups(
     events: ArrayLike, totals: ArrayLike, groups: Sequence[object], labels: Sequence[str] | None = None,
-    *, measure: str = "PLO", method: str = "REML", knha: bool = False, level: float = 95.0,
+    *, measure: str = "PLO", method: str = "REML", knha: bool | str = False, level: float = 95.0,
     study_ci: str = "clopper-pearson",
 ) -> SubgroupResult:
     """Subgroup analysis of single proportions (separate tau^2 per subgroup).

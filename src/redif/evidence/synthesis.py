@@ -6,6 +6,13 @@ fits a mixed-effects meta-regression on study-level moderators, and :func:`evide
 the main job of ``redif evidence summary``: uptake and response by genotype, uptake by definition of
 restored uptake, and what was left out and why.
 
+Like with like (issue 12): restored uptake is pooled within one definition at a time. Without a
+``definition`` filter the groups are definition x moderator (``--by genotype``) or definitions alone, and
+no row pools across definitions; a cross-definition pool needs ``mix_definitions=True`` and is labelled
+"mixed definitions". Inference is Knapp-Hartung with the ``max(1, q)`` safeguard (metafor
+``test="adhoc"``) by default (``test="z"`` and ``"knha"`` available); a group whose tau^2 is estimated at 0
+with k < 10 carries a note, since its prediction interval then equals its confidence interval.
+
 References
 ----------
 .. [1] Leboulleux S, et al. ITOG statement. Lancet Diabetes Endocrinol 2025;13:516-527 (objectives 1-2:
@@ -17,7 +24,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from redif.errors import InputError
@@ -35,6 +42,8 @@ from redif.evidence.model import StudyArm
 from redif.evidence.tables import MODERATORS, OutcomeRow, OutcomeTable, outcome_table
 
 __all__ = [
+    "MIXED_DEFINITIONS",
+    "TESTS",
     "EvidenceSummary",
     "GroupRow",
     "OutcomePool",
@@ -46,6 +55,60 @@ __all__ = [
 ]
 
 _NOT_REPORTED = "not reported"
+
+#: Inference for the evidence commands: z (metafor's default), Knapp-Hartung, or Knapp-Hartung with the
+#: ``max(1, q)`` safeguard (metafor ``test="adhoc"``, the default here).
+TESTS: tuple[str, ...] = ("adhoc", "knha", "z")
+_ENGINE_TEST: dict[str, bool | str] = {"z": False, "knha": True, "adhoc": "adhoc"}
+
+#: The label of a pool that mixes definitions of restored uptake (only with ``mix_definitions``).
+MIXED_DEFINITIONS = "mixed definitions"
+
+#: Keys of a pooled result that describe the model or list the studies, and so pool nothing: kept in the
+#: JSON of a pool split by definition, whose overall estimate keys are left out.
+_MODEL_KEYS: tuple[str, ...] = ("measure", "method", "knha", "level", "inference", "pi_convention", "studies")
+
+#: Below this many records a tau^2 estimate of 0 is flagged (heterogeneity cannot be ruled out).
+SMALL_K = 10
+
+
+def resolve_test(test: str | None, knha: bool = False) -> str:
+    """The inference to use: ``test`` if given, else ``knha`` if ``knha`` is set, else ``adhoc``.
+
+    Raises
+    ------
+    InputError
+        For an unknown test.
+    """
+    if test is None:
+        return "knha" if knha else "adhoc"
+    name = str(test).strip().lower()
+    if name not in TESTS:
+        raise InputError("unknown test", field="test", value=test,
+                         remedy="use adhoc (Knapp-Hartung with max(1, q), default), knha or z")
+    return name
+
+
+def _test_for(method: str, test: str | None, knha: bool) -> str:
+    """:func:`resolve_test`, except that GLMM (no Knapp-Hartung in the binomial-normal model, as in
+    metafor's ``rma.glmm``) defaults to ``z``; asking for adhoc or knha with GLMM is refused."""
+    name = resolve_test(test, knha)
+    if str(method).strip().upper() != "GLMM":
+        return name
+    if test is None and not knha:
+        return "z"
+    if name != "z":
+        raise InputError("Knapp-Hartung is not available with GLMM", field="test", value=name,
+                         remedy="use test z with GLMM, or another method")
+    return name
+
+
+def tau2_note(k: int, tau2: float | None) -> str | None:
+    """The small-k warning for a pooled group whose tau^2 is estimated at 0 (``None`` otherwise)."""
+    if tau2 is None or k < 2 or k >= SMALL_K or tau2 > 0.0:
+        return None
+    return (f"tau² estimated at 0 with k = {k} (< {SMALL_K}): heterogeneity cannot be ruled out; the "
+            "prediction interval equals the confidence interval and understates between-study spread")
 
 
 def definitions_used(rows: Iterable[OutcomeRow]) -> dict[str, int]:
@@ -74,6 +137,9 @@ class GroupRow:
     i2: float | None
     pooled: bool
     definitions: dict[str, int]
+    records: tuple[str, ...] = ()
+    tau2: float | None = None
+    note: str | None = None
 
 
 def _group_row(name: str, res: PoolResult, rows: Sequence[OutcomeRow]) -> GroupRow:
@@ -92,6 +158,9 @@ def _group_row(name: str, res: PoolResult, rows: Sequence[OutcomeRow]) -> GroupR
         i2=None if single else float(res.i2),
         pooled=not single,
         definitions=definitions_used(rows),
+        records=tuple(r.row_id for r in rows),
+        tau2=None if single else float(res.tau2),
+        note=None if single else tau2_note(int(res.k), float(res.tau2)),
     )
 
 
@@ -102,6 +171,10 @@ class OutcomePool:
     table: OutcomeTable
     by: str | None
     result: PoolResult | SubgroupResult
+    groups: tuple[str, ...] = ()
+    stratified: bool = False
+    mixed_definitions: bool = False
+    test: str = "adhoc"
 
     @property
     def overall(self) -> PoolResult:
@@ -110,30 +183,56 @@ class OutcomePool:
 
     def group_rows(self, group: str) -> list[OutcomeRow]:
         """The rows of subgroup ``group``."""
-        if self.by is None:
+        if not self.groups:
             return list(self.table.rows)
-        return [r for r in self.table.rows if _group_value(r, self.by) == group]
+        return [r for r, g in zip(self.table.rows, self.groups, strict=True) if g == group]
+
+    @property
+    def overall_name(self) -> str:
+        """The name of the overall line: ``"all"``, or ``"all (mixed definitions)"``."""
+        return f"all ({MIXED_DEFINITIONS})" if self.mixed_definitions else "all"
 
     def group_table(self) -> list[GroupRow]:
-        """The lines of the pooled table: each subgroup (if any), then ``"all"``."""
+        """The lines of the pooled table: each subgroup (if any), then the overall line — left out when
+        it would pool several definitions of restored uptake (``stratified``)."""
         out: list[GroupRow] = []
         if isinstance(self.result, SubgroupResult):
             subs = self.result.subgroups.items()
             out.extend(_group_row(name, sub, self.group_rows(name)) for name, sub in subs)
-        out.append(_group_row("all", self.overall, list(self.table.rows)))
+        if not self.stratified:
+            out.append(_group_row(self.overall_name, self.overall, list(self.table.rows)))
         return out
 
     def to_dict(self) -> dict[str, Any]:
         """The ``redif meta pool`` JSON keys plus ``outcome``, ``by``, ``filters``, ``definitions``,
         ``rows`` and ``excluded`` (``count``, ``ids``, ``rows``)."""
         out = self.result.to_dict()
+        if self.stratified:
+            # The overall estimate keys (mu, se, estimate, ci_*, pi_*, tau2, i2, h2, q, ...) would pool
+            # several definitions of restored uptake, so they are left out (documented in docs/evidence.md);
+            # the model description and the per-study list, which pool nothing, stay.
+            kept = {key: out[key] for key in _MODEL_KEYS if key in out}
+            out = {"k": self.table.k, **kept, "overall_pooled": False,
+                   "overall_note": "no pool across definitions of restored uptake; one group per definition "
+                                   "(use mix_definitions to pool them, labelled mixed definitions)",
+                   "subgroups": out["subgroups"], "test_between": out["test_between"]}
+        else:
+            out["overall_pooled"] = True
+            out["records"] = [r.row_id for r in self.table.rows]
+            out["tau2_note"] = tau2_note(self.overall.k, self.overall.tau2)
         out["outcome"] = self.table.outcome.value
         out["by"] = self.by
         out["filters"] = dict(self.table.filters)
+        out["mixed_definitions"] = self.mixed_definitions
+        out["denominator"] = self.table.denominator
+        out["test"] = self.test
         out["definitions"] = definitions_used(self.table.rows)
         if isinstance(self.result, SubgroupResult):
             for name, sub in out["subgroups"].items():
-                sub["definitions"] = definitions_used(self.group_rows(name))
+                rows = self.group_rows(name)
+                sub["definitions"] = definitions_used(rows)
+                sub["records"] = [r.row_id for r in rows]
+                sub["tau2_note"] = tau2_note(int(sub["k"]), sub.get("tau2"))
         out["rows"] = [r.to_dict() for r in self.table.rows]
         out["excluded"] = self.table.excluded_dict()
         return out
@@ -160,9 +259,19 @@ def _require_rows(table: OutcomeTable, minimum: int = 1) -> None:
     )
 
 
+def _groups(table: OutcomeTable, by: str | None, stratify: bool) -> list[str] | None:
+    if not stratify:
+        return None if by is None else [_group_value(r, by) for r in table.rows]
+    defs = [r.definition.label if r.definition is not None else _NOT_REPORTED for r in table.rows]
+    if by is None or by == "definition":
+        return defs
+    return [f"{d} × {_group_value(r, by)}" for d, r in zip(defs, table.rows, strict=True)]
+
+
 def pool_outcome(
     table: OutcomeTable, *, by: str | None = None, measure: str = "PLO", method: str = "REML",
-    knha: bool = False, level: float = 95.0, study_ci: str = "clopper-pearson",
+    knha: bool = False, level: float = 95.0, study_ci: str = "clopper-pearson", test: str | None = None,
+    mix_definitions: bool = False,
 ) -> OutcomePool:
     """Pool an outcome table, overall or by subgroup.
 
@@ -174,8 +283,15 @@ def pool_outcome(
         A moderator of :data:`~redif.evidence.tables.MODERATORS` (e.g. ``"genotype"``, ``"definition"``,
         ``"drug"``) to pool within subgroups (separate tau^2) and test their difference; records with no
         value form the group ``"not reported"``.
-    measure, method, knha, level, study_ci
+    measure, method, level, study_ci
         Passed to :func:`redif.evidence.meta.pool_proportions` / ``pool_subgroups``.
+    test, knha
+        ``adhoc`` (default: Knapp-Hartung with ``max(1, q)``), ``knha`` or ``z``; ``knha=True`` without
+        ``test`` means ``knha``.
+    mix_definitions
+        Uptake only: allow one pool across definitions of restored uptake (labelled "mixed
+        definitions"). Without it, and without a definition filter, groups are split by definition and the
+        overall line is left out when the rows use several definitions.
 
     Raises
     ------
@@ -183,18 +299,31 @@ def pool_outcome(
         If no row matches the filters, or the engine rejects the model (e.g. k = 1 with REML).
     """
     _require_rows(table)
-    if by is None:
-        result: PoolResult | SubgroupResult = pool_proportions(
-            table.events, table.totals, table.labels, measure=measure, method=method, knha=knha,
-            level=level, study_ci=study_ci)
-    else:
-        if by not in MODERATORS:
-            raise InputError("unknown grouping", field="by", value=by,
-                             remedy=f"use one of: {', '.join(MODERATORS)}")
-        groups = [_group_value(r, by) for r in table.rows]
-        result = pool_subgroups(table.events, table.totals, groups, table.labels, measure=measure,
-                                method=method, knha=knha, level=level, study_ci=study_ci)
-    return OutcomePool(table, by, result)
+    name = _test_for(method, test, knha)
+    engine = _ENGINE_TEST[name]
+    if by is not None and by not in MODERATORS:
+        raise InputError("unknown grouping", field="by", value=by,
+                         remedy=f"use one of: {', '.join(MODERATORS)}")
+    several = len(definitions_used(table.rows)) > 1
+    stratify = several and not mix_definitions and table.outcome is OutcomeKind.UPTAKE
+    mixed = several and mix_definitions and table.outcome is OutcomeKind.UPTAKE
+    groups = _groups(table, by, stratify)
+    try:
+        if groups is None:
+            result: PoolResult | SubgroupResult = pool_proportions(
+                table.events, table.totals, table.labels, measure=measure, method=method, knha=engine,
+                level=level, study_ci=study_ci)
+        else:
+            result = pool_subgroups(table.events, table.totals, groups, table.labels, measure=measure,
+                                    method=method, knha=engine, level=level, study_ci=study_ci)
+    except InputError as exc:
+        if exc.field != "knha" or "needs at least" not in str(exc):
+            raise
+        # the engine names its own flag; here the inference is chosen with ``test``
+        raise InputError(f"k = {table.k}: Knapp-Hartung (test {name}) needs at least 2 records",
+                         field="test", value=name,
+                         remedy="use test z (with method EE), or widen the filters") from exc
+    return OutcomePool(table, by, result, tuple(groups or ()), stratify, mixed, name)
 
 
 @dataclass(frozen=True)
@@ -207,6 +336,9 @@ class OutcomeRegression:
     rows: tuple[OutcomeRow, ...]
     dropped: tuple[tuple[str, str], ...]
     result: RegressionResult
+    levels: dict[str, dict[str, int]] = field(default_factory=dict)
+    test: str = "adhoc"
+    single_levels: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The ``redif meta pool --mods`` JSON keys plus ``outcome``, ``moderators``, ``rows``, ``dropped``
@@ -217,23 +349,42 @@ class OutcomeRegression:
         out["filters"] = dict(self.table.filters)
         out["rows"] = [r.to_dict() for r in self.rows]
         out["dropped"] = [{"row_id": i, "reason": why} for i, why in self.dropped]
+        out["levels"] = {m: dict(c) for m, c in self.levels.items()}
+        out["single_record_levels"] = list(self.single_levels)
+        out["test"] = self.test
+        out["denominator"] = self.table.denominator
+        out["records"] = [r.row_id for r in self.rows]
         out["excluded"] = self.table.excluded_dict()
         return out
 
 
+def _levels(rows: Sequence[OutcomeRow], mods: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Records per level of each categorical moderator."""
+    out: dict[str, dict[str, int]] = {}
+    for m in mods:
+        values = [r.moderator(m) for r in rows]
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            continue
+        out[m] = dict(sorted(Counter(str(v) for v in values).items()))
+    return out
+
+
 def regress_outcome(
     table: OutcomeTable, moderators: Sequence[str], *, measure: str = "PLO", method: str = "REML",
-    knha: bool = False, level: float = 95.0,
+    knha: bool = False, level: float = 95.0, test: str | None = None, force: bool = False,
 ) -> OutcomeRegression:
     """Mixed-effects meta-regression of the outcome (on the ``measure`` scale) on study moderators.
 
     Rows lacking a value for any moderator are dropped and listed (never imputed). Numeric moderators
-    (weeks of drug, 131I activity in GBq, year) are continuous; the others are categorical.
+    (weeks of drug, 131I activity in GBq, year) are continuous; the others are categorical, and the
+    records per level are reported (``levels``). A level with a single record makes its coefficient that
+    one record's deviation: refused unless ``force``. Inference as in :func:`pool_outcome` (``test``).
 
     Raises
     ------
     InputError
-        For an unknown moderator, too few rows, or a design the engine cannot fit.
+        For an unknown moderator, too few rows, a level with one record (without ``force``), or a design
+        the engine cannot fit.
     """
     mods = tuple(m.strip() for m in moderators if m.strip())
     if not mods:
@@ -257,10 +408,19 @@ def regress_outcome(
             f"{len(kept)} rows have every moderator ({', '.join(mods)}); {len(mods) + 2} or more are needed",
             field="moderators", value=",".join(mods),
             remedy="use fewer moderators, widen the filters or lower min_grade")
+    levels = _levels(kept, mods)
+    single = [f"{m} = {lev}" for m, counts in levels.items() for lev, n in counts.items() if n == 1]
+    if single and not force:
+        raise InputError(
+            f"moderator level(s) with a single record: {', '.join(single)}; its coefficient would be that "
+            "one record's deviation, not a trial-design effect", field="moderators", value=",".join(mods),
+            remedy="widen the filters, merge levels, or pass --force to fit anyway")
+    name = resolve_test(test, knha)
     yi, vi = escalc(measure, [r.events for r in kept], [r.total for r in kept])
     columns = {m: [r.moderator(m) for r in kept] for m in mods}
-    result = meta_regression(yi, vi, columns, method=method, knha=knha, level=level, measure=measure)
-    return OutcomeRegression(table, mods, tuple(kept), tuple(dropped), result)
+    result = meta_regression(yi, vi, columns, method=method, knha=_ENGINE_TEST[name], level=level,
+                             measure=measure)
+    return OutcomeRegression(table, mods, tuple(kept), tuple(dropped), result, levels, name, tuple(single))
 
 
 @dataclass(frozen=True)
@@ -291,6 +451,9 @@ class EvidenceSummary:
         """JSON form: one object per analysis plus ``min_grade``, ``n_records`` and ``excluded_ids``."""
         out: dict[str, Any] = {name: pool.to_dict() for name, pool in self.pools.items()}
         out["min_grade"] = self.min_grade.value
+        out["denominator"] = self.response.table.denominator
+        out["test"] = self.uptake.test
+        out["mixed_definitions"] = self.uptake.mixed_definitions
         out["n_records"] = self.n_records
         out["excluded_ids"] = self.excluded_ids()
         return out
@@ -298,17 +461,21 @@ class EvidenceSummary:
 
 def evidence_summary(
     studies: Sequence[StudyArm], *, measure: str = "PLO", method: str = "REML", knha: bool = False,
-    level: float = 95.0, min_grade: EvidenceGrade | str = EvidenceGrade.SECONDARY,
+    level: float = 95.0, min_grade: EvidenceGrade | str = EvidenceGrade.SECONDARY, test: str | None = None,
+    denominator: str = "itt", mix_definitions: bool = False,
 ) -> EvidenceSummary:
-    """Pooled uptake and response by genotype, and uptake by definition, on the evidence base.
+    """Pooled uptake (definition x genotype) and response by genotype, and uptake by definition.
 
-    Each analysis uses each patient at most once (see :mod:`redif.evidence.tables`); genotype groups with
-    a single study are reported alone (no pooling).
+    Each analysis uses each patient at most once (see :mod:`redif.evidence.tables`); groups with a single
+    record are reported alone (no pooling). Uptake is never pooled across definitions unless
+    ``mix_definitions``; response uses ``denominator`` (``itt`` or ``treated``).
     """
     uptake = outcome_table(studies, OutcomeKind.UPTAKE, min_grade=min_grade)
-    response = outcome_table(studies, OutcomeKind.RESPONSE, min_grade=min_grade)
+    response = outcome_table(studies, OutcomeKind.RESPONSE, min_grade=min_grade, denominator=denominator)
+
     def pool(table: OutcomeTable, by: str) -> OutcomePool:
-        return pool_outcome(table, by=by, measure=measure, method=method, knha=knha, level=level)
+        return pool_outcome(table, by=by, measure=measure, method=method, knha=knha, level=level, test=test,
+                            mix_definitions=mix_definitions)
 
     return EvidenceSummary(
         uptake=pool(uptake, "genotype"),

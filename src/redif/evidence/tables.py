@@ -21,7 +21,12 @@ Choosing the rows (documented in ``docs/evidence.md``)
    overall record; when the overall record has no usable outcome either, it contributes whichever arms
    do (they are disjoint). ``prefer="overall"`` tries the overall record first. A part and its whole are
    never both in one table.
-4. **Filters** (``genotype``, ``definition``) select units; a study whose preferred units do not match
+4. **Response denominator** (``denominator``): ``itt`` (default) divides CR + PR by everyone who started
+   the redifferentiation drug (``n_started_drug``); ``treated`` by those given 131I (the reported response
+   denominator when its basis is ``treated``, or when it equals ``n_treated_131i``). A record without the
+   chosen denominator is left out and reported.
+5. **Ongoing trials** (``results_reported: false``) are never pooled.
+6. **Filters** (``genotype``, ``definition``) select units; a study whose preferred units do not match
    falls through to the next choice (e.g. ``genotype=BRAF V600E`` takes Ho 2013's BRAF subgroup).
 
 References
@@ -50,6 +55,7 @@ from redif.evidence.enums import (
 from redif.evidence.model import Count, StudyArm
 
 __all__ = [
+    "DENOMINATORS",
     "MODERATORS",
     "Exclusion",
     "OutcomeRow",
@@ -61,6 +67,9 @@ __all__ = [
 ]
 
 Prefer = Literal["arms", "overall"]
+
+#: Response denominators: everyone who started the drug (intention to treat), or those given 131I.
+DENOMINATORS: tuple[str, ...] = ("itt", "treated")
 
 #: Study-level moderators available for subgroups (``by``) and meta-regression (``mods``).
 MODERATORS: tuple[str, ...] = (
@@ -101,6 +110,7 @@ class OutcomeRow:
     year: str | None
     part_of: str | None
     source: str
+    denominator: str | None = None
 
     def moderator(self, name: str) -> Any:
         """The value of moderator ``name`` (see :data:`MODERATORS`); ``None`` when not reported."""
@@ -127,7 +137,7 @@ class OutcomeRow:
             "derived": self.derived,
             "weeks_drug_before_uptake_assessment": self.weeks_drug_before_uptake_assessment,
             "activity_gbq": self.activity_gbq, "lesional_dosimetry": self.lesional_dosimetry,
-            "part_of": self.part_of,
+            "part_of": self.part_of, "denominator": self.denominator,
         }
 
 
@@ -155,6 +165,7 @@ class OutcomeTable:
     definition: UptakeDefinition | None = None
     prefer: str = "arms"
     filters: dict[str, str] = field(default_factory=dict)
+    denominator: str | None = None
 
     @property
     def k(self) -> int:
@@ -237,9 +248,25 @@ class _Candidate:
     reason: str | None  # why the record has the outcome but cannot be used
 
 
+def _response_total(arm: StudyArm, denominator: str) -> tuple[Count | None, str]:
+    """The response denominator of ``arm`` for ``itt`` or ``treated``, or ``None`` and why not."""
+    if denominator == "itt":
+        return arm.n_started_drug, "intention-to-treat denominator (who started the drug) not reported"
+    basis = (arm.response_denominator_basis or "").strip().lower()
+    if arm.response_denominator is not None and basis == "treated":
+        return arm.response_denominator, ""
+    treated = arm.n_treated_131i
+    if (treated is not None and arm.response_denominator is not None
+            and treated.value == arm.response_denominator.value):
+        return arm.response_denominator, ""
+    return None, "number given 131I not reported for the response denominator"
+
+
 def _candidate(arm: StudyArm, outcome: OutcomeKind, definition: UptakeDefinition | None,
-               min_grade: EvidenceGrade) -> _Candidate | None:
+               min_grade: EvidenceGrade, denominator: str = "itt") -> _Candidate | None:
     """The unit for ``arm`` (None when the record does not report this outcome/definition at all)."""
+    if arm.results_reported is False:
+        return None
     if outcome is OutcomeKind.UPTAKE:
         assert definition is not None
         up = arm.uptake_for(definition)
@@ -255,8 +282,11 @@ def _candidate(arm: StudyArm, outcome: OutcomeKind, definition: UptakeDefinition
             return None
         if arm.recist_cr is None or arm.recist_pr is None or arm.response_denominator is None:
             return _Candidate(None, "CR and PR counts not both reported")
-        used = (arm.recist_cr, arm.recist_pr, arm.response_denominator)
-        events, total = arm.recist_cr.value + arm.recist_pr.value, arm.response_denominator.value
+        denom, why_not = _response_total(arm, denominator)
+        if denom is None:
+            return _Candidate(None, why_not)
+        used = (arm.recist_cr, arm.recist_pr, denom)
+        events, total = arm.recist_cr.value + arm.recist_pr.value, denom.value
     if total == 0:
         return _Candidate(None, "no patients evaluable (total 0)")
     grade = _worst(arm.grade, used)
@@ -272,31 +302,32 @@ def _candidate(arm: StudyArm, outcome: OutcomeKind, definition: UptakeDefinition
         activity_gbq=arm.activity_gbq, lesional_dosimetry=arm.lesional_dosimetry,
         randomised=arm.randomised, row_type=arm.row_type.value,
         response_denominator_basis=arm.response_denominator_basis, year=arm.year, part_of=arm.part_of,
-        source=arm.source,
+        source=arm.source, denominator=denominator if outcome is OutcomeKind.RESPONSE else None,
     )
     return _Candidate(row, None)
 
 
 def _family_units(parent: StudyArm, parts: Sequence[StudyArm], outcome: OutcomeKind,
                   definitions: Sequence[UptakeDefinition | None], genotype: GenotypeGroup | None,
-                  min_grade: EvidenceGrade, prefer: Prefer) -> tuple[list[OutcomeRow], list[Exclusion]]:
+                  min_grade: EvidenceGrade, prefer: Prefer,
+                  denominator: str = "itt") -> tuple[list[OutcomeRow], list[Exclusion]]:
     def matches(row: OutcomeRow) -> bool:
         return genotype is None or row.genotype is genotype
 
     def arms_level(d: UptakeDefinition | None) -> list[OutcomeRow]:
         if not parts:
             return []
-        cands = [_candidate(p, outcome, d, min_grade) for p in parts]
+        cands = [_candidate(p, outcome, d, min_grade, denominator) for p in parts]
         rows = [c.row for c in cands if c is not None and c.row is not None]
         if len(rows) != len(parts):
             return []
-        whole = _candidate(parent, outcome, d, EvidenceGrade.UNRELIABLE_SECONDARY)
+        whole = _candidate(parent, outcome, d, EvidenceGrade.UNRELIABLE_SECONDARY, denominator)
         if whole is not None and whole.row is not None and sum(r.total for r in rows) != whole.row.total:
             return []
         return [r for r in rows if matches(r)]
 
     def overall_level(d: UptakeDefinition | None) -> list[OutcomeRow]:
-        cand = _candidate(parent, outcome, d, min_grade)
+        cand = _candidate(parent, outcome, d, min_grade, denominator)
         if cand is None or cand.row is None or not matches(cand.row):
             return []
         return [cand.row]
@@ -311,7 +342,7 @@ def _family_units(parent: StudyArm, parts: Sequence[StudyArm], outcome: OutcomeK
     rows = []
     for part in parts:
         for d in definitions:
-            cand = _candidate(part, outcome, d, min_grade)
+            cand = _candidate(part, outcome, d, min_grade, denominator)
             if cand is not None and cand.row is not None and matches(cand.row):
                 rows.append(cand.row)
                 break
@@ -324,7 +355,7 @@ def _family_units(parent: StudyArm, parts: Sequence[StudyArm], outcome: OutcomeK
             continue
         reasons = []
         for d in definitions:
-            cand = _candidate(arm, outcome, d, min_grade)
+            cand = _candidate(arm, outcome, d, min_grade, denominator)
             if cand is not None and cand.reason:
                 reasons.append(cand.reason)
         if reasons:
@@ -340,6 +371,7 @@ def outcome_table(
     definition: UptakeDefinition | str | None = None,
     min_grade: EvidenceGrade | str = EvidenceGrade.SECONDARY,
     prefer: Prefer = "arms",
+    denominator: str = "itt",
 ) -> OutcomeTable:
     """Build the table of events/totals to pool for ``outcome`` (rules in the module docstring).
 
@@ -357,6 +389,9 @@ def outcome_table(
         Lowest grade kept (default ``secondary``: leaves out unverified and unreliable-secondary).
     prefer
         ``"arms"`` (default) or ``"overall"``: which level of a study with arms to use first.
+    denominator
+        Response only: ``"itt"`` (default; everyone who started the drug) or ``"treated"`` (those given
+        131I).
 
     Raises
     ------
@@ -374,6 +409,10 @@ def outcome_table(
     grade = parse_grade(min_grade) if isinstance(min_grade, str) else min_grade
     if prefer not in ("arms", "overall"):
         raise InputError("unknown value", field="prefer", value=prefer, remedy="use arms or overall")
+    denom = str(denominator).strip().lower()
+    if denom not in DENOMINATORS:
+        raise InputError("unknown response denominator", field="denominator", value=denominator,
+                         remedy="use itt (everyone who started the drug) or treated (those given 131I)")
     if kind is OutcomeKind.RESPONSE and defn is not None:
         raise InputError("a definition of restored uptake applies to the uptake outcome only",
                          field="definition", value=defn.label,
@@ -393,12 +432,16 @@ def outcome_table(
     for arm in arms:
         if arm.part_of is not None:
             continue
-        got, left = _family_units(arm, parts.get(arm.row_id, []), kind, definitions, geno, grade, prefer)
+        got, left = _family_units(arm, parts.get(arm.row_id, []), kind, definitions, geno, grade, prefer,
+                                  denom)
         rows.extend(got)
         excluded.extend(left)
     filters = {"outcome": kind.value, "min_grade": grade.value, "prefer": prefer}
+    if kind is OutcomeKind.RESPONSE:
+        filters["denominator"] = denom
     if geno is not None:
         filters["genotype"] = geno.value
     if defn is not None:
         filters["definition"] = defn.label
-    return OutcomeTable(kind, tuple(rows), tuple(excluded), grade, geno, defn, prefer, filters)
+    return OutcomeTable(kind, tuple(rows), tuple(excluded), grade, geno, defn, prefer, filters,
+                        denom if kind is OutcomeKind.RESPONSE else None)

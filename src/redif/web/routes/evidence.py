@@ -38,6 +38,8 @@ MEASURES = ("PLO", "PR", "PAS", "PFT")
 METHODS = method_codes()  # the estimator table (redif.evidence.estimators.ESTIMATORS)
 GRADES = ("primary", "secondary", "unverified", "unreliable-secondary")
 BY = ("", "genotype", "definition", "drug")
+DENOMINATORS = ("itt", "treated")
+TESTS = ("", "adhoc", "knha", "z")  # "" = the default: adhoc (z with GLMM, which has no Knapp-Hartung)
 
 
 @functools.lru_cache(maxsize=1)
@@ -67,23 +69,28 @@ def pool(params: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
         "measure": _choice(params, "measure", MEASURES, "PLO"),
         "method": _choice(params, "method", METHODS, "REML"),
         "by": _choice(params, "by", BY, "") or None,
+        "denominator": _choice(params, "denominator", ("itt", "treated"), "itt"),
+        "test": _choice(params, "test", TESTS, "") or None,
+        "mix_definitions": str(params.get("mix_definitions") or "").strip().lower() in ("1", "true", "yes"),
     }
     if f["outcome"] == "response" and f["definition"]:
         raise InputError("a definition of restored uptake applies to the uptake outcome only",
                          field="definition", value=f["definition"], remedy="clear it or choose uptake")
     table = outcome_table(_base(), f["outcome"], genotype=f["genotype"], definition=f["definition"],
-                          min_grade=f["min_grade"])
-    result = pool_outcome(table, by=f["by"], measure=f["measure"], method=f["method"])
+                          min_grade=f["min_grade"], denominator=f["denominator"])
+    result = pool_outcome(table, by=f["by"], measure=f["measure"], method=f["method"], test=f["test"],
+                          mix_definitions=f["mix_definitions"])
     return result, f
 
 
 def _forest_svg(result: Any, title: str) -> bytes:
-    return forest_bytes(result.result, "svg", title=title)
+    return forest_bytes(result.result, "svg", title=title, show_overall=not result.stratified)
 
 
 def _options() -> dict[str, list[str]]:
     return {"genotype": [g.value for g in GenotypeGroup], "definition": [d.label for d in UptakeDefinition],
-            "min_grade": list(GRADES), "measure": list(MEASURES), "method": list(METHODS), "by": list(BY)}
+            "min_grade": list(GRADES), "measure": list(MEASURES), "method": list(METHODS), "by": list(BY),
+            "denominator": list(DENOMINATORS), "test": [t for t in TESTS if t]}
 
 
 def _sources(result: Any) -> dict[str, dict[str, str]]:
@@ -102,10 +109,17 @@ def _page_data(key: tuple[tuple[str, str], ...]) -> tuple[Any, dict[str, Any], s
     the life of the process, so results are cached; errors are not)."""
     result, f = pool(dict(key))
     title = f"Pooled {f['outcome']}" + (f" by {f['by']}" if f["by"] else "")
+    if result.mixed_definitions:
+        title += " (mixed definitions)"
+    elif result.stratified:
+        title += " (one group per definition of restored uptake)"
+    if result.table.denominator:
+        title += f" (denominator: {result.table.denominator})"
     return result, f, title, data_uri(_forest_svg(result, title), "image/svg+xml")
 
 
-_FILTERS = ("outcome", "genotype", "definition", "min_grade", "measure", "method", "by")
+_FILTERS = ("outcome", "genotype", "definition", "min_grade", "measure", "method", "by", "denominator",
+            "test", "mix_definitions")
 
 
 @router.get("/evidence")
@@ -136,10 +150,18 @@ def api_pool(
     measure: Annotated[str, Query(max_length=4)] = "PLO",
     method: Annotated[str, Query(max_length=5)] = "REML",
     by: Annotated[str | None, Query(max_length=20, description="genotype, definition or drug")] = None,
+    denominator: Annotated[str, Query(max_length=10, description="response: itt (default), treated")] = "itt",
+    test: Annotated[str | None, Query(max_length=6, description="adhoc (default), knha or z")] = None,
+    mix_definitions: Annotated[bool, Query(description="pool uptake across definitions (labelled)")] = False,
 ) -> dict[str, Any]:
-    """The JSON of ``redif evidence pool --json`` (estimate, CI, PI, I², rows, excluded) + disclaimer."""
+    """The JSON of ``redif evidence pool --json`` (estimate, CI, PI, I², rows, excluded) + disclaimer.
+
+    Uptake rows with several definitions are split by definition and the overall keys left out
+    (``overall_pooled`` false) unless ``mix_definitions``."""
     result, _ = pool({"outcome": outcome, "genotype": genotype, "definition": definition,
-                      "min_grade": min_grade, "measure": measure, "method": method, "by": by or ""})
+                      "min_grade": min_grade, "measure": measure, "method": method, "by": by or "",
+                      "denominator": denominator, "test": test or "",
+                      "mix_definitions": "1" if mix_definitions else ""})
     out: dict[str, Any] = result.to_dict()
     out["disclaimer"] = DISCLAIMER
     return to_jsonable(out)  # type: ignore[no-any-return]
