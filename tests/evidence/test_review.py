@@ -33,11 +33,11 @@ def _record(row_id: str, **extra: Any) -> dict[str, Any]:
 
 
 FIXTURE_STUDIES = [
-    parse_study(_record("F1", n_enrolled=100, n_evaluable=100, uptake=[
+    parse_study(_record("F1", n_enrolled=100, n_evaluable=100, n_started_drug=100, uptake=[
         {"definition": "uptake on diagnostic scan", "restored": 50, "evaluable": 100}],
         recist_cr=0, recist_pr=20, response_denominator=100, response_denominator_basis="treated"),
         origin="fixture"),
-    parse_study(_record("F2", n_enrolled=100, n_evaluable=100, uptake=[
+    parse_study(_record("F2", n_enrolled=100, n_evaluable=100, n_started_drug=100, uptake=[
         {"definition": "uptake on diagnostic scan", "restored": 55, "evaluable": 100}],
         recist_cr=0, recist_pr=25, response_denominator=100, response_denominator_basis="evaluable"),
         origin="fixture"),
@@ -110,29 +110,37 @@ def test_rob_missing_record_is_refused() -> None:
 
 
 def test_fixture_grade_table() -> None:
-    """Issue 12: GRADE by hand from grade_rules.yaml (start low; -1 per serious concern, -2 very serious).
+    """Issue 12: GRADE by hand from grade_rules.yaml (start low; -1 per serious concern, -2 very serious),
+    on the evidence explorer's defaults (REML; Knapp-Hartung ``adhoc``: t with k - 1 df and the variance
+    factor max(1, q); a single record: its exact Clopper-Pearson interval).
 
-    - diagnostic scan, F1 50/100 + F2 55/100: RoB 0 of 2 high -> not serious; logits 0 and 0.20 with
-      variances 0.04 and 0.0404 give Q ~ 0.5 < df, I^2 = 0, tau^2 = 0, PI = CI about 0.45-0.59 (14 points)
-      -> not serious; CI < 30 points and 200 patients >= 100 -> not serious; one definition -> not
-      serious; k = 2 < 10 -> publication bias not assessable. Certainty stays low.
+    - diagnostic scan, F1 50/100 + F2 55/100: logits 0 and 0.2007, variances 0.04 and 0.0404; Q = 0.50 <
+      df = 1, so tau^2 = 0, I^2 = 0 -> inconsistency not serious; mu = 0.0999, SE = 1/sqrt(49.75) = 0.1418
+      (q < 1: factor 1); t(0.975, 1) = 12.706 -> logit CI 0.0999 +- 1.8015 -> 0.154-0.870 (72 points >
+      50) -> imprecision very serious (-2); RoB 0 of 2 high; one definition; k < 10. -> very low.
     - post-therapy scan, F3 3/6 alone: exact CI 0.118-0.882 (76 points > 50) -> very serious (-2); F3 at
       high risk, 1 of 1 >= 0.5 -> serious (-1); inconsistency not assessable -> very low.
-    - response, F1 20/100 (treated) + F2 25/100 (evaluable): mixed denominators -> indirectness serious;
-      logits -1.39 and -1.10, Q ~ 0.7 -> I^2 = 0; CI about 0.17-0.29 (12 points), 200 patients ->
-      imprecision not serious -> very low (one level down).
+    - response, intention to treat (F1 20/100, F2 25/100): logits -1.3863 and -1.0986, variances 0.0625 and
+      0.0533; Q = 0.71 < 1 -> I^2 = 0; SE = 1/sqrt(34.75) = 0.1696, CI logit -1.2311 +- 2.1555 ->
+      0.033-0.716 (68 points) -> imprecision very serious; one denominator -> indirectness not serious
+      -> very low.
+    - response, treated with 131I: F1 alone (F2's denominator is "evaluable", not those given 131I): exact
+      CI for 20/100 is 0.127-0.292 (16.5 points < 30) with 100 patients -> not serious; RoB low -> low.
     """
     judgements = {"F1": "low", "F2": "some_concerns", "F3": "high", "F4": "not_assessed"}
     rows = {r.outcome: r for r in summary_of_findings(FIXTURE_STUDIES, judgements, rules=load_grade_rules())}
-    assert list(rows) == ["uptake: uptake on diagnostic scan", "uptake: uptake on post-therapy scan",
-                          "response (RECIST CR+PR)"]
+    itt, treated = "response (RECIST CR+PR; intention to treat)", "response (RECIST CR+PR; treated with 131I)"
+    assert list(rows) == ["uptake: uptake on diagnostic scan", "uptake: uptake on post-therapy scan", itt,
+                          treated]
     ratings = {name: {d.domain: d.rating for d in r.domains} for name, r in rows.items()}
     diag = rows["uptake: uptake on diagnostic scan"]
     assert diag.records == ("F1", "F2")
     assert (diag.line.events, diag.line.total) == (105, 200)
-    assert diag.certainty == "low"
+    assert diag.line.ci_lower == pytest.approx(0.1543, abs=2e-3)
+    assert diag.line.ci_upper == pytest.approx(0.8700, abs=2e-3)
+    assert diag.certainty == "very_low"
     assert ratings[diag.outcome] == {"risk of bias": "not serious", "inconsistency": "not serious",
-                                     "imprecision": "not serious", "indirectness": "not serious",
+                                     "imprecision": "very serious", "indirectness": "not serious",
                                      "publication bias": "not assessable"}
     post = rows["uptake: uptake on post-therapy scan"]
     assert post.certainty == "very_low"
@@ -141,11 +149,20 @@ def test_fixture_grade_table() -> None:
                                      "publication bias": "not assessable"}
     assert post.line.ci_lower == pytest.approx(0.1181, abs=1e-4)
     assert post.line.ci_upper == pytest.approx(0.8819, abs=1e-4)
-    resp = rows["response (RECIST CR+PR)"]
+    resp = rows[itt]
+    assert resp.records == ("F1", "F2")
+    assert resp.line.ci_lower == pytest.approx(0.0327, abs=2e-3)
+    assert resp.line.ci_upper == pytest.approx(0.7160, abs=2e-3)
     assert resp.certainty == "very_low"
-    assert ratings[resp.outcome] == {"risk of bias": "not serious", "inconsistency": "not serious",
-                                     "imprecision": "not serious", "indirectness": "serious",
-                                     "publication bias": "not assessable"}
+    assert ratings[itt] == {"risk of bias": "not serious", "inconsistency": "not serious",
+                            "imprecision": "very serious", "indirectness": "not serious",
+                            "publication bias": "not assessable"}
+    tr = rows[treated]
+    assert tr.records == ("F1",)
+    assert (tr.line.ci_lower, tr.line.ci_upper) == pytest.approx((0.1267, 0.2918), abs=1e-3)
+    assert tr.certainty == "low"
+    assert ratings[treated]["imprecision"] == "not serious"
+    assert ratings[treated]["indirectness"] == "not serious"
     assert all(d.reason for r in rows.values() for d in r.domains)
 
 
@@ -178,7 +195,8 @@ def test_add_entry_and_bad_log() -> None:
 def test_real_data_files_cover_the_evidence_base() -> None:
     """Issue 12: the built-in tool, assessments, GRADE rules and log load; every evidence record has an
     assessment (parse_assessments refuses a missing one); every answered item is graded and justified;
-    the log's included reports are the base's top-level records (20, per the log's header)."""
+    the log's included reports are the base's top-level records with results (the registered trials
+    without results, O01 and O02, are ongoing, not included)."""
     base = load_evidence()
     assessments = load_assessments(base.ids)
     assert {a.record for a in assessments} == set(base.ids)
@@ -187,7 +205,8 @@ def test_real_data_files_cover_the_evidence_base() -> None:
     rows = summary_of_findings(base.studies, {a.record: a.judgement for a in assessments})
     assert rows and all(len(r.domains) == 5 for r in rows)
     counts = prisma_counts(load_log())
-    assert set(counts.included_ids) == {s.row_id for s in base if s.part_of is None}
+    with_results = {s.row_id for s in base if s.part_of is None and s.results_reported is not False}
+    assert set(counts.included_ids) == with_results
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -160,10 +160,17 @@ def _inconsistency(line: GroupRow, rules: GradeRules) -> DomainRating:
     if not line.pooled or line.i2 is None:
         return DomainRating("inconsistency", "not assessable", 0, "a single record")
     width = None if line.pi_lower is None or line.pi_upper is None else line.pi_upper - line.pi_lower
-    serious = line.i2 >= rules.i2_serious or (width is not None and width > rules.pi_width_serious)
+    # with tau^2 = 0 the prediction interval is the confidence interval: its width is imprecision, not
+    # inconsistency, and is judged there
+    heterogeneous = line.tau2 is not None and line.tau2 > 0.0
+    serious = line.i2 >= rules.i2_serious or (
+        heterogeneous and width is not None and width > rules.pi_width_serious)
     pi = "not available" if width is None else f"{100 * width:.0f} percentage points wide"
+    if not heterogeneous:
+        pi += " (tau² = 0: the interval is the CI, judged under imprecision)"
     reason = (f"I² = {line.i2:.0f}%, prediction interval {pi}; rated down when I² >= {rules.i2_serious:g}% "
-              f"or the interval is wider than {100 * rules.pi_width_serious:.0f} points (redif rule)")
+              f"or, with tau² > 0, the interval is wider than {100 * rules.pi_width_serious:.0f} points "
+              "(redif rule)")
     if line.k < 10:
         reason += f"; with k = {line.k} heterogeneity is poorly estimated"
     return DomainRating("inconsistency", _rating(int(serious)), int(serious), reason)
@@ -185,8 +192,7 @@ def _indirectness(pool: OutcomePool) -> DomainRating:
         mixed = sorted(pool.group_table()[-1].definitions)
         what = "definitions of restored uptake"
     else:
-        mixed = sorted({str(r.moderator("response_denominator_basis") or _NOT_REPORTED)
-                        for r in pool.table.rows})
+        mixed = sorted({str(r.denominator or _NOT_REPORTED) for r in pool.table.rows})
         what = "response denominators"
     unknown = mixed == [UptakeDefinition.NOT_REPORTED.label] or mixed == [_NOT_REPORTED]
     down = int(len(mixed) > 1 or unknown)
@@ -230,7 +236,9 @@ def grade_pool(outcome: str, pool: OutcomePool, judgements: Mapping[str, str],
 
 def _pool(table: OutcomeTable) -> OutcomePool:
     # A single record cannot take a random-effects model: the engine reports it alone (exact CI).
-    return pool_outcome(table, method="REML" if table.k >= 2 else "EE")
+    if table.k >= 2:
+        return pool_outcome(table, method="REML")
+    return pool_outcome(table, method="EE", test="z")  # one record: its own interval (no KH with k = 1)
 
 
 def summary_of_findings(
@@ -238,14 +246,17 @@ def summary_of_findings(
     min_grade: EvidenceGrade | str = EvidenceGrade.SECONDARY,
 ) -> list[SofRow]:
     """The summary-of-findings table: restored uptake per definition (one definition per line), then
-    response; outcomes with no usable record are left out."""
+    response per denominator (intention to treat, treated with 131I); outcomes with no usable record are
+    left out. Pools use the evidence explorer's defaults (REML, Knapp-Hartung ``adhoc``; one record: its
+    exact interval), so imprecision is judged on the interval the explorer shows."""
     rules = rules or load_grade_rules()
     out: list[SofRow] = []
     for definition in UptakeDefinition:
         table = outcome_table(studies, OutcomeKind.UPTAKE, definition=definition, min_grade=min_grade)
         if table.k:
             out.append(grade_pool(f"uptake: {definition.label}", _pool(table), judgements, rules))
-    response = outcome_table(studies, OutcomeKind.RESPONSE, min_grade=min_grade)
-    if response.k:
-        out.append(grade_pool("response (RECIST CR+PR)", _pool(response), judgements, rules))
+    for denominator, name in (("itt", "intention to treat"), ("treated", "treated with 131I")):
+        response = outcome_table(studies, OutcomeKind.RESPONSE, min_grade=min_grade, denominator=denominator)
+        if response.k:
+            out.append(grade_pool(f"response (RECIST CR+PR; {name})", _pool(response), judgements, rules))
     return out

@@ -414,7 +414,7 @@ def regress_outcome(
         raise InputError(
             f"moderator level(s) with a single record: {', '.join(single)}; its coefficient would be that "
             "one record's deviation, not a trial-design effect", field="moderators", value=",".join(mods),
-            remedy="widen the filters, merge levels, or pass --force to fit anyway")
+            remedy="widen the filters, merge levels, or set force to fit anyway")
     name = resolve_test(test, knha)
     yi, vi = escalc(measure, [r.events for r in kept], [r.total for r in kept])
     columns = {m: [r.moderator(m) for r in kept] for m in mods}
