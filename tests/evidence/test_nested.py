@@ -71,3 +71,26 @@ def test_one_row_is_refused() -> None:
     with pytest.raises(InputError) as err:
         pool_nested(table)
     assert err.value.field == "k"
+
+
+def test_cli_evidence_pool_nested_json(capsys: pytest.CaptureFixture[str]) -> None:
+    """``redif evidence pool --nested --json``: the multilevel keys, the trial of every record; uptake
+    without one definition is refused (exit 2, names --definition)."""
+    import json
+
+    from redif.cli.main import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["evidence", "pool", "--outcome", "uptake", "--definition", "uptake on diagnostic scan",
+              "--min-grade", "unverified", "--nested", "--json"])
+    assert done.value.code == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert {"k", "mu", "se", "estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper", "sigma2",
+            "qe", "records"} <= set(doc)
+    assert len(doc["sigma2"]) == 2
+    trials = {r["id"]: r["trial"] for r in doc["records"]}
+    assert trials["P05"] == trials["P05b"] == "P05c"
+    with pytest.raises(SystemExit) as done:
+        main(["evidence", "pool", "--outcome", "uptake", "--nested"])
+    assert done.value.code == 2
+    assert "--definition" in capsys.readouterr().err

@@ -302,18 +302,59 @@ def _pool(
     mix_definitions: bool = _MixOpt,
     level: float = _LevelOpt,
     prefer: str = _PreferOpt,
+    nested: bool = typer.Option(
+        False, "--nested",
+        help="Arms nested in their trials: a two-level model (metafor rma.mv, random = ~ 1 | trial/arm; "
+             "REML or ML, z); uptake needs one --definition."),
     as_json: JsonOpt = False,
 ) -> None:
     """Pool restored uptake (one definition at a time) or response across the evidence base."""
     from redif.evidence.synthesis import pool_outcome
 
     table = _table(outcome, genotype, definition, min_grade, studies, prefer, denominator)
+    if nested:
+        _pool_nested(table, by=by, measure=measure, method=method, level=level, as_json=as_json)
+        return
     pool = pool_outcome(table, by=by, measure=measure, method=method, knha=knha, level=level, test=test,
                         mix_definitions=mix_definitions)
     if as_json:
         emit_json(pool.to_dict())
         return
     _render_pool(pool)
+    console.print(DISCLAIMER, style="dim")
+
+
+def _pool_nested(table: Any, *, by: str | None, measure: str, method: str, level: float,
+                 as_json: bool) -> None:
+    """``evidence pool --nested``: arms nested in trials (:func:`redif.evidence.nested.pool_nested`)."""
+    from redif.evidence.nested import pool_nested, trial_of
+
+    if by is not None:
+        raise InputError("not available with the nested model", field="--by", value=by,
+                         remedy="drop --by, or drop --nested")
+    if table.outcome.value == "uptake" and table.definition is None:
+        raise InputError("the nested model pools one definition of restored uptake at a time",
+                         field="--definition", remedy="give --definition (see `redif evidence list`)")
+    res = pool_nested(table, measure=measure, method=method, level=level)
+    out = res.to_dict()
+    out["records"] = [{"id": r.row_id, "trial": trial_of(r), "events": r.events, "total": r.total}
+                      for r in table.rows]
+    out["denominator"] = table.denominator
+    out["excluded"] = table.excluded_dict()
+    out["disclaimer"] = DISCLAIMER
+    if as_json:
+        emit_json(out)
+        return
+    console.print(f"Pooled {table.outcome.value}, arms nested in trials ({res.measure}, {res.method}, "
+                  f"k = {res.k}; {res.n_levels[0]} trials, {res.n_levels[1]} arms)", highlight=False)
+    for r in table.rows:
+        console.print(f"  {trial_of(r):6s} {r.row_id:6s} {r.events}/{r.total}  {r.label}", highlight=False)
+    console.print(f"estimate {_pct(res.estimate)} [{_pct(res.ci_lower)}, {_pct(res.ci_upper)}], "
+                  f"prediction interval [{_pct(res.pi_lower)}, {_pct(res.pi_upper)}] ({res.level:g}%, z); "
+                  f"sigma2 trial = {res.sigma2[0]:.4f}, sigma2 arm = {res.sigma2[1]:.4f}", highlight=False)
+    for note in res.notes:
+        console.print(f"note: {note}", highlight=False)
+    _print_excluded(table)
     console.print(DISCLAIMER, style="dim")
 
 
