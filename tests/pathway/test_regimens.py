@@ -46,7 +46,9 @@ def test_every_regimen_sourced() -> None:
 
 
 def test_ras_trametinib_live_evidence(make_case: Any) -> None:
-    """P07: uptake restored on the diagnostic scan 4/10; response 2/10 (evidence.csv)."""
+    """P07: uptake restored on the diagnostic scan 4/10 (evidence.csv); response 2/11, the intention-to-treat
+    denominator of MERAIODE's RAS cohort (11 started trametinib; issue 12 curation, the default response
+    denominator)."""
     opt = _options(make_case, [{"gene": "NRAS", "variant": "Q61R"}])["ras-trametinib"]
     ev = opt.evidence
     assert [a["row_id"] for a in ev["arms"]] == ["P07"]
@@ -56,34 +58,41 @@ def test_ras_trametinib_live_evidence(make_case: Any) -> None:
     lo, hi = _single_arm_ci(4, 10)
     assert (up["ci_lower"], up["ci_upper"]) == pytest.approx((lo, hi), abs=1e-6)
     (resp,) = ev["response"]
-    assert (resp["events"], resp["n_total"]) == (2, 10)
-    assert resp["estimate"] == pytest.approx(0.2, abs=1e-9)
+    assert (resp["events"], resp["n_total"]) == (2, 11)
+    assert resp["estimate"] == pytest.approx(2 / 11, abs=1e-9)
 
 
 def test_definitions_never_mixed(make_case: Any) -> None:
-    """BRAF dabrafenib + trametinib: ERRITI (P05, diagnostic 123I scan, 2/6) and MERAIODE (P06, post-therapy
-    scan) use different definitions of restored uptake: two separate results, never one pool (RULES.md §4)."""
+    """BRAF dabrafenib + trametinib: ERRITI (P05, diagnostic 123I scan, 2/6) gives one result per definition
+    of restored uptake, never one pool across definitions (RULES.md §4). MERAIODE BRAF's post-therapy
+    count (19/20, derived from percentages) is graded unverified since issue 12, so at the default grade
+    it is not a result of its own; response is MERAIODE BRAF 8/24 with the intention-to-treat denominator
+    (24 started the drug, derived; issue 12 curation)."""
     ev = _options(make_case, [{"gene": "BRAF", "variant": "V600E"}])["braf-dabrafenib-trametinib"].evidence
     defs = {u["definition"]: u for u in ev["uptake"]}
-    assert set(defs) == {"uptake on diagnostic scan", "uptake on post-therapy scan"}
+    assert len(defs) == len(ev["uptake"])  # one entry per definition
+    assert set(defs) == {"uptake on diagnostic scan"}
     assert (defs["uptake on diagnostic scan"]["events"], defs["uptake on diagnostic scan"]["n_total"]) == (
         2,
         6,
     )
     assert defs["uptake on diagnostic scan"]["row_ids"] == ["P05"]
-    assert defs["uptake on post-therapy scan"]["row_ids"] == ["P06"]
     (resp,) = ev["response"]
-    assert (resp["events"], resp["n_total"]) == (8, 21)
+    assert (resp["events"], resp["n_total"]) == (8, 24)
 
 
 def test_case_report_regimen_has_no_pooled_numbers(make_case: Any) -> None:
-    """RET fusion: case reports graded unverified only -> listed as arms, kept out of pooling."""
+    """RET fusion: case reports only -> listed as arms, no pooled numbers. C04 (graded unverified) stays out
+    of the default analyses; C03 (Lee 2021, graded primary from its abstract since issue 12) is in them, but
+    its uptake definition is not reported, so no pooled uptake or response is shown for the regimen."""
     ev = _options(make_case, [{"gene": "RET", "kind": "fusion", "fusion_partner": "CCDC6"}])[
         "ret-selpercatinib"
     ].evidence
     assert ev["evidence_level"] == "case reports only"
     assert isinstance(ev["uptake"], str) and "no arm" in ev["uptake"]
-    assert all(not a["in_default_analyses"] for a in ev["arms"])
+    arms = {a["row_id"]: a for a in ev["arms"]}
+    assert not arms["C04"]["in_default_analyses"]
+    assert isinstance(ev["response"], str) and "no arm" in ev["response"]
 
 
 def test_living_review_extra_studies(make_case: Any, examples_dir: Any) -> None:

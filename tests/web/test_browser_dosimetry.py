@@ -144,8 +144,11 @@ def test_public_pages_with_htmx(server: str) -> None:
             expect(page.locator("#pooled caption")).to_contain_text("Pooled uptake")
             page.get_by_label("Outcome").select_option("response")  # htmx swaps the results on change
             expect(page.locator("#pooled caption")).to_contain_text("Pooled response")
+            # the filters are in the address (shareable); issue 12 added the test, the response
+            # denominator and the mixed-definitions switch to the form
             expect(page).to_have_url(server + "/evidence?outcome=response&genotype=&definition=&min_grade="
-                                     "secondary&by=&measure=PLO&method=REML")
+                                     "secondary&by=&measure=PLO&method=REML&test=&denominator=itt"
+                                     "&mix_definitions=")
             page.goto(server + "/calc/lesion")
             page.get_by_label("Lesion mass (g)").fill("2")
             page.get_by_label("Lesion TIA coefficient of 131I (h)").fill("-20")
