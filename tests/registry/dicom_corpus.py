@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 from pydicom.datadict import dictionary_VR
@@ -143,3 +144,16 @@ def make_pet_series(n_slices: int = 3, *, seed: int = 7) -> Corpus:
         ds.save_as(buf, enforce_file_format=True)
         corpus.files.append(buf.getvalue())
     return corpus
+
+
+def stored_dicom_files(data_dir: Path) -> list[Path]:
+    """Every file under ``data_dir`` that is DICOM Part 10 (whatever the storage layout): what an upload
+    left on disk."""
+    out = []
+    for f in data_dir.rglob("*"):
+        if f.is_file() and f.stat().st_size > 132:
+            with f.open("rb") as fh:
+                fh.seek(128)
+                if fh.read(4) == b"DICM":
+                    out.append(f)
+    return out

@@ -24,6 +24,7 @@ from typing import Any
 import pydicom
 import pytest
 from _phantom_zip import write_small_phantom
+from dicom_corpus import stored_dicom_files
 from sqlalchemy import func, select
 
 from redif.errors import InputError
@@ -66,18 +67,6 @@ def _huge_spacing(ds: pydicom.Dataset) -> None:
     ds.SliceThickness = 1e9
 
 
-def _stored_dicom_files(data_dir: Path) -> list[Path]:
-    """Every stored file that is DICOM Part 10 (whatever the storage layout)."""
-    out = []
-    for f in data_dir.rglob("*"):
-        if f.is_file() and f.stat().st_size > 132:
-            with f.open("rb") as fh:
-                fh.seek(128)
-                if fh.read(4) == b"DICM":
-                    out.append(f)
-    return out
-
-
 def _post(env: Any, blob: bytes) -> tuple[Any, float, int]:
     c = env.client()
     tracemalloc.start()
@@ -93,7 +82,7 @@ def _post(env: Any, blob: bytes) -> tuple[Any, float, int]:
 
 
 def _assert_nothing_stored(env: Any) -> None:
-    assert _stored_dicom_files(Path(env.app.state.settings.data_dir)) == []
+    assert stored_dicom_files(Path(env.app.state.settings.data_dir)) == []
     with env.app.state.db.session() as s:
         assert s.scalar(select(func.count()).select_from(DicomSeries)) == 0
 

@@ -17,29 +17,17 @@ from typing import Any
 import pydicom
 import pytest
 from _phantom_zip import write_small_phantom
-from dicom_corpus import make_pet_series
+from dicom_corpus import make_pet_series, stored_dicom_files
 from sqlalchemy import func, select
 
 from redif.registry.models import DicomSeries
-
-
-def _stored_dicom_files(data_dir: Path) -> list[Path]:
-    """Every stored file that is DICOM Part 10 (whatever the storage layout)."""
-    out = []
-    for f in data_dir.rglob("*"):
-        if f.is_file() and f.stat().st_size > 132:
-            with f.open("rb") as fh:
-                fh.seek(128)
-                if fh.read(4) == b"DICM":
-                    out.append(f)
-    return out
 
 
 def _assert_refused(env: Any, r: Any, name: str) -> dict[str, Any]:
     assert r.status_code == 422, r.text[:500]
     body: dict[str, Any] = r.json()
     assert body["field"] == "file" and name in str(body["value"]) and body["remedy"]
-    assert _stored_dicom_files(Path(env.app.state.settings.data_dir)) == []
+    assert stored_dicom_files(Path(env.app.state.settings.data_dir)) == []
     with env.app.state.db.session() as s:
         assert s.scalar(select(func.count()).select_from(DicomSeries)) == 0
     return body
