@@ -388,13 +388,7 @@ def _forest(
                         mix_definitions=mix_definitions)
     path = write_plot(forest_bytes(pool.result, plot_format(out), title=title or _default_title(pool),
                                     show_overall=not pool.stratified), out)
-    if as_json:
-        data = pool.to_dict()
-        data["plot"] = str(path)
-        emit_json(data)
-        return
-    console.print(f"wrote {path}", highlight=False)
-    _print_excluded(table)
+    _report_plot(pool, path, as_json=as_json)
 
 
 def _funnel(
@@ -425,13 +419,19 @@ def _funnel(
                          field="definition", value=None,
                          remedy="choose one with --definition, or pass --mix-definitions (labelled mixed)")
     path = write_plot(funnel_bytes(pool.result, plot_format(out), title=_default_title(pool)), out)
+    _report_plot(pool, path, as_json=as_json)
+
+
+def _report_plot(pool: Any, path: Path, *, as_json: bool) -> None:
+    """After a plot is written: the pool's JSON with the plot's path, or the path and the records left
+    out."""
     if as_json:
         data = pool.to_dict()
         data["plot"] = str(path)
         emit_json(data)
         return
     console.print(f"wrote {path}", highlight=False)
-    _print_excluded(table)
+    _print_excluded(pool.table)
 
 
 def _default_title(pool: Any) -> str:
