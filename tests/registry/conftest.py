@@ -10,19 +10,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pg_server import PgServer, shared_server
 from redif.registry.db import Database, migrate, open_database
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-
-
-@pytest.fixture(scope="session")
-def pg() -> PgServer:
-    """The session's PostgreSQL server (skipped with the reason when none can be started)."""
-    server = shared_server()
-    if isinstance(server, str):
-        pytest.skip(server)
-    return server
 
 
 def make_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:

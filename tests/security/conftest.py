@@ -20,18 +20,7 @@ warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarni
 
 from web_world import Env, build_env  # noqa: E402
 
-from pg_server import PgServer, shared_server  # noqa: E402
-
 __all__ = ["Env"]
-
-
-@pytest.fixture(scope="session")
-def pg() -> PgServer:
-    """The session's PostgreSQL server (skipped with the reason when none can be started)."""
-    server = shared_server()
-    if isinstance(server, str):
-        pytest.skip(server)
-    return server
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

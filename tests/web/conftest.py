@@ -18,16 +18,7 @@ warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarni
 
 from web_world import Env, build_env  # noqa: E402
 
-from pg_server import PgServer, shared_server  # noqa: E402
 from redif.registry.db import open_database  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def pg() -> PgServer:
-    server = shared_server()
-    if isinstance(server, str):
-        pytest.skip(server)
-    return server
 
 
 @pytest.fixture(scope="module")
