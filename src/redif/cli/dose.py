@@ -43,6 +43,50 @@ CvOpt = Annotated[
 ]
 
 
+UCalOpt = Annotated[float, typer.Option(
+    "--u-calibration", help="Relative standard uncertainty of the calibration factor (fraction; default 0: "
+    "none shipped, give your site's).")]
+URecOpt = Annotated[float, typer.Option(
+    "--u-recovery", help="Relative standard uncertainty of the recovery coefficient (fraction; default 0).")]
+UVolOpt = Annotated[float, typer.Option(
+    "--u-volume", help="Relative standard uncertainty of the delineated volume (fraction; default 0).")]
+USvOpt = Annotated[float, typer.Option(
+    "--u-svalue", help="Relative standard uncertainty of the S-value / dose factor (fraction; default 0).")]
+UMcOpt = Annotated[int, typer.Option(
+    "--uncertainty-mc", help="Also propagate the budget by Monte Carlo (JCGM 101) with N draws (0: no).")]
+
+
+def budget_inputs(u_calibration: float, u_recovery: float, u_volume: float, u_svalue: float) -> Any:
+    """The :class:`redif.dosimetry.budget.UncertaintyInputs` of the ``--u-*`` options."""
+    from redif.dosimetry.budget import UncertaintyInputs
+
+    return UncertaintyInputs(u_calibration, u_recovery, u_volume, u_svalue)
+
+
+def print_budget(title: str, unc: dict[str, Any]) -> None:
+    """The uncertainty-budget table of one dose (``uncertainty`` object of the JSON)."""
+    table = Table(title=title, title_justify="left")
+    for col in ("component", "input u (rel.)", "sensitivity", "contribution to dose (rel.)", "variance share"):
+        table.add_column(col, justify="right" if col != "component" else "left")
+    ins = unc["inputs"]
+    fit_u = unc["tia"]["components"]["fit"]
+    for key, contrib in unc["components"].items():
+        u_in = fit_u if key == "fit" else ins[key]
+        table.add_row(key, f"{u_in:.4f}", f"{unc['sensitivity'][key]:+.3f}", f"{contrib:.4f}",
+                      f"{100 * unc['variance_share'][key]:.1f} %")
+    table.add_row("[bold]combined[/bold]", "", "", f"[bold]{unc['relative_standard']:.4f}[/bold]", "100 %")
+    console.print(table)
+    mc = unc.get("monte_carlo")
+    if mc:
+        for key, m in mc.items():
+            console.print(f"  Monte Carlo ({m['n_samples']} draws, seed {m['seed']}) {key}: relative u "
+                          f"{m['relative_standard']:.4f} vs analytic {m['analytic_relative_standard']:.4f} "
+                          f"({100 * m['relative_difference']:+.1f} %); {100 * m['ci_level']:g} % interval "
+                          f"{m['ci_lower']:.4g}-{m['ci_upper']:.4g}")
+    for note in unc.get("notes", []):
+        console.print(f"  [dim]note: {note}[/dim]")
+
+
 #: The nuclide options name entries of the nuclide table (data/nuclides.yaml, redif.dosimetry.nuclides);
 #: their default is the table's therapy nuclide, resolved when a command runs (reading the table at
 #: import would add ~0.1 s to every start-up).
@@ -246,13 +290,20 @@ def lesion_cmd(
     samples: SamplesOpt = 1000,
     seed: SeedOpt = 0,
     measurement_cv: CvOpt = None,
+    u_calibration: UCalOpt = 0.0,
+    u_recovery: URecOpt = 0.0,
+    u_volume: UVolOpt = 0.0,
+    u_svalue: USvOpt = 0.0,
+    uncertainty_mc: UMcOpt = 0,
     json_out: JsonOpt = False,
 ) -> None:
     """Lesion dose per administered activity (sphere model) and the activity for a target dose.
 
     Give the lesion TIA (--tia-h), or the serial measurements (--times-h/--values, e.g. 124I PET) to
-    fit, convert to the dose nuclide and propagate by Monte Carlo into a CI on the dose.
+    fit, convert to the dose nuclide and propagate by Monte Carlo into a CI on the dose. The dose carries
+    its uncertainty budget (Gear et al. 2018): --u-* inputs, the fit's covariance, GUM and Monte Carlo.
     """
+    from redif.dosimetry.budget import dose_budget
     from redif.dosimetry.conversion import convert_time_activity
     from redif.dosimetry.kinetics import TimeActivity
     from redif.dosimetry.lesion import lesion_dose, lesion_mass_g
@@ -261,8 +312,10 @@ def lesion_cmd(
     if (tia_h is None) == (times_h is None):
         raise InputError("give exactly one of --tia-h or --times-h/--values", field="--tia-h")
     mass = mass_g if mass_g is not None else lesion_mass_g(volume_ml or 0.0, density)
+    inputs = budget_inputs(u_calibration, u_recovery, u_volume, u_svalue)
     samples_h = None
     kinetics = None
+    fit = None
     if times_h is not None:
         if values is None:
             raise InputError("--times-h needs --values", field="--values")
@@ -277,12 +330,16 @@ def lesion_cmd(
             measurement_cv=measurement_cv,
         )
         tia_h = conv.tia_h
+        fit = conv.fit
         samples_h = None if conv.uncertainty is None else conv.uncertainty.samples_h
         kinetics = conv.to_dict()
     assert tia_h is not None
     res = lesion_dose(mass_g=mass, tia_h=tia_h, nuclide=_therapy(nuclide), target_gy=target_gy,
                       tia_samples_h=samples_h)
-    out = {**res.to_dict(), "kinetics": kinetics, "disclaimer": _disclaimer()}
+    budget = dose_budget(dose_per_activity_gy_per_gbq=res.dose_per_activity_gy_per_gbq, tia_h=tia_h,
+                         mass_g=mass, inputs=inputs, fit=fit, dose_nuclide=res.nuclide, target_gy=target_gy,
+                         monte_carlo_samples=uncertainty_mc, seed=seed)
+    out = {**res.to_dict(), "uncertainty": budget.to_dict(), "kinetics": kinetics, "disclaimer": _disclaimer()}
     if json_out:
         emit_json(out)
         return
@@ -306,6 +363,7 @@ def lesion_cmd(
             ("S-value", f"{out['s_value_grade']}: {out['s_value_source']}"),
         ],
     )
+    print_budget("Uncertainty budget of the dose per activity (Gear et al. 2018; GUM)", out["uncertainty"])
     console.print(out["disclaimer"])
 
 
