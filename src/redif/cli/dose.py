@@ -449,9 +449,19 @@ def plan_cmd(
             "--voxel-json", help="Add the lesions of a `redif dose voxel --json` result (mean Gy/GBq)."
         ),
     ] = None,
+    u_calibration: UCalOpt = 0.0,
+    u_recovery: URecOpt = 0.0,
+    u_volume: UVolOpt = 0.0,
+    u_svalue: USvOpt = 0.0,
+    uncertainty_mc: UMcOpt = 0,
     json_out: JsonOpt = False,
 ) -> None:
-    """Recommend a 131I activity: lesion targets vs blood/retention limits, beside the empiric option."""
+    """Recommend a 131I activity: lesion targets vs blood/retention limits, beside the empiric option.
+
+    Every lesion dose carries its uncertainty budget (Gear et al. 2018): --u-* inputs, the fit covariance.
+    """
+    from redif.dosimetry.budget import plan_budgets
+    from redif.dosimetry.plan_input import DosimetryPlanInput
     from redif.dosimetry.prescription import plan_from_mapping
     from redif.io.yaml_doc import MAX_FILE_BYTES, load_document
 
@@ -473,6 +483,11 @@ def plan_cmd(
         data = merge_voxel_summary(data, summary)
     res = plan_from_mapping(data)
     out = res.to_dict()
+    budgets = plan_budgets(DosimetryPlanInput.from_mapping(data), res,
+                           budget_inputs(u_calibration, u_recovery, u_volume, u_svalue),
+                           monte_carlo_samples=uncertainty_mc, seed=int((data.get("monte_carlo") or {}).get(
+                               "seed", 0)))
+    attach_plan_budgets(out, [b.to_dict() for b in budgets])
     if json_out:
         emit_json(out)
         return
@@ -509,7 +524,22 @@ def plan_cmd(
     console.print(ot)
     for w in out["warnings"]:
         console.print(f"[yellow]warning:[/yellow] {w}")
+    for les in out["lesions"]:
+        print_budget(f"Uncertainty budget: lesion {les['name']} (Gear et al. 2018; GUM)", les["uncertainty"])
     console.print(out["disclaimer"])
+
+
+def attach_plan_budgets(out: dict[str, Any], budgets: list[dict[str, Any]]) -> None:
+    """Put each lesion's ``uncertainty`` on the lesion and, as ``{relative_standard, components}``, on
+    its dose under every option (the budget is relative, so it is the same for every activity)."""
+    by_name = {}
+    for les, unc in zip(out["lesions"], budgets, strict=True):
+        les["uncertainty"] = unc
+        by_name[les["name"]] = {"relative_standard": unc["relative_standard"],
+                                "components": unc["components"]}
+    for opt in out["options"]:
+        for ld in opt["lesion_doses"]:
+            ld["uncertainty"] = by_name.get(ld["name"])
 
 
 def register(app: typer.Typer) -> None:

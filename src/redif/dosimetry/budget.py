@@ -57,9 +57,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from redif.data import sourced_value
 from redif.dosimetry._models import MODELS
+from redif.dosimetry.conversion import RecoveryCurve
 from redif.dosimetry.kinetics import KineticFit, KineticModel
 from redif.dosimetry.nuclides import THERAPY_NUCLIDE, get_nuclide
+from redif.dosimetry.plan_input import DosimetryPlanInput
+from redif.dosimetry.prescription import PlanResult
 from redif.dosimetry.spheres import sphere_s_value, sphere_table
 from redif.errors import InputError
 
@@ -71,6 +75,8 @@ __all__ = [
     "UncertaintyInputs",
     "dose_budget",
     "fit_tia_relative_uncertainty",
+    "plan_budgets",
+    "recovery_volume_slope",
     "svalue_mass_slope",
 ]
 
@@ -81,6 +87,7 @@ COMPONENTS: tuple[str, ...] = ("calibration", "recovery", "volume", "fit", "sval
 
 _MC_MIN = 100
 _MC_MAX = 10_000_000
+_THRESHOLDS = "dosimetry_thresholds.yaml"
 _AGREEMENT = 0.05  # analytic vs Monte Carlo relative standard uncertainty, relative
 
 
@@ -458,3 +465,48 @@ def _monte_carlo(
         res[key] = MonteCarloBudget(key, int(x.size), n_bad, seed, mean, sd, rel, float(lo), float(hi), level,
                                     b.relative_standard, diff)
     return res, {k: v[1] for k, v in out.items()}
+
+
+def recovery_volume_slope(curve: RecoveryCurve, volume_ml: float) -> float:
+    """``∂ln RC/∂ln V`` of a recovery curve at ``volume_ml`` (central difference in log volume, kept
+    inside the calibrated range)."""
+    v = np.asarray(curve.volumes_ml, dtype=float)
+    lo = max(math.log(volume_ml) - 1e-4, math.log(v[0]))
+    hi = min(math.log(volume_ml) + 1e-4, math.log(v[-1]))
+    if hi <= lo:
+        return 0.0
+    return (math.log(curve.rc(math.exp(hi))) - math.log(curve.rc(math.exp(lo)))) / (hi - lo)
+
+
+def plan_budgets(
+    inp: DosimetryPlanInput, result: PlanResult, inputs: UncertaintyInputs, *, monte_carlo_samples: int = 0,
+    seed: int = 0,
+) -> list[DoseBudget]:
+    """The budget of every lesion of a ``redif dose plan`` result (same order as ``result.lesions``).
+
+    Measured lesions take the fit component from their kinetic fit (integrated for 131I) and, when the
+    plan's recovery curve corrected them, the volume's second path through RC(V); lesions given as
+    ``tia_h`` or as a dose per activity (e.g. from the voxel pipeline) have no fit component here.
+    """
+    curve = None
+    if inp.recovery_curve is not None:
+        curve = RecoveryCurve(tuple(inp.recovery_curve.volumes_ml), tuple(inp.recovery_curve.recovery))
+    out = []
+    for les_in, les in zip(inp.lesions, result.lesions, strict=True):
+        rc_slope = 0.0
+        if curve is not None and les.recovery_coefficient is not None and les.mass_g is not None:
+            vol = les_in.volume_ml if les_in.volume_ml is not None else les.mass_g / (
+                les_in.density_g_per_ml or float(sourced_value(_THRESHOLDS, "soft_tissue_density").value))
+            rc_slope = recovery_volume_slope(curve, vol)
+        budget = dose_budget(
+            dose_per_activity_gy_per_gbq=les.dose.dose_per_activity_gy_per_gbq,
+            tia_h=les.tia_h if les.tia_h is not None else float("nan"), mass_g=les.mass_g, inputs=inputs,
+            fit=les.fit, dose_nuclide=les.dose.nuclide, target_gy=les.target_gy,
+            recovery_volume_slope=rc_slope, monte_carlo_samples=monte_carlo_samples, seed=seed)
+        if les.tia_h is None:
+            budget = DoseBudget(budget.inputs, budget.tia, budget.dose, budget.activity, budget.monte_carlo,
+                                (*budget.notes, "dose per activity supplied (voxel dosimetry): its fit "
+                                 "uncertainty is in the voxel result's own budget"),
+                                budget.svalue_slope, budget.recovery_volume_slope)
+        out.append(budget)
+    return out
