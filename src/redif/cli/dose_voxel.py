@@ -80,12 +80,25 @@ def voxel(
     overlay_png: Path | None = typer.Option(None, "--overlay-png", help="Write a dose-map overlay (PNG)."),
     read_workers: int = typer.Option(1, "--read-workers", help="Processes reading the time points "
                                      "(1 is fastest for local files; more can help on network storage)."),
+    u_calibration: float = typer.Option(0.0, "--u-calibration", help="Relative standard uncertainty of "
+                                        "the calibration factor (fraction; default 0)."),
+    u_recovery: float = typer.Option(0.0, "--u-recovery", help="Relative standard uncertainty of the "
+                                     "recovery coefficient (fraction; default 0)."),
+    u_volume: float = typer.Option(0.0, "--u-volume", help="Relative standard uncertainty of the "
+                                   "delineated volume (fraction; default 0)."),
+    u_svalue: float = typer.Option(0.0, "--u-svalue", help="Relative standard uncertainty of the dose "
+                                   "kernel / S-value (fraction; default 0)."),
+    uncertainty_mc: int = typer.Option(0, "--uncertainty-mc", help="Also propagate the budget by Monte "
+                                       "Carlo (JCGM 101) with N draws (0: no)."),
     as_json: JsonOpt = False,
 ) -> None:
     """Voxel dosimetry: per-voxel TIA, 131I dose by kernel convolution, per-lesion statistics."""
     from redif.dosimetry.voxel_pipeline import VoxelDoseOutput, VoxelDoseSummary
     from redif.workflows.voxel_case import run_voxel_case
 
+    from redif.cli.dose import budget_inputs
+
+    inputs = budget_inputs(u_calibration, u_recovery, u_volume, u_svalue)
     pets = [*pet, *ctx.args]
     nifti: dict[str, object] | None = None
     if nifti_units or times_h or nuclide:
@@ -104,6 +117,7 @@ def voxel(
     else:
         summary = result
     assert isinstance(summary, VoxelDoseSummary)
+    attach_voxel_budgets(summary, inputs, uncertainty_mc)
     if plan_yaml is not None:
         import yaml
 
@@ -132,7 +146,30 @@ def voxel(
                   f"{' (TIA resampled conservatively)' if summary.resampled else ''};"
                   f" time points {', '.join(f'{t:g}' for t in summary.time_points_h)} h")
     console.print(f"written: {', '.join(summary.outputs.values())}")
+    from redif.cli.dose import print_budget
+
+    for les in summary.lesions:
+        print_budget(f"Uncertainty budget: lesion {les['name']} (mean, D50, D90 alike; Gear et al. 2018)",
+                     les["uncertainty"])  # type: ignore[arg-type]
     console.print(f"[dim]{DISCLAIMER}[/dim]")
+
+
+def attach_voxel_budgets(summary: object, inputs: object, uncertainty_mc: int) -> None:
+    """Give every lesion of a voxel summary its ``uncertainty`` (relative: the same for each of its doses)."""
+    from redif.dosimetry.budget import UncertaintyInputs, voxel_lesion_budget
+    from redif.dosimetry.voxel_pipeline import VoxelDoseSummary
+
+    assert isinstance(summary, VoxelDoseSummary) and isinstance(inputs, UncertaintyInputs)
+    for les in summary.lesions:
+        tac = les.get("tac_mbq_imaged")
+        budget = voxel_lesion_budget(
+            times_h=list(summary.time_points_h), tac_mbq=list(tac) if isinstance(tac, list) else [],
+            imaged_nuclide=summary.imaged_nuclide, dose_nuclide=summary.dose_nuclide,
+            dose_per_activity_gy_per_gbq=float(les["mean_gy_per_gbq"]),  # type: ignore[arg-type]
+            tia_h=float(les["tia_h"] or 0.0),  # type: ignore[arg-type]
+            mass_g=float(les["mass_g"]), inputs=inputs,  # type: ignore[arg-type]
+            monte_carlo_samples=uncertainty_mc)
+        les["uncertainty"] = budget.to_dict()
 
 
 def _plots(result: object, dvh_png: Path | None, overlay_png: Path | None) -> None:

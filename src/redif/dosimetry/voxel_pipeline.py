@@ -108,6 +108,18 @@ def _imaged_tia(series: TimeSeries, labels: NDArray[np.integer], method: TiaMeth
     return out
 
 
+def _lesion_tacs(series: TimeSeries, flat: NDArray[np.integer], idx: NDArray[np.intp],
+                 names: dict[int, str]) -> dict[int, list[float]]:
+    """Activity (MBq, imaged nuclide, at acquisition: not decay corrected) in each lesion at each time point:
+    the lesion time-activity curve whose fit gives the fit component of the uncertainty budget."""
+    lab = flat[idx].astype(np.intp)
+    n_lab = int(lab.max()) + 1 if lab.size else 1
+    mbq_per_bqml = series.voxel_volume_ml / 1e6
+    rows = [np.bincount(lab, weights=series.activity_bqml[i].ravel()[idx].astype(np.float64), minlength=n_lab)
+            * mbq_per_bqml for i in range(len(series.times_h))]
+    return {k: [float(r[k]) if k < r.size else 0.0 for r in rows] for k in names}
+
+
 def compute_voxel_dose(
     series: TimeSeries,
     labels: NDArray[np.integer],
@@ -191,6 +203,7 @@ def compute_voxel_dose(
     idx = np.flatnonzero(flat)
     sums = np.bincount(flat[idx].astype(np.intp), weights=tia_imaged.ravel()[idx].astype(np.float64))
     imaged_tia = {k: float(sums[k]) if k < sums.size else 0.0 for k in names}
+    tacs = _lesion_tacs(series, flat, idx, names)
     timings["stats_s"] = time.perf_counter() - t0
     if progress:
         progress(3, 3, "lesion statistics")
@@ -209,7 +222,8 @@ def compute_voxel_dose(
         resampled=resampled,
         density_g_per_ml=rho,
         tia_unit="MBq*h per lesion (131I for the stated activity); tia_mbq_h_imaged: as imaged",
-        lesions=[_lesion_dict(s, 1.0 / float(activity_gbq), imaged_tia[s.label]) for s in stats],
+        lesions=[{**_lesion_dict(s, 1.0 / float(activity_gbq), imaged_tia[s.label]),
+                  "tac_mbq_imaged": tacs[s.label]} for s in stats],
         timings_s=timings,
     )
     return VoxelDoseOutput(dose_gy, tia, stats, summary)
