@@ -66,7 +66,8 @@ def budget_inputs(u_calibration: float, u_recovery: float, u_volume: float, u_sv
 def print_budget(title: str, unc: dict[str, Any]) -> None:
     """The uncertainty-budget table of one dose (``uncertainty`` object of the JSON)."""
     table = Table(title=title, title_justify="left")
-    for col in ("component", "input u (rel.)", "sensitivity", "contribution to dose (rel.)", "variance share"):
+    cols = ("component", "input u (rel.)", "sensitivity", "contribution to dose (rel.)", "variance share")
+    for col in cols:
         table.add_column(col, justify="right" if col != "component" else "left")
     ins = unc["inputs"]
     fit_u = unc["tia"]["components"]["fit"]
@@ -339,7 +340,8 @@ def lesion_cmd(
     budget = dose_budget(dose_per_activity_gy_per_gbq=res.dose_per_activity_gy_per_gbq, tia_h=tia_h,
                          mass_g=mass, inputs=inputs, fit=fit, dose_nuclide=res.nuclide, target_gy=target_gy,
                          monte_carlo_samples=uncertainty_mc, seed=seed)
-    out = {**res.to_dict(), "uncertainty": budget.to_dict(), "kinetics": kinetics, "disclaimer": _disclaimer()}
+    out = {**res.to_dict(), "uncertainty": budget.to_dict(), "kinetics": kinetics,
+           "disclaimer": _disclaimer()}
     if json_out:
         emit_json(out)
         return

@@ -93,10 +93,9 @@ def voxel(
     as_json: JsonOpt = False,
 ) -> None:
     """Voxel dosimetry: per-voxel TIA, 131I dose by kernel convolution, per-lesion statistics."""
+    from redif.cli.dose import budget_inputs
     from redif.dosimetry.voxel_pipeline import VoxelDoseOutput, VoxelDoseSummary
     from redif.workflows.voxel_case import run_voxel_case
-
-    from redif.cli.dose import budget_inputs
 
     inputs = budget_inputs(u_calibration, u_recovery, u_volume, u_svalue)
     pets = [*pet, *ctx.args]

@@ -261,7 +261,7 @@ def svalue_mass_slope(mass_g: float, nuclide: str = THERAPY_NUCLIDE) -> float:
     x = math.log(mass_g)
     i = int(np.searchsorted(lm, x, side="right")) - 1
     i = min(max(i, 0), slopes.size - 1)
-    if abs(x - lm[i]) < 1e-12 and 0 < i:
+    if abs(x - lm[i]) < 1e-12 and i > 0:
         return float(0.5 * (slopes[i - 1] + slopes[i]))
     if i + 1 < lm.size and abs(x - lm[i + 1]) < 1e-12 and i + 1 < slopes.size:
         return float(0.5 * (slopes[i] + slopes[i + 1]))
