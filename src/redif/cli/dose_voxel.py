@@ -41,7 +41,7 @@ def progress_bar(description: str, *, enabled: bool = True) -> Iterator[Callable
 
 
 _CONTEXT_KEYS = ("dose_refers_to", "activity_gbq", "imaged_nuclide", "dose_nuclide", "method", "tissue",
-                 "kernel_voxel_mm", "time_points_h", "outputs", "disclaimer")
+                 "kernel_voxel_mm", "time_points_h", "outputs", "disclaimer", "heterogeneity")
 
 
 def lesion_rows(summary: object) -> list[dict[str, object]]:
@@ -88,6 +88,10 @@ def voxel(
                                    "delineated volume (fraction; default 0)."),
     u_svalue: float = typer.Option(0.0, "--u-svalue", help="Relative standard uncertainty of the dose "
                                    "kernel / S-value (fraction; default 0)."),
+    density_ct: Path | None = typer.Option(None, "--density-ct", help="CT folder of the PET/CT: scale the "
+                                           "kernel dose by water/local density (lung, bone; see docs)."),
+    heterogeneity: str = typer.Option("none", "--heterogeneity", help="none (homogeneous kernel medium) or "
+                                      "density (needs --density-ct; implied by it)."),
     uncertainty_mc: int = typer.Option(0, "--uncertainty-mc", help="Also propagate the budget by Monte "
                                        "Carlo (JCGM 101) with N draws (0: no)."),
     as_json: JsonOpt = False,
@@ -98,6 +102,7 @@ def voxel(
     from redif.workflows.voxel_case import run_voxel_case
 
     inputs = budget_inputs(u_calibration, u_recovery, u_volume, u_svalue)
+    density_ct = _density_ct(heterogeneity, density_ct)
     pets = [*pet, *ctx.args]
     nifti: dict[str, object] | None = None
     if nifti_units or times_h or nuclide:
@@ -109,7 +114,8 @@ def voxel(
         result = run_voxel_case(pets, mask, out=out, rtdose=rtdose, activity_gbq=activity_gbq,
                                 method=method, tissue=tissue, calibration_bqml_per_count=calibration,
                                 nifti_inputs=nifti, progress=update,
-                                read_workers=max(1, read_workers), keep_arrays=plots)
+                                read_workers=max(1, read_workers), keep_arrays=plots,
+                                density_ct=density_ct)
     if isinstance(result, VoxelDoseOutput):
         _plots(result, dvh_png, overlay_png)
         summary = result.summary
@@ -169,6 +175,22 @@ def attach_voxel_budgets(summary: object, inputs: object, uncertainty_mc: int) -
             mass_g=float(les["mass_g"]), inputs=inputs,  # type: ignore[arg-type]
             monte_carlo_samples=uncertainty_mc)
         les["uncertainty"] = budget.to_dict()
+
+
+def _density_ct(heterogeneity: str, density_ct: Path | None) -> Path | None:
+    """The CT folder to density-scale with, or ``None`` (homogeneous); checks the two options agree."""
+    from redif.dosimetry.heterogeneity import Heterogeneity
+    from redif.errors import InputError
+
+    try:
+        het = Heterogeneity(heterogeneity)
+    except ValueError:
+        raise InputError("unknown heterogeneity", field="heterogeneity", value=heterogeneity,
+                         remedy="use none or density") from None
+    if het is Heterogeneity.DENSITY and density_ct is None:
+        raise InputError("density scaling needs the CT", field="density_ct",
+                         remedy="give --density-ct CTDIR (the CT series of the PET/CT)")
+    return density_ct  # --density-ct alone implies density scaling
 
 
 def _plots(result: object, dvh_png: Path | None, overlay_png: Path | None) -> None:

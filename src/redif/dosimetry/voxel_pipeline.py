@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 
 from redif import DISCLAIMER
 from redif.dosimetry.dvh import LesionDose, lesion_statistics
+from redif.dosimetry.heterogeneity import density_scaled_dose, hu_density_curve, reference_density
 from redif.dosimetry.kernels import Tissue
 from redif.dosimetry.nuclides import THERAPY_NUCLIDE, get_nuclide
 from redif.dosimetry.voxel import dose_from_tia, kernel_voxel_size_for, soft_tissue_density
@@ -62,6 +63,7 @@ class VoxelDoseSummary:
     outputs: dict[str, str] = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)
     disclaimer: str = DISCLAIMER
+    heterogeneity: dict[str, object] | None = None  # density scaling from the CT (None: homogeneous)
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,19 @@ def _lesion_tacs(series: TimeSeries, flat: NDArray[np.integer], idx: NDArray[np.
     return {k: [float(r[k]) if k < r.size else 0.0 for r in rows] for k in names}
 
 
+def _lesion_densities(rho: NDArray[np.floating] | None, flat: NDArray[np.integer], idx: NDArray[np.intp],
+                      names: dict[int, str], voxel_ml: float) -> dict[int, dict[str, float]]:
+    """Mean CT density (g/mL) and CT mass (g) of each lesion (empty without a density map)."""
+    if rho is None:
+        return {}
+    lab = flat[idx].astype(np.intp)
+    n_lab = int(lab.max()) + 1 if lab.size else 1
+    sums = np.bincount(lab, weights=np.asarray(rho).ravel()[idx].astype(np.float64), minlength=n_lab)
+    counts = np.bincount(lab, minlength=n_lab)
+    return {k: {"mean_density_g_per_ml": float(sums[k] / counts[k]), "mass_g_ct": float(sums[k] * voxel_ml)}
+            for k in names if k < counts.size and counts[k] > 0}
+
+
 def compute_voxel_dose(
     series: TimeSeries,
     labels: NDArray[np.integer],
@@ -131,6 +146,7 @@ def compute_voxel_dose(
     density_g_per_ml: float | None = None,
     n_late: int = 3,
     progress: Progress | None = None,
+    density_map_g_per_ml: NDArray[np.floating] | None = None,
 ) -> VoxelDoseOutput:
     """131I dose map (Gy) and per-lesion statistics from checked time points (pure).
 
@@ -144,6 +160,9 @@ def compute_voxel_dose(
         131I activity the doses refer to (see module docstring).
     method
         ``fit`` or ``region`` (:func:`redif.dosimetry.voxel_tia.tia_map`).
+    density_map_g_per_ml
+        Voxel densities from the CT on the same grid: the kernel dose is scaled by ρ_water/ρ(x)
+        (:mod:`redif.dosimetry.heterogeneity`; soft-tissue kernel only). ``None``: homogeneous medium.
     """
     try:
         method = TiaMethod(method)
@@ -155,6 +174,13 @@ def compute_voxel_dose(
     except ValueError:
         raise InputError("unknown kernel tissue", field="tissue", value=tissue,
                          remedy="use soft or bone") from None
+    if density_map_g_per_ml is not None:
+        if Tissue(tissue) is not Tissue.SOFT:
+            raise InputError("density scaling uses the soft-tissue kernel", field="tissue", value=str(tissue),
+                             remedy="use tissue soft with the CT density (the CT gives bone its density)")
+        if np.shape(density_map_g_per_ml) != labels.shape:
+            raise InputError("the density map is not on the PET grid", field="density_ct",
+                             value=np.shape(density_map_g_per_ml), remedy="resample the CT onto the PET grid")
     timings: dict[str, float] = {}
     rho = soft_tissue_density() if density_g_per_ml is None else float(density_g_per_ml)
     if activity_gbq is not None and not activity_gbq > 0:
@@ -193,6 +219,12 @@ def compute_voxel_dose(
     t0 = time.perf_counter()
     dose_mgy = dose_from_tia(tia * np.float32(3600.0), spacing, _DOSE_NUCLIDE, str(Tissue(tissue)))
     dose_gy = (np.asarray(dose_mgy, dtype=np.float32) / np.float32(1000.0)).astype(np.float32)
+    het: dict[str, object] | None = None
+    if density_map_g_per_ml is not None:
+        dose_gy = density_scaled_dose(dose_gy, density_map_g_per_ml)
+        het = {"method": "density", "reference_g_per_ml": reference_density(),
+               "rule": "D(x) = D_kernel(x) * rho_water / rho(x) (Dieudonne et al., J Nucl Med 2013;54:236-243)",
+               "hu_density_curve": hu_density_curve().to_dict()}
     timings["dose_s"] = time.perf_counter() - t0
     if progress:
         progress(2, 3, "dose convolution")
@@ -204,6 +236,7 @@ def compute_voxel_dose(
     sums = np.bincount(flat[idx].astype(np.intp), weights=tia_imaged.ravel()[idx].astype(np.float64))
     imaged_tia = {k: float(sums[k]) if k < sums.size else 0.0 for k in names}
     tacs = _lesion_tacs(series, flat, idx, names)
+    ct_rho = _lesion_densities(density_map_g_per_ml, flat, idx, names, series.voxel_volume_ml)
     timings["stats_s"] = time.perf_counter() - t0
     if progress:
         progress(3, 3, "lesion statistics")
@@ -223,8 +256,9 @@ def compute_voxel_dose(
         density_g_per_ml=rho,
         tia_unit="MBq*h per lesion (131I for the stated activity); tia_mbq_h_imaged: as imaged",
         lesions=[{**_lesion_dict(s, 1.0 / float(activity_gbq), imaged_tia[s.label]),
-                  "tac_mbq_imaged": tacs[s.label]} for s in stats],
+                  "tac_mbq_imaged": tacs[s.label], **ct_rho.get(s.label, {})} for s in stats],
         timings_s=timings,
+        heterogeneity=het,
     )
     return VoxelDoseOutput(dose_gy, tia, stats, summary)
 

@@ -42,6 +42,7 @@ def run_voxel_case(
     keep_arrays: bool = False,
     read_workers: int = 1,
     max_bytes: int = DEFAULT_MAX_JOB_BYTES,
+    density_ct: str | Path | None = None,
 ) -> VoxelDoseOutput | VoxelDoseSummary:
     """Read inputs, compute, write outputs. Returns the summary (or the full output with ``keep_arrays``).
 
@@ -53,6 +54,8 @@ def run_voxel_case(
     ``injected_activity_mbq`` (see :func:`redif.io.nifti.read_nifti_volume`). ``read_workers`` > 1
     reads the DICOM time points in that many worker processes (worth it only where reading waits on
     slow storage: with local files the transfer of the arrays costs more than it saves).
+    ``density_ct``: a CT folder; its HU are resampled onto the PET grid, mapped to density and the dose
+    is density-scaled (:mod:`redif.dosimetry.heterogeneity`).
     """
     t0 = time.perf_counter()
     paths = [Path(p) for p in pet]
@@ -116,8 +119,17 @@ def run_voxel_case(
         if progress:
             progress(len(paths) + done, n_steps, label)
 
+    rho_map = None
+    if density_ct is not None:
+        from redif.dosimetry.heterogeneity import density_from_hu
+        from redif.io.ct import read_ct_hu, resample_to_grid
+
+        hu, ct_affine = read_ct_hu(density_ct)
+        rho_map = density_from_hu(resample_to_grid(hu, ct_affine, reference.shape, reference.affine))
+        del hu
     result = compute_voxel_dose(series, labelmap.array, labelmap.names, activity_gbq=activity_gbq,
-                                method=method, tissue=tissue, progress=_inner)
+                                method=method, tissue=tissue, progress=_inner,
+                                density_map_g_per_ml=rho_map)
     outputs: dict[str, str] = {}
     for target in (out, rtdose):
         if target is not None:
