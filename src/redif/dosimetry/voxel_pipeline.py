@@ -223,7 +223,8 @@ def compute_voxel_dose(
     if density_map_g_per_ml is not None:
         dose_gy = density_scaled_dose(dose_gy, density_map_g_per_ml)
         het = {"method": "density", "reference_g_per_ml": reference_density(),
-               "rule": "D(x) = D_kernel(x) * rho_water / rho(x) (Dieudonne et al., J Nucl Med 2013;54:236-243)",
+               "rule": "D(x) = D_kernel(x) * rho_water / rho(x) "
+                       "(Dieudonne et al., J Nucl Med 2013;54:236-243)",
                "hu_density_curve": hu_density_curve().to_dict()}
     timings["dose_s"] = time.perf_counter() - t0
     if progress:

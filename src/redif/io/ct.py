@@ -3,8 +3,9 @@
 Used by the density-scaled voxel dosimetry (``redif dose voxel --density-ct``): the CT numbers are
 ``stored value × RescaleSlope + RescaleIntercept`` (DICOM PS3.3 C.11.1.1.2, Hounsfield units for CT) and
 are moved onto the PET grid by trilinear interpolation between the two grids' patient (LPS) coordinates;
-PET voxels outside the CT are given air (−1000 HU). Interpolating CT numbers and then mapping them to
-density equals interpolating densities wherever the HU-density curve is linear between the neighbours.
+PET voxel centres beyond the CT's outermost voxel centres are given air (−1000 HU). Interpolating CT
+numbers and then mapping them to density equals interpolating densities wherever the HU-density curve is
+linear between the neighbours.
 """
 
 from __future__ import annotations
