@@ -173,3 +173,13 @@ def test_cli_density_ct(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
     code, out, err = _cli(capsys, *args, "--out", str(tmp_path / "c.nii.gz"), "--heterogeneity", "density")
     assert code == 2
     assert "--density-ct" in out + err
+
+
+def test_missing_ct_folder_is_named(tmp_path: Path) -> None:
+    """Issue 14: a CT folder that does not exist, or holds no CT slices, is refused naming the folder."""
+    with pytest.raises(InputError, match="no such CT folder") as exc:
+        read_ct_hu(tmp_path / "nope")
+    assert exc.value.field == str(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no CT image slices"):
+        read_ct_hu(tmp_path / "empty")

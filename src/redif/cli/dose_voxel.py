@@ -151,8 +151,9 @@ def voxel(
                   f"{' (TIA resampled conservatively)' if summary.resampled else ''};"
                   f" time points {', '.join(f'{t:g}' for t in summary.time_points_h)} h")
     if summary.heterogeneity:
-        console.print(f"heterogeneity: kernel dose x rho_water/rho(x) from the CT (rho_water "
-                      f"{summary.heterogeneity['reference_g_per_ml']:.4f} g/mL at 0 HU; Schneider 2000 curve)")
+        ref = summary.heterogeneity["reference_g_per_ml"]
+        console.print(f"heterogeneity: kernel dose x rho_water/rho(x) from the CT (rho_water {ref:.4f} g/mL "
+                      "at 0 HU; Schneider 2000 curve)")
     console.print(f"written: {', '.join(summary.outputs.values())}")
     from redif.cli.dose import print_budget
 

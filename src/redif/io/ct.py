@@ -35,6 +35,9 @@ def read_ct_hu(directory: str | Path) -> tuple[NDArray[np.float32], NDArray[np.f
         No CT slices in the folder (field: the folder), several series, or inconsistent geometry.
     """
     folder = Path(directory)
+    if not folder.exists():
+        raise InputError("no such CT folder", field=str(folder),
+                         remedy="give the folder of the CT series (Modality CT) of the PET/CT")
     slices = []
     series: set[str] = set()
     for path in _files(folder):
