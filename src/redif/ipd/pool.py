@@ -279,6 +279,10 @@ def pool_ipd(
         sites = sites + [SiteCount(a.label, a.events, a.total, f"published:{a.record_id}") for a in arms]
         if not arms:
             notes.append("no published unit of the evidence base matches (or all overlap the registry)")
+    if len(sites) < 2:
+        raise InputError(f"{out}: patients from {len(sites)} site only, nothing to pool across sites",
+                         field="method", value=meth,
+                         remedy="pool the data of two or more sites (or add published arms)")
     common = {"outcome": out, "method": meth, "definition": defn, "definitions": defs, "denominator": denom,
               "level": lv, "sites": tuple(sites), "published_excluded": tuple(excluded)}
     if meth == "two-stage":

@@ -186,12 +186,15 @@ def _findq(x: FloatArray, y: FloatArray, p: float) -> float | None:
             values.add(v)
     xs, ys = x[seen], y[seen]
     valid = np.flatnonzero(~np.isnan(ys))
-    grid = ys[valid]
+    # approx() orders the points by their value: the upper band need not be monotone (it can rise again
+    # after an event), and R then takes the first point, in that order, at or above the level
+    order = valid[np.argsort(ys[valid], kind="stable")]
+    grid = ys[order]
 
-    def first(level: float) -> int | None:  # approx(y + shift, 1:n, p, "constant", f = 1)
+    def first(level: float) -> int | None:  # approx(y +- tol, 1:n, p, "constant", f = 1)
         if level < grid[0] or level > grid[-1]:
             return None
-        return int(valid[int(np.searchsorted(grid, level, side="left"))])
+        return int(order[int(np.searchsorted(grid, level, side="left"))])
 
     i1, i2 = first(p - _TOL), first(p + _TOL)
     q = None if i1 is None or i2 is None else 0.5 * (float(xs[i1]) + float(xs[i2]))

@@ -40,7 +40,8 @@ km <- function(data, time, event, by = NULL) {
 }
 lr <- function(formula, data) {
   s <- survdiff(formula, data = data)
-  df <- sum(s$exp > 0) - 1
+  etmp <- if (is.matrix(s$exp)) rowSums(s$exp) else s$exp  # as print.survdiff
+  df <- sum(etmp > 0) - 1
   list(chisq = s$chisq, df = df, p = pchisq(s$chisq, df, lower.tail = FALSE))
 }
 cx <- function(formula, data) {

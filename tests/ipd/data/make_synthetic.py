@@ -7,8 +7,8 @@ effect, sd 0.6 on the logit scale); genotypes BRAF V600E / NRAS / HRAS / other; 
 diagnostic scan at sites A-E and by increased 124I uptake at site F (so the file mixes definitions);
 PFS/TTNT from exponential times (median ~ 300-600 days, longer with restored uptake and by genotype) with
 uniform censoring, in whole days (ties occur); DOR for responders; age in years. Not real patients.
-published.csv: sites A-C plus a published arm written as rows (source published:P07, 6 of 10 restored; an
-illustrative count, coded on the diagnostic scan to match the sites) for the combination test.
+published.csv: sites A-C plus a published arm written as one row per patient (source published:P07: 4 of 10
+restored on the diagnostic scan, the evidence base's counts for that record) for the combination tests.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def main() -> None:
     pub = [r for r in rows if r["site"] in ("A", "B", "C")]
     for i in range(10):
         pub.append({c: "" for c in COLUMNS} | {
-            "patient": f"P07-{i + 1:02d}", "site": "P07", "genotype": "NRAS", "uptake_restored": int(i < 6),
+            "patient": f"P07-{i + 1:02d}", "site": "P07", "genotype": "NRAS", "uptake_restored": int(i < 4),
             "uptake_definition": "diagnostic_scan", "source": "published:P07"})
     with (HERE / "published.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, COLUMNS, lineterminator="\n")
