@@ -62,7 +62,7 @@ def test_bad_cell_names_file_row_patient_and_column(cells: dict[int, str], colum
 
 def test_structure_errors() -> None:
     """Issue 13: missing column, duplicate patient, ragged row and an empty file are clear errors."""
-    with pytest.raises(InputError, match="missing column.*pfs_days"):
+    with pytest.raises(InputError, match=r"missing column.*pfs_days"):
         parse_analysis_csv(HEADER.replace(",pfs_days", "") + "\n", name="f.csv")
     with pytest.raises(InputError, match="duplicate patient") as exc:
         parse_analysis_csv("\n".join([HEADER, GOOD, GOOD]), name="f.csv")

@@ -25,7 +25,8 @@ PUBLISHED = read_analysis_csv(DATA / "published.csv")
 
 def _meta(tmp_path: Path, sites: list[dict[str, object]]) -> dict[str, object]:
     path = tmp_path / "t.csv"
-    path.write_text("study,events,total\n" + "".join(f"{s['site']},{s['events']},{s['total']}\n" for s in sites))
+    body = "".join(f"{s['site']},{s['events']},{s['total']}\n" for s in sites)
+    path.write_text("study,events,total\n" + body)
     res = run_cli("meta", "pool", str(path), "--json")
     assert res.returncode == 0, res.stderr
     out: dict[str, object] = json.loads(res.stdout)
@@ -45,7 +46,8 @@ def test_source_column_adds_a_published_site(tmp_path: Path) -> None:
 def test_with_evidence_adds_the_evidence_base_units(tmp_path: Path) -> None:
     """Issue 13: with_evidence adds the evidence base's units for the same definition (P05, P05b, P07 on
     the diagnostic scan) as sites; the pool equals meta pool on registry + published rows."""
-    res = pool_ipd(SITES, outcome="uptake_restored", definition="diagnostic_scan", with_evidence=True).to_json()
+    res = pool_ipd(SITES, outcome="uptake_restored", definition="diagnostic_scan",
+                   with_evidence=True).to_json()
     pub = [s for s in res["sites"] if s["source"] != "site"]
     assert [(s["source"], s["events"], s["total"]) for s in pub] == [
         ("published:P05", 2, 6), ("published:P05b", 5, 14), ("published:P07", 4, 10)]

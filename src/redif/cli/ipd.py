@@ -37,15 +37,16 @@ def _days(x: float | None) -> str:
     return "NR" if x is None else f"{x:g}"
 
 
-@field_flags(tau2_method="--tau2-method", mix_definitions="--mix-definitions", with_evidence="--with-evidence",
-             overlaps="--overlaps", source="source")
+@field_flags(tau2_method="--tau2-method", mix_definitions="--mix-definitions",
+             with_evidence="--with-evidence", overlaps="--overlaps", source="source")
 def pool_command(
     file: Path = typer.Argument(..., help="Analysis dataset CSV (one row per patient; docs/ipd.md)."),
     outcome: str = typer.Option(..., "--outcome", help="uptake_restored or objective_response."),
     method: str = typer.Option("two-stage", "--method", help="two-stage (per-site counts pooled with REML on "
                                                               "the logit scale) or one-stage (logistic mixed "
                                                               "model, random site intercept)."),
-    by: str | None = typer.Option(None, "--by", help="Column for subgroups (two-stage) or a factor (one-stage)."),
+    by: str | None = typer.Option(None, "--by",
+                                  help="Column for subgroups (two-stage) or a factor (one-stage)."),
     definition: str | None = typer.Option(None, "--definition", help="Uptake definition code to analyse."),
     mix_definitions: bool = typer.Option(False, "--mix-definitions",
                                          help="Allow pooling uptake across different definitions."),
@@ -53,8 +54,8 @@ def pool_command(
     tau2_method: str = typer.Option("REML", "--tau2-method", help="Two-stage tau2 estimator (as meta pool)."),
     level: float = typer.Option(95.0, "--level", help="Confidence level in percent."),
     with_evidence: bool = typer.Option(False, "--with-evidence",
-                                       help="Add the evidence base's published arms (same outcome, definition, "
-                                            "denominator) as sites."),
+                                       help="Add the evidence base's published arms (same outcome, "
+                                            "definition, denominator) as sites."),
     overlaps: str | None = typer.Option(None, "--overlaps",
                                         help="Comma-separated evidence record ids whose patients are in the "
                                              "registry (never counted twice)."),
@@ -66,9 +67,9 @@ def pool_command(
 
     rows = read_analysis_csv(file)
     ov = [x.strip() for x in overlaps.split(",") if x.strip()] if overlaps else []
-    res = pool_ipd(rows, outcome=outcome, method=method, by=by, definition=definition, denominator=denominator,
-                   mix_definitions=mix_definitions, tau2_method=tau2_method, level=level,
-                   with_evidence=with_evidence, overlaps=ov)
+    res = pool_ipd(rows, outcome=outcome, method=method, by=by, definition=definition,
+                   denominator=denominator, mix_definitions=mix_definitions, tau2_method=tau2_method,
+                   level=level, with_evidence=with_evidence, overlaps=ov)
     out = res.to_json()
     out["disclaimer"] = DISCLAIMER
     if as_json:
@@ -86,14 +87,15 @@ def _render_pool(out: dict[str, Any]) -> None:
     for s in out["sites"]:
         t.add_row(s["site"], f"{s['events']}/{s['total']}", _fmt(s["events"] / s["total"], 3), s["source"])
     console.print(t)
-    console.print(f"Pooled proportion {_fmt(out['estimate'])} [{_fmt(out['ci_lower'])}, {_fmt(out['ci_upper'])}]"
-                  f" ({out['level']:g}% CI); mu = {_fmt(out['mu'])} (SE {_fmt(out['se'])}) on the logit scale; "
-                  f"tau2 = {_fmt(out['tau2'])} ({out['tau2_method']})")
+    console.print(f"Pooled proportion {_fmt(out['estimate'])} [{_fmt(out['ci_lower'])}, "
+                  f"{_fmt(out['ci_upper'])}] ({out['level']:g}% CI); mu = {_fmt(out['mu'])} "
+                  f"(SE {_fmt(out['se'])}) on the logit scale; tau2 = {_fmt(out['tau2'])} "
+                  f"({out['tau2_method']})")
     for c in out.get("coefficients") or []:
         console.print(f"  {c['name']}: {_fmt(c['estimate'])} (SE {_fmt(c['se'])}, p {_fmt_p(c['p'])})")
     for g in out.get("subgroups") or []:
-        console.print(f"  {g['group']}: {g['events']}/{g['n']} in {g['k_sites']} sites, {_fmt(g['estimate'])} "
-                      f"[{_fmt(g['ci_lower'])}, {_fmt(g['ci_upper'])}]")
+        console.print(f"  {g['group']}: {g['events']}/{g['n']} in {g['k_sites']} sites, "
+                      f"{_fmt(g['estimate'])} [{_fmt(g['ci_lower'])}, {_fmt(g['ci_upper'])}]")
     for e in out["published_excluded"]:
         console.print(f"left out: published record {e['record_id']}: {e['reason']}")
     for note in out["notes"]:
@@ -105,7 +107,8 @@ def survival_command(
     file: Path = typer.Argument(..., help="Analysis dataset CSV (one row per patient; docs/ipd.md)."),
     time: str = typer.Option(..., "--time", help="Time column in days (pfs_days, ttnt_days, dor_days)."),
     event: str = typer.Option(..., "--event", help="Event column, 1/0 (pfs_event, ttnt_event, dor_event)."),
-    by: str | None = typer.Option(None, "--by", help="Group the curves and the log-rank test by this column."),
+    by: str | None = typer.Option(None, "--by",
+                                  help="Group the curves and the log-rank test by this column."),
     covariates: str | None = typer.Option(None, "--covariates",
                                           help="Comma-separated Cox model covariates (text columns as "
                                                "factors)."),

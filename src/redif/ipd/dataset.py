@@ -102,7 +102,8 @@ def _days(w: _Where, column: str, text: str) -> int | None:
     try:
         x = float(t)
     except ValueError:
-        raise w.error(column, "not a number of days", t, "write whole days (e.g. 240) or leave empty") from None
+        raise w.error(column, "not a number of days", t,
+                      "write whole days (e.g. 240) or leave empty") from None
     if not math.isfinite(x) or x != int(x):
         raise w.error(column, "not a whole number of days", t, "days are integers (dates are not exported)")
     if x < 0:

@@ -66,7 +66,7 @@ class _Deviance:
         self.u = np.zeros(k)
 
     def _sum(self, a: FloatArray) -> FloatArray:
-        return np.bincount(self.site, weights=a, minlength=self.k)
+        return np.asarray(np.bincount(self.site, weights=a, minlength=self.k), dtype=float)
 
     def __call__(self, params: FloatArray) -> float:
         beta, theta = params[:-1], abs(float(params[-1]))
@@ -111,7 +111,8 @@ def _hessian(f: _Deviance, p: FloatArray, h: float = 1e-4) -> FloatArray:
         for b in range(a):
             eb = np.zeros(d)
             eb[b] = h
-            H[a, b] = H[b, a] = (f(p + ea + eb) - f(p + ea - eb) - f(p - ea + eb) + f(p - ea - eb)) / (4 * h * h)
+            H[a, b] = H[b, a] = (f(p + ea + eb) - f(p + ea - eb) - f(p - ea + eb)
+                                 + f(p - ea - eb)) / (4 * h * h)
     return H
 
 
@@ -160,8 +161,8 @@ def fit_mixed_logit(
         raise InputError("no finite estimate when no patient (or every patient) has the outcome",
                          field="outcome", value=int(x.sum()), remedy="use the two-stage method")
     if X.shape[1] == 1:  # intercept only: the evidence engine's binomial-normal GLMM
-        xs = np.bincount(s, weights=x, minlength=k)
-        ns = np.bincount(s, weights=n, minlength=k)
+        xs = np.asarray(np.bincount(s, weights=x, minlength=k), dtype=float)
+        ns = np.asarray(np.bincount(s, weights=n, minlength=k), dtype=float)
         gf = fit_glmm(xs, ns)
         return MixedLogitFit(tuple(names), np.array([gf.beta]), np.array([[gf.se**2]]), gf.tau2, gf.loglik)
     f = _Deviance(x, n, X, s, k)
@@ -204,4 +205,4 @@ def fit_mixed_logit(
     else:
         vcov = np.linalg.inv(_hessian(f, p))[:-1, :-1]
         ll = -f(p)
-    return MixedLogitFit(tuple(names), p[:-1].copy(), vcov, theta * theta, ll)
+    return MixedLogitFit(tuple(names), p[:-1].copy(), np.asarray(vcov, dtype=float), theta * theta, ll)

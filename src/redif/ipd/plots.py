@@ -17,11 +17,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from redif.io.figures import figure_bytes  # noqa: E402
-from redif.ipd.survival import SurvivalResult  # noqa: E402
+from redif.io.figures import figure_bytes
+from redif.ipd.survival import SurvivalResult
 
 __all__ = ["km_plot_bytes"]
 

@@ -45,9 +45,9 @@ from redif.evidence.studies import EvidenceBase
 from redif.evidence.subgroups import pool_subgroups
 from redif.ipd.dataset import AnalysisRow
 from redif.ipd.onestage import fit_mixed_logit
-from redif.ipd.published import PublishedArm, check_published_sources, published_arms
+from redif.ipd.published import check_published_sources, published_arms
 
-__all__ = ["IpdPoolResult", "OUTCOMES", "METHODS", "SiteCount", "binary_outcome", "pool_ipd", "site_counts"]
+__all__ = ["METHODS", "OUTCOMES", "IpdPoolResult", "SiteCount", "binary_outcome", "pool_ipd", "site_counts"]
 
 OUTCOMES: tuple[str, ...] = ("uptake_restored", "objective_response")
 METHODS: tuple[str, ...] = ("two-stage", "one-stage")
@@ -163,7 +163,7 @@ def binary_outcome(
         listing = ", ".join(f"{k} ({v})" for k, v in sorted(counts.items()))
         raise InputError(f"the file mixes uptake definitions: {listing}", field="definition",
                          value=",".join(sorted(counts)),
-                         remedy="choose one definition (like with like), or allow mixing with mix_definitions")
+                         remedy="choose one definition (like with like), or allow mixing (mix_definitions)")
     only = next(iter(counts)) if len(counts) == 1 else None
     return [(r, bool(r.uptake_restored)) for r in assessed], only, counts
 
@@ -345,22 +345,24 @@ def _one_stage(pairs: Sequence[tuple[AnalysisRow, bool]], sites: Sequence[SiteCo
     if by is not None:
         coefficients = tuple(
             {"name": nm, "estimate": float(b), "se": float(s), "z": float(b / s),
-             "p": float(2.0 * norm_sf(abs(b / s))), "ci_lower": float(b - z * s), "ci_upper": float(b + z * s)}
+             "p": float(2.0 * norm_sf(abs(b / s))), "ci_lower": float(b - z * s),
+             "ci_upper": float(b + z * s)}
             for nm, b, s in zip(names, fit.beta, se, strict=True))
         groups = _group_sites(pairs, by)
         subs = []
-        for j, lev in enumerate(levels):
-            e = np.zeros(p)
-            e[0] = 1.0
+        for j, name in enumerate(levels):
+            vec = np.zeros(p)
+            vec[0] = 1.0
             if j > 0:
-                e[j] = 1.0
-            mu = float(e @ fit.beta)
-            subs.append({"group": lev, **_summary(groups[lev]), **_wald(mu, math.sqrt(float(e @ fit.vcov @ e)), lv),
-                         "tau2": fit.tau2})
+                vec[j] = 1.0
+            mu = float(vec @ fit.beta)
+            sd = math.sqrt(float(vec @ fit.vcov @ vec))
+            subs.append({"group": name, **_summary(groups[name]), **_wald(mu, sd, lv), "tau2": fit.tau2})
         subgroups = tuple(subs)
         notes.append(f"mu is the logit of the reference level {levels[0]!r} of {by}")
     w = _wald(float(fit.beta[0]), float(se[0]), lv)
     return IpdPoolResult(
         tau2_method="ML (adaptive Gauss-Hermite, 7 nodes)", k_sites=len(sites),
         n=sum(s.total for s in sites), events=sum(s.events for s in sites), tau2=fit.tau2,
-        subgroups=subgroups, coefficients=coefficients, notes=tuple(notes), **w, **common)
+        mu=w["mu"], se=w["se"], estimate=w["estimate"], ci_lower=w["ci_lower"], ci_upper=w["ci_upper"],
+        subgroups=subgroups, coefficients=coefficients, notes=tuple(notes), **common)

@@ -53,6 +53,8 @@ __all__ = ["CoxCoefficient", "CoxResult", "KmCurve", "LogRank", "SurvivalResult"
            "kaplan_meier", "logrank", "survival"]
 
 FloatArray = NDArray[np.float64]
+Times = Sequence[float] | FloatArray
+Events = Sequence[bool] | NDArray[np.bool_]
 _TOL = math.sqrt(np.finfo(float).eps)  # quantile.survfit's tolerance
 
 
@@ -203,7 +205,7 @@ def _findq(x: FloatArray, y: FloatArray, p: float) -> float | None:
     return q
 
 
-def kaplan_meier(time: Sequence[float], event: Sequence[bool], *, group: str = "all",
+def kaplan_meier(time: Times, event: Events, *, group: str = "all",
                  level: float = 95.0) -> KmCurve:
     """Kaplan-Meier estimate with survfit's log-scale interval and its median (module docstring).
 
@@ -219,7 +221,7 @@ def kaplan_meier(time: Sequence[float], event: Sequence[bool], *, group: str = "
     if t.size == 0:
         raise InputError(f"group {group!r} has no patient", field="by", value=group)
     ut, inv = np.unique(t, return_inverse=True)
-    d = np.bincount(inv, weights=e.astype(float), minlength=ut.size)
+    d = np.asarray(np.bincount(inv, weights=e.astype(float), minlength=ut.size), dtype=float)
     m = np.bincount(inv, minlength=ut.size).astype(float)
     n_risk = np.cumsum(m[::-1])[::-1]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -242,7 +244,13 @@ def kaplan_meier(time: Sequence[float], event: Sequence[bool], *, group: str = "
 # Log-rank
 # ------------------------------------------------------------------------------------------------------
 
-def logrank(time: Sequence[float], event: Sequence[bool], groups: Sequence[str],
+def _strata_index(size: int, strata: Sequence[str] | None) -> NDArray[np.int64]:
+    if strata is None:
+        return np.zeros(size, dtype=np.int64)
+    return np.asarray(np.unique(np.asarray(strata), return_inverse=True)[1], dtype=np.int64).reshape(-1)
+
+
+def logrank(time: Times, event: Events, groups: Sequence[str],
             strata: Sequence[str] | None = None, *, strata_name: str | None = None) -> LogRank:
     """The log-rank test of ``groups`` (``survdiff``), stratified by ``strata`` when given."""
     t = np.asarray(time, dtype=float)
@@ -250,7 +258,7 @@ def logrank(time: Sequence[float], event: Sequence[bool], groups: Sequence[str],
     labels = sorted(set(groups))
     g = np.array([labels.index(x) for x in groups], dtype=int)
     k = len(labels)
-    st = np.zeros(t.size, dtype=int) if strata is None else np.unique(np.asarray(strata), return_inverse=True)[1]
+    st = _strata_index(t.size, strata)
     obs = np.zeros(k)
     exp = np.zeros(k)
     V = np.zeros((k, k))
@@ -325,7 +333,7 @@ def _efron_stratum(t: FloatArray, e: FloatArray, X: FloatArray, beta: FloatArray
     return ll, U, info
 
 
-def cox_efron(time: Sequence[float], event: Sequence[bool], X: FloatArray, names: Sequence[str],
+def cox_efron(time: Times, event: Events, X: FloatArray, names: Sequence[str],
               strata: Sequence[str] | None = None, *, strata_name: str | None = None,
               level: float = 95.0) -> CoxResult:
     """Fit ``coxph(Surv(time, event) ~ X [+ strata(strata)], ties = "efron")`` by Newton-Raphson.
@@ -339,7 +347,7 @@ def cox_efron(time: Sequence[float], event: Sequence[bool], X: FloatArray, names
     e = np.asarray(event, dtype=float)
     Xm = np.asarray(X, dtype=float)
     Xc = Xm - Xm.mean(axis=0)  # centring (as coxph) changes nothing but the numerics
-    st = np.zeros(t.size, dtype=int) if strata is None else np.unique(np.asarray(strata), return_inverse=True)[1]
+    st = _strata_index(t.size, strata)
     parts = [np.flatnonzero(st == s) for s in np.unique(st)]
 
     def evaluate(beta: FloatArray) -> tuple[float, FloatArray, FloatArray]:
@@ -352,7 +360,7 @@ def cox_efron(time: Sequence[float], event: Sequence[bool], X: FloatArray, names
     beta = np.zeros(Xc.shape[1])
     ll, U, info = evaluate(beta)
     it = 0
-    for it in range(1, 51):
+    for it in range(1, 51):  # noqa: B007 - the count is reported
         try:
             step = np.linalg.solve(info, U)
         except np.linalg.LinAlgError:

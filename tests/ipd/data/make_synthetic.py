@@ -1,4 +1,4 @@
-"""Write the synthetic multi-site analysis datasets of tests/ipd (issue 13). Fixed seed; run from the repo root:
+"""Write the synthetic multi-site analysis datasets of tests/ipd (issue 13). Fixed seed; from the repo root:
 
     python tests/ipd/data/make_synthetic.py
 
@@ -20,8 +20,8 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 COLUMNS = ["patient", "site", "genotype", "uptake_restored", "uptake_definition", "objective_response",
-           "response_denominator", "pfs_days", "pfs_event", "ttnt_days", "ttnt_event", "dor_days", "dor_event",
-           "source", "age_years"]
+           "response_denominator", "pfs_days", "pfs_event", "ttnt_days", "ttnt_event", "dor_days",
+           "dor_event", "source", "age_years"]
 
 
 def expit(x: float) -> float:
@@ -53,7 +53,8 @@ def main() -> None:
                 denom = "treated"
             else:
                 resp, denom = 0, "itt"
-            rate = 1.0 / (350.0 * (1.8 if up else 1.0) * math.exp(0.4 * geff[g]) * math.exp(-0.01 * (age - 60)))
+            scale = 350.0 * (1.8 if up else 1.0) * math.exp(0.4 * geff[g]) * math.exp(-0.01 * (age - 60))
+            rate = 1.0 / scale
             t_ev = rng.expovariate(rate)
             t_c = rng.uniform(60, 1100)
             pfs = max(1, round(min(t_ev, t_c)))
