@@ -34,6 +34,8 @@ COLUMNS: tuple[str, ...] = (
 DENOMINATOR_VALUES: tuple[str, ...] = ("treated", "itt")
 
 _TIME_EVENT = (("pfs_days", "pfs_event"), ("ttnt_days", "ttnt_event"), ("dor_days", "dor_event"))
+_DEFINITION_CODES = tuple(m.value for m in UptakeDefinition)
+_DEFINITION_SET = frozenset(_DEFINITION_CODES)
 
 
 @dataclass(frozen=True)
@@ -117,11 +119,9 @@ def _row(w: _Where, cells: Mapping[str, str], extra: Mapping[str, str]) -> Analy
         raise w.error("site", "empty site", "", "give the site code of every patient")
     up = _flag(w, "uptake_restored", cells["uptake_restored"])
     defn = cells["uptake_definition"].strip() or None
-    if defn is not None:
-        codes = tuple(m.value for m in UptakeDefinition)
-        if defn not in codes:
-            raise w.error("uptake_definition", "not a code of the vocabulary uptake_definition", defn,
-                          f"use one of: {', '.join(codes)}")
+    if defn is not None and defn not in _DEFINITION_SET:
+        raise w.error("uptake_definition", "not a code of the vocabulary uptake_definition", defn,
+                      f"use one of: {', '.join(_DEFINITION_CODES)}")
     if up is not None and defn is None:
         raise w.error("uptake_definition", "uptake_restored is given without its definition", "",
                       "give the uptake_definition code (not_reported when the source does not say)")
