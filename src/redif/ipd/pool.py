@@ -362,7 +362,7 @@ def _one_stage(pairs: Sequence[tuple[AnalysisRow, bool]], sites: Sequence[SiteCo
         notes.append(f"mu is the logit of the reference level {levels[0]!r} of {by}")
     w = _wald(float(fit.beta[0]), float(se[0]), lv)
     return IpdPoolResult(
-        tau2_method="ML (adaptive Gauss-Hermite, 7 nodes)", k_sites=len(sites),
+        tau2_method="ML, adaptive Gauss-Hermite (7 nodes)", k_sites=len(sites),
         n=sum(s.total for s in sites), events=sum(s.events for s in sites), tau2=fit.tau2,
         mu=w["mu"], se=w["se"], estimate=w["estimate"], ci_lower=w["ci_lower"], ci_upper=w["ci_upper"],
         subgroups=subgroups, coefficients=coefficients, notes=tuple(notes), **common)
