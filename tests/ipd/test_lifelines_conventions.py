@@ -77,3 +77,33 @@ def test_cox_equals_lifelines(strata: str | None) -> None:
     cph.fit(sub if strata else sub.drop(columns="site"), duration_col="pfs_days", event_col="pfs_event")
     np.testing.assert_allclose([c.coef for c in res.coefficients], cph.params_.to_numpy(), atol=1e-5)
     np.testing.assert_allclose([c.se for c in res.coefficients], cph.standard_errors_.to_numpy(), atol=1e-5)
+
+
+def test_pooled_km_from_site_tables_and_cox_terms_per_site() -> None:
+    """Issue 13 (for the federated algorithm): the pooled curve from the sites' risk-set tables summed at
+    the union of times equals the curve of all patients, and the stratified Cox fit's score is zero at
+    its estimate when summed from per-site cox_stratum_terms (expected: the central computation)."""
+    from redif.ipd.survival import cox_stratum_terms, km_from_table
+
+    t_all = DF["pfs_days"].to_numpy(float)
+    e_all = DF["pfs_event"].to_numpy(int).astype(bool)
+    central = kaplan_meier(t_all, e_all)
+    times = np.unique(t_all)
+    n_risk = np.zeros(times.size)
+    n_event = np.zeros(times.size)
+    for site in sorted(set(DF["site"])):
+        km = kaplan_meier(t_all[DF["site"] == site], e_all[DF["site"] == site])
+        idx = np.searchsorted(times, km.time)
+        np.add.at(n_event, idx, km.n_event)
+        n_risk += np.array([km.at_risk(x) for x in times])
+    pooled = km_from_table(times, n_risk, n_event)
+    np.testing.assert_allclose(pooled.surv, central.surv, rtol=0, atol=1e-14)
+    assert (pooled.median, pooled.median_ci_lower, pooled.median_ci_upper) == (
+        central.median, central.median_ci_lower, central.median_ci_upper)
+    fit = survival(ROWS, time="pfs_days", event="pfs_event", covariates=["age_years"], strata="site").cox
+    assert fit is not None
+    beta = np.array([fit.coefficients[0].coef])
+    score = sum(cox_stratum_terms(t_all[DF["site"] == s], e_all[DF["site"] == s],
+                                  DF.loc[DF["site"] == s, ["age_years"]].to_numpy(float), beta)[1]
+                for s in sorted(set(DF["site"])))
+    assert abs(float(score[0])) < 1e-8

@@ -50,7 +50,7 @@ from redif.evidence._dist import chi2_sf, norm_isf, norm_sf
 from redif.ipd.dataset import AnalysisRow
 
 __all__ = ["CoxCoefficient", "CoxResult", "KmCurve", "LogRank", "SurvivalResult", "cox_efron",
-           "kaplan_meier", "logrank", "survival"]
+           "cox_stratum_terms", "kaplan_meier", "km_from_table", "logrank", "survival"]
 
 FloatArray = NDArray[np.float64]
 Times = Sequence[float] | FloatArray
@@ -205,8 +205,7 @@ def _findq(x: FloatArray, y: FloatArray, p: float) -> float | None:
     return q
 
 
-def kaplan_meier(time: Times, event: Events, *, group: str = "all",
-                 level: float = 95.0) -> KmCurve:
+def kaplan_meier(time: Times, event: Events, *, group: str = "all", level: float = 95.0) -> KmCurve:
     """Kaplan-Meier estimate with survfit's log-scale interval and its median (module docstring).
 
     Parameters
@@ -224,8 +223,20 @@ def kaplan_meier(time: Times, event: Events, *, group: str = "all",
     d = np.asarray(np.bincount(inv, weights=e.astype(float), minlength=ut.size), dtype=float)
     m = np.bincount(inv, minlength=ut.size).astype(float)
     n_risk = np.cumsum(m[::-1])[::-1]
+    return km_from_table(ut, n_risk, d, group=group, level=level)
+
+
+def km_from_table(time: FloatArray, n_risk: FloatArray, n_event: FloatArray, *, group: str = "all",
+                  level: float = 95.0) -> KmCurve:
+    """The Kaplan-Meier curve from its risk-set table: at each distinct time (events and censorings, in
+    increasing order) the number at risk and the number of events - what a site may share instead of its
+    patients (summing the sites' tables at the union of their times gives the pooled curve).
+    """
+    ut = np.asarray(time, dtype=float)
+    n_risk = np.asarray(n_risk, dtype=float)
+    d = np.asarray(n_event, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        surv = np.cumprod(1.0 - d / n_risk)
+        surv = np.asarray(np.cumprod(1.0 - d / n_risk), dtype=float)
         var = np.cumsum(np.where(d > 0, d / (n_risk * (n_risk - d)), 0.0))
         z = norm_isf((1.0 - level / 100.0) / 2.0)
         se = np.sqrt(var)
@@ -236,8 +247,9 @@ def kaplan_meier(time: Times, event: Events, *, group: str = "all",
     med = _findq(x, np.concatenate(([0.0], 1.0 - surv)), 0.5)
     lo = _findq(x, np.concatenate(([0.0], 1.0 - lower)), 0.5)
     hi = _findq(x, np.concatenate(([0.0], 1.0 - upper)), 0.5)
-    return KmCurve(group=group, n=int(t.size), events=int(e.sum()), time=ut, n_risk=n_risk, n_event=d,
-                   surv=surv, lower=lower, upper=upper, median=med, median_ci_lower=lo, median_ci_upper=hi)
+    return KmCurve(group=group, n=int(n_risk[0]) if n_risk.size else 0, events=int(d.sum()), time=ut,
+                   n_risk=n_risk, n_event=d, surv=surv, lower=lower, upper=upper, median=med,
+                   median_ci_lower=lo, median_ci_upper=hi)
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -332,6 +344,18 @@ def _efron_stratum(t: FloatArray, e: FloatArray, X: FloatArray, beta: FloatArray
     m1 = s1 / s0[:, None]
     info = (s2 / s0[:, None, None]).sum(axis=0) - np.einsum("ki,kj->ij", m1, m1)
     return ll, np.asarray(U, dtype=float), np.asarray(info, dtype=float)
+
+
+def cox_stratum_terms(time: Times, event: Events, X: FloatArray, beta: FloatArray
+                      ) -> tuple[float, FloatArray, FloatArray]:
+    """Efron log partial likelihood, score and information of one stratum at ``beta``.
+
+    A stratified Cox model's are the sums over strata, so a site can return these three for its own
+    patients (one stratum per site) and a coordinator can run Newton-Raphson on the sums. Centring ``X``
+    within a stratum leaves the score and the information unchanged.
+    """
+    return _efron_stratum(np.asarray(time, dtype=float), np.asarray(event, dtype=float),
+                          np.asarray(X, dtype=float), np.asarray(beta, dtype=float))
 
 
 def cox_efron(time: Times, event: Events, X: FloatArray, names: Sequence[str],
