@@ -104,3 +104,14 @@ def test_survival_bad_plot_and_columns() -> None:
     assert res.returncode == 2 and "--plot" in res.stderr
     res = run_cli("ipd", "survival", SITES, "--time", "os_days", "--event", "pfs_event")
     assert res.returncode == 2 and "--time" in res.stderr and "os_days" in res.stderr
+
+
+def test_survival_without_by_and_bad_event_column() -> None:
+    """Issue 13: without --by one curve 'all' and no log-rank (null); an event column that is not 1/0 is
+    exit 2 naming --event and the patient."""
+    out = json.loads(run_cli("ipd", "survival", SITES, "--time", "dor_days", "--event", "dor_event",
+                             "--json").stdout)
+    assert [g["group"] for g in out["groups"]] == ["all"] and out["logrank"] is None
+    assert out["excluded"] == 260 - out["groups"][0]["n"]
+    res = run_cli("ipd", "survival", SITES, "--time", "pfs_days", "--event", "genotype")
+    assert res.returncode == 2 and "--event" in res.stderr and "'P0001'" in res.stderr

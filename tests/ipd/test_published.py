@@ -99,3 +99,17 @@ def test_with_evidence_response_itt_and_parts() -> None:
     pub = {s.source: (s.events, s.total) for s in res.sites if s.source != "site"}
     assert pub == {"published:P01": (5, 20), "published:P06": (8, 24), "published:P07": (2, 11)}
     assert [e["record_id"] for e in res.published_excluded] == ["P05c"]
+
+
+def test_one_stage_with_published_counts_equals_pseudo_rows() -> None:
+    """Issue 13: in the one-stage model a published arm's counts (with_evidence: P07 4/10) give the same
+    fit as the same arm written as ten patient rows (published.csv) - the binomial likelihood of the counts
+    is the product of the patients' Bernoulli likelihoods (expected: equality of the two fits)."""
+    abc = [r for r in SITES if r.site in ("A", "B", "C")]
+    from_counts = pool_ipd(abc, outcome="uptake_restored", definition="diagnostic_scan", method="one-stage",
+                           with_evidence=True, overlaps=["P05c"])
+    from_rows = pool_ipd(PUBLISHED, outcome="uptake_restored", definition="diagnostic_scan",
+                         method="one-stage")
+    assert from_counts.k_sites == from_rows.k_sites == 4
+    assert from_counts.mu == pytest.approx(from_rows.mu, abs=1e-10)
+    assert from_counts.tau2 == pytest.approx(from_rows.tau2, abs=1e-10)
