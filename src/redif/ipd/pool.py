@@ -266,6 +266,10 @@ def pool_ipd(
         check_published_sources(pub_ids, overlaps=overlaps, evidence=evidence)
     sites = site_counts(pairs)
     notes: list[str] = []
+    if out == "objective_response":
+        missing = sum(r.response_denominator is None for r in rows)
+        if missing:
+            notes.append(f"{missing} patient(s) without response_denominator left out (response)")
     excluded: list[dict[str, str]] = []
     if with_evidence:
         if by is not None:
