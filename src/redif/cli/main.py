@@ -71,6 +71,7 @@ _GROUPS = (
     "evidence",
     "evidence_review",
     "meta",
+    "ipd",
     "dose",
     "dose_voxel",
     "phantom",
