@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 from redif.errors import InputError
+from redif.evidence.enums import UptakeDefinition
+from redif.evidence.grade import summary_of_findings
 from redif.evidence.measures import escalc
+from redif.evidence.nested import pool_nested
 from redif.evidence.rma import fit_rma
 from redif.evidence.studies import load_evidence
 from redif.evidence.synthesis import evidence_summary, pool_outcome, regress_outcome
-from redif.evidence.enums import UptakeDefinition
-from redif.evidence.grade import summary_of_findings
-from redif.evidence.nested import pool_nested
 from redif.evidence.tables import MixedDefinitionsError, definition_key, outcome_table
 
 

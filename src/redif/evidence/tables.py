@@ -64,10 +64,10 @@ __all__ = [
     "definition_key",
     "definition_keys",
     "outcome_table",
-    "require_one_definition",
     "parse_definition",
     "parse_genotype",
     "parse_grade",
+    "require_one_definition",
 ]
 
 Prefer = Literal["arms", "overall"]
@@ -258,10 +258,12 @@ class MixedDefinitionsError(InputError):
         self.names = names
         self.also = also
 
-    def with_names(self, definition: str, mix_definitions: str, also: str | None = None) -> MixedDefinitionsError:
+    def with_names(self, definition: str, mix_definitions: str,
+                   also: str | None = None) -> MixedDefinitionsError:
         """The same error, its remedy naming ``definition`` and ``mix_definitions`` as given (and ``also``,
         a further fix)."""
-        return MixedDefinitionsError(self.keys, what=self.what, names=(definition, mix_definitions), also=also)
+        return MixedDefinitionsError(self.keys, what=self.what, names=(definition, mix_definitions),
+                                     also=also)
 
 
 def require_one_definition(table: OutcomeTable, *, mix_definitions: bool = False, what: str = "pool") -> bool:
