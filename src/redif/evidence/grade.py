@@ -248,8 +248,9 @@ def summary_of_findings(
     """The summary-of-findings table: restored uptake per definition (one definition per line; each record
     whose definition is not reported is a line of its own, since two unknown definitions are not known to
     be alike), then response per denominator (intention to treat, treated with 131I); outcomes with no
-    usable record are left out. Pools use the evidence explorer's defaults (REML, Knapp-Hartung ``adhoc``; one record: its
-    exact interval), so imprecision is judged on the interval the explorer shows."""
+    usable record are left out. Pools use the evidence explorer's defaults (REML, Knapp-Hartung
+    ``adhoc``; one record: its exact interval), so imprecision is judged on the interval the explorer
+    shows."""
     rules = rules or load_grade_rules()
     out: list[SofRow] = []
     for definition in UptakeDefinition:
