@@ -92,11 +92,12 @@ def arms_from_evidence(
         )
     mixed = require_one_definition(table, mix_definitions=mix_definitions, what="MAP prior")
     sel = ", ".join(f"{k}={v}" for k, v in table.filters.items())
-    if mixed:
-        sel += ", MIXED DEFINITIONS (" + "; ".join(
-            f"{r.row_id}: {r.definition.label if r.definition else '?'}" for r in table.rows) + ")"
+    labels = tuple(r.label for r in table.rows)
+    if mixed:  # each arm says which definition it uses
+        sel += ", MIXED DEFINITIONS"
+        labels = tuple(f"{r.label} ({r.definition.label if r.definition else '?'})" for r in table.rows)
     return HistoricalArms(
-        labels=tuple(r.label for r in table.rows),
+        labels=labels,
         r=tuple(r.events for r in table.rows),
         n=tuple(r.total for r in table.rows),
         sources=tuple(r.source for r in table.rows),
