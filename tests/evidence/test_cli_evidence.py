@@ -42,8 +42,9 @@ STRATIFIED_KEYS = {"k", "measure", "method", "overall_pooled", "overall_note", "
 def test_pool_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     """Default uptake pool: k = 10 rows (see test_studies_tables.test_default_uptake_table), 5 left out.
 
-    Issue 12 (like with like): the rows use five definitions of restored uptake, so by default there is
-    one group per definition and no overall pool -- the overall estimate keys (POOL_KEYS) are left out by
+    Issue 12 (like with like): the rows use five definitions of restored uptake (six groups: the
+    unreported definitions of C01 and C03 each stand alone), so by default there is one group per
+    definition and no overall pool -- the overall estimate keys (POOL_KEYS) are left out by
     design and ``overall_pooled`` is false; they come back, labelled ``mixed_definitions``, only with
     ``--mix-definitions``. Each group lists its ``records``; the test is metafor's adhoc by default."""
     data = _json(capsys, "evidence", "pool", "--outcome", "uptake")
@@ -52,7 +53,9 @@ def test_pool_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["k"] == 10 and data["measure"] == "PLO" and data["method"] == "REML"
     assert data["excluded"]["count"] == 5 and data["excluded"]["ids"] == ["P02", "P06", "S03", "S03a", "S03b"]
     assert [r["row_id"] for r in data["rows"]][:3] == ["P01a", "P01b", "P01c"]
-    assert set(data["subgroups"]) == set(data["definitions"])
+    # issue 12: a definition the source does not report is its own group, one per record
+    named = set(data["definitions"]) - {"not reported"}
+    assert set(data["subgroups"]) == named | {"not reported (C01)", "not reported (C03)"}
     for sub in data["subgroups"].values():
         assert set(sub) >= POOL_KEYS | {"records", "definitions"} and len(sub["definitions"]) == 1
         assert len(sub["records"]) == sub["k"]
@@ -70,8 +73,8 @@ def test_pool_by_genotype_json(capsys: pytest.CaptureFixture[str]) -> None:
     data = _json(capsys, "evidence", "pool", "--outcome", "uptake", "--by", "genotype")
     assert set(data["subgroups"]) == {
         "increased 124I uptake × BRAF V600E", "increased 124I uptake × RAS", "increased 124I uptake × other",
-        "lesion-dose threshold reached × BRAF V600E", "not reported × NTRK fusion",
-        "not reported × mixed/unselected", "protocol-defined sufficient uptake × mixed/unselected",
+        "lesion-dose threshold reached × BRAF V600E", "not reported (C01) × NTRK fusion",
+        "not reported (C03) × mixed/unselected", "protocol-defined sufficient uptake × mixed/unselected",
         "uptake on diagnostic scan × BRAF V600E", "uptake on diagnostic scan × BRAF wild-type",
         "uptake on diagnostic scan × RAS"}
     braf = data["subgroups"]["uptake on diagnostic scan × BRAF V600E"]
@@ -148,8 +151,16 @@ def test_list_and_show(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_regress_json(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 12: the uptake rows span six definitions (C01's and C03's unreported ones counting apart), so
+    a regression without definition among --mods is refused (exit 2, naming them and the fixes) unless
+    --mix-definitions, which labels the result."""
+    code, _out, err = _run(capsys, "evidence", "regress", "--outcome", "uptake", "--mods",
+                           "weeks_drug_before_uptake_assessment")
+    assert code == 2 and err.startswith("error: --definition") and "6 definitions" in err
+    assert "--mix-definitions" in err and "not reported (C01)" in err
     data = _json(capsys, "evidence", "regress", "--outcome", "uptake", "--mods",
-                 "weeks_drug_before_uptake_assessment")
+                 "weeks_drug_before_uptake_assessment", "--mix-definitions")
+    assert data["mixed_definitions"] is True
     assert {"coefficients", "qm", "qm_p", "qe", "qe_p", "r2"} <= set(data)
     assert [c["name"] for c in data["coefficients"]] == ["intrcpt", "weeks_drug_before_uptake_assessment"]
     # C01 (4 weeks) and the others report weeks; Lee 2021 (C03, added by issue 12) does not: dropped
@@ -161,7 +172,7 @@ def test_regress_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_regress_drops_missing_moderator(capsys: pytest.CaptureFixture[str]) -> None:
     """activity_gbq is blank for Ho 2013 (dosimetry-determined), Dunn 2019 and C01 in evidence.csv, and for
     Lee 2021 (C03, issue 12: the abstract gives no activity)."""
-    data = _json(capsys, "evidence", "regress", "--mods", "activity_gbq")
+    data = _json(capsys, "evidence", "regress", "--mods", "activity_gbq", "--mix-definitions")
     assert {d["row_id"] for d in data["dropped"]} == {"P01a", "P01b", "P01c", "P03", "C01", "C03"}
 
 
@@ -184,10 +195,11 @@ def test_forest_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 def test_funnel_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "funnel.png"
-    """Issue 12: a funnel plot has one pooled mean, so the uptake rows (five definitions) need
-    --mix-definitions (title labelled) or one --definition; without either: exit 2 naming --definition."""
+    """Issue 12: a funnel plot has one pooled mean, so the uptake rows (six definitions) need
+    --mix-definitions (title labelled) or one --definition; without either: exit 2 naming --definition.
+    Six definitions: four named ones, and the unreported ones of C01 and C03, each its own."""
     code, _stdout, err = _run(capsys, "evidence", "funnel", "--outcome", "uptake", "--out", str(out))
-    assert code == 2 and err.startswith("error: --definition") and "5 definitions" in err
+    assert code == 2 and err.startswith("error: --definition") and "6 definitions" in err
     code, stdout, err = _run(capsys, "evidence", "funnel", "--outcome", "uptake", "--mix-definitions",
                              "--out", str(out))
     assert code == 0, err
@@ -206,7 +218,8 @@ def test_pool_by_drug_and_glmm(capsys: pytest.CaptureFixture[str]) -> None:
                   "uptake on diagnostic scan × dabrafenib + trametinib": 1,
                   "uptake on diagnostic scan × trametinib": 2,
                   "lesion-dose threshold reached × vemurafenib": 1,
-                  "not reported × larotrectinib": 1, "not reported × larotrectinib / selpercatinib": 1}
+                  "not reported (C01) × larotrectinib": 1,
+                  "not reported (C03) × larotrectinib / selpercatinib": 1}
     # GLMM has no Knapp-Hartung (metafor rma.glmm): its default test is z; asking for adhoc is refused
     glmm = _json(capsys, "evidence", "pool", "--method", "GLMM", "--outcome", "response")
     assert glmm["method"] == "GLMM" and glmm["k"] == 4 and glmm["test"] == "z"

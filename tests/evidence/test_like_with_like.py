@@ -7,28 +7,40 @@ import numpy as np
 import pytest
 
 from redif.errors import InputError
+from redif.evidence.enums import UptakeDefinition
+from redif.evidence.grade import summary_of_findings
 from redif.evidence.measures import escalc
+from redif.evidence.nested import pool_nested
 from redif.evidence.rma import fit_rma
 from redif.evidence.studies import load_evidence
 from redif.evidence.synthesis import evidence_summary, pool_outcome, regress_outcome
-from redif.evidence.tables import outcome_table
+from redif.evidence.tables import MixedDefinitionsError, definition_key, outcome_table
 
 
 @pytest.mark.parametrize("min_grade", ["primary", "secondary", "unverified", "unreliable-secondary"])
 @pytest.mark.parametrize("test", ["adhoc", "z"])
 def test_default_summary_never_pools_two_definitions(min_grade: str, test: str) -> None:
     """Issue 12: every line of the default summary's uptake tables (and every JSON subgroup) uses one
-    definition of restored uptake — a property over the whole evidence base at every grade."""
+    definition of restored uptake — a property over the whole evidence base at every grade. A definition
+    the source does not report is not known to match any other, so a line holding such a record holds
+    that record alone (C01 and C03 are never pooled together)."""
     summary = evidence_summary(load_evidence().studies, min_grade=min_grade, test=test)
     for name in ("uptake", "uptake_by_definition"):
         pool = summary.pools[name]
+        rows = {r.row_id: r for r in pool.table.rows}
         for line in pool.group_table():
             assert len(line.definitions) == 1, (name, line.name, line.definitions)
+            keys = {definition_key(rows[i]) for i in line.records}
+            assert len(keys) == 1, (name, line.name, keys)
+            if UptakeDefinition.NOT_REPORTED.label in line.definitions:
+                assert line.k == 1 and len(line.records) == 1, (name, line.name, line.records)
         data = pool.to_dict()
         assert data["mixed_definitions"] is False
         for sub in data.get("subgroups", {}).values():
             assert len(sub["definitions"]) == 1
             assert sub["records"]
+            if UptakeDefinition.NOT_REPORTED.label in sub["definitions"]:
+                assert len(sub["records"]) == 1
 
 
 def test_mix_definitions_is_labelled() -> None:
@@ -100,3 +112,48 @@ def test_tau2_zero_small_k_note() -> None:
     line = pool.group_table()[-1]
     assert line.k == 3 and line.tau2 == 0.0
     assert line.note is not None and "prediction interval" in line.note
+
+
+def test_not_reported_definitions_stand_alone() -> None:
+    """Issue 12: C01 (Groussin 2022, 2/3) and C03 (Lee 2021, 2/2) both give no definition of restored
+    uptake; restricted to "not reported" they are two groups of one record each, with no overall line;
+    only mix_definitions pools them, labelled mixed. GRADE rates each as an outcome line of its own."""
+    table = outcome_table(load_evidence(), "uptake", definition="not reported")
+    assert [r.row_id for r in table.rows] == ["C01", "C03"]
+    pool = pool_outcome(table, method="EE", test="z")
+    lines = pool.group_table()
+    assert [(ln.name, ln.k, ln.records) for ln in lines] == [
+        ("not reported (C01)", 1, ("C01",)), ("not reported (C03)", 1, ("C03",))]
+    assert pool.to_dict()["overall_pooled"] is False
+    mixed = pool_outcome(table, method="EE", test="z", mix_definitions=True)
+    assert mixed.group_table()[-1].name == "all (mixed definitions)" and mixed.group_table()[-1].k == 2
+    with pytest.raises(MixedDefinitionsError) as err:
+        pool_nested(table)
+    assert err.value.field == "definition" and "not reported (C01)" in str(err.value)
+    sof = [r.outcome for r in summary_of_findings(load_evidence().studies, {})]
+    assert "uptake: not reported (C01)" in sof and "uptake: not reported (C03)" in sof
+    assert "uptake: not reported" not in sof
+
+
+def test_regress_refuses_mixed_definitions() -> None:
+    """Issue 12: an uptake meta-regression over rows with several definitions is refused (naming them)
+    unless definition is a moderator or mix_definitions is set (then labelled); one definition, or the
+    response outcome, needs neither."""
+    table = outcome_table(load_evidence(), "uptake")
+    with pytest.raises(MixedDefinitionsError) as err:
+        regress_outcome(table, ["weeks_drug_before_uptake_assessment"])
+    assert err.value.field == "definition"
+    for name in ("increased 124I uptake", "uptake on diagnostic scan", "not reported (C03)"):
+        assert name in str(err.value)
+    assert "mix_definitions" in str(err.value)
+    reg = regress_outcome(table, ["weeks_drug_before_uptake_assessment"], mix_definitions=True)
+    assert reg.mixed_definitions and reg.to_dict()["mixed_definitions"] is True
+    with_def = regress_outcome(table, ["definition"], force=True)
+    assert not with_def.mixed_definitions
+    # each unreported definition is a level of its own (one record each)
+    assert with_def.levels["definition"]["not reported (C01)"] == 1
+    assert with_def.levels["definition"]["not reported (C03)"] == 1
+    one = outcome_table(load_evidence(), "uptake", definition="diagnostic")
+    assert regress_outcome(one, ["weeks_drug_before_uptake_assessment"]).mixed_definitions is False
+    response = outcome_table(load_evidence(), "response")
+    assert regress_outcome(response, ["year"]).mixed_definitions is False

@@ -94,3 +94,57 @@ def test_cli_evidence_pool_nested_json(capsys: pytest.CaptureFixture[str]) -> No
         main(["evidence", "pool", "--outcome", "uptake", "--nested"])
     assert done.value.code == 2
     assert "--definition" in capsys.readouterr().err
+
+
+def test_meraiode_cohorts_are_one_trial() -> None:
+    """Issue 12: MERAIODE's BRAF (P06, Leboulleux 2023 Clin Cancer Res) and RAS (P07, ESMO 2021 abstract
+    1743MO / Thyroid 2023) cohorts are two reports of one phase II trial with no overall record: both carry
+    ``trial: MERAIODE``. Counted by hand, the ITT response pool (P01 5/20, P05c 1/20, P06 8/24, P07 2/11)
+    holds 4 arms of 3 trials: Ho 2013 (P01), ERRITI (P05c) and MERAIODE (P06 + P07).
+
+    Reference: R metafor 3.8-1 (run here), trial component at its boundary 0::
+
+        d <- data.frame(trial = c("P01","P05c","MERAIODE","MERAIODE"), arm = c("P01","P05c","P06","P07"),
+                        xi = c(5,1,8,2), ni = c(20,20,24,11))
+        d <- escalc("PLO", xi = xi, ni = ni, data = d)
+        r <- rma.mv(yi, vi, random = ~ 1 | trial/arm, data = d, method = "REML",
+                    control = list(rel.tol = 1e-10))
+        c(r$b, r$se, r$sigma2, r$QE); predict(r, transf = transf.ilogit)
+    """
+    table = outcome_table(load_evidence(), "response")
+    trials = {r.row_id: trial_of(r) for r in table.rows}
+    assert trials == {"P01": "P01", "P05c": "P05c", "P06": "MERAIODE", "P07": "MERAIODE"}
+    res = pool_nested(table)
+    assert res.n_levels == (3, 4)
+    assert res.mu == pytest.approx(-1.165665323, abs=1e-4)
+    assert res.se == pytest.approx(0.3255274330, abs=1e-4)
+    assert res.sigma2 == pytest.approx((0.0, 0.06188030478), abs=1e-4)
+    assert res.qe == pytest.approx(4.377001987, abs=1e-4)
+    assert (res.estimate, res.ci_lower, res.ci_upper) == pytest.approx(
+        (0.2376393910, 0.1414027966, 0.3710667235), abs=1e-4)
+    assert (res.pi_lower, res.pi_upper) == pytest.approx((0.1225340721, 0.4103105693), abs=1e-4)
+
+
+def test_one_trial_only_is_refused() -> None:
+    """Issue 12: at min grade unverified the post-therapy scan has only MERAIODE's two cohorts (P06 19/20,
+    P07 6/10): arms of one trial, so a trial-level variance cannot be estimated: a clear refusal."""
+    table = outcome_table(load_evidence(), "uptake", definition=UptakeDefinition.POST_THERAPY_SCAN,
+                          min_grade="unverified")
+    assert [r.row_id for r in table.rows] == ["P06", "P07"]
+    with pytest.raises(InputError) as err:
+        pool_nested(table)
+    assert err.value.field == "k" and "one trial (MERAIODE)" in str(err.value)
+
+
+def test_trial_and_part_of_together_are_refused() -> None:
+    """Issue 12: ``trial`` is for an arm reported on its own; a record that is part_of another takes that
+    record's trial, so giving both is refused, naming the field."""
+    from redif.evidence.studies import parse_study
+
+    with pytest.raises(InputError) as err:
+        parse_study({"row_id": "X1", "row_type": "arm", "label": "x", "genotype": "RAS", "grade": "secondary",
+                     "source": "test", "part_of": "P01", "trial": "T"})
+    assert err.value.field == "row X1, trial"
+    arm = parse_study({"row_id": "X2", "row_type": "arm", "label": "x", "genotype": "RAS",
+                       "grade": "secondary", "source": "test", "trial": "T"})
+    assert arm.trial == "T"

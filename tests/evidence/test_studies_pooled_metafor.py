@@ -92,8 +92,11 @@ def test_response_treated_matches_metafor() -> None:
 
 
 def test_weeks_regression_matches_metafor() -> None:
-    """Weeks of drug before the uptake scan (continuous), adhoc; Lee 2021 (no weeks) is dropped."""
-    reg = regress_outcome(outcome_table(load_evidence(), "uptake"), ["weeks_drug_before_uptake_assessment"])
+    """Weeks of drug before the uptake scan (continuous), adhoc; Lee 2021 (no weeks) is dropped. The rows
+    span several definitions of restored uptake, so issue 12 requires mix_definitions (labelled)."""
+    reg = regress_outcome(outcome_table(load_evidence(), "uptake"), ["weeks_drug_before_uptake_assessment"],
+                          mix_definitions=True)
+    assert reg.mixed_definitions and reg.to_dict()["mixed_definitions"] is True
     assert [i for i, _ in reg.dropped] == ["C03"]
     b0, b1 = reg.result.coefficients
     assert (b0.estimate, b1.estimate) == pytest.approx((-1.77858834, 0.38663685), abs=TOL)

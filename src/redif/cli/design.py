@@ -42,11 +42,16 @@ def _arms(
     genotype: str | None,
     definition: str | None,
     min_grade: str,
+    mix_definitions: bool = False,
 ) -> Any:
     from redif.design.historical import select_arms
+    from redif.evidence.tables import MixedDefinitionsError
 
-    return select_arms(data, from_evidence=from_evidence, outcome=outcome, genotype=genotype,
-                       definition=definition, min_grade=min_grade)
+    try:
+        return select_arms(data, from_evidence=from_evidence, outcome=outcome, genotype=genotype,
+                           definition=definition, min_grade=min_grade, mix_definitions=mix_definitions)
+    except MixedDefinitionsError as exc:  # issue 12: name the flags that fix it
+        raise exc.with_names("--definition", "--mix-definitions") from None
 
 
 def _save(fig: Any, path: Path) -> None:
@@ -222,6 +227,10 @@ def map_cmd(
         None, "--definition", help="Uptake definition, e.g. post-therapy, diagnostic, 124I."
     ),
     min_grade: str = typer.Option("secondary", "--min-grade", help="Lowest evidence grade kept."),
+    mix_definitions: bool = typer.Option(
+        False, "--mix-definitions",
+        help="Uptake from the evidence base: allow arms under different definitions of restored uptake "
+             "(labelled 'mixed definitions'); without it, give --definition when they differ."),
     tau_prior_sd: float | None = typer.Option(
         None, "--tau-prior-sd", help="Half-normal scale of tau (default 1)."
     ),
@@ -238,7 +247,7 @@ def map_cmd(
     """Robust meta-analytic-predictive (MAP) prior from historical arms, as a beta mixture."""
     from redif.design.bayes import map_prior
 
-    arms = _arms(data, from_evidence, outcome, genotype, definition, min_grade)
+    arms = _arms(data, from_evidence, outcome, genotype, definition, min_grade, mix_definitions)
     if as_json:
         res = map_prior(
             arms.r,
@@ -264,13 +273,15 @@ def map_cmd(
         _save(
             prior_posterior_figure(
                 {"MAP prior": res.map_mixture, "robust MAP prior": res.mixture},
-                title=f"MAP prior from {len(arms.r)} arms",
+                title=f"MAP prior from {len(arms.r)} arms"
+                + (" (MIXED DEFINITIONS)" if arms.mixed_definitions else ""),
             ),
             plot,
         )
     if as_json:
         out = res.to_dict()
         out["historical"] = arms.to_dict()
+        out["mixed_definitions"] = arms.mixed_definitions
         out["disclaimer"] = DISCLAIMER
         emit_json(out)
         return
@@ -328,6 +339,7 @@ def oc_cmd(
     genotype: str | None = typer.Option(None, "--genotype"),
     definition: str | None = typer.Option(None, "--definition"),
     min_grade: str = typer.Option("secondary", "--min-grade"),
+    mix_definitions: bool = typer.Option(False, "--mix-definitions"),
     robust_weight: float | None = typer.Option(None, "--robust-weight"),
     prior_beta: str | None = typer.Option(
         None, "--prior-beta", help="Beta prior a,b instead of a MAP prior (default Beta(1,1))."
@@ -343,7 +355,7 @@ def oc_cmd(
 
     arms = None
     if bayes_n is not None and (data is not None or from_evidence):
-        arms = _arms(data, from_evidence, outcome, genotype, definition, min_grade)
+        arms = _arms(data, from_evidence, outcome, genotype, definition, min_grade, mix_definitions)
     cmp = compare_designs(
         p0, p1, alpha=alpha, beta=beta, nmax=nmax,
         simon=parse_float_list(simon, option="simon") if simon else None,

@@ -335,7 +335,12 @@ def _pool_nested(table: Any, *, by: str | None, measure: str, method: str, level
     if table.outcome.value == "uptake" and table.definition is None:
         raise InputError("the nested model pools one definition of restored uptake at a time",
                          field="--definition", remedy="give --definition (see `redif evidence list`)")
-    res = pool_nested(table, measure=measure, method=method, level=level)
+    from redif.evidence.tables import MixedDefinitionsError
+
+    try:
+        res = pool_nested(table, measure=measure, method=method, level=level)
+    except MixedDefinitionsError as exc:
+        raise exc.with_names("--definition", "--mix-definitions (without --nested)") from None
     out = res.to_dict()
     out["records"] = [{"id": r.row_id, "trial": trial_of(r), "events": r.events, "total": r.total}
                       for r in table.rows]
@@ -347,8 +352,10 @@ def _pool_nested(table: Any, *, by: str | None, measure: str, method: str, level
         return
     console.print(f"Pooled {table.outcome.value}, arms nested in trials ({res.measure}, {res.method}, "
                   f"k = {res.k}; {res.n_levels[0]} trials, {res.n_levels[1]} arms)", highlight=False)
+    width = max(6, *(len(trial_of(r)) for r in table.rows))
     for r in table.rows:
-        console.print(f"  {trial_of(r):6s} {r.row_id:6s} {r.events}/{r.total}  {r.label}", highlight=False)
+        console.print(f"  {trial_of(r):{width}s} {r.row_id:6s} {r.events}/{r.total}  {r.label}",
+                      highlight=False)
     console.print(f"estimate {_pct(res.estimate)} [{_pct(res.ci_lower)}, {_pct(res.ci_upper)}], "
                   f"prediction interval [{_pct(res.pi_lower)}, {_pct(res.pi_upper)}] ({res.level:g}%, z); "
                   f"sigma2 trial = {res.sigma2[0]:.4f}, sigma2 arm = {res.sigma2[1]:.4f}", highlight=False)
@@ -462,22 +469,34 @@ def _regress(
     test: str | None = _TestOpt,
     denominator: str = _DenomOpt,
     force: bool = typer.Option(False, "--force", help="Fit even when a moderator level has one record."),
+    mix_definitions: bool = typer.Option(
+        False, "--mix-definitions",
+        help="Uptake: regress across definitions of restored uptake without 'definition' among the "
+             "moderators (labelled 'mixed definitions')."),
     level: float = _LevelOpt,
     prefer: str = _PreferOpt,
     as_json: JsonOpt = False,
 ) -> None:
-    """Meta-regression of uptake or response on trial-design moderators (mixed effects)."""
+    """Meta-regression of uptake or response on trial-design moderators (mixed effects). Uptake rows
+    under several definitions of restored uptake need 'definition' among --mods, one --definition, or
+    --mix-definitions."""
     from redif.evidence.synthesis import regress_outcome
+    from redif.evidence.tables import MixedDefinitionsError
 
     table = _table(outcome, genotype, definition, min_grade, studies, prefer, denominator)
-    reg = regress_outcome(table, mods.split(","), measure=measure, method=method, knha=knha, level=level,
-                          test=test, force=force)
+    try:
+        reg = regress_outcome(table, mods.split(","), measure=measure, method=method, knha=knha, level=level,
+                              test=test, force=force, mix_definitions=mix_definitions)
+    except MixedDefinitionsError as exc:
+        raise exc.with_names("--definition", "--mix-definitions",
+                             also="add definition to --mods (one intercept per definition)") from None
     if as_json:
         emit_json(reg.to_dict())
         return
     res = reg.result
+    mixed = " — MIXED DEFINITIONS (--mix-definitions)" if reg.mixed_definitions else ""
     grid = Table(title=f"Meta-regression of {table.outcome.value} ({res.measure} scale, {res.method}), "
-                       f"k = {res.k}", title_justify="left")
+                       f"k = {res.k}{mixed}", title_justify="left")
     for col in ("coefficient", "estimate", "se", "z" if res.inference == "z" else "t", "p", "CI"):
         grid.add_column(col, justify="left" if col == "coefficient" else "right")
     for c in res.coefficients:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from redif.errors import InputError
 from redif.evidence.studies import load_evidence
-from redif.evidence.tables import outcome_table
+from redif.evidence.tables import outcome_table, require_one_definition
 
 __all__ = ["HistoricalArms", "arms_from_evidence", "parse_arms_csv", "read_arms_csv", "select_arms"]
 
@@ -32,6 +32,7 @@ class HistoricalArms:
     n: tuple[int, ...]
     sources: tuple[str, ...] = ()
     selection: str = ""
+    mixed_definitions: bool = False
 
     def __post_init__(self) -> None:
         if not (len(self.labels) == len(self.r) == len(self.n)):
@@ -47,6 +48,7 @@ class HistoricalArms:
         """JSON form: one entry per arm."""
         return {
             "selection": self.selection,
+            "mixed_definitions": self.mixed_definitions,
             "arms": [
                 {"label": lab, "r": r, "n": n, **({"source": self.sources[i]} if self.sources else {})}
                 for i, (lab, r, n) in enumerate(zip(self.labels, self.r, self.n, strict=True))
@@ -59,10 +61,24 @@ def arms_from_evidence(
     genotype: str | None = None,
     definition: str | None = None,
     min_grade: str = "secondary",
+    mix_definitions: bool = False,
 ) -> HistoricalArms:
     """Arms of the curated evidence base for ``outcome`` (``uptake`` or ``response``), filtered by
     genotype and (uptake only) definition of restored uptake, using the evidence engine's rules (one
     analysis unit per arm, never a part with its whole, low grades left out).
+
+    Like with like (issue 12): uptake arms measured under different definitions of restored uptake (a
+    124I increase, a dose threshold, a diagnostic or a post-therapy scan; each "not reported" definition
+    counts as its own) are not exchangeable, which a MAP prior assumes. Without ``definition`` the arms
+    must share one, unless ``mix_definitions`` (the selection is then labelled "mixed definitions").
+
+    Raises
+    ------
+    InputError
+        No arm matches the filters.
+    redif.evidence.tables.MixedDefinitionsError
+        Uptake arms under several definitions, without ``mix_definitions`` (field ``definition``; the
+        message names the definitions present).
     """
     table = outcome_table(
         load_evidence(), outcome, genotype=genotype, definition=definition, min_grade=min_grade
@@ -74,13 +90,19 @@ def arms_from_evidence(
             value={"outcome": outcome, "genotype": genotype, "definition": definition},
             remedy="relax the definition or min_grade, or choose another genotype",
         )
+    mixed = require_one_definition(table, mix_definitions=mix_definitions, what="MAP prior")
     sel = ", ".join(f"{k}={v}" for k, v in table.filters.items())
+    labels = tuple(r.label for r in table.rows)
+    if mixed:  # each arm says which definition it uses
+        sel += ", MIXED DEFINITIONS"
+        labels = tuple(f"{r.label} ({r.definition.label if r.definition else '?'})" for r in table.rows)
     return HistoricalArms(
-        labels=tuple(r.label for r in table.rows),
+        labels=labels,
         r=tuple(r.events for r in table.rows),
         n=tuple(r.total for r in table.rows),
         sources=tuple(r.source for r in table.rows),
         selection=sel,
+        mixed_definitions=mixed,
     )
 
 
@@ -143,6 +165,7 @@ def parse_arms_csv(text: str, *, name: str) -> HistoricalArms:
 def select_arms(
     data: Path | None = None, *, from_evidence: bool = False, outcome: str | None = None,
     genotype: str | None = None, definition: str | None = None, min_grade: str = "secondary",
+    mix_definitions: bool = False,
 ) -> HistoricalArms:
     """The historical arms of a MAP prior: a user's CSV (``data``) or the evidence base (``outcome``...).
 
@@ -159,5 +182,6 @@ def select_arms(
     if outcome is None:
         raise InputError("the evidence base needs an outcome", field="outcome",
                          remedy="use uptake or response")
-    return arms_from_evidence(outcome, genotype=genotype, definition=definition, min_grade=min_grade)
+    return arms_from_evidence(outcome, genotype=genotype, definition=definition, min_grade=min_grade,
+                              mix_definitions=mix_definitions)
 

@@ -24,7 +24,7 @@ References
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from redif.data import load_yaml
@@ -32,7 +32,7 @@ from redif.errors import InputError
 from redif.evidence.enums import EvidenceGrade, OutcomeKind, UptakeDefinition
 from redif.evidence.model import StudyArm
 from redif.evidence.synthesis import GroupRow, OutcomePool, pool_outcome
-from redif.evidence.tables import OutcomeTable, outcome_table
+from redif.evidence.tables import OutcomeTable, definition_key, outcome_table
 
 __all__ = [
     "RULES_FILE",
@@ -245,16 +245,25 @@ def summary_of_findings(
     studies: Sequence[StudyArm], judgements: Mapping[str, str], *, rules: GradeRules | None = None,
     min_grade: EvidenceGrade | str = EvidenceGrade.SECONDARY,
 ) -> list[SofRow]:
-    """The summary-of-findings table: restored uptake per definition (one definition per line), then
-    response per denominator (intention to treat, treated with 131I); outcomes with no usable record are
-    left out. Pools use the evidence explorer's defaults (REML, Knapp-Hartung ``adhoc``; one record: its
-    exact interval), so imprecision is judged on the interval the explorer shows."""
+    """The summary-of-findings table: restored uptake per definition (one definition per line; each record
+    whose definition is not reported is a line of its own, since two unknown definitions are not known to
+    be alike), then response per denominator (intention to treat, treated with 131I); outcomes with no
+    usable record are left out. Pools use the evidence explorer's defaults (REML, Knapp-Hartung
+    ``adhoc``; one record: its exact interval), so imprecision is judged on the interval the explorer
+    shows."""
     rules = rules or load_grade_rules()
     out: list[SofRow] = []
     for definition in UptakeDefinition:
         table = outcome_table(studies, OutcomeKind.UPTAKE, definition=definition, min_grade=min_grade)
-        if table.k:
-            out.append(grade_pool(f"uptake: {definition.label}", _pool(table), judgements, rules))
+        if not table.k:
+            continue
+        if definition is UptakeDefinition.NOT_REPORTED:
+            # an unreported definition is known to nobody: each such record is its own outcome line
+            for row in table.rows:
+                alone = replace(table, rows=(row,))
+                out.append(grade_pool(f"uptake: {definition_key(row)}", _pool(alone), judgements, rules))
+            continue
+        out.append(grade_pool(f"uptake: {definition.label}", _pool(table), judgements, rules))
     for denominator, name in (("itt", "intention to treat"), ("treated", "treated with 131I")):
         response = outcome_table(studies, OutcomeKind.RESPONSE, min_grade=min_grade, denominator=denominator)
         if response.k:

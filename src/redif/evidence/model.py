@@ -109,7 +109,10 @@ class StudyArm:
     which this one is a subset (e.g. ``P01a`` is part of ``P01``): the same patients are never pooled
     twice (see :func:`redif.evidence.tables.outcome_table`). ``n_started_drug`` is everyone who started the
     redifferentiation drug (the intention-to-treat denominator of response); ``results_reported`` is
-    False for a registered trial with no results yet (listed as ongoing, never pooled).
+    False for a registered trial with no results yet (listed as ongoing, never pooled). ``trial`` names the
+    trial of an arm reported as a record of its own, with no overall record to be ``part_of`` (MERAIODE's
+    BRAF and RAS cohorts, two reports of one trial): records with the same ``trial`` are arms of one
+    trial in the nested model (:func:`redif.evidence.nested.trial_of`).
     """
 
     row_id: str
@@ -160,6 +163,7 @@ class StudyArm:
     verification_detail: str | None = None
     notes: str | None = None
     origin: str = "built-in"
+    trial: str | None = None
 
     @property
     def display_label(self) -> str:

@@ -13,6 +13,7 @@ field):
 - counts are non-negative integers, optionally flagged ``derived`` or ``unverified``;
 - restored <= evaluable <= enrolled; treated <= enrolled; response denominator <= enrolled;
 - CR + PR + SD + PD = response denominator when all five are given (their sum may not exceed it otherwise);
+- ``trial`` (the trial of an arm reported as its own record) and ``part_of`` are not both given;
 - ``part_of`` names an existing overall record; when the parts of a record report the same uptake
   definition and their evaluable counts add up to the whole's, their restored counts must add up too.
 
@@ -84,7 +85,7 @@ _TEXT_FIELDS = (
     "label", "short_label", "first_author", "year", "journal", "design", "setting", "genotype_detail",
     "regimen", "dose", "total_drug_duration", "uptake_assessment_method", "tsh_stimulation",
     "dosimetry_threshold", "activity_note", "response_denominator_basis", "response_timepoint",
-    "tg_response", "pfs", "adverse_events", "part_of", "verification_detail", "notes", "source",
+    "tg_response", "pfs", "adverse_events", "part_of", "verification_detail", "notes", "source", "trial",
 )
 _COUNT_FIELDS = (
     "n_enrolled", "n_evaluable", "n_treated_131i", "n_started_drug", "recist_cr", "recist_pr", "recist_sd",
@@ -108,7 +109,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "n_enrolled", "n_evaluable", "uptake_definition", "n_uptake_restored", "n_uptake_evaluable",
     "uptake_percent_reported", "uptake_note", "n_treated_131i", "recist_cr", "recist_pr", "recist_sd",
     "recist_pd", "response_denominator", "response_denominator_basis", "response_timepoint", "part_of",
-    "source", "grade", "verification_detail", "notes", "n_started_drug", "results_reported",
+    "source", "grade", "verification_detail", "notes", "n_started_drug", "results_reported", "trial",
 )
 
 _COUNT_TEXT = re.compile(
@@ -388,7 +389,12 @@ def parse_study(record: Mapping[str, Any], *, origin: str = "built-in") -> Study
         verification_detail=text["verification_detail"],
         notes=text["notes"],
         origin=origin,
+        trial=text["trial"],
     )
+    if arm.trial is not None and arm.part_of is not None:
+        raise ctx.error("trial", "a record that is part_of another takes that record's trial", arm.trial,
+                        remedy="give part_of (a subset of an overall record) or trial (an arm reported on "
+                        "its own), not both")
     _check_counts(ctx, arm)
     return arm
 

@@ -39,7 +39,15 @@ from redif.evidence.meta import (
     pool_subgroups,
 )
 from redif.evidence.model import StudyArm
-from redif.evidence.tables import MODERATORS, OutcomeRow, OutcomeTable, outcome_table
+from redif.evidence.tables import (
+    MODERATORS,
+    OutcomeRow,
+    OutcomeTable,
+    definition_key,
+    definition_keys,
+    outcome_table,
+    require_one_definition,
+)
 
 __all__ = [
     "MIXED_DEFINITIONS",
@@ -262,7 +270,7 @@ def _require_rows(table: OutcomeTable, minimum: int = 1) -> None:
 def _groups(table: OutcomeTable, by: str | None, stratify: bool) -> list[str] | None:
     if not stratify:
         return None if by is None else [_group_value(r, by) for r in table.rows]
-    defs = [r.definition.label if r.definition is not None else _NOT_REPORTED for r in table.rows]
+    defs = [definition_key(r) or _NOT_REPORTED for r in table.rows]
     if by is None or by == "definition":
         return defs
     return [f"{d} × {_group_value(r, by)}" for d, r in zip(defs, table.rows, strict=True)]
@@ -291,7 +299,9 @@ def pool_outcome(
     mix_definitions
         Uptake only: allow one pool across definitions of restored uptake (labelled "mixed
         definitions"). Without it, and without a definition filter, groups are split by definition and the
-        overall line is left out when the rows use several definitions.
+        overall line is left out when the rows use several definitions. A row whose definition is "not
+        reported" is a definition of its own (:func:`redif.evidence.tables.definition_key`): two such rows
+        are not known to measure the same thing and are never pooled together by default.
 
     Raises
     ------
@@ -304,7 +314,7 @@ def pool_outcome(
     if by is not None and by not in MODERATORS:
         raise InputError("unknown grouping", field="by", value=by,
                          remedy=f"use one of: {', '.join(MODERATORS)}")
-    several = len(definitions_used(table.rows)) > 1
+    several = len(definition_keys(table.rows)) > 1
     stratify = several and not mix_definitions and table.outcome is OutcomeKind.UPTAKE
     mixed = several and mix_definitions and table.outcome is OutcomeKind.UPTAKE
     groups = _groups(table, by, stratify)
@@ -339,10 +349,11 @@ class OutcomeRegression:
     levels: dict[str, dict[str, int]] = field(default_factory=dict)
     test: str = "adhoc"
     single_levels: tuple[str, ...] = ()
+    mixed_definitions: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``redif meta pool --mods`` JSON keys plus ``outcome``, ``moderators``, ``rows``, ``dropped``
-        and ``excluded``."""
+        """The ``redif meta pool --mods`` JSON keys plus ``outcome``, ``moderators``, ``rows``, ``dropped``,
+        ``excluded``, ``definitions`` and ``mixed_definitions``."""
         out = self.result.to_dict()
         out["outcome"] = self.table.outcome.value
         out["moderators"] = list(self.moderators)
@@ -355,6 +366,8 @@ class OutcomeRegression:
         out["denominator"] = self.table.denominator
         out["records"] = [r.row_id for r in self.rows]
         out["excluded"] = self.table.excluded_dict()
+        out["definitions"] = definitions_used(self.rows)
+        out["mixed_definitions"] = self.mixed_definitions
         return out
 
 
@@ -372,6 +385,7 @@ def _levels(rows: Sequence[OutcomeRow], mods: Sequence[str]) -> dict[str, dict[s
 def regress_outcome(
     table: OutcomeTable, moderators: Sequence[str], *, measure: str = "PLO", method: str = "REML",
     knha: bool = False, level: float = 95.0, test: str | None = None, force: bool = False,
+    mix_definitions: bool = False,
 ) -> OutcomeRegression:
     """Mixed-effects meta-regression of the outcome (on the ``measure`` scale) on study moderators.
 
@@ -380,11 +394,19 @@ def regress_outcome(
     records per level are reported (``levels``). A level with a single record makes its coefficient that
     one record's deviation: refused unless ``force``. Inference as in :func:`pool_outcome` (``test``).
 
+    Like with like (issue 12): an uptake table whose rows span several definitions of restored uptake is
+    refused unless ``definition`` is among the moderators (each definition then has its own intercept;
+    a "not reported" row is a level of its own) or ``mix_definitions`` is set (the result is labelled
+    ``mixed_definitions``).
+
     Raises
     ------
     InputError
         For an unknown moderator, too few rows, a level with one record (without ``force``), or a design
         the engine cannot fit.
+    MixedDefinitionsError
+        Uptake rows with several definitions, without ``definition`` among the moderators or
+        ``mix_definitions``.
     """
     mods = tuple(m.strip() for m in moderators if m.strip())
     if not mods:
@@ -395,6 +417,8 @@ def regress_outcome(
             raise InputError("unknown moderator", field="moderators", value=name,
                              remedy=f"use one of: {', '.join(MODERATORS)}")
     _require_rows(table)
+    mixed = require_one_definition(table, mix_definitions=mix_definitions or "definition" in mods,
+                                   what="meta-regression") and "definition" not in mods
     kept: list[OutcomeRow] = []
     dropped: list[tuple[str, str]] = []
     for row in table.rows:
@@ -420,7 +444,8 @@ def regress_outcome(
     columns = {m: [r.moderator(m) for r in kept] for m in mods}
     result = meta_regression(yi, vi, columns, method=method, knha=_ENGINE_TEST[name], level=level,
                              measure=measure)
-    return OutcomeRegression(table, mods, tuple(kept), tuple(dropped), result, levels, name, tuple(single))
+    return OutcomeRegression(table, mods, tuple(kept), tuple(dropped), result, levels, name, tuple(single),
+                             mixed)
 
 
 @dataclass(frozen=True)

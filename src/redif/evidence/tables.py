@@ -58,12 +58,16 @@ __all__ = [
     "DENOMINATORS",
     "MODERATORS",
     "Exclusion",
+    "MixedDefinitionsError",
     "OutcomeRow",
     "OutcomeTable",
+    "definition_key",
+    "definition_keys",
     "outcome_table",
     "parse_definition",
     "parse_genotype",
     "parse_grade",
+    "require_one_definition",
 ]
 
 Prefer = Literal["arms", "overall"]
@@ -111,12 +115,15 @@ class OutcomeRow:
     part_of: str | None
     source: str
     denominator: str | None = None
+    trial: str | None = None
 
     def moderator(self, name: str) -> Any:
         """The value of moderator ``name`` (see :data:`MODERATORS`); ``None`` when not reported."""
         if name not in MODERATORS:
             raise InputError("unknown moderator", field="mods", value=name,
                              remedy=f"use one of: {', '.join(MODERATORS)}")
+        if name == "definition":
+            return definition_key(self)
         value = getattr(self, name)
         if name == "year" and value is not None:
             digits = "".join(ch for ch in str(value)[:4] if ch.isdigit())
@@ -137,8 +144,28 @@ class OutcomeRow:
             "derived": self.derived,
             "weeks_drug_before_uptake_assessment": self.weeks_drug_before_uptake_assessment,
             "activity_gbq": self.activity_gbq, "lesional_dosimetry": self.lesional_dosimetry,
-            "part_of": self.part_of, "denominator": self.denominator,
+            "part_of": self.part_of, "trial": self.trial, "denominator": self.denominator,
         }
+
+
+def definition_key(row: OutcomeRow) -> str | None:
+    """The definition of restored uptake a row is pooled under (``None`` for the response outcome).
+
+    A definition the source does not report is known to nobody: two "not reported" rows are not known to
+    measure the same thing, so each stands alone (``"not reported (C01)"``) and never shares a pool with
+    another row unless definitions are mixed on purpose.
+    """
+    if row.definition is None:
+        return None
+    if row.definition is UptakeDefinition.NOT_REPORTED:
+        return f"{row.definition.label} ({row.row_id})"
+    return str(row.definition.label)
+
+
+def definition_keys(rows: Iterable[OutcomeRow]) -> list[str]:
+    """The distinct :func:`definition_key` values of ``rows``, in order of first appearance."""
+    keys = (definition_key(r) for r in rows)
+    return list(dict.fromkeys(k for k in keys if k is not None))
 
 
 @dataclass(frozen=True)
@@ -198,6 +225,68 @@ class OutcomeTable:
             "ids": [e.row_id for e in self.excluded],
             "rows": [e.to_dict() for e in self.excluded],
         }
+
+
+class MixedDefinitionsError(InputError):
+    """Rows that use several definitions of restored uptake, where one pool is asked for.
+
+    The message names the definitions present; :meth:`with_names` rewords the remedy with the names the
+    caller uses for the fixes (the engine's ``definition`` / ``mix_definitions``, or the command-line
+    ``--definition`` / ``--mix-definitions``), plus an optional further fix (``also``).
+    """
+
+    def __init__(self, keys: Sequence[str], *, what: str = "pool",
+                 names: tuple[str, str] = ("definition", "mix_definitions"), also: str | None = None) -> None:
+        self.keys = tuple(keys)
+        self.what = what
+        one, mix = names
+        unknown = UptakeDefinition.NOT_REPORTED.label
+        choices = [k for k in self.keys if not k.startswith(unknown)]
+        note = (f"; a definition the source does not report ('{unknown}') is not known to match any other, "
+                "so each such record counts as its own") if len(choices) < len(self.keys) else ""
+        fixes = [f"choose one with {one} '{choices[0]}' (or another listed)" if choices
+                 else "use each record alone"]
+        if also:
+            fixes.append(also)
+        fixes.append(f"pool them on purpose with {mix} (the result is labelled 'mixed definitions', as in "
+                     "`evidence summary`)")
+        super().__init__(
+            f"the rows use {len(self.keys)} definitions of restored uptake ({'; '.join(self.keys)}): a "
+            f"{what} across definitions compares unlike measurements{note}",
+            field="definition", remedy=", or ".join(fixes),
+        )
+        self.names = names
+        self.also = also
+
+    def with_names(self, definition: str, mix_definitions: str,
+                   also: str | None = None) -> MixedDefinitionsError:
+        """The same error, its remedy naming ``definition`` and ``mix_definitions`` as given (and ``also``,
+        a further fix)."""
+        return MixedDefinitionsError(self.keys, what=self.what, names=(definition, mix_definitions),
+                                     also=also)
+
+
+def require_one_definition(table: OutcomeTable, *, mix_definitions: bool = False, what: str = "pool") -> bool:
+    """Refuse an uptake ``table`` whose rows span several definitions of restored uptake (each "not
+    reported" row counting as its own, :func:`definition_key`), unless ``mix_definitions``.
+
+    Returns
+    -------
+    bool
+        True when the rows do span several definitions (and ``mix_definitions`` allowed it): the result
+        must be labelled "mixed definitions".
+
+    Raises
+    ------
+    MixedDefinitionsError
+        Naming the definitions present and the two fixes (field ``definition``).
+    """
+    keys = definition_keys(table.rows)
+    if table.outcome is not OutcomeKind.UPTAKE or len(keys) <= 1:
+        return False
+    if not mix_definitions:
+        raise MixedDefinitionsError(keys, what=what)
+    return True
 
 
 def _parse(cls: Any, value: str, option: str) -> Any:
@@ -303,6 +392,7 @@ def _candidate(arm: StudyArm, outcome: OutcomeKind, definition: UptakeDefinition
         randomised=arm.randomised, row_type=arm.row_type.value,
         response_denominator_basis=arm.response_denominator_basis, year=arm.year, part_of=arm.part_of,
         source=arm.source, denominator=denominator if outcome is OutcomeKind.RESPONSE else None,
+        trial=arm.trial,
     )
     return _Candidate(row, None)
 
