@@ -73,6 +73,7 @@ _GROUPS = (
     "meta",
     "dose",
     "dose_voxel",
+    "dose_verify",
     "phantom",
     "patient",
     "recist",
