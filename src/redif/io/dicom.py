@@ -42,6 +42,8 @@ _HALF_LIFE_RTOL = 0.01
 _DTYPES = {(16, True): "<i2", (16, False): "<u2", (32, True): "<i4", (32, False): "<u4",
            (8, False): "u1", (8, True): "i1"}
 _LE_SYNTAXES = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
+#: Enhanced PET Image Storage and Legacy Converted Enhanced PET Image Storage (redif.io.dicom_enhanced)
+_ENHANCED_PET = {"1.2.840.10008.5.1.4.1.1.130", "1.2.840.10008.5.1.4.1.1.128.1"}
 
 
 def parse_dicom_datetime(date: str | None, time: str | None = None) -> datetime | None:
@@ -203,8 +205,8 @@ def _read_multiframe(path: Path) -> tuple[NDArray[np.float32], NDArray[np.float6
     """
     ds = pydicom.dcmread(path)
     if str(ds.get("Modality", "")) != "NM" or "DetectorInformationSequence" not in ds:
-        raise _fail(path, "multi-frame image that is not a reconstructed NM (SPECT) image",
-                    "enhanced PET is not supported: export single-slice PET images or NIfTI")
+        raise _fail(path, "multi-frame image that is neither a reconstructed NM (SPECT) image nor an enhanced "
+                    "PET", "export single-slice PET, enhanced PET, or a reconstructed NM image")
     det = ds.DetectorInformationSequence[0]
     if "ImagePositionPatient" not in det or "ImageOrientationPatient" not in det:
         raise _fail(path, "NM image without ImagePositionPatient/ImageOrientationPatient "
@@ -367,6 +369,11 @@ def read_pet_series(
     """
     folder = Path(directory)
     slices, first, multi = _read_slices(folder)
+    if multi is not None and str(first.get("SOPClassUID", "")) in _ENHANCED_PET:
+        from redif.io.dicom_enhanced import read_enhanced_pet  # enhanced multi-frame PET (issue 14)
+
+        return read_enhanced_pet(multi, calibration_bqml_per_count=calibration_bqml_per_count,
+                                 require_timing=require_timing, source=str(folder))
     if multi is not None:
         stored, affine, _ = _read_multiframe(multi)
         order: list[_Slice] = []
