@@ -39,9 +39,11 @@ def test_bland_altman_matches_r(log: bool) -> None:
     ref = _reference()["log_ratio" if log else "difference_gy"]
     ba = bland_altman(DELIVERED, PREDICTED, log=log)
     assert ba.n == int(ref["n"])
-    for ours, key in ((ba.mean, "mean"), (ba.sd, "sd"), (ba.loa_lower, "loa_lower"), (ba.loa_upper, "loa_upper"),
+    for ours, key in ((ba.mean, "mean"), (ba.sd, "sd"), (ba.loa_lower, "loa_lower"),
+                      (ba.loa_upper, "loa_upper"),
                       (ba.mean_ci95[0], "mean_ci_lower"), (ba.mean_ci95[1], "mean_ci_upper"),
-                      (ba.loa_lower_ci95[0], "loa_lower_ci_lower"), (ba.loa_upper_ci95[1], "loa_upper_ci_upper")):
+                      (ba.loa_lower_ci95[0], "loa_lower_ci_lower"),
+                      (ba.loa_upper_ci95[1], "loa_upper_ci_upper")):
         assert ours == pytest.approx(ref[key], rel=1e-9, abs=1e-12), key
     if log:
         assert ba.ratio_geometric_mean == pytest.approx(math.exp(ref["mean"]), rel=1e-12)

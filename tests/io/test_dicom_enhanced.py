@@ -51,7 +51,8 @@ def _enhanced_from_phantom(path: Path, small_phantom: Phantom, k: int, *, dc_off
     ds = Dataset()
     ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.130"
     ds.SOPInstanceUID = generate_uid()
-    ds.SeriesInstanceUID, ds.StudyInstanceUID, ds.FrameOfReferenceUID = generate_uid(), generate_uid(), generate_uid()
+    ds.SeriesInstanceUID, ds.StudyInstanceUID = generate_uid(), generate_uid()
+    ds.FrameOfReferenceUID = generate_uid()
     ds.Modality = "PT"
     ds.PatientID = "P"
     ds.ImageType = ["ORIGINAL", "PRIMARY", "VOLUME", "NONE"]
@@ -117,7 +118,8 @@ def test_legacy_converted_enhanced_pet_matches_classic(phantom_files: PhantomFil
     assert vol.total_dose_bq == pytest.approx(classic.total_dose_bq)
 
 
-def test_enhanced_pet_matches_classic(small_phantom: Phantom, phantom_files: PhantomFiles, tmp_path: Path) -> None:
+def test_enhanced_pet_matches_classic(small_phantom: Phantom, phantom_files: PhantomFiles,
+                                      tmp_path: Path) -> None:
     """Issue 14: an Enhanced PET (per-frame RWV Bq/ml, frames in reverse order, decay corrected to another
     time) gives the classic series' volume at the acquisition start (within the quantisation of both)."""
     k = 2

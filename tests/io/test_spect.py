@@ -38,7 +38,8 @@ def _write(tmp: Path, arr: np.ndarray, affine: np.ndarray, counts: SpectCounts |
 
 
 def test_bqml_real_world_value_mapping(small_phantom: Phantom, tmp_path: Path) -> None:
-    """Issue 14: a Bq/mL SPECT (Real World Value Mapping Bq/ml) reads back its activity, geometry and timing."""
+    """Issue 14: a Bq/mL SPECT (Real World Value Mapping Bq/ml) reads back its activity, geometry and "
+      "timing."""
     arr = _activity(small_phantom)
     path = _write(tmp_path, arr, small_phantom.affine)
     sv = read_spect(tmp_path)
@@ -54,7 +55,8 @@ def test_bqml_real_world_value_mapping(small_phantom: Phantom, tmp_path: Path) -
 
 @pytest.mark.parametrize("model", ["paralysable", "non-paralysable"])
 def test_counts_calibration_and_dead_time(small_phantom: Phantom, tmp_path: Path, model: str) -> None:
-    """Issue 14: counts + calibration (cps/MBq) + dead time recover the activity (closed-form dead-time factor)."""
+    """Issue 14: counts + calibration (cps/MBq) + dead time recover the activity (closed-form dead-time "
+      "factor)."""
     arr = _activity(small_phantom)
     counts = SpectCounts(calibration_cps_per_mbq=K, dead_time_us=TAU_US, dead_time_model=model)
     _write(tmp_path, arr, small_phantom.affine, counts)
@@ -86,7 +88,8 @@ def test_dead_time_factor_closed_forms() -> None:
 
 
 def test_energy_window_selection(small_phantom: Phantom, tmp_path: Path) -> None:
-    """Issue 14: an image with two energy windows needs --energy-window; the chosen window's frames are read."""
+    """Issue 14: an image with two energy windows needs --energy-window; the chosen window's frames are "
+      "read."""
     arr = _activity(small_phantom)
     path = _write(tmp_path, arr, small_phantom.affine)
     ds = pydicom.dcmread(path)
@@ -128,7 +131,7 @@ def test_bad_inputs_are_named(small_phantom: Phantom, phantom_files: PhantomFile
     arr = _activity(small_phantom)
     (tmp_path / "a").mkdir()
     path = _damage(_write(tmp_path / "a", arr, small_phantom.affine), RealWorldValueMappingSequence=None)
-    with pytest.raises(DicomInputError, match="no Units.*RealWorldValueMappingSequence") as err:
+    with pytest.raises(DicomInputError, match=r"no Units.*RealWorldValueMappingSequence") as err:
         read_spect(path)
     assert str(path) in str(err.value) and "--calibration-cps-per-mbq" in str(err.value)
     (tmp_path / "b").mkdir()

@@ -48,11 +48,11 @@ from redif.errors import InputError
 from redif.io.volume import Volume
 
 __all__ = [
+    "Z95",
     "BlandAltman",
     "DosePair",
     "LesionVerification",
     "VerificationResult",
-    "Z95",
     "bland_altman",
     "ratio_uncertainty",
     "single_time_point_lesion_doses",
@@ -243,8 +243,8 @@ def single_time_point_lesion_doses(
     kernel convolution and lesion statistics as :func:`redif.dosimetry.voxel_pipeline.compute_voxel_dose`.
     """
     if volume.nuclide is not None and get_nuclide(volume.nuclide).name != THERAPY_NUCLIDE:
-        raise InputError(f"post-therapy image of {volume.nuclide}, not {THERAPY_NUCLIDE}", field=volume.source,
-                         value=volume.nuclide, remedy="give the post-therapy 131I SPECT")
+        raise InputError(f"post-therapy image of {volume.nuclide}, not {THERAPY_NUCLIDE}",
+                         field=volume.source, value=volume.nuclide, remedy="give the post-therapy 131I SPECT")
     t = volume.time_since_admin_h
     if t is None or t <= 0:
         raise InputError("acquisition not after the administration", field=volume.source, value=t,

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pydicom
@@ -39,7 +39,7 @@ from numpy.typing import NDArray
 from pydicom.dataset import Dataset
 
 from redif.errors import DicomInputError
-from redif.io.dicom import (
+from redif.io.dicom_common import (
     _geometry,
     _nuclide_from_half_life,
     _radiopharmaceutical,
@@ -195,14 +195,15 @@ def read_enhanced_pet(path: str | Path, *, calibration_bqml_per_count: float | N
             frame_times.append(t)
     positions = {tuple(np.round(s.position, 3)) for s in slices}
     if len(slices) < 2 or len(positions) < len(slices):
-        raise _fail(file, f"{len(slices)} frames at {len(positions)} positions: a dynamic or gated image, or a "
+        raise _fail(file, f"{len(slices)} frames at {len(positions)} positions: a dynamic or gated image, "
+                          "or a "
                     "single frame", value=len(slices),
                     remedy="export one static frame per position (one time point per file)")
     if len(units_seen) > 1:
         raise _fail(file, f"frames in different units {sorted(units_seen)}", value=sorted(units_seen))
     order, affine = _geometry(slices, file)
     shared = _Lookup(ds, None)
-    start, total, half_life = _radiopharmaceutical(_RadioView(shared))
+    start, total, half_life = _radiopharmaceutical(cast(Dataset, _RadioView(shared)))
     acq = (parse_dicom_datetime(str(ds.get("AcquisitionDateTime") or "")) or None)
     series = parse_dicom_datetime(ds.get("SeriesDate"), ds.get("SeriesTime"))
     earliest = min(frame_times) if frame_times else None
@@ -244,7 +245,7 @@ def read_enhanced_pet(path: str | Path, *, calibration_bqml_per_count: float | N
 
 
 class _RadioView:
-    """The ``get`` of a :class:`_Lookup`, for :func:`redif.io.dicom._radiopharmaceutical`."""
+    """The ``get`` of a :class:`_Lookup`, for :func:`redif.io.dicom_common._radiopharmaceutical`."""
 
     def __init__(self, look: _Lookup) -> None:
         self._look = look

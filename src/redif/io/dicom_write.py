@@ -28,7 +28,8 @@ from redif import __version__
 from redif.data.nuclides import get_nuclide
 from redif.io.volume import DecayCorrection
 
-__all__ = ["SeriesContext", "SpectCounts", "spect_paths", "write_ct_series", "write_nm_spect", "write_pet_series"]
+__all__ = ["SeriesContext", "SpectCounts", "spect_paths", "write_ct_series", "write_nm_spect",
+           "write_pet_series"]
 
 PET_STORAGE = "1.2.840.10008.5.1.4.1.1.128"
 CT_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
@@ -352,7 +353,7 @@ def write_nm_spect(
     ds.SpacingBetweenSlices = round(float(np.linalg.norm(affine[:3, 0])), 6)
     ds.SliceThickness = ds.SpacingBetweenSlices
     rot = Dataset()
-    rot.ActualFrameDuration = int(round((counts.view_duration_s if counts else 30.0) * 1000))
+    rot.ActualFrameDuration = round((counts.view_duration_s if counts else 30.0) * 1000)
     rot.NumberOfFramesInRotation = counts.views if counts else 60
     ds.RotationInformationSequence = DicomSequence([rot])
     ds.CorrectedImage = ["UNIF", "COR", "ATTN", "SCAT"]

@@ -39,10 +39,10 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pydicom
@@ -53,7 +53,12 @@ from scipy.special import lambertw
 
 from redif.data import sourced_value
 from redif.errors import DicomInputError, InputError
-from redif.io.dicom import _acquisition_time, _nuclide_from_half_life, _radiopharmaceutical, parse_dicom_datetime
+from redif.io.dicom_common import (
+    _acquisition_time,
+    _nuclide_from_half_life,
+    _radiopharmaceutical,
+    parse_dicom_datetime,
+)
 from redif.io.volume import DecayCorrection, Volume, affine_from_geometry
 
 __all__ = ["NM_IMAGE_STORAGE", "DeadTimeModel", "SpectVolume", "dead_time_factor", "read_spect",
@@ -138,12 +143,15 @@ def dead_time_factor(observed_cps: float, dead_time_s: float, model: DeadTimeMod
         return 1.0
     if kind is DeadTimeModel.NON_PARALYSABLE:
         if x >= 1:
-            raise InputError(f"observed rate {observed_cps:.6g} cps x dead time is {x:.3g} (>= 1): impossible "
+            raise InputError(f"observed rate {observed_cps:.6g} cps x dead time is {x:.3g} (>= 1): "
+                             "impossible "
                              "for a non-paralysable system", field="dead_time_us", value=dead_time_s * 1e6,
-                             remedy="check the dead time (us) and the calibration; or use the paralysable model")
+                             remedy="check the dead time (us) and the calibration; or use the paralysable "
+                                    "model")
         return 1.0 / (1.0 - x)
     if x > 1.0 / math.e:
-        raise InputError(f"observed rate {observed_cps:.6g} cps x dead time is {x:.3g} (> 1/e): impossible for "
+        raise InputError(f"observed rate {observed_cps:.6g} cps x dead time is {x:.3g} (> 1/e): impossible "
+                         "for "
                          "a paralysable system", field="dead_time_us", value=dead_time_s * 1e6,
                          remedy="check the dead time (us); the paralysable model has a maximum observed rate")
     n_tau = -float(np.real(lambertw(-x, 0)))  # principal branch: the lower of the two true rates
@@ -157,7 +165,8 @@ def _fail(path: Path | str, message: str, *, value: object = None, remedy: str |
 
 def _find_file(path: Path) -> Path:
     if not path.exists():
-        raise _fail(path, "no such file or folder", remedy="give the SPECT file or its folder (one time point)")
+        raise _fail(path, "no such file or folder", remedy="give the SPECT file or its folder (one time "
+                                                           "point)")
     if path.is_file():
         return path
     found: list[Path] = []
@@ -183,7 +192,7 @@ def _as_list(value: object) -> list[Any]:
         return []
     if isinstance(value, str | bytes | int | float):
         return [value]
-    return list(value)  # type: ignore[call-overload]
+    return list(cast(Iterable[Any], value))
 
 
 def _code_value(item: Dataset) -> str:
@@ -199,7 +208,8 @@ def _units(ds: Dataset, path: Path) -> tuple[str, float, float, str]:
         if low in _BQML_UNITS or low in _COUNT_UNITS:
             if "RealWorldValueLUTData" in item and "RealWorldValueSlope" not in item:
                 raise _fail(path, "RealWorldValueMappingSequence uses a LUT (RealWorldValueLUTData), not a "
-                            "slope", value=code, remedy="export the SPECT with a linear Real World Value Mapping")
+                            "slope", value=code, remedy="export the SPECT with a linear Real World Value "
+                                                        "Mapping")
             slope = float(item.get("RealWorldValueSlope", 1.0))
             intercept = float(item.get("RealWorldValueIntercept", 0.0))
             if low in _BQML_UNITS:
@@ -215,7 +225,8 @@ def _units(ds: Dataset, path: Path) -> tuple[str, float, float, str]:
         return "counts", slope, intercept, "Units CNTS"
     if units:
         raise _fail(path, f"Units (0054,1001) is {units!r}, neither BQML nor CNTS", value=units,
-                    remedy="export the SPECT in Bq/mL (Units BQML or a Real World Value Mapping in Bq/ml), or "
+                    remedy="export the SPECT in Bq/mL (Units BQML or a Real World Value Mapping in Bq/ml), "
+                           "or "
                     "in counts with --calibration-cps-per-mbq")
     codes = [_code_value(i) for i in ds.get("RealWorldValueMappingSequence") or []]
     if codes:
@@ -246,7 +257,8 @@ def _frame_selection(ds: Dataset, path: Path, n_frames: int, energy_window: int 
         names = [pydicom.datadict.keyword_for_tag(p) or f"{p:08X}" for p in unknown]
         raise _fail(path, f"FrameIncrementPointer (0028,0009) indexes frames by {names}: a gated, dynamic or "
                     "projection image", value=names,
-                    remedy="give a static reconstructed SPECT (frames indexed by energy window, detector, slice)")
+                    remedy="give a static reconstructed SPECT (frames indexed by energy window, detector, "
+                           "slice)")
     ones = np.ones(n_frames, dtype=np.int64)
     windows = _vector(ds, "EnergyWindowVector", n_frames, path) if _ENERGY_WINDOW_VECTOR in pointers else ones
     detectors = _vector(ds, "DetectorVector", n_frames, path) if _DETECTOR_VECTOR in pointers else ones
@@ -259,8 +271,10 @@ def _frame_selection(ds: Dataset, path: Path, n_frames: int, energy_window: int 
             for i, item in enumerate(ds.get("EnergyWindowInformationSequence") or [], start=1):
                 name = str(item.get("EnergyWindowName", ""))
                 rng = item.get("EnergyWindowRangeSequence")
-                lo_hi = (f"{float(rng[0].EnergyWindowLowerLimit):g}-{float(rng[0].EnergyWindowUpperLimit):g} keV"
-                         if rng else "")
+                lo_hi = ""
+                if rng:
+                    lo, hi = float(rng[0].EnergyWindowLowerLimit), float(rng[0].EnergyWindowUpperLimit)
+                    lo_hi = f"{lo:g}-{hi:g} keV"
                 info.append(f"{i}: {name} {lo_hi}".strip())
             raise _fail(path, f"{len(present)} energy windows in one image ({'; '.join(info) or present})",
                         value=present, remedy="choose the photopeak window with --energy-window N")
@@ -268,7 +282,8 @@ def _frame_selection(ds: Dataset, path: Path, n_frames: int, energy_window: int 
     else:
         window = int(energy_window)
         if window not in present:
-            raise _fail(path, f"energy window {window} is not in the image (EnergyWindowVector holds {present})",
+            raise _fail(path, f"energy window {window} is not in the image (EnergyWindowVector holds "
+                              f"{present})",
                         value=window, remedy="give one of the windows present")
     in_window = windows == window
     dets = sorted(set(detectors[in_window].tolist()))
@@ -293,7 +308,8 @@ def _geometry(ds: Dataset, path: Path, detector: int) -> NDArray[np.float64]:
     det = seq[detector - 1] if len(seq) >= detector else seq[0]
     if "ImagePositionPatient" not in det or "ImageOrientationPatient" not in det:
         raise _fail(path, "DetectorInformationSequence lacks ImagePositionPatient/ImageOrientationPatient "
-                    "(not a reconstructed tomographic image)", remedy="export the reconstructed SPECT (RECON TOMO)")
+                    "(not a reconstructed tomographic image)", remedy="export the reconstructed SPECT "
+                                                                      "(RECON TOMO)")
     iop = np.asarray([float(v) for v in det.ImageOrientationPatient])
     ps = ds.get("PixelSpacing")
     if ps is None or len(ps) != 2:
@@ -329,7 +345,8 @@ def _decay_correction(ds: Dataset, path: Path) -> DecayCorrection:
         return DecayCorrection(text)
     corrected = [str(v).upper() for v in (ds.get("CorrectedImage") or [])]
     if "DECY" in corrected:
-        raise _fail(path, "CorrectedImage (0028,0051) lists DECY but DecayCorrection (0054,1102) does not say "
+        raise _fail(path, "CorrectedImage (0028,0051) lists DECY but DecayCorrection (0054,1102) does not "
+                          "say "
                     "to which time", value=corrected, remedy="export the SPECT without decay correction, or "
                     "with DecayCorrection START/ADMIN")
     return DecayCorrection.NONE
@@ -381,19 +398,23 @@ def read_spect(
                     remedy="give the reconstructed SPECT (NM Image Storage); PET goes to --pet")
     image_type = [str(v).upper() for v in (ds.get("ImageType") or [])]
     if len(image_type) < 3 or image_type[2] != "RECON TOMO":
-        raise _fail(file, f"ImageType (0008,0008) is {image_type}: value 3 must be RECON TOMO (a reconstructed, "
+        raise _fail(file, f"ImageType (0008,0008) is {image_type}: value 3 must be RECON TOMO (a "
+                          "reconstructed, "
                     "non-gated SPECT)", value=image_type,
                     remedy="reconstruct the projections on the scanner and export the RECON TOMO image")
     n_frames = int(ds.get("NumberOfFrames", 1) or 1)
     kind, slope, intercept, units_source = _units(ds, file)
     if not kind:
         if calibration_cps_per_mbq is None:
-            raise _fail(file, "no Units (0054,1001) and no RealWorldValueMappingSequence (0040,9096): the unit of "
+            raise _fail(file, "no Units (0054,1001) and no RealWorldValueMappingSequence (0040,9096): the "
+                              "unit of "
                         "the values is unknown", remedy="export the SPECT in Bq/mL (Real World Value Mapping "
                         "in Bq/ml), or, for reconstructed counts, give --calibration-cps-per-mbq")
-        kind, units_source = "counts", "assumed counts (no Units or Real World Value Mapping; calibration given)"
+        kind = "counts"
+        units_source = "assumed counts (no Units or Real World Value Mapping; calibration given)"
     if kind == "bqml" and (calibration_cps_per_mbq is not None or dead_time_us is not None):
-        raise _fail(file, f"the image is already in Bq/mL ({units_source}); a calibration factor or dead time "
+        raise _fail(file, f"the image is already in Bq/mL ({units_source}); a calibration factor or dead "
+                          "time "
                     "would be applied twice", value=calibration_cps_per_mbq or dead_time_us,
                     remedy="drop --calibration-cps-per-mbq / --dead-time-us for this image")
     if kind == "counts" and calibration_cps_per_mbq is None:
@@ -410,10 +431,12 @@ def read_spect(
         raw = raw[None]
     arr = raw[order].astype(np.float64) * slope + intercept
     start, total, half_life = _radiopharmaceutical(ds)
-    acq = _acquisition_time([], ds) or parse_dicom_datetime(ds.get("AcquisitionDate"), ds.get("AcquisitionTime"))
+    acq = _acquisition_time([], ds) or parse_dicom_datetime(ds.get("AcquisitionDate"),
+                                                            ds.get("AcquisitionTime"))
     if start is None:
         raise _fail(file, "no RadiopharmaceuticalStartDateTime (0018,1078) in the "
-                    "RadiopharmaceuticalInformationSequence", remedy="the image must record the administration time")
+                    "RadiopharmaceuticalInformationSequence", remedy="the image must record the "
+                                                                     "administration time")
     if acq is None:
         raise _fail(file, "no SeriesDate/SeriesTime or AcquisitionDate/AcquisitionTime",
                     remedy="the image must record the acquisition time")
@@ -428,7 +451,8 @@ def read_spect(
         k = float(calibration_cps_per_mbq)  # type: ignore[arg-type]
         if not (math.isfinite(k) and k > 0):
             raise InputError("calibration factor must be positive", field="calibration_cps_per_mbq", value=k)
-        duration = acquisition_duration_s if acquisition_duration_s is not None else _acquisition_duration_s(ds)
+        duration = (acquisition_duration_s if acquisition_duration_s is not None
+                    else _acquisition_duration_s(ds))
         if duration is None or not duration > 0:
             raise _fail(file, "counts image without an acquisition duration (RotationInformationSequence "
                         "ActualFrameDuration x NumberOfFramesInRotation)", value=duration,
@@ -436,7 +460,8 @@ def read_spect(
         rate = float(arr.sum()) / duration
         if dead_time_us is not None:
             if "DTIM" in [str(v).upper() for v in (ds.get("CorrectedImage") or [])]:
-                raise _fail(file, "CorrectedImage (0028,0051) lists DTIM: the counts are already corrected for "
+                raise _fail(file, "CorrectedImage (0028,0051) lists DTIM: the counts are already corrected "
+                                  "for "
                             "dead time", value="DTIM", remedy="drop --dead-time-us for this image")
             model = DeadTimeModel(dead_time_model) if dead_time_model else default_dead_time_model()
             model_name = str(model)

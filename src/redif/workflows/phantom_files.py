@@ -85,7 +85,8 @@ def write_phantom(
 
 #: The counts variant of ``redif phantom --spect``: illustrative system parameters of the synthetic
 #: camera (not clinical data), recorded in ``spect_truth.json``.
-PHANTOM_SPECT_COUNTS = SpectCounts(calibration_cps_per_mbq=10.0, dead_time_us=4.0, dead_time_model="paralysable")
+PHANTOM_SPECT_COUNTS = SpectCounts(calibration_cps_per_mbq=10.0, dead_time_us=4.0,
+                                   dead_time_model="paralysable")
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,8 @@ def write_spect_files(phantom: Phantom, frames: SpectFrames, outdir: str | Path,
     bq = spect_paths(out, frames.time_points_h)
     cn = spect_paths(out, frames.time_points_h, counts=True) if with_counts else []
     for i, (t, arr) in enumerate(zip(frames.time_points_h, frames.activity_bqml, strict=True)):
-        write_nm_spect(bq[i], arr, affine, ctx=ctx, time_h=t, administered_activity_mbq=frames.administered_mbq,
-                       series_number=200 + i)
+        write_nm_spect(bq[i], arr, affine, ctx=ctx, time_h=t,
+                       administered_activity_mbq=frames.administered_mbq, series_number=200 + i)
         if with_counts:
             write_nm_spect(cn[i], arr, affine, ctx=ctx, time_h=t,
                            administered_activity_mbq=frames.administered_mbq, counts=counts,

@@ -25,9 +25,9 @@ from redif import DISCLAIMER
 from redif.dosimetry.kernels import Tissue
 from redif.dosimetry.nuclides import THERAPY_NUCLIDE
 from redif.dosimetry.verification import (
+    Z95,
     DosePair,
     VerificationResult,
-    Z95,
     single_time_point_lesion_doses,
     verify_lesion_doses,
 )
@@ -36,6 +36,8 @@ from redif.dosimetry.voxel_tia import TiaMethod, check_time_series
 from redif.errors import InputError
 from redif.io.masks import read_mask
 from redif.io.spect import SpectVolume, read_spect
+
+_REMEDY = "give the --json output of `redif dose voxel` or `redif dose lesion`"
 
 __all__ = ["PredictedLesion", "VerificationReport", "read_predicted", "run_verification"]
 
@@ -105,7 +107,7 @@ def read_predicted(path: str | Path) -> list[PredictedLesion]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"cannot read the prediction ({type(exc).__name__}: {str(exc)[:100]})",
                          field="predicted", value=str(p),
-                         remedy="give the --json output of `redif dose voxel` or `redif dose lesion`") from None
+                         remedy=_REMEDY) from None
     top: dict[str, Any] = data if isinstance(data, dict) else {}
     if isinstance(data, list):
         items = data
@@ -125,10 +127,11 @@ def read_predicted(path: str | Path) -> list[PredictedLesion]:
         if per_gbq is None:
             raise InputError(f"{p}: lesion {i + 1} has no mean_gy_per_gbq (dose voxel) or "
                              "dose_per_activity_gy_per_gbq (dose lesion)", field="predicted",
-                             remedy="give the --json output of `redif dose voxel` or `redif dose lesion`")
+                             remedy=_REMEDY)
         imaged = item.get("imaged_nuclide", top.get("imaged_nuclide"))
         if imaged == THERAPY_NUCLIDE:
-            raise InputError(f"{p} holds doses from {THERAPY_NUCLIDE} images (post-therapy), not a prediction",
+            raise InputError(f"{p} holds doses from {THERAPY_NUCLIDE} images (post-therapy), not a "
+                             "prediction",
                              field="predicted", value=imaged,
                              remedy="give the dose voxel output of the pre-therapy 124I PET")
         u, src = _uncertainty(item)
@@ -138,7 +141,7 @@ def read_predicted(path: str | Path) -> list[PredictedLesion]:
                                    str(imaged) if imaged else None))
     if not out:
         raise InputError(f"{p} holds no lesion", field="predicted",
-                         remedy="give the --json output of `redif dose voxel` or `redif dose lesion`")
+                         remedy=_REMEDY)
     return out
 
 
@@ -194,7 +197,8 @@ def run_verification(
         administered = recorded
     else:
         raise InputError("the SPECT does not record the administered activity (RadionuclideTotalDose)",
-                         field="activity_gbq", remedy="give the administered 131I activity with --activity-gbq")
+                         field="activity_gbq", remedy="give the administered 131I activity with "
+                                                      "--activity-gbq")
     if len(vols) >= 2:
         series = check_time_series([v.volume for v in vols], nuclide=THERAPY_NUCLIDE)
         result = compute_voxel_dose(series, labelmap.array, names, activity_gbq=administered, method=method,
@@ -246,11 +250,13 @@ def run_verification(
     rows = []
     for r in res.lesions:
         row = dict(r.__dict__)
-        row["u_predicted_source"] = u_src.get(r.name) or ("--u-predicted" if u_predicted is not None else None)
+        row["u_predicted_source"] = u_src.get(r.name) or (
+            "--u-predicted" if u_predicted is not None else None)
         rows.append(row)
     report = VerificationReport(
         lesions=rows,
-        bland_altman=None if res.bland_altman_log_ratio is None else dict(res.bland_altman_log_ratio.__dict__),
+        bland_altman=(None if res.bland_altman_log_ratio is None
+                      else dict(res.bland_altman_log_ratio.__dict__)),
         bland_altman_difference_gy=(None if res.bland_altman_difference_gy is None
                                     else dict(res.bland_altman_difference_gy.__dict__)),
         administered_gbq=administered,
