@@ -153,3 +153,15 @@ def test_bad_inputs_are_named(small_phantom: Phantom, phantom_files: PhantomFile
                     Units="SUV")
     with pytest.raises(DicomInputError, match="neither BQML nor CNTS"):
         read_spect(units)
+
+
+def test_read_pet_series_accepts_quantitative_spect(small_phantom: Phantom, tmp_path: Path) -> None:
+    """Issue 14: `dose voxel --pet` (read_pet_series) reads an NM SPECT in Bq/mL through its Real World Value
+    Mapping exactly as read_spect does (so post-therapy SPECT time points can be dosed directly)."""
+    from redif.io.dicom import read_pet_series
+
+    _write(tmp_path, _activity(small_phantom), small_phantom.affine)
+    vol = read_pet_series(tmp_path)
+    ref = read_spect(tmp_path).volume
+    assert np.array_equal(vol.array, ref.array) and vol.source == str(tmp_path)
+    assert vol.nuclide == "I-131" and vol.time_since_admin_h == pytest.approx(48.0)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -42,6 +43,7 @@ from redif.io.dicom_common import (
     parse_dicom_datetime,
 )
 from redif.io.dicom_enhanced import read_enhanced_pet
+from redif.io.spect import read_spect
 from redif.io.volume import DecayCorrection, Volume, affine_from_geometry
 
 __all__ = ["parse_dicom_datetime", "read_pet_series", "read_pet_time_series"]
@@ -222,6 +224,10 @@ def read_pet_series(
     if multi is not None and str(first.get("SOPClassUID", "")) in _ENHANCED_PET:
         return read_enhanced_pet(multi, calibration_bqml_per_count=calibration_bqml_per_count,
                                  require_timing=require_timing, source=str(folder))
+    if (multi is not None and str(first.get("Modality", "")) == "NM" and "Units" not in first
+            and "RealWorldValueMappingSequence" in first):
+        # quantitative SPECT in Bq/mL through a Real World Value Mapping (issue 14: redif.io.spect)
+        return replace(read_spect(multi).volume, source=str(folder))
     if multi is not None:
         stored, affine, _ = _read_multiframe(multi)
         order: list[_Slice] = []
