@@ -94,8 +94,10 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 assert not exc.code, args
         return buf.getvalue()
 
-    run(["phantom", str(out), "--shape", "48,48,40", "--voxel-mm", "4.8", "--spect",
-         "--spect-uptake-factor", str(FACTOR), "--json"])
+    payload = json.loads(run(["phantom", str(out), "--shape", "48,48,40", "--voxel-mm", "4.8", "--spect",
+                              "--spect-uptake-factor", str(FACTOR), "--json"]))
+    assert len(payload["spect"]) == len(payload["spect_counts"]) == 3
+    assert Path(payload["spect_truth"]).is_file()
     pred = run(["dose", "voxel", "--pet", *sorted(str(p) for p in out.glob("pet_*")), "--mask",
                 str(out / "seg_lesions.dcm"), "--out", str(out / "dose.nii.gz"), "--activity-gbq", "5.5",
                 "--json"])
@@ -159,3 +161,27 @@ def test_single_time_point_and_bad_prediction(study: Path, capsys: pytest.Captur
     r = _redif(capsys, "dose", "verify", "--predicted", str(empty), "--spect", str(study / "spect_072p0h"),
                "--mask", str(study / "seg_lesions.dcm"), "--json")
     assert r.returncode == 2 and "mean_gy_per_gbq" in r.stderr
+
+
+def test_prediction_formats(tmp_path: Path) -> None:
+    """Issue 14: the prediction is read from `dose voxel --json` (list, or object with `lesions` and a stated
+    `uncertainty.relative_standard`) and `dose lesion --json` (its 95 % CI gives u = ln(hi/lo) / (2 x 1.96),
+    the closed form of a log-normal interval)."""
+    from redif.workflows.post_therapy import read_predicted
+
+    obj = tmp_path / "obj.json"
+    obj.write_text(json.dumps({"lesions": [{"name": "a", "mean_gy_per_gbq": 10.0, "activity_gbq": 5.5,
+                                            "uncertainty": {"relative_standard": 0.2, "components": {}}}]}),
+                   encoding="utf-8")
+    (a,) = read_predicted(obj)
+    assert (a.name, a.gy_per_gbq, a.activity_gbq, a.u_rel) == ("a", 10.0, 5.5, 0.2)
+    lesion = tmp_path / "lesion.json"
+    lesion.write_text(json.dumps({"dose_per_activity_gy_per_gbq": 15.58, "ci_lower": 13.30,
+                                  "ci_upper": 18.69}), encoding="utf-8")
+    (b,) = read_predicted(lesion)
+    assert b.name is None and b.gy_per_gbq == 15.58
+    assert b.u_rel == pytest.approx(math.log(18.69 / 13.30) / (2 * 1.959963984540054), rel=1e-9)
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json", encoding="utf-8")
+    with pytest.raises(InputError, match="cannot read the prediction"):
+        read_predicted(broken)

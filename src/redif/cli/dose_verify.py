@@ -24,8 +24,7 @@ def _f(v: object, nd: int = 2) -> str:
     return "-" if v is None else f"{float(v):.{nd}f}"  # type: ignore[arg-type]
 
 
-@field_flags(calibration_cps_per_mbq="--calibration-cps-per-mbq", u_predicted_rel="--u-predicted",
-             u_delivered_rel="--u-delivered", times_h="--spect")
+@field_flags(volumes="--spect")
 def verify(
     ctx: typer.Context,
     predicted: Path = typer.Option(..., "--predicted", help="`redif dose voxel --json` (or `dose lesion "
