@@ -181,6 +181,11 @@ def test_prediction_formats(tmp_path: Path) -> None:
     (b,) = read_predicted(lesion)
     assert b.name is None and b.gy_per_gbq == 15.58
     assert b.u_rel == pytest.approx(math.log(18.69 / 13.30) / (2 * 1.959963984540054), rel=1e-9)
+    per_dose = tmp_path / "per_dose.json"
+    per_dose.write_text(json.dumps([{"name": "c", "mean_gy_per_gbq": 3.0,
+                                     "uncertainty": {"mean_gy": {"relative_standard": 0.25}}}]),
+                        encoding="utf-8")
+    assert read_predicted(per_dose)[0].u_rel == 0.25
     broken = tmp_path / "broken.json"
     broken.write_text("{not json", encoding="utf-8")
     with pytest.raises(InputError, match="cannot read the prediction"):

@@ -80,6 +80,8 @@ def _num(item: dict[str, Any], key: str) -> float | None:
 def _uncertainty(item: dict[str, Any]) -> tuple[float | None, str | None]:
     """Stated relative standard uncertainty of the lesion's mean dose, and where it came from."""
     unc = item.get("uncertainty")
+    if isinstance(unc, dict) and isinstance(unc.get("mean_gy"), dict):  # one budget per dose statistic
+        unc = unc["mean_gy"]
     if isinstance(unc, dict):
         rel = unc.get("relative_standard")
         if isinstance(rel, dict):
