@@ -196,8 +196,7 @@ def read_enhanced_pet(path: str | Path, *, calibration_bqml_per_count: float | N
     positions = {tuple(np.round(s.position, 3)) for s in slices}
     if len(slices) < 2 or len(positions) < len(slices):
         raise _fail(file, f"{len(slices)} frames at {len(positions)} positions: a dynamic or gated image, "
-                          "or a "
-                    "single frame", value=len(slices),
+                    "or a single frame", value=len(slices),
                     remedy="export one static frame per position (one time point per file)")
     if len(units_seen) > 1:
         raise _fail(file, f"frames in different units {sorted(units_seen)}", value=sorted(units_seen))

@@ -151,8 +151,7 @@ def dead_time_factor(observed_cps: float, dead_time_s: float, model: DeadTimeMod
         return 1.0 / (1.0 - x)
     if x > 1.0 / math.e:
         raise InputError(f"observed rate {observed_cps:.6g} cps x dead time is {x:.3g} (> 1/e): impossible "
-                         "for "
-                         "a paralysable system", field="dead_time_us", value=dead_time_s * 1e6,
+                         "for a paralysable system", field="dead_time_us", value=dead_time_s * 1e6,
                          remedy="check the dead time (us); the paralysable model has a maximum observed rate")
     n_tau = -float(np.real(lambertw(-x, 0)))  # principal branch: the lower of the two true rates
     return n_tau / x
@@ -226,8 +225,7 @@ def _units(ds: Dataset, path: Path) -> tuple[str, float, float, str]:
     if units:
         raise _fail(path, f"Units (0054,1001) is {units!r}, neither BQML nor CNTS", value=units,
                     remedy="export the SPECT in Bq/mL (Units BQML or a Real World Value Mapping in Bq/ml), "
-                           "or "
-                    "in counts with --calibration-cps-per-mbq")
+                    "or in counts with --calibration-cps-per-mbq")
     codes = [_code_value(i) for i in ds.get("RealWorldValueMappingSequence") or []]
     if codes:
         raise _fail(path, f"RealWorldValueMappingSequence (0040,9096) units {codes} are neither Bq/ml nor "
@@ -399,8 +397,7 @@ def read_spect(
     image_type = [str(v).upper() for v in (ds.get("ImageType") or [])]
     if len(image_type) < 3 or image_type[2] != "RECON TOMO":
         raise _fail(file, f"ImageType (0008,0008) is {image_type}: value 3 must be RECON TOMO (a "
-                          "reconstructed, "
-                    "non-gated SPECT)", value=image_type,
+                    "reconstructed, non-gated SPECT)", value=image_type,
                     remedy="reconstruct the projections on the scanner and export the RECON TOMO image")
     n_frames = int(ds.get("NumberOfFrames", 1) or 1)
     kind, slope, intercept, units_source = _units(ds, file)
@@ -414,8 +411,7 @@ def read_spect(
         units_source = "assumed counts (no Units or Real World Value Mapping; calibration given)"
     if kind == "bqml" and (calibration_cps_per_mbq is not None or dead_time_us is not None):
         raise _fail(file, f"the image is already in Bq/mL ({units_source}); a calibration factor or dead "
-                          "time "
-                    "would be applied twice", value=calibration_cps_per_mbq or dead_time_us,
+                    "time would be applied twice", value=calibration_cps_per_mbq or dead_time_us,
                     remedy="drop --calibration-cps-per-mbq / --dead-time-us for this image")
     if kind == "counts" and calibration_cps_per_mbq is None:
         raise _fail(file, f"the image is in counts ({units_source}) and needs the system calibration factor",
@@ -461,8 +457,7 @@ def read_spect(
         if dead_time_us is not None:
             if "DTIM" in [str(v).upper() for v in (ds.get("CorrectedImage") or [])]:
                 raise _fail(file, "CorrectedImage (0028,0051) lists DTIM: the counts are already corrected "
-                                  "for "
-                            "dead time", value="DTIM", remedy="drop --dead-time-us for this image")
+                            "for dead time", value="DTIM", remedy="drop --dead-time-us for this image")
             model = DeadTimeModel(dead_time_model) if dead_time_model else default_dead_time_model()
             model_name = str(model)
             factor = dead_time_factor(rate, dead_time_us * 1e-6, model)
