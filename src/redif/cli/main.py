@@ -74,6 +74,7 @@ _GROUPS = (
     "ipd",
     "dose",
     "dose_voxel",
+    "dose_verify",
     "phantom",
     "patient",
     "recist",

@@ -13,12 +13,15 @@ import typer
 from rich.table import Table
 
 from redif.cli._common import JsonOpt, console, emit_json, parse_float_list
+from redif.cli._flags import field_flags
 from redif.cli.dose_voxel import progress_bar
 from redif.errors import InputError
 
 __all__ = ["phantom", "register"]
 
 
+@field_flags(times_h="--spect-time-points-h", administered_mbq="--spect-activity-gbq",
+             lesion_uptake_factor="--spect-uptake-factor")
 def phantom(
     outdir: Path = typer.Argument(..., help="Folder to write (created)."),
     seed: int = typer.Option(0, "--seed", help="Noise seed."),
@@ -30,6 +33,13 @@ def phantom(
     activity_mbq: float = typer.Option(37.0, "--activity-mbq", help="Injected 124I activity, MBq."),
     decay_correction: str = typer.Option("START", "--decay-correction", help="START or ADMIN."),
     no_ct: bool = typer.Option(False, "--no-ct", help="Skip the CT series."),
+    spect: bool = typer.Option(False, "--spect", help="Also write post-therapy 131I SPECT (NM multi-frame, "
+                               "Bq/mL and a counts variant) and spect_truth.json."),
+    spect_time_points_h: str = typer.Option("24,72,144", "--spect-time-points-h",
+                                            help="SPECT scan times, h after the 131I administration."),
+    spect_activity_gbq: float = typer.Option(5.5, "--spect-activity-gbq", help="Administered 131I, GBq."),
+    spect_uptake_factor: float = typer.Option(1.0, "--spect-uptake-factor",
+                                              help="Lesion 131I uptake / uptake predicted from 124I."),
     as_json: JsonOpt = False,
 ) -> None:
     """Write a realistic synthetic 124I PET study (PET per time point, CT, SEG) with analytic truth."""
@@ -56,6 +66,17 @@ def phantom(
     payload = {"outdir": str(outdir), "pet": [str(p) for p in files.pet_dirs],
                "ct": str(files.ct_dir) if files.ct_dir else None, "seg": str(files.seg_path),
                "truth": str(files.truth_path), "lesions": ph.truth["lesions"]}
+    if spect:
+        from redif.dosimetry.phantoms import make_spect_frames
+        from redif.workflows.phantom_files import write_spect_files
+
+        frames = make_spect_frames(
+            ph, tuple(parse_float_list(spect_time_points_h, option="--spect-time-points-h")),
+            administered_mbq=spect_activity_gbq * 1000.0, lesion_uptake_factor=spect_uptake_factor)
+        sfiles = write_spect_files(ph, frames, outdir)
+        payload["spect"] = [str(p.parent) for p in sfiles.spect]
+        payload["spect_counts"] = [str(p.parent) for p in sfiles.spect_counts]
+        payload["spect_truth"] = str(sfiles.truth_path)
     if as_json:
         emit_json(payload)
         return
@@ -67,6 +88,10 @@ def phantom(
                       f"{les['tia_mbq_h_i124']:.3f}", f"{les['tia_mbq_h_i131_same_activity']:.3f}")
     console.print(table)
     console.print("PET: " + " ".join(p.name for p in files.pet_dirs) + f"; SEG: {files.seg_path.name}")
+    if spect:
+        console.print("131I SPECT: " + " ".join(Path(p).name for p in payload["spect"])  # type: ignore[attr-defined]
+                      + "; counts: " + " ".join(Path(p).name for p in payload["spect_counts"])  # type: ignore[attr-defined]
+                      + " (spect_truth.json)")
 
 
 def register(app: typer.Typer) -> None:

@@ -28,7 +28,8 @@ from scipy import ndimage
 from redif.dosimetry.nuclides import THERAPY_NUCLIDE, get_nuclide
 from redif.errors import InputError
 
-__all__ = ["Compartment", "LesionSpec", "Phantom", "PhantomSpec", "compartment_tia", "make_phantom"]
+__all__ = ["Compartment", "LesionSpec", "Phantom", "PhantomSpec", "SpectFrames", "compartment_concentration",
+           "compartment_tia", "make_phantom", "make_spect_frames"]
 
 
 @dataclass(frozen=True)
@@ -253,3 +254,92 @@ def make_phantom(spec: PhantomSpec | None = None) -> Phantom:
         "lesions": lesions_truth,
     }
     return Phantom(spec, tuple(frames), ct, labels, tuple(les.name for les in spec.lesions), affine, truth)
+
+
+def compartment_concentration(comp: Compartment, time_h: float, *, swap_to: str | None = None,
+                              swap_from: str = "I-124") -> float:
+    """:meth:`Compartment.concentration`, with the physical decay of ``swap_from`` replaced by that of
+    ``swap_to`` when given (same biological kinetics, as in :func:`compartment_tia`)."""
+    if swap_to is None:
+        return comp.concentration(time_h)
+    le = math.log(2) / comp.effective_half_life_h
+    le = le - get_nuclide(swap_from).decay_constant_per_h + get_nuclide(swap_to).decay_constant_per_h
+    lu = math.log(2) / comp.uptake_half_time_h
+    return comp.peak_bqml * (1.0 - math.exp(-lu * time_h)) * math.exp(-le * time_h)
+
+
+@dataclass(frozen=True)
+class SpectFrames:
+    """Output of :func:`make_spect_frames`: post-therapy 131I activity (Bq/mL at each scan) and its truth."""
+
+    time_points_h: tuple[float, ...]
+    activity_bqml: tuple[NDArray[np.float32], ...]
+    administered_mbq: float
+    lesion_uptake_factor: float
+    truth: dict[str, object]
+
+
+def make_spect_frames(
+    phantom: Phantom,
+    times_h: tuple[float, ...] = (24.0, 72.0, 144.0),
+    *,
+    administered_mbq: float = 5500.0,
+    lesion_uptake_factor: float = 1.0,
+) -> SpectFrames:
+    """Post-therapy 131I activity of the phantom at ``times_h`` (pure, deterministic).
+
+    Every compartment keeps the biology of the 124I phantom with the 131I physical decay (METHODS.md §4)
+    and is scaled to ``administered_mbq`` of 131I; the lesions are further multiplied by
+    ``lesion_uptake_factor`` (therapy uptake = factor x the uptake predicted from 124I, e.g. stunning
+    below 1). So the delivered lesion TIA is exactly ``lesion_uptake_factor`` x the predicted 131I TIA for
+    the same activity (``truth``), and delivered/predicted lesion doses differ by that factor up to the
+    cross-dose from the unscaled background. Regions are recovered from the phantom's CT numbers;
+    ``spec.noise_cv`` and ``spec.fwhm_mm`` apply as in :func:`make_phantom` (noise seed ``seed + 131``).
+    """
+    spec = phantom.spec
+    times = tuple(float(t) for t in times_h)
+    if not times or any(b <= a for a, b in itertools.pairwise(times)) or times[0] <= 0:
+        raise InputError("SPECT time points must be positive and strictly increasing", field="times_h",
+                         value=times, remedy="e.g. 24,72,144")
+    if not administered_mbq > 0:
+        raise InputError("administered activity must be positive", field="administered_mbq",
+                         value=administered_mbq)
+    if not lesion_uptake_factor > 0:
+        raise InputError("uptake factor must be positive", field="lesion_uptake_factor",
+                         value=lesion_uptake_factor)
+    scale = administered_mbq / spec.injected_activity_mbq
+    lung = phantom.ct_hu == -780
+    body = (phantom.ct_hu > -500) & (phantom.labels == 0)
+    rng = np.random.default_rng(spec.seed + 131)
+    frames = []
+    for t in times:
+        img = np.zeros(spec.shape, dtype=np.float32)
+        img[body] = compartment_concentration(spec.background, t, swap_to=THERAPY_NUCLIDE) * scale
+        img[lung] = compartment_concentration(spec.lung, t, swap_to=THERAPY_NUCLIDE) * scale
+        for i, les in enumerate(spec.lesions, start=1):
+            img[phantom.labels == i] = (compartment_concentration(les.kinetics, t, swap_to=THERAPY_NUCLIDE)
+                                        * scale * lesion_uptake_factor)
+        if spec.fwhm_mm > 0:
+            sigma = spec.fwhm_mm / (2 * math.sqrt(2 * math.log(2))) / spec.voxel_mm
+            img = ndimage.gaussian_filter(img, sigma).astype(np.float32)
+        if spec.noise_cv > 0:
+            ref = compartment_concentration(spec.background, t, swap_to=THERAPY_NUCLIDE) * scale
+            sd = spec.noise_cv * np.sqrt(np.maximum(img, 0) * ref, dtype=np.float32)
+            img = np.maximum(img + sd * rng.standard_normal(spec.shape, dtype=np.float32), 0)
+        frames.append(img.astype(np.float32))
+    lesions = []
+    for les, row in zip(spec.lesions, phantom.truth["lesions"], strict=True):  # type: ignore[call-overload]
+        tia = compartment_tia(les.kinetics, swap_to=THERAPY_NUCLIDE) * float(row["volume_ml"]) / 1e6
+        lesions.append({"label": row["label"], "name": les.name,
+                        "tia_mbq_h_i131_predicted": tia * scale,
+                        "tia_mbq_h_i131_delivered": tia * scale * lesion_uptake_factor})
+    truth: dict[str, object] = {
+        "description": "post-therapy 131I SPECT of the redif phantom (same biology, 131I decay)",
+        "nuclide": THERAPY_NUCLIDE,
+        "administered_mbq": administered_mbq,
+        "time_points_h": list(times),
+        "lesion_uptake_factor": lesion_uptake_factor,
+        "delivered_over_predicted_tia": lesion_uptake_factor,
+        "lesions": lesions,
+    }
+    return SpectFrames(times, tuple(frames), administered_mbq, lesion_uptake_factor, truth)

@@ -28,7 +28,8 @@ from redif import __version__
 from redif.data.nuclides import get_nuclide
 from redif.io.volume import DecayCorrection
 
-__all__ = ["SeriesContext", "write_ct_series", "write_pet_series"]
+__all__ = ["SeriesContext", "SpectCounts", "spect_paths", "write_ct_series", "write_nm_spect",
+           "write_pet_series"]
 
 PET_STORAGE = "1.2.840.10008.5.1.4.1.1.128"
 CT_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
@@ -244,3 +245,146 @@ def write_json(path: str | Path, payload: object) -> None:
 def pet_dirs(outdir: str | Path, time_points_h: Sequence[float]) -> list[Path]:
     """Folder names the phantom writer uses for its PET time points."""
     return [Path(outdir) / f"pet_{t:05.1f}h".replace(".", "p") for t in time_points_h]
+
+
+NM_STORAGE = "1.2.840.10008.5.1.4.1.1.20"
+_UINT16_MAX = 65535
+
+
+@dataclass(frozen=True)
+class SpectCounts:
+    """How :func:`write_nm_spect` turns activity into observed counts (the counts variant).
+
+    ``counts = A_voxel[MBq] * K * T * (m / n)``, with the observed-to-true rate ratio ``m / n`` of the
+    dead-time model for the true total rate ``n = K * sum(A)`` (paralysable ``m = n exp(-n tau)``,
+    non-paralysable ``m = n / (1 + n tau)``); :func:`redif.io.spect.read_spect` inverts it.
+    """
+
+    calibration_cps_per_mbq: float
+    dead_time_us: float = 0.0
+    dead_time_model: str = "paralysable"
+    views: int = 60
+    view_duration_s: float = 30.0
+
+    @property
+    def duration_s(self) -> float:
+        """Acquisition duration, s (views x view duration)."""
+        return self.views * self.view_duration_s
+
+    def observed_fraction(self, true_rate_cps: float) -> float:
+        """``m / n`` at the true count rate ``n`` (cps)."""
+        tau = self.dead_time_us * 1e-6
+        if self.dead_time_model == "paralysable":
+            return float(np.exp(-true_rate_cps * tau))
+        return 1.0 / (1.0 + true_rate_cps * tau)
+
+
+def write_nm_spect(
+    path: str | Path,
+    activity_bqml: NDArray[np.float32],
+    affine: NDArray[np.float64],
+    *,
+    ctx: SeriesContext,
+    time_h: float,
+    administered_activity_mbq: float,
+    nuclide: str = "I-131",
+    counts: SpectCounts | None = None,
+    series_number: int = 200,
+) -> str:
+    """Write one reconstructed 131I SPECT time point as one NM multi-frame file; returns its SOP UID.
+
+    NM Image Storage, ImageType ``ORIGINAL\\PRIMARY\\RECON TOMO\\EMISSION``, frames indexed by the
+    Energy Window, Detector and Slice vectors, geometry in the Detector Information Sequence, uint16
+    stored values. Bq/mL images carry a Real World Value Mapping in ``Bq/ml`` (UCUM); with ``counts`` the
+    values are observed counts (Real World Value Mapping ``{counts}``, Rotation Information Sequence with
+    the view duration and number of views). ``activity_bqml`` is the activity at the scan (not decay
+    corrected; no DecayCorrection element is written).
+    """
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    nuc = get_nuclide(nuclide)
+    injection = ctx.study_datetime
+    series_dt = injection + timedelta(hours=time_h)
+    voxel_ml = float(abs(np.linalg.det(affine[:3, :3]))) / 1000.0
+    values = activity_bqml.astype(np.float64)
+    if counts is not None:
+        mbq = values * voxel_ml / 1e6
+        k = counts.calibration_cps_per_mbq
+        true_rate = float(mbq.sum()) * k
+        values = mbq * k * counts.duration_s * counts.observed_fraction(true_rate)
+    vmax = float(values.max())
+    slope = float(f"{(vmax / _UINT16_MAX if vmax > 0 else 1.0):.10g}"[:16])
+    stored = np.clip(np.round(values / slope), 0, _UINT16_MAX).astype("<u2")
+    nz = activity_bqml.shape[0]
+    ds = _base(ctx, NM_STORAGE, "NM", generate_uid(), series_dt, series_number,
+               f"131I SPECT {time_h:g} h post-therapy (synthetic)")
+    ds.PixelRepresentation = 0
+    ds.SOPInstanceUID = generate_uid()
+    ds.InstanceNumber = 1
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "RECON TOMO", "EMISSION"]
+    ds.AcquisitionDate = _da(series_dt)
+    ds.AcquisitionTime = _tm(series_dt)
+    ds.ContentDate = _da(series_dt)
+    ds.ContentTime = _tm(series_dt)
+    ds.NumberOfFrames = nz
+    ds.FrameIncrementPointer = [0x00540010, 0x00540020, 0x00540080]
+    ds.NumberOfEnergyWindows = 1
+    ds.EnergyWindowVector = [1] * nz
+    ds.NumberOfDetectors = 1
+    ds.DetectorVector = [1] * nz
+    ds.NumberOfSlices = nz
+    ds.SliceVector = list(range(1, nz + 1))
+    window = Dataset()
+    window.EnergyWindowName = "I131 PHOTOPEAK"
+    rng = Dataset()
+    rng.EnergyWindowLowerLimit = "328"
+    rng.EnergyWindowUpperLimit = "401"
+    window.EnergyWindowRangeSequence = DicomSequence([rng])
+    ds.EnergyWindowInformationSequence = DicomSequence([window])
+    det = Dataset()
+    pos = affine @ np.array([0, 0, 0, 1.0])
+    row_dir = affine[:3, 2] / np.linalg.norm(affine[:3, 2])
+    col_dir = affine[:3, 1] / np.linalg.norm(affine[:3, 1])
+    det.ImagePositionPatient = [round(float(p), 4) for p in pos[:3]]
+    det.ImageOrientationPatient = [round(float(c), 6) for c in (*row_dir, *col_dir)]
+    ds.DetectorInformationSequence = DicomSequence([det])
+    ds.PixelSpacing = [round(float(np.linalg.norm(affine[:3, 1])), 6),
+                       round(float(np.linalg.norm(affine[:3, 2])), 6)]
+    ds.SpacingBetweenSlices = round(float(np.linalg.norm(affine[:3, 0])), 6)
+    ds.SliceThickness = ds.SpacingBetweenSlices
+    rot = Dataset()
+    rot.ActualFrameDuration = round((counts.view_duration_s if counts else 30.0) * 1000)
+    rot.NumberOfFramesInRotation = counts.views if counts else 60
+    ds.RotationInformationSequence = DicomSequence([rot])
+    ds.CorrectedImage = ["UNIF", "COR", "ATTN", "SCAT"]
+    rp = Dataset()
+    rp.Radiopharmaceutical = "Sodium iodide I-131"
+    rp.RadiopharmaceuticalStartDateTime = injection.strftime("%Y%m%d%H%M%S.%f")[:21]
+    rp.RadionuclideTotalDose = round(administered_activity_mbq * 1e6, 1)
+    rp.RadionuclideHalfLife = round(nuc.half_life_s, 1)
+    ds.RadiopharmaceuticalInformationSequence = DicomSequence([rp])
+    rwv = Dataset()
+    rwv.RealWorldValueFirstValueMapped = 0
+    rwv.RealWorldValueLastValueMapped = _UINT16_MAX
+    rwv.RealWorldValueSlope = slope
+    rwv.RealWorldValueIntercept = 0.0
+    unit = Dataset()
+    if counts is None:
+        unit.CodeValue, unit.CodeMeaning = "Bq/ml", "Becquerels/milliliter"
+        rwv.LUTLabel, rwv.LUTExplanation = "BQML", "activity concentration at the scan"
+    else:
+        unit.CodeValue, unit.CodeMeaning = "{counts}", "Counts"
+        rwv.LUTLabel, rwv.LUTExplanation = "CNTS", "reconstructed counts"
+    unit.CodingSchemeDesignator = "UCUM"
+    rwv.MeasurementUnitsCodeSequence = DicomSequence([unit])
+    ds.RealWorldValueMappingSequence = DicomSequence([rwv])
+    ds.Rows, ds.Columns = int(activity_bqml.shape[1]), int(activity_bqml.shape[2])
+    ds.PixelData = stored.tobytes()
+    _save(ds, out)
+    return str(ds.SOPInstanceUID)
+
+
+def spect_paths(outdir: str | Path, time_points_h: Sequence[float], *, counts: bool = False) -> list[Path]:
+    """File names the phantom writer uses for its SPECT time points."""
+    stem = "spect_counts" if counts else "spect"
+    return [Path(outdir) / f"{stem}_{t:05.1f}h".replace(".", "p") / "NM0001.dcm" for t in time_points_h]

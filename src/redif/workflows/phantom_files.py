@@ -7,12 +7,22 @@ from pathlib import Path
 
 import pydicom
 
-from redif.dosimetry.phantoms import Phantom
-from redif.io.dicom_write import SeriesContext, pet_dirs, write_ct_series, write_json, write_pet_series
+from redif.dosimetry.phantoms import Phantom, SpectFrames
+from redif.errors import InputError
+from redif.io.dicom_write import (
+    SeriesContext,
+    SpectCounts,
+    pet_dirs,
+    spect_paths,
+    write_ct_series,
+    write_json,
+    write_nm_spect,
+    write_pet_series,
+)
 from redif.io.masks import write_seg
 from redif.io.volume import DecayCorrection
 
-__all__ = ["PhantomFiles", "write_phantom"]
+__all__ = ["PHANTOM_SPECT_COUNTS", "PhantomFiles", "SpectFiles", "write_phantom", "write_spect_files"]
 
 
 @dataclass(frozen=True)
@@ -71,3 +81,57 @@ def write_phantom(
     if callable(progress):
         progress(steps, steps, "SEG + truth")
     return PhantomFiles(tuple(dirs), ct_dir, seg_path, truth_path)
+
+
+#: The counts variant of ``redif phantom --spect``: illustrative system parameters of the synthetic
+#: camera (not clinical data), recorded in ``spect_truth.json``.
+PHANTOM_SPECT_COUNTS = SpectCounts(calibration_cps_per_mbq=10.0, dead_time_us=4.0,
+                                   dead_time_model="paralysable")
+
+
+@dataclass(frozen=True)
+class SpectFiles:
+    """Paths written by :func:`write_spect_files`."""
+
+    spect: tuple[Path, ...]
+    spect_counts: tuple[Path, ...]
+    truth_path: Path
+
+
+def write_spect_files(phantom: Phantom, frames: SpectFrames, outdir: str | Path, *, with_counts: bool = True,
+                      counts: SpectCounts = PHANTOM_SPECT_COUNTS) -> SpectFiles:
+    """Write post-therapy 131I SPECT time points next to a phantom written by :func:`write_phantom`.
+
+    One NM multi-frame file per time point in Bq/mL (``spect_XXXpXh/NM0001.dcm``) and, with
+    ``with_counts``, the same activity as observed counts (``spect_counts_XXXpXh/``; calibration factor,
+    dead time and model in ``spect_truth.json``). The study and frame of reference are those of the
+    phantom's PET, so its SEG applies to the SPECT grid.
+    """
+    out = Path(outdir)
+    first_pet = sorted(p for p in out.glob("pet_*/PT*.dcm"))
+    if not first_pet:
+        raise InputError("no phantom PET in the folder", field=str(out), remedy="write the phantom first")
+    head = pydicom.dcmread(first_pet[0], stop_before_pixels=True)
+    ctx = SeriesContext(str(head.StudyInstanceUID), str(head.FrameOfReferenceUID))
+    affine = phantom.affine
+    bq = spect_paths(out, frames.time_points_h)
+    cn = spect_paths(out, frames.time_points_h, counts=True) if with_counts else []
+    for i, (t, arr) in enumerate(zip(frames.time_points_h, frames.activity_bqml, strict=True)):
+        write_nm_spect(bq[i], arr, affine, ctx=ctx, time_h=t,
+                       administered_activity_mbq=frames.administered_mbq, series_number=200 + i)
+        if with_counts:
+            write_nm_spect(cn[i], arr, affine, ctx=ctx, time_h=t,
+                           administered_activity_mbq=frames.administered_mbq, counts=counts,
+                           series_number=300 + i)
+    truth = dict(frames.truth)
+    truth["files"] = {"spect": [str(p.relative_to(out)) for p in bq],
+                      "spect_counts": [str(p.relative_to(out)) for p in cn]}
+    if with_counts:
+        truth["counts"] = {"calibration_cps_per_mbq": counts.calibration_cps_per_mbq,
+                           "dead_time_us": counts.dead_time_us, "dead_time_model": counts.dead_time_model,
+                           "acquisition_duration_s": counts.duration_s,
+                           "note": "illustrative parameters of the synthetic camera, not clinical data"}
+    truth_path = out / "spect_truth.json"
+    write_json(truth_path, truth)
+    return SpectFiles(tuple(bq), tuple(cn), truth_path)
+
