@@ -177,7 +177,9 @@ def run_verification(
 ) -> tuple[VerificationReport, VerificationResult]:
     """Predicted against delivered lesion doses (see module docstring).
 
-    ``u_predicted`` is used for lesions whose prediction states no uncertainty; ``u_delivered`` is the
+    ``u_predicted``, when given, is the relative standard uncertainty of every predicted dose (it overrides
+    the uncertainty the prediction file states, e.g. its ``uncertainty.relative_standard``, which covers
+    only the components given when the prediction was made); ``u_delivered`` is the
     relative standard uncertainty of the delivered doses (calibration, fit, ...), stated by the user.
     """
     if not spect:
@@ -236,7 +238,7 @@ def run_verification(
         if pred is None:
             unmatched_mask.append(nm)
             continue
-        u_p = pred.u_rel if pred.u_rel is not None else u_predicted
+        u_p = u_predicted if u_predicted is not None else pred.u_rel
         pairs.append(DosePair(nm, pred.gy_per_gbq * administered, float(delivered[nm]), u_p, u_delivered,
                               label=int(label)))
     unmatched_pred = [p.name for p in preds if p.name is not None and p.name not in names.values()]
@@ -252,8 +254,7 @@ def run_verification(
     rows = []
     for r in res.lesions:
         row = dict(r.__dict__)
-        row["u_predicted_source"] = u_src.get(r.name) or (
-            "--u-predicted" if u_predicted is not None else None)
+        row["u_predicted_source"] = "--u-predicted" if u_predicted is not None else u_src.get(r.name)
         rows.append(row)
     report = VerificationReport(
         lesions=rows,
