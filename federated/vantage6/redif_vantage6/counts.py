@@ -40,7 +40,7 @@ def _uptake(df: pd.DataFrame) -> dict[str, tuple[int, int]]:
             patient = str(df["patient"].iloc[i])
             raise AlgorithmInputError(
                 f"patient {patient} (data row {i + 1}), column uptake_definition: empty while "
-                "uptake_restored is given", field="site-data", value="",
+                "uptake_restored is given", field="sites", value="",
                 remedy="give the uptake definition code (e.g. post_therapy_scan) or leave uptake_restored empty")
         c = cells.setdefault(d, [0, 0])
         c[0] += int(r)
@@ -57,7 +57,7 @@ def _response(df: pd.DataFrame, denominator: str) -> tuple[int, int]:
             patient = str(df["patient"].iloc[i])
             raise AlgorithmInputError(
                 f"patient {patient} (data row {i + 1}), column response_denominator: bad value {d!r}",
-                field="site-data", value=d, remedy="response_denominator must be treated, itt or empty")
+                field="sites", value=d, remedy="response_denominator must be treated, itt or empty")
         if d == "":
             continue
         if denominator == "treated":
@@ -125,6 +125,6 @@ def combine_counts(results: list[dict[str, Any]], *, analysis: str,
     seen = [s["site"] for s in sites]
     dup = sorted({s for s in seen if seen.count(s) > 1})
     if dup:
-        raise AlgorithmInputError("the same site code comes from several nodes", field="site-data",
+        raise AlgorithmInputError("the same site code comes from several nodes", field="sites",
                                   value=",".join(dup), remedy="give each node's dataset its own site code")
     return {"definition": definition, "sites": sorted(sites, key=lambda s: s["site"]), "suppressed": withheld}

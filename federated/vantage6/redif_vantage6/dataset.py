@@ -26,8 +26,8 @@ REQUIRED: tuple[str, ...] = (
 class AlgorithmInputError(ValueError):
     """Bad input at a site or in the task arguments: names the field, the value and the remedy.
 
-    ``field`` is the task argument or ``site-data`` for a bad cell of the site's dataset. The message
-    never carries patient values other than the offending cell and the patient's pseudonym, and it stays
+    ``field`` is the task argument, or ``sites`` (the site datasets) for a bad cell. The message never
+    carries patient values other than the offending cell and the patient's pseudonym, and it stays
     at the node in a real deployment (vantage6 returns a failed run, not the message, unless the node
     shares logs).
     """
@@ -66,7 +66,7 @@ def _check_columns(df: pd.DataFrame, columns: tuple[str, ...] | list[str]) -> No
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise AlgorithmInputError(
-            f"{source_name(df)}: missing column(s) {', '.join(missing)}", field="site-data",
+            f"{source_name(df)}: missing column(s) {', '.join(missing)}", field="sites",
             value=",".join(missing),
             remedy="write the site's file with `redif registry export --format analysis` (the analysis "
                    "dataset contract: patient, site, genotype, uptake_restored, ...)")
@@ -76,7 +76,7 @@ def _bad(df: pd.DataFrame, row: int, column: str, value: str, expected: str) -> 
     patient = _text(df["patient"].iloc[row]) if "patient" in df.columns else "?"
     return AlgorithmInputError(
         f"{source_name(df)}: patient {patient} (data row {row + 1}), column {column}: bad value {value!r}",
-        field="site-data", value=value, remedy=f"{column} must be {expected}")
+        field="sites", value=value, remedy=f"{column} must be {expected}")
 
 
 def column_values(df: pd.DataFrame, column: str, kind: str) -> list[Any]:
@@ -139,6 +139,6 @@ def one_site(df: pd.DataFrame) -> str:
     if len(sites) != 1 or sites[0] == "":
         raise AlgorithmInputError(
             f"{source_name(df)}: column site holds {sites!r}; a node's dataset holds exactly one site",
-            field="site-data", value=",".join(sites),
+            field="sites", value=",".join(sites),
             remedy="export one file per site (`redif registry export --format analysis` as a site user)")
     return sites[0]

@@ -18,16 +18,32 @@ import contextlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from vantage6.algorithm.tools.mock_client import MockAlgorithmClient
 
+import redif_vantage6 as package
 from redif_vantage6.dataset import AlgorithmInputError
 from redif_vantage6.disclosure import ENV_VAR
 
 __all__ = ["main", "simulate"]
+
+_PARTIALS = ("partial_counts", "partial_tables", "partial_cox")
+
+
+def _recorded(name: str, fn: Callable[..., Any], record: list[dict[str, Any]]) -> Callable[..., Any]:
+    """``fn`` (a ``@data`` partial function) that also appends what it returned to ``record``."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        out = fn(*args, **kwargs)
+        record.append({"method": name, "result": json.loads(json.dumps(out))})
+        return out
+
+    wrapper.wrapped_in_data_decorator = True  # type: ignore[attr-defined]
+    return wrapper
 
 
 def _read_sites(sites: Path) -> tuple[list[pd.DataFrame], list[str]]:
@@ -52,8 +68,12 @@ def _read_sites(sites: Path) -> tuple[list[pd.DataFrame], list[str]]:
 
 def simulate(sites: Path, *, analysis: str, time: str | None = None, event: str | None = None,
              by: str | None = None, covariates: list[str] | None = None, strata: str | None = None,
-             definition: str | None = None, denominator: str = "itt") -> dict[str, Any]:
-    """Run the central function over the sites' datasets; returns its result."""
+             definition: str | None = None, denominator: str = "itt", disclosed: bool = False) -> dict[str, Any]:
+    """Run the central function over the sites' datasets; returns its result.
+
+    With ``disclosed``, the result also lists under ``disclosed`` every object the partial functions
+    returned (what would leave each node), in the order the subtasks ran.
+    """
     frames, files = _read_sites(sites)
     client = MockAlgorithmClient(datasets=[[{"database": df}] for df in frames], module="redif_vantage6")
     if analysis in ("uptake", "response"):
@@ -71,9 +91,20 @@ def simulate(sites: Path, *, analysis: str, time: str | None = None, event: str 
         raise AlgorithmInputError("unknown analysis", field="analysis", value=analysis,
                                   remedy="use uptake, response or survival")
     org0 = client.organization.list()[0]["id"]
-    task = client.task.create(input_={"method": method, "kwargs": kwargs}, organizations=[org0])
+    record: list[dict[str, Any]] = []
+    saved = {name: getattr(package, name) for name in _PARTIALS}
+    if disclosed:
+        for name, fn in saved.items():
+            setattr(package, name, _recorded(name, fn, record))
+    try:
+        task = client.task.create(input_={"method": method, "kwargs": kwargs}, organizations=[org0])
+    finally:
+        for name, fn in saved.items():
+            setattr(package, name, fn)
     result = client.result.from_task(task["id"])[0]
     result["files"] = files
+    if disclosed:
+        result["disclosed"] = record
     return dict(result)
 
 
@@ -90,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--definition")
     ap.add_argument("--denominator", default="itt")
     ap.add_argument("--min-cell", type=int)
+    ap.add_argument("--disclosed", action="store_true", help="also print what every partial function returned")
     a = ap.parse_args(argv)
     if a.min_cell is not None:
         os.environ[ENV_VAR] = str(a.min_cell)
@@ -98,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.redirect_stdout(sys.stderr):
             result = simulate(a.sites, analysis=a.analysis, time=a.time, event=a.event, by=a.by,
                               covariates=covs, strata=a.strata, definition=a.definition,
-                              denominator=a.denominator)
+                              denominator=a.denominator, disclosed=a.disclosed)
     except AlgorithmInputError as exc:
         print(json.dumps({"ok": False, "error": exc.to_dict()}))
         return 2

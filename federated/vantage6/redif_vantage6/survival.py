@@ -58,7 +58,7 @@ def _time_event(df: pd.DataFrame, time: str, event: str) -> tuple[list[int | Non
             col = event if ei is None else time
             raise AlgorithmInputError(
                 f"patient {patient} (data row {i + 1}), column {col}: empty while "
-                f"{time if ei is None else event} is given", field="site-data", value="",
+                f"{time if ei is None else event} is given", field="sites", value="",
                 remedy=f"give both {time} and {event}, or leave both empty")
     return t, e
 

@@ -83,6 +83,7 @@ _GROUPS = (
     "audit",
     "registry",
     "dictionary",
+    "federated",
 )
 
 
