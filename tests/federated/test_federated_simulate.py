@@ -51,7 +51,7 @@ def survival0(v6_python: Path) -> dict[str, Any]:
 
 
 def test_km_by_group_equals_r_survfit(survival0: dict[str, Any]) -> None:
-    """Issue 13: pooled KM per genotype (min_cell 0) = R survfit n, events, median and log-CI of the median."""
+    """Issue 13: pooled KM per genotype (min_cell 0) = R survfit n, events, median, log-CI of the median."""
     got = {g["group"]: g for g in survival0["groups"]}
     assert sorted(got) == sorted(r["group"] for r in REF["by_genotype"])
     for ref in REF["by_genotype"]:
@@ -110,7 +110,8 @@ def _hand_counts(analysis: str, denominator: str = "itt",
             sel = [r for r in rows if r["response_denominator"] in ("treated", "itt")]
             ev = sum(r["objective_response"] == "1" and r["response_denominator"] == "treated" for r in sel)
         else:
-            sel = [r for r in rows if r["response_denominator"] == "treated" and r["objective_response"] != ""]
+            sel = [r for r in rows
+                   if r["response_denominator"] == "treated" and r["objective_response"] != ""]
             ev = sum(r["objective_response"] == "1" for r in sel)
         if sel:
             out.append({"site": rows[0]["site"], "events": ev, "total": len(sel)})

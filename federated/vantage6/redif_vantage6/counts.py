@@ -41,7 +41,8 @@ def _uptake(df: pd.DataFrame) -> dict[str, tuple[int, int]]:
             raise AlgorithmInputError(
                 f"patient {patient} (data row {i + 1}), column uptake_definition: empty while "
                 "uptake_restored is given", field="sites", value="",
-                remedy="give the uptake definition code (e.g. post_therapy_scan) or leave uptake_restored empty")
+                remedy="give the uptake definition code (e.g. post_therapy_scan) or leave uptake_restored "
+                       "empty")
         c = cells.setdefault(d, [0, 0])
         c[0] += int(r)
         c[1] += 1
@@ -60,9 +61,8 @@ def _response(df: pd.DataFrame, denominator: str) -> tuple[int, int]:
                 field="sites", value=d, remedy="response_denominator must be treated, itt or empty")
         if d == "":
             continue
-        if denominator == "treated":
-            if d != "treated" or r is None:
-                continue
+        if denominator == "treated" and (d != "treated" or r is None):
+            continue
         total += 1
         events += int(bool(r) and d == "treated")
     return events, total

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["AlgorithmInputError", "REQUIRED", "column_values", "one_site", "source_name"]
+__all__ = ["REQUIRED", "AlgorithmInputError", "column_values", "one_site", "source_name"]
 
 #: The contract's columns (ANALYSIS_CONTRACT; the same order as ``redif registry export --format analysis``).
 REQUIRED: tuple[str, ...] = (
@@ -133,7 +133,8 @@ def one_site(df: pd.DataFrame) -> str:
         if p == "":
             raise _bad(df, i, "patient", p, "a pseudonym (not empty)")
         if p in seen:
-            raise _bad(df, i, "patient", p, "unique within the file (a duplicated patient would be counted twice)")
+            raise _bad(df, i, "patient", p,
+                       "unique within the file (a duplicated patient would be counted twice)")
         seen.add(p)
     sites = sorted({_text(v) for v in df["site"].tolist()})
     if len(sites) != 1 or sites[0] == "":

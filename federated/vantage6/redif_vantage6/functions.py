@@ -80,7 +80,8 @@ def central_survival(client: AlgorithmClient, time: str, event: str, by: str | N
     """Central: pooled KM per group, log-rank across groups, and the site-stratified Cox model."""
     orgs = _organizations(client, organizations)
     info(f"redif: survival ({time}, {event}) from {len(orgs)} organizations")
-    tables = _run(client, orgs, "partial_tables", {"time": time, "event": event, "by": by, "min_cell": min_cell})
+    tables = _run(client, orgs, "partial_tables",
+                  {"time": time, "event": event, "by": by, "min_cell": min_cell})
     withheld = [s for r in tables for s in r["suppressed"]]
     site_groups: dict[str, dict[str, Any]] = {}
     for r in tables:

@@ -53,7 +53,8 @@ def _read_sites(sites: Path) -> tuple[list[pd.DataFrame], list[str]]:
     files = sorted(p for p in sites.iterdir() if p.suffix.lower() == ".csv" and p.is_file())
     if not files:
         raise AlgorithmInputError(f"{sites}: no .csv file", field="sites", value=str(sites),
-                                  remedy="put one analysis CSV per site (redif registry export --format analysis)")
+                                  remedy="put one analysis CSV per site "
+                                         "(redif registry export --format analysis)")
     frames = []
     for f in files:
         try:
@@ -68,7 +69,8 @@ def _read_sites(sites: Path) -> tuple[list[pd.DataFrame], list[str]]:
 
 def simulate(sites: Path, *, analysis: str, time: str | None = None, event: str | None = None,
              by: str | None = None, covariates: list[str] | None = None, strata: str | None = None,
-             definition: str | None = None, denominator: str = "itt", disclosed: bool = False) -> dict[str, Any]:
+             definition: str | None = None, denominator: str = "itt",
+             disclosed: bool = False) -> dict[str, Any]:
     """Run the central function over the sites' datasets; returns its result.
 
     With ``disclosed``, the result also lists under ``disclosed`` every object the partial functions
@@ -82,7 +84,8 @@ def simulate(sites: Path, *, analysis: str, time: str | None = None, event: str 
     elif analysis == "survival":
         if not time or not event:
             raise AlgorithmInputError("survival needs a time and an event column", field="time",
-                                      value=time, remedy="give --time COL --event COL (e.g. pfs_days pfs_event)")
+                                      value=time,
+                                      remedy="give --time COL --event COL (e.g. pfs_days pfs_event)")
         if strata not in (None, "site"):
             raise AlgorithmInputError("unknown strata", field="strata", value=strata, remedy="use site")
         method = "central_survival"
@@ -121,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--definition")
     ap.add_argument("--denominator", default="itt")
     ap.add_argument("--min-cell", type=int)
-    ap.add_argument("--disclosed", action="store_true", help="also print what every partial function returned")
+    ap.add_argument("--disclosed", action="store_true",
+                    help="also print what every partial function returned")
     a = ap.parse_args(argv)
     if a.min_cell is not None:
         os.environ[ENV_VAR] = str(a.min_cell)

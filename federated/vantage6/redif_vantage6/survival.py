@@ -116,7 +116,9 @@ def site_tables(df: pd.DataFrame, *, time: str, event: str, by: str | None,
     return {"site": site, "groups": out, "suppressed": withheld}
 
 
-def pool_rows(tables: Sequence[Sequence[Sequence[int]]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def pool_rows(
+    tables: Sequence[Sequence[Sequence[int]]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pool several sites' rows: distinct times, at risk, events, censored (numpy arrays)."""
     agg: dict[int, list[int]] = {}
     for rows in tables:
@@ -153,10 +155,7 @@ def _findq(x: np.ndarray, y: np.ndarray, p: float, tol: float) -> float | None:
         return int(idx[np.argmax(yy >= p)])
 
     i1, i2 = first(tol), first(-tol)
-    if i1 is None or i2 is None:
-        quant = None
-    else:
-        quant = (xk[i1] + xk[i2]) / 2.0
+    quant = None if i1 is None or i2 is None else (xk[i1] + xk[i2]) / 2.0
     if not np.isnan(yk[-1]) and abs(p - yk[-1]) < tol and i1 is not None:
         quant = (xk[i1] + xmax) / 2.0
     return None if quant is None else float(quant)
@@ -257,7 +256,8 @@ def _flatten(tables: Sequence[Sequence[Sequence[int]]]) -> list[list[int]]:
     return [[int(t), int(a), int(e), int(k)] for t, a, e, k in zip(ts, n, d, c, strict=True)]
 
 
-def _efron(t: np.ndarray, e: np.ndarray, x: np.ndarray, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+def _efron(t: np.ndarray, e: np.ndarray, x: np.ndarray,
+           beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """Log partial likelihood, score and information of one stratum (Efron ties)."""
     p = x.shape[1]
     eta = x @ beta
@@ -319,7 +319,9 @@ def cox_newton(evaluate: Callable[[list[float]], list[dict[str, Any]]], covariat
     p = len(covariates)
     beta = np.zeros(p)
 
-    def total(b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, list[dict[str, Any]], list[dict[str, Any]]]:
+    Rounds = tuple[float, np.ndarray, np.ndarray, list[dict[str, Any]], list[dict[str, Any]]]
+
+    def total(b: np.ndarray) -> Rounds:
         res = evaluate([float(v) for v in b])
         ok = [r for r in res if not r.get("suppressed")]
         withheld = [r for r in res if r.get("suppressed")]
@@ -336,7 +338,8 @@ def cox_newton(evaluate: Callable[[list[float]], list[dict[str, Any]]], covariat
     ll0 = ll
     iterations = 0
     converged = False
-    for iterations in range(1, max_iter + 1):
+    while iterations < max_iter:
+        iterations += 1
         step = np.linalg.solve(inf, u)
         new = beta + step
         ll_new, u_new, inf_new, ok, withheld = total(new)

@@ -37,8 +37,10 @@ def _render_counts(out: dict[str, Any]) -> None:
     t.add_section()
     t.add_row("Pooled", f"{out['events']}/{out['n']}", style="bold")
     console.print(t)
-    console.print(f"pooled proportion {_fmt(out['estimate'])} [{_fmt(out['ci_lower'])}, {_fmt(out['ci_upper'])}], "
-                  f"tau2 = {_fmt(out['tau2'])}, mu = {_fmt(out['mu'])} (SE {_fmt(out['se'])}) on the logit scale")
+    console.print(f"pooled proportion {_fmt(out['estimate'])} "
+                  f"[{_fmt(out['ci_lower'])}, {_fmt(out['ci_upper'])}], "
+                  f"tau2 = {_fmt(out['tau2'])}, mu = {_fmt(out['mu'])} (SE {_fmt(out['se'])}) "
+                  "on the logit scale")
 
 
 def _render_survival(out: dict[str, Any]) -> None:
@@ -60,7 +62,8 @@ def _render_survival(out: dict[str, Any]) -> None:
             ct.add_column(col, justify="left" if col == "Term" else "right")
         for c in out["cox"]["coefficients"]:
             ct.add_row(c["name"], _fmt(c["coef"]), _fmt(c["se"]),
-                       f"{_fmt(c['hr'], 3)} [{_fmt(c['ci_lower'], 3)}, {_fmt(c['ci_upper'], 3)}]", _fmt(c["p"]))
+                       f"{_fmt(c['hr'], 3)} [{_fmt(c['ci_lower'], 3)}, {_fmt(c['ci_upper'], 3)}]",
+                       _fmt(c["p"]))
         console.print(ct)
 
 
@@ -87,7 +90,7 @@ def simulate_command(
                                                                 "(what leaves each node), for audit."),
     as_json: JsonOpt = False,
 ) -> None:
-    """Run the vantage6 algorithm over one CSV per site (MockAlgorithmClient): pooled uptake, response, KM, Cox."""
+    """Run the vantage6 algorithm over one CSV per site (MockAlgorithmClient): uptake, response, KM, Cox."""
     from redif.federated import simulate
 
     covs = [c.strip() for c in covariates.split(",")] if covariates else None

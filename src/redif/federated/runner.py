@@ -20,8 +20,9 @@ __all__ = ["ENV_PYTHON", "algorithm_python", "run_algorithm"]
 ENV_PYTHON = "REDIF_VANTAGE6_PYTHON"
 
 _REPO_ROOT = Path(__file__).resolve().parents[3]
-_REMEDY = ("create the algorithm's environment with `make vantage6-env` in the redif repository (a Python 3.11 "
-           f"venv .venv-vantage6 from federated/vantage6/constraints.txt), or set {ENV_PYTHON} to its python")
+_REMEDY = ("create the algorithm's environment with `make vantage6-env` in the redif repository (a "
+           "Python 3.11 venv .venv-vantage6 from federated/vantage6/constraints.txt), "
+           f"or set {ENV_PYTHON} to its python")
 
 
 def algorithm_python() -> Path:
@@ -68,7 +69,8 @@ def run_algorithm(args: list[str], *, timeout_s: float = 600.0) -> dict[str, Any
         if "No module named redif_vantage6" in proc.stderr:
             raise InputError("the algorithm package is not installed in that environment", field=ENV_PYTHON,
                              value=str(python), remedy=_REMEDY) from None
-        raise RuntimeError(f"the vantage6 algorithm failed (exit {proc.returncode}): {' | '.join(tail)}") from None
+        raise RuntimeError(
+            f"the vantage6 algorithm failed (exit {proc.returncode}): {' | '.join(tail)}") from None
     if not answer.get("ok"):
         err = answer.get("error", {})
         raise InputError(str(err.get("message", "bad input")), field=err.get("field"), value=err.get("value"),

@@ -44,7 +44,8 @@ def pool_site_counts(sites: Sequence[dict[str, Any]], *, level: float = 95.0) ->
     """
     if not sites:
         raise InputError("no site returned counts", field="sites", value="0 sites",
-                         remedy="every site was withheld (min_cell or no assessed patients); see `suppressed`")
+                         remedy="every site was withheld (min_cell or no assessed patients); "
+                                "see `suppressed`")
     labels = [str(s["site"]) for s in sites]
     events = [int(s["events"]) for s in sites]
     totals = [int(s["total"]) for s in sites]
@@ -54,7 +55,8 @@ def pool_site_counts(sites: Sequence[dict[str, Any]], *, level: float = 95.0) ->
         "k_sites": len(sites), "n": sum(totals), "events": sum(events),
         "mu": d["mu"], "se": d["se"], "estimate": d["estimate"], "ci_lower": d["ci_lower"],
         "ci_upper": d["ci_upper"], "tau2": d["tau2"],
-        "sites": [{"site": s, "events": e, "total": t} for s, e, t in zip(labels, events, totals, strict=True)],
+        "sites": [{"site": s, "events": e, "total": t}
+                  for s, e, t in zip(labels, events, totals, strict=True)],
         "measure": "PLO", "method": "REML", "level": level,
         "i2": d["i2"], "pi_lower": d["pi_lower"], "pi_upper": d["pi_upper"],
     }
@@ -77,13 +79,16 @@ def simulate(
         For a bad option, a bad site file (names file, patient, column) or a missing algorithm environment.
     """
     if analysis not in ANALYSES:
-        raise InputError("unknown analysis", field="analysis", value=analysis, remedy="use uptake, response or survival")
+        raise InputError("unknown analysis", field="analysis", value=analysis,
+                         remedy="use uptake, response or survival")
     if denominator not in ("itt", "treated"):
-        raise InputError("unknown denominator", field="denominator", value=denominator, remedy="use itt or treated")
+        raise InputError("unknown denominator", field="denominator", value=denominator,
+                         remedy="use itt or treated")
     if strata not in (None, "site"):
         raise InputError("unknown strata", field="strata", value=strata, remedy="use site (or leave it out)")
     if min_cell is not None and min_cell < 0:
-        raise InputError("min_cell must be >= 0", field="min_cell", value=min_cell, remedy="give 0, 5, 10 ...")
+        raise InputError("min_cell must be >= 0", field="min_cell", value=min_cell,
+                         remedy="give 0, 5, 10 ...")
     if not sites.is_dir():
         raise InputError(f"{sites}: not a folder", field="sites", value=str(sites),
                          remedy="give a folder holding one analysis CSV per site")

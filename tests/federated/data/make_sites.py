@@ -36,10 +36,7 @@ def main() -> None:
             treated = restored == 1
             denom = "treated" if treated else "itt"
             resp = int(rng.random() < 0.45) if treated else 0
-            if treated and rng.random() < 0.1:
-                resp_cell = ""  # treated, not evaluable
-            else:
-                resp_cell = str(resp)
+            resp_cell = "" if treated and rng.random() < 0.1 else str(resp)  # "": treated, not evaluable
             scale = 420.0 * (1.6 if restored else 1.0) * (0.9 if s == 1 else 1.1 if s == 2 else 1.0)
             t_event = rng.exponential(scale) * np.exp(-0.01 * (age - 60))
             t_cens = rng.uniform(200, 1400)
