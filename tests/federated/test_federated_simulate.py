@@ -76,6 +76,16 @@ def test_km_overall_and_stratified_logrank_equal_r(v6_python: Path) -> None:
     assert _close(st["p"], REF["logrank_strata_site"]["p"], 1e-10)
 
 
+def test_km_median_on_an_exact_half_is_the_midpoint(v6_python: Path) -> None:
+    """Issue 13: where the pooled KM equals 0.5 over a step, the median is survfit's mid-point (R reference
+    federated_reference_half.json from the hand-built sites_half files: 35 = (30 + 40) / 2)."""
+    ref = json.loads((DATA / "federated_reference_half.json").read_text(encoding="utf-8"))["overall"][0]
+    g = simulate(DATA / "sites_half", analysis="survival", min_cell=0, **SURV)["groups"][0]
+    assert (g["n"], g["events"]) == (ref["n"], ref["events"])
+    for key in ("median", "median_ci_lower", "median_ci_upper"):
+        assert _close(g[key], ref[key], 1e-10), (key, g[key], ref[key])
+
+
 def test_logrank_equals_r_survdiff(survival0: dict[str, Any]) -> None:
     """Issue 13: unstratified log-rank across genotypes = R survdiff (chisq, df, p)."""
     lr = survival0["logrank"]

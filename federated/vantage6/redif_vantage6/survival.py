@@ -34,7 +34,7 @@ Subjects 1926;33. Mantel N. Cancer Chemother Rep 1966;50:163-170. Efron B. J Am 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -122,10 +122,10 @@ def pool_rows(
     """Pool several sites' rows: distinct times, at risk, events, censored (numpy arrays)."""
     agg: dict[int, list[int]] = {}
     for rows in tables:
-        for t, _n, d, c in rows:
-            a = agg.setdefault(int(t), [0, 0])
-            a[0] += int(d)
-            a[1] += int(c)
+        for t_row, _n_row, d_row, c_row in rows:
+            a = agg.setdefault(int(t_row), [0, 0])
+            a[0] += int(d_row)
+            a[1] += int(c_row)
     times = np.array(sorted(agg), dtype=float)
     d = np.array([agg[int(x)][0] for x in times], dtype=float)
     c = np.array([agg[int(x)][1] for x in times], dtype=float)
@@ -190,7 +190,7 @@ def kaplan_meier(rows_by_site: Sequence[Sequence[Sequence[int]]], *, level: floa
             "curve": curve}
 
 
-def _logrank_stratum(tables: dict[str, list[Sequence[Sequence[int]]]],
+def _logrank_stratum(tables: Mapping[str, Sequence[Sequence[Sequence[int]]]],
                      groups: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """O - E and variance of one stratum; ``tables[group]`` = that group's rows (one or several sites)."""
     k = len(groups)
@@ -237,7 +237,7 @@ def logrank(site_groups: dict[str, dict[str, Sequence[Sequence[int]]]], *,
             o_e += a
             var += v
     else:
-        merged: dict[str, list[Sequence[Sequence[int]]]] = {}
+        merged: dict[str, list[Sequence[Sequence[int]]]] = {}  # group -> the sites' rows
         for s in site_groups.values():
             for g, rows in s.items():
                 merged.setdefault(g, []).append(rows)

@@ -33,3 +33,12 @@ out <- list(
   overall = all, by_genotype = gg, logrank = lr_un, logrank_strata_site = lr_st,
   cox = list(coefficients = cox, loglik = fit$loglik, n = fit$n, events = fit$nevent))
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, na = "null", pretty = TRUE), "federated_reference.json")
+
+# A hand-built case where the pooled KM lies exactly on 0.5 (six patients over two sites; S = 0.5 from day 30
+# to the next event at day 40, so survfit's median is the mid-point 35) -> federated_reference_half.json
+h <- do.call(rbind, lapply(sort(Sys.glob("sites_half/*.csv")),
+                           function(f) read.csv(f, colClasses = "character", na.strings = "")))
+h$t <- as.numeric(h$pfs_days); h$e <- as.numeric(h$pfs_event)
+writeLines(toJSON(list(source = "R survival 3.5-3 survfit + quantile on the pooled sites_half/*.csv",
+                       overall = km(survfit(Surv(t, e) ~ 1, data = h))),
+                  digits = NA, auto_unbox = TRUE, na = "null", pretty = TRUE), "federated_reference_half.json")
