@@ -14,8 +14,8 @@ distinct time, summed over the times, and over the sites for the site-stratified
 
 Cox (site-stratified, Efron ties; R ``coxph(Surv(t, e) ~ x + strata(site), ties = "efron")``): each site
 is a stratum, so the partial likelihood is the product of the sites' partial likelihoods and its score and
-information are sums of the sites' (Lu et al., J Biomed Inform 2015;56:46-56, WebDISCO). Newton-Raphson
-with step-halving as coxph (Therneau & Grambsch, Modeling Survival Data, 2000, ch. 3).
+information are sums of the sites' (WebDISCO: Lu CL et al., J Am Med Inform Assoc 2015;22:1212-1219).
+Newton-Raphson with step-halving as coxph (Therneau & Grambsch, Modeling Survival Data, 2000, ch. 3).
 
 Disclosure (``min_cell``): a group table is sent only for a group of at least ``min_cell`` patients, and
 its times are coarsened so that every row covers at least ``min_cell`` patients leaving the risk set:

@@ -52,6 +52,9 @@ def _render_survival(out: dict[str, Any]) -> None:
         med = f"{_fmt(g['median'], 0)} [{_fmt(g['median_ci_lower'], 0)}, {_fmt(g['median_ci_upper'], 0)}]"
         t.add_row(g["group"], str(g["n"]), str(g["events"]), med)
     console.print(t)
+    if out["min_cell"] != 0:
+        console.print("Each site's event tables are coarsened to blocks of at least min_cell patients "
+                      "leaving the risk set (docs/federated.md); with --min-cell 0 they are exact.")
     lr = out["logrank"]
     if lr is not None:
         console.print(f"log-rank{' (stratified by site)' if lr.get('strata') else ''}: chisq = "
