@@ -29,7 +29,8 @@ def _fmt(x: float | None, digits: int = 4) -> str:
 def _render_counts(out: dict[str, Any]) -> None:
     what = (f"uptake restored ({out['definition']})" if out["analysis"] == "uptake"
             else f"objective response ({out['denominator']} denominator)")
-    t = Table(title=f"Federated two-stage pool: {what}; k = {out['k_sites']} sites (PLO, REML)")
+    console.print(f"Federated two-stage pool: {what}; k = {out['k_sites']} sites (PLO, REML)")
+    t = Table()
     t.add_column("Site")
     t.add_column("Events/Total", justify="right")
     for s in out["sites"]:
@@ -44,8 +45,9 @@ def _render_counts(out: dict[str, Any]) -> None:
 
 
 def _render_survival(out: dict[str, Any]) -> None:
-    t = Table(title=f"Federated Kaplan-Meier: {out['time']} / {out['event']}"
-                    + (f" by {out['by']}" if out["by"] else ""))
+    console.print(f"Federated Kaplan-Meier: {out['time']} / {out['event']}"
+                  + (f" by {out['by']}" if out["by"] else ""))
+    t = Table()
     for col in ("Group", "n", "Events", "Median [95% CI] (days)"):
         t.add_column(col, justify="left" if col == "Group" else "right")
     for g in out["groups"]:
@@ -60,7 +62,8 @@ def _render_survival(out: dict[str, Any]) -> None:
         console.print(f"log-rank{' (stratified by site)' if lr.get('strata') else ''}: chisq = "
                       f"{_fmt(lr['chisq'], 3)}, df = {lr['df']}, p = {_fmt(lr['p'])}")
     if "cox" in out:
-        ct = Table(title="Site-stratified Cox model (Efron ties)")
+        console.print("Site-stratified Cox model (Efron ties)")
+        ct = Table()
         for col in ("Term", "coef", "SE", "HR [95% CI]", "p"):
             ct.add_column(col, justify="left" if col == "Term" else "right")
         for c in out["cox"]["coefficients"]:
