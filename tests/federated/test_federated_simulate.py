@@ -30,7 +30,7 @@ import pytest
 from redif.cli.main import main
 from redif.errors import InputError
 from redif.evidence.effect_table import pool_effect_table
-from redif.federated import simulate
+from redif.federated import pool_site_counts, simulate
 
 DATA = Path(__file__).with_name("data")
 SITES = DATA / "sites"
@@ -276,3 +276,37 @@ def test_json_keys_of_the_central_commands(v6_python: Path, capsys: pytest.Captu
     assert {"group", "n", "events", "median", "median_ci_lower", "median_ci_upper"} <= set(out["groups"][0])
     assert set(out["logrank"]) >= {"chisq", "df", "p"}
     assert set(out["cox"]["coefficients"][0]) >= {"name", "coef", "se", "hr", "ci_lower", "ci_upper", "p"}
+
+
+@pytest.mark.parametrize(("analysis", "options", "field"), [
+    ("uptake", {"by": "genotype"}, "by"),
+    ("response", {"covariates": ["age_years"]}, "covariates"),
+    ("survival", {"time": "pfs_days", "event": "pfs_event", "definition": "post_therapy_scan"}, "definition"),
+    ("survival", {"time": "pfs_days"}, "time"),
+    ("survival", {"time": "pfs_days", "event": "pfs_event", "strata": "genotype"}, "strata"),
+    ("km", {}, "analysis"),
+])
+def test_options_of_another_analysis_are_refused(analysis: str, options: dict[str, Any], field: str) -> None:
+    """Issue 13: an option the analysis does not use, or a bad one, is refused before anything runs
+    (no silent ignore); needs no algorithm environment."""
+    with pytest.raises(InputError) as exc:
+        simulate(SITES, analysis=analysis, **options)
+    assert exc.value.field == field
+
+
+def test_pool_site_counts_is_meta_pool(tmp_path: Path) -> None:
+    """Issue 13: the two-stage step alone (no algorithm environment needed) = `redif meta pool` on the
+    same table (PLO, REML), exactly; an empty list is an error naming `sites`."""
+    sites = [{"site": "A", "events": 8, "total": 40}, {"site": "B", "events": 12, "total": 34},
+             {"site": "C", "events": 0, "total": 26}]
+    table = tmp_path / "t.csv"
+    rows = "".join(f"{s['site']},{s['events']},{s['total']}\n" for s in sites)
+    table.write_text("study,events,total\n" + rows, encoding="utf-8")
+    ref = pool_effect_table(table, measure="PLO", method="REML").to_dict()
+    got = pool_site_counts(sites)
+    for key in ("mu", "se", "estimate", "ci_lower", "ci_upper", "tau2"):
+        assert got[key] == ref[key], key
+    assert (got["k_sites"], got["n"], got["events"]) == (3, 100, 20)
+    with pytest.raises(InputError) as exc:
+        pool_site_counts([])
+    assert exc.value.field == "sites"

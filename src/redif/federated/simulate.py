@@ -92,6 +92,15 @@ def simulate(
     if not sites.is_dir():
         raise InputError(f"{sites}: not a folder", field="sites", value=str(sites),
                          remedy="give a folder holding one analysis CSV per site")
+    if analysis == "survival":
+        extra_opts = {"definition": definition}
+    else:
+        extra_opts = {"time": time, "event": event, "by": by, "covariates": covariates, "strata": strata}
+    for name, given in extra_opts.items():
+        if given:
+            raise InputError(f"not used by --analysis {analysis}", field=name, value=given,
+                             remedy="drop it" + (" (survival options: --time, --event, --by, --covariates, "
+                                                 "--strata)" if analysis != "survival" else ""))
     if analysis == "survival" and (not time or not event):
         raise InputError("survival needs a time and an event column", field="time", value=time,
                          remedy="give --time and --event, e.g. --time pfs_days --event pfs_event")
