@@ -92,6 +92,7 @@ def simulate(
     if not sites.is_dir():
         raise InputError(f"{sites}: not a folder", field="sites", value=str(sites),
                          remedy="give a folder holding one analysis CSV per site")
+    extra_opts: dict[str, object]
     if analysis == "survival":
         extra_opts = {"definition": definition}
     else:
