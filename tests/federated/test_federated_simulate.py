@@ -240,6 +240,24 @@ def test_missing_column_names_file_and_column(v6_python: Path, tmp_path: Path) -
     assert "site_C.csv" in str(exc.value) and "uptake_definition" in str(exc.value)
 
 
+def test_published_rows_are_not_site_data(v6_python: Path, tmp_path: Path) -> None:
+    """Issue 13: a `source` column with a published arm's row is refused at the node (names file, patient,
+    column): published arms are combined centrally, never as a node's patients."""
+    sites = _copy_sites(tmp_path)
+    path = sites / "site_A.csv"
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    for r in rows:
+        r["source"] = "published:rec-1" if r["patient"] == "A003" else "site"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    with pytest.raises(InputError) as exc:
+        simulate(sites, analysis="response")
+    for part in ("site_A.csv", "A003", "source", "published:rec-1"):
+        assert part in str(exc.value), part
+
+
 def test_several_uptake_definitions_need_one(v6_python: Path) -> None:
     """Issue 13: uptake definitions are not mixed: several across sites -> an error asking --definition."""
     with pytest.raises(InputError) as exc:

@@ -124,7 +124,8 @@ def column_values(df: pd.DataFrame, column: str, kind: str) -> list[Any]:
 def one_site(df: pd.DataFrame) -> str:
     """The site code of the dataset (a node holds one site's patients); an error when several or none.
 
-    Also checks the contract's columns are all present and the patient pseudonyms are unique.
+    Also checks the contract's columns are all present, the patient pseudonyms are unique and, when a
+    ``source`` column is present, that every row is a site row (``site`` or empty).
     """
     _check_columns(df, REQUIRED)
     patients = [_text(v) for v in df["patient"].tolist()]
@@ -136,6 +137,12 @@ def one_site(df: pd.DataFrame) -> str:
             raise _bad(df, i, "patient", p,
                        "unique within the file (a duplicated patient would be counted twice)")
         seen.add(p)
+    if "source" in df.columns:
+        for i, v in enumerate(df["source"].tolist()):
+            if _text(v) not in ("", "site"):
+                raise _bad(df, i, "source", _text(v),
+                           "site or empty: a node's dataset holds its own patients, not published arms "
+                           "(those are pooled centrally with `redif ipd pool`)")
     sites = sorted({_text(v) for v in df["site"].tolist()})
     if len(sites) != 1 or sites[0] == "":
         raise AlgorithmInputError(

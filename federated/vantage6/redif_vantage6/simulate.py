@@ -58,7 +58,7 @@ def _read_sites(sites: Path) -> tuple[list[pd.DataFrame], list[str]]:
     frames = []
     for f in files:
         try:
-            df = pd.read_csv(f, dtype=str, keep_default_na=False, encoding="utf-8")
+            df = pd.read_csv(f, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise AlgorithmInputError(f"{f}: not a readable CSV ({exc})", field="sites", value=str(f),
                                       remedy="write UTF-8 CSV with a header row") from None
