@@ -49,7 +49,7 @@ test: $(STAMP) $(V6_STAMP) sysdeps
 	REDIF_TEST_DASK=1 REDIF_TEST_LOCKED=1 $(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff check src tests benchmarks scripts federated
 	$(BIN)/mypy
 
 bench: $(STAMP)
