@@ -221,7 +221,8 @@ def _logrank_stratum(tables: Mapping[str, Sequence[Sequence[Sequence[int]]]],
 
 def logrank(site_groups: dict[str, dict[str, Sequence[Sequence[int]]]], *,
             stratified: bool) -> dict[str, Any] | None:
-    """Log-rank test across the groups: ``{chisq, df, p, strata}`` (None with fewer than two groups).
+    """Log-rank test across the groups: ``{chisq, df, p, observed, expected, strata}`` (None with fewer
+    than two groups; ``observed``/``expected``: events per group, summed over the strata).
 
     ``site_groups[site][group]`` are the rows a site sent for that group.
     """
@@ -247,8 +248,10 @@ def logrank(site_groups: dict[str, dict[str, Sequence[Sequence[int]]]], *,
     sub = var[:-1, :-1]
     df = int(np.linalg.matrix_rank(sub))
     chisq = float(o_e[:-1] @ np.linalg.pinv(sub) @ o_e[:-1])
-    return {"chisq": chisq, "df": df, "p": float(special.chdtrc(df, chisq)),
-            "strata": "site" if stratified else None}
+    observed = {g: float(sum(r[2] for s in site_groups.values() for r in s.get(g, []))) for g in groups}
+    expected = {g: observed[g] - float(o_e[j]) for j, g in enumerate(groups)}
+    return {"chisq": chisq, "df": df, "p": float(special.chdtrc(df, chisq)), "observed": observed,
+            "expected": expected, "strata": "site" if stratified else None}
 
 
 def _flatten(tables: Sequence[Sequence[Sequence[int]]]) -> list[list[int]]:
@@ -364,7 +367,7 @@ def cox_newton(evaluate: Callable[[list[float]], list[dict[str, Any]]], covariat
         b, se = float(beta[j]), float(math.sqrt(cov[j, j]))
         coefs.append({"name": name, "coef": b, "se": se, "hr": math.exp(b), "ci_lower": math.exp(b - z * se),
                       "ci_upper": math.exp(b + z * se), "p": float(2 * special.ndtr(-abs(b / se)))})
-    return {"coefficients": coefs, "ties": "efron", "strata": "site", "loglik": [ll0, ll],
+    return {"coefficients": coefs, "ties": "efron", "strata": "site", "loglik": ll, "loglik_null": ll0,
             "iterations": iterations, "n": int(sum(r["n"] for r in ok)),
             "events": int(sum(r["events"] for r in ok)), "sites": sorted(r["site"] for r in ok),
             "suppressed": withheld}

@@ -35,7 +35,8 @@ def suppressed_by_site(records: Sequence[dict[str, Any]]) -> dict[str, list[dict
 
 
 def pool_site_counts(sites: Sequence[dict[str, Any]], *, level: float = 95.0) -> dict[str, Any]:
-    """Two-stage pool of per-site counts ``[{site, events, total}]`` (PLO, REML; ``redif meta pool``).
+    """Two-stage pool of per-site counts ``[{site, events, total}]`` (PLO, REML; ``redif meta pool``);
+    the output's ``sites`` carry ``source: site`` as ``redif ipd pool``'s do.
 
     Raises
     ------
@@ -55,9 +56,9 @@ def pool_site_counts(sites: Sequence[dict[str, Any]], *, level: float = 95.0) ->
         "k_sites": len(sites), "n": sum(totals), "events": sum(events),
         "mu": d["mu"], "se": d["se"], "estimate": d["estimate"], "ci_lower": d["ci_lower"],
         "ci_upper": d["ci_upper"], "tau2": d["tau2"],
-        "sites": [{"site": s, "events": e, "total": t}
+        "sites": [{"site": s, "events": e, "total": t, "source": "site"}
                   for s, e, t in zip(labels, events, totals, strict=True)],
-        "measure": "PLO", "method": "REML", "level": level,
+        "measure": "PLO", "method": "two-stage", "tau2_method": "REML", "level": level,
         "i2": d["i2"], "pi_lower": d["pi_lower"], "pi_upper": d["pi_upper"],
     }
     return out
@@ -124,11 +125,15 @@ def simulate(
             raise InputError("no site returned counts", field="sites", value=str(sites),
                              remedy=f"every site was withheld: {suppressed}")
         out = pool_site_counts(raw["sites"])
-        out.update({"analysis": analysis, "definition": raw.get("definition"),
+        out.update({"analysis": analysis,
+                    "outcome": "uptake_restored" if analysis == "uptake" else "objective_response",
+                    "definition": raw.get("definition"),
                     "denominator": raw.get("denominator"), "min_cell": min_cell, "suppressed": suppressed,
                     "files": raw.get("files", []), **extra})
         return out
-    out = {"analysis": analysis, "time": time, "event": event, "by": by, "groups": raw["groups"],
+    groups = raw["groups"]
+    out = {"analysis": analysis, "time": time, "event": event, "by": by, "level": 95.0, "conf_type": "log",
+           "n": sum(g["n"] for g in groups), "events": sum(g["events"] for g in groups), "groups": groups,
            "logrank": raw["logrank"], "min_cell": min_cell, "suppressed": suppressed,
            "files": raw.get("files", [])}
     if "cox" in raw:
