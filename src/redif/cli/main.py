@@ -85,6 +85,7 @@ _GROUPS = (
     "audit",
     "registry",
     "dictionary",
+    "federated",
 )
 
 
