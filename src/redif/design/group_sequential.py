@@ -155,7 +155,7 @@ def _check_rates(info_rates: Sequence[float] | None, k: int) -> list[float]:
     ok = (
         len(r) == k
         and all(math.isfinite(x) for x in r)
-        and all(0 < a < b for a, b in zip([0.0, *r[:-1]], r, strict=True))
+        and all(a < b for a, b in zip([0.0, *r[:-1]], r, strict=True))
         and abs(r[-1] - 1.0) < 1e-12
     )
     if not ok:
