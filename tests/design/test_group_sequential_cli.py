@@ -32,7 +32,10 @@ def _json(cli: Any, *args: str) -> Any:
 def _ref(section: str, **want: Any) -> dict[str, Any]:
     for case in REF[section]:
         if all(case["input"].get(k) == v for k, v in want.items()) and set(case["input"]) - set(want) <= {
-            "alpha", "beta", "sided", "ratio"
+            "alpha",
+            "beta",
+            "sided",
+            "ratio",
         } | set(want):
             return case  # type: ignore[no-any-return]
     raise AssertionError(f"no reference case {want}")
@@ -40,13 +43,39 @@ def _ref(section: str, **want: Any) -> dict[str, Any]:
 
 def test_issue_example_group_sequential(redif_cli: Any) -> None:
     """The issue's example: K = 3, one-sided alpha 0.025, beta 0.2, asOF with bsOF futility (rpact)."""
-    d = _json(redif_cli, "design", "group-sequential", "--k", "3", "--alpha", "0.025", "--sided", "1",
-              "--beta", "0.2", "--type", "asOF", "--beta-spending", "bsOF")
-    ref = next(c for c in REF["designs"] if c["input"].get("bs") == "bsOF" and c["input"]["k"] == 3
-               and c["input"]["type"] == "asOF" and "info" not in c["input"] and not c["input"]["binding"]
-               and c["input"]["beta"] == 0.2)
-    for key, rkey in [("critical_values", "criticalValues"), ("futility_bounds", "futilityBounds"),
-                      ("alpha_spent", "alphaSpent"), ("power", "power")]:
+    d = _json(
+        redif_cli,
+        "design",
+        "group-sequential",
+        "--k",
+        "3",
+        "--alpha",
+        "0.025",
+        "--sided",
+        "1",
+        "--beta",
+        "0.2",
+        "--type",
+        "asOF",
+        "--beta-spending",
+        "bsOF",
+    )
+    ref = next(
+        c
+        for c in REF["designs"]
+        if c["input"].get("bs") == "bsOF"
+        and c["input"]["k"] == 3
+        and c["input"]["type"] == "asOF"
+        and "info" not in c["input"]
+        and not c["input"]["binding"]
+        and c["input"]["beta"] == 0.2
+    )
+    for key, rkey in [
+        ("critical_values", "criticalValues"),
+        ("futility_bounds", "futilityBounds"),
+        ("alpha_spent", "alphaSpent"),
+        ("power", "power"),
+    ]:
         assert d[key] == pytest.approx(ref[rkey], rel=1e-4)
     assert d["inflation_factor"] == pytest.approx(ref["inflationFactor"], rel=1e-4)
     assert d["expected_information_h1"] == pytest.approx(ref["averageSampleNumber1"], rel=1e-4)
@@ -55,17 +84,54 @@ def test_issue_example_group_sequential(redif_cli: Any) -> None:
 
 def test_issue_example_survival_and_rates(redif_cli: Any) -> None:
     """`design survival` and `design rates` with --k/--type give rpact's events, subjects and times."""
-    s = _json(redif_cli, "design", "survival", "--hr", "0.6", "--alpha", "0.025", "--sided", "1", "--power",
-              "0.8", "--accrual-months", "24", "--followup-months", "12", "--median-control-months", "12",
-              "--k", "3", "--type", "asOF")
+    s = _json(
+        redif_cli,
+        "design",
+        "survival",
+        "--hr",
+        "0.6",
+        "--alpha",
+        "0.025",
+        "--sided",
+        "1",
+        "--power",
+        "0.8",
+        "--accrual-months",
+        "24",
+        "--followup-months",
+        "12",
+        "--median-control-months",
+        "12",
+        "--k",
+        "3",
+        "--type",
+        "asOF",
+    )
     ref = _ref("survival", hr=0.6, k=3, type="asOF", median=12, followup=12, accrual=[0, 24])
     assert s["events"] == pytest.approx(ref["maxNumberOfEvents"], rel=1e-4)
     assert s["events_ceil"] == math.ceil(s["events"])
     assert s["events_per_stage"] == pytest.approx(ref["eventsPerStage"], rel=1e-4)
     assert s["subjects"] == pytest.approx(ref["maxNumberOfSubjects"], rel=1e-4)
     assert s["analysis_times_months"] == pytest.approx(ref["analysisTime"], rel=1e-4)
-    r = _json(redif_cli, "design", "rates", "--p1", "0.6", "--p2", "0.35", "--alpha", "0.025", "--sided", "1",
-              "--power", "0.8", "--k", "2", "--type", "asOF")
+    r = _json(
+        redif_cli,
+        "design",
+        "rates",
+        "--p1",
+        "0.6",
+        "--p2",
+        "0.35",
+        "--alpha",
+        "0.025",
+        "--sided",
+        "1",
+        "--power",
+        "0.8",
+        "--k",
+        "2",
+        "--type",
+        "asOF",
+    )
     rr = _ref("rates", p1=0.6, p2=0.35, k=2, type="asOF")
     assert r["n"] == pytest.approx(rr["maxNumberOfSubjects"], rel=1e-4)
     assert r["n_per_stage"] == pytest.approx(rr["numberOfSubjects"], rel=1e-4)
@@ -80,11 +146,35 @@ def test_survival_without_new_flags_is_unchanged(redif_cli: Any) -> None:
     s = _json(redif_cli, "design", "survival", "--hr", "0.6")
     assert s["events"] == 121 and s["events_exact"] == pytest.approx(120.3158, abs=1e-3)
     # the same fixed design through the rpact path: --sided 2 gives the same unrounded events
-    r = _json(redif_cli, "design", "survival", "--hr", "0.6", "--sided", "2", "--accrual-months", "36",
-              "--followup-months", "12", "--median-control-months", "10")
+    r = _json(
+        redif_cli,
+        "design",
+        "survival",
+        "--hr",
+        "0.6",
+        "--sided",
+        "2",
+        "--accrual-months",
+        "36",
+        "--followup-months",
+        "12",
+        "--median-control-months",
+        "10",
+    )
     assert r["events"] == pytest.approx(s["events_exact"], rel=1e-12) and r["events_ceil"] == 121
-    old = _json(redif_cli, "design", "survival", "--hr", "0.6", "--accrual-months", "36", "--followup-months",
-                "12", "--median-control-months", "10")
+    old = _json(
+        redif_cli,
+        "design",
+        "survival",
+        "--hr",
+        "0.6",
+        "--accrual-months",
+        "36",
+        "--followup-months",
+        "12",
+        "--median-control-months",
+        "10",
+    )
     assert r["p_event"] == pytest.approx(old["p_event"], rel=1e-10)
 
 
@@ -99,20 +189,82 @@ def test_survival_without_new_flags_is_unchanged(redif_cli: Any) -> None:
         (["design", "group-sequential", "--k", "3", "--info-rates", "0.5,x,1"], "--info-rates"),
         (["design", "group-sequential", "--k", "3", "--alpha", "0.7"], "--alpha"),
         (["design", "group-sequential", "--k", "3", "--sided", "3"], "--sided"),
-        (["design", "group-sequential", "--k", "3", "--type", "OF", "--beta-spending", "bsOF"], "--beta-spending"),
-        (["design", "group-sequential", "--k", "3", "--type", "asOF", "--sided", "2", "--beta-spending", "bsP"],
-         "--beta-spending"),
-        (["design", "group-sequential", "--k", "3", "--type", "asOF", "--beta-spending", "bsHSD"], "--gamma-beta"),
+        (
+            ["design", "group-sequential", "--k", "3", "--type", "OF", "--beta-spending", "bsOF"],
+            "--beta-spending",
+        ),
+        (
+            [
+                "design",
+                "group-sequential",
+                "--k",
+                "3",
+                "--type",
+                "asOF",
+                "--sided",
+                "2",
+                "--beta-spending",
+                "bsP",
+            ],
+            "--beta-spending",
+        ),
+        (
+            ["design", "group-sequential", "--k", "3", "--type", "asOF", "--beta-spending", "bsHSD"],
+            "--gamma-beta",
+        ),
         (["design", "rates", "--p1", "0.3", "--p2", "0.3"], "--p2"),
         (["design", "rates", "--p1", "0.3", "--p2", "0.2", "--ratio", "0"], "--ratio"),
         (["design", "means", "--alternative", "0"], "--alternative"),
         (["design", "survival", "--hr", "0.6", "--sided", "1", "--accrual-months", "24"], "--accrual-months"),
-        (["design", "survival", "--hr", "0.6", "--sided", "1", "--accrual-months", "24", "--followup-months",
-          "12"], "--median-control-months"),
-        (["design", "survival", "--hr", "0.6", "--sided", "1", "--accrual-months", "24", "--followup-months",
-          "12", "--median-control-months", "12", "--dropout-rate", "1.5"], "--dropout-rate"),
-        (["design", "survival", "--hr", "0.6", "--accrual-months", "6,3", "--followup-months", "12",
-          "--median-control-months", "12"], "--accrual-months"),
+        (
+            [
+                "design",
+                "survival",
+                "--hr",
+                "0.6",
+                "--sided",
+                "1",
+                "--accrual-months",
+                "24",
+                "--followup-months",
+                "12",
+            ],
+            "--median-control-months",
+        ),
+        (
+            [
+                "design",
+                "survival",
+                "--hr",
+                "0.6",
+                "--sided",
+                "1",
+                "--accrual-months",
+                "24",
+                "--followup-months",
+                "12",
+                "--median-control-months",
+                "12",
+                "--dropout-rate",
+                "1.5",
+            ],
+            "--dropout-rate",
+        ),
+        (
+            [
+                "design",
+                "survival",
+                "--hr",
+                "0.6",
+                "--accrual-months",
+                "6,3",
+                "--followup-months",
+                "12",
+                "--median-control-months",
+                "12",
+            ],
+            "--accrual-months",
+        ),
     ],
 )
 def test_bad_input_names_the_flag(redif_cli: Any, args: list[str], flag: str) -> None:
@@ -126,11 +278,15 @@ def test_bad_input_names_the_flag(redif_cli: Any, args: list[str], flag: str) ->
 def test_spending_functions_closed_forms() -> None:
     """asOF/asP/asKD/asHSD at t = 0.5 equal their closed forms; every function spends all at t = 1."""
     a = 0.025
-    assert spending_value(a, 0.5, "asOF") == pytest.approx(2 * stats.norm.sf(stats.norm.isf(a / 2) / math.sqrt(0.5)))
+    assert spending_value(a, 0.5, "asOF") == pytest.approx(
+        2 * stats.norm.sf(stats.norm.isf(a / 2) / math.sqrt(0.5))
+    )
     assert spending_value(a, 0.5, "asP") == pytest.approx(a * math.log(1 + (math.e - 1) * 0.5))
     assert spending_value(a, 0.5, "asKD", gamma=3) == pytest.approx(a * 0.125)
     assert spending_value(a, 0.5, "asHSD", gamma=0) == pytest.approx(a * 0.5)
-    assert spending_value(a, 0.5, "asHSD", gamma=-4) == pytest.approx(a * (1 - math.exp(2)) / (1 - math.exp(4)))
+    assert spending_value(a, 0.5, "asHSD", gamma=-4) == pytest.approx(
+        a * (1 - math.exp(2)) / (1 - math.exp(4))
+    )
     for kind, g in [("asOF", None), ("asP", None), ("asKD", 2.0), ("asHSD", 1.0), ("bsOF", None)]:
         assert spending_value(a, 1.0, kind, gamma=g) == pytest.approx(a, rel=1e-12)
 

@@ -51,8 +51,17 @@ DESIGNS = [
     dict(k=3, alpha=0.025, beta=0.2, sided=1, type_of_design="asOF", beta_spending="bsOF"),
     dict(k=4, alpha=0.05, beta=0.2, sided=2, type_of_design="OF"),
     dict(k=5, alpha=0.025, beta=0.1, sided=1, type_of_design="P"),
-    dict(k=3, alpha=0.025, beta=0.2, sided=1, type_of_design="asHSD", gamma_a=-4, beta_spending="bsP",
-         binding=True, info_rates=[0.3, 0.65, 1.0]),
+    dict(
+        k=3,
+        alpha=0.025,
+        beta=0.2,
+        sided=1,
+        type_of_design="asHSD",
+        gamma_a=-4,
+        beta_spending="bsP",
+        binding=True,
+        info_rates=[0.3, 0.65, 1.0],
+    ),
 ]
 
 
@@ -73,7 +82,8 @@ def test_simulated_error_rates_match_exact(spec: dict) -> None:  # type: ignore[
 def test_simulation_detects_a_wrong_boundary() -> None:
     """The check can fail: lowering the last critical value by 0.05 moves alpha by many SEs."""
     d = group_sequential_design(3, 0.025, 0.2, 1, "OF")
-    bad = GroupSequentialDesign(**{**d.__dict__, "critical_values": [*d.critical_values[:-1],
-                                                                       d.critical_values[-1] - 0.05]})
+    bad = GroupSequentialDesign(
+        **{**d.__dict__, "critical_values": [*d.critical_values[:-1], d.critical_values[-1] - 0.05]}
+    )
     alpha_sim, _ = _simulate(bad, 0.0, futility=False, seed=15)
     assert abs(alpha_sim - d.alpha_spent[-1]) > _tol(d.alpha_spent[-1])

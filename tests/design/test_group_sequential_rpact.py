@@ -40,9 +40,17 @@ def _design(spec: dict[str, Any]) -> Any:
     if spec.get("k", 1) == 1:
         return None
     return group_sequential_design(
-        spec["k"], spec["alpha"], spec["beta"], spec["sided"], spec["type"], info_rates=spec.get("info"),
-        delta_wt=spec.get("delta_wt"), gamma_a=spec.get("gamma_a"), beta_spending=spec.get("bs", "none"),
-        gamma_b=spec.get("gamma_b"), binding=bool(spec.get("binding", False)),
+        spec["k"],
+        spec["alpha"],
+        spec["beta"],
+        spec["sided"],
+        spec["type"],
+        info_rates=spec.get("info"),
+        delta_wt=spec.get("delta_wt"),
+        gamma_a=spec.get("gamma_a"),
+        beta_spending=spec.get("bs", "none"),
+        gamma_b=spec.get("gamma_b"),
+        binding=bool(spec.get("binding", False)),
     )
 
 
@@ -89,8 +97,9 @@ def test_rates_match_rpact(case: dict[str, Any]) -> None:
     """getSampleSizeRates: fixed size, maximum and per-look sizes, per-arm sizes."""
     s = case["input"]
     d = _design(s)
-    r = sample_size_rates(s["p1"], s["p2"], design=d, alpha=s["alpha"], power=1 - s["beta"], sided=s["sided"],
-                          ratio=s["ratio"])
+    r = sample_size_rates(
+        s["p1"], s["p2"], design=d, alpha=s["alpha"], power=1 - s["beta"], sided=s["sided"], ratio=s["ratio"]
+    )
     if d is None:
         _close(r.n_fixed, case["nFixed"], "nFixed")
         _close([r.n1, r.n2], [case["nFixed1"], case["nFixed2"]], "nFixed1/2")
@@ -107,8 +116,16 @@ def test_means_match_rpact(case: dict[str, Any]) -> None:
     """getSampleSizeMeans: t-test (rpact's default) and normal approximation, fixed and sequential."""
     s = case["input"]
     d = _design(s)
-    r = sample_size_means(s["alternative"], s["stdev"], design=d, alpha=s["alpha"], power=1 - s["beta"],
-                          sided=s["sided"], ratio=s["ratio"], normal_approximation=s["normal"])
+    r = sample_size_means(
+        s["alternative"],
+        s["stdev"],
+        design=d,
+        alpha=s["alpha"],
+        power=1 - s["beta"],
+        sided=s["sided"],
+        ratio=s["ratio"],
+        normal_approximation=s["normal"],
+    )
     if d is None:
         _close(r.n_fixed, case["nFixed"], "nFixed")
     else:
@@ -124,10 +141,19 @@ def test_survival_matches_rpact(case: dict[str, Any]) -> None:
     d = _design(s)
     acc = [float(x) for x in s["accrual"]][1:]
     r = sample_size_survival(
-        s["hr"], accrual_months=acc, followup_months=s["followup"], median_control_months=s.get("median"),
-        lambda_control=s.get("lambda"), accrual_intensity=s.get("intensity"), dropout_rate=s.get("dropout", 0.0),
-        dropout_months=s.get("dropout_time", 12.0), design=d, alpha=s["alpha"], power=1 - s["beta"],
-        sided=s["sided"], ratio=s["ratio"],
+        s["hr"],
+        accrual_months=acc,
+        followup_months=s["followup"],
+        median_control_months=s.get("median"),
+        lambda_control=s.get("lambda"),
+        accrual_intensity=s.get("intensity"),
+        dropout_rate=s.get("dropout", 0.0),
+        dropout_months=s.get("dropout_time", 12.0),
+        design=d,
+        alpha=s["alpha"],
+        power=1 - s["beta"],
+        sided=s["sided"],
+        ratio=s["ratio"],
     )
     _close(r.events_fixed, case["eventsFixed"], "eventsFixed")
     if d is None:
@@ -136,7 +162,10 @@ def test_survival_matches_rpact(case: dict[str, Any]) -> None:
         _close(r.events, case["maxNumberOfEvents"], "maxNumberOfEvents")
         _close(r.events_per_stage, case["eventsPerStage"], "eventsPerStage")
         _close(r.subjects, case["maxNumberOfSubjects"], "maxNumberOfSubjects")
-        _close([r.subjects_experimental, r.subjects_control],
-               [case["maxNumberOfSubjects1"], case["maxNumberOfSubjects2"]], "max subjects per arm")
+        _close(
+            [r.subjects_experimental, r.subjects_control],
+            [case["maxNumberOfSubjects1"], case["maxNumberOfSubjects2"]],
+            "max subjects per arm",
+        )
         _close(r.analysis_times_months, case["analysisTime"], "analysisTime")
         _close(r.subjects_per_stage, case["numberOfSubjects"], "numberOfSubjects")

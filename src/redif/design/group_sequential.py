@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, stats
 
-from redif.design._validate import check_count, check_open_unit, check_positive
+from redif.design._validate import check_count, check_open_unit
 from redif.design.gs_recursion import Recursion, crossing_probabilities
 from redif.design.spending import ALPHA_SPENDING, BETA_SPENDING, spending_value
 from redif.errors import InputError
@@ -182,7 +182,9 @@ def _wang_tsiatis(rates: list[float], alpha: float, sided: int, delta: float) ->
     return [float(c * x ** (delta - 0.5)) for x in t]
 
 
-def _alpha_spending_values(rates: list[float], alpha: float, sided: int, kind: str, gamma: float | None) -> list[float]:
+def _alpha_spending_values(
+    rates: list[float], alpha: float, sided: int, kind: str, gamma: float | None
+) -> list[float]:
     vals = [spending_value(alpha, t, kind, sided=sided, gamma=gamma) for t in rates]
     vals[-1] = alpha
     return vals
@@ -216,7 +218,9 @@ def _alpha_spending_bounds(
     return u
 
 
-def _futility_nonbinding(rates: list[float], u: list[float], beta_spend: list[float], theta: float) -> list[float]:
+def _futility_nonbinding(
+    rates: list[float], u: list[float], beta_spend: list[float], theta: float
+) -> list[float]:
     rec = Recursion(rates, theta)
     lo: list[float] = []
     prev = 0.0
@@ -258,7 +262,9 @@ def _validate(
     if sided not in (1, 2):
         raise InputError("must be 1 or 2", field="sided", value=sided, remedy="give 1 (one-sided) or 2")
     if alpha >= 0.5 * sided:
-        raise InputError(f"alpha must be below {0.5 * sided:g} for a {sided}-sided test", field="alpha", value=alpha)
+        raise InputError(
+            f"alpha must be below {0.5 * sided:g} for a {sided}-sided test", field="alpha", value=alpha
+        )
     if beta >= 1 - alpha / sided:
         raise InputError("beta must be below 1 - alpha / sided", field="beta", value=beta)
     if type_of_design not in DESIGN_TYPES:
@@ -281,7 +287,7 @@ def _validate(
                 "beta spending needs an alpha-spending design",
                 field="beta_spending",
                 value=beta_spending,
-                remedy="use --type asOF, asP, asKD or asHSD (as rpact)",
+                remedy="use an alpha-spending type: asOF, asP, asKD or asHSD (as rpact)",
             )
         if sided != 1:
             raise InputError(
@@ -289,7 +295,7 @@ def _validate(
                 "version experimental)",
                 field="beta_spending",
                 value=beta_spending,
-                remedy="use --sided 1 or --beta-spending none",
+                remedy="use a one-sided design, or no beta spending",
             )
         if k < 2:
             raise InputError("beta spending needs at least two looks", field="k", value=k)
@@ -301,7 +307,9 @@ def _param(value: float | None, field: str, kind: str, *, positive: bool) -> flo
         raise InputError(f"{kind} needs its parameter", field=field, remedy=f"give {field} for {kind}")
     v = float(value)
     if not math.isfinite(v) or (positive and v <= 0):
-        raise InputError("must be a finite" + (" positive" if positive else "") + " number", field=field, value=value)
+        raise InputError(
+            "must be a finite" + (" positive" if positive else "") + " number", field=field, value=value
+        )
     return v
 
 
@@ -403,7 +411,19 @@ def group_sequential_design(
                 lo = _futility_nonbinding(rates, u, bspend, theta)
             futility = lo[:-1]
     return _characteristics(
-        k, alpha, beta, sided, type_of_design, rates, u, futility, beta_spending, binding, delta_wt, gamma_a, gamma_b
+        k,
+        alpha,
+        beta,
+        sided,
+        type_of_design,
+        rates,
+        u,
+        futility,
+        beta_spending,
+        binding,
+        delta_wt,
+        gamma_a,
+        gamma_b,
     )
 
 
@@ -444,8 +464,7 @@ def _characteristics(
     if k == 1:
         shift = n_fixed
     else:
-        shift = _root(lambda s: float(probs(math.sqrt(s))[1].sum()) - (1 - beta), 0.0,
-                      4 * n_fixed)
+        shift = _root(lambda s: float(probs(math.sqrt(s))[1].sum()) - (1 - beta), 0.0, 4 * n_fixed)
     pl1, pu1 = probs(math.sqrt(shift))
     t = np.asarray(rates)
 

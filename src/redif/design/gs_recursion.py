@@ -51,7 +51,7 @@ def _norm_cdf(x: NDArray[np.float64] | float) -> NDArray[np.float64]:
 
 def _simpson(a: float, b: float, step: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Nodes and composite Simpson weights on [a, b] with an even number of panels."""
-    n = max(2, int(math.ceil((b - a) / step)))
+    n = max(2, math.ceil((b - a) / step))
     n += n % 2
     z = np.linspace(a, b, n + 1)
     h = (b - a) / n
@@ -137,8 +137,8 @@ class Recursion:
 
 def crossing_probabilities(
     rates: Sequence[float],
-    lower: Sequence[float],
-    upper: Sequence[float],
+    lower: Sequence[float] | NDArray[np.float64],
+    upper: Sequence[float] | NDArray[np.float64],
     theta: float,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Stage-wise probabilities of first crossing the lower and the upper bound.

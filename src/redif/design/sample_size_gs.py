@@ -69,8 +69,14 @@ def _design_terms(
 ) -> tuple[float, float, int, float, list[float], list[float]]:
     """alpha, beta, sided, inflation factor, information rates, (ASN0, ASN01, ASN1) of a design."""
     if design is not None:
-        return (design.alpha, design.beta, design.sided, design.inflation_factor, design.information_rates,
-                [design.expected_information_h0, design.expected_information_h01, design.expected_information_h1])
+        return (
+            design.alpha,
+            design.beta,
+            design.sided,
+            design.inflation_factor,
+            design.information_rates,
+            [design.expected_information_h0, design.expected_information_h01, design.expected_information_h1],
+        )
     a = check_open_unit(alpha if alpha is not None else 0.025, "alpha")
     pw = check_open_unit(power if power is not None else 0.8, "power")
     s = 1 if sided is None else int(sided)
@@ -150,10 +156,23 @@ def sample_size_rates(
     n_max = n_fixed * infl
     stages = _per_stage(n_max, rates)
     return RatesSampleSize(
-        p1=p1, p2=p2, alpha=a, beta=b, sided=s, ratio=r, k=len(rates), n_fixed=n_fixed, n=n_max,
-        n_ceil=_ceil(n_max), n_per_stage=stages, n_per_stage_ceil=[_ceil(x) for x in stages],
-        n1=n_max * r / (1 + r), n2=n_max / (1 + r),
-        expected_n_h0=asn[0] * n_fixed, expected_n_h01=asn[1] * n_fixed, expected_n_h1=asn[2] * n_fixed,
+        p1=p1,
+        p2=p2,
+        alpha=a,
+        beta=b,
+        sided=s,
+        ratio=r,
+        k=len(rates),
+        n_fixed=n_fixed,
+        n=n_max,
+        n_ceil=_ceil(n_max),
+        n_per_stage=stages,
+        n_per_stage_ceil=[_ceil(x) for x in stages],
+        n1=n_max * r / (1 + r),
+        n2=n_max / (1 + r),
+        expected_n_h0=asn[0] * n_fixed,
+        expected_n_h01=asn[1] * n_fixed,
+        expected_n_h1=asn[2] * n_fixed,
     )
 
 
@@ -221,11 +240,24 @@ def sample_size_means(
     n_max = n_fixed * infl
     stages = _per_stage(n_max, rates)
     return MeansSampleSize(
-        alternative=delta, stdev=sd, alpha=a, beta=b, sided=s, ratio=r,
-        normal_approximation=bool(normal_approximation), k=len(rates), n_fixed=n_fixed, n=n_max,
-        n_ceil=_ceil(n_max), n_per_stage=stages, n_per_stage_ceil=[_ceil(x) for x in stages],
-        n1=n_max * r / (1 + r), n2=n_max / (1 + r),
-        expected_n_h0=asn[0] * n_fixed, expected_n_h01=asn[1] * n_fixed, expected_n_h1=asn[2] * n_fixed,
+        alternative=delta,
+        stdev=sd,
+        alpha=a,
+        beta=b,
+        sided=s,
+        ratio=r,
+        normal_approximation=bool(normal_approximation),
+        k=len(rates),
+        n_fixed=n_fixed,
+        n=n_max,
+        n_ceil=_ceil(n_max),
+        n_per_stage=stages,
+        n_per_stage_ceil=[_ceil(x) for x in stages],
+        n1=n_max * r / (1 + r),
+        n2=n_max / (1 + r),
+        expected_n_h0=asn[0] * n_fixed,
+        expected_n_h01=asn[1] * n_fixed,
+        expected_n_h1=asn[2] * n_fixed,
     )
 
 
@@ -335,27 +367,48 @@ def sample_size_survival(
     """
     hr = check_positive(hr, "hr")
     if hr == 1.0:
-        raise InputError("a hazard ratio of 1 cannot be detected", field="hr", value=hr,
-                         remedy="give the hazard ratio to detect, e.g. 0.6")
+        raise InputError(
+            "a hazard ratio of 1 cannot be detected",
+            field="hr",
+            value=hr,
+            remedy="give the hazard ratio to detect, e.g. 0.6",
+        )
     r = _ratio(ratio)
     ends = [float(x) for x in np.atleast_1d(np.asarray(accrual_months, dtype=float))]
     if not all(math.isfinite(x) for x in ends) or not all(
         b > a for a, b in zip([0.0, *ends[:-1]], ends, strict=True)
     ):
-        raise InputError("accrual end times must be positive and increasing", field="accrual_months",
-                         value=accrual_months, remedy="e.g. 24, or 6,30 for two accrual periods")
+        raise InputError(
+            "accrual end times must be positive and increasing",
+            field="accrual_months",
+            value=accrual_months,
+            remedy="e.g. 24, or 6,30 for two accrual periods",
+        )
     intensity = [1.0] * len(ends) if accrual_intensity is None else [float(x) for x in accrual_intensity]
-    if len(intensity) != len(ends) or not all(math.isfinite(x) and x >= 0 for x in intensity) or sum(intensity) <= 0:
-        raise InputError(f"need {len(ends)} non-negative accrual intensities, one per accrual period",
-                         field="accrual_intensity", value=accrual_intensity)
+    if (
+        len(intensity) != len(ends)
+        or not all(math.isfinite(x) and x >= 0 for x in intensity)
+        or sum(intensity) <= 0
+    ):
+        raise InputError(
+            f"need {len(ends)} non-negative accrual intensities, one per accrual period",
+            field="accrual_intensity",
+            value=accrual_intensity,
+        )
     f = float(followup_months)
     if not math.isfinite(f) or f < 0:
         raise InputError("must be >= 0", field="followup_months", value=followup_months)
     if (median_control_months is None) == (lambda_control is None):
-        raise InputError("give the control median or the control hazard (one of the two)",
-                         field="median_control_months", remedy="add --median-control-months or --lambda-control")
-    lam2 = (math.log(2) / check_positive(median_control_months, "median_control_months")
-            if median_control_months is not None else check_positive(lambda_control, "lambda_control"))
+        raise InputError(
+            "give the control median or the control hazard (one of the two)",
+            field="median_control_months",
+            remedy="give median_control_months or lambda_control",
+        )
+    if median_control_months is not None:
+        lam2 = math.log(2) / check_positive(median_control_months, "median_control_months")
+    else:
+        assert lambda_control is not None
+        lam2 = check_positive(lambda_control, "lambda_control")
     lam1 = hr * lam2
     drop = float(dropout_rate)
     if not (math.isfinite(drop) and 0 <= drop < 1):
@@ -376,8 +429,9 @@ def sample_size_survival(
     n_max = d_max / omega
     times: list[float] = []
     for ev in ev_stage[:-1]:
-        times.append(float(optimize.brentq(lambda t, ev=ev: n_max * p_overall(t) - ev, 1e-9, total_time,
-                                           xtol=1e-12)))
+        times.append(
+            float(optimize.brentq(lambda t, ev=ev: n_max * p_overall(t) - ev, 1e-9, total_time, xtol=1e-12))
+        )
     times.append(total_time)
     w = np.asarray(intensity)
     starts = np.concatenate([[0.0], np.asarray(ends[:-1])])
@@ -388,13 +442,32 @@ def sample_size_survival(
         return n_max * x / float(cum[-1])
 
     return SurvivalSampleSize(
-        hr=hr, alpha=a, beta=b, sided=s, ratio=r, k=len(rates), type_of_computation="Schoenfeld",
-        lambda_control=lam2, lambda_experimental=lam1, dropout_hazard=phi, accrual_times_months=ends,
-        accrual_intensity=intensity, followup_months=f, events_fixed=d_fixed, events=d_max,
-        events_ceil=_ceil(d_max), events_per_stage=ev_stage, events_per_stage_ceil=[_ceil(x) for x in ev_stage],
-        p_event=omega, subjects=n_max, subjects_ceil=_ceil(n_max), subjects_experimental=n_max * r / (1 + r),
-        subjects_control=n_max / (1 + r), subjects_per_stage=[accrued(t) for t in times],
+        hr=hr,
+        alpha=a,
+        beta=b,
+        sided=s,
+        ratio=r,
+        k=len(rates),
+        type_of_computation="Schoenfeld",
+        lambda_control=lam2,
+        lambda_experimental=lam1,
+        dropout_hazard=phi,
+        accrual_times_months=ends,
+        accrual_intensity=intensity,
+        followup_months=f,
+        events_fixed=d_fixed,
+        events=d_max,
+        events_ceil=_ceil(d_max),
+        events_per_stage=ev_stage,
+        events_per_stage_ceil=[_ceil(x) for x in ev_stage],
+        p_event=omega,
+        subjects=n_max,
+        subjects_ceil=_ceil(n_max),
+        subjects_experimental=n_max * r / (1 + r),
+        subjects_control=n_max / (1 + r),
+        subjects_per_stage=[accrued(t) for t in times],
         analysis_times_months=times,
-        expected_events_h0=asn[0] * d_fixed, expected_events_h01=asn[1] * d_fixed,
+        expected_events_h0=asn[0] * d_fixed,
+        expected_events_h01=asn[1] * d_fixed,
         expected_events_h1=asn[2] * d_fixed,
     )

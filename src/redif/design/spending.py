@@ -63,7 +63,7 @@ def spending_value(error: float, t: float, kind: str, *, sided: int = 1, gamma: 
     if gamma is None:
         raise ValueError(f"{kind} needs its parameter")
     if kind in ("asKD", "bsKD"):
-        return error * t**gamma
+        return float(error * t**gamma)
     if kind in ("asHSD", "bsHSD"):
         if gamma == 0:
             return error * t
