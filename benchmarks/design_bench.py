@@ -137,7 +137,7 @@ def group_sequential_bench() -> None:
     for d, case in zip(designs, ref["designs"], strict=True):
         for ours, theirs in _PAIRS:
             a, b = getattr(d, ours), case[theirs]
-            if a is None or b is None or "bs" not in case["input"] and ours == "futility_bounds":
+            if a is None or b is None or ("bs" not in case["input"] and ours == "futility_bounds"):
                 continue
             av = np.atleast_1d(np.asarray(a, dtype=float))
             bv = np.atleast_1d(np.asarray(b, dtype=float))
