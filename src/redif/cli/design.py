@@ -383,7 +383,7 @@ def oc_cmd(
 @field_flags(gamma_a="--gamma", gamma_b="--gamma-beta", type_of_design="--type")
 def survival_cmd(
     hr: float = typer.Option(..., "--hr", help="Hazard ratio to detect (experimental / control)."),
-    alpha: float = typer.Option(0.05, "--alpha", help="Two-sided significance level."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Significance level (two-sided unless --sided 1)."),
     power: float = typer.Option(0.8, "--power"),
     ratio: float = typer.Option(1.0, "--ratio", help="Allocation experimental : control."),
     accrual_months: str | None = typer.Option(
