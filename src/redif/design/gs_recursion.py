@@ -12,8 +12,8 @@ Jennison & Turnbull 2000, ch. 19)::
 
 with ``d_k = t_k - t_{k-1}``; the probability of crossing an upper bound ``u_k`` at stage ``k`` is
 ``int f_{k-1}(y) Phi((y sqrt(t_{k-1}) + theta d_k - u_k sqrt(t_k)) / sqrt(d_k)) dy``. Each integral is
-evaluated by composite Simpson's rule on the continuation interval, cut at ``theta sqrt(t_k) +- 10``
-(the mass beyond is below 1e-22), with a step small against the width of the transition kernel.
+evaluated by composite Simpson's rule on the continuation interval, cut at ``theta sqrt(t_k) +- 9``
+(the mass beyond is below 1e-18), with a step small against the width of the transition kernel.
 
 The stage-by-stage structure is kept in :class:`Recursion`: after the bounds of stage ``k`` are fixed,
 ``advance`` moves to stage ``k + 1``, and the exit probabilities of a candidate bound at the next
@@ -40,9 +40,9 @@ from scipy import special
 __all__ = ["Recursion", "crossing_probabilities"]
 
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
-_CUT = 10.0
-#: Simpson step on the z scale, at most; also at most 1/10 of the kernel's standard deviation.
-_MAX_STEP = 0.02
+_CUT = 9.0
+#: Simpson step on the z scale, at most; also at most 1/8 of the kernel's standard deviation.
+_MAX_STEP = 0.03
 
 
 def _norm_cdf(x: NDArray[np.float64] | float) -> NDArray[np.float64]:
@@ -128,7 +128,7 @@ class Recursion:
         else:
             sk, sp, d = self._kernel_args(k)
             sd_z = math.sqrt(d) / sk  # kernel standard deviation on the z scale
-            z, w = _simpson(a, b, min(_MAX_STEP, sd_z / 10.0))
+            z, w = _simpson(a, b, min(_MAX_STEP, sd_z / 8.0))
             assert self._y is not None and self._wf is not None
             arg = (z[:, None] * sk - self._y[None, :] * sp - self.theta * d) / math.sqrt(d)
             f = (np.exp(-0.5 * arg * arg) @ self._wf) * sk / (math.sqrt(d) * _SQRT_2PI)
