@@ -19,6 +19,8 @@ from rich.table import Table
 
 from redif import DISCLAIMER
 from redif.cli._common import JsonOpt, console, emit_json, parse_float_list
+from redif.cli._flags import field_flags
+from redif.cli.design_gs import add_commands
 
 __all__ = ["read_arms_csv", "register"]
 
@@ -390,20 +392,55 @@ def oc_cmd(
 
 # ------------------------------------------------------------------------------------------ survival
 @design_app.command("survival")
+@field_flags(gamma_a="--gamma", gamma_b="--gamma-beta", type_of_design="--type")
 def survival_cmd(
     hr: float = typer.Option(..., "--hr", help="Hazard ratio to detect (experimental / control)."),
-    alpha: float = typer.Option(0.05, "--alpha", help="Two-sided significance level."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Significance level (two-sided unless --sided 1)."),
     power: float = typer.Option(0.8, "--power"),
     ratio: float = typer.Option(1.0, "--ratio", help="Allocation experimental : control."),
-    accrual_months: float | None = typer.Option(None, "--accrual-months"),
+    accrual_months: str | None = typer.Option(
+        None, "--accrual-months", help="End of accrual, or the ends of accrual periods a1,a2."
+    ),
     followup_months: float | None = typer.Option(None, "--followup-months"),
     median_control_months: float | None = typer.Option(None, "--median-control-months"),
+    sided: int | None = typer.Option(None, "--sided", help="1 or 2: rpact-style output (issue 15)."),
+    lambda_control: float | None = typer.Option(None, "--lambda-control", help="Control hazard per month."),
+    accrual_intensity: str | None = typer.Option(None, "--accrual-intensity", help="Relative, per period."),
+    dropout_rate: float = typer.Option(0.0, "--dropout-rate", help="P(drop-out) by --dropout-months."),
+    dropout_months: float = typer.Option(12.0, "--dropout-months"),
+    k: int = typer.Option(1, "--k", help="Looks of a group-sequential design."),
+    type_of_design: str = typer.Option("OF", "--type", help="Design type (see group-sequential)."),
+    info_rates: str | None = typer.Option(None, "--info-rates"),
+    gamma: float | None = typer.Option(None, "--gamma"),
+    rho: float | None = typer.Option(None, "--rho"),
+    delta_wt: float | None = typer.Option(None, "--delta-wt"),
+    beta_spending: str = typer.Option("none", "--beta-spending"),
+    gamma_beta: float | None = typer.Option(None, "--gamma-beta"),
+    binding: bool = typer.Option(False, "--binding"),
     as_json: JsonOpt = False,
 ) -> None:
-    """Events for a log-rank test (Schoenfeld) and, with accrual/follow-up, patients."""
+    """Events for a log-rank test (Schoenfeld) and, with accrual/follow-up, patients.
+
+    With --sided, --k, --lambda-control, --accrual-intensity, --dropout-rate or piecewise accrual
+    (--accrual-months 6,30) the rpact-style sizing runs: unrounded events, events per look, patients and
+    analysis times (rpact getSampleSizeSurvival); without them the result is today's (two-sided --alpha).
+    """
     from redif.design.randomised import survival_design
 
-    res = survival_design(hr, alpha, power, ratio, accrual_months, followup_months, median_control_months)
+    rpact_style = (sided is not None or k != 1 or lambda_control is not None or accrual_intensity is not None
+                   or dropout_rate != 0.0 or (accrual_months is not None and "," in accrual_months))
+    if rpact_style:
+        from redif.cli.design_gs import design_from_options, survival_rpact
+
+        s = 2 if sided is None else sided
+        design = None if k == 1 else design_from_options(
+            k, alpha, 1 - power, s, type_of_design, delta_wt, gamma, rho, info_rates, beta_spending,
+            gamma_beta, binding)
+        survival_rpact(hr, alpha, power, s, ratio, accrual_months, followup_months, median_control_months,
+                       lambda_control, accrual_intensity, dropout_rate, dropout_months, design, as_json)
+        return
+    accrual = None if accrual_months is None else parse_float_list(accrual_months, option="accrual_months")[0]
+    res = survival_design(hr, alpha, power, ratio, accrual, followup_months, median_control_months)
     if as_json:
         emit_json(res)
         return
@@ -443,6 +480,9 @@ def two_arm_cmd(
         f"{' with continuity correction' if cc else ''}; exact power of the pooled z-test "
         f"{_fmt(res.exact_power)} (Fleiss, Levin & Paik 2003)."
     )
+
+
+add_commands(design_app)  # group-sequential, rates, means (issue 15)
 
 
 def register(app: typer.Typer) -> None:
