@@ -65,9 +65,13 @@ from typing import Any
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag, Tag
+from sqlalchemy.orm import Session
 
 from redif.data import load_yaml
 from redif.model import Field, FieldType, forms, vocabulary
+from redif.registry import audit
+from redif.registry.access import Permission, Principal, require
+from redif.registry.bulk_read import read_patients
 
 __all__ = [
     "NARRATIVE_FIELDS",
@@ -77,6 +81,7 @@ __all__ = [
     "date_shift_days",
     "deidentify_dataset",
     "effective_action",
+    "export_safe_harbor",
     "injection_to_scan_h",
     "model_columns",
     "remap_uid",
@@ -566,6 +571,30 @@ def safe_harbor_csv(patients: Iterable[dict[str, Any]], *, export_date: date | N
     for row in safe_harbor_rows(patients, export_date=export_date):
         w.writerow({k: csv_cell(v) for k, v in row.items()})
     return buf.getvalue()
+
+
+def export_safe_harbor(
+    session: Session, principal: Principal, *, q: str | None = None, export_date: date | None = None
+) -> tuple[str, int]:
+    """Every patient in the principal's scope (matching ``q``) as the Safe Harbor CSV
+    (:func:`safe_harbor_csv`), read in bulk (:func:`redif.registry.bulk_read.read_patients`: a fixed
+    number of queries); the export is audited in ``session``'s transaction (a write session).
+
+    Returns
+    -------
+    tuple
+        The CSV text and the number of patients.
+    """
+    require(principal, Permission.EXPORT)
+    items = read_patients(session, principal, q=q)
+    audit.record(
+        session,
+        action="export",
+        entity="patients",
+        site_id=principal.site_id,
+        details={"format": "csv-safe-harbor", "n": len(items)},
+    )
+    return safe_harbor_csv(items, export_date=export_date), len(items)
 
 
 _ = (FileMetaDataset, Tag)
