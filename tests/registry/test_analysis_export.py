@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from registry_world import make_world
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -36,9 +37,8 @@ from redif.registry.analysis_export import (
 from redif.registry.bulk_read import read_patients
 from redif.registry.db import Database
 from redif.registry.demo import load_demo
-from redif.registry.models import AuditEvent, PATIENT_CHILD_MODELS
+from redif.registry.models import PATIENT_CHILD_MODELS, AuditEvent
 from redif.registry.redcap import export_redcap, redcap_records
-from registry_world import make_world
 
 CONTRACT = (
     "patient", "site", "genotype", "uptake_restored", "uptake_definition", "objective_response",

@@ -41,7 +41,7 @@ from redif.errors import InputError
 from redif.model import BestResponse, OverallResponse
 from redif.registry import audit
 from redif.registry.access import Permission, Principal, Role, require
-from redif.registry.bulk_read import read_patients
+from redif.registry.bulk_read import gc_paused, read_patients
 from redif.registry.db import Database
 from redif.registry.deid import csv_cell
 from redif.registry.models import Site
@@ -452,7 +452,9 @@ def export_analysis(
                 raise InputError(
                     "unknown site", field="site", value=code, remedy="use the code of a site you can see"
                 )
-        rows, not_started = derive_rows(read_patients(s, principal, sites=sites))
+        with gc_paused():
+            rows, not_started = derive_rows(read_patients(s, principal, sites=sites))
+            text = analysis_csv(rows)
         audit.record(
             s,
             action="export",
@@ -460,4 +462,4 @@ def export_analysis(
             site_id=principal.site_id,
             details={"format": "analysis", "n": len(rows), "sites": sorted(sites)},
         )
-    return AnalysisExport(text=analysis_csv(rows), rows=tuple(rows), not_started=not_started)
+    return AnalysisExport(text=text, rows=tuple(rows), not_started=not_started)

@@ -16,22 +16,64 @@ and one ``read`` audit event names the patients read.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import Select, Table, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import KeyedColumnElement
 
 from redif.registry import audit
 from redif.registry.access import Permission, Principal, require, scope_patients
 from redif.registry.models import PATIENT_CHILD_MODELS, Patient, ReviewFlag, Site
 
-__all__ = ["read_patients"]
+__all__ = ["gc_paused", "read_patients"]
 
 
-def _plain(value: Any) -> Any:
-    """A column value as :func:`redif.registry.patients.record_to_dict` writes it (dates as ISO text)."""
-    return value.isoformat() if hasattr(value, "isoformat") else value
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while an export builds its many rows.
+
+    The rows are plain, acyclic dicts and lists (reference counting frees them); with the collector on,
+    each of its passes scans every row built so far, which makes building 10,000 patients' rows several
+    times slower. The collector is switched back on when the block ends (if it was on).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _is_temporal(column: KeyedColumnElement[Any]) -> bool:
+    """Whether a column's values have ``isoformat`` (dates and times; converted by :func:`_plain`)."""
+    try:
+        python_type = column.type.python_type
+    except NotImplementedError:  # pragma: no cover - every registry column type names its Python type
+        return True
+    return issubclass(python_type, date | datetime | time)
+
+
+def _row_reader(columns: Sequence[KeyedColumnElement[Any]]) -> Callable[[Sequence[Any]], dict[str, Any]]:
+    """A function turning a result row into the ``record_to_dict`` dict (only the date and time columns
+    are converted: the other values are what the ORM attribute holds)."""
+    keys = [c.key for c in columns]
+    temporal = [i for i, c in enumerate(columns) if _is_temporal(c)]
+
+    def read(row: Sequence[Any]) -> dict[str, Any]:
+        out = dict(zip(keys, row, strict=True))
+        for i in temporal:
+            value = row[i]
+            if value is not None:
+                out[keys[i]] = value.isoformat()
+        return out
+
+    return read
 
 
 def _scoped_ids(principal: Principal, q: str | None, sites: Sequence[str]) -> Select[Any]:
@@ -50,6 +92,7 @@ def _children(
     """Rows of a record table for the patients of ``ids``, grouped by patient, in ``order``."""
     columns = list(table.columns)
     keys = [c.key for c in columns]
+    read = _row_reader(columns)
     stmt = (
         select(*columns)
         .where(table.c.patient_id.in_(ids))
@@ -57,8 +100,8 @@ def _children(
     )
     out: dict[int, list[dict[str, Any]]] = {}
     pid_at = keys.index("patient_id")
-    for row in session.execute(stmt):
-        out.setdefault(row[pid_at], []).append({k: _plain(v) for k, v in zip(keys, row, strict=True)})
+    for row in session.connection().execute(stmt):  # plain rows: no ORM entity processing
+        out.setdefault(row[pid_at], []).append(read(row))
     return out
 
 
@@ -89,10 +132,17 @@ def read_patients(
     names the patients read, as ``list_patients`` writes it.
     """
     require(principal, Permission.PATIENT_READ)
+    with gc_paused():
+        return _read(session, principal, q, sites, records)
+
+
+def _read(
+    session: Session, principal: Principal, q: str | None, sites: Sequence[str], records: bool
+) -> list[dict[str, Any]]:
     ids = _scoped_ids(principal, q, sites)
     table = Patient.__table__
     columns = list(table.columns)
-    keys = [c.key for c in columns]
+    read = _row_reader(columns)
     stmt = (
         select(*columns, Site.code)
         .join(Site, Site.id == table.c.site_id)
@@ -100,8 +150,8 @@ def read_patients(
         .order_by(table.c.created_at.desc(), table.c.id.desc())
     )
     patients: list[dict[str, Any]] = []
-    for row in session.execute(stmt):
-        item = {k: _plain(v) for k, v in zip(keys, row[:-1], strict=True)}
+    for row in session.connection().execute(stmt):  # plain rows: no ORM entity processing
+        item = read(row[:-1])
         item["site"] = row[-1]
         patients.append(item)
     if records and patients:

@@ -71,7 +71,7 @@ from redif.data import load_yaml
 from redif.model import Field, FieldType, forms, vocabulary
 from redif.registry import audit
 from redif.registry.access import Permission, Principal, require
-from redif.registry.bulk_read import read_patients
+from redif.registry.bulk_read import gc_paused, read_patients
 
 __all__ = [
     "NARRATIVE_FIELDS",
@@ -442,18 +442,54 @@ def _field_value(fld: Field, value: Any, index: date | None, age90: bool) -> Any
     return value
 
 
-def _model_cells(p: dict[str, Any], site: str, index: date | None, age90: bool) -> dict[str, Any]:
+#: One model column as :func:`_model_cells` writes it: (column name, field, withheld, codes of a coded
+#: field or ``None``).
+_Plan = tuple[tuple[str, Field, bool, frozenset[str] | None], ...]
+
+
+def _column_plan() -> _Plan:
+    """:func:`model_columns` with what :func:`_field_value` looks up for every value, looked up once."""
+    out = []
+    for column, fld in model_columns():
+        withheld = fld.identifier or (fld.form, fld.name) in NARRATIVE_FIELDS
+        codes = None
+        if fld.type is FieldType.CODED:
+            assert fld.vocabulary is not None
+            codes = frozenset(vocabulary(fld.vocabulary).codes())
+        out.append((column, fld, bool(withheld), codes))
+    return tuple(out)
+
+
+def _plan_value(entry: tuple[str, Field, bool, frozenset[str] | None], value: Any, index: date | None,
+                age90: bool) -> Any:
+    """:func:`_field_value` with the field's lookups done beforehand (same result)."""
+    _, fld, withheld, codes = entry
+    if value is None or withheld:
+        return None
+    if codes is not None:
+        return str(value) if str(value) in codes else None
+    return _field_value(fld, value, index, age90)
+
+
+def _model_cells(
+    p: dict[str, Any], site: str, index: date | None, age90: bool, plan: _Plan | None = None
+) -> dict[str, Any]:
     recs = p.get("records", {})
     out: dict[str, Any] = {}
-    for column, fld in model_columns():
+    for entry in plan if plan is not None else _column_plan():
+        column, fld = entry[0], entry[1]
         if fld.form == "patient":
-            out[column] = site if fld.name == "site" else _field_value(fld, p.get(fld.name), index, age90)
+            out[column] = site if fld.name == "site" else _plan_value(entry, p.get(fld.name), index, age90)
             continue
-        values = [_field_value(fld, r.get(fld.name), index, age90) for r in recs.get(fld.form, [])]
+        items = recs.get(fld.form, [])
+        if not items:
+            out[column] = None
+            continue
+        values = [_plan_value(entry, r.get(fld.name), index, age90) for r in items]
         if len(values) > 1:  # record order kept: an empty slot where a record has no value
             out[column] = " | ".join("" if v is None else str(v) for v in values)
         else:
-            out[column] = values[0] if values else None
+            out[column] = values[0]
     return out
 
 
@@ -475,6 +511,7 @@ def safe_harbor_rows(
     export_date = export_date or date.today()
     site_labels: dict[str, str] = {}
     rows = []
+    plan = _column_plan()
     for i, p in enumerate(patients, start=1):
         recs = p.get("records", {})
         site = site_labels.setdefault(str(p.get("site")), f"S{len(site_labels) + 1}")
@@ -529,7 +566,7 @@ def safe_harbor_rows(
                 "max_ctcae_grade": max(
                     (a["ctcae_grade"] for a in recs.get("adverse-events", [])), default=None
                 ),
-                **_model_cells(p, site, index, age90),
+                **_model_cells(p, site, index, age90, plan),
             }
         )
     return rows
@@ -566,10 +603,10 @@ def safe_harbor_csv(patients: Iterable[dict[str, Any]], *, export_date: date | N
     """
     buf = io.StringIO()
     fieldnames = [*SAFE_HARBOR_COLUMNS, *(name for name, _ in model_columns())]
-    w = csv.DictWriter(buf, fieldnames=fieldnames, lineterminator="\r\n")
-    w.writeheader()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(fieldnames)
     for row in safe_harbor_rows(patients, export_date=export_date):
-        w.writerow({k: csv_cell(v) for k, v in row.items()})
+        w.writerow([csv_cell(row[k]) for k in fieldnames])  # every row has exactly these keys
     return buf.getvalue()
 
 
@@ -586,7 +623,9 @@ def export_safe_harbor(
         The CSV text and the number of patients.
     """
     require(principal, Permission.EXPORT)
-    items = read_patients(session, principal, q=q)
+    with gc_paused():
+        items = read_patients(session, principal, q=q)
+        text = safe_harbor_csv(items, export_date=export_date)
     audit.record(
         session,
         action="export",
@@ -594,7 +633,7 @@ def export_safe_harbor(
         site_id=principal.site_id,
         details={"format": "csv-safe-harbor", "n": len(items)},
     )
-    return safe_harbor_csv(items, export_date=export_date), len(items)
+    return text, len(items)
 
 
 _ = (FileMetaDataset, Tag)

@@ -58,7 +58,7 @@ from redif.model.fields import Field, FieldType, Form, forms
 from redif.model.terms import Vocabulary, vocabularies
 from redif.registry import audit
 from redif.registry.access import Permission, Principal, Role, require
-from redif.registry.bulk_read import read_patients
+from redif.registry.bulk_read import gc_paused, read_patients
 from redif.registry.db import Database
 from redif.registry.importer import ImportRow
 from redif.registry.models import Site
@@ -169,28 +169,46 @@ def redcap_records(
     """
     layout = _Layout.of(model_forms, vocabs)
     columns = layout.columns()
+    at = {c: i for i, c in enumerate(columns)}
+    blank = [""] * len(columns)
+    # per form: (field, column index) in field order, and the record sort key
+    plan = [
+        (
+            form,
+            redcap_form_name(form),
+            [(f, at[layout.variables[(form.name, f.name)]]) for f in form.fields],
+            _content_key(form),
+        )
+        for form in layout.forms
+    ]
+    instrument_at, instance_at, record_at = (at[c] for c in (
+        "redcap_repeat_instrument", "redcap_repeat_instance", REDCAP_RECORD_ID))
     rows: list[list[str]] = [columns]
     ordered = sorted(patients, key=lambda p: (str(p.get("site", "")), str(p.get("pseudonym", ""))))
     for number, patient in enumerate(ordered, start=1):
         where = f"patient {patient.get('site')}/{patient.get('pseudonym')}: "
-        for form in layout.forms:
+        record_id = str(number)
+        for form, instrument, fields, content_key in plan:
             items: list[Mapping[str, Any]]
             if form.repeating:
                 items = list((patient.get("records") or {}).get(form.name, []))
-                items.sort(key=_content_key(form))
+                if len(items) > 1:
+                    items.sort(key=content_key)
+                prefix = f"{where}{form.name}."
             else:
                 items = [patient]
+                prefix = where
             for instance, item in enumerate(items, start=1):
-                row = dict.fromkeys(columns, "")
-                row[REDCAP_RECORD_ID] = str(number)
+                row = blank.copy()
+                row[record_at] = record_id
                 if form.repeating:
-                    row["redcap_repeat_instrument"] = redcap_form_name(form)
-                    row["redcap_repeat_instance"] = str(instance)
-                for f in form.fields:
-                    row[layout.variables[(form.name, f.name)]] = _to_redcap(
-                        f, item.get(f.name), layout, f"{where}{form.name}." if form.repeating else where
-                    )
-                rows.append([row[c] for c in columns])
+                    row[instrument_at] = instrument
+                    row[instance_at] = str(instance)
+                for f, i in fields:
+                    value = item.get(f.name)
+                    if value is not None and value != "":
+                        row[i] = _to_redcap(f, value, layout, prefix)
+                rows.append(row)
     buf = io.StringIO(newline="")
     csv.writer(buf, lineterminator="\r\n").writerows(rows)
     return buf.getvalue()
@@ -235,8 +253,9 @@ def export_redcap(
                 raise InputError(
                     "unknown site", field="site", value=code, remedy="use the code of a site of the registry"
                 )
-        items = read_patients(s, principal, sites=sites)
-        text = redcap_records(items)
+        with gc_paused():
+            items = read_patients(s, principal, sites=sites)
+            text = redcap_records(items)
         pending = sum(len(p["review_flags"]) for p in items)
         audit.record(
             s,
