@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from registry_world import make_world
-from sqlalchemy import select
+from sqlalchemy import inspect, select, text
 from typer.testing import CliRunner
 
 from redif.cli.main import app
@@ -35,7 +37,7 @@ from redif.registry.analysis_export import (
     export_analysis,
 )
 from redif.registry.bulk_read import read_patients
-from redif.registry.db import Database
+from redif.registry.db import Database, migrate, open_database
 from redif.registry.demo import load_demo
 from redif.registry.models import PATIENT_CHILD_MODELS, AuditEvent
 from redif.registry.redcap import export_redcap, redcap_records
@@ -346,3 +348,31 @@ def test_cli_export_analysis(tmp_path: Path) -> None:
     assert {r["response_denominator"] for r in table} <= {"treated", "itt"}
     bad = runner.invoke(app, ["registry", "export", "--demo", "--format", "sas", "--out", str(out), *demo])
     assert isinstance(bad.exception, InputError) and bad.exception.field == "--format"
+
+
+def test_migration_0006_adds_and_removes_death_date(db_url: str) -> None:
+    """Issue 13, SQLite and PostgreSQL: revision 0006 adds the optional ``patients.death_date`` (existing
+    rows keep their values, the new column is NULL) and its downgrade removes it again, keeping the rows."""
+    database = open_database(db_url)
+    try:
+        migrate(database, "0005")
+        with database.engine.begin() as conn:
+            conn.execute(text("INSERT INTO sites (id, code, name, is_demo, created_at) "
+                              "VALUES (1, 'A', 'Site A', false, CURRENT_TIMESTAMP)"))
+            conn.execute(text("INSERT INTO patients (id, pseudonym, site_id, sex, is_demo, created_at, "
+                              "updated_at) VALUES (7, 'P-7', 1, 'female', false, CURRENT_TIMESTAMP, "
+                              "CURRENT_TIMESTAMP)"))
+        migrate(database)
+        with database.engine.begin() as conn:
+            assert conn.execute(text("SELECT pseudonym, death_date FROM patients")).all() == [("P-7", None)]
+        cfg = Config()
+        cfg.set_main_option("script_location", str(Path(reg.__file__).with_name("migrations")))
+        with database.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0005")
+        with database.engine.connect() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns("patients")}
+            assert "death_date" not in columns
+            assert conn.execute(text("SELECT pseudonym FROM patients")).all() == [("P-7",)]
+    finally:
+        database.dispose()
