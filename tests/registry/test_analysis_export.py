@@ -243,6 +243,14 @@ def test_patients_without_a_course_are_left_out_and_csv_cells() -> None:
     assert "2024" not in analysis_csv(rows)
 
 
+def test_patient_column_is_unique_across_sites() -> None:
+    """The contract's `patient` is unique within the file: pseudonyms are unique per site only, so a
+    pseudonym used at two sites is written `<site>/<pseudonym>` on those rows; others stay as they are."""
+    rows, _ = derive_rows([_patient(pseudonym="P-1", site="B"), _patient(pseudonym="P-1", site="A"),
+                           _patient(pseudonym="P-2", site="A")])
+    assert [r.values["patient"] for r in rows] == ["A/P-1", "P-2", "B/P-1"]
+
+
 # ------------------------------------------------------------------------------------------ registry
 
 

@@ -372,8 +372,9 @@ def derive_row(patient: Mapping[str, Any]) -> AnalysisRow | None:
 
 
 def derive_rows(patients: Iterable[Mapping[str, Any]]) -> tuple[list[AnalysisRow], int]:
-    """:func:`derive_row` for every patient, ordered by (site, patient); with the number of patients
-    left out because they have no redifferentiation course."""
+    """:func:`derive_row` for every patient, ordered by (site, patient), with ``patient`` unique in the
+    file (:func:`_unique_patients`); and the number of patients left out because they have no
+    redifferentiation course."""
     rows: list[AnalysisRow] = []
     not_started = 0
     for p in patients:
@@ -383,7 +384,20 @@ def derive_rows(patients: Iterable[Mapping[str, Any]]) -> tuple[list[AnalysisRow
         else:
             rows.append(row)
     rows.sort(key=lambda r: (str(r.values["site"]), str(r.values["patient"])))
+    _unique_patients(rows)
     return rows, not_started
+
+
+def _unique_patients(rows: Sequence[AnalysisRow]) -> None:
+    """Make the ``patient`` column unique within the file: a pseudonym used at two sites (pseudonyms are
+    unique per site only) becomes ``<site>/<pseudonym>`` on those rows (``/`` never occurs in a
+    pseudonym, so the result cannot clash with another)."""
+    sites_of: dict[str, set[str]] = {}
+    for r in rows:
+        sites_of.setdefault(str(r.values["patient"]), set()).add(str(r.values["site"]))
+    for r in rows:
+        if len(sites_of[str(r.values["patient"])]) > 1:
+            r.values["patient"] = f"{r.values['site']}/{r.values['patient']}"
 
 
 def analysis_csv(rows: Iterable[AnalysisRow]) -> str:
