@@ -312,6 +312,23 @@ def test_export_from_the_registry_is_role_scoped_and_audited(db: Database) -> No
     assert details == [{"format": "analysis", "n": 1, "sites": []}]
 
 
+def test_redcap_and_safe_harbor_exports_are_role_scoped(db: Database) -> None:
+    """SQLite and PostgreSQL: the bulk REDCap and Safe-Harbor exports keep the scope of the principal (a
+    site clinician gets their own site's patient, the coordinator both; the auditor may not export)."""
+    world = make_world(db)
+    _store(db, "A", "A-1")
+    _store(db, "B", "B-1")
+    site_a = export_redcap(db, principal=world.principals["clin_a"])
+    assert site_a.patients == 1 and "A-1" in site_a.text and "B-1" not in site_a.text
+    assert export_redcap(db, principal=world.principals["coord"]).patients == 2
+    with pytest.raises(AccessDenied):
+        export_redcap(db, principal=world.principals["auditor"])
+    for name, n in (("clin_a", 1), ("coord", 2)):
+        with db.write_session(actor=name) as s:
+            text_, count = deid.export_safe_harbor(s, world.principals[name])
+        assert count == n and len(list(csv.DictReader(io.StringIO(text_)))) == n
+
+
 def test_bulk_read_equals_the_per_patient_path(db: Database) -> None:
     """SQLite and PostgreSQL, demo registry: `read_patients` gives the same dicts in the same order as
     `patient_to_dict` over `list_patients` (for the admin, a site user and a search), so the REDCap and
