@@ -171,12 +171,15 @@ def redcap_records(
     columns = layout.columns()
     at = {c: i for i, c in enumerate(columns)}
     blank = [""] * len(columns)
-    # per form: (field, column index) in field order, and the record sort key
+    # per form: (field, column index, written as stored when text) in field order, and the record sort key
     plan = [
         (
             form,
             redcap_form_name(form),
-            [(f, at[layout.variables[(form.name, f.name)]]) for f in form.fields],
+            [
+                (f, at[layout.variables[(form.name, f.name)]], f.type in (FieldType.TEXT, FieldType.DATE))
+                for f in form.fields
+            ],
             _content_key(form),
         )
         for form in layout.forms
@@ -204,10 +207,12 @@ def redcap_records(
                 if form.repeating:
                     row[instrument_at] = instrument
                     row[instance_at] = str(instance)
-                for f, i in fields:
+                for f, i, as_text in fields:
                     value = item.get(f.name)
-                    if value is not None and value != "":
-                        row[i] = _to_redcap(f, value, layout, prefix)
+                    if value is None or value == "":
+                        continue
+                    # text, and dates read as ISO text, are written as they are (what _to_redcap gives)
+                    row[i] = value if as_text and type(value) is str else _to_redcap(f, value, layout, prefix)
                 rows.append(row)
     buf = io.StringIO(newline="")
     csv.writer(buf, lineterminator="\r\n").writerows(rows)
