@@ -442,33 +442,46 @@ def _field_value(fld: Field, value: Any, index: date | None, age90: bool) -> Any
     return value
 
 
-#: One model column as :func:`_model_cells` writes it: (column name, field, withheld, codes of a coded
-#: field or ``None``).
-_Plan = tuple[tuple[str, Field, bool, frozenset[str] | None], ...]
+# How :func:`_model_cells` turns one value of a column into its cell (the cases of :func:`_field_value`).
+_WITHHELD, _CODED, _DATE, _OTHER = 0, 1, 2, 3
+
+#: One model column: (column name, field, how, codes of a coded field or ``None``).
+_Entry = tuple[str, Field, int, frozenset[str] | None]
+#: The model columns grouped by form, in the model's order: (form name, its columns, all-empty cells).
+_Plan = tuple[tuple[str, tuple[_Entry, ...], dict[str, None]], ...]
 
 
 def _column_plan() -> _Plan:
-    """:func:`model_columns` with what :func:`_field_value` looks up for every value, looked up once."""
-    out = []
+    """:func:`model_columns` grouped by form, with what :func:`_field_value` looks up for every value
+    looked up once per export."""
+    groups: dict[str, list[_Entry]] = {}
     for column, fld in model_columns():
-        withheld = fld.identifier or (fld.form, fld.name) in NARRATIVE_FIELDS
         codes = None
-        if fld.type is FieldType.CODED:
+        if fld.identifier or (fld.form, fld.name) in NARRATIVE_FIELDS:
+            how = _WITHHELD
+        elif fld.type is FieldType.CODED:
             assert fld.vocabulary is not None
-            codes = frozenset(vocabulary(fld.vocabulary).codes())
-        out.append((column, fld, bool(withheld), codes))
-    return tuple(out)
+            how, codes = _CODED, frozenset(vocabulary(fld.vocabulary).codes())
+        elif fld.type is FieldType.DATE:
+            how = _DATE
+        else:
+            how = _OTHER  # birth_year and plain values: _field_value decides
+        groups.setdefault(fld.form, []).append((column, fld, how, codes))
+    return tuple((form, tuple(items), dict.fromkeys(c for c, *_ in items)) for form, items in groups.items())
 
 
-def _plan_value(entry: tuple[str, Field, bool, frozenset[str] | None], value: Any, index: date | None,
-                age90: bool) -> Any:
+def _plan_value(entry: _Entry, value: Any, index: date | None, age90: bool) -> Any:
     """:func:`_field_value` with the field's lookups done beforehand (same result)."""
-    _, fld, withheld, codes = entry
-    if value is None or withheld:
+    how = entry[2]
+    if value is None or how == _WITHHELD:
         return None
-    if codes is not None:
+    codes = entry[3]
+    if codes is not None:  # a coded field
         return str(value) if str(value) in codes else None
-    return _field_value(fld, value, index, age90)
+    if how == _DATE:
+        d = _d(value)
+        return (d - index).days if d and index else None
+    return _field_value(entry[1], value, index, age90)
 
 
 def _model_cells(
@@ -476,20 +489,23 @@ def _model_cells(
 ) -> dict[str, Any]:
     recs = p.get("records", {})
     out: dict[str, Any] = {}
-    for entry in plan if plan is not None else _column_plan():
-        column, fld = entry[0], entry[1]
-        if fld.form == "patient":
-            out[column] = site if fld.name == "site" else _plan_value(entry, p.get(fld.name), index, age90)
+    for form, entries, empty in plan if plan is not None else _column_plan():
+        if form == "patient":
+            for entry in entries:
+                name = entry[1].name
+                out[entry[0]] = site if name == "site" else _plan_value(entry, p.get(name), index, age90)
             continue
-        items = recs.get(fld.form, [])
+        items = recs.get(form, [])
         if not items:
-            out[column] = None
+            out.update(empty)
             continue
-        values = [_plan_value(entry, r.get(fld.name), index, age90) for r in items]
-        if len(values) > 1:  # record order kept: an empty slot where a record has no value
-            out[column] = " | ".join("" if v is None else str(v) for v in values)
-        else:
-            out[column] = values[0]
+        for entry in entries:
+            name = entry[1].name
+            values = [_plan_value(entry, r.get(name), index, age90) for r in items]
+            if len(values) > 1:  # record order kept: an empty slot where a record has no value
+                out[entry[0]] = " | ".join("" if v is None else str(v) for v in values)
+            else:
+                out[entry[0]] = values[0]
     return out
 
 
