@@ -621,8 +621,14 @@ def safe_harbor_csv(patients: Iterable[dict[str, Any]], *, export_date: date | N
     fieldnames = [*SAFE_HARBOR_COLUMNS, *(name for name, _ in model_columns())]
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(fieldnames)
+    start = _FORMULA_START
     for row in safe_harbor_rows(patients, export_date=export_date):
-        w.writerow([csv_cell(row[k]) for k in fieldnames])  # every row has exactly these keys
+        values = [row[k] for k in fieldnames]  # every row has exactly these keys
+        # csv_cell, inlined (this loop runs once per cell of the export)
+        w.writerow([
+            ("'" + v if v.startswith(start) else v) if isinstance(v, str) else ("" if v is None else v)
+            for v in values
+        ])
     return buf.getvalue()
 
 
