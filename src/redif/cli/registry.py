@@ -1,4 +1,5 @@
-"""`redif registry`: exchange the registry's records with REDCap, and fill a data directory with demo data."""
+"""`redif registry`: exchange the registry's records with REDCap, export the analysis dataset, and fill a data
+directory with demo data."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ _URL = typer.Option(None, "--database-url", help="SQLAlchemy URL of the registry
 _DEMO = typer.Option(
     False, "--demo", help="Use the data directory's demo database (the one `redif serve --demo` serves)."
 )
-_EXPORT_FORMATS = ("redcap",)
+_EXPORT_FORMATS = ("redcap", "analysis")
 _IMPORT_FORMATS = ("redcap", "json", "csv")
 
 
@@ -40,7 +41,8 @@ def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
 def register(app: typer.Typer) -> None:
     """Add the `registry` group to the root application."""
     group = typer.Typer(
-        help="Registry data exchange: REDCap export and import, demo data.", no_args_is_help=True
+        help="Registry data exchange: REDCap export and import, the analysis dataset, demo data.",
+        no_args_is_help=True,
     )
 
     @group.command("export")
@@ -49,7 +51,9 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option(
             "redcap",
             "--format",
-            help="redcap: REDCap's flat import format for `redif dictionary export --format redcap`.",
+            help="redcap: REDCap's flat import format for `redif dictionary export --format redcap`; "
+            "analysis: one row per patient with the endpoints of a pooled analysis "
+            "(docs/analysis-dataset.md).",
         ),
         sites: list[str] = typer.Option([], "--site", help="Only this site's patients (repeatable)."),
         data_dir: Path = _DD,
@@ -57,10 +61,14 @@ def register(app: typer.Typer) -> None:
         demo: bool = _DEMO,
         json_out: JsonOpt = False,
     ) -> None:
-        """Write the registry's patients and records as a REDCap import file (audited as an export)."""
+        """Write the registry's patients and records as a REDCap import file, or the analysis dataset
+        (audited as an export)."""
         from redif.registry.redcap import export_redcap
 
         _check_format(fmt, _EXPORT_FORMATS)
+        if fmt == "analysis":
+            _export_analysis(out, sites, data_dir, database_url, demo, json_out)
+            return
         db = _db(database_url, data_dir, demo=demo)
         try:
             result = export_redcap(db, sites=sites)
@@ -88,6 +96,54 @@ def register(app: typer.Typer) -> None:
                 err=True,
                 fg=typer.colors.YELLOW,
             )
+
+    def _export_analysis(
+        out: Path,
+        sites: list[str],
+        data_dir: Path | None,
+        database_url: str | None,
+        demo: bool,
+        json_out: bool,
+    ) -> None:
+        from redif.registry.analysis_export import export_analysis
+
+        db = _db(database_url, data_dir, demo=demo)
+        try:
+            result = export_analysis(db, sites=sites)
+        finally:
+            db.dispose()
+        try:
+            out.write_bytes(result.text.encode("utf-8"))
+        except OSError as exc:
+            raise InputError(f"cannot write file: {exc.strerror}", field="--out", value=str(out)) from None
+        problems = result.problems()
+        if json_out:
+            emit_json(
+                {
+                    "format": "analysis",
+                    "out": str(out),
+                    "patients": result.patients,
+                    "not_started": result.not_started,
+                    "problems": problems,
+                }
+            )
+            return
+        typer.echo(f"{result.patients} patients written to {out} (analysis)", err=True)
+        if result.not_started:
+            typer.secho(
+                f"note: {result.not_started} patients without a redifferentiation course are not in the "
+                "analysis population (left out)",
+                err=True,
+                fg=typer.colors.YELLOW,
+            )
+        if problems:
+            typer.secho(
+                f"note: {len(problems)} empty endpoint cells and why (no value is guessed):",
+                err=True,
+                fg=typer.colors.YELLOW,
+            )
+            for p in problems:
+                typer.echo(f"    {p['site']}/{p['patient']}: {p['problem']}", err=True)
 
     @group.command("import")
     def import_(

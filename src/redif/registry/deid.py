@@ -65,9 +65,13 @@ from typing import Any
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag, Tag
+from sqlalchemy.orm import Session
 
 from redif.data import load_yaml
 from redif.model import Field, FieldType, forms, vocabulary
+from redif.registry import audit
+from redif.registry.access import Permission, Principal, require
+from redif.registry.bulk_read import gc_paused, read_patients
 
 __all__ = [
     "NARRATIVE_FIELDS",
@@ -77,6 +81,7 @@ __all__ = [
     "date_shift_days",
     "deidentify_dataset",
     "effective_action",
+    "export_safe_harbor",
     "injection_to_scan_h",
     "model_columns",
     "remap_uid",
@@ -437,18 +442,70 @@ def _field_value(fld: Field, value: Any, index: date | None, age90: bool) -> Any
     return value
 
 
-def _model_cells(p: dict[str, Any], site: str, index: date | None, age90: bool) -> dict[str, Any]:
+# How :func:`_model_cells` turns one value of a column into its cell (the cases of :func:`_field_value`).
+_WITHHELD, _CODED, _DATE, _OTHER = 0, 1, 2, 3
+
+#: One model column: (column name, field, how, codes of a coded field or ``None``).
+_Entry = tuple[str, Field, int, frozenset[str] | None]
+#: The model columns grouped by form, in the model's order: (form name, its columns, all-empty cells).
+_Plan = tuple[tuple[str, tuple[_Entry, ...], dict[str, None]], ...]
+
+
+def _column_plan() -> _Plan:
+    """:func:`model_columns` grouped by form, with what :func:`_field_value` looks up for every value
+    looked up once per export."""
+    groups: dict[str, list[_Entry]] = {}
+    for column, fld in model_columns():
+        codes = None
+        if fld.identifier or (fld.form, fld.name) in NARRATIVE_FIELDS:
+            how = _WITHHELD
+        elif fld.type is FieldType.CODED:
+            assert fld.vocabulary is not None
+            how, codes = _CODED, frozenset(vocabulary(fld.vocabulary).codes())
+        elif fld.type is FieldType.DATE:
+            how = _DATE
+        else:
+            how = _OTHER  # birth_year and plain values: _field_value decides
+        groups.setdefault(fld.form, []).append((column, fld, how, codes))
+    return tuple((form, tuple(items), dict.fromkeys(c for c, *_ in items)) for form, items in groups.items())
+
+
+def _plan_value(entry: _Entry, value: Any, index: date | None, age90: bool) -> Any:
+    """:func:`_field_value` with the field's lookups done beforehand (same result)."""
+    how = entry[2]
+    if value is None or how == _WITHHELD:
+        return None
+    codes = entry[3]
+    if codes is not None:  # a coded field
+        return str(value) if str(value) in codes else None
+    if how == _DATE:
+        d = _d(value)
+        return (d - index).days if d and index else None
+    return _field_value(entry[1], value, index, age90)
+
+
+def _model_cells(
+    p: dict[str, Any], site: str, index: date | None, age90: bool, plan: _Plan | None = None
+) -> dict[str, Any]:
     recs = p.get("records", {})
     out: dict[str, Any] = {}
-    for column, fld in model_columns():
-        if fld.form == "patient":
-            out[column] = site if fld.name == "site" else _field_value(fld, p.get(fld.name), index, age90)
+    for form, entries, empty in plan if plan is not None else _column_plan():
+        if form == "patient":
+            for entry in entries:
+                name = entry[1].name
+                out[entry[0]] = site if name == "site" else _plan_value(entry, p.get(name), index, age90)
             continue
-        values = [_field_value(fld, r.get(fld.name), index, age90) for r in recs.get(fld.form, [])]
-        if len(values) > 1:  # record order kept: an empty slot where a record has no value
-            out[column] = " | ".join("" if v is None else str(v) for v in values)
-        else:
-            out[column] = values[0] if values else None
+        items = recs.get(form, [])
+        if not items:
+            out.update(empty)
+            continue
+        for entry in entries:
+            name = entry[1].name
+            values = [_plan_value(entry, r.get(name), index, age90) for r in items]
+            if len(values) > 1:  # record order kept: an empty slot where a record has no value
+                out[entry[0]] = " | ".join("" if v is None else str(v) for v in values)
+            else:
+                out[entry[0]] = values[0]
     return out
 
 
@@ -470,6 +527,7 @@ def safe_harbor_rows(
     export_date = export_date or date.today()
     site_labels: dict[str, str] = {}
     rows = []
+    plan = _column_plan()
     for i, p in enumerate(patients, start=1):
         recs = p.get("records", {})
         site = site_labels.setdefault(str(p.get("site")), f"S{len(site_labels) + 1}")
@@ -524,7 +582,7 @@ def safe_harbor_rows(
                 "max_ctcae_grade": max(
                     (a["ctcae_grade"] for a in recs.get("adverse-events", [])), default=None
                 ),
-                **_model_cells(p, site, index, age90),
+                **_model_cells(p, site, index, age90, plan),
             }
         )
     return rows
@@ -561,11 +619,43 @@ def safe_harbor_csv(patients: Iterable[dict[str, Any]], *, export_date: date | N
     """
     buf = io.StringIO()
     fieldnames = [*SAFE_HARBOR_COLUMNS, *(name for name, _ in model_columns())]
-    w = csv.DictWriter(buf, fieldnames=fieldnames, lineterminator="\r\n")
-    w.writeheader()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(fieldnames)
+    start = _FORMULA_START
     for row in safe_harbor_rows(patients, export_date=export_date):
-        w.writerow({k: csv_cell(v) for k, v in row.items()})
+        values = [row[k] for k in fieldnames]  # every row has exactly these keys
+        # csv_cell, inlined (this loop runs once per cell of the export)
+        w.writerow([
+            ("'" + v if v.startswith(start) else v) if isinstance(v, str) else ("" if v is None else v)
+            for v in values
+        ])
     return buf.getvalue()
+
+
+def export_safe_harbor(
+    session: Session, principal: Principal, *, q: str | None = None, export_date: date | None = None
+) -> tuple[str, int]:
+    """Every patient in the principal's scope (matching ``q``) as the Safe Harbor CSV
+    (:func:`safe_harbor_csv`), read in bulk (:func:`redif.registry.bulk_read.read_patients`: a fixed
+    number of queries); the export is audited in ``session``'s transaction (a write session).
+
+    Returns
+    -------
+    tuple
+        The CSV text and the number of patients.
+    """
+    require(principal, Permission.EXPORT)
+    with gc_paused():
+        items = read_patients(session, principal, q=q)
+        text = safe_harbor_csv(items, export_date=export_date)
+    audit.record(
+        session,
+        action="export",
+        entity="patients",
+        site_id=principal.site_id,
+        details={"format": "csv-safe-harbor", "n": len(items)},
+    )
+    return text, len(items)
 
 
 _ = (FileMetaDataset, Tag)

@@ -53,6 +53,7 @@ _CSV_PATIENT = (
     "diagnosis_date",
     "progression_date",
     "last_follow_up_date",
+    "death_date",
 )
 
 

@@ -271,6 +271,7 @@ class Patient(Base):
     progression_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     progression_criterion: Mapped[str | None] = mapped_column(String(32), nullable=True)
     last_follow_up_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    death_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

@@ -39,6 +39,7 @@ _PATIENT_FIELDS = (
     "progression_date",
     "progression_criterion",
     "last_follow_up_date",
+    "death_date",
 )
 
 

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from redif.errors import InputError
 from redif.io.yaml_doc import MAX_FILE_BYTES, decode_text
@@ -57,11 +57,11 @@ from redif.model.dictionary import (
 from redif.model.fields import Field, FieldType, Form, forms
 from redif.model.terms import Vocabulary, vocabularies
 from redif.registry import audit
-from redif.registry import patients as reg
-from redif.registry.access import Principal, Role
+from redif.registry.access import Permission, Principal, Role, require
+from redif.registry.bulk_read import gc_paused, read_patients
 from redif.registry.db import Database
 from redif.registry.importer import ImportRow
-from redif.registry.models import Patient, ReviewFlag, Site
+from redif.registry.models import Site
 from redif.registry.schemas import RECORD_SCHEMAS, PatientIn
 
 __all__ = [
@@ -169,28 +169,51 @@ def redcap_records(
     """
     layout = _Layout.of(model_forms, vocabs)
     columns = layout.columns()
+    at = {c: i for i, c in enumerate(columns)}
+    blank = [""] * len(columns)
+    # per form: (field, column index, written as stored when text) in field order, and the record sort key
+    plan = [
+        (
+            form,
+            redcap_form_name(form),
+            [
+                (f, at[layout.variables[(form.name, f.name)]], f.type in (FieldType.TEXT, FieldType.DATE))
+                for f in form.fields
+            ],
+            _content_key(form),
+        )
+        for form in layout.forms
+    ]
+    instrument_at, instance_at, record_at = (at[c] for c in (
+        "redcap_repeat_instrument", "redcap_repeat_instance", REDCAP_RECORD_ID))
     rows: list[list[str]] = [columns]
     ordered = sorted(patients, key=lambda p: (str(p.get("site", "")), str(p.get("pseudonym", ""))))
     for number, patient in enumerate(ordered, start=1):
         where = f"patient {patient.get('site')}/{patient.get('pseudonym')}: "
-        for form in layout.forms:
+        record_id = str(number)
+        for form, instrument, fields, content_key in plan:
             items: list[Mapping[str, Any]]
             if form.repeating:
                 items = list((patient.get("records") or {}).get(form.name, []))
-                items.sort(key=_content_key(form))
+                if len(items) > 1:
+                    items.sort(key=content_key)
+                prefix = f"{where}{form.name}."
             else:
                 items = [patient]
+                prefix = where
             for instance, item in enumerate(items, start=1):
-                row = dict.fromkeys(columns, "")
-                row[REDCAP_RECORD_ID] = str(number)
+                row = blank.copy()
+                row[record_at] = record_id
                 if form.repeating:
-                    row["redcap_repeat_instrument"] = redcap_form_name(form)
-                    row["redcap_repeat_instance"] = str(instance)
-                for f in form.fields:
-                    row[layout.variables[(form.name, f.name)]] = _to_redcap(
-                        f, item.get(f.name), layout, f"{where}{form.name}." if form.repeating else where
-                    )
-                rows.append([row[c] for c in columns])
+                    row[instrument_at] = instrument
+                    row[instance_at] = str(instance)
+                for f, i, as_text in fields:
+                    value = item.get(f.name)
+                    if value is None or value == "":
+                        continue
+                    # text, and dates read as ISO text, are written as they are (what _to_redcap gives)
+                    row[i] = value if as_text and type(value) is str else _to_redcap(f, value, layout, prefix)
+                rows.append(row)
     buf = io.StringIO(newline="")
     csv.writer(buf, lineterminator="\r\n").writerows(rows)
     return buf.getvalue()
@@ -207,15 +230,27 @@ class RedcapExport:
     pending_review: int
 
 
-def export_redcap(db: Database, *, sites: Sequence[str] = (), actor: str = "cli-export") -> RedcapExport:
+def export_redcap(
+    db: Database,
+    *,
+    sites: Sequence[str] = (),
+    actor: str = "cli-export",
+    principal: Principal | None = None,
+) -> RedcapExport:
     """Every patient of the registry (or of ``sites``) in REDCap's flat format; the export is audited.
+
+    The patients are read in bulk (:func:`redif.registry.bulk_read.read_patients`: a fixed number of
+    queries). ``principal`` scopes the export like every other (a site role exports its own site only;
+    default: the command line's operator, who sees every site).
 
     Raises
     ------
     InputError
         For a site code that is not in the registry, or a stored value that is not a model code.
     """
-    principal = Principal(user_id=0, username=actor, role=Role.ADMIN, site_id=None)
+    if principal is None:
+        principal = Principal(user_id=0, username=actor, role=Role.ADMIN, site_id=None)
+    require(principal, Permission.EXPORT)
     with db.write_session(actor=actor) as s:
         known = {code for (code,) in s.execute(select(Site.code))}
         for code in sites:
@@ -223,17 +258,15 @@ def export_redcap(db: Database, *, sites: Sequence[str] = (), actor: str = "cli-
                 raise InputError(
                     "unknown site", field="site", value=code, remedy="use the code of a site of the registry"
                 )
-        items = [reg.patient_to_dict(p) for p in reg.list_patients(s, principal, limit=2**31 - 1)]
-        flags = select(func.count(ReviewFlag.id)).join(Patient).join(Site)
-        if sites:
-            items = [p for p in items if p["site"] in sites]
-            flags = flags.where(Site.code.in_(list(sites)))
-        text = redcap_records(items)
-        pending = int(s.execute(flags).scalar_one())
+        with gc_paused():
+            items = read_patients(s, principal, sites=sites)
+            text = redcap_records(items)
+        pending = sum(len(p["review_flags"]) for p in items)
         audit.record(
             s,
             action="export",
             entity="patients",
+            site_id=principal.site_id,
             details={"format": "redcap", "n": len(items), "sites": sorted(sites)},
         )
     return RedcapExport(text=text, patients=len(items), pending_review=pending)

@@ -199,6 +199,7 @@ class PatientIn(_Strict):
     progression_date: date | None = _model("patient", "progression_date", default=None)
     progression_criterion: ProgressionCode | None = _model("patient", "progression_criterion", default=None)
     last_follow_up_date: date | None = _model("patient", "last_follow_up_date", default=None)
+    death_date: date | None = _model("patient", "death_date", default=None)
 
 
 class PatientPatch(_Strict):
@@ -214,6 +215,7 @@ class PatientPatch(_Strict):
     progression_date: date | None = _model("patient", "progression_date", default=None)
     progression_criterion: ProgressionCode | None = _model("patient", "progression_criterion", default=None)
     last_follow_up_date: date | None = _model("patient", "last_follow_up_date", default=None)
+    death_date: date | None = _model("patient", "death_date", default=None)
 
 
 def _schema_name(form_name: str) -> str:
