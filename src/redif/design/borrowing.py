@@ -52,14 +52,17 @@ def posterior_prob_diff(prior_c: BetaMixture, prior_t: BetaMixture, n_c: int, n_
                         delta: float = 0.0) -> NDArray[np.float64]:
     """``Pr(p_t - p_c > delta | x_c, x_t)`` for all ``x_c = 0..n_c`` (rows), ``x_t = 0..n_t`` (columns).
 
-    Quadrature: Gauss-Legendre on ``[0, 1]`` in ``u = p_c`` with ``_NODES`` nodes, after the change of
-    variable ``u = v^2 (3 - 2 v)`` that clusters nodes near 0 and 1 where beta densities with a or b < 1
-    are singular.
+    Quadrature: Gauss-Legendre in ``u = p_c`` over ``[max(0, -delta), min(1, 1 - delta)]`` (outside it
+    the integrand's tail factor is 0 or 1, so the kink there is an end point) with ``_NODES`` nodes, after
+    the change of variable ``u = lo + (hi - lo) s``, ``s = v^2 (3 - 2 v)``, which clusters nodes near the
+    ends where beta densities with a or b < 1 are singular. For ``delta < 0`` the mass
+    ``Pr(p_c < -delta | x_c)`` is added exactly.
     """
+    lo, hi = max(0.0, -delta), min(1.0, 1.0 - delta)
     v, wv = np.polynomial.legendre.leggauss(_NODES)
     v = 0.5 * (v + 1.0)
-    u = v * v * (3.0 - 2.0 * v)
-    wu = 0.5 * wv * 6.0 * v * (1.0 - v)
+    u = lo + (hi - lo) * v * v * (3.0 - 2.0 * v)
+    wu = (hi - lo) * 0.5 * wv * 6.0 * v * (1.0 - v)
     xc = np.arange(n_c + 1, dtype=float)
     xt = np.arange(n_t + 1, dtype=float)
     # density of p_c | x_c on the nodes (mixture), shape (n_c+1, nodes)
@@ -73,8 +76,12 @@ def posterior_prob_diff(prior_c: BetaMixture, prior_t: BetaMixture, n_c: int, n_
     thr = np.clip(u + delta, 0.0, 1.0)
     for k, (ak, bk) in enumerate(zip(prior_t.a, prior_t.b, strict=True)):
         tail += tw[:, k:k + 1] * stats.beta.sf(thr[None, :], ak + xt[:, None], bk + n_t - xt[:, None])
-    tail = np.where((u + delta)[None, :] < 0.0, 1.0, tail)
     out = (dens * wu[None, :]) @ tail.T
+    if lo > 0.0:
+        below = np.zeros(n_c + 1)
+        for k, (ak, bk) in enumerate(zip(prior_c.a, prior_c.b, strict=True)):
+            below += pw[:, k] * stats.beta.cdf(lo, ak + xc, bk + n_c - xc)
+        out = out + below[:, None]
     return np.asarray(np.clip(out, 0.0, 1.0), dtype=float)
 
 
