@@ -78,6 +78,7 @@ _GROUPS = (
     "recist",
     "tg",
     "design",
+    "design_bayes",
     "serve",
     "admin",
     "audit",
