@@ -22,7 +22,8 @@ from redif.errors import InputError
 def test_single_stage_closed_forms() -> None:
     """Issue 15: single stage reject if X > r: assurance = P(BetaBin(n, a, b) > r); Beta(1,1): (n-r)/(n+1)."""
     assert single_arm_assurance(single_stage_table(30, 9), BetaMixture.beta(1, 1)) == pytest.approx(
-        21 / 31, abs=1e-13)
+        21 / 31, abs=1e-13
+    )
     got = single_arm_assurance(single_stage_table(30, 9), BetaMixture.beta(6, 14))
     assert got == pytest.approx(stats.betabinom.sf(9, 30, 6, 14), abs=1e-13)
 
@@ -33,9 +34,12 @@ def test_point_mass_equals_power(p: float) -> None:
     big = 1e8
     prior = BetaMixture.beta(p * big, (1 - p) * big)
     assert single_arm_assurance(simon_table(1, 10, 5, 29), prior) == pytest.approx(
-        float(simon_oc(1, 10, 5, 29, [p]).p_reject[0]), abs=1e-6)
+        float(simon_oc(1, 10, 5, 29, [p]).p_reject[0]), abs=1e-6
+    )
     tab = predictive_table(0.2, 30, 0.05, 0.9, 0.2, 0.8)
-    assert single_arm_assurance(tab, prior) == pytest.approx(float(monitoring_oc(tab, [p]).reject[0]), abs=1e-6)
+    assert single_arm_assurance(tab, prior) == pytest.approx(
+        float(monitoring_oc(tab, [p]).reject[0]), abs=1e-6
+    )
 
 
 def test_mixture_prior_monte_carlo() -> None:

@@ -19,8 +19,7 @@ from redif.design.monitoring import monitoring_oc
 from redif.errors import InputError
 
 
-def _enumerate(p0: float, looks: list[int], lam: float, gamma: float, a: float, b: float,
-               p: float) -> float:
+def _enumerate(p0: float, looks: list[int], lam: float, gamma: float, a: float, b: float, p: float) -> float:
     """P(declare promising) by enumerating all 2^N sequences; the rule is applied from its definition."""
     nmax = looks[-1]
     rej = 0.0

@@ -29,7 +29,9 @@ def test_posterior_difference_equals_quad() -> None:
             post = PRIOR.posterior(xc, n_c)
 
             def f(u: float, post: BetaMixture = post, xt: int = xt, d: float = delta) -> float:
-                return float(post.pdf(u)) * float(stats.beta.sf(min(max(u + d, 0.0), 1.0), 1 + xt, 1 + n_t - xt))
+                return float(post.pdf(u)) * float(
+                    stats.beta.sf(min(max(u + d, 0.0), 1.0), 1 + xt, 1 + n_t - xt)
+                )
 
             ref = integrate.quad(f, 0, 1, epsabs=1e-13, limit=500, points=[abs(delta), 1 - abs(delta)])[0]
             assert got[xc, xt] == pytest.approx(ref, abs=1e-9)
@@ -65,8 +67,9 @@ def test_with_map_prior_from_arms_and_assurance() -> None:
     mp = map_prior([5, 8, 6], [25, 30, 28], robust_weight=0.2)
     d = borrowing_design(mp.mixture, 20, 40, effect=0.25, p_control=[0.2])
     big = 1e7
-    a = two_arm_assurance(d.region, BetaMixture.beta(0.2 * big, 0.8 * big), BetaMixture.beta(0.45 * big,
-                                                                                              0.55 * big))
+    a = two_arm_assurance(
+        d.region, BetaMixture.beta(0.2 * big, 0.8 * big), BetaMixture.beta(0.45 * big, 0.55 * big)
+    )
     assert a == pytest.approx(d.oc.power[0], abs=1e-4)
     assert d.ess.elir < mp.ess_map.elir  # robustification lowers the prior's information
 

@@ -15,9 +15,25 @@ def test_borrow_json_with_arms_csv(redif_cli: Any, tmp_path: Path) -> None:
     """Issue 15: borrow from a CSV of historical arms (robust MAP prior); keys, ESS, OC grid, assurance."""
     csv = tmp_path / "arms.csv"
     csv.write_text("label,r,n\nA,5,25\nB,8,30\nC,6,28\n", encoding="utf-8")
-    out = redif_cli("design", "borrow", "--data", str(csv), "--n-control", "20", "--n-treatment", "40",
-                    "--effect", "0.25", "--p-control", "0.2,0.4", "--design-prior-control", "20,80",
-                    "--design-prior-treatment", "45,55", "--json")
+    out = redif_cli(
+        "design",
+        "borrow",
+        "--data",
+        str(csv),
+        "--n-control",
+        "20",
+        "--n-treatment",
+        "40",
+        "--effect",
+        "0.25",
+        "--p-control",
+        "0.2,0.4",
+        "--design-prior-control",
+        "20,80",
+        "--design-prior-treatment",
+        "45,55",
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     d = json.loads(out.stdout)
     assert set(d) >= {"ess", "oc", "prior_control", "boundary_x_treatment", "assurance", "rule"}

@@ -46,8 +46,9 @@ def test_pp_equals_definition() -> None:
         assert got == pytest.approx(_pp_direct(x, n, 30, 0.3, 0.88, 0.3, 0.7), abs=1e-12)
 
 
-def _brute_force(p0: float, nmax: int, tl: float, tt: float, a: float, b: float, p: float
-                 ) -> tuple[float, float, float]:
+def _brute_force(
+    p0: float, nmax: int, tl: float, tt: float, a: float, b: float, p: float
+) -> tuple[float, float, float]:
     """Reject probability, PET and E[N] by enumerating all 2^nmax response sequences, computing PP at each
     patient directly from its definition (continuous monitoring)."""
     pp = {(x, n): _pp_direct(x, n, nmax, p0, tt, a, b) for n in range(1, nmax) for x in range(n + 1)}
@@ -84,8 +85,17 @@ def test_exact_oc_equals_path_enumeration(p: float) -> None:
 def test_search_meets_constraints_and_minimises_en0() -> None:
     """Issue 15: the chosen design is admissible and has the smallest EN(p0) of all admissible designs
     on the grid (re-evaluated here design by design)."""
-    res = predictive_design(0.2, 0.4, 30, alpha=0.1, power=0.8, a=0.2, b=0.8,
-                            theta_l_grid=[0.001, 0.01, 0.05, 0.1], theta_t_grid=[0.85, 0.9, 0.95])
+    res = predictive_design(
+        0.2,
+        0.4,
+        30,
+        alpha=0.1,
+        power=0.8,
+        a=0.2,
+        b=0.8,
+        theta_l_grid=[0.001, 0.01, 0.05, 0.1],
+        theta_t_grid=[0.85, 0.9, 0.95],
+    )
     d = res.design
     assert d.alpha <= 0.1 and d.power >= 0.8
     best = np.inf

@@ -14,9 +14,27 @@ from redif.design.bop2 import bop2_design
 def test_predictive_json_and_summary(redif_cli: Any, tmp_path: Path) -> None:
     """Issue 15: predictive --json keys; the stopping table and OC; --summary-json states versions."""
     sj = tmp_path / "summary.json"
-    out = redif_cli("design", "predictive", "--p0", "0.2", "--p1", "0.4", "--nmax", "30", "--alpha", "0.1",
-                    "--power", "0.8", "--looks", "10,15,20,25", "--theta-t-grid", "0.85,0.9",
-                    "--summary-json", str(sj), "--json")
+    out = redif_cli(
+        "design",
+        "predictive",
+        "--p0",
+        "0.2",
+        "--p1",
+        "0.4",
+        "--nmax",
+        "30",
+        "--alpha",
+        "0.1",
+        "--power",
+        "0.8",
+        "--looks",
+        "10,15,20,25",
+        "--theta-t-grid",
+        "0.85,0.9",
+        "--summary-json",
+        str(sj),
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     d = json.loads(out.stdout)
     des = d["design"]
@@ -30,16 +48,18 @@ def test_predictive_json_and_summary(redif_cli: Any, tmp_path: Path) -> None:
 
 def test_bop2_json_table_and_pdf(redif_cli: Any, tmp_path: Path) -> None:
     """Issue 15: bop2 --json equals the engine; the text table prints; --pdf writes a PDF."""
-    out = redif_cli("design", "bop2", "--p0", "0.2", "--p1", "0.4", "--nmax", "40", "--looks", "10,20,30",
-                    "--json")
+    out = redif_cli(
+        "design", "bop2", "--p0", "0.2", "--p1", "0.4", "--nmax", "40", "--looks", "10,20,30", "--json"
+    )
     assert out.returncode == 0, out.stderr
     d = json.loads(out.stdout)
     ref = bop2_design(0.2, 0.4, 40, looks=[10, 20, 30], alpha=0.1)
     assert d["lambda"] == ref.lam and d["gamma"] == ref.gamma
     assert d["stopping_table"]["stop_if_responses_at_most"] == list(ref.table.r[:-1])
     pdf = tmp_path / "bop2.pdf"
-    txt = redif_cli("design", "bop2", "--p0", "0.2", "--p1", "0.4", "--nmax", "20", "--n-looks", "2",
-                    "--pdf", str(pdf))
+    txt = redif_cli(
+        "design", "bop2", "--p0", "0.2", "--p1", "0.4", "--nmax", "20", "--n-looks", "2", "--pdf", str(pdf)
+    )
     assert txt.returncode == 0, txt.stderr
     assert "final: promising if responses >" in txt.stdout
     assert pdf.read_bytes().startswith(b"%PDF")
@@ -47,8 +67,20 @@ def test_bop2_json_table_and_pdf(redif_cli: Any, tmp_path: Path) -> None:
 
 def test_bad_input_exit_2(redif_cli: Any) -> None:
     """Issue 15: an infeasible Nmax and bad looks are one line on stderr naming the flag, exit 2."""
-    out = redif_cli("design", "predictive", "--p0", "0.2", "--p1", "0.4", "--nmax", "8", "--alpha", "0.05",
-                    "--power", "0.9")
+    out = redif_cli(
+        "design",
+        "predictive",
+        "--p0",
+        "0.2",
+        "--p1",
+        "0.4",
+        "--nmax",
+        "8",
+        "--alpha",
+        "0.05",
+        "--power",
+        "0.9",
+    )
     assert out.returncode == 2 and "--nmax" in out.stderr
     out = redif_cli("design", "bop2", "--p0", "0.2", "--p1", "0.4", "--nmax", "40", "--looks", "20,10")
     assert out.returncode == 2 and "--looks" in out.stderr

@@ -28,7 +28,7 @@ def _pdf_text(data: bytes) -> str:
     while (i := data.find(b"stream", pos)) != -1:
         j = data.find(b"endstream", i)
         with contextlib.suppress(zlib.error):
-            out.append(zlib.decompress(data[i + 6: j].strip(b"\r\n")).decode("latin-1"))
+            out.append(zlib.decompress(data[i + 6 : j].strip(b"\r\n")).decode("latin-1"))
         pos = j + 9
     return "\n".join(out)
 
@@ -38,13 +38,20 @@ T = datetime(2026, 1, 2, 3, 4, 5)
 
 def test_summary_states_assumptions_versions_references() -> None:
     """Issue 15: every summary names rates, Nmax, prior, looks, the stopping table, references, versions."""
-    res = predictive_design(0.2, 0.4, 25, alpha=0.1, power=0.7, looks=[10, 15, 20],
-                            theta_t_grid=[0.85, 0.9]).to_dict()
+    res = predictive_design(
+        0.2, 0.4, 25, alpha=0.1, power=0.7, looks=[10, 15, 20], theta_t_grid=[0.85, 0.9]
+    ).to_dict()
     s = design_summary("predictive", res, generated_at=T)
     text = " ".join(s["assumptions"])
-    assert "p0 = 0.2" in text and "Nmax = 25" in text and "Beta(0.2, 0.8)" in text and "10, 15, 20, 25" in text
-    assert s["software"] == {"redif": __version__, "python": s["software"]["python"], "numpy": np.__version__,
-                             "scipy": scipy.__version__}
+    assert (
+        "p0 = 0.2" in text and "Nmax = 25" in text and "Beta(0.2, 0.8)" in text and "10, 15, 20, 25" in text
+    )
+    assert s["software"] == {
+        "redif": __version__,
+        "python": s["software"]["python"],
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+    }
     assert s["tables"][0]["title"] == "Stopping table" and len(s["tables"][0]["rows"]) == 4
     assert any("Clin Trials 2008" in r for r in s["references"])
     b = design_summary("bop2", bop2_design(0.2, 0.4, 30, n_looks=3).to_dict(), generated_at=T)
@@ -53,8 +60,9 @@ def test_summary_states_assumptions_versions_references() -> None:
 
 def test_pdf_metadata_and_determinism() -> None:
     """Issue 15: the PDF carries the title and the redif/numpy/scipy versions; same inputs -> same bytes."""
-    d = borrowing_design(BetaMixture.from_arrays([0.8, 0.2], [10, 1], [30, 1]), 15, 30, effect=0.3,
-                         p_control=[0.2, 0.3])
+    d = borrowing_design(
+        BetaMixture.from_arrays([0.8, 0.2], [10, 1], [30, 1]), 15, 30, effect=0.3, p_control=[0.2, 0.3]
+    )
     s = design_summary("borrow", d.to_dict(), generated_at=T)
     a = design_summary_pdf(s, generated_at=T)
     assert a.startswith(b"%PDF") and a == design_summary_pdf(s, generated_at=T)

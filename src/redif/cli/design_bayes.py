@@ -45,7 +45,9 @@ def _write_summary(kind: str, result: dict[str, Any], pdf: Path | None, summary_
         pdf.write_bytes(design_summary_pdf(s, generated_at=now))
     if summary_json is not None:
         summary_json.parent.mkdir(parents=True, exist_ok=True)
-        summary_json.write_text(json.dumps(to_jsonable(s), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        summary_json.write_text(
+            json.dumps(to_jsonable(s), indent=2, allow_nan=False) + "\n", encoding="utf-8"
+        )
 
 
 def _stop_table(tab: dict[str, Any], title: str) -> Table:
@@ -90,7 +92,11 @@ def predictive_cmd(
     from redif.design.predictive import predictive_design
 
     kw: dict[str, Any] = {
-        "alpha": alpha, "power": power, "a": prior_a, "b": prior_b, "looks": _looks(looks),
+        "alpha": alpha,
+        "power": power,
+        "a": prior_a,
+        "b": prior_b,
+        "looks": _looks(looks),
         "theta_l_grid": parse_float_list(theta_l_grid, option="theta_l_grid") if theta_l_grid else None,
         "theta_t_grid": parse_float_list(theta_t_grid, option="theta_t_grid") if theta_t_grid else None,
     }
@@ -110,12 +116,18 @@ def predictive_cmd(
         emit_json(out)
         return
     d = res.design
-    console.print(_stop_table(d.table.to_dict(), f"Predictive-probability design: p0={p0:g}, p1={p1:g}, "
-                                                 f"Nmax={nmax}, prior Beta({res.prior_a:g}, {res.prior_b:g})"))
+    console.print(
+        _stop_table(
+            d.table.to_dict(),
+            f"Predictive-probability design: p0={p0:g}, p1={p1:g}, "
+            f"Nmax={nmax}, prior Beta({res.prior_a:g}, {res.prior_b:g})",
+        )
+    )
     console.print(
         f"theta_L = {d.theta_l:g}, theta_T = {d.theta_t:g}; type I error {d.alpha:.4f}, power {d.power:.4f}; "
         f"PET {d.pet0:.3f} (p0) / {d.pet1:.3f} (p1); E[N] {d.en0:.2f} (p0) / {d.en1:.2f} (p1); "
-        f"{len(res.admissible)} admissible of {res.n_evaluated}. Exact enumeration. Lee & Liu, Clin Trials 2008."
+        f"{len(res.admissible)} admissible of {res.n_evaluated}. Exact enumeration. "
+        "Lee & Liu, Clin Trials 2008."
     )
 
 
@@ -150,8 +162,12 @@ def bop2_cmd(
         out["disclaimer"] = DISCLAIMER
         emit_json(out)
         return
-    console.print(_stop_table(res.table.to_dict(), f"BOP2: p0={p0:g}, p1={p1:g}, N={nmax}, "
-                                                   f"prior Beta({res.prior_a:g}, {res.prior_b:g})"))
+    console.print(
+        _stop_table(
+            res.table.to_dict(),
+            f"BOP2: p0={p0:g}, p1={p1:g}, N={nmax}, prior Beta({res.prior_a:g}, {res.prior_b:g})",
+        )
+    )
     console.print(
         f"lambda = {res.lam:g}, gamma = {res.gamma:g}; type I error {res.alpha:.4f}, power {res.power:.4f}; "
         f"PET {res.pet0:.3f} (p0) / {res.pet1:.3f} (p1); E[N] {res.en0:.2f} (p0) / {res.en1:.2f} (p1). "
@@ -172,13 +188,17 @@ def borrow_cmd(
         None, "--prior", help="Control prior a,b or w,a,b;w,a,b instead of a MAP prior."
     ),
     data: Path | None = typer.Option(None, "--data", help="CSV of historical control arms: label,r,n."),
-    from_evidence: bool = typer.Option(False, "--from-evidence", help="Historical arms from the evidence base."),
+    from_evidence: bool = typer.Option(
+        False, "--from-evidence", help="Historical arms from the evidence base."
+    ),
     outcome: str | None = typer.Option(None, "--outcome", help="uptake or response (with --from-evidence)."),
     genotype: str | None = typer.Option(None, "--genotype"),
     definition: str | None = typer.Option(None, "--definition"),
     min_grade: str = typer.Option("secondary", "--min-grade"),
     robust_weight: float | None = typer.Option(None, "--robust-weight", help="Vague-component weight (0.2)."),
-    p_control: str | None = typer.Option(None, "--p-control", help="True control rates (default 0.05..0.95)."),
+    p_control: str | None = typer.Option(
+        None, "--p-control", help="True control rates (default 0.05..0.95)."
+    ),
     design_prior_control: str | None = typer.Option(
         None, "--design-prior-control", help="Design prior of p_c (a,b or w,a,b;...) for the assurance."
     ),
@@ -190,7 +210,7 @@ def borrow_cmd(
     summary_json: Path | None = _SUMMARY,
     as_json: JsonOpt = False,
 ) -> None:
-    """Two-arm binary design with a robust MAP control prior: exact OC across control rates, ESS, assurance."""
+    """Two-arm binary design, robust MAP control prior: exact OC across control rates, ESS, assurance."""
     from redif.design.assurance import parse_mixture
     from redif.design.borrowing import borrowing_design, two_arm_assurance
     from redif.errors import InputError
@@ -206,18 +226,29 @@ def borrow_cmd(
         mix = mp.mixture
         source = {"historical": arms.to_dict(), "robust_weight": mp.robust_weight}
     else:
-        raise InputError("no control prior given", field="prior", value=None,
-                         remedy="give --prior a,b, or --data arms.csv, or --from-evidence")
+        raise InputError(
+            "no control prior given",
+            field="prior",
+            value=None,
+            remedy="give --prior a,b, or --data arms.csv, or --from-evidence",
+        )
     grid = parse_float_list(p_control, option="p_control") if p_control else None
     res = borrowing_design(mix, n_control, n_treatment, effect=effect, delta=delta, c=c, p_control=grid)
     out = res.to_dict()
     out["control_prior_source"] = source
     if design_prior_control or design_prior_treatment:
         if not (design_prior_control and design_prior_treatment):
-            raise InputError("give both design priors", field="design_prior_treatment",
-                             value=design_prior_treatment, remedy="--design-prior-control and --design-prior-treatment")
-        out["assurance"] = two_arm_assurance(res.region, parse_mixture(design_prior_control, "design_prior_control"),
-                                             parse_mixture(design_prior_treatment, "design_prior_treatment"))
+            raise InputError(
+                "give both design priors",
+                field="design_prior_treatment",
+                value=design_prior_treatment,
+                remedy="--design-prior-control and --design-prior-treatment",
+            )
+        out["assurance"] = two_arm_assurance(
+            res.region,
+            parse_mixture(design_prior_control, "design_prior_control"),
+            parse_mixture(design_prior_treatment, "design_prior_treatment"),
+        )
     if plot is not None:
         from redif.design.bayes_plots import borrowing_figure
 
@@ -227,18 +258,27 @@ def borrow_cmd(
         out["disclaimer"] = DISCLAIMER
         emit_json(out)
         return
-    t = Table(title=f"Borrowing design: {out['rule']}; n_c={n_control}, n_t={n_treatment}", box=box.SIMPLE_HEAD)
+    t = Table(
+        title=f"Borrowing design: {out['rule']}; n_c={n_control}, n_t={n_treatment}", box=box.SIMPLE_HEAD
+    )
     for col in ("p_c", "type I (borrow)", "type I (vague)", f"power +{effect:g} (borrow)", "power (vague)"):
         t.add_column(col, justify="right")
     oc = res.oc
     for i, pcv in enumerate(oc.p_control):
-        t.add_row(f"{pcv:.2f}", _fmt(oc.type1_error[i]), _fmt(oc.type1_error_vague[i]), _fmt(oc.power[i]),
-                  _fmt(oc.power_vague[i]))
+        t.add_row(
+            f"{pcv:.2f}",
+            _fmt(oc.type1_error[i]),
+            _fmt(oc.type1_error_vague[i]),
+            _fmt(oc.power[i]),
+            _fmt(oc.power_vague[i]),
+        )
     console.print(t)
-    console.print(f"Control prior mean {mix.mean:.3f}, sd {mix.sd:.3f}; ESS ELIR {_fmt(res.ess.elir, 1)} "
-                  f"(moment {_fmt(res.ess.moment, 1)}, Morita {_fmt(res.ess.morita, 1)}) patients."
-                  + (f" Assurance {out['assurance']:.4f}." if "assurance" in out else "")
-                  + " Exact enumeration over (x_c, x_t).")
+    console.print(
+        f"Control prior mean {mix.mean:.3f}, sd {mix.sd:.3f}; ESS ELIR {_fmt(res.ess.elir, 1)} "
+        f"(moment {_fmt(res.ess.moment, 1)}, Morita {_fmt(res.ess.morita, 1)}) patients."
+        + (f" Assurance {out['assurance']:.4f}." if "assurance" in out else "")
+        + " Exact enumeration over (x_c, x_t)."
+    )
 
 
 # ---------------------------------------------------------------------------------------- assurance
@@ -266,8 +306,12 @@ def assurance_cmd(
 
     given = [x for x in (single, simon, table) if x]
     if len(given) != 1:
-        raise InputError("give exactly one design", field="table", value=given,
-                         remedy="one of --single n,r, --simon r1,n1,r,n or --table n:r,...")
+        raise InputError(
+            "give exactly one design",
+            field="table",
+            value=given,
+            remedy="one of --single n,r, --simon r1,n1,r,n or --table n:r,...",
+        )
     prior = parse_mixture(design_prior)
     if single:
         v = [int(x) for x in parse_float_list(single, option="single")]
@@ -283,24 +327,32 @@ def assurance_cmd(
         try:
             pairs = [tuple(int(y) for y in x.split(":")) for x in str(table).split(",") if x.strip()]
         except ValueError:
-            raise InputError("expected n:r pairs", field="table", value=table,
-                             remedy="e.g. 10:0,20:2,30:5,40:11") from None
+            raise InputError(
+                "expected n:r pairs", field="table", value=table, remedy="e.g. 10:0,20:2,30:5,40:11"
+            ) from None
         if not pairs or any(len(p) != 2 for p in pairs):
             raise InputError("expected n:r pairs", field="table", value=table, remedy="e.g. 10:0,20:2,40:11")
         tab = StoppingTable(looks=tuple(p[0] for p in pairs), r=tuple(p[1] for p in pairs))
     a = single_arm_assurance(tab, prior)
     mean_p = prior.mean
     power_at_mean = float(monitoring_oc(tab, [mean_p]).reject[0])
-    out = {"assurance": a, "design_prior": prior.to_dict(), "stopping_table": tab.to_dict(),
-           "power_at_prior_mean": power_at_mean, "method": "exact: sum over success paths of "
-           "K(x) E[p^x (1-p)^(N-x)] under the design prior", "references": [REFERENCE]}
+    out = {
+        "assurance": a,
+        "design_prior": prior.to_dict(),
+        "stopping_table": tab.to_dict(),
+        "power_at_prior_mean": power_at_mean,
+        "method": "exact: sum over success paths of K(x) E[p^x (1-p)^(N-x)] under the design prior",
+        "references": [REFERENCE],
+    }
     if as_json:
         emit_json(out)
         return
-    console.print(f"Assurance [bold]{a:.4f}[/bold] (power at the design prior's mean {mean_p:.3f}: "
-                  f"{power_at_mean:.4f}); exact integration of the OC over the design prior. "
-                  "O'Hagan, Stevens & Campbell, Pharm Stat 2005.")
+    console.print(
+        f"Assurance [bold]{a:.4f}[/bold] (power at the design prior's mean {mean_p:.3f}: "
+        f"{power_at_mean:.4f}); exact integration of the OC over the design prior. "
+        "O'Hagan, Stevens & Campbell, Pharm Stat 2005."
+    )
 
 
-def register(app: typer.Typer) -> None:  # noqa: ARG001 - the commands join the `design` group at import
+def register(app: typer.Typer) -> None:
     """The commands above join ``design_app``, which :mod:`redif.cli.design` registers."""

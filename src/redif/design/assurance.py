@@ -21,7 +21,9 @@ from redif.errors import InputError
 
 __all__ = ["REFERENCE", "parse_mixture", "simon_table", "single_arm_assurance", "single_stage_table"]
 
-REFERENCE = "O'Hagan A, Stevens JW, Campbell MJ. Assurance in clinical trial design. Pharm Stat 2005;4:187-201."
+REFERENCE = (
+    "O'Hagan A, Stevens JW, Campbell MJ. Assurance in clinical trial design. Pharm Stat 2005;4:187-201."
+)
 
 
 def single_arm_assurance(table: StoppingTable, design_prior: BetaMixture) -> float:
@@ -51,8 +53,12 @@ def parse_mixture(text: str, field: str = "design_prior") -> BetaMixture:
     try:
         rows = [[float(v) for v in p.split(",")] for p in parts]
     except ValueError:
-        raise InputError("not a list of numbers", field=field, value=text,
-                         remedy="give a,b for one beta or w,a,b;w,a,b for a mixture") from None
+        raise InputError(
+            "not a list of numbers",
+            field=field,
+            value=text,
+            remedy="give a,b for one beta or w,a,b;w,a,b for a mixture",
+        ) from None
     if len(rows) == 1 and len(rows[0]) == 2:
         return BetaMixture.beta(rows[0][0], rows[0][1])
     if rows and all(len(r) == 3 for r in rows):
@@ -60,5 +66,9 @@ def parse_mixture(text: str, field: str = "design_prior") -> BetaMixture:
         if any(x < 0 for x in w) or sum(w) <= 0:
             raise InputError("mixture weights must be >= 0 with a positive sum", field=field, value=text)
         return BetaMixture.from_arrays(w, [r[1] for r in rows], [r[2] for r in rows])
-    raise InputError("expected a,b or w,a,b;w,a,b", field=field, value=text,
-                     remedy="e.g. 6,14 (Beta(6, 14)) or 0.8,6,14;0.2,1,1")
+    raise InputError(
+        "expected a,b or w,a,b;w,a,b",
+        field=field,
+        value=text,
+        remedy="e.g. 6,14 (Beta(6, 14)) or 0.8,6,14;0.2,1,1",
+    )

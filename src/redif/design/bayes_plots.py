@@ -14,7 +14,9 @@ from redif.design.monitoring import StoppingTable, monitoring_oc
 __all__ = ["borrowing_figure", "monitoring_figure"]
 
 
-def monitoring_figure(table: StoppingTable, *, p0: float, p1: float, title: str = "Stopping boundaries") -> Figure:
+def monitoring_figure(
+    table: StoppingTable, *, p0: float, p1: float, title: str = "Stopping boundaries"
+) -> Figure:
     """Left: futility boundary r_n (responses) and r_n / n (rate scale) against n; right: P(declare
     promising), P(early stop) and E[N]/Nmax against the true response rate (exact)."""
     fig = Figure(figsize=(8.4, 3.6), layout="constrained")

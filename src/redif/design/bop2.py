@@ -31,8 +31,10 @@ from redif.errors import InputError
 
 __all__ = ["BOP2Design", "bop2_design", "bop2_table"]
 
-REFERENCE = ("Zhou H, Lee JJ, Yuan Y. BOP2: Bayesian optimal design for phase II clinical trials with simple "
-             "and complex endpoints. Stat Med 2017;36:3302-3314.")
+REFERENCE = (
+    "Zhou H, Lee JJ, Yuan Y. BOP2: Bayesian optimal design for phase II clinical trials with simple "
+    "and complex endpoints. Stat Med 2017;36:3302-3314."
+)
 
 _LAMBDA = tuple(float(x) for x in np.round(np.arange(0.50, 0.9991, 0.001), 4))
 _GAMMA = tuple(float(x) for x in np.round(np.arange(0.0, 3.0001, 0.05), 4))
@@ -43,7 +45,9 @@ def _post_gt(p0: float, a: float, b: float, n: int) -> NDArray[np.float64]:
     return np.asarray(stats.beta.sf(p0, a + x, b + n - x), dtype=float)
 
 
-def bop2_table(p0: float, looks: Sequence[int], lam: float, gamma: float, a: float, b: float) -> StoppingTable:
+def bop2_table(
+    p0: float, looks: Sequence[int], lam: float, gamma: float, a: float, b: float
+) -> StoppingTable:
     """Stopping table of the BOP2 rule with (lambda, gamma): at look n stop if ``x <= r_n``, the largest
     x with ``Pr(p > p0 | x, n) < lambda (n/N)^gamma``; at N the same boundary is the rejection threshold."""
     nmax = looks[-1]
@@ -79,12 +83,21 @@ class BOP2Design:
         nmax = self.table.nmax
         return {
             "method": "BOP2 (Zhou, Lee & Yuan 2017), single binary endpoint",
-            "p0": self.p0, "p1": self.p1, "alpha_target": self.alpha_target, "nmax": nmax,
+            "p0": self.p0,
+            "p1": self.p1,
+            "alpha_target": self.alpha_target,
+            "nmax": nmax,
             "prior": {"a": self.prior_a, "b": self.prior_b},
-            "lambda": self.lam, "gamma": self.gamma,
+            "lambda": self.lam,
+            "gamma": self.gamma,
             "cutoffs": [1.0 - self.lam * (n / nmax) ** self.gamma for n in self.table.looks],
-            "type1_error": self.alpha, "power": self.power, "pet_p0": self.pet0, "pet_p1": self.pet1,
-            "en_p0": self.en0, "en_p1": self.en1, "stopping_table": self.table.to_dict(),
+            "type1_error": self.alpha,
+            "power": self.power,
+            "pet_p0": self.pet0,
+            "pet_p1": self.pet1,
+            "en_p0": self.en0,
+            "en_p1": self.en1,
+            "stopping_table": self.table.to_dict(),
             "n_evaluated": self.n_evaluated,
             "rule": "stop for futility at look n if Pr(p <= p0 | data) > 1 - lambda (n/N)^gamma",
             "references": [REFERENCE],
@@ -136,7 +149,7 @@ def bop2_design(
         lk = parse_looks(looks, nmax)
     else:
         k = check_count(5 if n_looks is None else n_looks, "n_looks", minimum=1, maximum=nmax)
-        lk = tuple(sorted({int(round(nmax * (j + 1) / k)) for j in range(k)}))
+        lk = tuple(sorted({round(nmax * (j + 1) / k) for j in range(k)}))
     lams = tuple(check_open_unit(v, "lambda") for v in (lambda_grid or _LAMBDA))
     gams = tuple(float(v) for v in (gamma_grid or _GAMMA))
     if any(not np.isfinite(g) or g < 0 for g in gams):
@@ -161,11 +174,28 @@ def bop2_design(
             if best is None or key > best[0]:
                 best = (key, lam, g, r)
     if best is None:
-        raise InputError(f"no BOP2 design with N = {nmax} controls the type I error at {alpha:g}",
-                         field="alpha", value=alpha, remedy="increase alpha or nmax, or widen the lambda grid")
+        raise InputError(
+            f"no BOP2 design with N = {nmax} controls the type I error at {alpha:g}",
+            field="alpha",
+            value=alpha,
+            remedy="increase alpha or nmax, or widen the lambda grid",
+        )
     _, lam, g, r = best
     oc = cache[r]
-    return BOP2Design(lam=lam, gamma=g, table=StoppingTable(looks=lk, r=r), alpha=float(oc.reject[0]),
-                      power=float(oc.reject[1]), pet0=float(oc.pet[0]), pet1=float(oc.pet[1]),
-                      en0=float(oc.expected_n[0]), en1=float(oc.expected_n[1]), p0=p0, p1=p1,
-                      alpha_target=alpha, prior_a=a, prior_b=b, n_evaluated=evaluated)
+    return BOP2Design(
+        lam=lam,
+        gamma=g,
+        table=StoppingTable(looks=lk, r=r),
+        alpha=float(oc.reject[0]),
+        power=float(oc.reject[1]),
+        pet0=float(oc.pet[0]),
+        pet1=float(oc.pet[1]),
+        en0=float(oc.expected_n[0]),
+        en1=float(oc.expected_n[1]),
+        p0=p0,
+        p1=p1,
+        alpha_target=alpha,
+        prior_a=a,
+        prior_b=b,
+        n_evaluated=evaluated,
+    )

@@ -35,21 +35,31 @@ from redif.design._validate import check_count, check_open_unit, check_rates
 from redif.design.mixture import BetaMixture, EffectiveSampleSize, effective_sample_size
 from redif.errors import InputError
 
-__all__ = ["BorrowingDesign", "BorrowingOC", "borrowing_design", "borrowing_oc", "success_region",
-           "two_arm_assurance"]
+__all__ = [
+    "BorrowingDesign",
+    "BorrowingOC",
+    "borrowing_design",
+    "borrowing_oc",
+    "success_region",
+    "two_arm_assurance",
+]
 
 _NODES = 600
 
 
 def _post_weights(prior: BetaMixture, x: NDArray[np.float64], n: int) -> NDArray[np.float64]:
     a, b, w = np.asarray(prior.a), np.asarray(prior.b), np.asarray(prior.w)
-    lw = (np.log(np.where(w > 0, w, 1e-300)) + special.betaln(a + x[:, None], b + n - x[:, None])
-          - special.betaln(a, b))
+    lw = (
+        np.log(np.where(w > 0, w, 1e-300))
+        + special.betaln(a + x[:, None], b + n - x[:, None])
+        - special.betaln(a, b)
+    )
     return np.asarray(np.exp(lw - special.logsumexp(lw, axis=1, keepdims=True)), dtype=float)
 
 
-def posterior_prob_diff(prior_c: BetaMixture, prior_t: BetaMixture, n_c: int, n_t: int,
-                        delta: float = 0.0) -> NDArray[np.float64]:
+def posterior_prob_diff(
+    prior_c: BetaMixture, prior_t: BetaMixture, n_c: int, n_t: int, delta: float = 0.0
+) -> NDArray[np.float64]:
     """``Pr(p_t - p_c > delta | x_c, x_t)`` for all ``x_c = 0..n_c`` (rows), ``x_t = 0..n_t`` (columns).
 
     Quadrature: Gauss-Legendre in ``u = p_c`` over ``[max(0, -delta), min(1, 1 - delta)]`` (outside it
@@ -69,13 +79,13 @@ def posterior_prob_diff(prior_c: BetaMixture, prior_t: BetaMixture, n_c: int, n_
     pw = _post_weights(prior_c, xc, n_c)
     dens = np.zeros((n_c + 1, u.size))
     for k, (ak, bk) in enumerate(zip(prior_c.a, prior_c.b, strict=True)):
-        dens += pw[:, k:k + 1] * stats.beta.pdf(u[None, :], ak + xc[:, None], bk + n_c - xc[:, None])
+        dens += pw[:, k : k + 1] * stats.beta.pdf(u[None, :], ak + xc[:, None], bk + n_c - xc[:, None])
     # Pr(p_t > u + delta | x_t), shape (n_t+1, nodes)
     tw = _post_weights(prior_t, xt, n_t)
     tail = np.zeros((n_t + 1, u.size))
     thr = np.clip(u + delta, 0.0, 1.0)
     for k, (ak, bk) in enumerate(zip(prior_t.a, prior_t.b, strict=True)):
-        tail += tw[:, k:k + 1] * stats.beta.sf(thr[None, :], ak + xt[:, None], bk + n_t - xt[:, None])
+        tail += tw[:, k : k + 1] * stats.beta.sf(thr[None, :], ak + xt[:, None], bk + n_t - xt[:, None])
     out = (dens * wu[None, :]) @ tail.T
     if lo > 0.0:
         below = np.zeros(n_c + 1)
@@ -85,8 +95,9 @@ def posterior_prob_diff(prior_c: BetaMixture, prior_t: BetaMixture, n_c: int, n_
     return np.asarray(np.clip(out, 0.0, 1.0), dtype=float)
 
 
-def success_region(prior_c: BetaMixture, prior_t: BetaMixture, n_c: int, n_t: int, delta: float,
-                   c: float) -> NDArray[np.bool_]:
+def success_region(
+    prior_c: BetaMixture, prior_t: BetaMixture, n_c: int, n_t: int, delta: float, c: float
+) -> NDArray[np.bool_]:
     """Boolean matrix ``[x_c, x_t]``: the rule ``Pr(p_t - p_c > delta | data) > c`` declares success."""
     return np.asarray(posterior_prob_diff(prior_c, prior_t, n_c, n_t, delta) > c)
 
@@ -120,8 +131,9 @@ def _prob_success(region: NDArray[np.bool_], pc: float, pt: float) -> float:
     return float(bc @ region.astype(float) @ bt)
 
 
-def borrowing_oc(region: NDArray[np.bool_], region_vague: NDArray[np.bool_], p_control: ArrayLike,
-                 effect: float) -> BorrowingOC:
+def borrowing_oc(
+    region: NDArray[np.bool_], region_vague: NDArray[np.bool_], p_control: ArrayLike, effect: float
+) -> BorrowingOC:
     """Exact P(success) of both designs at each true control rate (see :class:`BorrowingOC`)."""
     pc = check_rates(p_control, "p_control")
     t1, pw, t1v, pwv = (np.full(pc.size, np.nan) for _ in range(4))
@@ -169,25 +181,33 @@ class BorrowingDesign:
 
     def to_dict(self) -> dict[str, object]:
         """JSON form with the stable keys of ``design borrow``."""
+
         def arr(v: NDArray[np.float64]) -> list[float | None]:
             return [None if np.isnan(x) else float(x) for x in v]
 
         return {
             "method": "two-arm binary design, robust MAP prior on the control rate",
-            "n_control": self.n_control, "n_treatment": self.n_treatment,
+            "n_control": self.n_control,
+            "n_treatment": self.n_treatment,
             "rule": f"success if Pr(p_t - p_c > {self.delta:g} | data) > {self.c:g}",
-            "delta": self.delta, "c": self.c, "effect": self.effect,
+            "delta": self.delta,
+            "c": self.c,
+            "effect": self.effect,
             "prior_control": self.prior_control.to_dict(),
             "prior_treatment": self.prior_treatment.to_dict(),
             "vague_control": self.vague_control.to_dict(),
             "ess": dataclasses.asdict(self.ess),
             "ess_method": "ELIR (Neuenschwander et al., Biometrics 2020) is the primary figure; moment and "
-                          "Morita et al. (Biometrics 2008, at the prior mode) are shown beside it",
+            "Morita et al. (Biometrics 2008, at the prior mode) are shown beside it",
             "boundary_x_treatment": self.boundary(),
             "boundary_x_treatment_vague": self.boundary(self.region_vague),
-            "oc": {"p_control": arr(self.oc.p_control), "type1_error": arr(self.oc.type1_error),
-                   "power": arr(self.oc.power), "type1_error_vague": arr(self.oc.type1_error_vague),
-                   "power_vague": arr(self.oc.power_vague)},
+            "oc": {
+                "p_control": arr(self.oc.p_control),
+                "type1_error": arr(self.oc.type1_error),
+                "power": arr(self.oc.power),
+                "type1_error_vague": arr(self.oc.type1_error_vague),
+                "power_vague": arr(self.oc.power_vague),
+            },
             "references": [
                 "Schmidli H et al. Robust meta-analytic-predictive priors in clinical trials with historical "
                 "control information. Biometrics 2014;70:1023-1032.",
@@ -241,11 +261,25 @@ def borrowing_design(
         raise InputError("the margin must lie in (-1, 1)", field="delta", value=delta)
     pt = prior_treatment or BetaMixture.beta(1.0, 1.0)
     vc = vague_control or BetaMixture.beta(1.0, 1.0)
-    grid = np.round(np.arange(0.05, 0.951, 0.05), 4) if p_control is None else check_rates(p_control,
-                                                                                           "p_control")
+    grid = (
+        np.round(np.arange(0.05, 0.951, 0.05), 4)
+        if p_control is None
+        else check_rates(p_control, "p_control")
+    )
     region = success_region(prior_control, pt, n_c, n_t, delta, c)
     region_v = success_region(vc, pt, n_c, n_t, delta, c)
     oc = borrowing_oc(region, region_v, grid, effect)
-    return BorrowingDesign(prior_control=prior_control, prior_treatment=pt, vague_control=vc, n_control=n_c,
-                           n_treatment=n_t, delta=float(delta), c=c, effect=effect,
-                           ess=effective_sample_size(prior_control), oc=oc, region=region, region_vague=region_v)
+    return BorrowingDesign(
+        prior_control=prior_control,
+        prior_treatment=pt,
+        vague_control=vc,
+        n_control=n_c,
+        n_treatment=n_t,
+        delta=float(delta),
+        c=c,
+        effect=effect,
+        ess=effective_sample_size(prior_control),
+        oc=oc,
+        region=region,
+        region_vague=region_v,
+    )

@@ -19,6 +19,7 @@ complex endpoints. Stat Med 2017;36:3302-3314.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -51,13 +52,20 @@ class StoppingTable:
 
     def __post_init__(self) -> None:
         if len(self.looks) != len(self.r) or not self.looks:
-            raise InputError("looks and boundaries must have the same, non-zero length", field="looks",
-                             value=list(self.looks))
+            raise InputError(
+                "looks and boundaries must have the same, non-zero length",
+                field="looks",
+                value=list(self.looks),
+            )
         prev = 0
         for n, r in zip(self.looks, self.r, strict=True):
             if n <= prev:
-                raise InputError("looks must be increasing whole numbers >= 1", field="looks",
-                                 value=list(self.looks), remedy="e.g. 10,20,30,40")
+                raise InputError(
+                    "looks must be increasing whole numbers >= 1",
+                    field="looks",
+                    value=list(self.looks),
+                    remedy="e.g. 10,20,30,40",
+                )
             if not -1 <= r <= n:
                 raise InputError(f"boundary {r} at n = {n} must lie in -1..{n}", field="r", value=r)
             prev = n
@@ -73,7 +81,9 @@ class StoppingTable:
             "looks": list(self.looks),
             "stop_if_responses_at_most": list(self.r[:-1]),
             "reject_if_more_than": self.r[-1],
-            "rows": [{"n": n, "stop_if_at_most": r} for n, r in zip(self.looks[:-1], self.r[:-1], strict=True)]
+            "rows": [
+                {"n": n, "stop_if_at_most": r} for n, r in zip(self.looks[:-1], self.r[:-1], strict=True)
+            ]
             + [{"n": self.looks[-1], "reject_if_more_than": self.r[-1]}],
         }
 
@@ -108,16 +118,21 @@ def parse_looks(looks: Sequence[int] | None, nmax: int, *, cohort: int | None = 
     or continuous monitoring (after every patient) when both are ``None``."""
     nmax = check_count(nmax, "nmax", minimum=2, maximum=2000)
     if looks is not None and len(looks) > 0:
-        out = [check_count(int(v) if float(v) == int(v) else v, "looks", minimum=1, maximum=nmax)
-               for v in looks]
+        out = [
+            check_count(int(v) if float(v) == int(v) else v, "looks", minimum=1, maximum=nmax) for v in looks
+        ]
         if out[-1] != nmax:
             out.append(nmax)
-        if any(b <= a for a, b in zip(out, out[1:], strict=False)):
-            raise InputError("looks must be increasing", field="looks", value=list(looks),
-                             remedy=f"give increasing patient numbers below nmax = {nmax}, e.g. 10,20,30")
+        if any(b <= a for a, b in itertools.pairwise(out)):
+            raise InputError(
+                "looks must be increasing",
+                field="looks",
+                value=list(looks),
+                remedy=f"give increasing patient numbers below nmax = {nmax}, e.g. 10,20,30",
+            )
         return tuple(out)
     step = 1 if cohort is None else check_count(cohort, "cohort", minimum=1, maximum=nmax)
-    out = list(range(step, nmax, step)) + [nmax]
+    out = [*range(step, nmax, step), nmax]
     return tuple(out)
 
 
@@ -149,7 +164,7 @@ def monitoring_oc(table: StoppingTable, p: ArrayLike) -> MonitoringOC:
         stops, final = _propagate(table, float(pi))
         stop_at[i] = stops
         pet[i] = stops.sum()
-        rej[i] = float(final[table.r[-1] + 1:].sum())
+        rej[i] = float(final[table.r[-1] + 1 :].sum())
         en[i] = float(np.sum(stops * looks) + (1.0 - pet[i]) * table.nmax)
     return MonitoringOC(p=pv, reject=rej, pet=pet, expected_n=en, stop_at=stop_at)
 
@@ -168,7 +183,7 @@ def success_path_counts(table: StoppingTable) -> NDArray[np.float64]:
         logc = special.gammaln(m + 1) - special.gammaln(k + 1) - special.gammaln(m - k + 1)
         new = np.full(logd.size + m, -np.inf)
         for y, lc in enumerate(logc):
-            new[y: y + logd.size] = np.logaddexp(new[y: y + logd.size], logd + lc)
+            new[y : y + logd.size] = np.logaddexp(new[y : y + logd.size], logd + lc)
         logd = new
         if j < len(table.looks) - 1 and table.r[j] >= 0:
             logd[: table.r[j] + 1] = -np.inf

@@ -44,12 +44,16 @@ __all__ = [
     "predictive_table",
 ]
 
-REFERENCE = ("Lee JJ, Liu DD. A predictive probability design for phase II cancer clinical trials. "
-             "Clin Trials 2008;5:93-106.")
+REFERENCE = (
+    "Lee JJ, Liu DD. A predictive probability design for phase II cancer clinical trials. "
+    "Clin Trials 2008;5:93-106."
+)
 
 _THETA_T = tuple(float(x) for x in np.round(np.arange(0.80, 0.9901, 0.01), 4))
-_THETA_L = tuple(float(x) for x in np.round(np.concatenate([np.arange(0.001, 0.01, 0.001),
-                                                            np.arange(0.01, 0.2001, 0.005)]), 4))
+_THETA_L = tuple(
+    float(x)
+    for x in np.round(np.concatenate([np.arange(0.001, 0.01, 0.001), np.arange(0.01, 0.2001, 0.005)]), 4)
+)
 
 
 def _post_gt(p0: float, a: float, b: float, x: NDArray[np.float64], n: int) -> NDArray[np.float64]:
@@ -63,7 +67,9 @@ def final_threshold(p0: float, nmax: int, theta_t: float, a: float, b: float) ->
     return int(ok[0]) - 1 if ok.size else nmax
 
 
-def _pp_matrix(looks: Sequence[int], nmax: int, r_final: int, a: float, b: float) -> list[NDArray[np.float64]]:
+def _pp_matrix(
+    looks: Sequence[int], nmax: int, r_final: int, a: float, b: float
+) -> list[NDArray[np.float64]]:
     """PP(x, n) for x = 0..n at each interim look n (success iff total > r_final)."""
     out = []
     for n in looks:
@@ -72,15 +78,21 @@ def _pp_matrix(looks: Sequence[int], nmax: int, r_final: int, a: float, b: float
         need = r_final + 1 - x  # future responses needed
         y = np.arange(m + 1, dtype=float)
         aa, bb = (a + x)[:, None], (b + n - x)[:, None]
-        logp = (special.gammaln(m + 1) - special.gammaln(y + 1) - special.gammaln(m - y + 1)
-                + special.betaln(aa + y, bb + m - y) - special.betaln(aa, bb))
+        logp = (
+            special.gammaln(m + 1)
+            - special.gammaln(y + 1)
+            - special.gammaln(m - y + 1)
+            + special.betaln(aa + y, bb + m - y)
+            - special.betaln(aa, bb)
+        )
         pmf = np.exp(logp)
         out.append(np.asarray(np.sum(np.where(y[None, :] >= need[:, None], pmf, 0.0), axis=1), dtype=float))
     return out
 
 
-def predictive_probability(x: int, n: int, nmax: int, p0: float, theta_t: float,
-                           a: float = 1.0, b: float = 1.0) -> float:
+def predictive_probability(
+    x: int, n: int, nmax: int, p0: float, theta_t: float, a: float = 1.0, b: float = 1.0
+) -> float:
     """Predictive probability of success at the end after ``x`` responses among ``n`` (Lee & Liu eq. 2).
 
     Raises
@@ -99,8 +111,15 @@ def predictive_probability(x: int, n: int, nmax: int, p0: float, theta_t: float,
     return float(_pp_matrix([n], nmax, r, a, b)[0][x])
 
 
-def predictive_table(p0: float, nmax: int, theta_l: float, theta_t: float, a: float = 1.0, b: float = 1.0,
-                     looks: Sequence[int] | None = None) -> StoppingTable:
+def predictive_table(
+    p0: float,
+    nmax: int,
+    theta_l: float,
+    theta_t: float,
+    a: float = 1.0,
+    b: float = 1.0,
+    looks: Sequence[int] | None = None,
+) -> StoppingTable:
     """Stopping table of the design (theta_L, theta_T): stop at look n if ``x <= r_n``, where ``r_n`` is
     the largest x with ``PP(x, n) < theta_L``."""
     lk = parse_looks(looks, nmax)
@@ -126,9 +145,17 @@ class PredictiveDesign:
 
     def to_dict(self) -> dict[str, object]:
         """JSON form."""
-        return {"theta_l": self.theta_l, "theta_t": self.theta_t, "type1_error": self.alpha,
-                "power": self.power, "pet_p0": self.pet0, "pet_p1": self.pet1, "en_p0": self.en0,
-                "en_p1": self.en1, "stopping_table": self.table.to_dict()}
+        return {
+            "theta_l": self.theta_l,
+            "theta_t": self.theta_t,
+            "type1_error": self.alpha,
+            "power": self.power,
+            "pet_p0": self.pet0,
+            "pet_p1": self.pet1,
+            "en_p0": self.en0,
+            "en_p1": self.en1,
+            "stopping_table": self.table.to_dict(),
+        }
 
 
 @dataclass(frozen=True)
@@ -150,21 +177,33 @@ class PredictiveResult:
         """JSON form with the stable keys of ``design predictive``."""
         return {
             "method": "predictive probability (Lee & Liu 2008)",
-            "p0": self.p0, "p1": self.p1, "alpha_target": self.alpha_target,
-            "power_target": self.power_target, "nmax": self.nmax,
+            "p0": self.p0,
+            "p1": self.p1,
+            "alpha_target": self.alpha_target,
+            "power_target": self.power_target,
+            "nmax": self.nmax,
             "prior": {"a": self.prior_a, "b": self.prior_b},
             "design": self.design.to_dict(),
-            "n_admissible": len(self.admissible), "n_evaluated": self.n_evaluated,
+            "n_admissible": len(self.admissible),
+            "n_evaluated": self.n_evaluated,
             "selection": "minimum expected sample size under p0 among designs with type I error <= alpha "
-                         "and power >= target (ties: larger power, larger theta_L)",
+            "and power >= target (ties: larger power, larger theta_L)",
             "references": [REFERENCE],
         }
 
 
 def _design(theta_l: float, theta_t: float, tab: StoppingTable, oc: MonitoringOC) -> PredictiveDesign:
-    return PredictiveDesign(theta_l=theta_l, theta_t=theta_t, table=tab, alpha=float(oc.reject[0]),
-                            power=float(oc.reject[1]), pet0=float(oc.pet[0]), pet1=float(oc.pet[1]),
-                            en0=float(oc.expected_n[0]), en1=float(oc.expected_n[1]))
+    return PredictiveDesign(
+        theta_l=theta_l,
+        theta_t=theta_t,
+        table=tab,
+        alpha=float(oc.reject[0]),
+        power=float(oc.reject[1]),
+        pet0=float(oc.pet[0]),
+        pet1=float(oc.pet[1]),
+        en0=float(oc.expected_n[0]),
+        en1=float(oc.expected_n[1]),
+    )
 
 
 def predictive_design(
@@ -223,7 +262,7 @@ def predictive_design(
         pps = pp_cache[r_final]
         for lo in tl:
             evaluated += 1
-            r = tuple(int(np.count_nonzero(pp < lo)) - 1 for pp in pps) + (r_final,)
+            r = (*(int(np.count_nonzero(pp < lo)) - 1 for pp in pps), r_final)
             if r not in cache:
                 cache[r] = monitoring_oc(StoppingTable(looks=lk, r=r), [p0, p1])
             oc = cache[r]
@@ -233,8 +272,20 @@ def predictive_design(
         raise InputError(
             f"no predictive-probability design with Nmax = {nmax} meets type I error <= {alpha:g} and "
             f"power >= {power:g}",
-            field="nmax", value=nmax, remedy="increase nmax, or relax alpha or power",
+            field="nmax",
+            value=nmax,
+            remedy="increase nmax, or relax alpha or power",
         )
     best = min(found, key=lambda d: (round(d.en0, 10), -d.power, -d.theta_l, d.theta_t))
-    return PredictiveResult(design=best, admissible=tuple(found), n_evaluated=evaluated, p0=p0, p1=p1,
-                            alpha_target=alpha, power_target=power, prior_a=a, prior_b=b, nmax=nmax)
+    return PredictiveResult(
+        design=best,
+        admissible=tuple(found),
+        n_evaluated=evaluated,
+        p0=p0,
+        p1=p1,
+        alpha_target=alpha,
+        power_target=power,
+        prior_a=a,
+        prior_b=b,
+        nmax=nmax,
+    )
