@@ -29,11 +29,28 @@ def test_bop2_page_api_and_plot(env: Any) -> None:
 
 def test_predictive_and_borrow_pages(env: Any) -> None:
     """Issue 15: the predictive design (cohort looks) and the borrowing design (explicit prior) render."""
-    p = env.client().get("/design/bayes", params={"kind": "predictive", "p0": "0.2", "p1": "0.4", "nmax": "30",
-                                                  "alpha": "0.1", "looks": "10,15,20,25"})
+    p = env.client().get(
+        "/design/bayes",
+        params={
+            "kind": "predictive",
+            "p0": "0.2",
+            "p1": "0.4",
+            "nmax": "30",
+            "alpha": "0.1",
+            "looks": "10,15,20,25",
+        },
+    )
     assert p.status_code == 200 and "θ<sub>L</sub>" in p.text
-    b = env.client().get("/design/bayes", params={"kind": "borrow", "n_control": "20", "n_treatment": "40",
-                                                  "effect": "0.25", "prior": "0.8,10,30;0.2,1,1"})
+    b = env.client().get(
+        "/design/bayes",
+        params={
+            "kind": "borrow",
+            "n_control": "20",
+            "n_treatment": "40",
+            "effect": "0.25",
+            "prior": "0.8,10,30;0.2,1,1",
+        },
+    )
     assert b.status_code == 200 and 'id="borrow-oc"' in b.text and "ELIR" in b.text
     mix = BetaMixture.from_arrays([0.8, 0.2], [10, 1], [30, 1])
     assert f"{mix.mean:.3f}" in b.text
@@ -51,12 +68,18 @@ def test_summary_exports(env: Any) -> None:
     assert pdf.content.startswith(b"%PDF")
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"kind": "bop2", "p0": "0.4", "p1": "0.2", "nmax": "40"}, "p1"),
-    ({"kind": "predictive", "p0": "0.2", "p1": "0.4", "nmax": "500"}, "nmax"),
-    ({"kind": "bop2", "p0": "0.2", "p1": "0.4", "nmax": "40", "looks": "a,b"}, "looks"),
-    ({"kind": "borrow", "n_control": "20", "n_treatment": "40", "effect": "0.2", "prior": "1,2,3,4"}, "prior"),
-])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"kind": "bop2", "p0": "0.4", "p1": "0.2", "nmax": "40"}, "p1"),
+        ({"kind": "predictive", "p0": "0.2", "p1": "0.4", "nmax": "500"}, "nmax"),
+        ({"kind": "bop2", "p0": "0.2", "p1": "0.4", "nmax": "40", "looks": "a,b"}, "looks"),
+        (
+            {"kind": "borrow", "n_control": "20", "n_treatment": "40", "effect": "0.2", "prior": "1,2,3,4"},
+            "prior",
+        ),
+    ],
+)
 def test_bad_input(env: Any, params: dict[str, str], field: str) -> None:
     """Issue 15: bad input -> 422 page naming the field; the API answers 4xx with the field."""
     page = env.client().get("/design/bayes", params=params)

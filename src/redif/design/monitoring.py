@@ -142,9 +142,12 @@ def _propagate(table: StoppingTable, p: float) -> tuple[NDArray[np.float64], NDA
     dist = np.array([1.0])
     prev = 0
     stops = np.zeros(len(table.looks) - 1)
+    steps: dict[int, NDArray[np.float64]] = {}
     for j, n in enumerate(table.looks):
-        step = stats.binom.pmf(np.arange(n - prev + 1), n - prev, p)
-        dist = np.convolve(dist, step)
+        m = n - prev
+        if m not in steps:
+            steps[m] = np.asarray(stats.binom.pmf(np.arange(m + 1), m, p), dtype=float)
+        dist = np.convolve(dist, steps[m])
         if j < len(table.looks) - 1:
             r = table.r[j]
             if r >= 0:

@@ -49,8 +49,12 @@ def _int(params: Mapping[str, Any], name: str, default: int | None, lo: int, hi:
         assert default is not None
         return default
     if v != int(v) or not lo <= v <= hi:
-        raise InputError(f"a whole number from {lo} to {hi}", field=name, value=params.get(name),
-                         remedy=f"use `redif design` on a workstation beyond {hi}")
+        raise InputError(
+            f"a whole number from {lo} to {hi}",
+            field=name,
+            value=params.get(name),
+            remedy=f"use `redif design` on a workstation beyond {hi}",
+        )
     return int(v)
 
 
@@ -68,8 +72,17 @@ def _looks(params: Mapping[str, Any]) -> tuple[int, ...] | None:
 
 
 @functools.lru_cache(maxsize=32)
-def _single_arm(kind: str, p0: float, p1: float, nmax: int, alpha: float, power: float, a: float | None,
-                b: float | None, looks: tuple[int, ...] | None) -> dict[str, Any]:
+def _single_arm(
+    kind: str,
+    p0: float,
+    p1: float,
+    nmax: int,
+    alpha: float,
+    power: float,
+    a: float | None,
+    b: float | None,
+    looks: tuple[int, ...] | None,
+) -> dict[str, Any]:
     if kind == "predictive":
         res = predictive_design(p0, p1, nmax, alpha=alpha, power=power, a=a, b=b, looks=looks)
         out = res.to_dict()
@@ -80,14 +93,23 @@ def _single_arm(kind: str, p0: float, p1: float, nmax: int, alpha: float, power:
         out = d.to_dict()
         table = d.table
         title = "BOP2 design"
-    out["plot"] = data_uri(figure_bytes(monitoring_figure(table, p0=p0, p1=p1, title=title), "svg"),
-                           "image/svg+xml")
+    out["plot"] = data_uri(
+        figure_bytes(monitoring_figure(table, p0=p0, p1=p1, title=title), "svg"), "image/svg+xml"
+    )
     return out
 
 
 @functools.lru_cache(maxsize=16)
-def _borrow(prior: str | None, outcome: str, robust_weight: float | None, n_c: int, n_t: int, effect: float,
-            delta: float, c: float) -> dict[str, Any]:
+def _borrow(
+    prior: str | None,
+    outcome: str,
+    robust_weight: float | None,
+    n_c: int,
+    n_t: int,
+    effect: float,
+    delta: float,
+    c: float,
+) -> dict[str, Any]:
     if prior:
         mix = parse_mixture(prior, field="prior")
         source: dict[str, Any] = {"prior": prior}
@@ -114,21 +136,36 @@ def bayes_design(params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
             raise InputError("unknown outcome", field="outcome", value=outcome, remedy="uptake or response")
         w = number(params, "robust_weight", required=False)
         prior = str(params.get("prior") or "").strip() or None
-        return kind, dict(_borrow(prior, outcome, w, _int(params, "n_control", None, 1, WEB_NARM),
-                                  _int(params, "n_treatment", None, 1, WEB_NARM),
-                                  float(number(params, "effect") or 0.0),
-                                  float(number(params, "delta", required=False) or 0.0),
-                                  float(number(params, "c", required=False) or 0.975)))
+        return kind, dict(
+            _borrow(
+                prior,
+                outcome,
+                w,
+                _int(params, "n_control", None, 1, WEB_NARM),
+                _int(params, "n_treatment", None, 1, WEB_NARM),
+                float(number(params, "effect") or 0.0),
+                float(number(params, "delta", required=False) or 0.0),
+                float(number(params, "c", required=False) or 0.975),
+            )
+        )
     p0 = float(number(params, "p0") or 0.0)
     p1 = float(number(params, "p1") or 0.0)
     nmax = _int(params, "nmax", None, 2, WEB_NMAX if kind == "predictive" else 200)
     alpha = number(params, "alpha", required=False)
     power = number(params, "power", required=False)
-    return kind, dict(_single_arm(kind, p0, p1, nmax,
-                                  float(alpha if alpha is not None else (0.05 if kind == "predictive" else 0.1)),
-                                  float(power if power is not None else 0.8),
-                                  number(params, "prior_a", required=False),
-                                  number(params, "prior_b", required=False), _looks(params)))
+    return kind, dict(
+        _single_arm(
+            kind,
+            p0,
+            p1,
+            nmax,
+            float(alpha if alpha is not None else (0.05 if kind == "predictive" else 0.1)),
+            float(power if power is not None else 0.8),
+            number(params, "prior_a", required=False),
+            number(params, "prior_b", required=False),
+            _looks(params),
+        )
+    )
 
 
 def _ready(params: Mapping[str, Any]) -> bool:
@@ -141,8 +178,14 @@ def _ready(params: Mapping[str, Any]) -> bool:
 def bayes_page(request: Request) -> Response:
     """Predictive-probability, BOP2 and borrowing designs with plots and summary exports."""
     params = dict(request.query_params)
-    ctx: dict[str, Any] = {"values": params, "error": None, "kind": None, "res": None,
-                           "query": request.url.query, "disclaimer": DISCLAIMER}
+    ctx: dict[str, Any] = {
+        "values": params,
+        "error": None,
+        "kind": None,
+        "res": None,
+        "query": request.url.query,
+        "disclaimer": DISCLAIMER,
+    }
     if _ready(params):
         try:
             ctx["kind"], ctx["res"] = bayes_design(params)
@@ -150,8 +193,9 @@ def bayes_page(request: Request) -> Response:
             ctx["error"] = exc
     partial = is_partial(request.headers, "bayes-result")
     status = 422 if ctx["error"] is not None and not partial else 200
-    return render(request, "_design_bayes_result.html" if partial else "design_bayes.html", ctx,
-                  status_code=status)
+    return render(
+        request, "_design_bayes_result.html" if partial else "design_bayes.html", ctx, status_code=status
+    )
 
 
 def _summary(params: Mapping[str, Any], now: datetime) -> dict[str, Any]:
@@ -174,8 +218,11 @@ def summary_pdf(request: Request) -> Response:
     """The protocol design summary (PDF) of the design in the query string."""
     now = datetime.now(UTC).replace(microsecond=0)
     pdf = design_summary_pdf(_summary(dict(request.query_params), now), generated_at=now)
-    return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": 'attachment; filename="design.pdf"'})
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": 'attachment; filename="design.pdf"'},
+    )
 
 
 @api_router.get("/bayes", summary="Predictive-probability, BOP2 or borrowing design (query as the page)")
