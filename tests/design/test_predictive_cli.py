@@ -8,7 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from redif.design.assurance import single_arm_assurance
 from redif.design.bop2 import bop2_design
+from redif.design.mixture import BetaMixture
 
 
 def test_predictive_json_and_summary(redif_cli: Any, tmp_path: Path) -> None:
@@ -56,6 +58,22 @@ def test_bop2_json_table_and_pdf(redif_cli: Any, tmp_path: Path) -> None:
     ref = bop2_design(0.2, 0.4, 40, looks=[10, 20, 30], alpha=0.1)
     assert d["lambda"] == ref.lam and d["gamma"] == ref.gamma
     assert d["stopping_table"]["stop_if_responses_at_most"] == list(ref.table.r[:-1])
+    a = redif_cli(
+        "design",
+        "bop2",
+        "--p0",
+        "0.2",
+        "--p1",
+        "0.4",
+        "--nmax",
+        "40",
+        "--looks",
+        "10,20,30",
+        "--design-prior",
+        "1,1",
+        "--json",
+    )
+    assert json.loads(a.stdout)["assurance"] == single_arm_assurance(ref.table, BetaMixture.beta(1, 1))
     pdf = tmp_path / "bop2.pdf"
     txt = redif_cli(
         "design", "bop2", "--p0", "0.2", "--p1", "0.4", "--nmax", "20", "--n-looks", "2", "--pdf", str(pdf)

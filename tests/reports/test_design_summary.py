@@ -70,6 +70,14 @@ def test_pdf_metadata_and_determinism() -> None:
     assert "borrowing the control arm" in text
     assert f"numpy {np.__version__}" in text and f"scipy {scipy.__version__}" in text
     assert f"redif {__version__}" in text
+    with_plot = design_summary_pdf(s, generated_at=T, plot_svg=SVG)
+    assert with_plot.startswith(b"%PDF") and with_plot != a  # the figure is placed in the PDF
+
+
+SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="100" height="50">'
+    '<rect x="0" y="0" width="100" height="50" fill="red"/></svg>'
+)
 
 
 def test_unknown_kind() -> None:

@@ -30,7 +30,9 @@ def _looks(text: str | None) -> list[int] | None:
     return [int(v) if v == int(v) else v for v in vals]  # type: ignore[misc]
 
 
-def _write_summary(kind: str, result: dict[str, Any], pdf: Path | None, summary_json: Path | None) -> None:
+def _write_summary(
+    kind: str, result: dict[str, Any], pdf: Path | None, summary_json: Path | None, figure: Any = None
+) -> None:
     if pdf is None and summary_json is None:
         return
     import json
@@ -42,12 +44,29 @@ def _write_summary(kind: str, result: dict[str, Any], pdf: Path | None, summary_
     s = design_summary(kind, result, generated_at=now)
     if pdf is not None:
         pdf.parent.mkdir(parents=True, exist_ok=True)
-        pdf.write_bytes(design_summary_pdf(s, generated_at=now))
+        svg = None
+        if figure is not None:
+            from redif.io.figures import figure_bytes
+
+            svg = figure_bytes(figure(), "svg").decode("utf-8")
+        pdf.write_bytes(design_summary_pdf(s, generated_at=now, plot_svg=svg))
     if summary_json is not None:
         summary_json.parent.mkdir(parents=True, exist_ok=True)
         summary_json.write_text(
             json.dumps(to_jsonable(s), indent=2, allow_nan=False) + "\n", encoding="utf-8"
         )
+
+
+def _monitoring_fig(table: Any, p0: float, p1: float) -> Any:
+    from redif.design.bayes_plots import monitoring_figure
+
+    return monitoring_figure(table, p0=p0, p1=p1)
+
+
+def _borrowing_fig(design: Any) -> Any:
+    from redif.design.bayes_plots import borrowing_figure
+
+    return borrowing_figure(design)
 
 
 def _stop_table(tab: dict[str, Any], title: str) -> Table:
@@ -65,6 +84,16 @@ def _stop_table(tab: dict[str, Any], title: str) -> Table:
 
 _PDF = typer.Option(None, "--pdf", help="Write a protocol design summary (PDF) to this path.")
 _SUMMARY = typer.Option(None, "--summary-json", help="Write the protocol design summary (JSON) to this path.")
+_DPRIOR = typer.Option(
+    None, "--design-prior", help="Design prior of p (a,b or w,a,b;...): adds the assurance."
+)
+
+
+def _assurance(table: Any, design_prior: str | None, out: dict[str, Any]) -> None:
+    if design_prior:
+        from redif.design.assurance import parse_mixture, single_arm_assurance
+
+        out["assurance"] = single_arm_assurance(table, parse_mixture(design_prior))
 
 
 # --------------------------------------------------------------------------------------- predictive
@@ -86,6 +115,7 @@ def predictive_cmd(
     plot: Path | None = typer.Option(None, "--plot", help="Write boundary and OC plots to this PNG."),
     pdf: Path | None = _PDF,
     summary_json: Path | None = _SUMMARY,
+    design_prior: str | None = _DPRIOR,
     as_json: JsonOpt = False,
 ) -> None:
     """Predictive-probability single-arm design (Lee & Liu 2008): search of (theta_L, theta_T), exact OC."""
@@ -106,11 +136,12 @@ def predictive_cmd(
         with console.status("searching (theta_L, theta_T) with exact operating characteristics..."):
             res = predictive_design(p0, p1, nmax, **kw)
     out = res.to_dict()
+    _assurance(res.design.table, design_prior, out)
     if plot is not None:
         from redif.design.bayes_plots import monitoring_figure
 
         _save(monitoring_figure(res.design.table, p0=p0, p1=p1, title="Predictive-probability design"), plot)
-    _write_summary("predictive", out, pdf, summary_json)
+    _write_summary("predictive", out, pdf, summary_json, lambda: _monitoring_fig(res.design.table, p0, p1))
     if as_json:
         out["disclaimer"] = DISCLAIMER
         emit_json(out)
@@ -129,6 +160,8 @@ def predictive_cmd(
         f"{len(res.admissible)} admissible of {res.n_evaluated}. Exact enumeration. "
         "Lee & Liu, Clin Trials 2008."
     )
+    if "assurance" in out:
+        console.print(f"Assurance under the design prior: {out['assurance']:.4f} (exact).")
 
 
 # --------------------------------------------------------------------------------------------- bop2
@@ -146,6 +179,7 @@ def bop2_cmd(
     plot: Path | None = typer.Option(None, "--plot", help="Write boundary and OC plots to this PNG."),
     pdf: Path | None = _PDF,
     summary_json: Path | None = _SUMMARY,
+    design_prior: str | None = _DPRIOR,
     as_json: JsonOpt = False,
 ) -> None:
     """BOP2 single-arm design (Zhou, Lee & Yuan 2017): optimised (lambda, gamma), exact OC."""
@@ -153,11 +187,12 @@ def bop2_cmd(
 
     res = bop2_design(p0, p1, nmax, looks=_looks(looks), n_looks=n_looks, alpha=alpha, a=prior_a, b=prior_b)
     out = res.to_dict()
+    _assurance(res.table, design_prior, out)
     if plot is not None:
         from redif.design.bayes_plots import monitoring_figure
 
         _save(monitoring_figure(res.table, p0=p0, p1=p1, title="BOP2 design"), plot)
-    _write_summary("bop2", out, pdf, summary_json)
+    _write_summary("bop2", out, pdf, summary_json, lambda: _monitoring_fig(res.table, p0, p1))
     if as_json:
         out["disclaimer"] = DISCLAIMER
         emit_json(out)
@@ -173,6 +208,8 @@ def bop2_cmd(
         f"PET {res.pet0:.3f} (p0) / {res.pet1:.3f} (p1); E[N] {res.en0:.2f} (p0) / {res.en1:.2f} (p1). "
         "Exact enumeration. Zhou, Lee & Yuan, Stat Med 2017."
     )
+    if "assurance" in out:
+        console.print(f"Assurance under the design prior: {out['assurance']:.4f} (exact).")
 
 
 # ------------------------------------------------------------------------------------------- borrow
@@ -253,7 +290,7 @@ def borrow_cmd(
         from redif.design.bayes_plots import borrowing_figure
 
         _save(borrowing_figure(res), plot)
-    _write_summary("borrow", out, pdf, summary_json)
+    _write_summary("borrow", out, pdf, summary_json, lambda: _borrowing_fig(res))
     if as_json:
         out["disclaimer"] = DISCLAIMER
         emit_json(out)

@@ -202,10 +202,16 @@ def design_summary(
     }
 
 
-def design_summary_pdf(summary: dict[str, Any], *, generated_at: datetime) -> bytes:
-    """Typeset a :func:`design_summary` as PDF (deterministic for the same inputs and timestamp)."""
+def design_summary_pdf(
+    summary: dict[str, Any], *, generated_at: datetime, plot_svg: str | None = None
+) -> bytes:
+    """Typeset a :func:`design_summary` as PDF (deterministic for the same inputs and timestamp).
+
+    ``plot_svg``: an SVG figure (boundaries and OC, :mod:`redif.design.bayes_plots`) placed in the PDF.
+    """
     ts = generated_at if generated_at.tzinfo else generated_at.replace(tzinfo=UTC)
     payload = {k: v for k, v in summary.items() if k != "design"}
+    payload["plot_svg"] = plot_svg
     data = typst.compile(
         str(_TEMPLATE),
         root=str(_TEMPLATE.parent),

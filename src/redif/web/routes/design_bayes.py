@@ -5,6 +5,7 @@ summary as JSON and PDF. Thin: parse -> :mod:`redif.design` engines -> render
 
 from __future__ import annotations
 
+import base64
 import functools
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -198,17 +199,19 @@ def bayes_page(request: Request) -> Response:
     )
 
 
-def _summary(params: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+def _summary(params: Mapping[str, Any], now: datetime) -> tuple[dict[str, Any], str]:
+    """The summary and the design's SVG plot (decoded from the page's data URI)."""
     kind, res = bayes_design(params)
+    svg = base64.b64decode(str(res["plot"]).split(",", 1)[1]).decode("utf-8")
     res = {k: v for k, v in res.items() if k != "plot"}
-    return design_summary(kind, res, generated_at=now)
+    return design_summary(kind, res, generated_at=now), svg
 
 
 @router.get("/design/bayes/summary.json")
 @requires(Permission.PUBLIC)
 def summary_json(request: Request) -> Response:
     """The protocol design summary (JSON) of the design in the query string."""
-    s = _summary(dict(request.query_params), datetime.now(UTC).replace(microsecond=0))
+    s, _ = _summary(dict(request.query_params), datetime.now(UTC).replace(microsecond=0))
     return JSONResponse(to_jsonable(s), headers={"Content-Disposition": 'attachment; filename="design.json"'})
 
 
@@ -217,7 +220,8 @@ def summary_json(request: Request) -> Response:
 def summary_pdf(request: Request) -> Response:
     """The protocol design summary (PDF) of the design in the query string."""
     now = datetime.now(UTC).replace(microsecond=0)
-    pdf = design_summary_pdf(_summary(dict(request.query_params), now), generated_at=now)
+    s, svg = _summary(dict(request.query_params), now)
+    pdf = design_summary_pdf(s, generated_at=now, plot_svg=svg)
     return Response(
         pdf,
         media_type="application/pdf",
