@@ -76,11 +76,25 @@ def test_bop2_json_table_and_pdf(redif_cli: Any, tmp_path: Path) -> None:
     assert json.loads(a.stdout)["assurance"] == single_arm_assurance(ref.table, BetaMixture.beta(1, 1))
     pdf = tmp_path / "bop2.pdf"
     txt = redif_cli(
-        "design", "bop2", "--p0", "0.2", "--p1", "0.4", "--nmax", "20", "--n-looks", "2", "--pdf", str(pdf)
+        "design",
+        "bop2",
+        "--p0",
+        "0.2",
+        "--p1",
+        "0.4",
+        "--nmax",
+        "20",
+        "--n-looks",
+        "2",
+        "--pdf",
+        str(pdf),
+        "--plot",
+        str(tmp_path / "bop2.png"),
     )
     assert txt.returncode == 0, txt.stderr
     assert "final: promising if responses >" in txt.stdout
     assert pdf.read_bytes().startswith(b"%PDF")
+    assert (tmp_path / "bop2.png").stat().st_size > 10_000
 
 
 def test_bad_input_exit_2(redif_cli: Any) -> None:
