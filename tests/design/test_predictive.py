@@ -1,9 +1,20 @@
 """Issue 15 item 3: predictive-probability design (Lee & Liu, Clin Trials 2008;5:93-106).
 
-Expected values: the documented example of the R package ph2bye (``PredP(16, 23, 40, 1, 1, 0.5, 0.9)``
-prints ``0.8871897``: 16 responses among 23 patients, Nmax 40, Beta(1, 1) prior, p0 0.5, theta_T 0.9);
-Lee & Liu's own tables were not accessible through the search tool, so the operating characteristics
-are checked against an independent brute-force enumeration of every patient sequence (2^N paths).
+Expected values:
+
+- Lee & Liu (2008) Table 1, panel B (their worked example: 16 responses among 23 patients, Nmax 40,
+  Beta(0.6, 0.4) prior, p0 0.6, theta_T 0.9): PP = 0.5656, as reproduced to 7 digits (0.5655589) by the
+  test suite of the R package phase1b (Genentech/phase1b, tests/testthat/test-predprob.R, whose example
+  file states "Table 1, Panel B is reproduced (p. 97 in the paper)");
+- phase1b ``boundsPredprob(looks = c(10, 20, 30, 40), p0 = 0.2, tT = 0.80, phiL = 0.10, parE = c(1, 1))``
+  (tests/testthat/test-boundsPredprob.R): futility boundaries xL = 0, 2, 5, 9, and the posterior at the
+  final boundary postL = 0.704;
+- the documented example of the R package ph2bye (``PredP(16, 23, 40, 1, 1, 0.5, 0.9)`` prints
+  ``0.8871897``).
+
+Lee & Liu's design tables (Table 2 onwards) were not accessible through the search tool, so the operating
+characteristics are checked against an independent brute-force enumeration of every patient sequence
+(2^N paths).
 """
 
 from __future__ import annotations
@@ -27,6 +38,21 @@ from redif.errors import InputError
 def test_pp_matches_ph2bye_example() -> None:
     """Issue 15: PP(16/23, Nmax 40, Beta(1,1), p0 0.5, theta_T 0.9) = 0.8871897 (ph2bye PredP example)."""
     assert predictive_probability(16, 23, 40, 0.5, 0.9, 1.0, 1.0) == pytest.approx(0.8871897, abs=1e-7)
+
+
+def test_pp_matches_lee_liu_table1() -> None:
+    """Issue 15: Lee & Liu 2008 Table 1 panel B: PP(16/23, Nmax 40, Beta(0.6, 0.4), p0 0.6, theta_T 0.9)
+    = 0.5655589 (phase1b test-predprob.R, tolerance 1e-6 there)."""
+    assert predictive_probability(16, 23, 40, 0.6, 0.9, 0.6, 0.4) == pytest.approx(0.5655589, abs=1e-7)
+
+
+def test_boundaries_match_phase1b() -> None:
+    """Issue 15: phase1b boundsPredprob (looks 10/20/30/40, p0 0.2, theta_T 0.8, theta_L 0.1, Beta(1,1)):
+    stop if responses <= 0, 2, 5 at the interims; the final boundary 9 has posterior Pr(p > 0.2) = 0.704
+    (test-boundsPredprob.R: xL = c(0, 2, 5, 9), postL[4] = 0.704)."""
+    tab = predictive_table(0.2, 40, 0.10, 0.80, 1.0, 1.0, looks=[10, 20, 30])
+    assert tab.r == (0, 2, 5, 9)
+    assert stats.beta.sf(0.2, 1 + 9, 1 + 40 - 9) == pytest.approx(0.704, abs=5e-5)
 
 
 def _pp_direct(x: int, n: int, nmax: int, p0: float, tt: float, a: float, b: float) -> float:
