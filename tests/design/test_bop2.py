@@ -1,7 +1,12 @@
 """Issue 15 item 3: BOP2 for a binary endpoint (Zhou, Lee & Yuan, Stat Med 2017;36:3302-3314).
 
-The paper's example designs were not accessible through the search tool; the search and the exact
-operating characteristics are therefore checked by brute force: every patient sequence is enumerated
+The paper's example designs were not accessible through the search tool. The futility boundaries are
+checked against the README of the R package BOP2FE (belayb/BOP2FE, README.md, "Binary endpoint":
+``BOP2FE_binary(H0 = 0.2, H1 = 0.4, n = c(10,5,5,5,5,5,5), lambda = 0.909, gamma = 1, ...)`` prints the
+futility boundary 1, 2, 3, 5, 7, 9, 11; BOP2-FE keeps BOP2's futility rule
+Pr(p > p0 | data) < lambda (n/N)^gamma with the Beta(H0, 1 - H0) prior, R/boundary_binary.R; its
+superiority boundary and simulated OC belong to the efficacy extension and are not compared). The search
+and the exact operating characteristics are checked by brute force: every patient sequence is enumerated
 (2^12 paths) with the posterior computed directly from scipy's beta distribution, and a seeded Monte
 Carlo simulation of the optimised N = 40 design agrees within 4 standard errors.
 """
@@ -48,6 +53,13 @@ def test_optimisation_equals_brute_force() -> None:
                 best = max(best, _enumerate(p0, looks, lam, g, p0, 1 - p0, p1))
     assert d.power == pytest.approx(best, abs=1e-12)
     assert d.alpha == pytest.approx(_enumerate(p0, looks, d.lam, d.gamma, p0, 1 - p0, p0), abs=1e-12)
+
+
+def test_futility_boundaries_match_bop2fe_readme() -> None:
+    """Issue 15: BOP2FE README binary example (H0 0.2, looks 10..40 by 5, lambda 0.909, gamma 1, prior
+    Beta(0.2, 0.8)): futility boundary 1, 2, 3, 5, 7, 9, 11."""
+    t = bop2_table(0.2, (10, 15, 20, 25, 30, 35, 40), 0.909, 1.0, 0.2, 0.8)
+    assert t.r == (1, 2, 3, 5, 7, 9, 11)
 
 
 def test_boundaries_follow_the_rule() -> None:

@@ -131,7 +131,8 @@ def bop2_design(
     alpha
         Largest type I error.
     a, b
-        Beta prior (default Beta(p0, 1 - p0): mean p0, one patient's worth of information).
+        Beta prior (default Beta(p0, 1 - p0): mean p0, one patient's worth of information; the usual
+        choice documented by the R package BOP2FE, ``a1 = H0``, ``b1 = 1 - H0``).
     lambda_grid, gamma_grid
         Search grids (defaults lambda 0.500-0.999 by 0.001, gamma 0-3 by 0.05).
 
