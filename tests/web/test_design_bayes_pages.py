@@ -86,3 +86,25 @@ def test_bad_input(env: Any, params: dict[str, str], field: str) -> None:
     assert page.status_code == 422 and field in page.text
     api = env.client().get("/api/v1/design/bayes", params=params)
     assert 400 <= api.status_code < 500 and field in (api.json()["field"] or "")
+
+
+def test_borrow_from_evidence_api(env: Any) -> None:
+    """Issue 15: with no prior given, the control prior is the robust MAP prior of the evidence base's
+    arms for the outcome (``redif design map --from-evidence``): its source arms are reported, the mixture
+    carries the vague component at the robust weight, and the OC grid is complete."""
+    b = env.client().get(
+        "/api/v1/design/bayes",
+        params={
+            "kind": "borrow",
+            "n_control": "15",
+            "n_treatment": "30",
+            "effect": "0.3",
+            "outcome": "response",
+        },
+    )
+    assert b.status_code == 200
+    d = b.json()
+    src = d["control_prior_source"]
+    assert src["historical"]["arms"] and src["robust_weight"] == pytest.approx(0.2)
+    assert sum(m["w"] for m in d["prior_control"]["mixture"]) == pytest.approx(1.0, abs=1e-12)
+    assert len(d["oc"]["type1_error"]) == 19 and d["kind"] == "borrow"
