@@ -29,6 +29,7 @@ from redif.design.monitoring import StoppingTable, monitoring_oc
 from redif.design.predictive import (
     final_threshold,
     predictive_design,
+    predictive_minimax,
     predictive_probability,
     predictive_table,
 )
@@ -154,3 +155,17 @@ def test_cohort_looks_and_errors() -> None:
     assert e.value.field == "looks"
     with pytest.raises(InputError):
         StoppingTable(looks=(5, 10), r=(6, 3))
+
+
+def test_minimax_outer_search() -> None:
+    """Issue 15: Lee & Liu's outer search returns the smallest Nmax with an admissible design: the design
+    search at Nmax - 1 finds none (the definition, re-checked here), at Nmax it equals the returned one."""
+    res = predictive_minimax(0.2, 0.4, 20, 40, alpha=0.1, power=0.8, cohort=5)
+    n = res.nmax
+    with pytest.raises(InputError):
+        predictive_design(0.2, 0.4, n - 1, alpha=0.1, power=0.8, looks=list(range(5, n - 1, 5)))
+    again = predictive_design(0.2, 0.4, n, alpha=0.1, power=0.8, looks=list(range(5, n, 5)))
+    assert again.design.en0 == pytest.approx(res.design.en0, abs=0) and res.design.power >= 0.8
+    with pytest.raises(InputError) as e:
+        predictive_minimax(0.2, 0.4, 30, 20)
+    assert e.value.field == "nmin"

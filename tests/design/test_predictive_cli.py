@@ -97,6 +97,45 @@ def test_bop2_json_table_and_pdf(redif_cli: Any, tmp_path: Path) -> None:
     assert (tmp_path / "bop2.png").stat().st_size > 10_000
 
 
+def test_predictive_nmax_search(redif_cli: Any) -> None:
+    """Issue 15: --nmin searches the smallest feasible Nmax (Lee & Liu's minimax); --looks is refused there."""
+    out = redif_cli(
+        "design",
+        "predictive",
+        "--p0",
+        "0.2",
+        "--p1",
+        "0.4",
+        "--nmin",
+        "20",
+        "--nmax",
+        "60",
+        "--alpha",
+        "0.1",
+        "--power",
+        "0.9",
+        "--json",
+    )
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out.stdout)
+    assert 20 <= d["nmax"] <= 60 and d["design"]["power"] >= 0.9 and d["design"]["type1_error"] <= 0.1
+    bad = redif_cli(
+        "design",
+        "predictive",
+        "--p0",
+        "0.2",
+        "--p1",
+        "0.4",
+        "--nmin",
+        "20",
+        "--nmax",
+        "60",
+        "--looks",
+        "10,20",
+    )
+    assert bad.returncode == 2 and "--looks" in bad.stderr
+
+
 def test_bad_input_exit_2(redif_cli: Any) -> None:
     """Issue 15: an infeasible Nmax and bad looks are one line on stderr naming the flag, exit 2."""
     out = redif_cli(

@@ -103,6 +103,9 @@ def predictive_cmd(
     p0: float = typer.Option(..., "--p0", help="Unacceptable response rate (H0: p <= p0)."),
     p1: float = typer.Option(..., "--p1", help="Desirable response rate."),
     nmax: int = typer.Option(..., "--nmax", help="Maximum number of patients."),
+    nmin: int | None = typer.Option(
+        None, "--nmin", help="Search Nmax from here up to --nmax for the smallest feasible one (minimax)."
+    ),
     alpha: float = typer.Option(0.05, "--alpha", help="Largest type I error (exact)."),
     power: float = typer.Option(0.8, "--power", help="Smallest power at p1 (exact)."),
     prior_a: float | None = typer.Option(None, "--prior-a", help="Beta prior a (default p0)."),
@@ -119,7 +122,7 @@ def predictive_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Predictive-probability single-arm design (Lee & Liu 2008): search of (theta_L, theta_T), exact OC."""
-    from redif.design.predictive import predictive_design
+    from redif.design.predictive import predictive_design, predictive_minimax
 
     kw: dict[str, Any] = {
         "alpha": alpha,
@@ -130,11 +133,27 @@ def predictive_cmd(
         "theta_l_grid": parse_float_list(theta_l_grid, option="theta_l_grid") if theta_l_grid else None,
         "theta_t_grid": parse_float_list(theta_t_grid, option="theta_t_grid") if theta_t_grid else None,
     }
+
+    if nmin is not None and looks:
+        from redif.errors import InputError
+
+        raise InputError(
+            "the Nmax search (--nmin) monitors after every patient",
+            field="looks",
+            value=looks,
+            remedy="drop --looks, or give a fixed --nmax without --nmin",
+        )
+
+    def run() -> Any:
+        if nmin is None:
+            return predictive_design(p0, p1, nmax, **kw)
+        return predictive_minimax(p0, p1, nmin, nmax, **{k: v for k, v in kw.items() if k != "looks"})
+
     if as_json:
-        res = predictive_design(p0, p1, nmax, **kw)
+        res = run()
     else:
         with console.status("searching (theta_L, theta_T) with exact operating characteristics..."):
-            res = predictive_design(p0, p1, nmax, **kw)
+            res = run()
     out = res.to_dict()
     _assurance(res.design.table, design_prior, out)
     if plot is not None:
@@ -151,7 +170,7 @@ def predictive_cmd(
         _stop_table(
             d.table.to_dict(),
             f"Predictive-probability design: p0={p0:g}, p1={p1:g}, "
-            f"Nmax={nmax}, prior Beta({res.prior_a:g}, {res.prior_b:g})",
+            f"Nmax={res.nmax}, prior Beta({res.prior_a:g}, {res.prior_b:g})",
         )
     )
     console.print(

@@ -14,7 +14,7 @@ Design search: for the given Nmax, every (theta_L, theta_T) on a grid is evaluat
 with type I error <= alpha at p0 and power >= 1 - beta at p1 are *admissible*, and the one with the
 smallest expected sample size under p0 is chosen (ties: larger power, then larger theta_L). Lee & Liu
 additionally search Nmax for the smallest one with an admissible design (minimax); here Nmax is an
-input, and :func:`predictive_design` with ``nmax_search`` runs that outer search.
+input of :func:`predictive_design`, and :func:`predictive_minimax` runs that outer search.
 
 References
 ----------
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -40,6 +41,7 @@ __all__ = [
     "PredictiveResult",
     "final_threshold",
     "predictive_design",
+    "predictive_minimax",
     "predictive_probability",
     "predictive_table",
 ]
@@ -288,4 +290,41 @@ def predictive_design(
         prior_a=a,
         prior_b=b,
         nmax=nmax,
+    )
+
+
+def predictive_minimax(
+    p0: float,
+    p1: float,
+    nmin: int,
+    nmax: int,
+    **kwargs: Any,
+) -> PredictiveResult:
+    """Lee & Liu's outer search: the smallest Nmax in ``nmin..nmax`` with an admissible design, and that
+    Nmax's design of smallest EN(p0) (:func:`predictive_design`; ``kwargs`` are passed on, ``looks``
+    excepted: the search uses continuous monitoring or ``cohort``-sized looks).
+
+    Raises
+    ------
+    InputError
+        For ``nmin > nmax`` or when no Nmax in the range has an admissible design.
+    """
+    nmin = check_count(nmin, "nmin", minimum=2, maximum=500)
+    nmax = check_count(nmax, "nmax", minimum=2, maximum=500)
+    if nmin > nmax:
+        raise InputError("nmin must not exceed nmax", field="nmin", value=nmin, remedy=f"give nmin <= {nmax}")
+    cohort = kwargs.pop("cohort", None)
+    kwargs.pop("looks", None)
+    for n in range(nmin, nmax + 1):
+        looks = None if cohort is None else parse_looks(None, n, cohort=cohort)
+        try:
+            return predictive_design(p0, p1, n, looks=looks, **kwargs)
+        except InputError as exc:
+            if exc.field != "nmax":
+                raise
+    raise InputError(
+        f"no Nmax from {nmin} to {nmax} has an admissible predictive-probability design",
+        field="nmax",
+        value=nmax,
+        remedy="increase nmax, or relax alpha or power",
     )
