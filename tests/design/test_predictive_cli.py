@@ -98,7 +98,7 @@ def test_bop2_json_table_and_pdf(redif_cli: Any, tmp_path: Path) -> None:
 
 
 def test_predictive_nmax_search(redif_cli: Any) -> None:
-    """Issue 15: --nmin searches the smallest feasible Nmax (Lee & Liu's minimax); --looks is refused there."""
+    """Issue 15: --nmin searches the smallest feasible Nmax (Lee & Liu's minimax); --looks is refused."""
     out = redif_cli(
         "design",
         "predictive",
