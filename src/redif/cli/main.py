@@ -80,6 +80,7 @@ _GROUPS = (
     "recist",
     "tg",
     "design",
+    "design_bayes",
     "serve",
     "admin",
     "audit",
