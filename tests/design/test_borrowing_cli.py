@@ -57,3 +57,21 @@ def test_assurance_closed_form(redif_cli: Any) -> None:
     assert t.returncode == 0 and "Assurance" in t.stdout
     bad = redif_cli("design", "assurance", "--design-prior", "1,2,3,4", "--simon", "1,10,5,29")
     assert bad.returncode == 2 and "--design-prior" in bad.stderr
+
+
+def test_borrow_from_evidence_uptake_is_like_with_like(redif_cli: Any) -> None:
+    """Issues 12/15: borrowing uptake arms from the evidence base refuses to mix definitions of restored
+    uptake (exit 2 naming --definition and --mix-definitions); --definition borrows one definition and
+    --mix-definitions is labelled mixed in the JSON. Expected: the like-with-like rule of `evidence
+    summary` (docs/evidence.md)."""
+    base = ("design", "borrow", "--from-evidence", "--outcome", "uptake", "--n-control", "20",
+            "--n-treatment", "40", "--effect", "0.25", "--p-control", "0.3", "--json")
+    refused = redif_cli(*base)
+    assert refused.returncode == 2
+    assert "--definition" in refused.stderr and "--mix-definitions" in refused.stderr
+    one = redif_cli(*base, "--definition", "diagnostic_scan")
+    assert one.returncode == 0, one.stderr
+    assert json.loads(one.stdout)["control_prior_source"]["mixed_definitions"] is False
+    mixed = redif_cli(*base, "--mix-definitions")
+    assert mixed.returncode == 0, mixed.stderr
+    assert json.loads(mixed.stdout)["control_prior_source"]["mixed_definitions"] is True

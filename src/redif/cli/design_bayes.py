@@ -250,6 +250,10 @@ def borrow_cmd(
     outcome: str | None = typer.Option(None, "--outcome", help="uptake or response (with --from-evidence)."),
     genotype: str | None = typer.Option(None, "--genotype"),
     definition: str | None = typer.Option(None, "--definition"),
+    mix_definitions: bool = typer.Option(
+        False, "--mix-definitions",
+        help="Borrow uptake arms measured under different definitions anyway (labelled mixed).",
+    ),
     min_grade: str = typer.Option("secondary", "--min-grade"),
     robust_weight: float | None = typer.Option(None, "--robust-weight", help="Vague-component weight (0.2)."),
     p_control: str | None = typer.Option(
@@ -277,10 +281,11 @@ def borrow_cmd(
     elif data is not None or from_evidence:
         from redif.design.bayes import map_prior
 
-        arms = _arms(data, from_evidence, outcome, genotype, definition, min_grade)
+        arms = _arms(data, from_evidence, outcome, genotype, definition, min_grade, mix_definitions)
         mp = map_prior(arms.r, arms.n, robust_weight=robust_weight)
         mix = mp.mixture
-        source = {"historical": arms.to_dict(), "robust_weight": mp.robust_weight}
+        source = {"historical": arms.to_dict(), "robust_weight": mp.robust_weight,
+                  "mixed_definitions": arms.mixed_definitions}
     else:
         raise InputError(
             "no control prior given",
