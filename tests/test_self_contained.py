@@ -4,7 +4,8 @@ Every reference a reader follows must resolve inside the repository: a published
 URL) or a project document (``docs/methods/...``). The checks:
 
 * tracked text files (``git ls-files``; binary files skipped) do not mention a ``shared/`` path or the
-  maintainers' notes by name (``RULES.md``, ``METHODS.md``, ``evidence.csv``: not part of the repository), an absolute ``/work/`` or ``/home/`` path,
+  maintainers' notes by name (``RULES.md``, ``METHODS.md``, ``evidence.csv``: not part of the
+  repository), an absolute ``/work/`` or ``/home/`` path,
   an absolute ``/tmp/`` path (documentation and code name a relative scratch folder instead), or a
   relative ``../`` path that leaves the repository when resolved from the file's folder;
 * a rendered patient report does not: the typst template, the JSON payload the template prints (summary,
@@ -112,7 +113,8 @@ def test_no_tracked_file_points_outside_the_repository() -> None:
 
 def _report_patient() -> dict[str, Any]:
     """The rich patient of the report tests (every record kind, engine sections available)."""
-    spec = importlib.util.spec_from_file_location("_report_tests", ROOT / "tests" / "reports" / "test_reports.py")
+    path = ROOT / "tests" / "reports" / "test_reports.py"
+    spec = importlib.util.spec_from_file_location("_report_tests", path)
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

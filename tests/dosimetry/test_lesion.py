@@ -1,7 +1,8 @@
 """Lesion dose per administered activity: LDpA = ã·S, A = D/LDpA, Jentzen classes, mass = V·ρ.
 
 Expected values are arithmetic on the S-value the engine reads (1 mGy/(MBq·s) = 3600 Gy/(GBq·h),
-docs/methods/dosimetry.md §1) and the thresholds of docs/methods/dosimetry.md (≤ 5 low, 5-10 medium, > 10 high Gy/GBq).
+docs/methods/dosimetry.md §1) and the thresholds of docs/methods/dosimetry.md (≤ 5 low, 5-10 medium, > 10
+high Gy/GBq).
 """
 
 from __future__ import annotations

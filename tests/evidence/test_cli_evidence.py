@@ -170,7 +170,8 @@ def test_regress_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_regress_drops_missing_moderator(capsys: pytest.CaptureFixture[str]) -> None:
-    """activity_gbq is blank for Ho 2013 (dosimetry-determined), Dunn 2019 and C01 in the evidence table, and for
+    """activity_gbq is blank for Ho 2013 (dosimetry-determined), Dunn 2019 and C01 in the evidence table,
+    and for
     Lee 2021 (C03, issue 12: the abstract gives no activity)."""
     data = _json(capsys, "evidence", "regress", "--mods", "activity_gbq", "--mix-definitions")
     assert {d["row_id"] for d in data["dropped"]} == {"P01a", "P01b", "P01c", "P03", "C01", "C03"}
@@ -207,7 +208,8 @@ def test_funnel_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_pool_by_drug_and_glmm(capsys: pytest.CaptureFixture[str]) -> None:
-    """Drug regimens of the default uptake rows (the evidence table 'drugs'): selumetinib P01a-c (124I increase)
+    """Drug regimens of the default uptake rows (the evidence table 'drugs'): selumetinib P01a-c (124I
+    increase)
     and P08 (protocol-defined), dabrafenib + trametinib P05, trametinib P05b and P07 (all diagnostic scan),
     vemurafenib P03 (dose threshold), larotrectinib C01 and larotrectinib / selpercatinib C03 (definition
     not reported). Issue 12: groups are definition x drug by default (P06 is unverified and left out)."""

@@ -1,7 +1,7 @@
 """Evidence base: loading, validation rules, user-study merge.
 
-Expected values are read by hand from the project's evidence table (each row cites its publication; docs/methods/sources-and-grades.md) (the project's sourced evidence
-table; docs/methods/sources-and-grades.md); each test quotes the cells it relies on.
+Expected values are read by hand from the project's sourced evidence table (each row cites its
+publication; docs/methods/sources-and-grades.md); each test quotes the cells it relies on.
 """
 
 from __future__ import annotations
@@ -102,7 +102,8 @@ def test_several_uptake_definitions_kept_apart() -> None:
 
 
 def test_unverified_marks_become_flags() -> None:
-    """the evidence table P02: pmid "25549723 (unverified, unverified)", n_uptake_restored "6 (UNVERIFIED: ...)"."""
+    """the evidence table P02: pmid "25549723 (unverified, unverified)", n_uptake_restored "6
+    (UNVERIFIED: ...)"."""
     p02 = load_evidence().get("P02")
     assert p02.pmid is not None and p02.pmid.value == "25549723" and p02.pmid.unverified
     outcome = p02.uptake[0]

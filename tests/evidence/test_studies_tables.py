@@ -1,6 +1,7 @@
 """Outcome tables (uptake, response) built from the evidence base.
 
-Expected counts are read by hand from the project's evidence table (each row cites its publication; docs/methods/sources-and-grades.md); the docstrings quote the cells.
+Expected counts are read by hand from the project's evidence table (each row cites its publication;
+docs/methods/sources-and-grades.md); the docstrings quote the cells.
 """
 
 from __future__ import annotations

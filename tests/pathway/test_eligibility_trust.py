@@ -119,7 +119,8 @@ def test_structural_progression_makes_candidate(make_case: Any) -> None:
     ],
 )
 def test_fusions_not_reported_as_meeting_rec74a(make_case: Any, genotype: dict[str, Any], group: str) -> None:
-    """Issue 11 Why #7: RET/NTRK fusion cases were reported as meeting ATA 2025 Rec 74A. docs/methods/refractoriness.md, docs/methods/protocols.md: the
+    """Issue 11 Why #7: RET/NTRK fusion cases were reported as meeting ATA 2025 Rec 74A.
+    docs/methods/refractoriness.md, docs/methods/protocols.md: the
     recommendation as transcribed covers BRAF/RAS (prospective trials); fusions rest on case reports."""
     doc = _doc(_refractory(make_case, genotype=[genotype]))
     e = doc["eligibility"]

@@ -45,7 +45,8 @@ def a11y_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         for day, sod in (("2024-01-10", 46.0), ("2024-07-10", 32.0), ("2025-01-10", 29.0)):
             reg.add_record(s, p, pid, "responses", {"assessment_date": day, "sum_of_diameters_mm": sod})
         for day, tg in (("2024-01-05", 23.0), ("2024-07-05", 4.1)):
-            reg.add_record(s, p, pid, "labs", {"sample_date": day, "analyte": "Tg", "value": tg, "unit": "ng/mL"})
+            lab = {"sample_date": day, "analyte": "Tg", "value": tg, "unit": "ng/mL"}
+            reg.add_record(s, p, pid, "labs", lab)
     db.dispose()
     port = _free_port()
     proc = subprocess.Popen(
@@ -101,6 +102,7 @@ def _pages(pid: int) -> list[tuple[str, int]]:
         ("/design/map", 200),
         ("/evidence", 200),
         ("/evidence?outcome=uptake", 200),
+        (f"/patients/{pid + 100000}", 404),  # the error page
     ]
 
 

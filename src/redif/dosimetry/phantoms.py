@@ -288,7 +288,8 @@ def make_spect_frames(
 ) -> SpectFrames:
     """Post-therapy 131I activity of the phantom at ``times_h`` (pure, deterministic).
 
-    Every compartment keeps the biology of the 124I phantom with the 131I physical decay (docs/methods/dosimetry.md §4)
+    Every compartment keeps the biology of the 124I phantom with the 131I physical decay
+    (docs/methods/dosimetry.md §4)
     and is scaled to ``administered_mbq`` of 131I; the lesions are further multiplied by
     ``lesion_uptake_factor`` (therapy uptake = factor x the uptake predicted from 124I, e.g. stunning
     below 1). So the delivered lesion TIA is exactly ``lesion_uptake_factor`` x the predicted 131I TIA for

@@ -8,8 +8,10 @@ Rules
 * The arms of a regimen are the records of the evidence base with the regimen's genotype group and exactly
   its drugs, plus the rows the regimen table names (``evidence_rows``).
 * Pooled uptake restoration and response come from the evidence base's outcome tables (default grade
-  filter: unverified and unreliable-secondary rows left out, docs/methods/sources-and-grades.md), restricted to those arms and
-  pooled **per definition of restored uptake** — definitions are never mixed (docs/methods/sources-and-grades.md).
+  filter: unverified and unreliable-secondary rows left out, docs/methods/sources-and-grades.md),
+  restricted to those arms and
+  pooled **per definition of restored uptake** — definitions are never mixed
+  (docs/methods/sources-and-grades.md).
 
 References
 ----------
