@@ -1,7 +1,7 @@
 """Latency of the engine pages and endpoints of the web app (in-process TestClient, SQLite), beside a
 baseline in the same process: the engine calls the page makes, done directly (no HTTP, no cache).
 
-    /work/venv/bin/python benchmarks/bench_web_engine_pages.py [--n 20]
+    python benchmarks/bench_web_engine_pages.py [--n 20]
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    /work/venv/bin/python benchmarks/design_bench.py
+    python benchmarks/design_bench.py
 
 Prints wall-clock times (best of a few repeats) of
 

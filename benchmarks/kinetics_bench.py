@@ -8,7 +8,7 @@ samples of a bi-exponential whole-body curve (8 time points, 5 % noise), each sa
 * baseline: a straightforward loop calling ``scipy.optimize.curve_fit`` (default Levenberg-Marquardt,
   unbounded, started at the point estimate) once per sample, as existing tools do.
 
-Run: ``/work/venv/bin/python benchmarks/kinetics_bench.py [--samples 1000] [--model mono|bi|uptake]``
+Run: ``python benchmarks/kinetics_bench.py [--samples 1000] [--model mono|bi|uptake]``
 """
 
 from __future__ import annotations

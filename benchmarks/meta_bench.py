@@ -15,8 +15,8 @@ estimates of both are printed side by side so that the comparison is of equal wo
 
 Usage::
 
-    /work/venv/bin/python benchmarks/meta_bench.py            # with R if Rscript + metafor exist
-    /work/venv/bin/python benchmarks/meta_bench.py --no-r --ks 20,100
+    python benchmarks/meta_bench.py            # with R if Rscript + metafor exist
+    python benchmarks/meta_bench.py --no-r --ks 20,100
 """
 
 from __future__ import annotations

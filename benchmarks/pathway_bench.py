@@ -9,7 +9,7 @@
 Both are timed warm (the data files and the evidence base are loaded once before timing; the cost of that
 first load is printed separately).
 
-Run: ``/work/venv/bin/python benchmarks/pathway_bench.py [--repeat 20]``
+Run: ``python benchmarks/pathway_bench.py [--repeat 20]``
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Figures for docs/dosimetry.md: a fitted time-activity curve and the sphere S-value table.
 
-Run from the repository root: ``/work/venv/bin/python scripts/make_dosimetry_figures.py`` (writes
+Run from the repository root: ``python scripts/make_dosimetry_figures.py`` (writes
 ``docs/img/dosimetry_tac.png`` and ``docs/img/dosimetry_svalues.png``).
 """
 

@@ -2,8 +2,8 @@
 
 Run from the repository root::
 
-    /work/venv/bin/python scripts/make_sphere_svalues.py            # writes the CSV
-    /work/venv/bin/python scripts/make_sphere_svalues.py --check    # prints diagnostics only
+    python scripts/make_sphere_svalues.py            # writes the CSV
+    python scripts/make_sphere_svalues.py --check    # prints diagnostics only
 
 Method (I-131), all from the Lanconelli et al. 2012 soft-tissue voxel S-value kernels shipped in
 ``redif/data/vsv_lanconelli2012_I131`` (13 voxel sizes, 2.21-9.28 mm), spheres of density 1 g/mL:

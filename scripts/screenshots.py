@@ -6,7 +6,7 @@ drives Debian chromium with Playwright: the evidence explorer, a calculator, the
 demo patient with a stored pathway case document (examples/case_braf_v600e.yaml) and voxel dosimetry
 computed from an uploaded synthetic PET phantom.
 
-    /work/venv/bin/python scripts/screenshots.py [--out docs/img] [--chromium /usr/bin/chromium]
+    python scripts/screenshots.py [--out docs/img] [--chromium /usr/bin/chromium]
 """
 
 from __future__ import annotations

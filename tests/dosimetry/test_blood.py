@@ -58,7 +58,7 @@ def test_defaults_come_from_the_data_file_with_grades() -> None:
 @pytest.mark.parametrize(("lung", "limit"), [(False, 4.44), (True, 3.0)])
 def test_retention_limit_closed_form(lung: bool, limit: float) -> None:
     """Mono-exponential whole-body clearance, T_eff = 20 h: r48 = 2^(−48/20) = 0.18946;
-    A_max = L / r48 (L = 4.44 GBq, or 3.0 GBq with diffuse lung metastases; RULES.md §5)."""
+    A_max = L / r48 (L = 4.44 GBq, or 3.0 GBq with diffuse lung metastases; docs/methods/dosimetry.md)."""
     r48 = 2 ** (-48 / 20)
     res = retention_limited_activity(r48, lung_metastases=lung)
     assert res.activity_gbq == pytest.approx(limit / r48)

@@ -268,7 +268,7 @@ def test_plan_with_voxel_json(capsys: pytest.CaptureFixture[str], tmp_path: Path
 
 
 def test_blood_red_marrow(capsys: pytest.CaptureFixture[str]) -> None:
-    """RMBLR = 0.19/(1 − 0.4); ã_RM = RMBLR·1170 g·0.002 h/mL (METHODS.md §6, arithmetic)."""
+    """RMBLR = 0.19/(1 − 0.4); ã_RM = RMBLR·1170 g·0.002 h/mL (docs/methods/dosimetry.md §6, arithmetic)."""
     d = _json(
         capsys,
         "dose",

@@ -1,4 +1,4 @@
-"""124I -> 131I conversion against the closed forms of METHODS.md §4.
+"""124I -> 131I conversion against the closed forms of docs/methods/dosimetry.md §4.
 
 a₁₃₁(t) = a₁₂₄(t)·e^((λ₁₂₄ − λ₁₃₁)t); for f = U·e^(−λ_bio t): ã₁₃₁ = U/(λ_bio + λ₁₃₁). Decay constants from
 the ICRP-107 half-lives (cross-checked against `radioactivedecay` below and in test_kernels_nuclides.py).

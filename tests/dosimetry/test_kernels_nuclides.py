@@ -1,6 +1,6 @@
 """Kernel loading and nuclide data.
 
-Expected values are read from the kernel files themselves (shared/dosimetry/vsv_lanconelli2012_I131,
+Expected values are read from the kernel files themselves (src/redif/data/vsv_lanconelli2012_I131,
 e.g. 131I3mmsoft.txt row "0 0 0 8.99E-01" and "0 0 1 3.02E-02"), and half-lives are cross-checked
 against the independent ``radioactivedecay`` package (ICRP-107 data set).
 """

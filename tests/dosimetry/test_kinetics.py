@@ -1,6 +1,6 @@
 """Kinetic fits against closed forms.
 
-Expected values are analytic integrals of the generating curves (METHODS.md §3):
+Expected values are analytic integrals of the generating curves (docs/methods/dosimetry.md §3):
 ∫₀^∞ A·e^(−λt) dt = A/λ; bi-exponential Σ A_i/λ_i; uptake-washout A·(1/λ_w − 1/λ_u), with λ = λ_bio +
 λ_phys. Noise-free data generated from these curves must be recovered to 1e-6; noisy synthetic data from
 known models (fixed seeds) check the AIC choice and the Monte Carlo coverage.

@@ -1,7 +1,8 @@
 """Lesion dose per administered activity: LDpA = ã·S, A = D/LDpA, Jentzen classes, mass = V·ρ.
 
 Expected values are arithmetic on the S-value the engine reads (1 mGy/(MBq·s) = 3600 Gy/(GBq·h),
-METHODS.md §1) and the thresholds of RULES.md §5 (≤ 5 low, 5-10 medium, > 10 high Gy/GBq).
+docs/methods/dosimetry.md §1) and the thresholds of docs/methods/dosimetry.md (≤ 5 low, 5-10 medium, > 10
+high Gy/GBq).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def test_jentzen_classes(ldpa: float, cls: DoseClass) -> None:
 
 
 def test_mass_from_volume_default_density() -> None:
-    """1.04 g/mL default (METHODS.md §5): 2 mL -> 2.08 g; user density overrides."""
+    """1.04 g/mL default (docs/methods/dosimetry.md §5): 2 mL -> 2.08 g; user density overrides."""
     assert lesion_mass_g(2.0) == pytest.approx(2.08)
     assert lesion_mass_g(2.0, 1.0) == pytest.approx(2.0)
 

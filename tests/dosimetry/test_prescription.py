@@ -1,7 +1,7 @@
 """Prescription: which constraint binds, per-option lesion doses, schema errors.
 
 Expected activities are closed forms of the engine's own inputs: A_lesion = D_target / (ã·S·3600);
-MTA = 2 Gy / (c_β·ã_blood + c_γ/W^(2/3)·ã_WB); A_retention = L / r48 (RULES.md §5).
+MTA = 2 Gy / (c_β·ã_blood + c_γ/W^(2/3)·ã_WB); A_retention = L / r48 (docs/methods/dosimetry.md).
 """
 
 from __future__ import annotations

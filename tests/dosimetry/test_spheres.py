@@ -1,4 +1,4 @@
-"""Sphere self-dose S-values: physical bounds (METHODS.md §5), kernel anchor, reproducibility.
+"""Sphere self-dose S-values: physical bounds (docs/methods/dosimetry.md §5), kernel anchor, reproducibility.
 
 Closed form of the electron-only limit. For a sphere of mass m that absorbs every electron, the mean
 absorbed dose per unit time-integrated activity is S_e = Δ_e/m. With Δ_e(I-131) = 0.19185 MeV per decay
@@ -34,7 +34,7 @@ def _delta(nuclide: str) -> tuple[float, float]:
 
 
 def test_electron_only_constant() -> None:
-    """The docstring's closed form: 3.0737e-2 mGy·g/(MBq·s) (METHODS.md §5)."""
+    """The docstring's closed form: 3.0737e-2 mGy·g/(MBq·s) (docs/methods/dosimetry.md §5)."""
     assert _delta("I-131")[0] == pytest.approx(3.0737e-2, rel=1e-4)
 
 

@@ -4,7 +4,7 @@ Independent expected values:
 * the kernel files themselves (Lanconelli 2012 tables, shipped unchanged): a single 1 MBq*s source
   voxel must give the tabulated kernel, and a uniform map larger than the kernel gives TIA * sum(S);
 * the closed form of local electron deposition, E_e * 1e6 * 1.602176634e-13 J / m, which for I-131 at
-  1 g is 3.0737e-2 mGy/(MBq*s) (shared/dosimetry/METHODS.md §5, computed there from ICRP-107);
+  1 g is 3.0737e-2 mGy/(MBq*s) (docs/methods/dosimetry.md §5, computed there from ICRP-107);
 * conservation of the total TIA by the box-overlap resampling (exact arithmetic identity).
 """
 

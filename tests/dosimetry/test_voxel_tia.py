@@ -2,7 +2,8 @@
 
 Expected values are closed forms: for A(t) = A0 exp(-lam t) sampled at t1 < ... < tn with the last k
 points fitted, TIA = A(t1) t1 + trapezoids up to the first fitted point + A(t_f)/lam (the fit is exact on
-noise-free exponentials); the 124I -> 131I swap is a(t) exp((lam124 - lam131) t) (METHODS.md §4).
+noise-free exponentials); the 124I -> 131I swap is a(t) exp((lam124 - lam131) t)
+(docs/methods/dosimetry.md §4).
 """
 
 from __future__ import annotations

@@ -135,7 +135,7 @@ def test_pool_definition_and_grade(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_list_and_show(capsys: pytest.CaptureFixture[str]) -> None:
-    """29 records: the 27 of evidence.csv plus the two registered trials without results (issue 12); the
+    """29 records: the 27 of the evidence table plus the two registered trials without results (issue 12); the
     text list leaves the ongoing ones to `evidence ongoing` and marks MERAIODE BRAF's 19/20 as derived."""
     rows = _json(capsys, "evidence", "list")
     assert len(rows) == 29 and rows[0]["row_id"] == "P01"
@@ -170,7 +170,8 @@ def test_regress_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_regress_drops_missing_moderator(capsys: pytest.CaptureFixture[str]) -> None:
-    """activity_gbq is blank for Ho 2013 (dosimetry-determined), Dunn 2019 and C01 in evidence.csv, and for
+    """activity_gbq is blank for Ho 2013 (dosimetry-determined), Dunn 2019 and C01 in the evidence table,
+    and for
     Lee 2021 (C03, issue 12: the abstract gives no activity)."""
     data = _json(capsys, "evidence", "regress", "--mods", "activity_gbq", "--mix-definitions")
     assert {d["row_id"] for d in data["dropped"]} == {"P01a", "P01b", "P01c", "P03", "C01", "C03"}
@@ -207,7 +208,8 @@ def test_funnel_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_pool_by_drug_and_glmm(capsys: pytest.CaptureFixture[str]) -> None:
-    """Drug regimens of the default uptake rows (evidence.csv 'drugs'): selumetinib P01a-c (124I increase)
+    """Drug regimens of the default uptake rows (the evidence table 'drugs'): selumetinib P01a-c (124I
+    increase)
     and P08 (protocol-defined), dabrafenib + trametinib P05, trametinib P05b and P07 (all diagnostic scan),
     vemurafenib P03 (dose threshold), larotrectinib C01 and larotrectinib / selpercatinib C03 (definition
     not reported). Issue 12: groups are definition x drug by default (P06 is unverified and left out)."""

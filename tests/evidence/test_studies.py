@@ -1,7 +1,7 @@
 """Evidence base: loading, validation rules, user-study merge.
 
-Expected values are read by hand from ``shared/clinical/evidence.csv`` (the project's sourced evidence
-table; RULES.md section 4); each test quotes the cells it relies on.
+Expected values are read by hand from the project's sourced evidence table (each row cites its
+publication; docs/methods/sources-and-grades.md); each test quotes the cells it relies on.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def _write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 
 def test_builtin_has_every_row_of_the_source_table() -> None:
-    """The 27 row_id values of evidence.csv, in its order (P01 ... C05), then the two registered trials
+    """The 27 row_id values of the evidence table, in its order (P01 ... C05), then the two registered trials
     without results added by issue 12 (O01 NCT04554680, O02 NCT02152995: ongoing, never pooled)."""
     base = load_evidence()
     assert base.ids == (
@@ -62,9 +62,9 @@ def test_builtin_has_every_row_of_the_source_table() -> None:
 
 
 def test_grades_copied_from_verification_column() -> None:
-    """evidence.csv 'verification': primary-abstract -> primary; S01/S02/C02/C04/C05 unverified;
+    """the evidence table 'verification': primary-abstract -> primary; S01/S02/C02/C04/C05 unverified;
     S03/S03a/S03b unreliable-secondary; P04, P06, P08, R01, R02, C01 secondary. Issue 12: C03 (Lee 2021
-    JCI) is now primary (confirmed from its abstract, shared evidence.csv correction); O02 (NCT02152995,
+    JCI) is now primary (confirmed from its abstract, evidence table correction); O02 (NCT02152995,
     registry record not read) is unverified."""
     base = load_evidence()
     by_grade = {g: {s.row_id for s in base if s.grade is g} for g in EvidenceGrade}
@@ -75,7 +75,7 @@ def test_grades_copied_from_verification_column() -> None:
 
 
 def test_several_uptake_definitions_kept_apart() -> None:
-    """evidence.csv n_uptake_restored: P01 "12 increased; 8 reached threshold" of 20 evaluable;
+    """the evidence table n_uptake_restored: P01 "12 increased; 8 reached threshold" of 20 evaluable;
     P07 "dcWBS2 4/10 (40%); post-therapy WBS 6/10 (60%)"; P06 "dcWBS day 28 65%; post-therapy WBS 95%
     (~20/21)" -- the 65% has no denominator, so no count. Issue 12: 5/65/95% fit a denominator of 20
     (1, 13, 19 of 20), not 21, so the post-therapy count is 19/20, flagged unverified with a note that
@@ -102,7 +102,8 @@ def test_several_uptake_definitions_kept_apart() -> None:
 
 
 def test_unverified_marks_become_flags() -> None:
-    """evidence.csv P02: pmid "25549723 (unverified, unverified)", n_uptake_restored "6 (UNVERIFIED: ...)"."""
+    """the evidence table P02: pmid "25549723 (unverified, unverified)", n_uptake_restored "6
+    (UNVERIFIED: ...)"."""
     p02 = load_evidence().get("P02")
     assert p02.pmid is not None and p02.pmid.value == "25549723" and p02.pmid.unverified
     outcome = p02.uptake[0]
@@ -110,7 +111,7 @@ def test_unverified_marks_become_flags() -> None:
 
 
 def test_derived_counts_flagged() -> None:
-    """evidence.csv P01c: "6 (derived 20-9-5)", "3 increased (derived 12-4-5)"; P01 CR=0 derived."""
+    """the evidence table P01c: "6 (derived 20-9-5)", "3 increased (derived 12-4-5)"; P01 CR=0 derived."""
     base = load_evidence()
     p01c = base.get("P01c")
     assert p01c.n_evaluable is not None and p01c.n_evaluable.derived and p01c.n_evaluable.value == 6
@@ -118,7 +119,7 @@ def test_derived_counts_flagged() -> None:
 
 
 def test_parts_link_to_their_whole() -> None:
-    """evidence.csv: P01a-c are genotype subgroups of P01; P05/P05b arms of P05c; S03a-b of S03."""
+    """the evidence table: P01a-c are genotype subgroups of P01; P05/P05b arms of P05c; S03a-b of S03."""
     base = load_evidence()
     assert {s.row_id for s in base.parts_of("P01")} == {"P01a", "P01b", "P01c"}
     assert {s.row_id for s in base.parts_of("P05c")} == {"P05", "P05b"}

@@ -1,6 +1,7 @@
 """Outcome tables (uptake, response) built from the evidence base.
 
-Expected counts are read by hand from ``shared/clinical/evidence.csv``; the docstrings quote the cells.
+Expected counts are read by hand from the project's evidence table (each row cites its publication;
+docs/methods/sources-and-grades.md); the docstrings quote the cells.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ def _triples(table) -> list[tuple[str, int, int]]:  # type: ignore[no-untyped-de
 
 
 def test_default_uptake_table() -> None:
-    """evidence.csv, column n_uptake_restored / n_evaluable, with the default rules (arms before their
+    """the evidence table, column n_uptake_restored / n_evaluable, with the default rules (arms before their
     whole; one definition per arm in DEFINITION_PRIORITY order; min grade secondary):
 
     - P01a "4 increased" / 9, P01b "5 increased" / 5, P01c "3 increased (derived 12-4-5)" / "6 (derived)"
@@ -47,7 +48,7 @@ def test_default_uptake_table() -> None:
 
 def test_default_response_table() -> None:
     """Issue 12: the default denominator is intention to treat (everyone who started the drug,
-    n_started_drug): CR + PR from evidence.csv recist_CR + recist_PR, over
+    n_started_drug): CR + PR from the evidence table recist_CR + recist_PR, over
     P01 0 (derived) + 5 / 20 (Ho 2013: the 20 evaluable; issue 12 hand count "Ho is 5/20");
     P05c "0 (derived)" + 1 / 20 (ERRITI abstract "7 of 20", all 20 received the drug; "ERRITI 1/20");
     P06 "0 (derived)" + "8 (38%)" / 24 enrolled (source table "orr_among_enrolled 8/24 (derived)");

@@ -2,7 +2,7 @@
 
 Expected values: a single-record group is shown with its own exact Clopper-Pearson interval, the same
 numbers as the forest plot's study row (R: ``binom.test(5, 14)$conf.int`` = 0.1276, 0.6486 for the
-ERRITI BRAF-wild-type arm P05b, 5/14, evidence.csv); a pooled group shows the engine's pooled values.
+ERRITI BRAF-wild-type arm P05b, 5/14, the evidence table); a pooled group shows the engine's pooled values.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Every example case end to end through `redif patient assess --json`.
 
-Expected answers derived by hand from shared/clinical/RULES.md (section cited per test) and the case
+Expected answers derived by hand from docs/methods/sources-and-grades.md (section cited per test) and the case
 files' own numbers; each example's header comment states the reasoning.
 """
 
@@ -42,7 +42,8 @@ def _ids(doc: dict[str, Any]) -> list[str]:
 
 
 def test_braf_v600e(redif: Run) -> None:
-    """RULES.md §2 strong (i): 5.5 GBq treatment scan without uptake in L1/L2/N1, all CT-visible ->
+    """docs/methods/refractoriness.md strong (i): 5.5 GBq treatment scan without uptake in L1/L2/N1, all
+    CT-visible ->
     refractory. §3 MERAIODE from 2024-03-04: day 28 = 2024-04-01, day 35 = 2024-04-08, day 42 =
     2024-04-15. New uptake in L1 and N1 on drug -> go (new_uptake; MERAIODE itself gives 131I anyway)."""
     doc = _assess(redif, "case_braf_v600e.yaml")
@@ -269,7 +270,8 @@ def test_braf_dosimetry_example(redif: Run) -> None:
 def test_tgab_biochemical_only(redif: Run) -> None:
     """Issue 11: BRAF V600E, strong criterion (i) (L1/L2 absent on the 5.5 GBq treatment scan, CT-visible)
     -> refractory; the only progression is biochemical with TgAb positive at 3 of 3 Tg values -> eligibility
-    indeterminate (structural progression needed, RULES.md §2 trial entry = RECIST progression), Tg marked
+    indeterminate (structural progression needed, docs/methods/refractoriness.md trial entry = RECIST
+    progression), Tg marked
     unreliable (TgAb), no plan."""
     doc = _assess(redif, "case_tgab_biochemical_only.yaml")
     assert doc["refractory"]["status"] == "refractory"

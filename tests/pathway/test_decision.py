@@ -1,4 +1,4 @@
-"""Go / no-go against the rule text (shared/clinical/RULES.md §3, §5).
+"""Go / no-go against the rule text (docs/methods/protocols.md, docs/methods/dosimetry.md).
 
 - SEL-I-METRY: "sufficient = any uptake in a previously non-avid lesion or >= 30% increase" [primary].
 - Rothenberg 2015: "new uptake = go" [primary].

@@ -1,4 +1,4 @@
-"""Eligibility: ATA 2025 Rec 74A/74B context and trial criteria (shared/clinical/RULES.md §2).
+"""Eligibility: ATA 2025 Rec 74A/74B context and trial criteria (docs/methods/refractoriness.md).
 
 - MERAIODE: "RECIST progression within 18 months and no lesion > 3 cm" [primary]: 30 mm is allowed,
   31 mm is not.

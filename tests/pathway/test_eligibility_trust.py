@@ -119,7 +119,8 @@ def test_structural_progression_makes_candidate(make_case: Any) -> None:
     ],
 )
 def test_fusions_not_reported_as_meeting_rec74a(make_case: Any, genotype: dict[str, Any], group: str) -> None:
-    """Issue 11 Why #7: RET/NTRK fusion cases were reported as meeting ATA 2025 Rec 74A. RULES.md §2-3: the
+    """Issue 11 Why #7: RET/NTRK fusion cases were reported as meeting ATA 2025 Rec 74A.
+    docs/methods/refractoriness.md, docs/methods/protocols.md: the
     recommendation as transcribed covers BRAF/RAS (prospective trials); fusions rest on case reports."""
     doc = _doc(_refractory(make_case, genotype=[genotype]))
     e = doc["eligibility"]
@@ -182,7 +183,7 @@ def test_unmatched_alteration_kept(make_case: Any) -> None:
 
 def test_vemurafenib_on_ho2013_template_warns(redif: Run) -> None:
     """Issue 11 Why #7: the vemurafenib case runs the Ho 2013 template (written for selumetinib 75 mg BID,
-    RULES.md §3) without a mismatch note. Expected: a drug/protocol mismatch warning."""
+    docs/methods/protocols.md) without a mismatch note. Expected: a drug/protocol mismatch warning."""
     out = redif("patient", "assess", "examples/case_braf_dosimetry.yaml", "--json")
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)

@@ -1,12 +1,14 @@
 """The pathway composing the dosimetry and response engines (skipped until those engines are installed).
 
 Expected values:
-- RECIST 1.1 (RULES.md §6): PR = >= 30% decrease of the sum of diameters from baseline. BRAF example:
+- RECIST 1.1 (docs/methods/response.md): PR = >= 30% decrease of the sum of diameters from baseline. BRAF
+  example:
   baseline 18 + 12 + 16 = 46 mm; 6 months 12 + 9 + 11 = 32 mm: (32 - 46) / 46 = -30.43% -> PR; 9 months
   29 mm -> PR; the two PRs are 94 days apart (>= 4 weeks) -> confirmed PR.
-- Tg doubling time (RULES.md §6, Miyauchi 2011): least squares of ln(Tg) on time; DT = ln 2 / slope,
+- Tg doubling time (docs/methods/response.md, Miyauchi 2011): least squares of ln(Tg) on time; DT = ln 2
+  / slope,
   recomputed here with statistics.linear_regression.
-- Ho 2013 (RULES.md §5): go when a lesion's Gy/GBq x maximum tolerable activity >= 20 Gy.
+- Ho 2013 (docs/methods/dosimetry.md): go when a lesion's Gy/GBq x maximum tolerable activity >= 20 Gy.
 """
 
 from __future__ import annotations
@@ -139,7 +141,8 @@ def test_recist_time_point_rules(make_case: Any, follow: dict[str, Any], expecte
 
 
 def test_tg_antibody_flag_passes_through(make_case: Any) -> None:
-    """RULES.md §6: Tg is uninterpretable when TgAb are present; the engine's flag reaches the report."""
+    """docs/methods/response.md: Tg is uninterpretable when TgAb are present; the engine's flag reaches
+    the report."""
     labs = [
         {"date": d, "tg_ng_ml": v, "tgab_positive": True, "tsh_state": "suppressed"}
         for d, v in (("2023-01-01", 2.0), ("2023-04-01", 3.0), ("2023-07-01", 4.5))

@@ -1,7 +1,9 @@
 """Per-arm evidence shown next to a regimen never turns a blank or unverified count into a number.
 
-Source: shared/clinical/evidence.csv row P02 (Rothenberg 2015): CR blank, PR "2 (UNVERIFIED ...)",
-denominator "6 treated (UNVERIFIED)". RULES.md §4: unverified counts are not trustworthy numbers, so the
+Source: evidence table row P02 (src/redif/data/evidence_studies.yaml) (Rothenberg 2015): CR blank, PR "2
+(UNVERIFIED ...)",
+denominator "6 treated (UNVERIFIED)". docs/methods/sources-and-grades.md: unverified counts are not
+trustworthy numbers, so the
 arm must show no response figure. Row P06 (MERAIODE BRAF): CR 0 (derived), PR 8, denominator 21 -> 8/21.
 """
 

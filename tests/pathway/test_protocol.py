@@ -1,8 +1,8 @@
-"""Protocol scheduler against the trial designs of shared/clinical/RULES.md §3.
+"""Protocol scheduler against the trial designs of docs/methods/protocols.md.
 
-Expected days by hand from the table in RULES.md §3:
+Expected days by hand from the table in docs/methods/protocols.md:
 - MERAIODE: drug 42 days in all, rhTSH diagnostic WBS on day 28, 5.5 GBq 131I on day 35 [primary RAS];
-  response at 6 months (evidence.csv P06/P07 response_timepoint).
+  response at 6 months (the evidence table P06/P07 response_timepoint).
 - Rothenberg 2015: dabrafenib 25 days before the diagnostic WBS, 131I after 17 more days (day 42).
 - SEL-I-METRY: 4 weeks of selumetinib before the 123I SPECT/CT (day 28).
 - ERRITI: 123I scintigraphy at 21 +/- 3 days.
@@ -54,7 +54,7 @@ def test_meraiode_days() -> None:
     assert by_id["drug_stop"].day == 42 and by_id["drug_stop"].date == dt.date(2024, 4, 15)
     assert by_id["response_6m"].date == dt.date(2024, 10, 8)
     assert by_id["rai"].grade.value == "primary"
-    # rhTSH days are not in RULES.md: they must be graded unverified
+    # rhTSH days are not in the trial publications (docs/methods/protocols.md): they must be graded unverified
     assert all(e.grade.value == "unverified" for e in plan.events if e.kind is EventKind.RHTSH_INJECTION)
     assert [e.day for e in plan.events] == sorted(e.day for e in plan.events)
 

@@ -2,7 +2,7 @@
 per template), read by the engine, ``redif patient protocols`` and the regimens.
 
 Expected values: the folder's file names themselves; the published designs named in
-``shared/clinical/RULES.md`` §3 (MERAIODE, Ho 2013, ERRITI, SEL-I-METRY, Rothenberg).
+docs/methods/protocols.md (MERAIODE, Ho 2013, ERRITI, SEL-I-METRY, Rothenberg).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""RAI-refractoriness against the rule text of shared/clinical/RULES.md §2.
+"""RAI-refractoriness against the rule text of docs/methods/refractoriness.md.
 
 Every expected status below is derived by hand from that text:
 - ATA 2025 strong (i): "no 131I uptake on a post-therapy scan while disease is visible on structural or

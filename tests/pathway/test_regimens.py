@@ -1,6 +1,7 @@
 """Regimens and their live evidence (evidence base + meta-analysis engine).
 
-Expected counts come from shared/clinical/evidence.csv: P07 (MERAIODE RAS, trametinib) uptake on the
+Expected counts come from the project's evidence table (each row cites its publication;
+docs/methods/sources-and-grades.md): P07 (MERAIODE RAS, trametinib) uptake on the
 day-28 diagnostic scan 4/10, PR 2/10; P06 (MERAIODE BRAF) post-therapy scan ~20/21, PR 8/21; P05 (ERRITI
 BRAF arm) 2/6. A single arm's logit-scale interval is the closed form expit(logit(p) +/- 1.96 * sqrt(1/x +
 1/(n - x))) (metafor escalc PLO, equal-effects fit of one study).
@@ -42,11 +43,12 @@ def test_every_regimen_sourced() -> None:
     # blanks stay blank: MERAIODE doses are not in the sources read
     by_id = {r["id"]: r for r in raw["regimens"]}
     assert by_id["braf-dabrafenib-trametinib"]["dose"] is None
-    assert by_id["ntrk-larotrectinib"]["dose"] == "100 mg BID"  # RULES.md §3 (Groussin 2022)
+    assert by_id["ntrk-larotrectinib"]["dose"] == "100 mg BID"  # docs/methods/protocols.md (Groussin 2022)
 
 
 def test_ras_trametinib_live_evidence(make_case: Any) -> None:
-    """P07: uptake restored on the diagnostic scan 4/10 (evidence.csv); response 2/11, the intention-to-treat
+    """P07: uptake restored on the diagnostic scan 4/10 (the evidence table); response 2/11, the
+    intention-to-treat
     denominator of MERAIODE's RAS cohort (11 started trametinib; issue 12 curation, the default response
     denominator)."""
     opt = _options(make_case, [{"gene": "NRAS", "variant": "Q61R"}])["ras-trametinib"]
@@ -64,7 +66,8 @@ def test_ras_trametinib_live_evidence(make_case: Any) -> None:
 
 def test_definitions_never_mixed(make_case: Any) -> None:
     """BRAF dabrafenib + trametinib: ERRITI (P05, diagnostic 123I scan, 2/6) gives one result per definition
-    of restored uptake, never one pool across definitions (RULES.md §4). MERAIODE BRAF's post-therapy
+    of restored uptake, never one pool across definitions (docs/methods/sources-and-grades.md). MERAIODE
+    BRAF's post-therapy
     count (19/20, derived from percentages) is graded unverified since issue 12, so at the default grade
     it is not a result of its own; response is MERAIODE BRAF 8/24 with the intention-to-treat denominator
     (24 started the drug, derived; issue 12 curation)."""

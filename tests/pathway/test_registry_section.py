@@ -15,7 +15,8 @@ def _patient(genotypes: list[dict[str, object]]) -> dict[str, object]:
 
 
 def test_braf_patient_section() -> None:
-    """BRAF V600E -> the four BRAF regimens of regimens.yaml (RULES.md §3), each with source and grade."""
+    """BRAF V600E -> the four BRAF regimens of regimens.yaml (docs/methods/protocols.md), each with
+    source and grade."""
     sec = registry_report_section(_patient([{"gene": "BRAF", "variant": "p.V600E", "fusion_partner": None}]))
     assert sec is not None
     assert sec["lines"][0].startswith(

@@ -29,7 +29,7 @@ from redif.pathway.safety import assess_safety, has_contraindication, retention_
 Run = Callable[..., subprocess.CompletedProcess[str]]
 MakeCase = Callable[..., dict[str, Any]]
 
-#: MERAIODE from 2024-03-04: 131I on day 35 = 2024-04-08 (RULES.md §3; protocols/meraiode.yaml).
+#: MERAIODE from 2024-03-04: 131I on day 35 = 2024-04-08 (docs/methods/protocols.md; protocols/meraiode.yaml).
 _START = dt.date(2024, 3, 4)
 _RAI = dt.date(2024, 4, 8)
 

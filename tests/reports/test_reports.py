@@ -114,7 +114,8 @@ def test_pdf_payload_carries_disclaimer_version_sources_and_missing_engines() ->
     assert dosimetry["available"] and "85 Gy" in dosimetry["lines"][0]
     assert not response["available"] and response["lines"][0].startswith("Not available")  # no Tg values
     assert response["title"] == "Response"
-    assert payload["sources"] and "RULES.md" in payload["sources"][0]
+    assert payload["sources"] and "PMID 40318680" in payload["sources"][0]  # ITOG 2025 (issue 16)
+    assert "docs/methods/minimum-data-set.md" in payload["sources"][0]
     text = _pdf_text(pdf.patient_report_pdf(PATIENT, generated_at=datetime(2026, 1, 2)))
     assert "A-0007" in text and f"redif {__version__}" in text  # document metadata (title, author)
 

@@ -1,7 +1,7 @@
 """RECIST 1.1 time-point response.
 
 Expected answers are derived by hand from the rule text of RECIST 1.1 (Eisenhauer et al., Eur J Cancer
-2009;45:228-247, §3-4.3, Tables 1-2) as transcribed in shared/clinical/RULES.md §6: PR = sum decreased
+2009;45:228-247, §3-4.3, Tables 1-2) as transcribed in docs/methods/response.md: PR = sum decreased
 by >= 30 % from baseline; PD = sum increased by >= 20 % over the nadir (smallest sum on study, baseline
 included) AND by >= 5 mm; CR = non-nodal targets gone and target nodes < 10 mm short axis.
 """

@@ -1,5 +1,5 @@
 """Thyroglobulin kinetics: doubling time by least squares of ln(Tg) on time (Miyauchi et al., Thyroid
-2011;21:707-716; shared/clinical/RULES.md §6, shared/stats/METHODS.md §3).
+2011;21:707-716; docs/methods/response.md, docs/methods/response.md).
 
 References: closed forms for exact exponentials, and R 4.2 ``lm`` run here (code in each docstring).
 """

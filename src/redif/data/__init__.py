@@ -30,7 +30,7 @@ __all__ = ["Grade", "SourcedValue", "data_path", "load_yaml", "sourced_value"]
 
 
 class Grade(enum.StrEnum):
-    """How far a fact was checked (see ``../shared/clinical/RULES.md``)."""
+    """How far a fact was checked (see docs/methods/sources-and-grades.md)."""
 
     PRIMARY = "primary"
     SECONDARY = "secondary"

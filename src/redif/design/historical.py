@@ -2,7 +2,7 @@
 
 References
 ----------
-``shared/clinical/RULES.md`` section 4 (evidence table, grades, uptake definitions), via
+docs/methods/sources-and-grades.md (evidence table, grades, uptake definitions), via
 :mod:`redif.evidence.tables`.
 """
 

@@ -220,7 +220,7 @@ def red_marrow_tia_h(blood_tia_h_per_ml: float, red_marrow_mass_g: float, haemat
 
     References
     ----------
-    Sgouros 1993 (RMBLR); shared/dosimetry/METHODS.md §6.
+    Sgouros 1993 (RMBLR); docs/methods/dosimetry.md §6.
     """
     tbl = _positive("blood_tia_h_per_ml", blood_tia_h_per_ml, allow_zero=True)
     m = _positive("red_marrow_mass_g", red_marrow_mass_g)

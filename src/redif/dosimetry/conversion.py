@@ -9,7 +9,7 @@ sphere-phantom calibration supplied by the user's site (:class:`RecoveryCurve`).
 
 References
 ----------
-shared/dosimetry/METHODS.md §4. Jentzen W et al. 2008 (124I PET lesion dosimetry: 4-96 h imaging).
+docs/methods/dosimetry.md §4. Jentzen W et al. 2008 (124I PET lesion dosimetry: 4-96 h imaging).
 Ho AL et al. N Engl J Med 2013;368:623-632 (dosimetry on the redifferentiation drug).
 """
 
@@ -160,7 +160,7 @@ def convert_time_activity(
 
     References
     ----------
-    shared/dosimetry/METHODS.md §4: a₁₃₁(t) = a₁₂₄(t)·e^((λ₁₂₄ − λ₁₃₁)t); ã₁₃₁ = U/(λ_bio + λ₁₃₁).
+    docs/methods/dosimetry.md §4: a₁₃₁(t) = a₁₂₄(t)·e^((λ₁₂₄ − λ₁₃₁)t); ã₁₃₁ = U/(λ_bio + λ₁₃₁).
     """
     rc: float | None = None
     if recovery_curve is not None:

@@ -6,7 +6,7 @@ the dose that covers 90 % of the volume, D50 the median-like dose that covers ha
 
 References
 ----------
-ICRU Report 83 (dose-volume specification, D_x notation); shared/dosimetry/METHODS.md §7.
+ICRU Report 83 (dose-volume specification, D_x notation); docs/methods/dosimetry.md §7.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ classes after Jentzen 2008 (≤ 5 Gy/GBq low, 5-10 medium, > 10 high), threshold
 
 References
 ----------
-Jentzen W et al. 2008 (124I PET lesion dosimetry; LDpA classes), shared/clinical/RULES.md §5.
+Jentzen W et al. 2008 (124I PET lesion dosimetry; LDpA classes), docs/methods/dosimetry.md.
 Ho AL et al. N Engl J Med 2013;368:623-632 (20 Gy lesion threshold).
 Stabin MG, Konijnenberg MW. J Nucl Med 2000;41:149-160 (sphere model).
 """

@@ -10,7 +10,7 @@ the scan start)::
 so its time integral from 0 to infinity is ``C * (1/lambda_e - 1/(lambda_e + lambda_u))`` (closed form,
 the truth written to ``truth.json``). The 131I prediction keeps the biology
 (``lambda_bio = lambda_e - lambda_124``) and swaps the physical decay:
-``lambda_e131 = lambda_bio + lambda_131`` (shared/dosimetry/METHODS.md §4).
+``lambda_e131 = lambda_bio + lambda_131`` (docs/methods/dosimetry.md §4).
 
 All numbers in :class:`PhantomSpec` are illustrative test parameters, not clinical data.
 """
@@ -61,7 +61,7 @@ def compartment_tia(comp: Compartment, *, swap_to: str | None = None, swap_from:
     """Closed-form integral of :meth:`Compartment.concentration` over 0..inf, in Bq*h/mL.
 
     With ``swap_to`` (e.g. ``"I-131"``) the physical decay of ``swap_from`` is replaced by that of
-    ``swap_to`` (same biological kinetics; METHODS.md §4).
+    ``swap_to`` (same biological kinetics; docs/methods/dosimetry.md §4).
     """
     le = math.log(2) / comp.effective_half_life_h
     lu = math.log(2) / comp.uptake_half_time_h
@@ -288,7 +288,8 @@ def make_spect_frames(
 ) -> SpectFrames:
     """Post-therapy 131I activity of the phantom at ``times_h`` (pure, deterministic).
 
-    Every compartment keeps the biology of the 124I phantom with the 131I physical decay (METHODS.md §4)
+    Every compartment keeps the biology of the 124I phantom with the 131I physical decay
+    (docs/methods/dosimetry.md §4)
     and is scaled to ``administered_mbq`` of 131I; the lesions are further multiplied by
     ``lesion_uptake_factor`` (therapy uptake = factor x the uptake predicted from 124I, e.g. stunning
     below 1). So the delivered lesion TIA is exactly ``lesion_uptake_factor`` x the predicted 131I TIA for

@@ -8,7 +8,7 @@ Voxel S-values are never interpolated in voxel size (S of the source voxel scale
 
 References
 ----------
-shared/dosimetry/METHODS.md §7 ("resample the activity map to the kernel grid preserving total Ã").
+docs/methods/dosimetry.md §7 ("resample the activity map to the kernel grid preserving total Ã").
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ References
 Bolch WE et al. MIRD Pamphlet No. 17. J Nucl Med 1999;40:11S-36S.
 Lanconelli N et al. Phys Med Biol 2012;57:517-533.
 Dieudonné A et al. J Nucl Med 2010;51:1600-1607 (kernel vs Monte Carlo, ~1 % in soft tissue).
-shared/dosimetry/METHODS.md §7.
+docs/methods/dosimetry.md §7.
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def local_deposition_dose(
 
     References
     ----------
-    shared/dosimetry/METHODS.md §2, §7; ICRP Publication 107.
+    docs/methods/dosimetry.md §2, §7; ICRP Publication 107.
     """
     nuc = get_nuclide(nuclide)
     if nuc.electron_energy_mev is None:

@@ -19,7 +19,7 @@ the peaks measured with ``tracemalloc`` for phantoms of 24 x 32 x 32 to 64 x 128
 
 References
 ----------
-shared/dosimetry/METHODS.md §7; issue 9 (High 3: unbounded memory from geometry).
+docs/methods/dosimetry.md §7; issue 9 (High 3: unbounded memory from geometry).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ What the doses refer to
 * 131I images: the absorbed dose of the administered 131I activity recorded in the series
   (``--activity-gbq`` rescales to another activity).
 * 124I images (prediction): the 131I dose **predicted** with the same biological kinetics
-  (per-voxel swap of the physical decay, METHODS.md §4), for an administered 131I activity of
+  (per-voxel swap of the physical decay, docs/methods/dosimetry.md §4), for an administered 131I activity of
   ``--activity-gbq`` GBq, or 1 GBq when not given; the ``*_per_gbq`` values are always reported.
 """
 

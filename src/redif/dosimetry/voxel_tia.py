@@ -1,6 +1,6 @@
 """Per-voxel time-integrated activity (TIA) from multi-time-point activity images.
 
-Two methods (shared/dosimetry/METHODS.md §7):
+Two methods (docs/methods/dosimetry.md §7):
 
 ``fit``
     Every voxel is fitted (vectorised, closed form) with a mono-exponential by log-linear weighted least
@@ -20,7 +20,7 @@ Output unit: **MBq*h per voxel** (multiply by 3600 for MBq*s, the unit of the vo
 References
 ----------
 Bolch WE et al. MIRD Pamphlet No. 17. J Nucl Med 1999;40:11S-36S.
-shared/dosimetry/METHODS.md §3, §4, §7.
+docs/methods/dosimetry.md §3, §4, §7.
 """
 
 from __future__ import annotations
@@ -142,11 +142,11 @@ def swap_physical_decay(series: TimeSeries, to_nuclide: str = THERAPY_NUCLIDE) -
     """Predict the activity of ``to_nuclide`` with the same biological kinetics (per voxel).
 
     ``a_to(t) = a_from(t) * exp((lambda_from - lambda_to) * t)`` for the same administered activity
-    (METHODS.md §4), with the factors of :func:`redif.dosimetry.conversion.convert_activity`.
+    (docs/methods/dosimetry.md §4), with the factors of :func:`redif.dosimetry.conversion.convert_activity`.
 
     References
     ----------
-    shared/dosimetry/METHODS.md §4 (Jentzen et al. 2008; Ho et al. 2013).
+    docs/methods/dosimetry.md §4 (Jentzen et al. 2008; Ho et al. 2013).
     """
     factors = _swap_factors(series.times_h, series.nuclide, to_nuclide).astype(np.float32)
     swapped = series.activity_bqml * factors[:, None, None, None]

@@ -8,14 +8,14 @@ defined in :mod:`redif.model` and imported here: its codes are REDCap-safe (``po
 labels are the wording of the evidence base (``uptake on post-therapy scan``). The data files and users'
 study files may give either; outputs show the label (:func:`display`). MERAIODE's BRAF cohort shows why
 the definition matters: uptake restored in 65% on the day-28 diagnostic scan, 95% on the post-therapy
-scan (RULES.md section 4).
+scan (docs/methods/sources-and-grades.md).
 
 References
 ----------
 .. [1] Leboulleux S, et al. Redifferentiation therapy in unresectable or metastatic radioactive iodine
    refractory thyroid cancer: an ITOG statement. Lancet Diabetes Endocrinol 2025;13(6):516-527.
    (uptake restoration "means different things in different trials"; genotype groups treated.)
-.. [2] ``shared/clinical/RULES.md`` section 4 (the definitions of restored uptake and the grades).
+.. [2] docs/methods/sources-and-grades.md (the definitions of restored uptake and the grades).
 """
 
 from __future__ import annotations

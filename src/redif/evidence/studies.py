@@ -1,6 +1,7 @@
 """The redifferentiation evidence base: loading, validation and merging of a user's own studies.
 
-The built-in base is ``redif/data/evidence_studies.yaml`` (curated from ``shared/clinical/evidence.csv``).
+The built-in base is ``redif/data/evidence_studies.yaml`` (curated from the publications each record
+cites; docs/methods/sources-and-grades.md).
 A user adds studies from a CSV or YAML file (a living review); those records are validated by the same
 rules and merged. Outcome tables for pooling are built by :mod:`redif.evidence.tables`.
 
@@ -19,7 +20,7 @@ field):
 
 References
 ----------
-.. [1] ``shared/clinical/RULES.md`` section 4: the evidence table, its grades and the rule that rows graded
+.. [1] docs/methods/sources-and-grades.md: the evidence table, its grades and the rule that rows graded
    unverified or unreliable-secondary stay out of default analyses.
 """
 

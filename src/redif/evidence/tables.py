@@ -31,7 +31,7 @@ Choosing the rows (documented in ``docs/evidence.md``)
 
 References
 ----------
-.. [1] ``shared/clinical/RULES.md`` section 4 (definitions of restored uptake; grades; keep unverified
+.. [1] docs/methods/sources-and-grades.md (definitions of restored uptake; grades; keep unverified
    rows out of default analyses).
 """
 

@@ -10,7 +10,7 @@ comparable explicitly (:meth:`Volume.activity_at_acquisition`).
 References
 ----------
 DICOM PS3.3 C.8.9.1 (PET Series Module), C.8.9.2 (PET Isotope Module), C.7.6.2 (Image Plane Module).
-shared/dosimetry/METHODS.md §8.
+docs/methods/dosimetry.md §8.
 """
 
 from __future__ import annotations

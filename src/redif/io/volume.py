@@ -120,7 +120,7 @@ class Volume:
 
         References
         ----------
-        DICOM PS3.3 C.8.9.1.1.3 (Decay Correction); shared/dosimetry/METHODS.md §3, §8.
+        DICOM PS3.3 C.8.9.1.1.3 (Decay Correction); docs/methods/dosimetry.md §3, §8.
         """
         if self.decay_correction is not DecayCorrection.ADMIN:
             return replace(self, decay_correction=DecayCorrection.START)

@@ -11,7 +11,7 @@ or the age may be given.
 
 References
 ----------
-Harmonised minimum data set: ``shared/clinical/RULES.md`` §7 (ITOG statement, Leboulleux et al.,
+Harmonised minimum data set: docs/methods/minimum-data-set.md (ITOG statement, Leboulleux et al.,
 Lancet Diabetes Endocrinol 2025;13:516-527, PMID 40318680).
 """
 

@@ -17,7 +17,7 @@ References
 ----------
 ATA 2025, Thyroid 2025;35(8):841-985, PMID 40844370 (Rec 74A, 74B). SEL-I-METRY protocol PMC6567392
 Table 1. MERAIODE ESMO 2021 abstract 1743MO; PMID 37074727. RECIST 1.1, Eisenhauer EA et al.,
-Eur J Cancer 2009;45:228-247 (measurability). ``shared/clinical/RULES.md`` §2, §6.
+Eur J Cancer 2009;45:228-247 (measurability). docs/methods/refractoriness.md, docs/methods/response.md.
 """
 
 from __future__ import annotations

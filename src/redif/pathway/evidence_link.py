@@ -8,12 +8,14 @@ Rules
 * The arms of a regimen are the records of the evidence base with the regimen's genotype group and exactly
   its drugs, plus the rows the regimen table names (``evidence_rows``).
 * Pooled uptake restoration and response come from the evidence base's outcome tables (default grade
-  filter: unverified and unreliable-secondary rows left out, RULES.md §4), restricted to those arms and
-  pooled **per definition of restored uptake** — definitions are never mixed (RULES.md §4).
+  filter: unverified and unreliable-secondary rows left out, docs/methods/sources-and-grades.md),
+  restricted to those arms and
+  pooled **per definition of restored uptake** — definitions are never mixed
+  (docs/methods/sources-and-grades.md).
 
 References
 ----------
-``shared/clinical/RULES.md`` §4 (definitions of restored uptake; grades). ``shared/stats/METHODS.md`` §1.
+docs/methods/sources-and-grades.md (definitions of restored uptake; grades). docs/methods/statistics.md.
 """
 
 from __future__ import annotations

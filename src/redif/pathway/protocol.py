@@ -29,7 +29,7 @@ day offset, source and grade. Template schema (validated, every problem reported
 
 References
 ----------
-Designs: ``shared/clinical/RULES.md`` §3 (MERAIODE PMID 37074727 / 37350119; Ho 2013 PMID 23406027;
+Designs: docs/methods/protocols.md (MERAIODE PMID 37074727 / 37350119; Ho 2013 PMID 23406027;
 ERRITI Clin Cancer Res 2022;28:4194; SEL-I-METRY PMC6567392 / PMID 37565288; Rothenberg 2015 NCT01534897).
 """
 

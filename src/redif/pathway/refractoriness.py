@@ -20,7 +20,7 @@ References
 ATA 2025 guidelines, Thyroid 2025;35(8):841-985, PMID 40844370 (secondary transcription).
 Haugen BR et al., ATA 2015 guidelines, Thyroid 2016;26:1-133, PMID 26462967 (wording unverified).
 Consensus statement on RAI-refractoriness, PMC7581611, Table 3.
-All rules and their grades: ``redif/data/refractoriness.yaml`` (from ``shared/clinical/RULES.md`` §2).
+All rules and their grades: ``redif/data/refractoriness.yaml`` (from docs/methods/refractoriness.md).
 """
 
 from __future__ import annotations

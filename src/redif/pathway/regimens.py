@@ -8,7 +8,7 @@ when those engines are not installed the regimen says so instead of showing numb
 References
 ----------
 ITOG statement, Leboulleux S et al., Lancet Diabetes Endocrinol 2025;13:516-527, PMID 40318680 (BRAF/RAS
-in prospective trials; RET/NTRK fusions in case reports). ``shared/clinical/RULES.md`` §3.
+in prospective trials; RET/NTRK fusions in case reports). docs/methods/protocols.md.
 """
 
 from __future__ import annotations

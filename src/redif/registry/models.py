@@ -1,7 +1,7 @@
 """SQLAlchemy 2 models of the redif registry: the harmonised minimum data set plus sites, users, sessions
 and the audit trail.
 
-The clinical tables follow the harmonised minimum data set of ``shared/clinical/RULES.md`` §7: inclusion
+The clinical tables follow the harmonised minimum data set of docs/methods/minimum-data-set.md: inclusion
 criterion for RAI-refractoriness, histology, genotype (gene, variant or fusion partner, assay), drug,
 dose, dates and dose reductions, days of drug before the uptake assessment, TSH stimulation, low-iodine
 diet, uptake assessment (modality, tracer, activity, timing, definition of "restored"), lesion and blood

@@ -204,8 +204,9 @@ def _payload(patient: dict[str, Any], generated_at: datetime) -> dict[str, Any]:
     ]
     sections = engine_sections(patient)
     sources = [
-        "Registry records entered by the patient's site (harmonised minimum data set, "
-        "shared/clinical/RULES.md §7)."
+        "Registry records entered by the patient's site (harmonised minimum data set after the ITOG "
+        "statement, Leboulleux S et al., Lancet Diabetes Endocrinol 2025;13:516-527, PMID 40318680; "
+        "redif documentation: docs/methods/minimum-data-set.md)."
     ]
     for s in sections:
         sources.extend(s["sources"])

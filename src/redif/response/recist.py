@@ -24,7 +24,7 @@ Rules (RECIST 1.1 §4.3, numbers from ``data/recist.yaml``):
   else CR if all are absent (nodes normal); else NON-CR/NON-PD.
 - **New lesions**: an unequivocal new lesion makes PD. An equivocal one does not; if the same lesion id
   is later recorded unequivocally, PD is dated back to the first time point that showed it
-  (RECIST 1.1 §4.3.2; this back-dating rule is not transcribed in shared/clinical/RULES.md: grade
+  (RECIST 1.1 §4.3.2; this back-dating rule is not transcribed in docs/methods/response.md: grade
   unverified).
 
 All comparisons are exact: the mm values are kept as the decimals written and compared by integer

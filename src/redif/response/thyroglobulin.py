@@ -21,7 +21,7 @@ References
 ----------
 Miyauchi A, Kudo T, Miya A, et al. Prognostic impact of serum thyroglobulin doubling-time under
 thyrotropin suppression in patients with papillary thyroid carcinoma who underwent total thyroidectomy.
-Thyroid 2011;21(7):707-716. doi:10.1089/thy.2010.0355 (shared/clinical/RULES.md §6: method primary,
+Thyroid 2011;21(7):707-716. doi:10.1089/thy.2010.0355 (docs/methods/response.md: method primary,
 TgAb/TSH details unverified).
 """
 
