@@ -5,7 +5,7 @@ per-patient Python loop); BOP2 at N = 40; the borrowing design (20 + 40 patients
 
 Run from the repository root::
 
-    /work/main/.venv/bin/python benchmarks/design_bayes_bench.py
+    python benchmarks/design_bayes_bench.py
 """
 
 from __future__ import annotations
