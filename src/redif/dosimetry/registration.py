@@ -310,7 +310,7 @@ def resample_volume(moving: Volume, reference: Volume, transform: sitk.Transform
                         sitk.sitkFloat32)
     arr = sitk.GetArrayFromImage(res)
     jac = 1.0
-    if transform is not None:
+    if transform is not None and transform.GetName() not in ("TranslationTransform", "IdentityTransform"):
         a, _, _ = _matrix(transform)
         jac = abs(float(np.linalg.det(a)))
     if abs(jac - 1.0) > 1e-9:
