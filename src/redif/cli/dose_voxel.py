@@ -149,7 +149,7 @@ def registration_lines(registration: list[dict[str, object]]) -> list[str]:
     lines = []
     for r in registration:
         t = r.get("time_point")
-        when = f"{float(t):g} h" if t is not None else f"#{int(r['index']) + 1}"  # type: ignore[call-overload]
+        when = f"{float(t):g} h" if isinstance(t, int | float) else f"#{r.get('index')}"
         if r.get("reference"):
             lines.append(f"registration: {when} is the reference time point")
         elif r.get("kind") == "none":

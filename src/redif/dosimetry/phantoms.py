@@ -187,7 +187,7 @@ def make_phantom(spec: PhantomSpec | None = None) -> Phantom:
     moved = None
     if any(spec.motion_mm) or any(spec.rotation_deg):
         m = motion_matrix(spec.motion_mm, spec.rotation_deg)
-        inv = np.linalg.inv(m)
+        inv = np.asarray(np.linalg.inv(m), dtype=np.float64)
         moved = (_moved_regions(spec, region, inv, z, y, x, half),
                  _moved_lesions(spec, labels, m, z, y, x, half))
     rng = np.random.default_rng(spec.seed)
@@ -281,7 +281,8 @@ def motion_matrix(motion_mm: tuple[float, float, float],
     return m
 
 
-def _lookup_first_scan(array: NDArray[np.uint8], inv: NDArray[np.float64], v: float, half: NDArray[np.float64],
+def _lookup_first_scan(array: NDArray[np.uint8], inv: NDArray[np.float64], v: float,
+                       half: NDArray[np.float64],
                        px: NDArray[np.float32], py: NDArray[np.float32], pz: NDArray[np.float32],
                        ) -> NDArray[np.uint8]:
     """Value of the first scan's ``array`` in the voxel holding ``q = M^-1 p``.
@@ -297,7 +298,8 @@ def _lookup_first_scan(array: NDArray[np.uint8], inv: NDArray[np.float64], v: fl
 
 def _moved_regions(spec: PhantomSpec, region: NDArray[np.uint8], inv: NDArray[np.float64],
                    z: NDArray[np.float32], y: NDArray[np.float32], x: NDArray[np.float32],
-                   half: NDArray[np.float64], n_sub: int = 2) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+                   half: NDArray[np.float64], n_sub: int = 2,
+                   ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
     """Fractions of each voxel of a moved scan in body-or-spine and in lung (``n_sub``^3 points)."""
     v = spec.voxel_mm
     offsets = ((np.arange(n_sub) + 0.5) / n_sub - 0.5) * v
@@ -324,7 +326,7 @@ def _moved_lesions(spec: PhantomSpec, labels: NDArray[np.uint8], m: NDArray[np.f
     voxel (partial-volume occupancy, as a scanner sees an object between voxel centres).
     """
     v = spec.voxel_mm
-    inv = np.linalg.inv(m)
+    inv = np.asarray(np.linalg.inv(m), dtype=np.float64)
     offsets = ((np.arange(n_sub) + 0.5) / n_sub - 0.5) * v
     out = []
     for i, les in enumerate(spec.lesions, start=1):

@@ -1,11 +1,14 @@
+# mypy: allow-untyped-calls
+# (SimpleITK ships no annotations for its SWIG methods.)
 """Rigid or affine registration of PET time points to a reference time point (mutual information).
 
 Each later (or earlier) time point is registered to the reference time point with SimpleITK's
 ``ImageRegistrationMethod`` (ITK v4 registration framework): Mattes mutual information (Mattes et al.
-2003), a centred transform initialiser (geometric centres), a three-level image pyramid (16, 8 and 4 mm:
-Gaussian smoothing and shrinking) and a regular-step gradient descent with optimiser scales from the physical shift of
-each parameter. Registration runs on a log-compressed copy of each image (``log(1 + a / s)`` with ``s``
-1 % of the image's 99.9th percentile), so that the body outline and the lungs, not only the hottest
+2003), a centred transform initialiser (geometric centres), a three-level image pyramid (16, 8 and
+4 mm: Gaussian smoothing and shrinking) and a regular-step gradient descent with optimiser scales from
+the physical shift of each parameter (:class:`RegistrationParameters`). Registration runs on a
+log-compressed copy of each image (``log(1 + a / s)`` with ``s`` 1 % of the image's 99.9th
+percentile), so that the body outline and the lungs, not only the hottest
 lesions, inform the metric at late time points where the background has washed out; mutual information
 itself does not care about the monotone transform, the histograms are simply better filled.
 
@@ -41,7 +44,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-import SimpleITK as sitk
+import SimpleITK as sitk  # noqa: N813 (the library's own convention)
 from numpy.typing import NDArray
 
 from redif.data import sourced_value
@@ -268,8 +271,10 @@ def register_volume(
     kind = RegistrationKind(kind)
     fimg = fixed_image if fixed_image is not None else sitk_image(_compressed(fixed), fixed_affine)
     mimg = sitk_image(_compressed(moving), moving_affine)
-    base: sitk.Transform = sitk.Euler3DTransform() if kind is RegistrationKind.RIGID else sitk.AffineTransform(3)
-    initial = sitk.CenteredTransformInitializer(fimg, mimg, base, sitk.CenteredTransformInitializerFilter.GEOMETRY)
+    base: sitk.Transform = (sitk.Euler3DTransform() if kind is RegistrationKind.RIGID
+                            else sitk.AffineTransform(3))
+    initial = sitk.CenteredTransformInitializer(fimg, mimg, base,
+                                                sitk.CenteredTransformInitializerFilter.GEOMETRY)
     edge = float(min(fimg.GetSpacing()))
     shrink = [max(1, round(mm / edge)) for mm in p.levels_mm]
     n = int(np.prod(fimg.GetSize()))

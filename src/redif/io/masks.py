@@ -135,7 +135,7 @@ def resample_labels(array: NDArray[np.generic], affine_lps: NDArray[np.float64],
         for oz in offsets:
             for oy in offsets:
                 for ox in offsets:
-                    hit = _lookup(arr, (grid + (oz, oy, ox)) @ m[:3, :3].T + m[:3, 3]) == label
+                    hit = _lookup(arr, (grid + np.array([oz, oy, ox])) @ m[:3, :3].T + m[:3, 3]) == label
                     count += hit
         nearest = _lookup(arr, grid @ m[:3, :3].T + m[:3, 3]) == label
         sub = out[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
