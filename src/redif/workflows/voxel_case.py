@@ -152,7 +152,7 @@ def run_voxel_case(
     mask_info: dict[str, object] = {"source": labelmap.source, "resampled": labelmap.resampled}
     if labelmap.fractions:
         vox_ml = reference.voxel_volume_ml
-        mask_info["fraction_volume_ml"] = {labelmap.names[k]: float(f.fraction.sum()) * vox_ml
+        mask_info["fraction_volume_ml"] = {labelmap.names.get(k, f"lesion_{k}"): f.volume_ml(vox_ml)
                                            for k, f in labelmap.fractions.items()}
     summary = VoxelDoseSummary(**{**result.summary.__dict__, "outputs": outputs, "timings_s": timings,
                                   "registration": [r.to_json() for r in registrations],
