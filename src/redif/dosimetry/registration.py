@@ -12,6 +12,13 @@ percentile), so that the body outline and the lungs, not only the hottest
 lesions, inform the metric at late time points where the background has washed out; mutual information
 itself does not care about the monotone transform, the histograms are simply better filled.
 
+Given a focus (``redif dose voxel`` passes the lesion mask), only the coarsest level sees the whole
+images; the finer levels evaluate the metric on every voxel within 20 mm of a lesion (a fixed-image
+mask, images cropped around it), so the lesions and their surroundings are aligned (lesion tracking)
+at a fraction of the cost of the whole field of view, and without the sampling error of a few per cent
+of random voxels (on the phantom, whose body is uniform along the cranio-caudal axis, random samples
+left that shift wrong by centimetres on a whole-body grid).
+
 The moving image is then resampled onto the reference grid with linear interpolation of the activity
 concentration (Bq/mL), multiplied by the Jacobian determinant of the transform (exactly 1 for a rigid
 transform), so that the activity in any region of the reference grid equals the activity in its image
@@ -114,6 +121,12 @@ class RegistrationParameters:
     shift (rotations scaled by the shift they cause), halves the step (``relaxation``) at each change of
     direction and stops when it falls below ``min_step`` mm; ``iterations`` per level at most (reaching
     it counts as not converged).
+
+    With a focus (the lesion mask), the first level runs on block means of the whole images (first step
+    twice ``learning_rate``; at most ``coarse_samples`` random voxels), the finer levels on every voxel
+    within ``focus_margin_mm`` of the focus (first step half ``learning_rate``), the moving image cropped
+    to the focus box plus
+    ``crop_margin_mm``.
     """
 
     histogram_bins: int = 50
@@ -125,6 +138,9 @@ class RegistrationParameters:
     relaxation: float = 0.5
     gradient_tolerance: float = 1e-8
     seed: int = 20031
+    focus_margin_mm: float = 20.0
+    crop_margin_mm: float = 80.0
+    coarse_samples: int = 30_000
 
 
 @dataclass(frozen=True)
@@ -258,8 +274,15 @@ def register_volume(
     kind: RegistrationKind | str = RegistrationKind.RIGID,
     parameters: RegistrationParameters | None = None,
     fixed_image: sitk.Image | None = None,
+    focus: NDArray[np.bool_] | None = None,
+    cache: dict[str, object] | None = None,
 ) -> tuple[sitk.Transform, float, float, int, str]:
     """Register ``moving`` to ``fixed`` by Mattes mutual information (see module docstring).
+
+    With ``focus`` (a boolean map on the fixed grid, e.g. the lesion mask) the registration runs in two
+    stages: the whole images at the coarsest level (block means), then the finer levels with the metric
+    restricted to the voxels within ``focus_margin_mm`` of ``focus`` (every such voxel evaluated), on
+    images cropped around them: the lesions and their surroundings are aligned, at a fraction of the cost.
 
     Returns
     -------
@@ -269,6 +292,9 @@ def register_volume(
     """
     p = parameters or RegistrationParameters()
     kind = RegistrationKind(kind)
+    if focus is not None and np.any(focus):
+        return _register_focused(fixed, fixed_affine, moving, moving_affine, kind, p, focus,
+                                 {} if cache is None else cache)
     fimg = fixed_image if fixed_image is not None else sitk_image(_compressed(fixed), fixed_affine)
     mimg = sitk_image(_compressed(moving), moving_affine)
     base: sitk.Transform = (sitk.Euler3DTransform() if kind is RegistrationKind.RIGID
@@ -299,6 +325,127 @@ def register_volume(
     final = _unwrap(reg.Execute(fimg, mimg))
     return (final, float(reg.GetMetricValue()), metric_initial, int(reg.GetOptimizerIteration()),
             str(reg.GetOptimizerStopConditionDescription()))
+
+
+def _block_mean(array: NDArray[np.float32], affine: NDArray[np.float64], level_mm: float,
+                ) -> tuple[NDArray[np.float32], NDArray[np.float64]]:
+    """Block means of ``array`` with blocks of about ``level_mm`` (edge voxels repeated to fill)."""
+    spacing = np.linalg.norm(np.asarray(affine)[:3, :3], axis=0)
+    f = [max(1, round(level_mm / float(d))) for d in spacing]
+    if f == [1, 1, 1]:
+        return array, affine
+    pad = [(0, (-n) % k) for n, k in zip(array.shape, f, strict=True)]
+    a = np.pad(array, pad, mode="edge") if any(q[1] for q in pad) else array
+    sh = a.shape
+    out = a.reshape(sh[0] // f[0], f[0], sh[1] // f[1], f[1], sh[2] // f[2], f[2]).mean(
+        axis=(1, 3, 5), dtype=np.float32)
+    scale = np.eye(4)
+    for ax in range(3):
+        scale[ax, ax] = f[ax]
+        scale[ax, 3] = (f[ax] - 1) / 2.0  # block centre in fine voxel indices
+    return np.ascontiguousarray(out, dtype=np.float32), np.asarray(affine) @ scale
+
+
+def _crop(array: NDArray[np.generic], affine: NDArray[np.float64], lo: NDArray[np.intp], hi: NDArray[np.intp],
+          ) -> tuple[NDArray[np.generic], NDArray[np.float64]]:
+    shift = np.eye(4)
+    shift[:3, 3] = lo
+    return (np.ascontiguousarray(array[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]),
+            np.asarray(affine, dtype=np.float64) @ shift)
+
+
+def _register_focused(fixed: NDArray[np.floating], fixed_affine: NDArray[np.float64],
+                      moving: NDArray[np.floating], moving_affine: NDArray[np.float64],
+                      kind: RegistrationKind, p: RegistrationParameters, focus: NDArray[np.bool_],
+                      cache: dict[str, object]) -> tuple[sitk.Transform, float, float, int, str]:
+    """Coarse whole-image stage, then the finer levels on the neighbourhood of ``focus``.
+
+    ``cache`` keeps what depends on the fixed image only, between the time points of one study.
+    """
+    from scipy import ndimage
+
+    if "cf" not in cache:
+        cache["cf"] = _compressed(fixed)
+        cache["fimg0"] = sitk_image(*_block_mean(cache["cf"], fixed_affine, p.levels_mm[0]))  # type: ignore[arg-type]
+    cf: NDArray[np.float32] = cache["cf"]  # type: ignore[assignment]
+    fimg0 = cache["fimg0"]
+    assert isinstance(fimg0, sitk.Image)
+    cm = _compressed(moving)
+    # stage 1: whole images, coarsest level, block means
+    mimg0 = sitk_image(*_block_mean(cm, moving_affine, p.levels_mm[0]))
+    base: sitk.Transform = (sitk.Euler3DTransform() if kind is RegistrationKind.RIGID
+                            else sitk.AffineTransform(3))
+    tx: sitk.Transform = sitk.CenteredTransformInitializer(fimg0, mimg0, base,
+                                                           sitk.CenteredTransformInitializerFilter.GEOMETRY)
+    reg = _method(fimg0, tx, p, p.learning_rate * 2.0, max(p.min_step, 0.05), p.coarse_samples)
+    tx = _unwrap(reg.Execute(fimg0, mimg0))
+    stop0 = str(reg.GetOptimizerStopConditionDescription())
+    # stage 2: the focus neighbourhood, finer levels, every voxel near the focus
+    spacing = np.linalg.norm(np.asarray(fixed_affine)[:3, :3], axis=0)
+    idx = np.argwhere(focus)
+    pad = np.ceil(p.focus_margin_mm / spacing).astype(int) + 1
+    lo = np.maximum(idx.min(axis=0) - pad, 0)
+    hi = np.minimum(idx.max(axis=0) + pad + 1, np.asarray(focus.shape))
+    fcrop, fca = _crop(cf, fixed_affine, lo, hi)
+    near = ndimage.distance_transform_edt(~focus[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]],
+                                          sampling=spacing) <= p.focus_margin_mm
+    # the moving image around the same place, with room for the largest plausible motion
+    corners = np.array([[a, b, c, 1.0] for a in (lo[0], hi[0]) for b in (lo[1], hi[1])
+                        for c in (lo[2], hi[2])])
+    mcorner = (np.linalg.solve(np.asarray(moving_affine), (np.asarray(fixed_affine) @ corners.T))).T[:, :3]
+    mspacing = np.linalg.norm(np.asarray(moving_affine)[:3, :3], axis=0)
+    mpad = np.ceil(p.crop_margin_mm / mspacing).astype(int)
+    mlo = np.maximum(np.floor(mcorner.min(axis=0)).astype(int) - mpad, 0)
+    mhi = np.minimum(np.ceil(mcorner.max(axis=0)).astype(int) + mpad + 1, np.asarray(moving.shape))
+    mcrop, mca = _crop(cm, moving_affine, mlo, mhi)
+    fimg = sitk_image(np.asarray(fcrop, dtype=np.float32), fca)
+    mimg = sitk_image(np.asarray(mcrop, dtype=np.float32), mca)
+    mask = sitk.Cast(sitk_image(near.astype(np.float32), fca), sitk.sitkUInt8)
+    edge = float(min(fimg.GetSpacing()))
+    shrink = [max(1, round(mm / edge)) for mm in p.levels_mm[1:]] or [1]
+    reg = sitk.ImageRegistrationMethod()
+    reg.SetMetricAsMattesMutualInformation(numberOfHistogramBins=p.histogram_bins)
+    reg.SetMetricSamplingStrategy(reg.NONE)
+    reg.SetMetricFixedMask(mask)
+    reg.SetInterpolator(sitk.sitkLinear)
+    reg.SetOptimizerAsRegularStepGradientDescent(
+        learningRate=p.learning_rate / 2.0, minStep=p.min_step, numberOfIterations=p.iterations,
+        relaxationFactor=p.relaxation, gradientMagnitudeTolerance=p.gradient_tolerance)
+    reg.SetOptimizerScalesFromPhysicalShift()
+    reg.SetShrinkFactorsPerLevel(shrink)
+    reg.SetSmoothingSigmasPerLevel([f / 2.0 for f in shrink])
+    reg.SmoothingSigmasAreSpecifiedInPhysicalUnitsOff()
+    initial = sitk.CenteredTransformInitializer(fimg0, mimg0, (sitk.Euler3DTransform() if kind is
+                                                RegistrationKind.RIGID else sitk.AffineTransform(3)),
+                                                sitk.CenteredTransformInitializerFilter.GEOMETRY)
+    reg.SetInitialTransform(initial, inPlace=False)
+    metric_initial = float(reg.MetricEvaluate(fimg, mimg))
+    reg.SetInitialTransform(tx, inPlace=False)
+    final = _unwrap(reg.Execute(fimg, mimg))
+    stop = str(reg.GetOptimizerStopConditionDescription())
+    if "Maximum number of iterations" in stop0:
+        stop = stop0
+    return final, float(reg.GetMetricValue()), metric_initial, int(reg.GetOptimizerIteration()), stop
+
+
+def _method(fimg: sitk.Image, tx: sitk.Transform, p: RegistrationParameters, learning_rate: float,
+            min_step: float, max_samples: int) -> sitk.ImageRegistrationMethod:
+    """One-level registration on ``fimg``: every voxel up to ``max_samples``, else that many random."""
+    reg = sitk.ImageRegistrationMethod()
+    reg.SetMetricAsMattesMutualInformation(numberOfHistogramBins=p.histogram_bins)
+    n = int(np.prod(fimg.GetSize()))
+    if n > max_samples:
+        reg.SetMetricSamplingStrategy(reg.RANDOM)
+        reg.SetMetricSamplingPercentage(max_samples / n, p.seed)
+    else:
+        reg.SetMetricSamplingStrategy(reg.NONE)
+    reg.SetInterpolator(sitk.sitkLinear)
+    reg.SetOptimizerAsRegularStepGradientDescent(
+        learningRate=learning_rate, minStep=min_step, numberOfIterations=p.iterations,
+        relaxationFactor=p.relaxation, gradientMagnitudeTolerance=p.gradient_tolerance)
+    reg.SetOptimizerScalesFromPhysicalShift()
+    reg.SetInitialTransform(tx, inPlace=False)
+    return reg
 
 
 def resample_volume(moving: Volume, reference: Volume, transform: sitk.Transform | None) -> Volume:
@@ -360,8 +507,12 @@ def register_time_points(
     reference_index: int = 0,
     parameters: RegistrationParameters | None = None,
     bounds: RegistrationBounds | None = None,
+    focus: NDArray[np.bool_] | None = None,
 ) -> tuple[list[Volume], list[TimePointRegistration]]:
     """Register every time point to ``volumes[reference_index]`` and resample it onto that grid.
+
+    ``focus`` (boolean map on the reference grid, e.g. the lesion mask) restricts the finer levels to
+    the neighbourhood of those voxels (:func:`register_volume`).
 
     With ``kind="none"`` the time points are returned as they are (identity transforms; time points on
     other grids are then refused by :func:`redif.dosimetry.voxel_tia.check_time_series`).
@@ -393,6 +544,7 @@ def register_time_points(
     out: list[Volume] = []
     results: list[TimePointRegistration] = []
     fixed_image: sitk.Image | None = None
+    cache: dict[str, object] = {}
     for i, vol in enumerate(volumes):
         t_h = vol.time_since_admin_h
         if i == reference_index:
@@ -403,11 +555,11 @@ def register_time_points(
             out.append(vol)
             results.append(TimePointRegistration(i, t_h, "none", False, (0.0, 0.0, 0.0), 0.0, identity))
             continue
-        if fixed_image is None:
+        if fixed_image is None and focus is None:
             fixed_image = sitk_image(_compressed(ref.array), ref.affine)
         tx, metric, metric0, iters, stop = register_volume(
             ref.array, ref.affine, vol.array, vol.affine, kind=kind, parameters=parameters,
-            fixed_image=fixed_image)
+            fixed_image=fixed_image, focus=focus, cache=cache)
         a, t, c = _matrix(tx)
         rot, scales = _polar(a)
         m = np.eye(4)
