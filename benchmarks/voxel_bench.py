@@ -13,6 +13,12 @@ by kernel convolution, per-lesion statistics.
 * ``redif``: :func:`redif.workflows.voxel_case.run_voxel_case` (float32 throughout, fast DICOM pixel
   path, per-voxel fit on 124I and 131I-swapped data, scipy.fft with good sizes and the kernel radius as
   the only padding).
+* ``redif`` runs with ``register="none"`` (the figures before issue 14); ``redif+reg`` is the same run
+  with every later time point registered to the first (rigid, Mattes mutual information, SimpleITK)
+  and resampled onto its grid, on a phantom whose later time points are moved by ``--motion-mm``.
+  Peak memory: ``ru_maxrss`` of the process (everything, SimpleITK's buffers included) and, with
+  ``--tracemalloc``, the peak of the Python/numpy heap (tracemalloc does not see SimpleITK's C++
+  buffers).
 * ``baseline``: what existing open tools do: pydicom ``pixel_array`` per slice to float64, a float64
   vectorised log-linear fit, ``scipy.signal.fftconvolve(tia, kernel, mode="same")`` in float64, numpy
   percentiles per lesion.
@@ -32,22 +38,28 @@ import time
 from pathlib import Path
 
 _REDIF = r"""
-import json, resource, sys, time
+import json, resource, sys, time, tracemalloc
 t0 = time.perf_counter()
-import highdicom, pydicom, scipy.fft  # imported before timing, as in the baseline
+import highdicom, pydicom, scipy.fft, SimpleITK  # imported before timing, as in the baseline
 from redif.workflows.voxel_case import run_voxel_case
 t_import = time.perf_counter() - t0
 args = json.loads(sys.argv[1])
 _r = resource.getrusage(resource.RUSAGE_SELF)
 cpu0 = _r.ru_utime + _r.ru_stime
+if args.get("tracemalloc"):
+    tracemalloc.start()
 t0 = time.perf_counter()
-s = run_voxel_case(args["pet"], args["seg"], activity_gbq=1.0, read_workers=args["read_workers"])
+s = run_voxel_case(args["pet"], args["seg"], activity_gbq=1.0, read_workers=args["read_workers"],
+                   register=args.get("register", "none"))
 wall = time.perf_counter() - t0
+heap = tracemalloc.get_traced_memory()[1] / 2**20 if args.get("tracemalloc") else None
 ru, rc = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"wall_s": wall, "import_s": t_import, "steps": s.timings_s,
                   "cpu_s": ru.ru_utime + ru.ru_stime + rc.ru_utime + rc.ru_stime - cpu0,
-                  "peak_mb": max(ru.ru_maxrss, rc.ru_maxrss) / 1024,
-                  "mean_gy": [l["mean_gy"] for l in s.lesions]}))
+                  "peak_mb": max(ru.ru_maxrss, rc.ru_maxrss) / 1024, "heap_mb": heap,
+                  "mean_gy": [l["mean_gy"] for l in s.lesions],
+                  "tia_imaged": [l["tia_mbq_h_imaged"] for l in s.lesions],
+                  "registration": s.registration}))
 """
 
 _BASELINE = r"""
@@ -127,13 +139,17 @@ def _run(code: str, payload: dict[str, object]) -> dict[str, object]:
 
 
 def _write_phantom(root: Path, shape: tuple[int, int, int], voxel_mm: float, seed: int = 0,
-                   times: tuple[float, ...] = (4.0, 24.0, 48.0, 96.0)) -> dict[str, object]:
+                   times: tuple[float, ...] = (4.0, 24.0, 48.0, 96.0),
+                   motion_mm: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> dict[str, object]:
     from redif.dosimetry.phantoms import PhantomSpec, make_phantom
     from redif.workflows.phantom_files import write_phantom
 
-    spec = PhantomSpec(shape=shape, voxel_mm=voxel_mm, time_points_h=times, noise_cv=0.05, seed=seed)
-    files = write_phantom(make_phantom(spec), root, with_ct=False)
-    return {"pet": [str(p) for p in files.pet_dirs], "seg": str(files.seg_path)}
+    spec = PhantomSpec(shape=shape, voxel_mm=voxel_mm, time_points_h=times, noise_cv=0.05, seed=seed,
+                       motion_mm=motion_mm)
+    ph = make_phantom(spec)
+    files = write_phantom(ph, root, with_ct=False)
+    return {"pet": [str(p) for p in files.pet_dirs], "seg": str(files.seg_path),
+            "truth_tia": [les["tia_mbq_h_i124"] for les in ph.truth["lesions"]]}  # type: ignore[attr-defined]
 
 
 def main() -> None:
@@ -144,6 +160,12 @@ def main() -> None:
     ap.add_argument("--skip-batch", action="store_true")
     ap.add_argument("--read-workers", type=int, default=1,
                     help="processes reading the time points in the redif variant (default 1)")
+    ap.add_argument("--motion-mm", default="6,-4,10",
+                    help="shift of the later time points of the registration phantom (LPS mm)")
+    ap.add_argument("--skip-baseline", action="store_true", help="skip the float64 baseline variant")
+    ap.add_argument("--skip-registration", action="store_true", help="skip the registered variant")
+    ap.add_argument("--tracemalloc", action="store_true",
+                    help="also report the Python/numpy heap peak (tracemalloc; slows the run a little)")
     args = ap.parse_args()
     cols, rows, slices = (int(v) for v in args.shape.split(","))
     print(f"machine: {os.cpu_count()} CPUs; python {sys.version.split()[0]}; load average "
@@ -154,20 +176,44 @@ def main() -> None:
         payload["read_workers"] = args.read_workers
         print(f"phantom {cols}x{rows}x{slices} voxels of {args.voxel_mm} mm, 4 time points, written to "
               f"DICOM in {time.perf_counter() - t0:.1f} s (not timed below)")
-        results: dict[str, list[dict[str, object]]] = {"redif": [], "baseline": []}
+        payload["tracemalloc"] = args.tracemalloc
+        results: dict[str, list[dict[str, object]]] = {"redif": []}
+        if not args.skip_baseline:
+            results["baseline"] = []
+        moved = None
+        if not args.skip_registration:
+            motion = tuple(float(v) for v in args.motion_mm.split(","))
+            t0 = time.perf_counter()
+            moved = _write_phantom(Path(tmp) / "moved", (slices, rows, cols), args.voxel_mm,
+                                   motion_mm=motion)  # type: ignore[arg-type]
+            moved.update(read_workers=args.read_workers, tracemalloc=args.tracemalloc)
+            print(f"phantom with the later time points moved by {motion} mm written in "
+                  f"{time.perf_counter() - t0:.1f} s (not timed below)")
+            results["redif (moved, none)"] = []
+            results["redif+reg"] = []
         for _ in range(args.repeats):
-            results["baseline"].append(_run(_BASELINE, payload))
-            results["redif"].append(_run(_REDIF, payload))
-        print(f"\n{'variant':<10}{'wall s':>9}{'load':>8}{'TIA':>8}{'dose':>8}{'stats':>8}{'CPU s':>8}"
-              f"{'peak MB':>10}")
+            if "baseline" in results:
+                results["baseline"].append(_run(_BASELINE, payload))
+            results["redif"].append(_run(_REDIF, {**payload, "register": "none"}))
+            if moved is not None:
+                results["redif (moved, none)"].append(_run(_REDIF, {**moved, "register": "none"}))
+                results["redif+reg"].append(_run(_REDIF, {**moved, "register": "rigid"}))
+        print(f"\n{'variant':<20}{'wall s':>9}{'load':>8}{'reg':>8}{'TIA':>8}{'dose':>8}{'stats':>8}"
+              f"{'CPU s':>8}{'peak MB':>10}{'heap MB':>9}")
         best = {}
         for name, runs in results.items():
             r = min(runs, key=lambda x: float(x["wall_s"]))  # type: ignore[arg-type]
             best[name] = r
             st = r["steps"]
-            print(f"{name:<10}{r['wall_s']:>9.2f}{st['load_s']:>8.2f}{st['tia_s']:>8.2f}"  # type: ignore[index]
+            heap = "-" if r.get("heap_mb") is None else f"{r['heap_mb']:.0f}"
+            print(f"{name:<20}{r['wall_s']:>9.2f}{st['load_s']:>8.2f}"  # type: ignore[index]
+                  f"{st.get('register_s', 0.0):>8.2f}{st['tia_s']:>8.2f}"  # type: ignore[union-attr,index]
                   f"{st['dose_s']:>8.2f}{st['stats_s']:>8.2f}{r['cpu_s']:>8.2f}"  # type: ignore[index]
-                  f"{r['peak_mb']:>10.0f}")
+                  f"{r['peak_mb']:>10.0f}{heap:>9}")
+        if moved is not None:
+            _report_registration(best, moved)
+        if "baseline" not in best:
+            return
         speed = float(best["baseline"]["wall_s"]) / float(best["redif"]["wall_s"])  # type: ignore[arg-type]
         mem = float(best["baseline"]["peak_mb"]) / float(best["redif"]["peak_mb"])  # type: ignore[arg-type]
         a, b = best["redif"]["mean_gy"], best["baseline"]["mean_gy"]
@@ -180,6 +226,21 @@ def main() -> None:
         print("goal: >= 2x faster than baseline, < 5 s, < 4096 MB")
         if not args.skip_batch:
             _batch(Path(tmp))
+
+
+def _report_registration(best: dict[str, dict[str, object]], moved: dict[str, object]) -> None:
+    reg = best["redif+reg"]
+    print("\nregistration (rigid, Mattes MI) of the moved phantom, recovered translations (x, y, z mm):")
+    for r in reg["registration"]:  # type: ignore[attr-defined]
+        if not r["reference"]:
+            print(f"  {r['time_point']:>5g} h  {r['translation_mm']}  rotation {r['rotation_deg']:.2f} deg  "
+                  f"metric {r['metric']:.3f}  iterations {r['iterations']}")
+    truth = moved["truth_tia"]
+    for name in ("redif (moved, none)", "redif+reg"):
+        errs = [a / t - 1 for a, t in zip(best[name]["tia_imaged"], truth, strict=True)]  # type: ignore[call-overload]
+        print(f"  lesion 124I TIA vs truth, {name:<20}: " + ", ".join(f"{e:+.1%}" for e in errs))
+    print(f"goal (issue 14): registered run < 15 s and < 2048 MB: wall {float(reg['wall_s']):.2f} s, "  # type: ignore[arg-type]
+          f"peak {float(reg['peak_mb']):.0f} MB")  # type: ignore[arg-type]
 
 
 def _batch(tmp: Path) -> None:

@@ -66,8 +66,11 @@ def test_dose_voxel_json_recovers_truth(phantom_dir: Path, tmp_path: Path) -> No
     r = _redif("dose", "voxel", "--pet", *_pets(phantom_dir), "--mask", str(phantom_dir / "seg_lesions.dcm"),
                "--out", str(out), "--rtdose", str(rd), "--activity-gbq", "5.5", "--json")
     assert r.returncode == 0, r.stderr
-    data = json.loads(r.stdout)
+    payload = json.loads(r.stdout)
+    data = payload["lesions"]  # issue 14: {"lesions": [...], "registration": [...]}
     assert isinstance(data, list) and len(data) == 4
+    assert [x["time_point"] for x in payload["registration"]] == [4.0, 24.0, 48.0, 96.0]
+    assert all(set(x) >= {"translation_mm", "rotation_deg", "metric"} for x in payload["registration"])
     truth = json.loads((phantom_dir / "truth.json").read_text())
     for les, t in zip(data, truth["lesions"], strict=True):
         assert "PREDICTED" in les["dose_refers_to"] and les["activity_gbq"] == 5.5
@@ -113,13 +116,16 @@ def test_bad_input_exits_2(phantom_dir: Path, tmp_path: Path, capsys: pytest.Cap
         ds.save_as(f)
     r = _redif_inproc(capsys, "dose", "voxel", "--pet", str(bad), *pets[1:], "--mask", seg, "--out", out)
     _one_line_exit_2(r, "Units", str(bad))
-    # mask on another grid
+    # mask on another grid that reaches outside the PET field of view (issue 14: a mask inside it is
+    # resampled; one with labels outside it is still refused, both files named)
     import numpy as np
 
     from redif.io.nifti import write_nifti
 
     m = tmp_path / "mask.nii.gz"
-    write_nifti(m, np.ones((10, 10, 10), dtype=np.uint8), np.diag([2.0, 2.0, 2.0, 1.0]))
+    aff = np.diag([2.0, 2.0, 2.0, 1.0])
+    aff[:3, 3] = 500.0
+    write_nifti(m, np.ones((10, 10, 10), dtype=np.uint8), aff)
     r = _redif_inproc(capsys, "dose", "voxel", "--pet", *pets, "--mask", str(m), "--out", out)
     _one_line_exit_2(r, "different grids", str(m), pets[0])
     r = _redif_inproc(capsys, "dose", "voxel", "--pet", *pets, "--mask", seg, "--out", out,
@@ -168,10 +174,10 @@ def test_nifti_inputs_give_the_dicom_answer(phantom_dir: Path, tmp_path: Path,
     r = _redif_inproc(capsys, "dose", "voxel", "--pet", *niis, *common, "--nifti-units", "kBq/mL",
                       "--times-h", ",".join(times), "--nuclide", "I-124", "--injected-mbq", "37")
     assert r.returncode == 0, r.stderr
-    from_nifti = json.loads(r.stdout)
+    from_nifti = json.loads(r.stdout)["lesions"]
     r = _redif_inproc(capsys, "dose", "voxel", "--pet", *pets, "--mask", str(phantom_dir / "seg_lesions.dcm"),
                       "--out", str(tmp_path / "d2.nii.gz"), "--json")
-    from_dicom = json.loads(r.stdout)
+    from_dicom = json.loads(r.stdout)["lesions"]
     for a, b in zip(from_nifti, from_dicom, strict=True):
         assert a["name"] == b["name"]
         assert a["mean_gy"] == pytest.approx(b["mean_gy"], rel=1e-4)
@@ -192,7 +198,7 @@ def test_plan_lesions_yaml_feeds_dose_plan(phantom_dir: Path, tmp_path: Path,
                       str(phantom_dir / "seg_lesions.dcm"), "--out", str(tmp_path / "d.nii.gz"),
                       "--plan-lesions-yaml", str(les_yaml), "--json")
     assert r.returncode == 0, r.stderr
-    rows = json.loads(r.stdout)
+    rows = json.loads(r.stdout)["lesions"]
     block = yaml.safe_load(les_yaml.read_text())["lesions"]
     assert [b["tia_h"] for b in block] == pytest.approx([row["tia_h"] for row in rows])
     case = {"weight_kg": 70, "whole_body": {"tia_h": 20.0}, "blood": {"tia_h_per_ml": 0.002},

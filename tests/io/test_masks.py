@@ -52,19 +52,35 @@ def test_nifti_same_order_and_permuted(small_phantom: Phantom, phantom_files: Ph
 
 
 @pytest.mark.parametrize("what", ["spacing", "shift", "shape"])
-def test_grid_mismatch_names_both_files(small_phantom: Phantom, phantom_files: PhantomFiles,
-                                        tmp_path: Path, what: str) -> None:
+def test_mask_on_another_grid_is_resampled(small_phantom: Phantom, phantom_files: PhantomFiles,
+                                           tmp_path: Path, what: str) -> None:
+    """Issue 14: a NIfTI mask on another grid of the same coordinates is resampled (nearest neighbour),
+    no longer refused; each label keeps its name and the resampled map says so."""
     ref = read_pet_series(phantom_files.pet_dirs[0])
     aff = small_phantom.affine.copy()
     labels = small_phantom.labels
-    if what == "spacing":
+    if what == "spacing":  # half the voxel edge, same corner: 8 mask voxels per PET voxel
         aff[:3, :3] *= 0.5
+        aff[:3, 3] -= 0.25 * small_phantom.affine[:3, :3].sum(axis=1)
+        labels = np.repeat(np.repeat(np.repeat(labels, 2, 0), 2, 1), 2, 2)
     elif what == "shift":
         aff[:3, 3] += 1.3
     else:
         labels = labels[:-2]
-    p = tmp_path / "bad.nii.gz"
+    p = tmp_path / "other.nii.gz"
     write_nifti(p, labels, aff)
+    lm = read_mask(p, ref)
+    assert lm.resampled and set(lm.fractions) == set(lm.names)
+    if what in ("spacing", "shape"):  # exact: every PET centre falls inside one mask voxel of its label
+        np.testing.assert_array_equal(lm.array, small_phantom.labels)
+
+
+def test_mask_outside_the_image_names_both_files(phantom_files: PhantomFiles, tmp_path: Path) -> None:
+    ref = read_pet_series(phantom_files.pet_dirs[0])
+    aff = np.diag([2.0, 2.0, 2.0, 1.0])
+    aff[:3, 3] = 5000.0
+    p = tmp_path / "bad.nii.gz"
+    write_nifti(p, np.ones((6, 6, 6), dtype=np.uint8), aff)
     with pytest.raises(InputError, match="different grids") as info:
         read_mask(p, ref)
     assert str(p) in str(info.value) and str(phantom_files.pet_dirs[0]) in str(info.value)

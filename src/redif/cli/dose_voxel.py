@@ -21,7 +21,7 @@ from redif.cli._common import JsonOpt, console, emit_json, err_console, parse_fl
 from redif.cli._flags import field_flags
 from redif.data import sourced_value
 
-__all__ = ["lesion_rows", "progress_bar", "register"]
+__all__ = ["lesion_rows", "progress_bar", "register", "registration_lines"]
 
 
 @contextmanager
@@ -55,7 +55,8 @@ def _fmt(v: object, nd: int = 2) -> str:
     return "-" if v is None else f"{float(v):.{nd}f}"  # type: ignore[arg-type]
 
 
-@field_flags(volumes="--pet", path="--pet")
+@field_flags(volumes="--pet", path="--pet", register="--register",
+             reference_time_point="--reference-time-point")
 def voxel(
     ctx: typer.Context,
     pet: list[str] = typer.Option(..., "--pet", help="Time-point folders (DICOM) or NIfTI files, in time "
@@ -94,6 +95,11 @@ def voxel(
                                       "density (needs --density-ct; implied by it)."),
     uncertainty_mc: int = typer.Option(0, "--uncertainty-mc", help="Also propagate the budget by Monte "
                                        "Carlo (JCGM 101) with N draws (0: no)."),
+    register: str | None = typer.Option(None, "--register", help="Register the time points to the "
+                                        "reference one: rigid, affine or none (default rigid for more "
+                                        "than one time point; mutual information, SimpleITK)."),
+    reference_time_point: int = typer.Option(1, "--reference-time-point", help="Time point (1-based, "
+                                             "in --pet order) the others are registered to."),
     as_json: JsonOpt = False,
 ) -> None:
     """Voxel dosimetry: per-voxel TIA, 131I dose by kernel convolution, per-lesion statistics."""
@@ -115,7 +121,8 @@ def voxel(
                                 method=method, tissue=tissue, calibration_bqml_per_count=calibration,
                                 nifti_inputs=nifti, progress=update,
                                 read_workers=max(1, read_workers), keep_arrays=plots,
-                                density_ct=density_ct)
+                                density_ct=density_ct, register=register,
+                                reference_time_point=reference_time_point)
     if isinstance(result, VoxelDoseOutput):
         _plots(result, dvh_png, overlay_png)
         summary = result.summary
@@ -134,7 +141,7 @@ def voxel(
                              encoding="utf-8")
         summary.outputs["plan_lesions_yaml"] = str(plan_yaml)
     if as_json:
-        emit_json(lesion_rows(summary))
+        emit_json({"lesions": lesion_rows(summary), "registration": summary.registration})
         return
     table = Table(title=summary.dose_refers_to + ". Doses in Gy; TIA in MBq·h.", title_justify="left",
                   box=box.SIMPLE_HEAD)
@@ -154,6 +161,8 @@ def voxel(
         ref = summary.heterogeneity["reference_g_per_ml"]
         console.print(f"heterogeneity: kernel dose x rho_water/rho(x) from the CT (rho_water {ref:.4f} g/mL "
                       "at 0 HU; Schneider 2000 curve)")
+    for line in registration_lines(summary.registration):
+        console.print(line)
     console.print(f"written: {', '.join(summary.outputs.values())}")
     from redif.cli.dose import print_budget
 
@@ -195,6 +204,22 @@ def _density_ct(heterogeneity: str, density_ct: Path | None) -> Path | None:
         raise InputError("density scaling needs the CT", field="density_ct",
                          remedy="give --density-ct CTDIR (the CT series of the PET/CT)")
     return density_ct  # --density-ct alone implies density scaling
+def registration_lines(registration: list[dict[str, object]]) -> list[str]:
+    """One line per time point: its transform to the reference time point (issue 14)."""
+    lines = []
+    for r in registration:
+        t = r.get("time_point")
+        when = f"{float(t):g} h" if isinstance(t, int | float) else f"#{r.get('index')}"
+        if r.get("reference"):
+            lines.append(f"registration: {when} is the reference time point")
+        elif r.get("kind") == "none":
+            lines.append(f"registration: {when} not registered (--register none)")
+        else:
+            x, y, z = (float(v) for v in r["translation_mm"])  # type: ignore[attr-defined]
+            lines.append(f"registration ({r['kind']}): {when} translation x {x:+.2f}, y {y:+.2f}, "
+                         f"z {z:+.2f} mm, rotation {float(r['rotation_deg']):.2f} deg, "  # type: ignore[arg-type]
+                         f"Mattes MI {float(r['metric']):.3f}")  # type: ignore[arg-type]
+    return lines
 
 
 def _plots(result: object, dvh_png: Path | None, overlay_png: Path | None) -> None:

@@ -40,6 +40,10 @@ def phantom(
     spect_activity_gbq: float = typer.Option(5.5, "--spect-activity-gbq", help="Administered 131I, GBq."),
     spect_uptake_factor: float = typer.Option(1.0, "--spect-uptake-factor",
                                               help="Lesion 131I uptake / uptake predicted from 124I."),
+    motion_mm: str | None = typer.Option(None, "--motion-mm", help="X,Y,Z: shift (LPS mm) of every time "
+                                         "point after the first (truth unchanged)."),
+    rotation_deg: str | None = typer.Option(None, "--rotation-deg", help="X,Y,Z: rotation (deg) about "
+                                            "the LPS axes through the FOV centre, with --motion-mm."),
     as_json: JsonOpt = False,
 ) -> None:
     """Write a realistic synthetic 124I PET study (PET per time point, CT, SEG) with analytic truth."""
@@ -56,9 +60,12 @@ def phantom(
     if voxel_mm <= 0 or noise_cv < 0 or fwhm_mm < 0 or activity_mbq <= 0:
         raise InputError("voxel size and activity must be positive, noise and blur non-negative",
                          field="--voxel-mm/--noise-cv/--fwhm-mm/--activity-mbq")
+    motion = _triple(motion_mm, "--motion-mm")
+    rotation = _triple(rotation_deg, "--rotation-deg")
     spec = PhantomSpec(shape=(dims[2], dims[1], dims[0]), voxel_mm=voxel_mm,
                        time_points_h=tuple(parse_float_list(time_points_h, option="--time-points-h")),
-                       injected_activity_mbq=activity_mbq, noise_cv=noise_cv, fwhm_mm=fwhm_mm, seed=seed)
+                       injected_activity_mbq=activity_mbq, noise_cv=noise_cv, fwhm_mm=fwhm_mm, seed=seed,
+                       motion_mm=motion, rotation_deg=rotation)
     ph = make_phantom(spec)
     with progress_bar("writing phantom", enabled=not as_json) as update:
         files = write_phantom(ph, outdir, decay_correction=DecayCorrection(decay_correction.upper()),
@@ -92,6 +99,19 @@ def phantom(
         console.print("131I SPECT: " + " ".join(Path(p).name for p in payload["spect"])  # type: ignore[attr-defined]
                       + "; counts: " + " ".join(Path(p).name for p in payload["spect_counts"])  # type: ignore[attr-defined]
                       + " (spect_truth.json)")
+    if any(motion) or any(rotation):
+        console.print(f"motion after the first time point: shift {motion} mm, rotation {rotation} deg "
+                      "(truth.json unchanged)")
+
+
+def _triple(text: str | None, option: str) -> tuple[float, float, float]:
+    """Parse ``X,Y,Z`` (issue 14 motion options); ``None`` is no motion."""
+    if text is None:
+        return (0.0, 0.0, 0.0)
+    vals = parse_float_list(text, option=option)
+    if len(vals) != 3:
+        raise InputError("needs three numbers X,Y,Z", field=option, value=text, remedy="e.g. 6,-4,10")
+    return (vals[0], vals[1], vals[2])
 
 
 def register(app: typer.Typer) -> None:

@@ -29,7 +29,7 @@ from redif.dosimetry.nuclides import THERAPY_NUCLIDE, get_nuclide
 from redif.errors import InputError
 
 __all__ = ["Compartment", "LesionSpec", "Phantom", "PhantomSpec", "SpectFrames", "compartment_concentration",
-           "compartment_tia", "make_phantom", "make_spect_frames"]
+           "compartment_tia", "make_phantom", "make_spect_frames", "motion_matrix"]
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,17 @@ class PhantomSpec:
     coefficient of variation of Gaussian noise at the body background level (scaled with the square root
     of the local value, Poisson-like); ``fwhm_mm`` an optional Gaussian blur (0 = none; blur moves activity
     across lesion borders, so per-lesion truth then no longer holds voxel-wise).
+
+    ``motion_mm`` (LPS x, y, z) and ``rotation_deg`` (about the LPS x, y and z axes through the centre of
+    the field of view, applied in that order) move the patient in every time point after the first: a
+    point ``q`` of the first scan is found at ``R q + d`` in the later ones (:func:`motion_matrix`). The
+    labels, the CT and the truth stay those of the first time point. The object that moves is the first
+    scan's voxelised phantom (whose voxels define the truth); a moved frame is drawn with partial-volume
+    occupancy (the fraction of each voxel in the moved body, lungs and lesions, from 2^3 and 4^3 sub-voxel
+    points), as a scanner sees structures between voxel centres (a shift by whole voxels is an exact
+    shift of the array); each lesion's concentration scaled so that it holds exactly the activity of its
+    first-scan voxels: the activity of every lesion, and hence the truth, is that of the phantom
+    without motion.
     """
 
     shape: tuple[int, int, int] = (100, 96, 96)
@@ -109,6 +120,8 @@ class PhantomSpec:
     noise_cv: float = 0.0
     fwhm_mm: float = 0.0
     seed: int = 0
+    motion_mm: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    rotation_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -170,39 +183,32 @@ def make_phantom(spec: PhantomSpec | None = None) -> Phantom:
     y = (np.arange(ny, dtype=np.float32) - (ny - 1) / 2) * v
     x = (np.arange(nx, dtype=np.float32) - (nx - 1) / 2) * v
     half = np.array([nz, ny, nx], dtype=np.float64) * v / 2
-    yy, xx = np.meshgrid(y, x, indexing="ij")
-    body2d = (xx / (0.42 * 2 * half[2])) ** 2 + (yy / (0.30 * 2 * half[1])) ** 2 <= 1.0
-    spine2d = (xx / 12.0) ** 2 + ((yy - 0.20 * 2 * half[1]) / 12.0) ** 2 <= 1.0
-    region = np.zeros(spec.shape, dtype=np.uint8)  # 0 air, 1 body, 2 lung, 3 spine
-    region[:, body2d] = 1
-    zz = z[:, None, None]
-    for side in (-1.0, 1.0):
-        lung = (((zz - 0.12 * 2 * half[0]) / (0.20 * 2 * half[0])) ** 2
-                + ((yy[None] + 0.02 * 2 * half[1]) / (0.18 * 2 * half[1])) ** 2
-                + ((xx[None] - side * 0.17 * 2 * half[2]) / (0.12 * 2 * half[2])) ** 2) <= 1.0
-        region[lung & (region == 1)] = 2
-    region[:, spine2d & body2d] = 3
-    labels = np.zeros(spec.shape, dtype=np.uint8)
-    for i, les in enumerate(spec.lesions, start=1):
-        c = [(f - 0.5) * 2 * h for f, h in zip(les.centre_fraction, half, strict=True)]
-        r = les.radius_mm
-        sl = []
-        for axis_c, coords in zip(c, (z, y, x), strict=True):
-            lo = int(np.searchsorted(coords, axis_c - r - v))
-            hi = int(np.searchsorted(coords, axis_c + r + v))
-            sl.append(slice(lo, hi))
-        dz, dy, dx = np.meshgrid(z[sl[0]] - c[0], y[sl[1]] - c[1], x[sl[2]] - c[2], indexing="ij")
-        inside = dz**2 + dy**2 + dx**2 <= r**2
-        sub = labels[sl[0], sl[1], sl[2]]
-        sub[inside] = i
+    region, labels = _geometry(spec, z, y, x, half)
+    moved = None
+    if any(spec.motion_mm) or any(spec.rotation_deg):
+        m = motion_matrix(spec.motion_mm, spec.rotation_deg)
+        inv = np.asarray(np.linalg.inv(m), dtype=np.float64)
+        moved = (_moved_regions(spec, region, inv, z, y, x, half),
+                 _moved_lesions(spec, labels, m, z, y, x, half))
     rng = np.random.default_rng(spec.seed)
     frames = []
-    for t in spec.time_points_h:
+    counts = np.bincount(labels.ravel(), minlength=len(spec.lesions) + 1)
+    for k, t in enumerate(spec.time_points_h):
         img = np.zeros(spec.shape, dtype=np.float32)
-        img[(region == 1) | (region == 3)] = spec.background.concentration(t)
-        img[region == 2] = spec.lung.concentration(t)
+        if moved is None or k == 0:
+            img[(region == 1) | (region == 3)] = spec.background.concentration(t)
+            img[region == 2] = spec.lung.concentration(t)
+        else:  # partial-volume fractions of body and lung
+            img += moved[0][0] * np.float32(spec.background.concentration(t))
+            img += moved[0][1] * np.float32(spec.lung.concentration(t))
         for i, les in enumerate(spec.lesions, start=1):
-            img[labels == i] = les.kinetics.concentration(t)
+            if moved is None or k == 0:
+                img[labels == i] = les.kinetics.concentration(t)
+                continue
+            box, frac = moved[1][i - 1]
+            # partial-volume occupancy, scaled so that the lesion holds the activity of its first-scan voxels
+            conc = np.float32(les.kinetics.concentration(t) * counts[i] / max(float(frac.sum()), 1e-12))
+            img[box] = img[box] * (np.float32(1) - frac) + conc * frac
         if spec.fwhm_mm > 0:
             sigma = spec.fwhm_mm / (2 * math.sqrt(2 * math.log(2))) / v
             img = ndimage.gaussian_filter(img, sigma).astype(np.float32)
@@ -250,6 +256,8 @@ def make_phantom(spec: PhantomSpec | None = None) -> Phantom:
         "noise_cv": spec.noise_cv,
         "fwhm_mm": spec.fwhm_mm,
         "seed": spec.seed,
+        "motion_mm": list(spec.motion_mm),
+        "rotation_deg": list(spec.rotation_deg),
         "tia_formula": "C*V*(1/lambda_e - 1/(lambda_e+lambda_u)); not decay corrected",
         "lesions": lesions_truth,
     }
@@ -344,3 +352,127 @@ def make_spect_frames(
         "lesions": lesions,
     }
     return SpectFrames(times, tuple(frames), administered_mbq, lesion_uptake_factor, truth)
+def motion_matrix(motion_mm: tuple[float, float, float],
+                  rotation_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> NDArray[np.float64]:
+    """4 x 4 LPS matrix of the phantom's motion: ``p = R q + d``, ``R = Rz Ry Rx`` about the FOV centre.
+
+    A rigid registration of a moved time point to the first (centred on the FOV centre) recovers ``d``
+    as its translation and the angle of ``R`` as its rotation.
+    """
+    ax, ay, az = (math.radians(a) for a in rotation_deg)
+    rx = np.array([[1, 0, 0], [0, math.cos(ax), -math.sin(ax)], [0, math.sin(ax), math.cos(ax)]])
+    ry = np.array([[math.cos(ay), 0, math.sin(ay)], [0, 1, 0], [-math.sin(ay), 0, math.cos(ay)]])
+    rz = np.array([[math.cos(az), -math.sin(az), 0], [math.sin(az), math.cos(az), 0], [0, 0, 1]])
+    m = np.eye(4)
+    m[:3, :3] = rz @ ry @ rx
+    m[:3, 3] = np.asarray(motion_mm, dtype=np.float64)
+    return m
+
+
+def _lookup_first_scan(array: NDArray[np.uint8], inv: NDArray[np.float64], v: float,
+                       half: NDArray[np.float64],
+                       px: NDArray[np.float32], py: NDArray[np.float32], pz: NDArray[np.float32],
+                       ) -> NDArray[np.uint8]:
+    """Value of the first scan's ``array`` in the voxel holding ``q = M^-1 p``.
+
+    Outside the first scan's grid the edge voxel is repeated (the body goes on beyond the field of view).
+    """
+    idx = []
+    for row, h, n in zip((2, 1, 0), half, array.shape, strict=True):  # array axes z, y, x = LPS rows 2, 1, 0
+        q = inv[row, 0] * px + inv[row, 1] * py + inv[row, 2] * pz + inv[row, 3]
+        idx.append(np.clip(np.floor((q + h) / v), 0, n - 1).astype(np.intp))
+    return np.asarray(array[idx[0], idx[1], idx[2]])
+
+
+def _moved_regions(spec: PhantomSpec, region: NDArray[np.uint8], inv: NDArray[np.float64],
+                   z: NDArray[np.float32], y: NDArray[np.float32], x: NDArray[np.float32],
+                   half: NDArray[np.float64], n_sub: int = 2,
+                   ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Fractions of each voxel of a moved scan in body-or-spine and in lung (``n_sub``^3 points)."""
+    v = spec.voxel_mm
+    offsets = ((np.arange(n_sub) + 0.5) / n_sub - 0.5) * v
+    body = np.zeros(spec.shape, dtype=np.float32)
+    lung = np.zeros(spec.shape, dtype=np.float32)
+    for oz, oy, ox in itertools.product(offsets, offsets, offsets):
+        zz, yy, xx = np.meshgrid(z + np.float32(oz), y + np.float32(oy), x + np.float32(ox), indexing="ij",
+                                 copy=False)
+        reg = _lookup_first_scan(region, inv, v, half, xx, yy, zz)
+        del zz, yy, xx
+        body += (reg == 1) | (reg == 3)
+        lung += reg == 2
+    w = np.float32(1.0 / n_sub**3)
+    return body * w, lung * w
+
+
+def _moved_lesions(spec: PhantomSpec, labels: NDArray[np.uint8], m: NDArray[np.float64],
+                   z: NDArray[np.float32], y: NDArray[np.float32], x: NDArray[np.float32],
+                   half: NDArray[np.float64], n_sub: int = 4,
+                   ) -> list[tuple[tuple[slice, slice, slice], NDArray[np.float32]]]:
+    """Per lesion, its box in a moved scan and the fraction of each voxel inside the moved lesion.
+
+    The lesion is the first scan's voxels of its label, moved rigidly; ``n_sub``^3 sub-voxel points per
+    voxel (partial-volume occupancy, as a scanner sees an object between voxel centres).
+    """
+    v = spec.voxel_mm
+    inv = np.asarray(np.linalg.inv(m), dtype=np.float64)
+    offsets = ((np.arange(n_sub) + 0.5) / n_sub - 0.5) * v
+    out = []
+    for i, les in enumerate(spec.lesions, start=1):
+        c = np.array([(f - 0.5) * 2 * h for f, h in zip(les.centre_fraction, half, strict=True)])  # z, y, x
+        r = les.radius_mm + 2 * v
+        pc = m[:3, :3] @ c[::-1] + m[:3, 3]  # moved centre, LPS x, y, z
+        box = []
+        for axis_c, coords in zip(pc[::-1], (z, y, x), strict=True):
+            lo = max(0, int(np.searchsorted(coords, axis_c - r)))
+            hi = min(coords.size, int(np.searchsorted(coords, axis_c + r)))
+            box.append(slice(lo, max(lo, hi)))
+        zz, yy, xx = np.meshgrid(z[box[0]], y[box[1]], x[box[2]], indexing="ij")
+        frac = np.zeros(zz.shape, dtype=np.float32)
+        for oz, oy, ox in itertools.product(offsets, offsets, offsets):
+            frac += _lookup_first_scan(labels, inv, v, half, xx + np.float32(ox), yy + np.float32(oy),
+                                       zz + np.float32(oz)) == i
+        out.append(((box[0], box[1], box[2]), frac / np.float32(n_sub**3)))
+    return out
+
+
+def _geometry(spec: PhantomSpec, z: NDArray[np.float32], y: NDArray[np.float32], x: NDArray[np.float32],
+              half: NDArray[np.float64], *, points: bool = False,
+              ) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
+    """Region (0 air, 1 body, 2 lung, 3 spine) and lesion labels.
+
+    ``z, y, x`` are the axis coordinates (mm) of the grid, or with ``points`` three arrays of the grid's
+    shape holding the coordinates (in the first scan's frame) of every voxel of a moved scan.
+    """
+    if points:
+        zz, yy, xx = z, y, x
+    else:
+        yy2, xx2 = np.meshgrid(y, x, indexing="ij")
+        yy, xx, zz = yy2[None], xx2[None], z[:, None, None]
+    body = (xx / (0.42 * 2 * half[2])) ** 2 + (yy / (0.30 * 2 * half[1])) ** 2 <= 1.0
+    spine = (xx / 12.0) ** 2 + ((yy - 0.20 * 2 * half[1]) / 12.0) ** 2 <= 1.0
+    region = np.zeros(spec.shape, dtype=np.uint8)
+    region[np.broadcast_to(body, spec.shape)] = 1
+    for side in (-1.0, 1.0):
+        lung = (((zz - 0.12 * 2 * half[0]) / (0.20 * 2 * half[0])) ** 2
+                + ((yy + 0.02 * 2 * half[1]) / (0.18 * 2 * half[1])) ** 2
+                + ((xx - side * 0.17 * 2 * half[2]) / (0.12 * 2 * half[2])) ** 2) <= 1.0
+        region[lung & (region == 1)] = 2
+    region[np.broadcast_to(spine & body, spec.shape)] = 3
+    labels = np.zeros(spec.shape, dtype=np.uint8)
+    v = spec.voxel_mm
+    for i, les in enumerate(spec.lesions, start=1):
+        c = [(f - 0.5) * 2 * h for f, h in zip(les.centre_fraction, half, strict=True)]
+        r = les.radius_mm
+        if points:
+            continue  # lesions of a moved scan: _moved_lesions
+            continue
+        sl = []
+        for axis_c, coords in zip(c, (z, y, x), strict=True):
+            lo = int(np.searchsorted(coords, axis_c - r - v))
+            hi = int(np.searchsorted(coords, axis_c + r + v))
+            sl.append(slice(lo, hi))
+        dz, dy, dx = np.meshgrid(z[sl[0]] - c[0], y[sl[1]] - c[1], x[sl[2]] - c[2], indexing="ij")
+        inside = dz**2 + dy**2 + dx**2 <= r**2
+        sub = labels[sl[0], sl[1], sl[2]]
+        sub[inside] = i
+    return region, labels

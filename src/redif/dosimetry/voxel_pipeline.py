@@ -64,6 +64,11 @@ class VoxelDoseSummary:
     timings_s: dict[str, float] = field(default_factory=dict)
     disclaimer: str = DISCLAIMER
     heterogeneity: dict[str, object] | None = None  # density scaling from the CT (None: homogeneous)
+    # issue 14: each time point's transform to the reference time point (1-based), and how the mask
+    # reached the PET grid (redif.dosimetry.registration, redif.io.masks)
+    registration: list[dict[str, object]] = field(default_factory=list)
+    reference_time_point: int = 1
+    mask: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

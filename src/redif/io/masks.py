@@ -1,9 +1,14 @@
 """Lesion masks on the PET grid: DICOM SEG (highdicom), RTSTRUCT (rasterised polygons), NIfTI label maps.
 
 Every reader returns a :class:`LabelMap` on the grid of a reference :class:`Volume` (index order
-``[slice, row, column]``). A mask on another grid is refused with an error naming both files (resample
-the mask with your registration tool first: redif does not guess a registration). Axis permutations and
-flips of the same grid (e.g. NIfTI files from dcm2niix) are undone exactly.
+``[slice, row, column]``). Axis permutations and flips of the same grid (e.g. NIfTI files from dcm2niix)
+are undone exactly. A mask on another grid of the same patient coordinates (a SEG or NIfTI label map
+drawn on the CT, whose geometry is known) is resampled onto the PET grid (issue 14,
+:func:`resample_labels`): each PET voxel takes the label of the mask voxel nearest to its centre, and
+the fraction of each PET voxel inside each lesion is estimated by supersampling (``n^3`` points per PET
+voxel, each taking the nearest mask label) and kept in :attr:`LabelMap.fractions` for partial-voxel
+use. A mask in another frame of reference, or with labels outside the PET field of view, is refused
+with an error naming both files (redif does not guess a registration between frames of reference).
 
 References
 ----------
@@ -14,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,31 +32,129 @@ from pydicom.dataset import Dataset
 from redif.errors import DicomInputError, InputError
 from redif.io.volume import Volume
 
-__all__ = ["LabelMap", "align_to_reference", "read_mask", "write_seg"]
+__all__ = ["LabelFraction", "LabelMap", "align_to_reference", "read_mask", "resample_labels", "write_seg"]
 
 _RAS_FROM_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
 _GRID_TOL = 1e-2  # voxels
+_SUPERSAMPLE = 4  # points per PET voxel edge for the lesion fractions of a resampled mask
+
+
+@dataclass(frozen=True)
+class LabelFraction:
+    """Fraction (0..1) of each PET voxel inside one lesion, in a box of the PET grid.
+
+    ``fraction[i, j, k]`` belongs to PET voxel ``start + (i, j, k)``; outside the box it is 0.
+    """
+
+    label: int
+    start: tuple[int, int, int]
+    fraction: NDArray[np.float32]
+
+    def volume_ml(self, voxel_volume_ml: float) -> float:
+        """The lesion volume these fractions describe, mL."""
+        return float(np.sum(self.fraction, dtype=np.float64)) * voxel_volume_ml
 
 
 @dataclass(frozen=True)
 class LabelMap:
-    """Integer label map on a reference grid with a name per label (labels 1..n; 0 = background)."""
+    """Integer label map on a reference grid with a name per label (labels 1..n; 0 = background).
+
+    ``resampled`` says whether the mask came from another grid (nearest-neighbour labels); then
+    ``fractions`` holds, per label, the fraction of each PET voxel inside the lesion.
+    """
 
     array: NDArray[np.uint16]
     names: dict[int, str]
     source: str
+    resampled: bool = False
+    fractions: dict[int, LabelFraction] = field(default_factory=dict)
 
     def mask(self, label: int) -> NDArray[np.bool_]:
         """Boolean mask of one label."""
         return np.asarray(self.array == label)
 
 
-def _mismatch(mask_path: str, ref: Volume, why: str) -> InputError:
-    return InputError(
+def _mismatch(mask_path: str, ref: Volume, why: str, cls: type[InputError] = InputError) -> InputError:
+    return cls(
         f"mask {mask_path} and image {ref.source or '(image)'} are on different grids ({why})",
         field="mask", value=None,
-        remedy="resample the mask onto the PET grid (same shape, spacing, origin and orientation)",
+        remedy="give a mask in the PET's frame of reference that lies inside the PET field of view",
     )
+
+
+def _exact_or_resampled(array: NDArray[np.generic], affine_lps: NDArray[np.float64], ref: Volume,
+                        mask_path: str, *, allow_crop: bool = False,
+                        ) -> tuple[NDArray[np.generic], dict[int, LabelFraction] | None]:
+    """The exact re-indexing of :func:`align_to_reference` where it applies, else :func:`resample_labels`."""
+    try:
+        return align_to_reference(array, affine_lps, ref, mask_path, allow_crop=allow_crop), None
+    except _GridMismatch:
+        return resample_labels(np.asarray(array), affine_lps, ref, mask_path)
+
+
+class _GridMismatch(InputError):
+    """The mask is on another grid (it may still be resampled)."""
+
+
+def resample_labels(array: NDArray[np.generic], affine_lps: NDArray[np.float64], ref: Volume, mask_path: str,
+                    *, supersample: int = _SUPERSAMPLE,
+                    ) -> tuple[NDArray[np.uint16], dict[int, LabelFraction]]:
+    """Resample a label map on its own grid (``affine_lps``: index -> LPS mm) onto ``ref``'s grid.
+
+    Each PET voxel takes the label of the mask voxel nearest to its centre (nearest neighbour: labels
+    are never averaged). Per label, the fraction of each PET voxel inside the lesion is the share of
+    ``supersample^3`` points on a regular sub-grid of the voxel whose nearest mask voxel carries the
+    label. Only the box of each lesion (plus one voxel) is evaluated.
+
+    Raises
+    ------
+    InputError
+        Labels outside the PET field of view, or a lesion that covers no PET voxel centre.
+    """
+    arr = np.asarray(array)
+    m = np.linalg.solve(np.asarray(affine_lps, dtype=np.float64), ref.affine)  # ref index -> mask index
+    back = np.linalg.inv(m)  # mask index -> ref index
+    shape = np.asarray(ref.shape)
+    out = np.zeros(ref.shape, dtype=np.uint16)
+    fractions: dict[int, LabelFraction] = {}
+    offsets = (np.arange(supersample) + 0.5) / supersample - 0.5
+    for label in (int(v) for v in np.unique(arr) if v != 0):
+        pts = np.argwhere(arr == label).astype(np.float64)
+        corners = np.array([[a, b, c] for a in (-0.5, 0.5) for b in (-0.5, 0.5) for c in (-0.5, 0.5)])
+        box_corners = (pts[:, None, :] + corners[None]).reshape(-1, 3)
+        in_ref = box_corners @ back[:3, :3].T + back[:3, 3]
+        centres = pts @ back[:3, :3].T + back[:3, 3]
+        if np.any(centres < -0.5) or np.any(centres > shape - 0.5):
+            raise _mismatch(mask_path, ref, f"label {label} lies partly outside the image after resampling")
+        lo = np.maximum(np.floor(in_ref.min(axis=0)).astype(int) - 1, 0)
+        hi = np.minimum(np.ceil(in_ref.max(axis=0)).astype(int) + 2, shape)
+        grid = np.stack(np.meshgrid(*(np.arange(a, b) for a, b in zip(lo, hi, strict=True)), indexing="ij"),
+                        axis=-1).reshape(-1, 3).astype(np.float64)
+        box = tuple(int(b - a) for a, b in zip(lo, hi, strict=True))
+        count = np.zeros(len(grid), dtype=np.float32)
+        for oz in offsets:
+            for oy in offsets:
+                for ox in offsets:
+                    hit = _lookup(arr, (grid + np.array([oz, oy, ox])) @ m[:3, :3].T + m[:3, 3]) == label
+                    count += hit
+        nearest = _lookup(arr, grid @ m[:3, :3].T + m[:3, 3]) == label
+        sub = out[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
+        sub[nearest.reshape(box) & (sub == 0)] = label
+        fractions[label] = LabelFraction(label, (int(lo[0]), int(lo[1]), int(lo[2])),
+                                         (count / np.float32(supersample**3)).reshape(box))
+        if not np.any(nearest):
+            raise _mismatch(mask_path, ref, f"label {label} covers no PET voxel centre after resampling "
+                            f"({fractions[label].volume_ml(ref.voxel_volume_ml):.3g} mL)")
+    return out, fractions
+
+
+def _lookup(arr: NDArray[np.generic], idx: NDArray[np.float64]) -> NDArray[np.generic]:
+    """Nearest-neighbour value of ``arr`` at fractional indices (0 outside)."""
+    r = np.rint(idx).astype(np.intp)
+    ok = np.all((r >= 0) & (r < np.asarray(arr.shape)), axis=1)
+    vals = np.zeros(len(r), dtype=arr.dtype)
+    vals[ok] = arr[r[ok, 0], r[ok, 1], r[ok, 2]]
+    return vals
 
 
 def align_to_reference(array: NDArray[np.generic], affine_lps: NDArray[np.float64], ref: Volume,
@@ -63,7 +166,8 @@ def align_to_reference(array: NDArray[np.generic], affine_lps: NDArray[np.float6
     Raises
     ------
     InputError
-        If the grids differ in spacing, orientation, shape or by a non-integer shift.
+        If the grids differ in spacing, orientation, shape or by a non-integer shift (the readers then
+        resample the mask with :func:`resample_labels`).
     """
     m = np.linalg.solve(ref.affine, affine_lps)  # mask index -> reference index
     rot = m[:3, :3]
@@ -72,7 +176,7 @@ def align_to_reference(array: NDArray[np.generic], affine_lps: NDArray[np.float6
     expected = np.zeros((3, 3))
     expected[perm, np.arange(3)] = signs
     if sorted(perm.tolist()) != [0, 1, 2] or not np.allclose(rot, expected, atol=_GRID_TOL):
-        raise _mismatch(mask_path, ref, "different voxel spacing or orientation")
+        raise _mismatch(mask_path, ref, "different voxel spacing or orientation", _GridMismatch)
     # move mask axes into reference order, flipping where needed
     order = np.argsort(perm)  # mask axis that becomes reference axis 0, 1, 2
     arr = np.transpose(array, order)
@@ -84,12 +188,12 @@ def align_to_reference(array: NDArray[np.generic], affine_lps: NDArray[np.float6
             arr = np.flip(arr, axis=ax)
         first = corner[ax] if sign_ref[ax] > 0 else corner[ax] - (arr.shape[ax] - 1)
         if abs(first - round(first)) > _GRID_TOL:
-            raise _mismatch(mask_path, ref, "grids shifted by a fraction of a voxel")
+            raise _mismatch(mask_path, ref, "grids shifted by a fraction of a voxel", _GridMismatch)
         start.append(round(first))
     if tuple(arr.shape) == ref.shape and start == [0, 0, 0]:
         return np.ascontiguousarray(arr)
     if not allow_crop:
-        raise _mismatch(mask_path, ref, f"mask shape {tuple(arr.shape)} vs image {ref.shape}")
+        raise _mismatch(mask_path, ref, f"mask shape {tuple(arr.shape)} vs image {ref.shape}", _GridMismatch)
     # a cropped mask (e.g. a SEG without empty frames) must lie wholly inside the image
     out = np.zeros(ref.shape, dtype=arr.dtype)
     src, dst = [], []
@@ -114,12 +218,14 @@ def _names_sidecar(path: Path) -> dict[int, str]:
     return {}
 
 
-def _finish(array: NDArray[np.generic], names: Mapping[int, str], source: str) -> LabelMap:
+def _finish(array: NDArray[np.generic], names: Mapping[int, str], source: str,
+            fractions: dict[int, LabelFraction] | None = None) -> LabelMap:
     labels = np.asarray(array).astype(np.uint16)
     present = sorted(int(v) for v in np.unique(labels) if v != 0)
     if not present:
         raise InputError("mask has no labelled voxels", field=source, remedy="check the mask file")
-    return LabelMap(labels, {i: names.get(i, f"lesion_{i}") for i in present}, source)
+    return LabelMap(labels, {i: names.get(i, f"lesion_{i}") for i in present}, source,
+                    resampled=fractions is not None, fractions=dict(fractions or {}))
 
 
 def _read_nifti(path: Path, ref: Volume, names: Mapping[int, str] | None) -> LabelMap:
@@ -134,8 +240,8 @@ def _read_nifti(path: Path, ref: Volume, names: Mapping[int, str] | None) -> Lab
     if not np.allclose(data, np.round(data)) or data.min() < 0:
         raise InputError("NIfTI mask must hold non-negative integer labels", field=str(path))
     affine_lps = _RAS_FROM_LPS @ np.asarray(img.affine, dtype=np.float64)
-    aligned = align_to_reference(np.round(data).astype(np.uint16), affine_lps, ref, str(path))
-    return _finish(aligned, dict(names or _names_sidecar(path)), str(path))
+    aligned, fractions = _exact_or_resampled(np.round(data).astype(np.uint16), affine_lps, ref, str(path))
+    return _finish(aligned, dict(names or _names_sidecar(path)), str(path), fractions)
 
 
 def _read_seg_direct(ds: Dataset, ref: Volume, path: Path) -> LabelMap | None:
@@ -196,9 +302,9 @@ def _read_seg(path: Path, ref: Volume, ds: Dataset | None = None) -> LabelMap:
         vol = seg.get_volume(combine_segments=True, skip_overlap_checks=True)
     except (ValueError, RuntimeError) as exc:
         raise _mismatch(str(path), ref, f"SEG frames do not form a volume: {exc}") from None
-    aligned = align_to_reference(np.asarray(vol.array), np.asarray(vol.affine, dtype=np.float64),
-                                 ref, str(path), allow_crop=True)
-    return _finish(aligned, names, str(path))
+    aligned, fractions = _exact_or_resampled(np.asarray(vol.array), np.asarray(vol.affine, dtype=np.float64),
+                                             ref, str(path), allow_crop=True)
+    return _finish(aligned, names, str(path), fractions)
 
 
 def _rasterise_rtstruct(ds: Dataset, ref: Volume, path: Path) -> LabelMap:

@@ -14,6 +14,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from redif.dosimetry.kernels import Tissue
+from redif.dosimetry.registration import RegistrationKind, register_time_points
 from redif.dosimetry.voxel_limits import DEFAULT_MAX_JOB_BYTES, plan_voxel_job
 from redif.dosimetry.voxel_pipeline import Progress, VoxelDoseOutput, VoxelDoseSummary, compute_voxel_dose
 from redif.dosimetry.voxel_tia import TiaMethod, check_time_series
@@ -43,6 +44,8 @@ def run_voxel_case(
     read_workers: int = 1,
     max_bytes: int = DEFAULT_MAX_JOB_BYTES,
     density_ct: str | Path | None = None,
+    register: RegistrationKind | str | None = None,
+    reference_time_point: int = 1,
 ) -> VoxelDoseOutput | VoxelDoseSummary:
     """Read inputs, compute, write outputs. Returns the summary (or the full output with ``keep_arrays``).
 
@@ -56,6 +59,14 @@ def run_voxel_case(
     slow storage: with local files the transfer of the arrays costs more than it saves).
     ``density_ct``: a CT folder; its HU are resampled onto the PET grid, mapped to density and the dose
     is density-scaled (:mod:`redif.dosimetry.heterogeneity`).
+
+    ``register`` (``rigid``, ``affine`` or ``none``; default ``rigid`` for more than one time point)
+    registers every time point to time point ``reference_time_point`` (1-based, input order) by mutual
+    information (whole images at 16 mm, then 8 and 4 mm within 20 mm of the lesions of the mask) and
+    resamples it onto that grid (:func:`redif.dosimetry.registration.
+    register_time_points`); the mask is read on the reference time point's grid (resampled there from a
+    CT or SEG grid of the same frame of reference when needed) and the dose maps are written on it. The
+    summary's ``registration`` lists each time point's transform.
     """
     t0 = time.perf_counter()
     paths = [Path(p) for p in pet]
@@ -109,11 +120,22 @@ def run_voxel_case(
                 progress(done, n_steps, f"read {paths[i].name}")
     volumes = [v for v in loaded if v is not None]
     del loaded
-    series = check_time_series(volumes)
-    labelmap = read_mask(mask, volumes[0])
-    reference = volumes[0]
-    del volumes
     t_load = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    kind = register if register is not None else (
+        RegistrationKind.RIGID if len(volumes) > 1 else RegistrationKind.NONE)
+    if not 1 <= int(reference_time_point) <= len(volumes):
+        raise InputError("reference time point out of range", field="reference_time_point",
+                         value=reference_time_point, remedy=f"give 1 to {len(volumes)}")
+    reference = volumes[int(reference_time_point) - 1]
+    labelmap = read_mask(mask, reference)
+    # the lesions and their surroundings drive the finer registration levels (lesion tracking)
+    volumes, registrations = register_time_points(volumes, kind=kind,
+                                                  reference_index=int(reference_time_point) - 1,
+                                                  focus=labelmap.array > 0)
+    t_register = time.perf_counter() - t0
+    series = check_time_series(volumes)
+    del volumes
 
     def _inner(done: int, total: int, label: str) -> None:
         if progress:
@@ -141,8 +163,16 @@ def run_voxel_case(
     if rtdose is not None:
         write_rtdose(rtdose, result.dose_gy, reference)
         outputs["rtdose"] = str(rtdose)
-    timings = {"load_s": t_load, **result.summary.timings_s}
-    summary = VoxelDoseSummary(**{**result.summary.__dict__, "outputs": outputs, "timings_s": timings})
+    timings = {"load_s": t_load, "register_s": t_register, **result.summary.timings_s}
+    mask_info: dict[str, object] = {"source": labelmap.source, "resampled": labelmap.resampled}
+    if labelmap.fractions:
+        vox_ml = reference.voxel_volume_ml
+        mask_info["fraction_volume_ml"] = {labelmap.names.get(k, f"lesion_{k}"): f.volume_ml(vox_ml)
+                                           for k, f in labelmap.fractions.items()}
+    summary = VoxelDoseSummary(**{**result.summary.__dict__, "outputs": outputs, "timings_s": timings,
+                                  "registration": [r.to_json() for r in registrations],
+                                  "reference_time_point": int(reference_time_point),
+                                  "mask": mask_info})
     if keep_arrays:
         return VoxelDoseOutput(result.dose_gy, result.tia_mbq_h, result.lesions, summary, labelmap.array,
                                reference.spacing_mm)
