@@ -207,3 +207,24 @@ def test_partial_voxel_fractions_sum_to_the_lesion_volume() -> None:
     assert abs(estimate - volume_mm3) <= bound
     assert abs(estimate - volume_mm3) / volume_mm3 < 0.02  # what the bound allows is far more than occurs
     assert float(fractions[1].fraction.max()) == 1.0 and float(fractions[1].fraction.min()) == 0.0
+
+
+def test_motionless_time_points_are_not_resampled(still: list[float]) -> None:
+    """Issue 14: on the motionless phantom the rigid registration finds (almost) no motion; a transform
+    moving no corner of the field of view by more than a tenth of a voxel (voxel_dosimetry.yaml) leaves
+    the time points as they are, so the TIAs equal the unregistered run's exactly (expected: the
+    `--register none` result, ``still``), not blurred by a needless resampling."""
+    ph = make_phantom(_spec())
+    vols = _volumes(ph)
+    moved, regs = register_time_points(vols, kind="rigid")
+    assert [r.resampled for r in regs[1:]] == [False] * (len(vols) - 1)
+    assert all(m is v for m, v in zip(moved, vols, strict=True))
+    assert _tia(ph, moved) == still
+    bounds = RegistrationBounds.default()
+    assert bounds.negligible_displacement_voxels == pytest.approx(0.1)
+    # with the rule switched off the same transforms resample, and the TIAs move
+    strict = RegistrationBounds(bounds.max_translation_mm, bounds.max_rotation_deg, bounds.max_scale_change,
+                                bounds.metric_max, 0.0)
+    moved2, regs2 = register_time_points(vols, kind="rigid", bounds=strict)
+    assert all(r.resampled for r in regs2[1:])
+    assert _tia(ph, moved2) != still

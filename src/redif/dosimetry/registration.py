@@ -94,18 +94,24 @@ class RegistrationBounds:
         Largest accepted relative change of any principal scale of an affine transform (0.1 = 10 %).
     metric_max
         The final Mattes mutual-information metric (negative; lower is better) must be below this.
+    negligible_displacement_voxels
+        A transform that moves no corner of the reference field of view by more than this many voxels
+        (of the smallest spacing) is treated as no motion: a time point on the reference grid is then
+        used as it is, not resampled.
     """
 
     max_translation_mm: float
     max_rotation_deg: float
     max_scale_change: float
     metric_max: float
+    negligible_displacement_voxels: float = 0.0
 
     @classmethod
     def default(cls) -> RegistrationBounds:
         """Bounds read from ``redif/data/voxel_dosimetry.yaml``."""
         return cls(*(float(sourced_value(_DATA, f"registration_{k}").value) for k in
-                     ("max_translation_mm", "max_rotation_deg", "max_scale_change", "metric_max")))
+                     ("max_translation_mm", "max_rotation_deg", "max_scale_change", "metric_max",
+                      "negligible_displacement_voxels")))
 
 
 @dataclass(frozen=True)
@@ -174,6 +180,10 @@ class TimePointRegistration:
         The optimiser's stop condition.
     activity_ratio
         Total activity on the reference grid after resampling / total activity of this scan.
+    resampled
+        Whether the time point was resampled; ``False`` when it is on the reference grid and the
+        transform moves no point of the field of view by more than the negligible displacement of
+        :class:`RegistrationBounds` (resampling would then only blur the image).
     """
 
     index: int
@@ -190,6 +200,7 @@ class TimePointRegistration:
     activity_ratio: float = 1.0
     scale: tuple[float, float, float] = (1.0, 1.0, 1.0)
     extra: dict[str, float] = field(default_factory=dict)
+    resampled: bool = True
 
     def to_json(self) -> dict[str, object]:
         """The JSON object of ``redif dose voxel --json`` (``registration`` list)."""
@@ -203,6 +214,7 @@ class TimePointRegistration:
             "iterations": self.iterations, "stop": self.stop,
             "activity_ratio": round(self.activity_ratio, 6),
             "scale": [round(v, 6) for v in self.scale],
+            "resampled": self.resampled,
         }
 
 
@@ -549,11 +561,13 @@ def register_time_points(
         t_h = vol.time_since_admin_h
         if i == reference_index:
             out.append(vol)
-            results.append(TimePointRegistration(i, t_h, "none", True, (0.0, 0.0, 0.0), 0.0, identity))
+            results.append(TimePointRegistration(i, t_h, "none", True, (0.0, 0.0, 0.0), 0.0, identity,
+                                                   resampled=False))
             continue
         if kind is RegistrationKind.NONE:
             out.append(vol)
-            results.append(TimePointRegistration(i, t_h, "none", False, (0.0, 0.0, 0.0), 0.0, identity))
+            results.append(TimePointRegistration(i, t_h, "none", False, (0.0, 0.0, 0.0), 0.0, identity,
+                                                   resampled=False))
             continue
         if fixed_image is None and focus is None:
             fixed_image = sitk_image(_compressed(ref.array), ref.affine)
@@ -565,15 +579,30 @@ def register_time_points(
         m = np.eye(4)
         m[:3, :3] = a
         m[:3, 3] = t + c - a @ c
-        moved = resample_volume(vol, ref, tx)
+        negligible = _negligible(m, ref, vol, b.negligible_displacement_voxels)
+        moved = vol if negligible else resample_volume(vol, ref, tx)
         res = TimePointRegistration(
             i, t_h, str(kind), False, (float(t[0]), float(t[1]), float(t[2])), _rotation_angle_deg(rot),
             tuple(tuple(float(v) for v in row) for row in m), metric, metric0, iters, stop,
-            _ratio(moved, vol), (float(scales[0]), float(scales[1]), float(scales[2])))
+            _ratio(moved, vol), (float(scales[0]), float(scales[1]), float(scales[2])),
+            resampled=not negligible)
         _check(res, b, vol.source or f"time point {i + 1}")
         out.append(moved)
         results.append(res)
     return out, results
+
+
+def _negligible(m: NDArray[np.float64], ref: Volume, vol: Volume, voxels: float) -> bool:
+    """Whether ``vol`` is on ``ref``'s grid and ``m`` moves no corner of that grid by more than ``voxels``
+    voxels of its smallest spacing (then resampling would only blur: the time point is used as it is)."""
+    if voxels <= 0 or vol.array.shape != ref.array.shape or not np.allclose(vol.affine, ref.affine):
+        return False
+    corners = np.array([[i, j, k, 1.0] for i in (0, ref.array.shape[0] - 1)
+                        for j in (0, ref.array.shape[1] - 1) for k in (0, ref.array.shape[2] - 1)])
+    p = corners @ np.asarray(ref.affine, dtype=np.float64).T  # index -> LPS (homogeneous rows)
+    moved = p @ np.asarray(m, dtype=np.float64).T
+    shift = float(np.max(np.linalg.norm(moved[:, :3] - p[:, :3], axis=1)))
+    return shift <= voxels * float(min(ref.spacing_mm))
 
 
 def _ratio(moved: Volume, original: Volume) -> float:
