@@ -149,7 +149,7 @@ def test_single_time_point_and_bad_prediction(study: Path, capsys: pytest.Captur
     out = json.loads(r.stdout)
     assert out["time_points_h"] == [72.0] and any("single time point" in n for n in out["notes"])
     post = json.loads((study / "pred.json").read_text(encoding="utf-8"))
-    for row in post:
+    for row in post["lesions"] if isinstance(post, dict) else post:  # `dose voxel --json`: {"lesions": ...}
         row["imaged_nuclide"] = "I-131"
     bad = tmp_path / "post.json"
     bad.write_text(json.dumps(post), encoding="utf-8")
