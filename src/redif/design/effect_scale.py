@@ -36,9 +36,16 @@ from dataclasses import dataclass
 from scipy import optimize
 
 from redif.design._validate import check_open_unit, check_positive
+from redif.design.group_sequential import GroupSequentialDesign
+from redif.design.sample_size_gs import RatesSampleSize, SurvivalSampleSize
 from redif.errors import InputError
 
-__all__ = ["EffectScaleBoundaries", "rates_effect_boundaries", "survival_effect_boundaries"]
+__all__ = [
+    "EffectScaleBoundaries",
+    "effect_boundaries_for",
+    "rates_effect_boundaries",
+    "survival_effect_boundaries",
+]
 
 #: rpact drops futility bounds at or below this value (``C_FUTILITY_BOUNDS_DEFAULT``: no futility stop).
 _NO_FUTILITY = -6.0
@@ -221,4 +228,29 @@ def rates_effect_boundaries(
             f"{'' if s > 0 else '-'}z_k, pbar = (r pi_1 + pi_2) / (1 + r), pi_2 = {p2:g}, r = {r:g}, "
             "n_1k + n_2k = patients at look k (Farrington & Manning 1990; rpact criticalValuesEffectScale)"
         ),
+    )
+
+
+def effect_boundaries_for(
+    design: GroupSequentialDesign, size: SurvivalSampleSize | RatesSampleSize
+) -> EffectScaleBoundaries:
+    """Effect-scale boundaries of ``design`` with the events / patients per look of ``size`` (the
+    direction of the alternative from the planned effect: HR < 1 or ``p1 > p2`` is the usual one)."""
+    if isinstance(size, SurvivalSampleSize):
+        return survival_effect_boundaries(
+            design.critical_values,
+            size.events_per_stage,
+            ratio=size.ratio,
+            sided=design.sided,
+            direction_upper=size.hr > 1,
+            futility_bounds=design.futility_bounds,
+        )
+    return rates_effect_boundaries(
+        design.critical_values,
+        size.n_per_stage,
+        size.p2,
+        ratio=size.ratio,
+        sided=design.sided,
+        direction_upper=size.p1 > size.p2,
+        futility_bounds=design.futility_bounds,
     )
