@@ -120,7 +120,7 @@ def _pdf_text(data: bytes) -> str:
 def test_summary_exports(env: Any) -> None:
     """Issue 15: JSON and PDF summaries state the assumptions (HR, median, accrual, follow-up, drop-out,
     allocation, effect-scale formula), the references and the software versions."""
-    d, ss, eff = _ref_surv()
+    eff = _ref_surv()[2]
     j = env.client().get("/design/sequential/summary.json", params=Q_SURV)
     assert j.status_code == 200
     s = j.json()

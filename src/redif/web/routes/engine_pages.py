@@ -6,7 +6,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from redif.web.routes import (
-    calculators, design, design_bayes, design_sequential, dosimetry, evidence, pathway, response,
+    calculators,
+    design,
+    design_bayes,
+    design_sequential,
+    dosimetry,
+    evidence,
+    pathway,
+    response,
 )
 
 __all__ = ["ROUTERS"]
