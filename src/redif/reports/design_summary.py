@@ -276,6 +276,8 @@ def _group_sequential(res: dict[str, Any]) -> dict[str, Any]:
         else f"futility bounds by beta spending {d['type_beta_spending']} "
         f"({'binding' if d['binding_futility'] else 'non-binding'})"
     )
+    if k == 1:
+        tname, futility = "a single analysis (fixed design)", "no interim analyses"
     method = (
         f"Group-sequential design with K = {k} analyses: {tname}; {futility}. Boundaries, power and expected "
         "information by exact recursive numerical integration of the canonical joint distribution of the "
