@@ -220,14 +220,23 @@ def survival_rpact(
         title=f"Log-rank design: HR {hr:g}, alpha {res.alpha:g} ({res.sided}-sided), "
         f"power {1 - res.beta:g}, ratio {ratio:g}:1",
     )
-    for col in ("look", "events", "time (months)", "patients accrued"):
+    eff = None
+    if design is not None:
+        from redif.design.effect_scale import effect_boundaries_for
+
+        eff = effect_boundaries_for(design, res)
+    cols = ["look", "events", "time (months)", "patients accrued"] + ([] if eff is None else ["HR bound"])
+    for col in cols:
         t.add_column(col, justify="right")
     for i in range(res.k):
+        b = None if eff is None else eff.efficacy[i]
+        hr_b = [] if eff is None else ["-" if b is None else f"{b:.4f}"]
         t.add_row(
             str(i + 1),
             f"{res.events_per_stage[i]:.2f}",
             f"{res.analysis_times_months[i]:.2f}",
             f"{res.subjects_per_stage[i]:.2f}",
+            *hr_b,
         )
     console.print(t)
     console.print(
