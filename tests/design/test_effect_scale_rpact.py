@@ -4,7 +4,7 @@
 Expected values: ``tests/design/data/rpact_effect_scale.json``, written by the R script beside it
 (``rpact_effect_scale.R``: ``getSampleSizeSurvival`` for five designs - one- and two-sided, HR < 1 and
 HR > 1, allocation 1, 1.5 and 2, beta spending binding and non-binding - and ``getSampleSizeRates`` for
-four designs). Our boundaries are computed from our own design and sample size (themselves checked
+five designs, p1 above and below p2). Our boundaries are computed from our own design and sample size (themselves checked
 against rpact in test_group_sequential_rpact.py), so the test covers the whole chain.
 rpact rounds ``futilityBoundsEffectScale`` to 8 decimals, well inside the tolerance.
 """
@@ -18,7 +18,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from redif.design.effect_scale import rates_effect_boundaries, survival_effect_boundaries
+from redif.design.effect_scale import (
+    effect_boundaries_for,
+    rates_effect_boundaries,
+    survival_effect_boundaries,
+)
 from redif.design.group_sequential import group_sequential_design
 from redif.design.sample_size_gs import sample_size_rates, sample_size_survival
 from redif.errors import InputError
@@ -117,7 +121,8 @@ def test_rate_difference_boundaries_equal_rpact(case: dict[str, Any]) -> None:
 
 
 def test_max_relative_difference_report() -> None:
-    """Issue 15: the largest relative difference over all effect-scale references (the parity figure)."""
+    """Issue 15: the largest relative difference over all effect-scale references (the parity figure),
+    through ``effect_boundaries_for`` (the direction taken from the planned HR or p1 - p2)."""
     worst = 0.0
     for case in REF["survival"]:
         sp = case["input"]
@@ -130,21 +135,13 @@ def test_max_relative_difference_report() -> None:
             design=d,
             ratio=sp["ratio"],
         )
-        eff = survival_effect_boundaries(
-            d.critical_values,
-            ss.events_per_stage,
-            ratio=sp["ratio"],
-            sided=sp["sided"],
-            direction_upper=sp["hr"] > 1,
-        )
+        eff = effect_boundaries_for(d, ss)
         worst = max(worst, _close(eff.efficacy, _efficacy_ref(case)[0], "efficacy"))
     for case in REF["rates"]:
         sp = case["input"]
         d = _design(sp)
         ss = sample_size_rates(sp["p1"], sp["p2"], design=d, ratio=sp["ratio"])
-        eff = rates_effect_boundaries(
-            d.critical_values, ss.n_per_stage, sp["p2"], ratio=sp["ratio"], sided=sp["sided"]
-        )
+        eff = effect_boundaries_for(d, ss)
         worst = max(worst, _close(eff.efficacy, _efficacy_ref(case)[0], "efficacy"))
     print(f"effect-scale parity: max relative difference {worst:.2e}")
     assert worst < RTOL

@@ -43,7 +43,8 @@ rates <- list(
        p1 = 0.6, p2 = 0.35, ratio = 2),
   list(k = 3, alpha = 0.05, beta = 0.2, sided = 2, type = "P", p1 = 0.5, p2 = 0.3, ratio = 1),
   list(k = 4, alpha = 0.025, beta = 0.1, sided = 1, type = "asKD", gamma_a = 2, info = c(0.2, 0.45, 0.7, 1),
-       p1 = 0.45, p2 = 0.25, ratio = 1)
+       p1 = 0.45, p2 = 0.25, ratio = 1),
+  list(k = 2, alpha = 0.025, beta = 0.2, sided = 1, type = "asOF", p1 = 0.3, p2 = 0.55, ratio = 1)
 )
 for (sp in rates) {
   d <- mk(sp)
