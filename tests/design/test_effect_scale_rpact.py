@@ -4,8 +4,9 @@
 Expected values: ``tests/design/data/rpact_effect_scale.json``, written by the R script beside it
 (``rpact_effect_scale.R``: ``getSampleSizeSurvival`` for five designs - one- and two-sided, HR < 1 and
 HR > 1, allocation 1, 1.5 and 2, beta spending binding and non-binding - and ``getSampleSizeRates`` for
-five designs, p1 above and below p2). Our boundaries are computed from our own design and sample size (themselves checked
-against rpact in test_group_sequential_rpact.py), so the test covers the whole chain.
+five designs, p1 above and below p2). Our boundaries are computed from our own design and sample size
+(themselves checked against rpact in test_group_sequential_rpact.py), so the test covers the whole
+chain.
 rpact rounds ``futilityBoundsEffectScale`` to 8 decimals, well inside the tolerance.
 """
 
