@@ -86,6 +86,28 @@ def test_survival_summary_hr_boundaries(redif_cli: Any, tmp_path: Path) -> None:
     assert [r[-1] for r in s["tables"][0]["rows"]] == [f"{x:.4f}" for x in case["criticalValuesEffectScale"]]
     assert "hazard ratio to detect 0.6" in " ".join(s["assumptions"])
     assert s["tables"][2]["title"] == "Analysis times (expected)"
+    txt = redif_cli(
+        "design",
+        "survival",
+        "--hr",
+        "0.6",
+        "--alpha",
+        "0.025",
+        "--sided",
+        "1",
+        "--accrual-months",
+        "24",
+        "--followup-months",
+        "12",
+        "--median-control-months",
+        "12",
+        "--k",
+        "3",
+        "--type",
+        "asOF",
+    )
+    assert txt.returncode == 0 and "HR bound" in txt.stdout
+    assert all(f"{x:.4f}" in txt.stdout for x in case["criticalValuesEffectScale"])
 
 
 def test_rates_summary_pdf_and_fixed_design(redif_cli: Any, tmp_path: Path) -> None:

@@ -76,6 +76,10 @@ def test_survival_page_shows_engine_values(env: Any) -> None:
     assert "/design/sequential/summary.pdf?" in t and "Schoenfeld" in t
     assert "/design/sequential" in env.client().get("/design").text
     assert env.client().get("/design/sequential").status_code == 200  # the empty form
+    part = env.client().get(
+        "/design/sequential", params=Q_SURV, headers={"HX-Request": "true", "HX-Target": "gs-result"}
+    )
+    assert part.status_code == 200 and 'id="gs-boundaries"' in part.text and "<form" not in part.text
 
 
 def test_api_equals_engines(env: Any) -> None:
