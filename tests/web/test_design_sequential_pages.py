@@ -189,6 +189,20 @@ def test_summary_exports(env: Any) -> None:
         ),
         ({"k": "3", "endpoint": "rates", "p1": "1.4", "p2": "0.3"}, "p1"),
         ({"k": "3", "endpoint": "other"}, "endpoint"),
+        ({"k": "3", "endpoint": "rates", "p1": "0.5", "p2": "0.3", "ratio": "0"}, "ratio"),
+        (
+            {
+                "k": "3",
+                "endpoint": "survival",
+                "hr": "0.6",
+                "median_control_months": "12",
+                "accrual_months": "24",
+                "followup_months": "12",
+                "dropout_rate": "0.1",
+                "dropout_months": "0",
+            },
+            "dropout_months",
+        ),
     ],
 )
 def test_bad_input(env: Any, params: dict[str, str], field: str) -> None:

@@ -111,17 +111,17 @@ def _compute(key: tuple[tuple[str, str], ...]) -> dict[str, Any]:
             accrual_months=_floats(params, "accrual_months") or _missing("accrual_months", "e.g. 24"),
             followup_months=float(number(params, "followup_months") or 0.0),
             median_control_months=number(params, "median_control_months"),
-            dropout_rate=float(dropout or 0.0),
-            dropout_months=float(dropout_months or 12.0),
+            dropout_rate=0.0 if dropout is None else dropout,
+            dropout_months=12.0 if dropout_months is None else dropout_months,
             design=d,
-            ratio=float(ratio or 1.0),
+            ratio=1.0 if ratio is None else ratio,
         )
     elif endpoint == "rates":
         size = sample_size_rates(
             float(number(params, "p1") or 0.0),
             float(number(params, "p2") or 0.0),
             design=d,
-            ratio=float(ratio or 1.0),
+            ratio=1.0 if ratio is None else ratio,
         )
     res = group_sequential_result(d, size)
     eff = None if size is None else effect_boundaries_for(d, size)
