@@ -100,6 +100,11 @@ def _pages(pid: int) -> list[tuple[str, int]]:
         ("/design", 200),
         ("/design?p0=0.05&p1=0.25&alpha=0.05&beta=0.2", 200),
         ("/design/map", 200),
+        ("/design/sequential", 200),
+        ("/design/sequential?k=3&type_of_design=asOF&beta_spending=bsOF&endpoint=survival&hr=0.6"
+         "&median_control_months=12&accrual_months=24&followup_months=12", 200),
+        ("/design/sequential?k=3&sided=2&alpha=0.05&type_of_design=P&endpoint=rates&p1=0.5&p2=0.3", 200),
+        ("/design/sequential?k=3&type_of_design=WT", 422),  # the form with an error message
         ("/evidence", 200),
         ("/evidence?outcome=uptake", 200),
         (f"/patients/{pid + 100000}", 404),  # the error page

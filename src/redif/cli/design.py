@@ -417,6 +417,8 @@ def survival_cmd(
     beta_spending: str = typer.Option("none", "--beta-spending"),
     gamma_beta: float | None = typer.Option(None, "--gamma-beta"),
     binding: bool = typer.Option(False, "--binding"),
+    pdf: Path | None = typer.Option(None, "--pdf", help="Protocol design summary (PDF; rpact-style path)."),
+    summary_json: Path | None = typer.Option(None, "--summary-json", help="Protocol design summary (JSON)."),
     as_json: JsonOpt = False,
 ) -> None:
     """Events for a log-rank test (Schoenfeld) and, with accrual/follow-up, patients.
@@ -424,11 +426,14 @@ def survival_cmd(
     With --sided, --k, --lambda-control, --accrual-intensity, --dropout-rate or piecewise accrual
     (--accrual-months 6,30) the rpact-style sizing runs: unrounded events, events per look, patients and
     analysis times (rpact getSampleSizeSurvival); without them the result is today's (two-sided --alpha).
+    --pdf / --summary-json (rpact-style path) write the protocol design summary with the hazard-ratio
+    boundaries.
     """
     from redif.design.randomised import survival_design
 
     rpact_style = (sided is not None or k != 1 or lambda_control is not None or accrual_intensity is not None
-                   or dropout_rate != 0.0 or (accrual_months is not None and "," in accrual_months))
+                   or dropout_rate != 0.0 or (accrual_months is not None and "," in accrual_months)
+                   or pdf is not None or summary_json is not None)
     if rpact_style:
         from redif.cli.design_gs import design_from_options, survival_rpact
 
@@ -437,7 +442,8 @@ def survival_cmd(
             k, alpha, 1 - power, s, type_of_design, delta_wt, gamma, rho, info_rates, beta_spending,
             gamma_beta, binding)
         survival_rpact(hr, alpha, power, s, ratio, accrual_months, followup_months, median_control_months,
-                       lambda_control, accrual_intensity, dropout_rate, dropout_months, design, as_json)
+                       lambda_control, accrual_intensity, dropout_rate, dropout_months, design, as_json,
+                       pdf, summary_json)
         return
     accrual = None if accrual_months is None else parse_float_list(accrual_months, option="accrual_months")[0]
     res = survival_design(hr, alpha, power, ratio, accrual, followup_months, median_control_months)

@@ -7,6 +7,8 @@ Thin: parse -> :mod:`redif.design.group_sequential` / :mod:`redif.design.sample_
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -16,9 +18,67 @@ from rich.table import Table
 from redif.cli._common import JsonOpt, console, emit_json, parse_float_list
 from redif.cli._flags import field_flags
 
-__all__ = ["add_commands", "design_from_options", "survival_rpact"]
+__all__ = [
+    "PDF_OPT",
+    "SUMMARY_OPT",
+    "add_commands",
+    "design_from_options",
+    "survival_rpact",
+    "write_gs_summary",
+]
 
 _TYPE_HELP = "OF, P, WT (with --delta-wt), asOF, asP, asKD (with --rho), asHSD (with --gamma)."
+PDF_OPT = typer.Option(
+    None, "--pdf", help="Write the protocol design summary (PDF: boundaries on the z and effect scale) here."
+)
+SUMMARY_OPT = typer.Option(None, "--summary-json", help="Write the protocol design summary (JSON) here.")
+
+
+def write_gs_summary(
+    design: Any,
+    size: Any,
+    pdf: Path | None,
+    summary_json: Path | None,
+    *,
+    alpha: float = 0.0,
+    beta: float = 0.0,
+    sided: int = 1,
+) -> None:
+    """Write the group-sequential design summary (:mod:`redif.reports.design_summary`) as PDF and/or JSON.
+
+    ``design`` None (a fixed design, ``--k 1``): the summary is of the single-analysis design with
+    ``alpha``, ``beta`` and ``sided``.
+    """
+    if pdf is None and summary_json is None:
+        return
+    import json
+
+    from redif.cli._common import to_jsonable
+    from redif.design.effect_scale import effect_boundaries_for
+    from redif.design.group_sequential import group_sequential_design
+    from redif.design.gs_plots import boundary_figure
+    from redif.io.figures import figure_bytes
+    from redif.reports.design_summary import (
+        GS_KIND,
+        design_summary,
+        design_summary_pdf,
+        group_sequential_result,
+    )
+
+    if design is None:
+        design = group_sequential_design(1, alpha, beta, sided, "OF")
+    now = datetime.now(UTC).replace(microsecond=0)
+    s = design_summary(GS_KIND, group_sequential_result(design, size), generated_at=now)
+    if pdf is not None:
+        eff = None if size is None else effect_boundaries_for(design, size)
+        svg = figure_bytes(boundary_figure(design, eff), "svg").decode("utf-8")
+        pdf.parent.mkdir(parents=True, exist_ok=True)
+        pdf.write_bytes(design_summary_pdf(s, generated_at=now, plot_svg=svg))
+    if summary_json is not None:
+        summary_json.parent.mkdir(parents=True, exist_ok=True)
+        summary_json.write_text(
+            json.dumps(to_jsonable(s), indent=2, allow_nan=False) + "\n", encoding="utf-8"
+        )
 
 
 def design_from_options(
@@ -120,8 +180,11 @@ def survival_rpact(
     dropout_months: float,
     design: Any,
     as_json: bool,
+    pdf: Path | None = None,
+    summary_json: Path | None = None,
 ) -> None:
-    """Run and render the rpact-style survival size (``redif design survival`` with the new flags)."""
+    """Run and render the rpact-style survival size (``redif design survival`` with the new flags);
+    ``pdf`` / ``summary_json``: write the protocol design summary (:func:`write_gs_summary`)."""
     from redif.design.sample_size_gs import sample_size_survival
     from redif.errors import InputError
 
@@ -148,6 +211,7 @@ def survival_rpact(
         sided=sided,
         ratio=ratio,
     )
+    write_gs_summary(design, res, pdf, summary_json, alpha=res.alpha, beta=res.beta, sided=res.sided)
     if as_json:
         emit_json(res)
         return
@@ -156,14 +220,23 @@ def survival_rpact(
         title=f"Log-rank design: HR {hr:g}, alpha {res.alpha:g} ({res.sided}-sided), "
         f"power {1 - res.beta:g}, ratio {ratio:g}:1",
     )
-    for col in ("look", "events", "time (months)", "patients accrued"):
+    eff = None
+    if design is not None:
+        from redif.design.effect_scale import effect_boundaries_for
+
+        eff = effect_boundaries_for(design, res)
+    cols = ["look", "events", "time (months)", "patients accrued"] + ([] if eff is None else ["HR bound"])
+    for col in cols:
         t.add_column(col, justify="right")
     for i in range(res.k):
+        b = None if eff is None else eff.efficacy[i]
+        hr_b = [] if eff is None else ["-" if b is None else f"{b:.4f}"]
         t.add_row(
             str(i + 1),
             f"{res.events_per_stage[i]:.2f}",
             f"{res.analysis_times_months[i]:.2f}",
             f"{res.subjects_per_stage[i]:.2f}",
+            *hr_b,
         )
     console.print(t)
     console.print(
@@ -209,10 +282,13 @@ def add_commands(app: typer.Typer) -> None:
         beta_spending: str = typer.Option("none", "--beta-spending", help="none, bsOF, bsP, bsKD, bsHSD."),
         gamma_beta: float | None = typer.Option(None, "--gamma-beta", help="Parameter of bsKD / bsHSD."),
         binding: bool = typer.Option(False, "--binding", help="Binding futility bounds."),
+        pdf: Path | None = PDF_OPT,
+        summary_json: Path | None = SUMMARY_OPT,
         as_json: JsonOpt = False,
     ) -> None:
         """Group-sequential boundaries, spending, inflation factor, power and expected information (rpact
-        getDesignGroupSequential + getDesignCharacteristics)."""
+        getDesignGroupSequential + getDesignCharacteristics); --pdf / --summary-json write the protocol
+        design summary."""
         d = design_from_options(
             k,
             alpha,
@@ -227,6 +303,7 @@ def add_commands(app: typer.Typer) -> None:
             gamma_beta,
             binding,
         )
+        write_gs_summary(d, None, pdf, summary_json)
         if as_json:
             emit_json(d)
             return
@@ -250,9 +327,13 @@ def add_commands(app: typer.Typer) -> None:
         beta_spending: str = typer.Option("none", "--beta-spending"),
         gamma_beta: float | None = typer.Option(None, "--gamma-beta"),
         binding: bool = typer.Option(False, "--binding"),
+        pdf: Path | None = PDF_OPT,
+        summary_json: Path | None = SUMMARY_OPT,
         as_json: JsonOpt = False,
     ) -> None:
-        """Patients to compare two proportions, fixed or group-sequential (rpact getSampleSizeRates)."""
+        """Patients to compare two proportions, fixed or group-sequential (rpact getSampleSizeRates);
+        --pdf / --summary-json write the protocol design summary (boundaries on the rate-difference
+        scale)."""
         from redif.design.sample_size_gs import sample_size_rates
 
         design = (
@@ -274,6 +355,7 @@ def add_commands(app: typer.Typer) -> None:
             )
         )
         res = sample_size_rates(p1, p2, design=design, alpha=alpha, power=power, sided=sided, ratio=ratio)
+        write_gs_summary(design, res, pdf, summary_json, alpha=res.alpha, beta=res.beta, sided=res.sided)
         if as_json:
             emit_json(res)
             return

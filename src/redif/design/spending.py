@@ -67,5 +67,11 @@ def spending_value(error: float, t: float, kind: str, *, sided: int = 1, gamma: 
     if kind in ("asHSD", "bsHSD"):
         if gamma == 0:
             return error * t
-        return error * (1.0 - math.exp(-gamma * t)) / (1.0 - math.exp(-gamma))
+        if t >= 1.0:
+            return error
+        if gamma > 0:
+            return error * math.expm1(-gamma * t) / math.expm1(-gamma)
+        # gamma < 0: the same ratio (e^{h t} - 1) / (e^h - 1), h = -gamma, without overflow for large h
+        h = -gamma
+        return error * math.exp(h * (t - 1.0)) * math.expm1(-h * t) / math.expm1(-h)
     raise ValueError(f"unknown spending function {kind}")

@@ -1,10 +1,14 @@
-"""Design summary for a protocol's statistics section (JSON and PDF) of the Bayesian designs.
+"""Design summary for a protocol's statistics section (JSON and PDF) of the Bayesian and the
+group-sequential designs.
 
 :func:`design_summary` turns the JSON form of a predictive-probability, BOP2 or borrowing design
 (``to_dict()`` of :mod:`redif.design.predictive`, :mod:`redif.design.bop2`,
 :mod:`redif.design.borrowing`) into a self-contained summary: the method, the decision rule, every
 assumption (rates, errors, prior, looks), the stopping table, the operating characteristics, the method
-references and the software versions. :func:`design_summary_pdf` typesets it with typst, as the patient
+references and the software versions. The group-sequential kind (``GS_KIND``) takes
+:func:`group_sequential_result` - the design of :mod:`redif.design.group_sequential`, optionally a
+survival or rates sample size (:mod:`redif.design.sample_size_gs`) and the effect-scale boundaries
+(:mod:`redif.design.effect_scale`). :func:`design_summary_pdf` typesets it with typst, as the patient
 report does (:mod:`redif.reports.pdf`): the data travel as JSON through ``sys.inputs``, system fonts are
 ignored and the timestamp is an argument, so the same inputs give the same bytes.
 """
@@ -12,7 +16,9 @@ ignored and the timestamp is an argument, so the same inputs give the same bytes
 from __future__ import annotations
 
 import json
+import math
 import platform
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,13 +28,49 @@ import scipy
 import typst
 
 from redif import DISCLAIMER, __version__
+from redif.design.effect_scale import effect_boundaries_for
+from redif.design.group_sequential import GroupSequentialDesign
+from redif.design.sample_size_gs import RatesSampleSize, SurvivalSampleSize
 from redif.errors import InputError
 
-__all__ = ["KINDS", "design_summary", "design_summary_pdf", "software_versions"]
+__all__ = [
+    "GS_KIND",
+    "KINDS",
+    "design_summary",
+    "design_summary_pdf",
+    "group_sequential_result",
+    "software_versions",
+]
 
 _TEMPLATE = Path(__file__).with_name("templates") / "design_summary.typ"
 
 KINDS = ("predictive", "bop2", "borrow")
+#: The group-sequential kind (with or without a survival / rates sample size).
+GS_KIND = "group_sequential"
+
+_GS_REFS = {
+    "OF": "O'Brien PC, Fleming TR. A multiple testing procedure for clinical trials. Biometrics "
+    "1979;35:549-556.",
+    "P": "Pocock SJ. Group sequential methods in the design and analysis of clinical trials. Biometrika "
+    "1977;64:191-199.",
+    "WT": "Wang SK, Tsiatis AA. Approximately optimal one-parameter boundaries for group sequential trials. "
+    "Biometrics 1987;43:193-199.",
+    "as": "Lan KKG, DeMets DL. Discrete sequential boundaries for clinical trials. Biometrika "
+    "1983;70:659-663.",
+    "KD": "Kim K, DeMets DL. Design and analysis of group sequential tests based on the type I error "
+    "spending rate function. Biometrika 1987;74:149-154.",
+    "HSD": "Hwang IK, Shih WJ, DeCani JS. Group sequential designs using a family of type I error "
+    "probability spending functions. Stat Med 1990;9:1439-1445.",
+    "JT": "Jennison C, Turnbull BW. Group Sequential Methods with Applications to Clinical Trials. "
+    "Chapman & Hall/CRC 2000.",
+    "WB": "Wassmer G, Brannath W. Group Sequential and Confirmatory Adaptive Designs in Clinical Trials. "
+    "Springer 2016 (rpact 3.3.4 conventions).",
+    "survival": "Schoenfeld DA. Sample-size formula for the proportional-hazards regression model. "
+    "Biometrics 1983;39:499-503.",
+    "rates": "Farrington CP, Manning G. Test statistics and sample size formulae for comparative binomial "
+    "trials with null hypothesis of non-zero risk difference or non-unity relative risk. Stat Med "
+    "1990;9:1447-1454.",
+}
 
 
 def software_versions() -> dict[str, str]:
@@ -169,6 +211,228 @@ def _borrow(res: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def group_sequential_result(
+    design: GroupSequentialDesign, size: SurvivalSampleSize | RatesSampleSize | None = None
+) -> dict[str, Any]:
+    """The JSON form of a group-sequential design, its sample size and effect-scale boundaries.
+
+    Keys: ``endpoint`` (``none``, ``survival``, ``rates``), ``design`` (``redif design group-sequential
+    --json`` keys), ``sample_size`` (``redif design survival|rates --json`` keys or None),
+    ``effect_scale`` (:class:`redif.design.effect_scale.EffectScaleBoundaries` or None), ``references``.
+    """
+    endpoint = "none" if size is None else ("survival" if isinstance(size, SurvivalSampleSize) else "rates")
+    t = design.type_of_design
+    keys = [t if t in ("OF", "P", "WT") else "as"]
+    if t in ("asOF", "asP"):
+        keys.append("OF" if t == "asOF" else "P")
+    if t == "asKD" or design.type_beta_spending == "bsKD":
+        keys.append("KD")
+    if t == "asHSD" or design.type_beta_spending == "bsHSD":
+        keys.append("HSD")
+    keys += ["JT", "WB"] + ([] if size is None else [endpoint])
+    return {
+        "endpoint": endpoint,
+        "design": asdict(design),
+        "sample_size": None if size is None else asdict(size),
+        "effect_scale": None if size is None else asdict(effect_boundaries_for(design, size)),
+        "references": [_GS_REFS[k] for k in dict.fromkeys(keys)],
+    }
+
+
+def _g(x: Any, d: int = 4) -> str:
+    return "-" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{float(x):.{d}f}"
+
+
+_TYPE_NAMES = {
+    "OF": "O'Brien & Fleming (1979) boundaries",
+    "P": "Pocock (1977) boundaries",
+    "WT": "Wang & Tsiatis (1987) boundaries",
+    "asOF": "alpha spending (Lan & DeMets 1983), O'Brien-Fleming type",
+    "asP": "alpha spending (Lan & DeMets 1983), Pocock type",
+    "asKD": "alpha spending (Lan & DeMets 1983), Kim & DeMets power family",
+    "asHSD": "alpha spending (Lan & DeMets 1983), Hwang-Shih-DeCani family",
+}
+
+
+def _group_sequential(res: dict[str, Any]) -> dict[str, Any]:
+    d = res["design"]
+    ss = res.get("sample_size")
+    eff = res.get("effect_scale")
+    endpoint = res.get("endpoint", "none")
+    k = int(d["k"])
+    sided = int(d["sided"])
+    fut = d.get("futility_bounds")
+    param = {
+        "WT": ("Delta", d.get("delta_wt")),
+        "asKD": ("rho", d.get("gamma_a")),
+        "asHSD": ("gamma", d.get("gamma_a")),
+    }.get(d["type_of_design"])
+    tname = _TYPE_NAMES.get(d["type_of_design"], d["type_of_design"])
+    if param is not None:
+        tname += f" ({param[0]} = {param[1]:g})"
+    futility = (
+        "no futility bounds"
+        if fut is None
+        else f"futility bounds by beta spending {d['type_beta_spending']} "
+        f"({'binding' if d['binding_futility'] else 'non-binding'})"
+    )
+    if k == 1:
+        tname, futility = "a single analysis (fixed design)", "no interim analyses"
+    method = (
+        f"Group-sequential design with K = {k} analyses: {tname}; {futility}. Boundaries, power and expected "
+        "information by exact recursive numerical integration of the canonical joint distribution of the "
+        "z statistics (Jennison & Turnbull 2000, ch. 19), following rpact 3.3.4 conventions (Wassmer & "
+        "Brannath 2016)."
+    )
+    side = "Z_k >= u_k" if sided == 1 else "|Z_k| >= u_k"
+    rule = f"At analysis k reject H0 and stop for efficacy if {side}"
+    if fut is not None:
+        rule += "; stop for futility if Z_k <= l_k" + (
+            "" if d["binding_futility"] else " (non-binding: the trial may continue without inflating alpha)"
+        )
+    rule += "; otherwise continue to the next analysis (bounds in the table below)."
+    info_col: str | None = None
+    assumptions = [
+        f"Type I error alpha = {d['alpha']:g} ({sided}-sided"
+        + ("; symmetric bounds" if sided == 2 else "")
+        + f"); type II error beta = {d['beta']:g} (power {1 - d['beta']:g}).",
+        "Analyses at information rates "
+        + ", ".join(f"{x:.4g}" for x in d["information_rates"])
+        + " of the maximum information"
+        + (
+            ""
+            if d["type_of_design"] in ("OF", "P", "WT")
+            else "; the spending function recomputes the bounds at the information actually reached"
+        )
+        + ".",
+        "The z statistics are asymptotically multivariate normal with independent increments (canonical "
+        "joint distribution; Jennison & Turnbull 2000, ch. 3).",
+    ]
+    if endpoint == "survival" and ss is not None:
+        info_col = "events"
+        acc = ss["accrual_times_months"]
+        assumptions += [
+            f"Two-arm comparison of survival by the log-rank test; hazard ratio to detect {ss['hr']:g} "
+            f"(experimental / control); allocation {ss['ratio']:g}:1 (experimental : control).",
+            f"Exponential survival: control hazard {ss['lambda_control']:.5g} per month (median "
+            f"{math.log(2) / ss['lambda_control']:.4g} months), experimental "
+            f"{ss['lambda_experimental']:.5g}.",
+            "Accrual "
+            + (
+                "uniform over " + f"{acc[0]:g} months"
+                if len(acc) == 1
+                else "piecewise uniform, periods ending at "
+                + ", ".join(f"{a:g}" for a in acc)
+                + " months, relative intensities "
+                + ", ".join(f"{w:g}" for w in ss["accrual_intensity"])
+            )
+            + f"; further follow-up {ss['followup_months']:g} months after the end of accrual.",
+            "Drop-out: "
+            + (
+                "none"
+                if ss["dropout_hazard"] == 0
+                else f"exponential, hazard {ss['dropout_hazard']:.5g} per month in each arm"
+            )
+            + ".",
+            "Events from Schoenfeld's formula (Schoenfeld 1983); analyses when the cumulative events reach "
+            "the information rates.",
+        ]
+    elif endpoint == "rates" and ss is not None:
+        info_col = "patients"
+        assumptions += [
+            f"Two-arm comparison of proportions: p1 = {ss['p1']:g} (experimental) against p2 = {ss['p2']:g} "
+            f"(control); allocation n1 / n2 = {ss['ratio']:g}.",
+            "Normal approximation with the variance pooled under H0 (Farrington & Manning 1990, theta0 = 0).",
+        ]
+    if eff is not None:
+        assumptions.append("Effect-scale boundaries: " + eff["formula"] + ".")
+    columns = ["look", "info rate"] + ([info_col] if info_col else []) + ["critical z"]
+    columns += ["futility z"] if fut is not None else []
+    columns += ["alpha spent (cum.)", "power (cum.)"]
+    if eff is not None:
+        name = "HR bound" if eff["scale"] == "hazard_ratio" else "p1-p2 bound"
+        columns.append(name)
+        if eff.get("efficacy_mirror") is not None:
+            columns.append(name + " (other side)")
+        if eff.get("futility") is not None:
+            columns.append("futility " + ("HR" if eff["scale"] == "hazard_ratio" else "p1-p2"))
+    rows = []
+    for i in range(k):
+        row = [str(i + 1), f"{d['information_rates'][i]:.4f}"]
+        if info_col and eff is not None:
+            row.append(f"{eff['information'][i]:.2f}")
+        row.append(f"{d['critical_values'][i]:.4f}")
+        if fut is not None:
+            row.append(_g(fut[i]) if i < k - 1 else "-")
+        row += [f"{d['alpha_spent'][i]:.6f}", f"{d['power'][i]:.4f}"]
+        if eff is not None:
+            row.append(_g(eff["efficacy"][i]))
+            if eff.get("efficacy_mirror") is not None:
+                row.append(_g(eff["efficacy_mirror"][i]))
+            if eff.get("futility") is not None:
+                row.append(_g(eff["futility"][i]) if i < k - 1 else "-")
+        rows.append(row)
+    ch = [
+        ["inflation factor", _g(d["inflation_factor"])],
+        ["power", _g(d["power"][-1])],
+        ["expected information under H0 (rel. to fixed)", _g(d["expected_information_h0"])],
+        ["expected information under theta/2", _g(d["expected_information_h01"])],
+        ["expected information under H1", _g(d["expected_information_h1"])],
+    ]
+    tables: list[dict[str, Any]] = [
+        {"title": "Boundaries", "columns": columns, "rows": rows},
+        {"title": "Design characteristics", "columns": ["quantity", "value"], "rows": ch},
+    ]
+    if endpoint == "survival" and ss is not None:
+        tables[1]["rows"] += [
+            ["events (maximum; rounded up)", f"{ss['events']:.2f} ({ss['events_ceil']})"],
+            ["events, fixed design", _g(ss["events_fixed"], 2)],
+            ["patients (maximum; rounded up)", f"{ss['subjects']:.2f} ({ss['subjects_ceil']})"],
+            [
+                "expected events under H0 / H1",
+                f"{ss['expected_events_h0']:.2f} / {ss['expected_events_h1']:.2f}",
+            ],
+        ]
+        tables.append(
+            {
+                "title": "Analysis times (expected)",
+                "columns": ["look", "events", "time (months)", "patients accrued"],
+                "rows": [
+                    [str(i + 1), f"{e:.2f}", f"{t:.2f}", f"{n:.2f}"]
+                    for i, (e, t, n) in enumerate(
+                        zip(
+                            ss["events_per_stage"],
+                            ss["analysis_times_months"],
+                            ss["subjects_per_stage"],
+                            strict=True,
+                        )
+                    )
+                ],
+            }
+        )
+    elif endpoint == "rates" and ss is not None:
+        tables[1]["rows"] += [
+            ["patients (maximum; rounded up)", f"{ss['n']:.2f} ({ss['n_ceil']})"],
+            ["patients, fixed design", _g(ss["n_fixed"], 2)],
+            ["expected patients under H0 / H1", f"{ss['expected_n_h0']:.2f} / {ss['expected_n_h1']:.2f}"],
+        ]
+    title = "Group-sequential design"
+    if endpoint == "survival":
+        title += " for a time-to-event endpoint"
+    elif endpoint == "rates":
+        title += " comparing two proportions"
+    return {
+        "title": title,
+        "method": method,
+        "rule": rule,
+        "assumptions": assumptions,
+        "tables": tables,
+        "references": list(res.get("references", [])),
+        "oc_note": "Boundaries and characteristics are exact (recursive numerical integration, no "
+        "simulation); sizes are unrounded as rpact prints them, rounded up in brackets.",
+    }
+
+
 def design_summary(
     kind: str, result: dict[str, Any], *, generated_at: datetime | None = None
 ) -> dict[str, Any]:
@@ -177,9 +441,9 @@ def design_summary(
     Parameters
     ----------
     kind
-        ``predictive``, ``bop2`` or ``borrow``.
+        ``predictive``, ``bop2``, ``borrow`` or ``group_sequential`` (``GS_KIND``).
     result
-        The design's ``to_dict()``.
+        The design's ``to_dict()`` (group-sequential: :func:`group_sequential_result`).
     generated_at
         Timestamp (default now, UTC).
 
@@ -188,9 +452,16 @@ def design_summary(
     InputError
         For an unknown ``kind``.
     """
-    if kind not in KINDS:
-        raise InputError("unknown design kind", field="kind", value=kind, remedy="one of " + ", ".join(KINDS))
-    body = _borrow(result) if kind == "borrow" else _single_arm(kind, result)
+    if kind not in (*KINDS, GS_KIND):
+        raise InputError(
+            "unknown design kind", field="kind", value=kind, remedy="one of " + ", ".join((*KINDS, GS_KIND))
+        )
+    if kind == GS_KIND:
+        body = _group_sequential(result)
+    elif kind == "borrow":
+        body = _borrow(result)
+    else:
+        body = _single_arm(kind, result)
     ts = generated_at or datetime.now(UTC)
     return {
         **body,

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from redif.web.routes import calculators, design, design_bayes, dosimetry, evidence, pathway, response
+from redif.web.routes import (
+    calculators,
+    design,
+    design_bayes,
+    design_sequential,
+    dosimetry,
+    evidence,
+    pathway,
+    response,
+)
 
 __all__ = ["ROUTERS"]
 
@@ -14,6 +23,7 @@ ROUTERS: list[APIRouter] = [
     calculators.router, calculators.api_router,
     design.router, design.api_router,
     design_bayes.router, design_bayes.api_router,
+    design_sequential.router, design_sequential.api_router,
     pathway.router, pathway.api_router,
     dosimetry.router, dosimetry.api_router,
     response.router,
