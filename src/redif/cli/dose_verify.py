@@ -46,7 +46,8 @@ def verify(
     activity_gbq: float | None = typer.Option(None, "--activity-gbq", help="Administered 131I, GBq (default: "
                                               "RadionuclideTotalDose of the SPECT)."),
     u_predicted: float | None = typer.Option(None, "--u-predicted", help="Relative standard uncertainty "
-                                             "of the predicted doses (overrides the one the prediction file states)."),
+                                             "of the predicted doses (overrides the one the "
+                                             "prediction file states)."),
     u_delivered: float | None = typer.Option(None, "--u-delivered", help="Relative standard uncertainty "
                                              "of the delivered doses."),
     method: str = typer.Option("fit", "--method", help="TIA method of the SPECT time points: fit or region."),

@@ -19,7 +19,8 @@ from pydicom.errors import InvalidDicomError
 from scipy import ndimage
 
 from redif.errors import InputError
-from redif.io.dicom import _files, _geometry, _parse_slice, _pixels
+from redif.io.dicom import _files, _parse_slice, _pixels
+from redif.io.dicom_common import _geometry
 
 __all__ = ["AIR_HU", "read_ct_hu", "resample_to_grid"]
 
