@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from redif.web.routes import calculators, design, design_bayes, dosimetry, evidence, pathway, response
+from redif.web.routes import (
+    analysis,
+    calculators,
+    design,
+    design_bayes,
+    dosimetry,
+    evidence,
+    pathway,
+    response,
+)
 
 __all__ = ["ROUTERS"]
 
@@ -17,4 +26,5 @@ ROUTERS: list[APIRouter] = [
     pathway.router, pathway.api_router,
     dosimetry.router, dosimetry.api_router,
     response.router,
+    analysis.router, analysis.api_router,
 ]
