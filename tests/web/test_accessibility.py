@@ -102,6 +102,7 @@ def _pages(pid: int) -> list[tuple[str, int]]:
         ("/design/map", 200),
         ("/evidence", 200),
         ("/evidence?outcome=uptake", 200),
+        ("/analysis", 200),
         (f"/patients/{pid + 100000}", 404),  # the error page
     ]
 
