@@ -232,6 +232,12 @@ def test_bad_parameters_give_422_naming_the_field(world: Env) -> None:
         r = _get(world, "coord", url)
         assert r.status_code == 422, url
         assert r.json()["field"] == field, (url, r.json())
+    # fits these data cannot support: a 422 naming the parameter, never a 500 (no NRAS responder: the
+    # one-stage genotype coefficient is not estimable; DOR by site within site strata: no comparison)
+    r = _get(world, "coord", "/api/v1/analysis/pool?outcome=objective_response&method=one-stage&by=genotype")
+    assert r.status_code == 422 and r.json()["field"] == "by"
+    r = _get(world, "coord", "/api/v1/analysis/survival?time=dor_days&event=dor_event&by=site&strata=site")
+    assert r.status_code == 422 and r.json()["field"] == "strata"
     r = _get(world, "coord", "/api/v1/analysis/pool?outcome=uptake_restored&level=120")
     assert r.status_code == 422 and "level" in r.json()["field"]
 

@@ -35,7 +35,9 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from redif.errors import InputError
+import numpy as np
+
+from redif.errors import ConvergenceError, InputError
 from redif.evidence.measures import study_intervals
 from redif.evidence.plots import forest_bytes
 from redif.ipd.dataset import AnalysisRow, rows_from_records
@@ -62,6 +64,8 @@ UPTAKE_LABELS = {True: "restored", False: "not restored"}
 # matplotlib's pyplot state (used by the plot helpers) is not thread-safe; the app's routes run in a
 # thread pool, so the figures are drawn one at a time.
 _PLOT_LOCK = threading.Lock()
+#: Failures of a fit on particular data (an InputError is a ValueError too: caught before these).
+_NOT_ESTIMABLE = (ConvergenceError, np.linalg.LinAlgError, ArithmeticError, ValueError)
 
 
 def registry_rows(db: Database, principal: Principal) -> list[AnalysisRow]:
@@ -160,8 +164,11 @@ def _pool_panel(rows: Sequence[AnalysisRow], outcome: str, title: str, *, defini
         return PoolPanel(outcome, title, lines, None, None,
                          f"Patients from one site only ({lines[0].site}): nothing to pool across sites; the "
                          "site's own proportion and exact interval are shown.")
-    res = pool_ipd(rows, outcome=outcome, method="two-stage", definition=definition,
-                   denominator=denominator)
+    try:
+        res = pool_ipd(rows, outcome=outcome, method="two-stage", definition=definition,
+                       denominator=denominator)
+    except _NOT_ESTIMABLE as exc:
+        return PoolPanel(outcome, title, lines, None, None, f"Cannot be pooled on these patients ({exc}).")
     svg = None
     if plots and res.pool is not None:
         with _PLOT_LOCK:
@@ -184,6 +191,9 @@ def _survival_panel(rows: Sequence[AnalysisRow], time: str, event: str, label: s
     except InputError:
         return SurvivalPanel(key, title, time, event, by, None, None,
                              "No patient has this endpoint and grouping recorded yet.")
+    except _NOT_ESTIMABLE as exc:
+        return SurvivalPanel(key, title, time, event, by, None, None,
+                             f"Cannot be estimated on these patients ({exc}).")
     svg = None
     if plots:
         with _PLOT_LOCK:

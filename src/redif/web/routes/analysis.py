@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
@@ -29,6 +30,8 @@ api_router = APIRouter(prefix="/api/v1/analysis", tags=["analysis"])
 add_nav_item("Analysis", "/analysis", Permission.EXPORT)
 
 _SVG = "image/svg+xml"
+#: Failures of a fit on particular data (separation, a singular variance): answered 422, not 500.
+_NOT_ESTIMABLE = (ConvergenceError, np.linalg.LinAlgError, ArithmeticError, ValueError)
 
 
 @router.get("/analysis")
@@ -72,9 +75,13 @@ def api_pool(
         res = pool_ipd(rows, outcome=outcome, method=method, by=by, definition=definition,
                        denominator=denominator, mix_definitions=mix_definitions, tau2_method=tau2_method,
                        level=level)
-    except ConvergenceError as exc:  # a finding about these data, not a server fault
-        raise InputError(str(exc), field="method", value=method,
-                         remedy="use the two-stage method, or pool more patients") from exc
+    except InputError:
+        raise
+    except _NOT_ESTIMABLE as exc:  # a finding about these data (e.g. separation), not a server fault
+        raise InputError(f"the model cannot be estimated on these data ({exc})",
+                         field="by" if by else "method", value=by or method,
+                         remedy="use the two-stage method, drop or merge the subgroups, or pool more "
+                                "patients") from exc
     out = res.to_json()
     out["disclaimer"] = DISCLAIMER
     return to_jsonable(out)  # type: ignore[no-any-return]
@@ -100,9 +107,13 @@ def api_survival(
     rows = registry_rows(request.app.state.db, current_principal(request))
     try:
         res = survival(rows, time=time, event=event, by=by, covariates=covs, strata=strata, level=level)
-    except ConvergenceError as exc:  # a finding about these data, not a server fault
-        raise InputError(str(exc), field="covariates", value=covariates,
-                         remedy="drop the covariate or merge its levels") from exc
+    except InputError:
+        raise
+    except _NOT_ESTIMABLE as exc:  # a finding about these data (e.g. monotone likelihood), not a fault
+        field = "covariates" if isinstance(exc, ConvergenceError) else "strata" if strata else "by"
+        raise InputError(f"the model cannot be estimated on these data ({exc})", field=field,
+                         value={"covariates": covariates, "strata": strata, "by": by}[field],
+                         remedy="drop the covariate, grouping or stratum, or merge its levels") from exc
     out = res.to_json()
     out["disclaimer"] = DISCLAIMER
     return to_jsonable(out)  # type: ignore[no-any-return]
