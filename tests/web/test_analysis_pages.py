@@ -147,7 +147,7 @@ def test_page_numbers_equal_the_engines_on_the_exported_rows(world: Env) -> None
         for g, want in zip(panel.result.groups, expected.groups, strict=True):
             assert (g.n, g.events) == (want.n, want.events)
             assert _close(g.median, want.median)
-            median = "—" if want.median is None else f"{want.median:.0f}"
+            median = "NR" if want.median is None else f"{want.median:.0f}"
             assert f"<td>{want.n}</td><td>{want.events}</td><td>{median}</td>" in table
         assert panel.result.logrank is not None and expected.logrank is not None
         assert _close(panel.result.logrank.chisq, expected.logrank.chisq)
