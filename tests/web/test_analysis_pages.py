@@ -117,9 +117,9 @@ def _close(a: float | None, b: float | None) -> bool:
 
 
 def test_page_numbers_equal_the_engines_on_the_exported_rows(world: Env) -> None:
-    """Coordinator: the pooled uptake (default definition: increased_124i_uptake, 8 of the 9 patients
-    assessed) and ITT response shown on the page, and every Kaplan-Meier table (n, events, median), equal
-    ``pool_ipd`` two-stage and ``survival`` on the exported rows; the page has both forest plots and the
+    """Issue 13: Coordinator: the pooled uptake (default definition: increased_124i_uptake, 8 of the 9
+    patients assessed) and ITT response shown on the page, and every Kaplan-Meier table (n, events, median),
+    equal ``pool_ipd`` two-stage and ``survival`` on the exported rows; the page has both forest plots and the
     four Kaplan-Meier plots with alt text."""
     rows = _exported(world, "coord")
     assert len(rows) == 9
@@ -154,7 +154,7 @@ def test_page_numbers_equal_the_engines_on_the_exported_rows(world: Env) -> None
 
 
 def test_api_returns_the_cli_json_keys_and_numbers(world: Env) -> None:
-    """``/api/v1/analysis/pool`` and ``/survival`` give ``pool_ipd(...).to_json()`` and
+    """Issue 13: ``/api/v1/analysis/pool`` and ``/survival`` give ``pool_ipd(...).to_json()`` and
     ``survival(...).to_json()`` of the exported rows (the ``redif ipd ... --json`` keys), one-stage and a
     stratified Cox model included, plus the disclaimer."""
     rows = _exported(world, "admin")
@@ -189,8 +189,8 @@ def test_api_returns_the_cli_json_keys_and_numbers(world: Env) -> None:
 
 
 def test_site_user_sees_only_their_site(world: Env) -> None:
-    """clin_a: the page lists site A only (nothing to pool across sites: A's own proportion, 3 of the 4
-    A patients assessed under increased_124i_uptake restored), no B patient in the numbers; the API's
+    """Issue 13: clin_a: the page lists site A only (nothing to pool across sites: A's own proportion, 3 of
+    the 4 A patients assessed under increased_124i_uptake restored), no B patient in the numbers; the API's
     survival counts the 5 A patients; pooling one site is refused with the reason (422)."""
     r = _get(world, "clin_a", "/analysis")
     assert r.status_code == 200, r.text
@@ -207,8 +207,8 @@ def test_site_user_sees_only_their_site(world: Env) -> None:
 
 
 def test_role_without_the_export_permission_gets_403(world: Env) -> None:
-    """The auditor (patient:read, no export) is refused the page and the API (403) and has no nav link;
-    the coordinator has the link."""
+    """Issue 13: The auditor (patient:read, no export) is refused the page and the API (403) and has no nav
+    link; the coordinator has the link."""
     assert _get(world, "auditor", "/analysis").status_code == 403
     assert _get(world, "auditor", "/api/v1/analysis/pool?outcome=uptake_restored").status_code == 403
     r = _get(world, "auditor", "/api/v1/analysis/survival?time=pfs_days&event=pfs_event")
@@ -218,7 +218,7 @@ def test_role_without_the_export_permission_gets_403(world: Env) -> None:
 
 
 def test_bad_parameters_give_422_naming_the_field(world: Env) -> None:
-    """A bad query parameter is a 422 naming it (page: in the message; API: ``field``)."""
+    """Issue 13: A bad query parameter is a 422 naming it (page: in the message; API: ``field``)."""
     r = _get(world, "coord", "/analysis?denominator=everyone")
     assert r.status_code == 422 and "denominator: unknown response denominator" in html.unescape(r.text)
     r = _get(world, "coord", "/analysis?definition=made_up")
@@ -243,8 +243,8 @@ def test_bad_parameters_give_422_naming_the_field(world: Env) -> None:
 
 
 def test_a_page_view_is_one_read_event_and_no_export_event(world: Env) -> None:
-    """Reading the analysis is audited as a registry list read: one ``read`` event naming the patients,
-    no ``export`` event (the data do not leave the registry)."""
+    """Issue 13: Reading the analysis is audited as a registry list read: one ``read`` event naming the
+    patients, no ``export`` event (the data do not leave the registry)."""
     db = world.app.state.db
 
     def count(action: str) -> int:
@@ -259,8 +259,8 @@ def test_a_page_view_is_one_read_event_and_no_export_event(world: Env) -> None:
 
 
 def test_empty_registry_shows_a_clear_message(empty: Env) -> None:
-    """No patient has started a course: the page says so (200, no 500), and the API answers 422 with the
-    reason."""
+    """Issue 13: No patient has started a course: the page says so (200, no 500), and the API answers 422 with
+    the reason."""
     r = _get(empty, "coord", "/analysis")
     assert r.status_code == 200 and 'id="analysis-empty"' in r.text
     r = _get(empty, "coord", "/api/v1/analysis/pool?outcome=uptake_restored")
