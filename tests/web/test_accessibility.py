@@ -107,6 +107,7 @@ def _pages(pid: int) -> list[tuple[str, int]]:
         ("/design/sequential?k=3&type_of_design=WT", 422),  # the form with an error message
         ("/evidence", 200),
         ("/evidence?outcome=uptake", 200),
+        ("/analysis", 200),
         (f"/patients/{pid + 100000}", 404),  # the error page
     ]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from redif.web.routes import (
+    analysis,
     calculators,
     design,
     design_bayes,
@@ -27,4 +28,5 @@ ROUTERS: list[APIRouter] = [
     pathway.router, pathway.api_router,
     dosimetry.router, dosimetry.api_router,
     response.router,
+    analysis.router, analysis.api_router,
 ]
