@@ -28,6 +28,8 @@ Okabe M, Ito K. Color Universal Design, 2002/2008; Wong B. Nat Methods 2011;8:44
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -43,6 +45,7 @@ __all__ = [
     "CohortFigure",
     "best_change_from_baseline_pct",
     "palette",
+    "parse_cohort_csv",
     "swimmer_data",
     "waterfall_data",
 ]
@@ -187,7 +190,7 @@ def _prepare(
     for row in rows:
         if "patient" not in row:
             raise InputError("the rows lack the patient column", field="rows",
-                             remedy="give the analysis dataset of `redif registry export --format analysis`")
+                             remedy="give the registry's analysis dataset (docs/analysis-dataset.md)")
         if genotypes and _text(row, "genotype") not in genotypes:
             continue
         if sites and _text(row, "site") not in sites:
@@ -345,3 +348,22 @@ def waterfall_data(
     refs = {"PD": float(c.pd_increase * 100), "PR": -float(c.pr_decrease * 100)}
     return CohortFigure("waterfall", colour_by, cats, lanes, marks, left_out,
                         {"genotype": list(genotypes), "site": list(sites)}, refs)
+
+
+def parse_cohort_csv(text: str, *, name: str = "file") -> list[dict[str, str]]:
+    """The rows of an analysis-dataset CSV (text cells) for :func:`swimmer_data` and
+    :func:`waterfall_data`.
+
+    Raises
+    ------
+    InputError
+        When the header lacks ``patient``, ``site`` or ``genotype`` (naming the file and the fix).
+    """
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = reader.fieldnames or []
+    missing = [c for c in ("patient", "site", "genotype") if c not in header]
+    if missing:
+        raise InputError(f"{name}: the CSV lacks the column(s) {', '.join(missing)}", field="file",
+                         value=",".join(header[:8]),
+                         remedy="give the registry's analysis dataset (docs/analysis-dataset.md)")
+    return [dict(r) for r in reader]
