@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 from xml.sax.saxutils import escape
 
+import matplotlib as mpl
 import matplotlib.dates as mdates
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -25,7 +26,7 @@ from redif.io.figures import figure_bytes
 from redif.response.cohort import CohortFigure
 from redif.response.timeline import LANE_LABELS, Timeline
 
-__all__ = ["TitledFigure", "figure_png", "figure_svg", "swimmer_figure", "timeline_figure", "waterfall_figure"]
+__all__ = ["TitledFigure", "figure_png", "figure_svg", "inline_svg", "swimmer_figure", "timeline_figure", "waterfall_figure"]
 
 
 def _c(name: str) -> str:
@@ -103,7 +104,8 @@ def timeline_figure(tl: Timeline) -> TitledFigure:
             shape = "o" if m.kind == "uptake_scan" else "s"
             face = "white" if m.category == "not_restored" else c
             artists += ax.plot([x], [y["scan"]], shape, mec=c, mfc=face, mew=2, ms=8)
-            artists.append(ax.text(x, y["scan"] + dy, m.label, fontsize=7, ha="center"))
+            if m.kind == "uptake_scan":  # post-therapy scans: shape, legend and hover text only
+                artists.append(ax.text(x, y["scan"] + dy, m.label, fontsize=7, ha="center"))
         elif m.kind in ("administration", "prior_administration"):
             c = col["administration"] if m.kind == "administration" else col["previous"]
             artists += ax.plot([x], [y["131I"]], "^", color=c, ms=9)
@@ -147,7 +149,14 @@ def timeline_figure(tl: Timeline) -> TitledFigure:
     if tl.start and tl.end:
         pad = max((_x(tl.end) - _x(tl.start)) * 0.05, 10.0)
         ax.set_xlim(_x(tl.start) - pad, _x(tl.end) + pad)
-    ax.set_title(f"Timeline {tl.subject}", fontsize=10)
+    ax.set_title(f"Timeline {tl.subject}", fontsize=10, pad=20)
+    keys = [("o", col["restored"], col["restored"], "uptake restored"),
+            ("o", col["not_restored"], "white", "no uptake"), ("s", col["post_therapy"], col["post_therapy"],
+                                                               "post-therapy scan"),
+            ("^", col["administration"], col["administration"], "131I"), ("X", col["PD"], col["PD"], "progression")]
+    ax.legend(handles=[Line2D([], [], ls="", marker=mk, mec=ec, mfc=fc, mew=1.5, label=lb)
+                       for mk, ec, fc, lb in keys], fontsize=6.5, loc="lower left", ncols=5, frameon=False,
+              bbox_to_anchor=(0, 1.0))
     desc = (f"Timeline of patient {tl.subject} from {tl.start or '?'} to {tl.end or '?'}: "
             + ", ".join(f"{sum(1 for m in tl.marks if m.lane == lane)} {LANE_LABELS[lane]}" for lane in tl.lanes))
     return TitledFigure(fig, titles, desc)
@@ -244,8 +253,27 @@ def _add_titles(svg: str, titles: Mapping[str, str], description: str, prefix: s
 def figure_svg(fig: TitledFigure, *, prefix: str = "fig-") -> bytes:
     """SVG bytes with one ``<title>`` per mark (no date in the metadata: reproducible); every id starts
     with ``prefix``."""
-    svg = figure_bytes(fig.fig, "svg").decode("utf-8")
+    with mpl.rc_context({"svg.hashsalt": "redif"}):  # fixed clip-path ids: the same figure, the same bytes
+        svg = figure_bytes(fig.fig, "svg").decode("utf-8")
     return _add_titles(svg, fig.titles, fig.description, prefix).encode("utf-8")
+
+
+def _style_to_attributes(m: re.Match[str]) -> str:
+    pairs = [p.split(":", 1) for p in m.group(1).split(";") if ":" in p]
+    return " ".join(f'{k.strip()}="{v.strip()}"' for k, v in pairs)
+
+
+def inline_svg(fig: TitledFigure, *, prefix: str = "fig-") -> str:
+    """The SVG for inlining in an HTML page under a strict Content-Security-Policy (``style-src 'self'``
+    blocks ``style`` attributes and elements): styles become presentation attributes, the XML prologue
+    and the ``<style>`` element are dropped and the width follows the page (``<title>`` hover text kept).
+    """
+    svg = figure_svg(fig, prefix=prefix).decode("utf-8")
+    svg = svg[svg.index("<svg "):]
+    svg = re.sub(r"<style[^>]*>.*?</style>", "", svg, flags=re.S)
+    svg = re.sub(r'style="([^"]*)"', _style_to_attributes, svg)
+    svg = re.sub(r'<metadata>.*?</metadata>', "", svg, flags=re.S)
+    return re.sub(r'width="[\d.]+pt" height="[\d.]+pt"', 'width="100%" stroke-linejoin="round"', svg, count=1)
 
 
 def figure_png(fig: TitledFigure, *, dpi: float = 120) -> bytes:
