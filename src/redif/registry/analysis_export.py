@@ -61,7 +61,7 @@ __all__ = [
 
 RULES_FILE = "analysis_endpoints.yaml"
 
-Cell = int | str | None
+Cell = int | float | str | None
 
 
 @lru_cache(maxsize=1)
@@ -401,7 +401,7 @@ def _figure_columns(
     ]
     best = best_change_from_baseline_pct(sums, index)
     if best is not None:
-        values["best_change_pct"] = f"{best:.1f}"
+        values["best_change_pct"] = best
 
 
 def derive_rows(patients: Iterable[Mapping[str, Any]]) -> tuple[list[AnalysisRow], int]:
