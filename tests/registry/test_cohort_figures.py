@@ -119,7 +119,8 @@ def test_best_change_closed_form() -> None:
     from datetime import date
 
     d = date.fromisoformat
-    sums = [(d("2023-11-01"), 20.0), (d("2023-12-01"), 50.0), (d("2024-03-01"), 45.0), (d("2024-06-01"), 30.0)]
+    sums = [(d("2023-11-01"), 20.0), (d("2023-12-01"), 50.0), (d("2024-03-01"), 45.0),
+            (d("2024-06-01"), 30.0)]
     assert best_change_from_baseline_pct(sums, d("2024-01-01")) == -40.0
     assert best_change_from_baseline_pct(sums[2:], d("2024-01-01")) is None
     assert best_change_from_baseline_pct(sums, None) is None

@@ -51,7 +51,8 @@ def a11y_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         reg.add_record(s, p, pid, "courses", {"course_number": 1, "drugs": "dabrafenib + trametinib",
                                               "start_date": "2024-01-12", "stop_date": "2024-02-20",
                                               "tsh_stimulation": "rhtsh", "days_before_uptake": 28})
-        reg.add_record(s, p, pid, "administrations", {"administration_date": "2024-02-14", "activity_gbq": 5.5})
+        reg.add_record(s, p, pid, "administrations",
+                       {"administration_date": "2024-02-14", "activity_gbq": 5.5})
     db.dispose()
     port = _free_port()
     proc = subprocess.Popen(

@@ -392,12 +392,13 @@ def _figure_columns(
     death = _date(patient.get("death_date"))
     if death is not None:
         dates.append(death)
-    values["follow_up_days"] = (max(dates + [index]) - index).days
+    values["follow_up_days"] = (max([*dates, index]) - index).days
     counted = {str(c).strip().upper() for c in endpoint_rules()["objective_response"]["criteria_counted"]}
     sums = [
         (_date(r.get("assessment_date")), float(r["sum_of_diameters_mm"]))
         for r in rec.get("responses", [])
-        if r.get("sum_of_diameters_mm") is not None and str(r.get("criteria") or "").strip().upper() in counted
+        if r.get("sum_of_diameters_mm") is not None
+        and str(r.get("criteria") or "").strip().upper() in counted
     ]
     best = best_change_from_baseline_pct(sums, index)
     if best is not None:

@@ -265,7 +265,8 @@ def patient_timeline(patient: Mapping[str, Any]) -> Timeline:
         marks.append(Mark("uptake_scan", d.isoformat(), "scan", label, value=_num(u.get("activity_mbq")),
                           unit="MBq", category=cat,
                           detail=_detail([("Diagnostic scan", d.isoformat()), ("Modality", u.get("modality")),
-                                          ("Tracer", u.get("tracer")), ("Activity (MBq)", u.get("activity_mbq")),
+                                          ("Tracer", u.get("tracer")),
+                                          ("Activity (MBq)", u.get("activity_mbq")),
                                           ("Time (h)", u.get("time_after_administration_h")),
                                           ("Restored", _yes_no(restored)),
                                           ("Definition", u.get("restored_definition"))])))

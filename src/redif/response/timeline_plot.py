@@ -26,7 +26,8 @@ from redif.io.figures import figure_bytes
 from redif.response.cohort import CohortFigure
 from redif.response.timeline import LANE_LABELS, Timeline
 
-__all__ = ["TitledFigure", "figure_png", "figure_svg", "inline_svg", "swimmer_figure", "timeline_figure", "waterfall_figure"]
+__all__ = ["TitledFigure", "figure_png", "figure_svg", "inline_svg", "swimmer_figure", "timeline_figure",
+           "waterfall_figure"]
 
 
 def _c(name: str) -> str:
@@ -70,7 +71,8 @@ def timeline_figure(tl: Timeline) -> TitledFigure:
     col = _colours()
     lanes = [lane for lane in tl.lanes if lane != "lab"]
     has_lab = "lab" in tl.lanes
-    fig = Figure(figsize=(8.0, 1.2 + 0.45 * max(len(lanes), 1) + (1.9 if has_lab else 0)), layout="constrained")
+    height = 1.2 + 0.45 * max(len(lanes), 1) + (1.9 if has_lab else 0)
+    fig = Figure(figsize=(8.0, height), layout="constrained")
     if has_lab:
         ax, axl = fig.subplots(2, 1, sharex=True, height_ratios=[max(len(lanes), 1), 3])
     else:
@@ -97,7 +99,8 @@ def timeline_figure(tl: Timeline) -> TitledFigure:
             artists += ax.plot([x], [y["drug"] - 0.05], "v", color=col["dose_reduction"], ms=6)
             artists.append(ax.text(x, y["drug"] - 0.3, " " + m.label, fontsize=6.5, va="top"))
         elif m.kind == "tsh_stimulation":
-            artists += ax.plot([x], [y["stimulation"]], "D", color=col.get(m.category or "", col["rhtsh"]), ms=7)
+            c = col.get(m.category or "", col["rhtsh"])
+            artists += ax.plot([x], [y["stimulation"]], "D", color=c, ms=7)
             artists.append(ax.text(x, y["stimulation"] + dy, m.label, fontsize=7, ha="center"))
         elif m.kind in ("uptake_scan", "post_therapy_scan"):
             c = col.get(m.category or "", col["not_recorded"])
@@ -153,12 +156,14 @@ def timeline_figure(tl: Timeline) -> TitledFigure:
     keys = [("o", col["restored"], col["restored"], "uptake restored"),
             ("o", col["not_restored"], "white", "no uptake"), ("s", col["post_therapy"], col["post_therapy"],
                                                                "post-therapy scan"),
-            ("^", col["administration"], col["administration"], "131I"), ("X", col["PD"], col["PD"], "progression")]
+            ("^", col["administration"], col["administration"], "131I"),
+            ("X", col["PD"], col["PD"], "progression")]
     ax.legend(handles=[Line2D([], [], ls="", marker=mk, mec=ec, mfc=fc, mew=1.5, label=lb)
                        for mk, ec, fc, lb in keys], fontsize=6.5, loc="lower left", ncols=5, frameon=False,
               bbox_to_anchor=(0, 1.0))
     desc = (f"Timeline of patient {tl.subject} from {tl.start or '?'} to {tl.end or '?'}: "
-            + ", ".join(f"{sum(1 for m in tl.marks if m.lane == lane)} {LANE_LABELS[lane]}" for lane in tl.lanes))
+            + ", ".join(f"{sum(1 for m in tl.marks if m.lane == lane)} {LANE_LABELS[lane]}"
+                        for lane in tl.lanes))
     return TitledFigure(fig, titles, desc)
 
 

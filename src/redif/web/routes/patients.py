@@ -174,7 +174,7 @@ def _timeline(patient: dict[str, Any]) -> dict[str, Any]:
     """The patient's timeline for the page: inline SVG (hover text in ``<title>``), its marks (the table
     under the chart) and the records that could not be placed. The PDF report draws the same figure."""
     tl = patient_timeline(patient)
-    svg = Markup(inline_svg(timeline_figure(tl), prefix="tl-")) if tl.marks else None  # noqa: S704 (own SVG)
+    svg = Markup(inline_svg(timeline_figure(tl), prefix="tl-")) if tl.marks else None
     return {"svg": svg, "marks": [m.to_dict() for m in tl.marks], "problems": list(tl.problems),
             "lanes": LANE_LABELS}
 
