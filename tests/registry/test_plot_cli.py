@@ -86,3 +86,20 @@ def test_missing_file_and_wrong_csv(tmp_path: Path, capsys: pytest.CaptureFixtur
     bad.write_text("a,b\n1,2\n", encoding="utf-8")
     code, _, err = _run(["plot", "waterfall", str(bad)], capsys)
     assert code == 2 and "patient" in err
+
+
+def test_timeline_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 16: ``redif plot timeline PATIENT.json`` prints the engine's marks (A-T1: 13 marks from
+    2023-12-20 to 2025-02-01, see cohort_world) and writes the SVG with hover titles; a non-patient JSON is
+    bad input."""
+    f = tmp_path / "p.json"
+    f.write_text(json.dumps(_patient("A-T1")), encoding="utf-8")
+    out = tmp_path / "t.svg"
+    code, text, err = _run(["plot", "timeline", str(f), "--out", str(out), "--json"], capsys)
+    assert code == 0, err
+    doc = json.loads(text)
+    assert (len(doc["marks"]), doc["start"], doc["end"]) == (13, "2023-12-20", "2025-02-01")
+    assert out.read_text(encoding="utf-8").count("<title>") >= 13
+    f.write_text("[1, 2]", encoding="utf-8")
+    code, _, err = _run(["plot", "timeline", str(f)], capsys)
+    assert code == 2 and "not a patient" in err

@@ -103,3 +103,49 @@ def waterfall_cmd(
 ) -> None:
     """Waterfall plot: best percentage change of the sum of target diameters per patient."""
     _run("waterfall", file, out, colour_by, genotype, site, as_json)
+
+
+@plot_app.command("timeline")
+def timeline_cmd(
+    file: Path = typer.Argument(..., help="A patient as JSON: the answer of GET /api/v1/patients/{id} "
+                                          "(the patient with its records)."),
+    out: Path | None = typer.Option(None, "--out", help="Write the timeline (.svg or .png)."),
+    as_json: JsonOpt = False,
+) -> None:
+    """Patient timeline: drug courses, TSH stimulation, scans, 131I, RECIST responses, Tg/TgAb (the figure
+    of the patient page and the PDF report)."""
+    import json
+
+    from redif.response.timeline import patient_timeline
+    from redif.response.timeline_plot import figure_png, figure_svg, timeline_figure
+
+    if out is not None:
+        check_plot_path(out, field="out")
+    if not file.is_file():
+        raise InputError("file not found", field="file", value=str(file),
+                         remedy="save a patient with GET /api/v1/patients/{id}")
+    try:
+        patient = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"not a JSON file ({exc})", field="file", value=str(file),
+                         remedy="save a patient with GET /api/v1/patients/{id}") from None
+    if not isinstance(patient, dict) or not isinstance(patient.get("records"), dict):
+        raise InputError("the JSON is not a patient with records", field="file", value=str(file),
+                         remedy="save a patient with GET /api/v1/patients/{id}")
+    tl = patient_timeline(patient)
+    result: dict[str, Any] = tl.to_dict()
+    if out is not None:
+        if not tl.marks:
+            raise InputError("nothing to draw: no dated record", field="file", value=str(file))
+        fig = timeline_figure(tl)
+        write_plot(figure_svg(fig, prefix="tl-") if plot_format(out) == "svg" else figure_png(fig), out,
+                   field="out")
+        result["out"] = str(out)
+    if as_json:
+        emit_json(result)
+        return
+    console.print(f"timeline of {tl.subject}: {len(tl.marks)} marks from {tl.start} to {tl.end}")
+    for p in tl.problems:
+        console.print(f"  not drawn: {p}")
+    if out is not None:
+        console.print(f"written to {out}")

@@ -182,8 +182,9 @@ def swimmer_figure(data: CohortFigure) -> TitledFigure:
         ln.set_gid(f"lane-{lane['lane']}-0")
         titles[f"lane-{lane['lane']}"] = (f"{lane['patient']} (site {lane['site']}, {lane['genotype']}): "
                                           f"followed {lane['end_days']} days")
-    shapes = {"131I": ("^", col["administration"]), "response": ("*", col["CR"]),
-              "progression": ("X", col["progression"]), "censored": ("|", "black")}
+    # markers in neutral colours (white, yellow, black) so that they never read as a lane's category colour
+    shapes = {"131I": ("^", "white"), "response": ("*", _c("yellow")),
+              "progression": ("X", "black"), "censored": ("|", "black")}
     for i, m in enumerate(data.marks):
         gid = f"mark-{i}"
         y = ypos[m["lane"]]
@@ -203,7 +204,7 @@ def swimmer_figure(data: CohortFigure) -> TitledFigure:
     ax.set_xlabel("Days from first redifferentiation-drug start")
     ax.set_xlim(left=-5)
     ax.grid(axis="x", alpha=0.3)
-    handles = [Line2D([], [], color=c, lw=6, label=f"drug: {k}") for k, c in data.categories.items()]
+    handles = [Line2D([], [], color=c, lw=6, label=k) for k, c in data.categories.items()]
     handles += [Line2D([], [], ls="", marker=s, color=c, mec="black", label=k)
                 for k, (s, c) in (("first 131I", shapes["131I"]), ("first response", shapes["response"]),
                                   ("progression/death", shapes["progression"]),
