@@ -181,3 +181,17 @@ def test_bad_colour_column_and_missing_days_are_reported() -> None:
     assert not fig.lanes and fig.left_out[0]["patient"] == "p"
     with pytest.raises(InputError):
         swimmer_data([{"patient": "p", "site": "A", "genotype": "x", "follow_up_days": "ten"}])
+
+
+def test_inline_svg_escapes_record_text() -> None:
+    """Issue 16: the page inlines the SVG as markup, so record text (drug names, scan findings, the
+    pseudonym) must never come out as HTML: a script tag in a drug name stays text."""
+    evil = "--><script>alert(1)</script><!--"
+    tl = patient_timeline({"pseudonym": "<b>x</b>", "records": {
+        "courses": [{"course_number": 1, "drugs": evil, "start_date": "2024-01-01",
+                     "stop_date": "2024-02-01"}],
+        "administrations": [{"administration_date": "2024-01-20", "activity_gbq": 5,
+                             "post_therapy_scan": evil}]}})
+    page = inline_svg(timeline_figure(tl))
+    assert "<script" not in page and "<b>" not in page
+    assert "&lt;script&gt;" in page  # the hover text keeps the words, escaped

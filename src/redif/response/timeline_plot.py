@@ -170,12 +170,13 @@ def timeline_figure(tl: Timeline) -> TitledFigure:
 def swimmer_figure(data: CohortFigure) -> TitledFigure:
     """Draw a swimmer plot (:func:`redif.response.cohort.swimmer_data`): one lane per patient, days from the
     first drug start."""
-    col = _colours()
     n = len(data.lanes)
     fig = Figure(figsize=(8.0, 1.6 + 0.32 * max(n, 1)), layout="constrained")
     ax = fig.add_subplot()
     titles: dict[str, str] = {}
     ypos = {lane["lane"]: n - 1 - lane["lane"] for lane in data.lanes}
+    # the ongoing arrow: 2 % of the axis
+    arrow = 0.02 * max([int(lane["end_days"]) for lane in data.lanes] + [100])
     for lane in data.lanes:
         y = ypos[lane["lane"]]
         (ln,) = ax.plot([0, lane["end_days"]], [y, y], color="#bbbbbb", lw=1, zorder=1)
@@ -193,7 +194,7 @@ def swimmer_figure(data: CohortFigure) -> TitledFigure:
             lane = data.lanes[m["lane"]]
             (a,) = ax.barh(y, max(m["end"], 1), left=0, height=0.55, color=lane["colour"], zorder=2)
         elif m["kind"] == "ongoing":
-            a = ax.annotate("", (m["day"] + max(n, 10) * 0 + 15, y), (m["day"], y),
+            a = ax.annotate("", (m["day"] + arrow, y), (m["day"], y),
                             arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.2})
         else:
             shape, c = shapes[m["kind"]]
