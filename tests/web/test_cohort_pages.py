@@ -45,6 +45,7 @@ def test_patient_page_shows_the_timeline(cenv: tuple[Env, dict[str, int]]) -> No
     assert "Activity (GBq): 5.5" in section and "rhTSH" in section
     assert section.count("<title>") >= 13
     assert "style=" not in section.split("<svg", 1)[1]
+    assert c.get(f"/patients/{ids['B-T1']}").status_code == 404  # another site's patient: not found
 
 
 def test_cohort_page_is_site_scoped(cenv: tuple[Env, dict[str, int]]) -> None:
