@@ -47,6 +47,12 @@ def a11y_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         for day, tg in (("2024-01-05", 23.0), ("2024-07-05", 4.1)):
             lab = {"sample_date": day, "analyte": "Tg", "value": tg, "unit": "ng/mL"}
             reg.add_record(s, p, pid, "labs", lab)
+        # issue 16: a course and a 131I, so that the timeline and the cohort figures are drawn
+        reg.add_record(s, p, pid, "courses", {"course_number": 1, "drugs": "dabrafenib + trametinib",
+                                              "start_date": "2024-01-12", "stop_date": "2024-02-20",
+                                              "tsh_stimulation": "rhtsh", "days_before_uptake": 28})
+        reg.add_record(s, p, pid, "administrations",
+                       {"administration_date": "2024-02-14", "activity_gbq": 5.5})
     db.dispose()
     port = _free_port()
     proc = subprocess.Popen(
@@ -88,6 +94,8 @@ def _pages(pid: int) -> list[tuple[str, int]]:
         (f"/patients/{pid}/assessment", 200),
         (f"/patients/{pid}/dosimetry", 200),
         (f"/patients/{pid}/response", 200),
+        ("/cohort", 200),  # issue 16: swimmer and waterfall plots
+        ("/cohort?colour_by=uptake_restored&genotype=BRAF%20V600E", 200),
         ("/calc", 200),
         ("/calc/tia", 200),
         ("/calc/tia?times_h=4,24,48,96&values=0.02,0.015,0.01,0.005", 200),

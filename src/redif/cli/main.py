@@ -87,6 +87,7 @@ _GROUPS = (
     "registry",
     "dictionary",
     "federated",
+    "plot",
 )
 
 

@@ -46,6 +46,7 @@ from redif.registry.db import Database
 from redif.registry.deid import csv_cell
 from redif.registry.models import Site
 from redif.response.bor import BorParameters, ResponseRecord, SubjectResponses, best_overall_response
+from redif.response.cohort import best_change_from_baseline_pct
 
 __all__ = [
     "ANALYSIS_COLUMNS",
@@ -60,7 +61,7 @@ __all__ = [
 
 RULES_FILE = "analysis_endpoints.yaml"
 
-Cell = int | str | None
+Cell = int | float | str | None
 
 
 @lru_cache(maxsize=1)
@@ -368,7 +369,40 @@ def derive_row(patient: Mapping[str, Any]) -> AnalysisRow | None:
                 values["dor_days"], values["dor_event"] = _time_to_event(
                     patient, responses, first_response, death, nt_after
                 )
+    _figure_columns(patient, values, index, first_response)
     return AnalysisRow(values=values, problems=tuple(ctx.problems))
+
+
+def _figure_columns(
+    patient: Mapping[str, Any], values: dict[str, Cell], index: date | None, first_response: date | None
+) -> None:
+    """The swimmer/waterfall columns (issue 16; rule ``figure_columns`` of ``analysis_endpoints.yaml``)."""
+    if index is None:
+        return
+    rec = patient.get("records") or {}
+    stops = [_date(c.get("stop_date")) for c in rec.get("courses", [])]
+    if stops and all(d is not None for d in stops):
+        values["drug_days"] = (max(d for d in stops if d is not None) - index).days
+    admin = [d for a in rec.get("administrations", []) if (d := _date(a.get("administration_date")))]
+    if admin:
+        values["first_131i_days"] = (min(admin) - index).days
+    if first_response is not None:
+        values["first_response_days"] = (first_response - index).days
+    dates = _all_dates(patient)
+    death = _date(patient.get("death_date"))
+    if death is not None:
+        dates.append(death)
+    values["follow_up_days"] = (max([*dates, index]) - index).days
+    counted = {str(c).strip().upper() for c in endpoint_rules()["objective_response"]["criteria_counted"]}
+    sums = [
+        (_date(r.get("assessment_date")), float(r["sum_of_diameters_mm"]))
+        for r in rec.get("responses", [])
+        if r.get("sum_of_diameters_mm") is not None
+        and str(r.get("criteria") or "").strip().upper() in counted
+    ]
+    best = best_change_from_baseline_pct(sums, index)
+    if best is not None:
+        values["best_change_pct"] = best
 
 
 def derive_rows(patients: Iterable[Mapping[str, Any]]) -> tuple[list[AnalysisRow], int]:

@@ -25,8 +25,10 @@ import typst
 from redif import DISCLAIMER, __version__
 from redif.pathway import registry_report_section
 from redif.reports.engine_sections import ata_response_section, dosimetry_section, response_section
+from redif.response.timeline import patient_timeline
+from redif.response.timeline_plot import figure_svg, timeline_figure
 
-__all__ = ["ENGINE_SECTIONS", "engine_sections", "patient_report_pdf", "report_source"]
+__all__ = ["ENGINE_SECTIONS", "engine_sections", "patient_report_pdf", "report_source", "timeline_section"]
 
 _TEMPLATE = Path(__file__).with_name("templates") / "patient_report.typ"
 
@@ -179,6 +181,15 @@ _TABLES: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
 )
 
 
+def timeline_section(patient: dict[str, Any]) -> dict[str, Any]:
+    """The report's timeline: the SVG of the figure the patient page shows
+    (:func:`redif.response.timeline.patient_timeline`, drawn by
+    :func:`redif.response.timeline_plot.timeline_figure`), the number of marks and what was not drawn."""
+    tl = patient_timeline(patient)
+    svg = figure_svg(timeline_figure(tl), prefix="tl-").decode("utf-8") if tl.marks else None
+    return {"svg": svg, "n_marks": len(tl.marks), "problems": list(tl.problems)}
+
+
 def _payload(patient: dict[str, Any], generated_at: datetime) -> dict[str, Any]:
     recs = patient.get("records", {})
     tables = []
@@ -210,6 +221,8 @@ def _payload(patient: dict[str, Any], generated_at: datetime) -> dict[str, Any]:
     ]
     for s in sections:
         sources.extend(s["sources"])
+    sources.append("Timeline colours: Okabe M, Ito K. Color Universal Design, 2002/2008; Wong B. Points of "
+                   "view: Color blindness. Nat Methods 2011;8:441 (colour-blind-safe palette).")
     return {
         "title": "redif patient report",
         "pseudonym": str(patient.get("pseudonym")),
@@ -220,6 +233,7 @@ def _payload(patient: dict[str, Any], generated_at: datetime) -> dict[str, Any]:
         "summary": summary,
         "tables": tables,
         "sections": sections,
+        "timeline": timeline_section(patient),
         "sources": sources,
     }
 

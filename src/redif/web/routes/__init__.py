@@ -15,3 +15,6 @@ ROUTERS: list[APIRouter] = [system.router, auth.router, patients.router, api.rou
 from redif.web.routes import engine_pages  # noqa: E402  (engine pages and API: web branch)
 
 ROUTERS += engine_pages.ROUTERS
+from redif.web.routes import cohort  # noqa: E402  (cohort swimmer and waterfall plots, issue 16)
+
+ROUTERS.append(cohort.router)

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from redif.errors import InputError, NotFound
@@ -21,6 +22,8 @@ from redif.registry.models import PATIENT_CHILD_MODELS
 from redif.registry.schemas import RECORD_SCHEMAS, PatientIn, max_length_of
 from redif.reports.fhir import patient_bundle
 from redif.reports.pdf import patient_report_pdf
+from redif.response.timeline import LANE_LABELS, patient_timeline
+from redif.response.timeline_plot import inline_svg, timeline_figure
 from redif.web.deps import db_read, db_write, render
 from redif.web.engines import load_case_document
 from redif.web.messages import message_for
@@ -162,8 +165,18 @@ def patient_detail(request: Request, patient_id: PatientId) -> Response:
             "can_export": p.can(Permission.EXPORT),
             "can_upload": p.can(Permission.DICOM_UPLOAD),
             "message": message_for(request.query_params.get("msg")),
+            "timeline": _timeline(data),
         },
     )
+
+
+def _timeline(patient: dict[str, Any]) -> dict[str, Any]:
+    """The patient's timeline for the page: inline SVG (hover text in ``<title>``), its marks (the table
+    under the chart) and the records that could not be placed. The PDF report draws the same figure."""
+    tl = patient_timeline(patient)
+    svg = Markup(inline_svg(timeline_figure(tl), prefix="tl-")) if tl.marks else None
+    return {"svg": svg, "marks": [m.to_dict() for m in tl.marks], "problems": list(tl.problems),
+            "lanes": LANE_LABELS}
 
 
 @router.post("/patients/{patient_id}/records/{kind}")
