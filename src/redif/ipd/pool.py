@@ -333,6 +333,16 @@ def _one_stage(pairs: Sequence[tuple[AnalysisRow, bool]], sites: Sequence[SiteCo
     for s in sites:
         if index[s.site] not in {k[0] for k in cell}:
             cell[(index[s.site], 0)] = [s.events, s.total]
+    for j, name in enumerate(levels or ["all patients"]):
+        ev = sum(c[0] for k, c in cell.items() if k[1] == j)
+        tot = sum(c[1] for k, c in cell.items() if k[1] == j)
+        if ev in (0, tot):  # separation: the logistic model has no finite estimate
+            raise InputError(
+                f"{'level ' + repr(name) + ' of ' + by if by is not None else 'the outcome'} has "
+                f"{'no events' if ev == 0 else 'only events'} ({ev}/{tot}): the one-stage logistic model "
+                "has no finite estimate", field="by" if by is not None else "method", value=name,
+                remedy="use --method two-stage (per-site counts with a continuity correction), or merge "
+                "the level with another")
     keys = sorted(cell)
     p = max(1, len(levels))
     X = np.zeros((len(keys), p))

@@ -298,7 +298,14 @@ def logrank(time: Times, event: Events, groups: Sequence[str],
     if df < 1:
         chisq, p = 0.0, float("nan")
     else:
-        chisq = float(diff[:-1] @ np.linalg.solve(Vu[:-1, :-1], diff[:-1]))
+        try:
+            chisq = float(diff[:-1] @ np.linalg.solve(Vu[:-1, :-1], diff[:-1]))
+        except np.linalg.LinAlgError:  # as R's survdiff, which stops on a singular variance
+            raise InputError(
+                "the log-rank variance is singular: no stratum holds patients of more than one of the "
+                f"groups {labels} at risk at an event time", field="strata" if strata is not None else "by",
+                value=strata_name, remedy="stratify by a variable that does not separate the groups, or "
+                "drop --strata") from None
         p = chi2_sf(chisq, df)
     return LogRank(chisq=chisq, df=df, p=p, observed=dict(zip(labels, obs.tolist(), strict=True)),
                    expected=dict(zip(labels, exp.tolist(), strict=True)), strata=strata_name)
