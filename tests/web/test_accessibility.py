@@ -14,14 +14,12 @@ each violation's id, impact and target selectors, page by page.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from test_browser import CHROMIUM, _free_port, pytestmark  # noqa: F401  (the browser marks and skip)
+from live_server import serve, stop  # type: ignore[import-not-found]
+from test_browser import CHROMIUM, pytestmark  # noqa: F401  (the browser marks and skip)
 
 PATIENT = "A11Y-001"
 
@@ -54,34 +52,9 @@ def a11y_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         reg.add_record(s, p, pid, "administrations",
                        {"administration_date": "2024-02-14", "activity_gbq": 5.5})
     db.dispose()
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "redif", "serve", "--port", str(port), "--data-dir", str(d)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    import httpx
-
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(base + "/healthz", timeout=2).json() == {"status": "ok"}:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            out = proc.stdout.read() if proc.stdout else ""
-            proc.kill()
-            pytest.fail(f"redif serve did not start: {out[-2000:]}")
-        time.sleep(0.3)
+    proc, base = serve(d)
     yield base, int(pid)
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop(proc)
 
 
 def _pages(pid: int) -> list[tuple[str, int]]:

@@ -7,14 +7,11 @@ Steps: sign in, create a patient, find it in the list (live search), download th
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from live_server import serve, stop  # type: ignore[import-not-found]
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
@@ -24,12 +21,6 @@ pytestmark = [
         reason=f"Debian chromium not found at {CHROMIUM} (install it with scripts/install-system-deps.sh)",
     ),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -43,35 +34,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     migrate(db)
     make_world(db)
     db.dispose()
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "redif", "serve", "--port", str(port), "--data-dir", str(d)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    import httpx
-
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(base + "/healthz", timeout=2).json() == {"status": "ok"}:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            out = proc.stdout.read() if proc.stdout else ""
-            proc.kill()
-            pytest.fail(f"redif serve did not start: {out[-2000:]}")
-        time.sleep(0.3)
+    proc, base = serve(d)
     _ = PASSWORD
     yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop(proc)
 
 
 def test_login_create_patient_list_and_download_report(server: str, tmp_path: Path) -> None:

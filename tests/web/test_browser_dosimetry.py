@@ -9,14 +9,13 @@ input error next to its field.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from live_server import serve, stop  # type: ignore[import-not-found]
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _phantom_zip import write_small_phantom
@@ -29,15 +28,8 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(d: Path) -> tuple[subprocess.Popen[str], str]:
     """Create a registry with the test world in ``d`` and serve it; return the process and base URL."""
-    import httpx
     from registry_world import make_world  # type: ignore[import-not-found]
 
     from redif.registry.db import migrate, open_database
@@ -46,34 +38,14 @@ def start_server(d: Path) -> tuple[subprocess.Popen[str], str]:
     migrate(db)
     make_world(db)
     db.dispose()
-    port = _free_port()
-    cmd = [sys.executable, "-m", "redif", "serve", "--port", str(port), "--data-dir", str(d)]
-    proc = subprocess.Popen(cmd,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(base + "/healthz", timeout=2).json() == {"status": "ok"}:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            out = proc.stdout.read() if proc.stdout else ""
-            proc.kill()
-            pytest.fail(f"redif serve did not start: {out[-2000:]}")
-        time.sleep(0.3)
+    return serve(d)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc, base = start_server(tmp_path_factory.mktemp("serve"))
     yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop(proc)
 
 
 @pytest.fixture(scope="module")

@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import optimize, stats
@@ -91,6 +92,19 @@ def _design_terms(
 
 def _per_stage(total: float, rates: Sequence[float]) -> list[float]:
     return [float(total * r) for r in rates]
+
+
+def _sequential_sizes(n_fixed: float, inflation: float, rates: Sequence[float], ratio: float,
+                      asn: Sequence[float]) -> dict[str, Any]:
+    """The size fields shared by the rates and means results: maximum = fixed size x inflation factor,
+    cumulative sizes at the information rates, per arm by the allocation ``ratio`` = n1 / n2, and the
+    expected sizes (``asn``: expected information relative to the fixed design under H0, H01, H1)."""
+    n_max = n_fixed * inflation
+    stages = _per_stage(n_max, rates)
+    return {"k": len(rates), "n_fixed": n_fixed, "n": n_max, "n_ceil": _ceil(n_max), "n_per_stage": stages,
+            "n_per_stage_ceil": [_ceil(x) for x in stages], "n1": n_max * ratio / (1 + ratio),
+            "n2": n_max / (1 + ratio), "expected_n_h0": asn[0] * n_fixed,
+            "expected_n_h01": asn[1] * n_fixed, "expected_n_h1": asn[2] * n_fixed}
 
 
 @dataclass(frozen=True)
@@ -153,8 +167,6 @@ def sample_size_rates(
         + stats.norm.isf(b) * math.sqrt(p1 * (1 - p1) + p2 * (1 - p2) * r)
     ) ** 2 / (p1 - p2) ** 2
     n_fixed = float(n1 + n1 / r)
-    n_max = n_fixed * infl
-    stages = _per_stage(n_max, rates)
     return RatesSampleSize(
         p1=p1,
         p2=p2,
@@ -162,17 +174,7 @@ def sample_size_rates(
         beta=b,
         sided=s,
         ratio=r,
-        k=len(rates),
-        n_fixed=n_fixed,
-        n=n_max,
-        n_ceil=_ceil(n_max),
-        n_per_stage=stages,
-        n_per_stage_ceil=[_ceil(x) for x in stages],
-        n1=n_max * r / (1 + r),
-        n2=n_max / (1 + r),
-        expected_n_h0=asn[0] * n_fixed,
-        expected_n_h01=asn[1] * n_fixed,
-        expected_n_h1=asn[2] * n_fixed,
+        **_sequential_sizes(n_fixed, infl, rates, r, asn),
     )
 
 
@@ -237,8 +239,6 @@ def sample_size_means(
         n2 = optimize.brentq(type2, 0.001, hi, xtol=1e-10)
         n_fixed = float(n2 * (1 + r))
     n_fixed = float(n_fixed)
-    n_max = n_fixed * infl
-    stages = _per_stage(n_max, rates)
     return MeansSampleSize(
         alternative=delta,
         stdev=sd,
@@ -247,17 +247,7 @@ def sample_size_means(
         sided=s,
         ratio=r,
         normal_approximation=bool(normal_approximation),
-        k=len(rates),
-        n_fixed=n_fixed,
-        n=n_max,
-        n_ceil=_ceil(n_max),
-        n_per_stage=stages,
-        n_per_stage_ceil=[_ceil(x) for x in stages],
-        n1=n_max * r / (1 + r),
-        n2=n_max / (1 + r),
-        expected_n_h0=asn[0] * n_fixed,
-        expected_n_h01=asn[1] * n_fixed,
-        expected_n_h1=asn[2] * n_fixed,
+        **_sequential_sizes(n_fixed, infl, rates, r, asn),
     )
 
 
