@@ -263,7 +263,10 @@ def voxel_dosimetry(pet_dirs: list[Path], seg_path: Path, activity_gbq: float, *
             dvh[les.name] = ([float(x) for x in h.dose_gy], [float(x) for x in h.volume_fraction])
     summary = dataclasses.asdict(out.summary)
     lesions = summary.pop("lesions")
-    summary.pop("outputs", None)
+    summary.pop("outputs", None)  # server paths never reach the page, the API or the stored run
+    mask = summary.get("mask")
+    if isinstance(mask, dict) and mask.get("source"):
+        mask["source"] = Path(str(mask["source"])).name
     png = dose_map_png(np.asarray(out.dose_gy), labels_for_map)
     return VoxelRun(summary=summary, lesions=lesions, dvh=dvh, dose_map_png=png)
 
