@@ -71,6 +71,8 @@ def test_cohort_filters_colour_and_downloads(cenv: tuple[Env, dict[str, int]]) -
     coord, _ = env.login("coord")
     page = coord.get("/cohort", params={"genotype": "BRAF V600E", "colour_by": "uptake_restored"}).text
     assert "Swimmer plot data (1 patients)" in page and "B-T1" not in page.split("<h2", 1)[1]
+    # the download links carry the filters URL-encoded (a genotype holds a space)
+    assert "/cohort/swimmer.svg?colour_by=uptake_restored&amp;genotype=BRAF+V600E" in page
     r = coord.get("/cohort/swimmer.svg", params={"site": "B"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
     assert "B-T1" in r.text and "A-T1" not in r.text

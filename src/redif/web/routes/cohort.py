@@ -10,6 +10,7 @@ exported CSV.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -60,8 +61,8 @@ def cohort_page(request: Request, colour_by: Filter = None, genotype: Filter = N
         data = _build(rows, kind, colour_by, genotype, site)
         svg = Markup(inline_svg(draw(data), prefix=f"{kind}-")) if data.lanes else None
         figures[kind] = {"data": data.to_dict(), "svg": svg}
-    query = "&".join(f"{k}={v}" for k, v in (("colour_by", colour_by), ("genotype", genotype),
-                                              ("site", site)) if v)
+    query = urlencode([(k, v) for k, v in (("colour_by", colour_by), ("genotype", genotype),
+                                           ("site", site)) if v])
     return render(request, "cohort.html", {
         "figures": figures, "n_rows": len(rows), "colour_by": colour_by or "genotype",
         "colour_choices": COLOUR_BY, "genotype": genotype or "", "site": site or "",
