@@ -435,10 +435,10 @@ def survival_cmd(
                    or dropout_rate != 0.0 or (accrual_months is not None and "," in accrual_months)
                    or pdf is not None or summary_json is not None)
     if rpact_style:
-        from redif.cli.design_gs import design_from_options, survival_rpact
+        from redif.cli.design_gs import sizing_design, survival_rpact
 
         s = 2 if sided is None else sided
-        design = None if k == 1 else design_from_options(
+        design = sizing_design(
             k, alpha, 1 - power, s, type_of_design, delta_wt, gamma, rho, info_rates, beta_spending,
             gamma_beta, binding)
         survival_rpact(hr, alpha, power, s, ratio, accrual_months, followup_months, median_control_months,

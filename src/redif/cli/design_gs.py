@@ -95,7 +95,7 @@ def design_from_options(
     gamma_beta: float | None = None,
     binding: bool = False,
 ) -> Any:
-    """Build the group-sequential design from command-line options (None for ``k = 1``, a fixed design)."""
+    """Build the group-sequential design from command-line options (``k = 1`` gives the one-look design)."""
     from redif.design.group_sequential import group_sequential_design
     from redif.errors import InputError
 
@@ -128,6 +128,12 @@ def design_from_options(
         gamma_b=gamma_beta,
         binding=binding,
     )
+
+
+def sizing_design(k: int, *args: Any) -> Any:
+    """The design a sample size is computed on: ``None`` (the fixed design of the sample-size engines) for
+    ``k = 1``, else :func:`design_from_options` with the same arguments."""
+    return None if k == 1 else design_from_options(k, *args)
 
 
 def _vec(xs: list[float] | None, d: int = 4) -> str:
@@ -336,24 +342,8 @@ def add_commands(app: typer.Typer) -> None:
         scale)."""
         from redif.design.sample_size_gs import sample_size_rates
 
-        design = (
-            None
-            if k == 1
-            else design_from_options(
-                k,
-                alpha,
-                1 - power,
-                sided,
-                type_of_design,
-                delta_wt,
-                gamma,
-                rho,
-                info_rates,
-                beta_spending,
-                gamma_beta,
-                binding,
-            )
-        )
+        design = sizing_design(k, alpha, 1 - power, sided, type_of_design, delta_wt, gamma, rho, info_rates,
+                               beta_spending, gamma_beta, binding)
         res = sample_size_rates(p1, p2, design=design, alpha=alpha, power=power, sided=sided, ratio=ratio)
         write_gs_summary(design, res, pdf, summary_json, alpha=res.alpha, beta=res.beta, sided=res.sided)
         if as_json:
@@ -387,24 +377,8 @@ def add_commands(app: typer.Typer) -> None:
         """Patients to detect a mean difference, fixed or group-sequential (rpact getSampleSizeMeans)."""
         from redif.design.sample_size_gs import sample_size_means
 
-        design = (
-            None
-            if k == 1
-            else design_from_options(
-                k,
-                alpha,
-                1 - power,
-                sided,
-                type_of_design,
-                delta_wt,
-                gamma,
-                rho,
-                info_rates,
-                beta_spending,
-                gamma_beta,
-                binding,
-            )
-        )
+        design = sizing_design(k, alpha, 1 - power, sided, type_of_design, delta_wt, gamma, rho, info_rates,
+                               beta_spending, gamma_beta, binding)
         res = sample_size_means(
             alternative,
             stdev,
